@@ -97,9 +97,11 @@ pip_install --no-deps "mmpose==1.3.2"
 # xtcocotools' published wheels are compiled against numpy 1.x and fail to
 # import under numpy 2; building it here against the installed numpy fixes that.
 if ! "$PY" -c "import xtcocotools.coco" 2>/dev/null; then
-    # its source archive imports numpy/cython in setup.py without declaring them
-    pip_with_build_tools "cython setuptools wheel" install --no-build-isolation \
-        --no-binary xtcocotools --force-reinstall --no-deps xtcocotools
+    # its source archive imports numpy and cython in setup.py without declaring
+    # them as build requirements (cython is also a declared runtime dep)
+    pip_install cython
+    pip_install --no-build-isolation --no-binary xtcocotools --force-reinstall \
+        --no-deps xtcocotools
 fi
 pip_install -r "$ROOT/requirements/tests.txt"
 

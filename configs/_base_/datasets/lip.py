@@ -1,0 +1,80 @@
+# LIP human parsing, 20 classes, 473x473 crops as HRNet's LIP recipe.
+# data_root holds lip/TrainVal_images, lip/TrainVal_parsing_annotations and,
+# optionally, HRNet's list/lip/{trainList,valList}.txt (select them with
+# ann_file='list/lip/trainList.txt').
+dataset_type = 'LIPParsingDataset'
+data_root = 'data/'
+num_classes = 20
+crop_size = (473, 473)
+# (Left, Right) arm, leg and shoe: a horizontal flip swaps them, in the
+# training labels and in the test-time score channels.
+lip_flip_pairs = [(14, 15), (16, 17), (18, 19)]
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='CheckSegMap', num_classes=num_classes),
+    dict(
+        type='RandomResize',
+        scale=(473, 473),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5, swap_seg_labels=lip_flip_pairs),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(473, 473), keep_ratio=False),
+    dict(type='LoadAnnotations'),
+    dict(type='CheckSegMap', num_classes=num_classes),
+    dict(type='PackSegInputs')
+]
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=r, keep_ratio=True)
+                for r in img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='CheckSegMap', num_classes=num_classes)],
+            [dict(type='PackSegInputs')],
+        ])
+]
+tta_model = dict(type='FlipSwapSegTTAModel', flip_label_pairs=lip_flip_pairs)
+train_dataloader = dict(
+    batch_size=10,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(
+            img_path='lip/TrainVal_images/train_images',
+            seg_map_path='lip/TrainVal_parsing_annotations/train_segmentations'
+        ),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(
+            img_path='lip/TrainVal_images/val_images',
+            seg_map_path='lip/TrainVal_parsing_annotations/val_segmentations'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

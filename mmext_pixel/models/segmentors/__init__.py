@@ -1,0 +1,3 @@
+from .flip_swap_tta import FlipSwapSegTTAModel
+
+__all__ = ['FlipSwapSegTTAModel']

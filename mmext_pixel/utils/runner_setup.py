@@ -1,0 +1,144 @@
+"""Config handling shared by tools/train.py and tools/test.py.
+
+The same tools run MMSeg and MMPose configs: the config's ``default_scope``
+says which, and only the few places where the two toolboxes differ (how
+predictions are dumped and drawn, what test-time augmentation means) branch
+on it.
+"""
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+import torch
+from mmengine.config import Config
+
+SEG_SCOPE, POSE_SCOPE = 'mmseg', 'mmpose'
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config (``'mmext_pixel::'`` bases allowed) and apply overrides."""
+    import mmext_pixel  # noqa: F401  (registers our config package first)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in (SEG_SCOPE, POSE_SCOPE):
+        raise ValueError(
+            f'{path}: default_scope is {scope!r}; these tools run configs '
+            f"whose default_scope is {SEG_SCOPE!r} or {POSE_SCOPE!r}")
+    return cfg
+
+
+def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
+              launcher: str) -> Config:
+    """Work dir, launcher, and what a distributed run without CUDA needs."""
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
+    if launcher != 'none' and not torch.cuda.is_available():
+        # NCCL and DDP's per-GPU device_ids need CUDA; on CPU use gloo and a
+        # device-less DDP so that a config runs unchanged on either.
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
+def enable_visualization(cfg: Config, show_dir: Optional[str], show: bool,
+                         wait_time: float) -> None:
+    """Turn on the toolbox's visualization hook (``--show``/``--show-dir``)."""
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if hook is None:
+        raise KeyError(
+            'default_hooks.visualization is missing from the config; add '
+            "the toolbox's visualization hook to use --show/--show-dir")
+    if cfg.default_scope == SEG_SCOPE:
+        hook['draw'] = True
+        if show_dir:
+            cfg.visualizer['save_dir'] = show_dir
+    else:
+        hook['enable'] = True
+        hook['out_dir'] = show_dir
+    if show:
+        hook['show'] = True
+        hook['wait_time'] = wait_time
+
+
+def _tta_groups(tta_pipeline: list, config_path: str):
+    for step in tta_pipeline:
+        if step.get('type') == 'TestTimeAug':
+            return step['transforms']
+    raise KeyError(f'{config_path}: tta_pipeline has no TestTimeAug step')
+
+
+def enable_test_time_aug(cfg: Config, config_path: str,
+                         scales: Optional[Sequence[float]] = None,
+                         flip: bool = True) -> None:
+    """``--aug-test``: multi-scale + flip for seg, flip test for pose.
+
+    For seg configs the config's ``tta_pipeline`` and ``tta_model`` are used
+    (mmseg's ``--tta``), with the scale factors and the flip optionally
+    replaced.
+    """
+    if cfg.default_scope == POSE_SCOPE:
+        if scales:
+            raise ValueError(
+                '--aug-scales applies to segmentation configs; pose configs '
+                'support flip test only')
+        cfg.model.setdefault('test_cfg', {})['flip_test'] = flip
+        return
+    for key in ('tta_pipeline', 'tta_model'):
+        if key not in cfg:
+            raise KeyError(f'{config_path}: --aug-test needs `{key}` in the '
+                           'config (mmseg base datasets define it)')
+    groups = _tta_groups(cfg.tta_pipeline, config_path)
+    if scales:
+        for i, group in enumerate(groups):
+            if any(t.get('type') == 'Resize' for t in group):
+                groups[i] = [
+                    dict(type='Resize', scale_factor=float(s), keep_ratio=True)
+                    for s in scales
+                ]
+    if not flip:
+        for i, group in enumerate(groups):
+            if any(t.get('type') == 'RandomFlip' for t in group):
+                groups[i] = [t for t in group if not t.get('prob')]
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+
+
+def dataset_has_labels(cfg: Config) -> bool:
+    """Whether the test split has label maps (builds the dataset index)."""
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+    init_default_scope(cfg.default_scope)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    return 'seg_map_path' in dataset.get_data_info(0)
+
+
+def set_prediction_output(cfg: Config, out: str) -> None:
+    """``--out``: seg writes label PNGs to a folder, pose pickles results."""
+    if cfg.default_scope == POSE_SCOPE:
+        if not out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out for pose configs is a .pkl file, got '
+                             f'{out!r}')
+        dump = dict(type='DumpResults', out_file_path=out)
+        evaluators = cfg.test_evaluator
+        if isinstance(evaluators, dict):
+            evaluators = [evaluators]
+        cfg.test_evaluator = list(evaluators) + [dump]
+        return
+    os.makedirs(out, exist_ok=True)
+    cfg.test_evaluator['output_dir'] = out
+    cfg.test_evaluator['keep_results'] = True
