@@ -19,6 +19,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from mmext_pixel.utils.runner_setup import (SEG_SCOPE, dataset_has_labels,
+                                            drop_label_steps,
                                             enable_test_time_aug,
                                             enable_visualization, load_config,
                                             set_prediction_output, setup_run)
@@ -37,7 +38,9 @@ def parse_args():
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
-        '--show-dir', help='folder where painted images are saved')
+        '--show-dir',
+        help='folder where painted images are saved (a relative path is '
+        'taken inside WORK_DIR/TIMESTAMP, as the stock tools do)')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -85,16 +88,18 @@ def main():
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show_dir, args.show, args.wait_time)
 
+    if args.aug_test:
+        enable_test_time_aug(cfg, args.config, args.aug_scales,
+                             not args.no_aug_flip)
+
     out = args.out
     if cfg.default_scope == SEG_SCOPE and not dataset_has_labels(cfg):
         # nothing to score: write the predictions instead
         out = out or osp.join(cfg.work_dir, 'predictions')
         cfg.test_evaluator['format_only'] = True
+        cfg.test_dataloader.dataset.pipeline = drop_label_steps(
+            cfg.test_dataloader.dataset.pipeline)
         print(f'test split has no labels: predictions are written to {out}')
-
-    if args.aug_test:
-        enable_test_time_aug(cfg, args.config, args.aug_scales,
-                             not args.no_aug_flip)
     if out is not None:
         set_prediction_output(cfg, out)
 

@@ -91,11 +91,11 @@ def enable_test_time_aug(cfg: Config, config_path: str,
     replaced.
     """
     if cfg.default_scope == POSE_SCOPE:
-        if scales:
+        if scales or not flip:
             raise ValueError(
-                '--aug-scales applies to segmentation configs; pose configs '
-                'support flip test only')
-        cfg.model.setdefault('test_cfg', {})['flip_test'] = flip
+                '--aug-scales/--no-aug-flip apply to segmentation configs; '
+                'for pose configs --aug-test is the flip test')
+        cfg.model.setdefault('test_cfg', {})['flip_test'] = True
         return
     for key in ('tta_pipeline', 'tta_model'):
         if key not in cfg:
@@ -125,6 +125,27 @@ def dataset_has_labels(cfg: Config) -> bool:
     init_default_scope(cfg.default_scope)
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     return 'seg_map_path' in dataset.get_data_info(0)
+
+
+LABEL_STEPS = ('LoadAnnotations', 'CheckSegMap')
+
+
+def drop_label_steps(pipeline: list) -> list:
+    """The pipeline without label loading, for a split that has no labels.
+
+    Steps inside a ``TestTimeAug`` are filtered too, and a TTA group left
+    empty is removed.
+    """
+    kept = []
+    for step in pipeline:
+        if step.get('type') in LABEL_STEPS:
+            continue
+        if step.get('type') == 'TestTimeAug':
+            groups = [[t for t in group if t.get('type') not in LABEL_STEPS]
+                      for group in step['transforms']]
+            step = dict(step, transforms=[g for g in groups if g])
+        kept.append(step)
+    return kept
 
 
 def set_prediction_output(cfg: Config, out: str) -> None:

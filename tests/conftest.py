@@ -1,0 +1,47 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'hrnet',
+    'fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128.py')
+
+
+def run_tool(args, cwd, timeout=900, check=True, launcher=None):
+    """Run a script of tools/ in a fresh interpreter and return its output."""
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    cmd = (launcher or [sys.executable]) + args
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(cmd)} exited {proc.returncode}:\n'
+                             + proc.stdout[-6000:])
+    return proc
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """A small synthetic urbanisation dataset, shared by the session."""
+    from mmext_pixel.datasets import make_synthetic_urbanisation
+    root = tmp_path_factory.mktemp('synthetic') / 'data'
+    make_synthetic_urbanisation(
+        str(root), num_train=16, num_val=4, num_test=3, size=64, seed=1)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    """Build transforms and models from mmseg's registries, as its tools do."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')

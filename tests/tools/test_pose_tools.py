@@ -1,0 +1,321 @@
+"""tools/train.py and tools/test.py on an MMPose top-down heatmap config.
+
+A tiny HRNet inheriting mmpose's ``td-hm_hrnet-w32_8xb64-210e_coco-256x192``
+config is trained for 2 epochs on a synthetic stick-figure COCO-keypoints
+data set (tests/helpers/synthetic_coco_keypoints.py), on CPU, and the
+checkpoint is then tested plainly, with ``--aug-test`` (flip test) and
+``--out`` (.pkl dump), and with ``--show-dir``. Every tool run is a
+subprocess started from the repository root, as a user would run it.
+"""
+import importlib.util
+import json
+import math
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TESTS_DIR = REPO_ROOT / 'tests'
+
+
+def _load_helper():
+    path = TESTS_DIR / 'helpers' / 'synthetic_coco_keypoints.py'
+    spec = importlib.util.spec_from_file_location(
+        'synthetic_coco_keypoints', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+synthetic = _load_helper()
+
+MAX_EPOCHS = 2
+NUM_TRAIN, NUM_VAL = 8, 4
+# HRNet's 4th branch works at 1/32 of the input, so both sides of the input
+# must be multiples of 32 (64x48 breaks the branch fusion: 1.5 vs 2 cells).
+INPUT_W, INPUT_H = 64, 96
+
+POSE_CONFIG = '''
+_base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+          'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py']
+custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
+
+data_root = {data_root!r}
+train_cfg = dict(max_epochs={max_epochs}, val_interval=1)
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True)]
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(interval=1, save_best='coco/AP', rule='greater'))
+custom_hooks = []  # SyncBuffersHook is for distributed runs
+randomness = dict(seed=0)
+
+codec = dict(
+    type='MSRAHeatmap',
+    input_size=({input_w}, {input_h}),
+    heatmap_size=({heatmap_w}, {heatmap_h}),
+    sigma=2)
+model = dict(
+    backbone=dict(
+        extra=dict(
+            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
+                        num_blocks=(1, ), num_channels=(8, )),
+            stage2=dict(num_modules=1, num_branches=2, block='BASIC',
+                        num_blocks=(1, 1), num_channels=(8, 16)),
+            stage3=dict(num_modules=1, num_branches=3, block='BASIC',
+                        num_blocks=(1, 1, 1), num_channels=(8, 16, 32)),
+            stage4=dict(num_modules=1, num_branches=4, block='BASIC',
+                        num_blocks=(1, 1, 1, 1),
+                        num_channels=(8, 16, 32, 64))),
+        init_cfg=None),  # no pretrained download
+    head=dict(in_channels=8, out_channels=17, decoder=codec),
+    # off here, so that --aug-test is what turns it on
+    test_cfg=dict(flip_test=False))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs')
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/person_keypoints_train.json',
+        data_prefix=dict(img='images/train/'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=2,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/person_keypoints_val.json',
+        bbox_file=None,  # ground-truth boxes
+        data_prefix=dict(img='images/val/'),
+        test_mode=True,
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    type='CocoMetric',
+    ann_file=data_root + 'annotations/person_keypoints_val.json')
+test_evaluator = val_evaluator
+'''
+
+FLOAT = r'(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf)'
+
+
+def _run(args, log_path):
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    proc = subprocess.run([sys.executable] + [str(a) for a in args],
+                          cwd=REPO_ROOT,
+                          env=env,
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True,
+                          timeout=600)
+    Path(log_path).write_text(proc.stdout)
+    return proc
+
+
+def _check_ok(proc, what):
+    assert proc.returncode == 0, (
+        f'{what} exited with {proc.returncode}:\n{proc.stdout[-6000:]}')
+
+
+def _test_metrics(output):
+    """The metrics of the ``Epoch(test)`` summary line, as floats."""
+    lines = [ln for ln in output.splitlines()
+             if 'Epoch(test)' in ln and 'coco/AP:' in ln]
+    assert lines, f'no coco/AP in the test output:\n{output[-6000:]}'
+    return {
+        k: float(v)
+        for k, v in re.findall(r'(coco/[A-Za-z .()0-9]+?):\s*' + FLOAT,
+                               lines[-1])
+    }
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    base = tmp_path_factory.mktemp('pose_tools')
+    data = synthetic.make_synthetic_coco_keypoints(
+        base / 'data', NUM_TRAIN, NUM_VAL, img_size=(160, 128), seed=0)
+    cfg_path = base / 'td-hm_tiny-hrnet_synthetic-coco.py'
+    cfg_path.write_text(
+        POSE_CONFIG.format(
+            data_root=data['root'] + '/',
+            max_epochs=MAX_EPOCHS,
+            input_w=INPUT_W,
+            input_h=INPUT_H,
+            heatmap_w=INPUT_W // 4,
+            heatmap_h=INPUT_H // 4))
+    with open(data['val']['ann_file']) as f:
+        val_ann = json.load(f)
+    return dict(base=base, data=data, cfg=cfg_path, val_ann=val_ann)
+
+
+@pytest.fixture(scope='module')
+def trained(setup):
+    work_dir = setup['base'] / 'train'
+    proc = _run(['tools/train.py', setup['cfg'], '--work-dir', work_dir],
+                setup['base'] / 'train.log')
+    _check_ok(proc, 'tools/train.py')
+    return dict(proc=proc, work_dir=work_dir,
+                ckpt=work_dir / f'epoch_{MAX_EPOCHS}.pth')
+
+
+def _test_run(setup, trained, name, *extra):
+    work_dir = setup['base'] / name
+    proc = _run(['tools/test.py', setup['cfg'], trained['ckpt'],
+                 '--work-dir', work_dir, *extra],
+                setup['base'] / f'{name}.log')
+    _check_ok(proc, f'tools/test.py {" ".join(map(str, extra))}')
+    return dict(proc=proc, work_dir=work_dir)
+
+
+@pytest.fixture(scope='module')
+def plain_test(setup, trained):
+    out = setup['base'] / 'plain' / 'preds.pkl'
+    run = _test_run(setup, trained, 'plain', '--out', out)
+    run['out'] = out
+    return run
+
+
+@pytest.fixture(scope='module')
+def flip_test(setup, trained):
+    out = setup['base'] / 'flip' / 'preds.pkl'
+    run = _test_run(setup, trained, 'flip', '--aug-test', '--out', out)
+    run['out'] = out
+    return run
+
+
+def _dumped_config(work_dir, cfg_path):
+    from mmengine.config import Config
+    return Config.fromfile(str(Path(work_dir) / Path(cfg_path).name))
+
+
+def _load_predictions(path, val_ann):
+    import mmengine
+    import numpy as np
+    assert Path(path).is_file(), f'--out did not write {path}'
+    preds = mmengine.load(str(path))
+    assert isinstance(preds, list)
+    ann_ids = sorted(a['id'] for a in val_ann['annotations'])
+    # top-down with ground-truth boxes: one prediction per val annotation
+    assert sorted(int(p['id']) for p in preds) == ann_ids
+    by_id = {}
+    for p in preds:
+        kpts = np.asarray(p['pred_instances']['keypoints'])
+        scores = np.asarray(p['pred_instances']['keypoint_scores'])
+        assert kpts.shape == (1, 17, 2), kpts.shape
+        assert scores.shape == (1, 17), scores.shape
+        assert np.isfinite(kpts).all() and np.isfinite(scores).all()
+        by_id[int(p['id'])] = (kpts, scores)
+    return by_id
+
+
+def test_train_writes_checkpoint_and_logs_losses(setup, trained):
+    import torch
+    work_dir, output = trained['work_dir'], trained['proc'].stdout
+
+    ckpt = trained['ckpt']
+    assert ckpt.is_file(), sorted(os.listdir(work_dir))
+    last = (work_dir / 'last_checkpoint').read_text().strip()
+    assert osp.samefile(last, ckpt)
+    best = list(work_dir.glob('best_coco_AP_epoch_*.pth'))
+    assert len(best) == 1, sorted(os.listdir(work_dir))
+
+    # the tiny model of the config was trained, not the w32 of the base
+    import mmext_pixel  # noqa: F401  (safe-loader allow-list)
+    state = torch.load(ckpt, map_location='cpu')
+    assert state['meta']['epoch'] == MAX_EPOCHS
+    weights = state['state_dict']
+    assert tuple(weights['head.final_layer.weight'].shape) == (17, 8, 1, 1)
+    assert tuple(weights['backbone.conv1.weight'].shape) == (64, 3, 3, 3)
+
+    # one loss per iteration (logger interval 1), finite and decreasing
+    iters = math.ceil(
+        sum(1 for _ in _train_instances(setup)) / 2) * MAX_EPOCHS
+    losses = [
+        float(v) for v in re.findall(
+            r'Epoch\(train\).*?\bloss: ' + FLOAT, output)
+    ]
+    assert len(losses) == iters, (len(losses), iters)
+    assert all(math.isfinite(v) and v > 0 for v in losses), losses
+    assert losses[-1] < losses[0], losses
+    assert re.search(r'loss_kpt: ' + FLOAT, output)
+    # validation ran every epoch and reported COCO AP
+    val_aps = re.findall(r'Epoch\(val\).*?coco/AP: ' + FLOAT, output)
+    assert len(val_aps) == MAX_EPOCHS
+    assert all(0.0 <= float(v) <= 1.0 for v in val_aps), val_aps
+
+
+def _train_instances(setup):
+    with open(setup['data']['train']['ann_file']) as f:
+        return json.load(f)['annotations']
+
+
+def test_test_prints_coco_ap(setup, plain_test):
+    metrics = _test_metrics(plain_test['proc'].stdout)
+    for key in ('coco/AP', 'coco/AP .5', 'coco/AP .75', 'coco/AR'):
+        assert key in metrics, metrics
+        assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
+    cfg = _dumped_config(plain_test['work_dir'], setup['cfg'])
+    assert cfg.model.test_cfg.flip_test is False
+    # --out adds mmpose's dump after the COCO metric
+    assert [e['type'] for e in cfg.test_evaluator] == [
+        'CocoMetric', 'DumpResults'
+    ]
+    _load_predictions(plain_test['out'], setup['val_ann'])
+
+
+def test_aug_test_is_flip_test_and_dumps_predictions(setup, plain_test,
+                                                      flip_test):
+    import numpy as np
+    metrics = _test_metrics(flip_test['proc'].stdout)
+    assert 0.0 <= metrics['coco/AP'] <= 1.0, metrics
+
+    cfg = _dumped_config(flip_test['work_dir'], setup['cfg'])
+    assert cfg.model.test_cfg.flip_test is True
+    assert cfg.model.type == 'TopdownPoseEstimator'  # not wrapped for TTA
+
+    flipped = _load_predictions(flip_test['out'], setup['val_ann'])
+    plain = _load_predictions(plain_test['out'], setup['val_ann'])
+    # averaging with the flipped image's heatmaps changes the scores
+    diffs = [
+        np.abs(flipped[i][1] - plain[i][1]).max() for i in plain
+    ]
+    assert max(diffs) > 1e-6, diffs
+
+
+def test_show_dir_writes_painted_images(setup, trained):
+    import cv2
+    run = _test_run(setup, trained, 'show', '--show-dir', 'vis')
+    # mmpose's hook writes under WORK_DIR/<timestamp>/<show-dir>, one
+    # painted image per instance (top-down)
+    images = sorted(run['work_dir'].glob('*/vis/*.jpg'))
+    assert len(images) == len(setup['val_ann']['annotations']), images
+    sizes = {(i['width'], i['height']) for i in setup['val_ann']['images']}
+    for path in images:
+        img = cv2.imread(str(path))
+        assert img is not None, path
+        assert (img.shape[1], img.shape[0]) in sizes, (path, img.shape)
+    assert 0.0 <= _test_metrics(run['proc'].stdout)['coco/AP'] <= 1.0

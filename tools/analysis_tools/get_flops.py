@@ -1,0 +1,210 @@
+"""Parameters and FLOPs of the model of a segmentation or pose config.
+
+    python tools/analysis_tools/get_flops.py CONFIG [--shape H W]
+        [--cfg-options k=v ...]
+
+``--shape`` is the input height and width (one value for a square input);
+the default is 1024 2048 for segmentation configs (a Cityscapes image) and
+256 192 for pose configs. The model is built without loading any weights,
+SyncBN is reverted to BN, and one random image is run in eval mode through
+the model's ``data_preprocessor`` and its ``mode='tensor'`` forward (the
+network without post-processing: for segmentors the decode head's logits at
+its own resolution, as in mmseg's tool), traced by mmengine's
+``get_model_complexity_info``. A segmentor's auxiliary head is used in
+training only and is left out, as mmseg's ``get_flops.py`` does.
+
+mmengine counts one multiply-add as one FLOP (fvcore's convention, also
+mmseg's) and counts convolutions, linear layers, normalisation layers and
+interpolation; element-wise operations (ReLU, additions) are not counted.
+The total is printed in units of 1e9 as "GFLOPs". ``--by-operator`` also
+prints the count per operator type and the convolution + linear count in
+units of 2**30, which is how HRNet's official ``lib/utils/modelsummary.py``
+reports the "GFLOPs" of the HRNet papers and model zoos.
+"""
+import argparse
+from typing import Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from torch import nn
+
+from mmext_pixel.utils.runner_setup import POSE_SCOPE, SEG_SCOPE, load_config
+
+DEFAULT_SHAPES = {SEG_SCOPE: (1024, 2048), POSE_SCOPE: (256, 192)}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Count the parameters and FLOPs of a segmentor or a pose '
+        'estimator')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        metavar='SIZE',
+        help='input height and width (one value: square input); default '
+        '1024 2048 for segmentation, 256 192 for pose')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
+    parser.add_argument(
+        '--by-operator',
+        action='store_true',
+        help='also print the FLOPs per operator type and in the convention '
+        'of HRNet\'s modelsummary.py (traces the model once more)')
+    return parser.parse_args()
+
+
+def input_shape(cfg: Config,
+                shape: Optional[Sequence[int]] = None) -> Tuple[int, int]:
+    """``(H, W)`` from ``--shape`` (1 or 2 values) or the scope's default."""
+    if shape is None:
+        return DEFAULT_SHAPES[cfg.default_scope]
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 1:
+        shape = shape * 2
+    if len(shape) != 2 or min(shape) <= 0:
+        raise ValueError(f'--shape takes H W (or one size for a square '
+                         f'input) as positive integers, got {shape}')
+    return shape
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """The config's model, weights not loaded, SyncBN reverted, eval mode."""
+    init_default_scope(cfg.default_scope)
+    if cfg.default_scope == POSE_SCOPE:
+        from mmpose.registry import MODELS
+    else:
+        from mmseg.registry import MODELS
+    model = MODELS.build(cfg.model)
+    model = revert_sync_batchnorm(model)
+    model.eval()
+    return model
+
+
+def dummy_inputs(model: nn.Module, cfg: Config,
+                 shape: Tuple[int, int]) -> torch.Tensor:
+    """One random image of ``shape`` through the model's data_preprocessor.
+
+    Returns the batch of inputs (1, 3, H', W') that the network sees; H', W'
+    differ from ``shape`` where the preprocessor pads test images.
+    """
+    device = next(model.parameters()).device
+    img = torch.randint(0, 256, (3, *shape), dtype=torch.uint8, device=device)
+    if cfg.default_scope == SEG_SCOPE:
+        from mmseg.structures import SegDataSample
+        meta = dict(ori_shape=shape, img_shape=shape, pad_shape=shape)
+        batch = dict(
+            inputs=[img], data_samples=[SegDataSample(metainfo=meta)])
+    else:
+        from mmpose.structures import PoseDataSample
+        meta = dict(ori_shape=shape, img_shape=shape, input_size=shape[::-1])
+        batch = dict(
+            inputs=[img], data_samples=[PoseDataSample(metainfo=meta)])
+    return model.data_preprocessor(batch, False)['inputs']
+
+
+class TensorForward(nn.Module):
+    """``model(inputs, None, mode='tensor')`` as a one-input module to trace.
+
+    Both toolboxes' models return the network's raw outputs in this mode.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor):
+        return self.model(inputs, None, mode='tensor')
+
+
+def get_complexity(cfg: Config,
+                   shape: Optional[Sequence[int]] = None,
+                   model: Optional[nn.Module] = None,
+                   by_operator: bool = False) -> dict:
+    """Params and FLOPs of ``cfg.model`` for one ``shape`` (H, W) input.
+
+    Args:
+        cfg (Config): A config loaded with ``load_config`` (default_scope
+            ``'mmseg'`` or ``'mmpose'``).
+        shape (Sequence[int], optional): Input ``(H, W)`` or ``(S,)``; the
+            scope's default when None.
+        model (nn.Module, optional): The model built from ``cfg`` (by
+            :func:`build_model`), to avoid building it again.
+        by_operator (bool): Also return ``flops_by_operator`` (operator
+            type, e.g. ``'conv'``, to multiply-adds), from a second trace.
+
+    Returns:
+        dict: ``params`` (int, every parameter of the measured model),
+        ``flops`` (int, multiply-adds), ``activations`` (int), ``shape`` (the
+        requested H, W) and ``input_shape`` (the H, W fed to the network
+        after the preprocessor's padding).
+    """
+    from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
+
+    shape = input_shape(cfg, shape)
+    if model is None:
+        model = build_model(cfg)
+    if getattr(model, 'auxiliary_head', None) is not None:
+        model.auxiliary_head = None  # training only
+    model.eval()
+    with torch.no_grad():
+        inputs = dummy_inputs(model, cfg, shape)
+        info = get_model_complexity_info(
+            TensorForward(model),
+            inputs=(inputs, ),
+            show_table=False,
+            show_arch=False)
+        result = dict(
+            params=int(info['params']),
+            flops=int(info['flops']),
+            activations=int(info['activations']),
+            shape=tuple(shape),
+            input_shape=tuple(inputs.shape[-2:]))
+        if by_operator:
+            analyzer = FlopAnalyzer(TensorForward(model), (inputs, ))
+            analyzer.unsupported_ops_warnings(False)
+            analyzer.uncalled_modules_warnings(False)
+            result['flops_by_operator'] = {
+                op: int(n)
+                for op, n in analyzer.by_operator().items()
+            }
+    return result
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.log_level = 'WARN'
+    shape = input_shape(cfg, args.shape)
+    result = get_complexity(cfg, shape, by_operator=args.by_operator)
+
+    split_line = '=' * 40
+    print(split_line)
+    print(f'Config: {args.config}')
+    print(f'Input shape (H, W): {result["shape"]}')
+    if result['input_shape'] != result['shape']:
+        print(f'  padded by the data_preprocessor to {result["input_shape"]}')
+    print(f'Params: {result["params"]:,} ({result["params"] / 1e6:.2f} M)')
+    print(f'GFLOPs: {result["flops"] / 1e9:.2f} (multiply-adds, '
+          f'{result["flops"]:,})')
+    if args.by_operator:
+        by_op = result['flops_by_operator']
+        for op, n in sorted(by_op.items(), key=lambda kv: -kv[1]):
+            print(f'  {op:<24} {n / 1e9:10.2f} GFLOPs')
+        conv = sum(n for op, n in by_op.items() if op in ('conv', 'linear', 'addmm'))
+        print(f'Conv + linear only, / 2**30 (HRNet modelsummary.py): '
+              f'{conv / 2**30:.2f} GFLOPs')
+    print(split_line)
+    print('!!!Please be cautious if you use the results in papers. You may '
+          'need to check if all ops are supported and verify that the flops '
+          'computation is correct.')
+
+
+if __name__ == '__main__':
+    main()
