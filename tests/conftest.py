@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+import mmext_pixel  # noqa: F401  (registers the components)
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'hrnet',

@@ -49,8 +49,8 @@ def _load_tool(name):
     # benchmark.py imports get_flops.py as its sibling module
     if str(TOOLS_DIR) not in sys.path:
         sys.path.insert(0, str(TOOLS_DIR))
-    spec = importlib.util.spec_from_file_location(
-        f'analysis_tools_{name}', TOOLS_DIR / f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'analysis_tools_{name}',
+                                                  TOOLS_DIR / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -63,13 +63,14 @@ browse_dataset = _load_tool('browse_dataset')
 
 def _run(args, cwd):
     env = dict(os.environ, PYTHONWARNINGS='ignore')
-    proc = subprocess.run([sys.executable] + [str(a) for a in args],
-                          cwd=cwd,
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable] + [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return proc.stdout
 
@@ -153,9 +154,9 @@ def test_pose_config(tmp_path):
 
 
 def test_get_flops_cli():
-    out = _run([
-        TOOLS_DIR / 'get_flops.py', CITYSCAPES_V1, '--shape', '64', '128'
-    ], REPO_ROOT)
+    out = _run(
+        [TOOLS_DIR / 'get_flops.py', CITYSCAPES_V1, '--shape', '64', '128'],
+        REPO_ROOT)
     assert 'Input shape (H, W): (64, 128)' in out
     params = int(re.search(r'Params: ([\d,]+)', out).group(1).replace(',', ''))
     cfg = load_config(CITYSCAPES_V1)
@@ -176,8 +177,7 @@ def test_benchmark_latencies():
     assert result['median_ms'] == pytest.approx(statistics.median(times))
     assert result['min_ms'] == min(times) <= result['median_ms']
     assert result['peak_memory_mib'] > 0
-    assert 0 <= result['peak_memory_increase_mib'] <= result[
-        'peak_memory_mib']
+    assert 0 <= result['peak_memory_increase_mib'] <= result['peak_memory_mib']
     assert result['device'] == 'cpu' and result['input_shape'] == (64, 64)
 
 
@@ -195,9 +195,9 @@ def test_benchmark_arguments():
 def test_benchmark_cli_compare(tmp_path):
     out_json = tmp_path / 'bench.json'
     out = _run([
-        TOOLS_DIR / 'benchmark.py', CITYSCAPES_V1, '--compare',
-        CITYSCAPES_V2, '--shape', '64', '64', '--warmup', '1', '--runs', '2',
-        '--out', out_json
+        TOOLS_DIR / 'benchmark.py', CITYSCAPES_V1, '--compare', CITYSCAPES_V2,
+        '--shape', '64', '64', '--warmup', '1', '--runs', '2', '--out',
+        out_json
     ], REPO_ROOT)
     summary = json.loads(out_json.read_text())
     first, second = summary['results']
@@ -207,8 +207,8 @@ def test_benchmark_cli_compare(tmp_path):
         assert len(r['times_ms']) == 2 and r['mean_ms'] > 0
     assert summary['latency_ratio'] == pytest.approx(second['mean_ms'] /
                                                      first['mean_ms'])
-    printed = float(re.search(r'mean latency ratio .*: ([\d.]+)',
-                              out).group(1))
+    printed = float(
+        re.search(r'mean latency ratio .*: ([\d.]+)', out).group(1))
     assert printed == pytest.approx(summary['latency_ratio'], abs=1e-3)
 
 
@@ -285,10 +285,9 @@ def test_browse_errors(synthetic_root, tmp_path):
 
 def test_browse_dataset_cli(synthetic_root):
     out = _run([
-        TOOLS_DIR / 'browse_dataset.py', SYNTHETIC, '--split', 'val',
-        '--num', '2', '--output-dir', 'cli_out'
+        TOOLS_DIR / 'browse_dataset.py', SYNTHETIC, '--split', 'val', '--num',
+        '2', '--output-dir', 'cli_out'
     ], synthetic_root)
     assert '2 images written to cli_out' in out
-    assert sorted(os.listdir(synthetic_root / 'cli_out')) == [
-        'val_0000.png', 'val_0001.png'
-    ]
+    assert sorted(os.listdir(synthetic_root /
+                             'cli_out')) == ['val_0000.png', 'val_0001.png']

@@ -165,8 +165,7 @@ def benchmark(cfg: Config,
         else:
             peak_reset = _reset_peak_rss()
             base_kib = _rss_kib()
-            base = (base_kib / 1024 if base_kib is not None else
-                    _maxrss_mib())
+            base = (base_kib / 1024 if base_kib is not None else _maxrss_mib())
         for _ in range(warmup):
             model(inputs, None, mode='tensor')
         sync()
@@ -206,13 +205,13 @@ def benchmark(cfg: Config,
 
 def _report(name: str, r: dict) -> None:
     print(f'{name}')
-    print(f'  input (H, W): {r["shape"]}'
-          + (f', padded to {r["input_shape"]}'
-             if r['input_shape'] != r['shape'] else ''))
+    print(f'  input (H, W): {r["shape"]}' +
+          (f', padded to {r["input_shape"]}' if r['input_shape'] !=
+           r['shape'] else ''))
     print(f'  latency over {r["runs"]} runs (after {r["warmup"]} warm-up) '
-          f'on {r["device"]}'
-          + (f' ({r["threads"]} threads)' if r['device'] == 'cpu' else '')
-          + f': mean {r["mean_ms"]:.2f} ms, median {r["median_ms"]:.2f} ms, '
+          f'on {r["device"]}' +
+          (f' ({r["threads"]} threads)' if r['device'] == 'cpu' else '') +
+          f': mean {r["mean_ms"]:.2f} ms, median {r["median_ms"]:.2f} ms, '
           f'std {r["std_ms"]:.2f} ms, min {r["min_ms"]:.2f} ms')
     print(f'  peak memory: {r["peak_memory_mib"]:.1f} MiB, '
           f'+{r["peak_memory_increase_mib"]:.1f} MiB during the forward '

@@ -1,4 +1,4 @@
-"""Write label overlays of a segmentation config's dataset, as the model sees it.
+"""Write label overlays of a seg config's dataset, as the model sees it.
 
     python tools/analysis_tools/browse_dataset.py CONFIG
         [--split {train,val,test}] [--output-dir DIR] [--num N]
@@ -90,8 +90,7 @@ def _legend(labels: Sequence[int], classes: Sequence[str],
                       colour, -1)
         name = classes[label] if label < len(classes) else str(label)
         cv2.putText(band, f'{label}: {name}', (34, top + LEGEND_ROW - 5),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     return band
 
 
@@ -198,8 +197,7 @@ def browse(cfg: Config,
         path = osp.join(output_dir, f'{stem}.png')
         if path in written:  # same stem in two folders
             path = osp.join(output_dir, f'{stem}_{i}.png')
-        if not cv2.imwrite(path, overlay(img, label, palette, classes,
-                                         alpha)):
+        if not cv2.imwrite(path, overlay(img, label, palette, classes, alpha)):
             raise OSError(f'could not write {path!r}')
         written.append(path)
     if unlabelled:

@@ -1,7 +1,7 @@
 """Parameters and FLOPs of the model of a segmentation or pose config.
 
     python tools/analysis_tools/get_flops.py CONFIG [--shape H W]
-        [--cfg-options k=v ...]
+        [--by-operator] [--cfg-options k=v ...]
 
 ``--shape`` is the input height and width (one value for a square input);
 the default is 1024 2048 for segmentation configs (a Cityscapes image) and
@@ -19,7 +19,7 @@ interpolation; element-wise operations (ReLU, additions) are not counted.
 The total is printed in units of 1e9 as "GFLOPs". ``--by-operator`` also
 prints the count per operator type and the convolution + linear count in
 units of 2**30, which is how HRNet's official ``lib/utils/modelsummary.py``
-reports the "GFLOPs" of the HRNet papers and model zoos.
+computes the "GFLOPs" of the official HRNet model zoos.
 """
 import argparse
 from typing import Optional, Sequence, Tuple
@@ -99,8 +99,7 @@ def dummy_inputs(model: nn.Module, cfg: Config,
     if cfg.default_scope == SEG_SCOPE:
         from mmseg.structures import SegDataSample
         meta = dict(ori_shape=shape, img_shape=shape, pad_shape=shape)
-        batch = dict(
-            inputs=[img], data_samples=[SegDataSample(metainfo=meta)])
+        batch = dict(inputs=[img], data_samples=[SegDataSample(metainfo=meta)])
     else:
         from mmpose.structures import PoseDataSample
         meta = dict(ori_shape=shape, img_shape=shape, input_size=shape[::-1])
@@ -197,7 +196,8 @@ def main():
         by_op = result['flops_by_operator']
         for op, n in sorted(by_op.items(), key=lambda kv: -kv[1]):
             print(f'  {op:<24} {n / 1e9:10.2f} GFLOPs')
-        conv = sum(n for op, n in by_op.items() if op in ('conv', 'linear', 'addmm'))
+        conv = sum(n for op, n in by_op.items()
+                   if op in ('conv', 'linear', 'addmm'))
         print(f'Conv + linear only, / 2**30 (HRNet modelsummary.py): '
               f'{conv / 2**30:.2f} GFLOPs')
     print(split_line)
