@@ -41,10 +41,18 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
     if launcher != 'none' and not torch.cuda.is_available():
-        # NCCL and DDP's per-GPU device_ids need CUDA; on CPU use gloo and a
-        # device-less DDP so that a config runs unchanged on either.
+        # NCCL, mmengine's init_dist (it always selects a CUDA device) and
+        # DDP's per-GPU device_ids need CUDA. Without it, join the process
+        # group with gloo here (the Runner then skips its own init) and wrap
+        # the model in a device-less DDP, so a config runs unchanged on CPU.
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
         cfg.env_cfg.dist_cfg.backend = 'gloo'
+        if launcher != 'pytorch':
+            raise ValueError(f'--launcher {launcher} needs CUDA; on CPU use '
+                             'torchrun (tools/dist_train.sh)')
+        import torch.distributed as torch_dist
+        if not torch_dist.is_initialized():
+            torch_dist.init_process_group(backend='gloo')
         wrapper = cfg.get('model_wrapper_cfg') or dict(
             type='MMDistributedDataParallel',
             broadcast_buffers=False,
