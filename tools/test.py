@@ -15,13 +15,14 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmext_pixel.utils.runner_setup import (SEG_SCOPE, dataset_has_labels,
+from mmext_pixel.utils.runner_setup import (SEG_SCOPE, add_runner_args,
+                                            dataset_has_labels,
                                             drop_label_steps,
                                             enable_test_time_aug,
                                             enable_visualization, load_config,
+                                            parse_runner_args,
                                             set_prediction_output, setup_run)
 
 
@@ -57,20 +58,8 @@ def parse_args():
         '--no-aug-flip',
         action='store_true',
         help='leave the flip out of --aug-test')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    add_runner_args(parser)
+    args = parse_runner_args(parser)
     if (args.aug_scales or args.no_aug_flip) and not args.aug_test:
         parser.error('--aug-scales and --no-aug-flip go with --aug-test')
     return args

@@ -4,12 +4,11 @@
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mmext_pixel.utils.runner_setup import load_config, setup_run
+from mmext_pixel.utils.runner_setup import (add_runner_args, load_config,
+                                            parse_runner_args, setup_run)
 
 
 def parse_args():
@@ -33,20 +32,8 @@ def parse_args():
         '--no-validate',
         action='store_true',
         help='do not evaluate during training')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    add_runner_args(parser)
+    args = parse_runner_args(parser)
     return args
 
 

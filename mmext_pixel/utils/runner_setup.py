@@ -15,6 +15,30 @@ from mmengine.config import Config
 SEG_SCOPE, POSE_SCOPE = 'mmseg', 'mmpose'
 
 
+def add_runner_args(parser) -> None:
+    """The flags that every runner-based tool shares (mmseg/mmpose style)."""
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser):
+    """Parse, and export LOCAL_RANK for launchers that pass --local-rank."""
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a config (``'mmext_pixel::'`` bases allowed) and apply overrides."""
     import mmext_pixel  # noqa: F401  (registers our config package first)

@@ -125,6 +125,25 @@ def test_label_size_mismatch_is_named(data_root):
     assert dataset[1]['gt_seg_map'].shape == (32, 32)
 
 
+def test_check_after_resize_uses_the_loaded_image_size(data_root):
+    """Test pipelines load labels after Resize: that is not a mismatch."""
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(96, 96), keep_ratio=True),
+        dict(type='LoadAnnotations'),
+        dict(type='CheckSegMap', num_classes=3),
+    ]
+    dataset = UrbanisationDataset(
+        data_root=str(data_root), data_prefix=folders('val'), pipeline=pipeline)
+    sample = dataset[0]
+    assert sample['img'].shape[:2] == (96, 96)
+    assert sample['gt_seg_map'].shape == (32, 32)
+    label_path = data_root / 'urbanisation' / 'y' / 'val' / 'val_0000.png'
+    cv2.imwrite(str(label_path), np.zeros((16, 32), np.uint8))
+    with pytest.raises(ValueError, match='val_0000.png'):
+        dataset[0]
+
+
 def test_out_of_range_label_is_named_and_ignore_index_allowed(data_root):
     label_path = data_root / 'urbanisation' / 'y' / 'val' / 'val_0001.png'
     label = np.zeros((32, 32), np.uint8)

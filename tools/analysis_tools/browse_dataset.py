@@ -17,11 +17,12 @@ A split without label maps (an inference-only test split, e.g. the
 urbanisation test folder: ``--split test --cfg-options
 test_dataloader.dataset.data_prefix.img_path=urbanisation/x/test
 test_dataloader.dataset.data_prefix.seg_map_path=''``) is read without the
-pipeline's ``LoadAnnotations`` step and gives the image alone; a notice says
-so. A label map of another size than its image
+pipeline's label steps (``LoadAnnotations``, ``CheckSegMap``) and gives the
+image alone; a notice says so. A label map of another size than its image
 (test pipelines that resize the image but load the label at its original
-size) is resized to the image with nearest-neighbour interpolation for the
-overlay. Pose configs are not supported yet.
+size, e.g. mmseg's Cityscapes one) is resized to the image with
+nearest-neighbour interpolation for the overlay. Pose configs are not
+supported yet.
 """
 import argparse
 import copy
@@ -34,7 +35,8 @@ import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from mmext_pixel.utils.runner_setup import SEG_SCOPE, load_config
+from mmext_pixel.utils.runner_setup import (SEG_SCOPE, drop_label_steps,
+                                            load_config)
 
 SPLITS = ('train', 'val', 'test')
 LEGEND_ROW = 18  # pixels per legend line
@@ -156,10 +158,8 @@ def build_dataset(cfg: Config, split: str, config_path: str = 'config'):
     if len(dataset) and 'seg_map_path' not in dataset.get_data_info(0):
         # no label maps: mmseg's LoadAnnotations would fail on every sample
         dataset_cfg = copy.deepcopy(loader.dataset)
-        dataset_cfg.pipeline = [
-            t for t in dataset_cfg.get('pipeline', [])
-            if t.get('type') != 'LoadAnnotations'
-        ]
+        dataset_cfg.pipeline = drop_label_steps(
+            dataset_cfg.get('pipeline', []))
         dataset = DATASETS.build(dataset_cfg)
     return dataset
 

@@ -7,9 +7,10 @@ from mmseg.registry import TRANSFORMS
 class CheckSegMap(BaseTransform):
     """Reject a label map that does not fit its image or its class list.
 
-    Placed right after ``LoadAnnotations``, before any geometric transform, it
-    raises ``ValueError`` naming the label file when the label map's size
-    differs from the image's, or when it holds values outside
+    Placed after ``LoadAnnotations`` (test pipelines load labels after
+    ``Resize``, so the label map is compared with the image's size as loaded,
+    ``ori_shape``), it raises ``ValueError`` naming the label file when the
+    label map's size differs from the image's, or when it holds values outside
     ``[0, num_classes)`` other than ``ignore_index``. Samples without a label
     map (an inference-only split) pass through unchanged.
 
@@ -28,7 +29,7 @@ class CheckSegMap(BaseTransform):
         if seg_map is None:
             return results
         where = results.get('seg_map_path', '<label map>')
-        img_shape = results['img'].shape[:2]
+        img_shape = tuple(results.get('ori_shape', results['img'].shape[:2]))
         if seg_map.shape[:2] != img_shape:
             raise ValueError(
                 f'label map {where} has size {seg_map.shape[:2]} (h, w) but '
