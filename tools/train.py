@@ -5,6 +5,7 @@
 """
 import argparse
 
+import torch
 from mmengine.runner import Runner
 
 from mmext_pixel.utils.runner_setup import (add_runner_args, load_config,
@@ -43,6 +44,9 @@ def main():
     cfg = setup_run(cfg, args.config, args.work_dir, args.launcher)
 
     if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a CUDA device: mmengine\'s '
+                             'AmpOptimWrapper does not run on the CPU')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError('--amp needs optim_wrapper.type OptimWrapper, '

@@ -171,3 +171,11 @@ def test_dist_train_two_processes_on_cpu(tmp_path, synthetic_root):
         marker = json.loads((work_dir / f'rank_{rank}.json').read_text())
         assert marker == dict(iters=2, world_size=2)
     assert osp.isfile(work_dir / 'iter_2.pth')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU path')
+def test_amp_without_cuda_is_a_clear_error(tmp_path):
+    proc = run_tool([TRAIN, DEMO_CONFIG, '--amp'], cwd=str(tmp_path),
+                    check=False)
+    assert proc.returncode != 0
+    assert '--amp needs a CUDA device' in proc.stdout
