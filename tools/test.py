@@ -45,6 +45,11 @@ def parse_args():
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
+        '--show-interval',
+        type=int,
+        default=1,
+        help='draw every n-th test image with --show/--show-dir')
+    parser.add_argument(
         '--aug-test',
         '--tta',
         action='store_true',
@@ -75,7 +80,8 @@ def main():
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:
-        enable_visualization(cfg, args.show_dir, args.show, args.wait_time)
+        enable_visualization(cfg, args.show_dir, args.show, args.wait_time,
+                             args.show_interval)
 
     if args.aug_test:
         enable_test_time_aug(cfg, args.config, args.aug_scales,

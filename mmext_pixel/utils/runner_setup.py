@@ -86,14 +86,19 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
     return cfg
 
 
-def enable_visualization(cfg: Config, show_dir: Optional[str], show: bool,
-                         wait_time: float) -> None:
-    """Turn on the toolbox's visualization hook (``--show``/``--show-dir``)."""
+def enable_visualization(cfg: Config,
+                         show_dir: Optional[str],
+                         show: bool,
+                         wait_time: float,
+                         interval: int = 1) -> None:
+    """Turn on the toolbox's visualization hook (``--show``/``--show-dir``),
+    drawing every ``interval``-th test image (mmseg's hook defaults to 50)."""
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
         raise KeyError(
             'default_hooks.visualization is missing from the config; add '
             "the toolbox's visualization hook to use --show/--show-dir")
+    hook['interval'] = interval
     if cfg.default_scope == SEG_SCOPE:
         hook['draw'] = True
         if show_dir:

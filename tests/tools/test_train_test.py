@@ -179,3 +179,23 @@ def test_amp_without_cuda_is_a_clear_error(tmp_path):
                     check=False)
     assert proc.returncode != 0
     assert '--amp needs a CUDA device' in proc.stdout
+
+
+def test_show_dir_writes_painted_predictions(trained, synthetic_root):
+    work_dir, _ = trained
+    show_dir = work_dir / 'shown'
+    run_tool([
+        TEST, DEMO_CONFIG,
+        str(work_dir / 'iter_2.pth'), '--work-dir',
+        str(work_dir / 'show'), '--show-dir',
+        str(show_dir), '--cfg-options'
+    ] + data_options(synthetic_root),
+             cwd=str(work_dir.parent))
+    painted = [
+        osp.join(d, f) for d, _, files in os.walk(show_dir) for f in files
+        if f.endswith('.png')
+    ]
+    val_images = os.listdir(synthetic_root / 'urbanisation' / 'x' / 'val')
+    assert len(painted) == len(val_images)
+    # mmseg draws image and prediction side by side
+    assert cv2.imread(painted[0]).shape == (64, 128, 3)
