@@ -1,1 +1,3 @@
-__all__ = []
+from .gsto_hrnet import GSTOHRNet
+
+__all__ = ['GSTOHRNet']

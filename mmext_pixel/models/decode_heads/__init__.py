@@ -1,1 +1,3 @@
-__all__ = []
+from .gsto_head import GSTOHead, StageScoresHead
+
+__all__ = ['GSTOHead', 'StageScoresHead']

@@ -1,0 +1,220 @@
+from typing import List, Sequence
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import Sequential
+from mmseg.models.backbones.hrnet import HRModule, HRNet
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+
+
+def _fuse_upsampling_free(fuse_layers: nn.ModuleList) -> nn.ModuleList:
+    """Drop the Upsample that mmseg appends to each low-to-high fuse branch.
+
+    GSTO (like the official HRNet code) brings a lower-resolution branch to
+    the target size with a single bilinear resize; mmseg's HRModule upsamples
+    by 2^k first and then resizes, which differs when sizes are odd.
+    """
+    for fuse_layer in fuse_layers:
+        for j, branch in enumerate(fuse_layer):
+            if isinstance(branch, nn.Sequential) and isinstance(
+                    branch[-1], nn.Upsample):
+                fuse_layer[j] = nn.Sequential(*list(branch)[:-1])
+    return fuse_layers
+
+
+class GSTOHRModule(HRModule):
+    """HRNet module whose every fusion input is gated (GSTO's unsupervised
+    gates).
+
+    For output branch ``i`` and input branch ``j`` (``j == i`` included), the
+    input is multiplied by ``sigmoid(ReLU(BN(conv1x1(x_j))))``, a one-channel
+    map computed at ``x_j``'s own resolution, before it is resized and
+    summed. The ReLU before the sigmoid keeps the gate in ``[0.5, 1)``: that
+    is the official arithmetic, kept so that official checkpoints give the
+    same outputs.
+
+    Args: as :class:`mmseg.models.backbones.hrnet.HRModule`.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.fuse_layers is not None:
+            _fuse_upsampling_free(self.fuse_layers)
+            self.gate_layers = nn.ModuleList([
+                nn.ModuleList([
+                    ConvModule(
+                        channels,
+                        1,
+                        1,
+                        bias=False,
+                        conv_cfg=self.conv_cfg,
+                        norm_cfg=self.norm_cfg) for channels in self.in_channels
+                ]) for _ in range(len(self.fuse_layers))
+            ])
+
+    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+        if self.num_branches == 1:
+            return [self.branches[0](x[0])]
+        x = [branch(feat) for branch, feat in zip(self.branches, x)]
+        outs = []
+        for i, (fuse_layer, gates) in enumerate(
+                zip(self.fuse_layers, self.gate_layers)):
+            y = 0
+            for j, (feat, gate) in enumerate(zip(x, gates)):
+                gated = feat * gate(feat).sigmoid()
+                if j == i:
+                    y = y + gated
+                elif j > i:
+                    y = y + resize(
+                        fuse_layer[j](gated),
+                        size=x[i].shape[2:],
+                        mode='bilinear',
+                        align_corners=False)
+                else:
+                    y = y + fuse_layer[j](gated)
+            outs.append(self.relu(y))
+        return outs
+
+
+class StagePredictor(nn.Module):
+    """Class scores from all branches of a stage: resize every branch to the
+    first one's size, concat, 1x1 conv (with bias) + norm + ReLU, 1x1 conv
+    to ``num_classes``. GSTO's intermediate and final predictors."""
+
+    def __init__(self, in_channels: int, num_classes: int, conv_cfg,
+                 norm_cfg) -> None:
+        super().__init__()
+        self.fuse = ConvModule(
+            in_channels,
+            in_channels,
+            1,
+            bias=True,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg)
+        self.classifier = nn.Conv2d(in_channels, num_classes, 1)
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        size = feats[0].shape[2:]
+        x = torch.cat([feats[0]] + [
+            resize(f, size=size, mode='bilinear', align_corners=False)
+            for f in feats[1:]
+        ], 1)
+        return self.classifier(self.fuse(x))
+
+
+@MODELS.register_module()
+class GSTOHRNet(HRNet):
+    """HRNet with Gated Scale-Transfer Operations (GSTO-HRNet).
+
+    Zhang et al., "GSTO: Gated Scale-Transfer Operation for Multi-Scale
+    Feature Learning in Pixel Labeling", arXiv 2005.13363.
+
+    On top of HRNet (mmseg's implementation, whose stem, blocks and
+    transitions are reused):
+
+    - every multi-resolution fusion gates each input with a spatial map
+      computed from that input (:class:`GSTOHRModule`);
+    - after stages 2 and 3 a :class:`StagePredictor` predicts class scores;
+      where the next transition creates a new, lower-resolution branch, a
+      chain of 3x3 convs (``num_classes -> 1`` at stride 1, then ``1 -> 1`` at
+      stride 2 down to the source branch's resolution, each with norm and
+      ReLU) turns those scores into a gate (sigmoid) that multiplies the
+      feature feeding the new branch (the supervised gates).
+
+    The first transition also owns such a gate chain though no prediction
+    exists before stage 2 to drive it: the official model has it (so its
+    checkpoints hold it) and never uses it; so do we.
+
+    Returns the four branch features followed by the stage-3 and stage-2
+    class scores (at 1/4 resolution), so that a decode head takes
+    ``in_index=(0, 1, 2, 3)`` and auxiliary heads ``in_index=4`` and ``5``.
+
+    Args:
+        num_classes (int): Classes of the intermediate predictions (for pose:
+            keypoint heatmaps).
+        **kwargs: As :class:`mmseg.models.backbones.HRNet`
+            (``multiscale_output`` must stay True).
+    """
+
+    def __init__(self, num_classes: int, **kwargs) -> None:
+        if not kwargs.get('multiscale_output', True):
+            raise ValueError('GSTOHRNet needs multiscale_output=True: its '
+                             'predictors use all four branches')
+        self.num_classes = num_classes
+        super().__init__(**kwargs)
+        stage_channels = [
+            [c * self.blocks_dict[cfg['block']].expansion
+             for c in cfg['num_channels']]
+            for cfg in (self.stage2_cfg, self.stage3_cfg)
+        ]
+        self.stage2_predictor = StagePredictor(
+            sum(stage_channels[0]), num_classes, self.conv_cfg, self.norm_cfg)
+        self.stage3_predictor = StagePredictor(
+            sum(stage_channels[1]), num_classes, self.conv_cfg, self.norm_cfg)
+        self.transition_gates = nn.ModuleList([
+            self._make_transition_gate(cfg['num_branches'] - 1)
+            for cfg in (self.stage2_cfg, self.stage3_cfg, self.stage4_cfg)
+        ])
+
+    def _make_transition_gate(self, downsamplings: int) -> nn.Sequential:
+        """Scores at 1/4 -> one-channel gate at 1/4 * 2^-(downsamplings-1)."""
+        layers = []
+        for k in range(downsamplings):
+            layers.append(
+                ConvModule(
+                    self.num_classes if k == 0 else 1,
+                    1,
+                    3,
+                    stride=1 if k == 0 else 2,
+                    padding=1,
+                    bias=False,
+                    conv_cfg=self.conv_cfg,
+                    norm_cfg=self.norm_cfg))
+        return nn.Sequential(*layers)
+
+    def _make_stage(self, layer_config, in_channels, multiscale_output=True):
+        # mmseg's HRNet._make_stage with gated modules
+        num_modules = layer_config['num_modules']
+        modules = [
+            GSTOHRModule(
+                layer_config['num_branches'],
+                self.blocks_dict[layer_config['block']],
+                layer_config['num_blocks'],
+                in_channels,
+                layer_config['num_channels'],
+                multiscale_output or i < num_modules - 1,
+                with_cp=self.with_cp,
+                norm_cfg=self.norm_cfg,
+                conv_cfg=self.conv_cfg) for i in range(num_modules)
+        ]
+        return Sequential(*modules), in_channels
+
+    @staticmethod
+    def _transition(transition, gate, feats, scores):
+        out = []
+        for i, layer in enumerate(transition):
+            if layer is None:
+                out.append(feats[i])
+            elif i < len(feats):
+                out.append(layer(feats[i]))
+            else:
+                out.append(layer(feats[-1] * gate(scores).sigmoid()))
+        return out
+
+    def forward(self, x):
+        x = self.relu(self.norm1(self.conv1(x)))
+        x = self.relu(self.norm2(self.conv2(x)))
+        x = self.layer1(x)
+        feats = [t(x) if t is not None else x for t in self.transition1]
+        feats = self.stage2(feats)
+        stage2_scores = self.stage2_predictor(feats)
+        feats = self.stage3(
+            self._transition(self.transition2, self.transition_gates[1],
+                             feats, stage2_scores))
+        stage3_scores = self.stage3_predictor(feats)
+        feats = self.stage4(
+            self._transition(self.transition3, self.transition_gates[2],
+                             feats, stage3_scores))
+        return tuple(feats) + (stage3_scores, stage2_scores)

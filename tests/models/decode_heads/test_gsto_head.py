@@ -1,0 +1,75 @@
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmengine.structures import PixelData
+
+from conftest import REPO_ROOT
+from mmext_pixel.utils.runner_setup import load_config
+
+import os.path as osp
+
+
+def small_gsto_model(num_classes=4):
+    cfg = load_config(
+        osp.join(REPO_ROOT, 'configs', 'gsto', 'gsto_hrnet_w48_cityscapes.py'))
+    model = cfg.model
+    model.pretrained = None
+    norm = dict(type='BN', requires_grad=True, momentum=0.01)
+    model.backbone.norm_cfg = norm
+    model.backbone.num_classes = num_classes
+    w = 8
+    for k, n in ((2, 2), (3, 3), (4, 4)):
+        stage = model.backbone.extra[f'stage{k}']
+        stage.num_channels = tuple(w * 2**i for i in range(n))
+        stage.num_blocks = (1, ) * n
+        stage.num_modules = 1
+    model.backbone.extra.stage1.num_blocks = (1, )
+    model.decode_head.update(
+        in_channels=[8, 16, 32, 64], channels=120, num_classes=num_classes,
+        norm_cfg=norm)
+    for aux in model.auxiliary_head:
+        aux.update(in_channels=num_classes, channels=num_classes,
+                   num_classes=num_classes)
+    model.data_preprocessor.size = None
+    return MODELS.build(model)
+
+
+def test_losses_are_the_official_weighted_sum():
+    torch.manual_seed(0)
+    model = small_gsto_model()
+    model.train()
+    inputs = torch.rand(2, 3, 64, 96)
+    labels = torch.randint(0, 4, (2, 64, 96))
+    labels[0, :4] = 255
+    samples = []
+    for label in labels:
+        s = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+        s.set_metainfo(dict(img_shape=(64, 96), pad_shape=(64, 96)))
+        samples.append(s)
+    losses = model.loss(inputs, samples)
+    feats = model.extract_feat(inputs)
+    for key, index, weight in (('aux_0.loss_ce', 4, 0.5),
+                               ('aux_1.loss_ce', 5, 0.3)):
+        scores = F.interpolate(
+            feats[index], size=(64, 96), mode='bilinear',
+            align_corners=False)
+        expected = weight * F.cross_entropy(scores, labels, ignore_index=255)
+        torch.testing.assert_close(losses[key], expected, rtol=1e-4,
+                                   atol=1e-5)
+    final = F.interpolate(
+        model.decode_head(feats), size=(64, 96), mode='bilinear',
+        align_corners=False)
+    torch.testing.assert_close(
+        losses['decode.loss_ce'],
+        F.cross_entropy(final, labels, ignore_index=255), rtol=1e-4,
+        atol=1e-5)
+
+
+def test_head_has_the_official_biased_fuse_conv():
+    model = small_gsto_model()
+    assert model.decode_head.fuse.conv.bias is not None
+    assert model.decode_head.fuse.bn.momentum == 0.01
+    assert all(sum(p.numel() for p in aux.parameters()) == 0
+               for aux in model.auxiliary_head)
