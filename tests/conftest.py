@@ -13,10 +13,19 @@ DEMO_CONFIG = osp.join(
     'fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128.py')
 
 
-def run_tool(args, cwd, timeout=900, check=True, launcher=None):
-    """Run a script of tools/ in a fresh interpreter and return its output."""
+def run_tool(args,
+             cwd,
+             timeout=900,
+             check=True,
+             launcher=None,
+             extra_paths=()):
+    """Run a script of tools/ in a fresh interpreter and return its output.
+
+    ``extra_paths`` are put on the tool's PYTHONPATH (after the repo root).
+    """
     env = dict(os.environ, PYTHONWARNINGS='ignore')
-    env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    env['PYTHONPATH'] = os.pathsep.join(
+        [REPO_ROOT, *extra_paths, env.get('PYTHONPATH', '')])
     cmd = (launcher or [sys.executable]) + args
     proc = subprocess.run(
         cmd,

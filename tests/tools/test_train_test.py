@@ -31,14 +31,25 @@ def data_options(root):
     ]
 
 
-def train(work_dir, root, iters, extra=(), cwd=None):
+def train(work_dir, root, iters, *args):
+    """tools/train.py on the demo config for ``iters`` iterations."""
     options = data_options(root) + [
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1'
-    ] + list(extra)
+    ]
     return run_tool([TRAIN, DEMO_CONFIG, '--work-dir',
-                     str(work_dir), '--cfg-options'] + options,
-                    cwd=cwd or str(work_dir.parent))
+                     str(work_dir), *args, '--cfg-options'] + options,
+                    cwd=str(work_dir.parent))
+
+
+def run_test_tool(work_dir, root, name, *args, options=()):
+    """tools/test.py on iter_2.pth, its work dir ``work_dir/name``."""
+    return run_tool([
+        TEST, DEMO_CONFIG,
+        str(work_dir / 'iter_2.pth'), '--work-dir',
+        str(work_dir / name), *args, '--cfg-options'
+    ] + data_options(root) + list(options),
+                    cwd=str(work_dir.parent))
 
 
 @pytest.fixture(scope='module')
@@ -59,12 +70,7 @@ def test_train_writes_checkpoint_and_logs_losses(trained):
 def test_resume_continues_at_saved_iteration(trained, synthetic_root):
     work_dir, _ = trained
     saved = torch.load(work_dir / 'iter_2.pth', map_location='cpu')
-    out = run_tool([TRAIN, DEMO_CONFIG, '--work-dir', str(work_dir), '--resume',
-                    '--cfg-options'] + data_options(synthetic_root) + [
-                        'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-                        'default_hooks.checkpoint.interval=2',
-                        'default_hooks.logger.interval=1'
-                    ], cwd=str(work_dir.parent)).stdout
+    out = train(work_dir, synthetic_root, 4, '--resume').stdout
     assert 'resumed epoch: 0, iter: 2' in out
     iters_logged = [int(i) for i in re.findall(r'Iter\(train\) \[\s*(\d+)/4\]', out)]
     assert iters_logged == [3, 4]
@@ -94,18 +100,9 @@ def test_load_from_checkpoint_written_by_training(trained):
 
 def test_plain_and_aug_test(trained, synthetic_root):
     work_dir, _ = trained
-    ckpt = str(work_dir / 'iter_2.pth')
-    common = [TEST, DEMO_CONFIG, ckpt, '--cfg-options'] + data_options(
-        synthetic_root)
-    plain = run_tool(
-        common[:3] + ['--work-dir', str(work_dir / 'plain')] + common[3:],
-        cwd=str(work_dir.parent)).stdout
-    aug = run_tool(
-        common[:3] + [
-            '--work-dir',
-            str(work_dir / 'aug'), '--aug-test', '--aug-scales', '0.75', '1.0'
-        ] + common[3:],
-        cwd=str(work_dir.parent)).stdout
+    plain = run_test_tool(work_dir, synthetic_root, 'plain').stdout
+    aug = run_test_tool(work_dir, synthetic_root, 'aug', '--aug-test',
+                          '--aug-scales', '0.75', '1.0').stdout
     miou = [float(v) for v in re.findall(r'mIoU: ([0-9.]+)', plain)]
     miou_aug = [float(v) for v in re.findall(r'mIoU: ([0-9.]+)', aug)]
     assert len(miou) == 1 and 0 <= miou[0] <= 100
@@ -123,14 +120,13 @@ def test_plain_and_aug_test(trained, synthetic_root):
 def test_unlabelled_test_split_writes_predictions(trained, synthetic_root):
     work_dir, _ = trained
     out_dir = work_dir / 'preds'
-    run_tool([
-        TEST, DEMO_CONFIG,
-        str(work_dir / 'iter_2.pth'), '--work-dir',
-        str(work_dir / 'unlabelled'), '--out',
-        str(out_dir), '--cfg-options'
-    ] + data_options(synthetic_root) +
-             ['test_dataloader.dataset.ann_file=list/urbanisation/test.lst'],
-             cwd=str(work_dir.parent))
+    run_test_tool(
+        work_dir,
+        synthetic_root,
+        'unlabelled',
+        '--out',
+        str(out_dir),
+        options=['test_dataloader.dataset.ann_file=list/urbanisation/test.lst'])
     written = sorted(os.listdir(out_dir))
     images = sorted(
         os.listdir(synthetic_root / 'urbanisation' / 'x' / 'test'))
@@ -148,23 +144,16 @@ def test_dist_train_two_processes_on_cpu(tmp_path, synthetic_root):
         "'helpers.rank_marker_hook'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='RankMarkerHook')]\n")
     work_dir = tmp_path / 'work'
-    env_path = osp.join(REPO_ROOT, 'tests')
-    os.environ['PYTHONPATH'] = env_path + os.pathsep + os.environ.get(
-        'PYTHONPATH', '')
-    try:
-        proc = run_tool(
-            [osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
-             str(cfg), '2', '--work-dir',
-             str(work_dir), '--cfg-options'] + data_options(synthetic_root) +
-            [
-                'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-                'default_hooks.checkpoint.interval=2'
-            ],
-            cwd=str(tmp_path),
-            launcher=['bash'])
-    finally:
-        os.environ['PYTHONPATH'] = os.environ['PYTHONPATH'].replace(
-            env_path + os.pathsep, '', 1)
+    proc = run_tool(
+        [osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
+         str(cfg), '2', '--work-dir',
+         str(work_dir), '--cfg-options'] + data_options(synthetic_root) + [
+             'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2'
+         ],
+        cwd=str(tmp_path),
+        launcher=['bash'],
+        extra_paths=[osp.join(REPO_ROOT, 'tests')])
     assert 'world_size: 2' in proc.stdout or 'Distributed launcher: pytorch' \
         in proc.stdout
     for rank in (0, 1):
@@ -184,13 +173,8 @@ def test_amp_without_cuda_is_a_clear_error(tmp_path):
 def test_show_dir_writes_painted_predictions(trained, synthetic_root):
     work_dir, _ = trained
     show_dir = work_dir / 'shown'
-    run_tool([
-        TEST, DEMO_CONFIG,
-        str(work_dir / 'iter_2.pth'), '--work-dir',
-        str(work_dir / 'show'), '--show-dir',
-        str(show_dir), '--cfg-options'
-    ] + data_options(synthetic_root),
-             cwd=str(work_dir.parent))
+    run_test_tool(work_dir, synthetic_root, 'show', '--show-dir',
+                    str(show_dir))
     painted = [
         osp.join(d, f) for d, _, files in os.walk(show_dir) for f in files
         if f.endswith('.png')

@@ -45,7 +45,8 @@ from torch import nn
 from mmext_pixel.utils.runner_setup import load_config
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from get_flops import build_model, dummy_inputs, input_shape  # noqa: E402
+from get_flops import (add_shape_arg, build_model, dummy_inputs,  # noqa: E402
+                       input_shape)
 
 
 def parse_args(argv=None):
@@ -53,13 +54,7 @@ def parse_args(argv=None):
         description='Forward latency and peak memory of a segmentor or a '
         'pose estimator')
     parser.add_argument('config', help='config file path')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs='+',
-        metavar='SIZE',
-        help='input height and width (one value: square input); default '
-        '1024 2048 for segmentation, 256 192 for pose')
+    add_shape_arg(parser)
     parser.add_argument(
         '--warmup', type=int, default=5, help='untimed forward passes first')
     parser.add_argument(

@@ -35,11 +35,8 @@ from mmext_pixel.utils.runner_setup import POSE_SCOPE, SEG_SCOPE, load_config
 DEFAULT_SHAPES = {SEG_SCOPE: (1024, 2048), POSE_SCOPE: (256, 192)}
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(
-        description='Count the parameters and FLOPs of a segmentor or a pose '
-        'estimator')
-    parser.add_argument('config', help='config file path')
+def add_shape_arg(parser) -> None:
+    """``--shape H W``, read by :func:`input_shape` (shared with benchmark)."""
     parser.add_argument(
         '--shape',
         type=int,
@@ -47,6 +44,14 @@ def parse_args():
         metavar='SIZE',
         help='input height and width (one value: square input); default '
         '1024 2048 for segmentation, 256 192 for pose')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Count the parameters and FLOPs of a segmentor or a pose '
+        'estimator')
+    parser.add_argument('config', help='config file path')
+    add_shape_arg(parser)
     parser.add_argument(
         '--cfg-options',
         nargs='+',
