@@ -21,7 +21,8 @@ from mmext_pixel.utils.runner_setup import (SEG_SCOPE, add_runner_args,
                                             dataset_has_labels,
                                             drop_label_steps,
                                             enable_test_time_aug,
-                                            enable_visualization, load_config,
+                                            enable_visualization, finish_run,
+                                            load_config,
                                             parse_runner_args,
                                             set_prediction_output, setup_run)
 
@@ -100,6 +101,7 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     runner.test()
+    finish_run()
 
 
 if __name__ == '__main__':

@@ -9,7 +9,8 @@ import torch
 from mmengine.runner import Runner
 
 from mmext_pixel.utils.runner_setup import (add_runner_args, load_config,
-                                            parse_runner_args, setup_run)
+                                            finish_run, parse_runner_args,
+                                            setup_run)
 
 
 def parse_args():
@@ -68,6 +69,7 @@ def main():
 
     runner = Runner.from_cfg(cfg)
     runner.train()
+    finish_run()
 
 
 if __name__ == '__main__':

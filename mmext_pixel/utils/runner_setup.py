@@ -86,6 +86,19 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
     return cfg
 
 
+def finish_run() -> None:
+    """Leave the process group before the interpreter exits.
+
+    A gloo group still alive at exit tears down its worker threads in an
+    undefined order and can abort the process ("terminate called without an
+    active exception"), failing a run that had finished.
+    """
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
 def enable_visualization(cfg: Config,
                          show_dir: Optional[str],
                          show: bool,
