@@ -59,7 +59,7 @@ def test_config_pairs_are_the_dataset_pairs():
     flips = [t for t in cfg.train_pipeline if t['type'] == 'RandomFlip']
     assert [tuple(p) for p in flips[0]['swap_seg_labels']
             ] == list(LIP_FLIP_PAIRS)
-    assert cfg.tta_model['type'] == 'FlipSwapSegTTAModel'
+    assert cfg.lip_tta_model['type'] == 'FlipSwapSegTTAModel'
     assert cfg.crop_size == (473, 473) and cfg.num_classes == 20
 
 

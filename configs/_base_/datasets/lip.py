@@ -49,7 +49,10 @@ tta_pipeline = [
             [dict(type='PackSegInputs')],
         ])
 ]
-tta_model = dict(type='FlipSwapSegTTAModel', flip_label_pairs=lip_flip_pairs)
+# A config using this base sets ``tta_model = {{_base_.lip_tta_model}}``
+# (the runtime base owns the ``tta_model`` key).
+lip_tta_model = dict(
+    type='FlipSwapSegTTAModel', flip_label_pairs=lip_flip_pairs)
 train_dataloader = dict(
     batch_size=10,
     num_workers=4,

@@ -1,7 +1,6 @@
-# GSTO-HRNet-W48 (official cfg_files/gsto_hrnet_w48_*.yaml). num_classes
-# appears in the backbone (its stage predictors drive the gates) and in every
-# head: change all of them together.
-num_classes = 19
+# GSTO-HRNet-W48 (official cfg_files/gsto_hrnet_w48_*.yaml). The number of
+# classes appears in the backbone (its stage predictors drive the gates) and
+# in both heads: change the three together.
 norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.01)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -10,19 +9,13 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255)
-stage_scores_head = dict(
-    type='StageScoresHead',
-    in_channels=num_classes,
-    channels=num_classes,
-    num_classes=num_classes,
-    align_corners=False)
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
     pretrained='open-mmlab://msra/hrnetv2_w48',
     backbone=dict(
         type='GSTOHRNet',
-        num_classes=num_classes,
+        num_classes=19,
         norm_cfg=norm_cfg,
         norm_eval=False,
         extra=dict(
@@ -56,7 +49,7 @@ model = dict(
         in_index=(0, 1, 2, 3),
         channels=sum([48, 96, 192, 384]),
         dropout_ratio=-1,
-        num_classes=num_classes,
+        num_classes=19,
         norm_cfg=norm_cfg,
         align_corners=False,
         loss_decode=dict(
@@ -64,19 +57,13 @@ model = dict(
     # deep supervision of the stage-3 and stage-2 scores (official FullModel:
     # loss + 0.5 * stage-3 loss + 0.3 * stage-2 loss); the official
     # nn.CrossEntropyLoss averages over non-ignored pixels (avg_non_ignore)
-    auxiliary_head=[
-        dict(
-            stage_scores_head,
-            in_index=4,
-            loss_decode=dict(
-                type='CrossEntropyLoss', loss_weight=0.5,
-                avg_non_ignore=True)),
-        dict(
-            stage_scores_head,
-            in_index=5,
-            loss_decode=dict(
-                type='CrossEntropyLoss', loss_weight=0.3,
-                avg_non_ignore=True)),
-    ],
+    auxiliary_head=dict(
+        type='StageScoresHead',
+        num_classes=19,
+        in_index=(4, 5),
+        stage_loss_weights=(0.5, 0.3),
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', loss_weight=1.0, avg_non_ignore=True)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

@@ -1,4 +1,7 @@
+from typing import List, Sequence
+
 import torch.nn as nn
+from torch import Tensor
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
@@ -36,32 +39,72 @@ class GSTOHead(BaseDecodeHead):
 
 @MODELS.register_module()
 class StageScoresHead(BaseDecodeHead):
-    """Supervises class scores that the backbone already predicted.
+    """Deep supervision of class scores that the backbone already predicted.
 
     GSTO-HRNet predicts scores after stages 2 and 3 inside the backbone (they
-    drive its gates); as an auxiliary head this passes the scores at
-    ``in_index`` to mmseg's loss (resized to the label size with
-    ``align_corners``), so deep supervision works with the stock
-    ``EncoderDecoder``, runners and ``SegTTAModel``. It has no parameters.
+    drive its gates). As the auxiliary head of a stock ``EncoderDecoder``
+    this passes the score maps at ``in_index`` to mmseg's loss (resized to
+    the label size, bilinear with ``align_corners``; the head's ``sampler``,
+    e.g. OHEM, applies to each map), weighting each map's loss by
+    ``stage_loss_weights``: the official FullModel adds ``0.5 * stage-3 +
+    0.3 * stage-2`` to the final loss. It has no parameters. Loss keys are
+    ``{stage_name}.loss_*``.
 
     Args:
-        **kwargs: As :class:`BaseDecodeHead`, with a single ``in_index``;
-            ``in_channels`` and ``channels`` must equal ``num_classes``.
+        num_classes (int): Channels of the score maps.
+        in_index (Sequence[int]): Backbone outputs holding the score maps.
+            Default: (4, 5), GSTOHRNet's stage-3 and stage-2 scores.
+        stage_loss_weights (Sequence[float]): Factor of each map's loss
+            (on top of each ``loss_decode``'s ``loss_weight``).
+            Default: (0.5, 0.3).
+        stage_names (Sequence[str]): Loss key prefix of each map.
+            Default: ('stage3', 'stage2').
+        **kwargs: As :class:`BaseDecodeHead` (``in_channels``, ``channels``
+            and ``input_transform`` are set here).
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(self.in_index, int):
-            raise ValueError('StageScoresHead takes one in_index, got '
-                             f'{self.in_index}')
+    def __init__(self,
+                 num_classes: int,
+                 in_index: Sequence[int] = (4, 5),
+                 stage_loss_weights: Sequence[float] = (0.5, 0.3),
+                 stage_names: Sequence[str] = ('stage3', 'stage2'),
+                 **kwargs):
+        in_index = list(in_index)
+        if not len(in_index) == len(stage_loss_weights) == len(stage_names):
+            raise ValueError(
+                'StageScoresHead: in_index, stage_loss_weights and '
+                f'stage_names differ in length: {in_index}, '
+                f'{list(stage_loss_weights)}, {list(stage_names)}')
+        super().__init__(
+            in_channels=[num_classes] * len(in_index),
+            channels=num_classes,
+            num_classes=num_classes,
+            in_index=in_index,
+            input_transform='multiple_select',
+            **kwargs)
+        self.stage_loss_weights = list(stage_loss_weights)
+        self.stage_names = list(stage_names)
         self.conv_seg = nn.Identity()
         self.dropout = None
 
-    def forward(self, inputs):
-        scores = inputs[self.in_index]
-        if scores.shape[1] != self.num_classes:
-            raise ValueError(
-                f'StageScoresHead: input {self.in_index} has '
-                f'{scores.shape[1]} channels, expected num_classes='
-                f'{self.num_classes}')
+    def forward(self, inputs: List[Tensor]) -> List[Tensor]:
+        scores = self._transform_inputs(inputs)
+        for index, score in zip(self.in_index, scores):
+            if score.shape[1] != self.num_classes:
+                raise ValueError(
+                    f'StageScoresHead: backbone output {index} has '
+                    f'{score.shape[1]} channels, expected num_classes='
+                    f'{self.num_classes}')
         return scores
+
+    def loss_by_feat(self, seg_logits: List[Tensor],
+                     batch_data_samples) -> dict:
+        losses = dict()
+        for name, weight, scores in zip(self.stage_names,
+                                        self.stage_loss_weights, seg_logits):
+            for key, value in super().loss_by_feat(
+                    scores, batch_data_samples).items():
+                if 'loss' in key:
+                    value = weight * value
+                losses[f'{name}.{key}'] = value
+        return losses

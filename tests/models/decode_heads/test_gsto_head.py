@@ -1,14 +1,14 @@
+import os.path as osp
+
+import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.config import ConfigDict
+from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmengine.structures import PixelData
 
 from conftest import REPO_ROOT
 from mmext_pixel.utils.runner_setup import load_config
-
-import os.path as osp
 
 
 def small_gsto_model(num_classes=4):
@@ -29,9 +29,7 @@ def small_gsto_model(num_classes=4):
     model.decode_head.update(
         in_channels=[8, 16, 32, 64], channels=120, num_classes=num_classes,
         norm_cfg=norm)
-    for aux in model.auxiliary_head:
-        aux.update(in_channels=num_classes, channels=num_classes,
-                   num_classes=num_classes)
+    model.auxiliary_head.num_classes = num_classes
     model.data_preprocessor.size = None
     return MODELS.build(model)
 
@@ -50,8 +48,10 @@ def test_losses_are_the_official_weighted_sum():
         samples.append(s)
     losses = model.loss(inputs, samples)
     feats = model.extract_feat(inputs)
-    for key, index, weight in (('aux_0.loss_ce', 4, 0.5),
-                               ('aux_1.loss_ce', 5, 0.3)):
+    assert {k for k in losses if 'loss' in k} == {
+        'decode.loss_ce', 'aux.stage3.loss_ce', 'aux.stage2.loss_ce'}
+    for key, index, weight in (('aux.stage3.loss_ce', 4, 0.5),
+                               ('aux.stage2.loss_ce', 5, 0.3)):
         scores = F.interpolate(
             feats[index], size=(64, 96), mode='bilinear',
             align_corners=False)
@@ -71,5 +71,14 @@ def test_head_has_the_official_biased_fuse_conv():
     model = small_gsto_model()
     assert model.decode_head.fuse.conv.bias is not None
     assert model.decode_head.fuse.bn.momentum == 0.01
-    assert all(sum(p.numel() for p in aux.parameters()) == 0
-               for aux in model.auxiliary_head)
+    assert sum(p.numel() for p in model.auxiliary_head.parameters()) == 0
+
+
+def test_stage_scores_head_checks_its_inputs():
+    with pytest.raises(ValueError, match='differ in length'):
+        MODELS.build(
+            dict(type='StageScoresHead', num_classes=3, in_index=(4, 5),
+                 stage_loss_weights=(0.5, )))
+    head = MODELS.build(dict(type='StageScoresHead', num_classes=3))
+    with pytest.raises(ValueError, match='backbone output 5 has 4 channels'):
+        head([None] * 4 + [torch.rand(1, 3, 8, 8), torch.rand(1, 4, 8, 8)])

@@ -1,0 +1,10 @@
+# GSTO-HRNet-W18: the W48 model with HRNetV2-W18's widths.
+_base_ = './gsto_hrnet_w48.py'
+model = dict(
+    pretrained='open-mmlab://msra/hrnetv2_w18',
+    backbone=dict(
+        extra=dict(
+            stage2=dict(num_channels=(18, 36)),
+            stage3=dict(num_channels=(18, 36, 72)),
+            stage4=dict(num_channels=(18, 36, 72, 144)))),
+    decode_head=dict(in_channels=[18, 36, 72, 144], channels=270))

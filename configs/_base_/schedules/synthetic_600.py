@@ -1,0 +1,14 @@
+# 600 AdamW iterations: the CPU demo schedule (tools/demo.py).
+_base_ = 'mmseg::_base_/schedules/schedule_80k.py'
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=600,
+         by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=600)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300))

@@ -1,0 +1,14 @@
+# GSTO-HRNet-W18-Small trained from scratch on the synthetic urbanisation
+# tiles, the same data and schedule as the CPU demo: a quick end-to-end run.
+_base_ = [
+    '../_base_/models/gsto_hrnet_w18s.py',
+    '../_base_/datasets/synthetic_urbanisation.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/synthetic_600.py'
+]
+norm_cfg = dict(type='BN', requires_grad=True, momentum=0.01)
+model = dict(
+    pretrained=None,
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    backbone=dict(num_classes=3, norm_cfg=norm_cfg),
+    decode_head=dict(num_classes=3, norm_cfg=norm_cfg),
+    auxiliary_head=dict(num_classes=3))

@@ -1,0 +1,23 @@
+# GSTO-HRNet-W48 on PASCAL-Context, 59 classes, 480x480 crops: the official
+# cfg_files/gsto_hrnet_w48_pascal_ctx.yaml (4 GPUs x 4 images, SGD lr 4e-3,
+# weight decay 1e-4, poly, 200 epochs of 4998 images ~ 62k iterations);
+# sliding-window test as mmseg's HRNet PASCAL-Context configs.
+_base_ = [
+    '../_base_/models/gsto_hrnet_w48.py',
+    'mmseg::_base_/datasets/pascal_context_59.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/hrnet_poly_90k.py'
+]
+num_classes = 59
+max_iters = 62000
+model = dict(
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    backbone=dict(num_classes=num_classes),
+    decode_head=dict(num_classes=num_classes),
+    auxiliary_head=dict(num_classes=num_classes),
+    test_cfg=dict(mode='slide', crop_size=(480, 480), stride=(320, 320)))
+optim_wrapper = dict(optimizer=dict(lr=0.004, weight_decay=0.0001))
+param_scheduler = [
+    dict(type='PolyLR', power=0.9, eta_min=0, end=max_iters, by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=6200)
+default_hooks = dict(checkpoint=dict(interval=6200))
