@@ -6,5 +6,9 @@ _base_ = [
     '../_base_/models/gsto_hrnet_w18s.py', '../_base_/datasets/cityscapes_hrnet.py',
     '../_base_/default_runtime.py', '../_base_/schedules/hrnet_poly_90k.py'
 ]
-model = dict(data_preprocessor=dict(size={{_base_.crop_size}}))
+class_weight = {{_base_.cityscapes_class_weight}}
+model = dict(
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    decode_head=dict(loss_decode=dict(class_weight=class_weight)),
+    auxiliary_head=dict(loss_decode=dict(class_weight=class_weight)))
 train_dataloader = dict(batch_size=2)

@@ -5,7 +5,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import Sequential
 from mmseg.models.backbones.hrnet import HRModule, HRNet
-from mmseg.models.utils import resize
+from mmseg.models.utils import Upsample, resize
 from mmseg.registry import MODELS
 
 
@@ -19,7 +19,7 @@ def _fuse_upsampling_free(fuse_layers: nn.ModuleList) -> nn.ModuleList:
     for fuse_layer in fuse_layers:
         for j, branch in enumerate(fuse_layer):
             if isinstance(branch, nn.Sequential) and isinstance(
-                    branch[-1], nn.Upsample):
+                    branch[-1], (Upsample, nn.Upsample)):
                 fuse_layer[j] = nn.Sequential(*list(branch)[:-1])
     return fuse_layers
 
