@@ -6,9 +6,11 @@ _base_ = [
     '../_base_/models/gsto_hrnet_w18.py', '../_base_/datasets/cityscapes_hrnet.py',
     '../_base_/default_runtime.py', '../_base_/schedules/hrnet_poly_90k.py'
 ]
-class_weight = {{_base_.cityscapes_class_weight}}
+loss = dict(
+    type='ClassWeightedCrossEntropyLoss',
+    class_weight={{_base_.cityscapes_class_weight}})
 model = dict(
     data_preprocessor=dict(size={{_base_.crop_size}}),
-    decode_head=dict(loss_decode=dict(class_weight=class_weight)),
-    auxiliary_head=dict(loss_decode=dict(class_weight=class_weight)))
+    decode_head=dict(loss_decode=loss),
+    auxiliary_head=dict(loss_decode=loss))
 train_dataloader = dict(batch_size=2)

@@ -7,11 +7,13 @@ ops on those keys. A converted copy of that state dict loaded into our model
 must give the same three predictions.
 """
 import importlib.util
+import logging
 import os.path as osp
 
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MMLogger
 from mmseg.registry import MODELS
 
 from conftest import REPO_ROOT, run_tool
@@ -280,3 +282,43 @@ def test_command_line_round_trip(tmp_path):
     checkpoint = torch.load(dst, map_location='cpu', weights_only=True)
     missing, unexpected = model.load_state_dict(checkpoint['state_dict'])
     assert not missing and not unexpected
+
+
+def test_imagenet_init_reports_missing_and_unexpected_keys(tmp_path):
+    """The configs start from ImageNet HRNetV2 weights (the official
+    hrnetv2_w48_imagenet_pretrained.pth and mmseg's msra/hrnetv2_w48 use the
+    same names): HRNet weights load, the GSTO additions are reported missing
+    and the classification head is reported unexpected."""
+    imagenet = {
+        k: v
+        for k, v in official_state_dict().items()
+        if '.att_layers.' not in k and not k.startswith(('att', 'last_layer'))
+    }
+    imagenet['incre_modules.0.0.conv1.weight'] = torch.zeros(1, 8, 1, 1)
+    imagenet['classifier.weight'] = torch.zeros(10, 2048)
+    path = tmp_path / 'hrnetv2_imagenet.pth'
+    torch.save(imagenet, path)
+
+    cfg = small_gsto_config()
+    cfg.model.pretrained = str(path)
+    model = MODELS.build(cfg.model)
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        model.init_weights()
+    finally:
+        logger.removeHandler(handler)
+    report = next(m for m in messages if 'missing keys in source' in m)
+    assert 'unexpected key in source state_dict: incre_modules.0.0.conv1' \
+        '.weight, classifier.weight' in report
+    missing = report.split('missing keys in source state_dict:')[1]
+    assert 'stage2.0.gate_layers.0.0.conv.weight' in missing
+    assert 'stage3_predictor.classifier.weight' in missing
+    assert 'transition_gates.2.0.conv.weight' in missing
+    assert 'stage2.0.branches.0.0.conv1.weight' not in missing
+    state = model.backbone.state_dict()
+    torch.testing.assert_close(state['stage4.0.branches.3.0.conv1.weight'],
+                               imagenet['stage4.0.branches.3.0.conv1.weight'])

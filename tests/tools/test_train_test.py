@@ -31,21 +31,22 @@ def data_options(root):
     ]
 
 
-def train(work_dir, root, iters, *args):
-    """tools/train.py on the demo config for ``iters`` iterations."""
+def train(work_dir, root, iters, *args, config=DEMO_CONFIG):
+    """tools/train.py (by default on the demo config) for ``iters``
+    iterations."""
     options = data_options(root) + [
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1'
     ]
-    return run_tool([TRAIN, DEMO_CONFIG, '--work-dir',
+    return run_tool([TRAIN, config, '--work-dir',
                      str(work_dir), *args, '--cfg-options'] + options,
                     cwd=str(work_dir.parent))
 
 
-def run_test_tool(work_dir, root, name, *args, options=()):
+def run_test_tool(work_dir, root, name, *args, options=(), config=DEMO_CONFIG):
     """tools/test.py on iter_2.pth, its work dir ``work_dir/name``."""
     return run_tool([
-        TEST, DEMO_CONFIG,
+        TEST, config,
         str(work_dir / 'iter_2.pth'), '--work-dir',
         str(work_dir / name), *args, '--cfg-options'
     ] + data_options(root) + list(options),
@@ -183,3 +184,22 @@ def test_show_dir_writes_painted_predictions(trained, synthetic_root):
     assert len(painted) == len(val_images)
     # mmseg draws image and prediction side by side
     assert cv2.imread(painted[0]).shape == (64, 128, 3)
+
+
+def test_gsto_config_trains_and_aug_tests(tmp_path, synthetic_root):
+    """The stock runner trains GSTO-HRNet with its deep supervision, and
+    --aug-test (mmseg's SegTTAModel) evaluates it."""
+    config = osp.join(REPO_ROOT, 'configs', 'gsto',
+                      'gsto_hrnet-w18s_1xb8-600_synthetic-urbanisation-'
+                      '128x128.py')
+    work_dir = tmp_path / 'work'
+    out = train(work_dir, synthetic_root, 2, config=config).stdout
+    for key in ('decode.loss_ce', 'aux.stage3.loss_ce', 'aux.stage2.loss_ce'):
+        values = re.findall(re.escape(key) + r': ([0-9.]+)', out)
+        assert len(values) == 2 and all(np.isfinite(float(v)) for v in values)
+    out = run_test_tool(work_dir, synthetic_root, 'aug', '--aug-test',
+                        '--aug-scales', '0.75', '1.0', config=config).stdout
+    assert re.search(r'mIoU: [0-9.]+', out)
+    dumped = Config.fromfile(work_dir / 'aug' / osp.basename(config))
+    assert dumped.model.type == 'SegTTAModel'
+    assert dumped.model.module.backbone.type == 'GSTOHRNet'

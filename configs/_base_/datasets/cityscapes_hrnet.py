@@ -2,7 +2,7 @@
 # 0.5-2.0 of 2048x1024, random crop (no category-ratio check), horizontal
 # flip, and no photometric distortion (mmseg's default adds both). HRNet's
 # cross-entropy weights the 19 classes (its datasets/cityscapes.py); a model
-# config passes them to its losses as
+# config passes them to ClassWeightedCrossEntropyLoss as
 # class_weight={{_base_.cityscapes_class_weight}}.
 _base_ = 'mmseg::_base_/datasets/cityscapes.py'
 train_pipeline = [

@@ -125,7 +125,9 @@ class GSTOHRNet(HRNet):
 
     The first transition also owns such a gate chain though no prediction
     exists before stage 2 to drive it: the official model has it (so its
-    checkpoints hold it) and never uses it; so do we.
+    checkpoints hold it) and never uses it; so do we, with its parameters
+    frozen (``requires_grad=False``) so that DDP needs no
+    ``find_unused_parameters``.
 
     Returns the four branch features followed by the stage-3 and stage-2
     class scores (at 1/4 resolution), so that a decode head takes
@@ -157,6 +159,10 @@ class GSTOHRNet(HRNet):
             self._make_transition_gate(cfg['num_branches'] - 1)
             for cfg in (self.stage2_cfg, self.stage3_cfg, self.stage4_cfg)
         ])
+        # Never used (nothing predicts scores before stage 2) but kept for the
+        # official checkpoints; frozen, so that DistributedDataParallel does
+        # not wait for its gradients (no find_unused_parameters needed).
+        self.transition_gates[0].requires_grad_(False)
 
     def _make_transition_gate(self, downsamplings: int) -> nn.Sequential:
         """Scores at 1/4 -> one-channel gate at 1/4 * 2^-(downsamplings-1)."""

@@ -1,1 +1,3 @@
-__all__ = []
+from .class_weighted_cross_entropy_loss import ClassWeightedCrossEntropyLoss
+
+__all__ = ['ClassWeightedCrossEntropyLoss']

@@ -153,3 +153,23 @@ def test_stage2_transition_gate_exists_but_is_unused():
     assert len(backbone.transition_gates[0]) == 1
     for b, a in zip(before, after):
         torch.testing.assert_close(a, b)
+
+
+def test_gradients_reach_every_gate_and_predictor():
+    backbone = MODELS.build(
+        dict(type='GSTOHRNet', num_classes=5, extra=hrnet_extra(8, True)))
+    backbone.train()
+    outs = backbone(torch.rand(2, 3, 64, 64))
+    sum((o * torch.randn_like(o)).sum() for o in outs).backward()
+    checked = 0
+    for name, param in backbone.named_parameters():
+        if name.startswith('transition_gates.0.'):
+            assert not param.requires_grad and param.grad is None, name
+        elif ('gate' in name or 'predictor' in name):
+            assert param.grad is not None and param.grad.abs().sum() > 0, name
+            checked += 1
+    # one gate per fusion input (2x2, 3x3, 4x4 with one module per stage)
+    # and the supervised chains of transitions 2 and 3 (2 + 3 layers), each
+    # a conv weight and BN weight and bias; two predictors (conv + bias, BN,
+    # classifier + bias)
+    assert checked == 3 * (4 + 9 + 16 + 2 + 3) + 2 * 6

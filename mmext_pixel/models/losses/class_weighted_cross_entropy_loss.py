@@ -1,0 +1,62 @@
+from typing import List, Union
+
+import torch
+from mmseg.models.losses import CrossEntropyLoss
+from mmseg.registry import MODELS
+
+
+@MODELS.register_module()
+class ClassWeightedCrossEntropyLoss(CrossEntropyLoss):
+    """Softmax cross-entropy with class weights, averaged as
+    ``torch.nn.CrossEntropyLoss(weight=...)``: the weighted pixel losses are
+    summed and divided by the summed class weights of the non-ignored pixels.
+
+    HRNet's segmentation recipe (and so GSTO-HRNet's) trains Cityscapes with
+    that loss. mmseg 1.2.2's ``CrossEntropyLoss(class_weight=...)`` means to
+    average the same way, but computes the normaliser by indexing the class
+    weights with the raw label map and fails (IndexError) on any batch that
+    holds the ignore index, i.e. on every Cityscapes batch; this class
+    computes it over the non-ignored pixels only and otherwise leaves the
+    loss to ``CrossEntropyLoss``.
+
+    Args:
+        class_weight (list[float] | str): Weight of each class, or a file
+            holding them (as ``CrossEntropyLoss``).
+        **kwargs: As :class:`mmseg.models.losses.CrossEntropyLoss`
+            (softmax only: ``use_sigmoid`` and ``use_mask`` stay False).
+    """
+
+    def __init__(self, class_weight: Union[List[float], str], **kwargs):
+        if class_weight is None:
+            raise ValueError('ClassWeightedCrossEntropyLoss needs '
+                             'class_weight; use CrossEntropyLoss without')
+        if kwargs.get('use_sigmoid') or kwargs.get('use_mask'):
+            raise ValueError('ClassWeightedCrossEntropyLoss is the softmax '
+                             'loss: use_sigmoid/use_mask must be False')
+        kwargs.setdefault('avg_non_ignore', True)
+        super().__init__(class_weight=class_weight, **kwargs)
+
+    def forward(self,
+                cls_score: torch.Tensor,
+                label: torch.Tensor,
+                weight=None,
+                avg_factor=None,
+                reduction_override=None,
+                ignore_index: int = -100,
+                **kwargs) -> torch.Tensor:
+        reduction = reduction_override or self.reduction
+        if avg_factor is None and reduction == 'mean':
+            class_weight = cls_score.new_tensor(self.class_weight)
+            valid = label != ignore_index
+            if self.avg_non_ignore:
+                avg_factor = class_weight[label[valid]].sum()
+            else:  # ignored pixels count with weight 1 as in mmseg
+                avg_factor = class_weight[label[valid]].sum() + (~valid).sum()
+        return super().forward(
+            cls_score,
+            label,
+            weight=weight,
+            avg_factor=avg_factor,
+            reduction_override=reduction_override,
+            ignore_index=ignore_index,
+            **kwargs)
