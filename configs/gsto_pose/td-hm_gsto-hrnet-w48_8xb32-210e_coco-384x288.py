@@ -1,0 +1,24 @@
+# GSTO-HRNet-W48, top-down heatmaps on COCO at 384x288: mmpose's
+# HRNet-W48 recipe (schedule, MSRAHeatmap codec, pipelines, CocoMetric on
+# detected boxes, ImageNet HRNet-W48 init) with GSTO's backbone and head.
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hrnet-w48_8xb32-210e_coco-384x288.py'
+]
+custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
+
+model = dict(
+    # The base's init_cfg loads ImageNet HRNet weights into the HRNet part;
+    # the gates and the stage predictors are new: mmengine lists them as
+    # missing keys in its "do not match exactly" warning.
+    backbone=dict(type='GSTOHRNet', num_classes=17),
+    # final heatmaps + 0.5 * stage-3 + 0.3 * stage-2 heatmap losses
+    head=dict(
+        type='GSTOHeatmapHead',
+        in_channels=(48, 96, 192, 384),
+        stage_loss_weights=(0.5, 0.3)))
+
+# same files and settings, with checks of the annotation files
+train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+test_dataloader = val_dataloader
