@@ -18,6 +18,10 @@ model = dict(
         in_channels=(48, 96, 192, 384),
         stage_loss_weights=(0.5, 0.3)))
 
+# The backbone's first transition gate is never used (an official quirk kept
+# for checkpoint compatibility), so DDP must expect parameters without grads.
+find_unused_parameters = True
+
 # same files and settings, with checks of the annotation files
 train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
 val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
