@@ -153,6 +153,19 @@ def test_pose_config(tmp_path):
     assert result['flops'] > 0
 
 
+def test_gsto_pose_flops_match_the_paper():
+    # GSTO-HRNet-W32 pose: 18.2 GFLOPs at 384x288 in the paper's table,
+    # 18.16 as convolution multiply-adds / 2**30. Every stride divides
+    # 128x96, so the count at 384x288 is exactly 9 times that at 128x96.
+    cfg = load_config(
+        str(REPO_ROOT / 'configs/gsto_pose/'
+            'td-hm_gsto-hrnet-w32_8xb64-210e_coco-384x288.py'))
+    result = get_flops.get_complexity(cfg, (128, 96), by_operator=True)
+    assert result['params'] == 29_620_693
+    conv_at_384x288 = result['flops_by_operator']['conv'] * 9
+    assert round(conv_at_384x288 / 2**30, 2) == 18.16
+
+
 def test_get_flops_cli():
     out = _run(
         [TOOLS_DIR / 'get_flops.py', CITYSCAPES_V1, '--shape', '64', '128'],

@@ -328,3 +328,41 @@ def test_imagenet_hrnet_init_reports_the_new_keys(tmp_path):
         k.startswith(('stage2_predictor.', 'stage3_predictor.',
                       'transition_gates.')) or '.gate_layers.' in k
         for k in new_keys)
+
+
+def test_training_steps_lower_every_loss():
+    """Five Adam steps on one batch of codec-encoded targets lower the final
+    and both stage heatmap losses (the supervised gates' inputs train)."""
+    from mmengine.optim import OptimWrapper
+    from mmpose.codecs import MSRAHeatmap
+    from mmpose.structures import PoseDataSample
+    codec = MSRAHeatmap(
+        input_size=(INPUT_W, INPUT_H),
+        heatmap_size=(INPUT_W // 4, INPUT_H // 4),
+        sigma=2)
+    rng = np.random.default_rng(0)
+    samples = []
+    for _ in range(2):
+        kpts = rng.uniform((4, 4), (INPUT_W - 4, INPUT_H - 4), (1, 17, 2))
+        target = codec.encode(kpts, np.ones((1, 17)))
+        s = PoseDataSample()
+        s.gt_fields = PixelData(
+            heatmaps=torch.from_numpy(target['heatmaps']).float())
+        s.gt_instance_labels = InstanceData(
+            keypoint_weights=torch.from_numpy(
+                target['keypoint_weights']).float())
+        samples.append(s)
+    torch.manual_seed(0)
+    model = build_tiny_model()
+    model.init_weights()
+    model.train()
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
+    inputs = torch.rand(2, 3, INPUT_H, INPUT_W)
+    history = []
+    for _ in range(6):
+        losses = model(inputs, samples, mode='loss')
+        history.append({k: float(v) for k, v in losses.items()})
+        loss, _ = model.parse_losses(losses)
+        optim.update_params(loss)
+    for key in ('loss_kpt', 'loss_kpt_stage3', 'loss_kpt_stage2'):
+        assert history[-1][key] < history[0][key], (key, history)
