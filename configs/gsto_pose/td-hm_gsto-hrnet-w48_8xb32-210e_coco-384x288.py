@@ -7,22 +7,15 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
 
+# See configs/gsto_pose/README.md (init keys, loss weights, DDP, dataset).
 model = dict(
-    # The base's init_cfg loads ImageNet HRNet weights into the HRNet part;
-    # the gates and the stage predictors are new: mmengine lists them as
-    # missing keys in its "do not match exactly" warning.
     backbone=dict(type='GSTOHRNet', num_classes=17),
-    # final heatmaps + 0.5 * stage-3 + 0.3 * stage-2 heatmap losses
     head=dict(
         type='GSTOHeatmapHead',
         in_channels=(48, 96, 192, 384),
         stage_loss_weights=(0.5, 0.3)))
 
-# The backbone's first transition gate is never used (an official quirk kept
-# for checkpoint compatibility), so DDP must expect parameters without grads.
-find_unused_parameters = True
-
-# same files and settings, with checks of the annotation files
+find_unused_parameters = True  # the unused stage-2 transition gate
 train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
 val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
 test_dataloader = val_dataloader

@@ -155,25 +155,17 @@ def test_loss_rejects_misaligned_stage_heatmaps():
         head.loss(tuple(feats), pose_samples(2))
 
 
-def test_head_argument_errors():
+@pytest.mark.parametrize('args,error,message', [
+    (dict(in_channels=(8, 16),
+          deconv_out_channels=(256, )), ValueError, 'no deconv layers'),
+    (dict(in_channels=(8, 16),
+          stage_loss_weights=(1.0, )), ValueError, 'stage_loss_weights'),
+    (dict(in_channels=8), TypeError, 'every backbone branch'),
+])
+def test_head_argument_errors(args, error, message):
     from mmpose.registry import MODELS
-    with pytest.raises(ValueError, match='no deconv layers'):
-        MODELS.build(
-            dict(
-                type='GSTOHeatmapHead',
-                in_channels=(8, 16),
-                out_channels=17,
-                deconv_out_channels=(256, )))
-    with pytest.raises(ValueError, match='stage_loss_weights'):
-        MODELS.build(
-            dict(
-                type='GSTOHeatmapHead',
-                in_channels=(8, 16),
-                out_channels=17,
-                stage_loss_weights=(1.0, )))
-    with pytest.raises(TypeError, match='every backbone branch'):
-        MODELS.build(
-            dict(type='GSTOHeatmapHead', in_channels=8, out_channels=17))
+    with pytest.raises(error, match=message):
+        MODELS.build(dict(type='GSTOHeatmapHead', out_channels=17, **args))
 
 
 def full_image_sample(flip_indices):
@@ -209,22 +201,28 @@ def predict(model, inputs, flip_indices):
             out.pred_instances.keypoint_scores[0], out.pred_fields.heatmaps)
 
 
+def flip_test_model(shift_heatmap):
+    """The tiny model with mmpose's flip test on, in eval mode, and an
+    input image."""
+    model = build_tiny_model(
+        test_cfg=dict(
+            flip_test=True,
+            flip_mode='heatmap',
+            shift_heatmap=shift_heatmap,
+            output_heatmaps=True))
+    distinct_positive_heatmaps(model)
+    model.eval()
+    torch.manual_seed(0)
+    return model, torch.rand(1, 3, INPUT_H, INPUT_W)
+
+
 def test_flip_test_mirrors_keypoints_and_swaps_left_right():
     """With the flip test (heatmap shift off), the predictions of a
     horizontally flipped input are those of the input mirrored, with left
     and right keypoints swapped by the data set's flip_indices."""
     flip_indices = coco_flip_indices()
     assert flip_indices[1] == 2 and flip_indices[9] == 10  # eyes, wrists
-    model = build_tiny_model(
-        test_cfg=dict(
-            flip_test=True,
-            flip_mode='heatmap',
-            shift_heatmap=False,
-            output_heatmaps=True))
-    distinct_positive_heatmaps(model)
-    model.eval()
-    torch.manual_seed(0)
-    x = torch.rand(1, 3, INPUT_H, INPUT_W)
+    model, x = flip_test_model(shift_heatmap=False)
     kpts, scores, heatmaps = predict(model, x, flip_indices)
     kpts_f, scores_f, heatmaps_f = predict(model, x.flip(-1), flip_indices)
 
@@ -259,15 +257,7 @@ def test_flip_test_with_heatmap_shift():
     """The configs' flip test (shift_heatmap=True): the flipped heatmaps
     move one pixel right before averaging."""
     flip_indices = coco_flip_indices()
-    model = build_tiny_model(
-        test_cfg=dict(
-            flip_test=True,
-            flip_mode='heatmap',
-            shift_heatmap=True,
-            output_heatmaps=True))
-    model.eval()
-    torch.manual_seed(0)
-    x = torch.rand(1, 3, INPUT_H, INPUT_W)
+    model, x = flip_test_model(shift_heatmap=True)
     _, _, heatmaps = predict(model, x, flip_indices)
     with torch.no_grad():
         plain = model.head.forward(model.backbone(x))
