@@ -8,6 +8,8 @@ OUR_COMPONENTS = {
     'model': ['FlipSwapSegTTAModel'],
     'dataset': ['UrbanisationDataset', 'LIPParsingDataset'],
     'transform': ['CheckSegMap'],
+    'pose_model': ['GSTOHRNet', 'GSTOHeatmapHead'],
+    'pose_dataset': ['CheckedCocoDataset'],
 }
 
 PROBE = textwrap.dedent('''

@@ -153,6 +153,24 @@ def test_pose_config(tmp_path):
     assert result['flops'] > 0
 
 
+def test_gsto_pose_flops_match_the_paper():
+    # GSTO-HRNet-W32 pose: 18.2 GFLOPs at 384x288 in the official table,
+    # 18.16 as convolution multiply-adds / 2**30. Every stride divides
+    # 128x96, so the count at 384x288 is exactly 9 times that at 128x96.
+    from mmengine.analysis import FlopAnalyzer
+    cfg = load_config(
+        str(REPO_ROOT / 'configs/gsto_pose/'
+            'td-hm_gsto-hrnet-w32_8xb64-210e_coco-384x288.py'))
+    model = get_flops.build_model(cfg)
+    assert sum(p.numel() for p in model.parameters()) == 29_620_693
+    with torch.no_grad():
+        inputs = get_flops.dummy_inputs(model, cfg, (128, 96))
+        analyzer = FlopAnalyzer(get_flops.TensorForward(model), (inputs, ))
+        analyzer.unsupported_ops_warnings(False)
+        conv_at_384x288 = analyzer.by_operator()['conv'] * 9
+    assert round(conv_at_384x288 / 2**30, 2) == 18.16
+
+
 def test_get_flops_cli():
     out = _run(
         [TOOLS_DIR / 'get_flops.py', CITYSCAPES_V1, '--shape', '64', '128'],

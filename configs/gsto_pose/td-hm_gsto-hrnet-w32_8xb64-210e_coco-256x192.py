@@ -1,0 +1,21 @@
+# GSTO-HRNet-W32, top-down heatmaps on COCO at 256x192: mmpose's
+# HRNet-W32 recipe (schedule, MSRAHeatmap codec, pipelines, CocoMetric on
+# detected boxes, ImageNet HRNet-W32 init) with GSTO's backbone and head.
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
+]
+custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
+
+# See configs/gsto_pose/README.md (init keys, loss weights, DDP, dataset).
+model = dict(
+    backbone=dict(type='GSTOHRNet', num_classes=17),
+    head=dict(
+        type='GSTOHeatmapHead',
+        in_channels=(32, 64, 128, 256),
+        stage_loss_weights=(0.5, 0.3)))
+
+find_unused_parameters = True  # the unused stage-2 transition gate
+train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+test_dataloader = val_dataloader

@@ -1,0 +1,14 @@
+"""MMPose components (registered in ``mmpose.registry``).
+
+GSTO-HRNet's backbone is the one class of ``models/backbones``, registered in
+MMPose's ``MODELS`` too, so that pose configs (``default_scope='mmpose'``)
+build the very same implementation as segmentation configs.
+"""
+from mmpose.registry import MODELS
+
+from ..backbones import GSTOHRNet
+from .gsto_heatmap_head import GSTOHeatmapHead
+
+MODELS.register_module(module=GSTOHRNet)
+
+__all__ = ['GSTOHeatmapHead']
