@@ -7,7 +7,7 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
 
-# See configs/gsto_pose/README.md (init keys, loss weights, DDP, dataset).
+# See configs/gsto_pose/README.md (init keys, loss weights, dataset).
 model = dict(
     backbone=dict(type='GSTOHRNet', num_classes=17),
     head=dict(
@@ -15,7 +15,6 @@ model = dict(
         in_channels=(32, 64, 128, 256),
         stage_loss_weights=(0.5, 0.3)))
 
-find_unused_parameters = True  # the unused stage-2 transition gate
 train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
 val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
 test_dataloader = val_dataloader
