@@ -1,0 +1,114 @@
+"""Save the gate maps of a GSTO-HRNet model on one image as PNGs.
+
+    python tools/visualize_gates.py CONFIG CKPT IMAGE --out-dir DIR [--gray]
+
+Writes, resized to the image size:
+
+- ``stage{s}_module{m}_to{i}_from{j}.png``: the unsupervised gate that
+  multiplies branch ``j`` where module ``m`` of stage ``s`` fuses it into
+  output branch ``i`` (``i == j``: the identity path);
+- ``transition{t}_branch{b}.png``: the supervised gate, computed from the
+  stage-``t`` class scores, on the feature that creates branch ``b``.
+
+Gate values map linearly to 0 (closed) .. 255 (open); the official
+ReLU-then-sigmoid keeps the unsupervised and supervised gates in [0.5, 1).
+Colour (JET) unless ``--gray``.
+"""
+import argparse
+import os
+import os.path as osp
+from contextlib import contextmanager
+from typing import Dict
+
+import cv2
+import numpy as np
+import torch
+
+import mmext_pixel  # noqa: F401  (registers GSTOHRNet)
+
+
+@contextmanager
+def record_gate_maps(backbone):
+    """Inside the context, each forward of ``backbone`` (a GSTOHRNet) fills
+    the yielded dict with its gate maps (sigmoid applied), by name."""
+    maps: Dict[str, torch.Tensor] = {}
+    handles = []
+
+    def keep(name):
+
+        def hook(module, inputs, output):
+            maps[name] = output.detach().sigmoid()
+
+        return hook
+
+    for stage in (2, 3, 4):
+        for m, module in enumerate(getattr(backbone, f'stage{stage}')):
+            for i, gates in enumerate(module.gate_layers):
+                for j, gate in enumerate(gates):
+                    handles.append(
+                        gate.register_forward_hook(
+                            keep(f'stage{stage}_module{m}_to{i}_from{j}')))
+    # transition_gates[k] gates the branch that transition k + 1 creates from
+    # the stage-(k + 1) scores; the first one is never run
+    for k, gate in enumerate(backbone.transition_gates):
+        new_branch = len(gate)
+        handles.append(
+            gate.register_forward_hook(
+                keep(f'transition{k + 1}_branch{new_branch}')))
+    try:
+        yield maps
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def gate_to_image(gate: torch.Tensor, size, gray: bool) -> np.ndarray:
+    """One (1, H, W) gate map in [0, 1] -> uint8 image of ``size`` (h, w)."""
+    values = np.rint(gate[0].float().cpu().numpy() * 255).astype(np.uint8)
+    values = cv2.resize(values, (size[1], size[0]),
+                        interpolation=cv2.INTER_NEAREST)
+    return values if gray else cv2.applyColorMap(values, cv2.COLORMAP_JET)
+
+
+def save_gate_maps(model, image_path: str, out_dir: str,
+                   gray: bool = False) -> Dict[str, str]:
+    """Run ``model`` (an mmseg segmentor with a GSTOHRNet backbone) on one
+    image and write its gate maps; returns {name: png path}."""
+    from mmseg.apis import inference_model
+    backbone = model.backbone
+    if not hasattr(backbone, 'transition_gates'):
+        raise TypeError(f'{type(backbone).__name__} has no GSTO gates: '
+                        'visualize_gates.py needs a GSTOHRNet backbone')
+    image = cv2.imread(image_path)
+    if image is None:
+        raise FileNotFoundError(f'cannot read image {image_path}')
+    with record_gate_maps(backbone) as maps:
+        inference_model(model, image_path)
+    os.makedirs(out_dir, exist_ok=True)
+    written = {}
+    for name, gate in maps.items():
+        path = osp.join(out_dir, name + '.png')
+        cv2.imwrite(path, gate_to_image(gate[0], image.shape[:2], gray))
+        written[name] = path
+    return written
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description='Save the gate maps of a GSTO-HRNet model on an image')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('image')
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--gray', action='store_true',
+                        help='grayscale PNGs (0..255 = gate 0..1)')
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args()
+    from mmseg.apis import init_model
+    model = init_model(args.config, args.checkpoint, device=args.device)
+    written = save_gate_maps(model, args.image, args.out_dir, args.gray)
+    print(f'{len(written)} gate maps written to {args.out_dir}')
+
+
+if __name__ == '__main__':
+    main()
