@@ -102,30 +102,42 @@ def official_shapes(depth=50, num_classes=19, prefix='module.'):
     return [(prefix + k, s) for k, s in shapes]
 
 
+def random_value(key, shape, generator, dtype=torch.float32):
+    """A random tensor for a state-dict entry, so that activations stay of
+    order one: conv weights scaled by fan-in, BN weights and running
+    variances in [0.5, 1.5), biases and running means small (eval-mode BN is
+    then a real affine map, not the identity)."""
+    leaf = key.rsplit('.', 1)[-1]
+    if leaf == 'num_batches_tracked':
+        return torch.tensor(1000)
+    if len(shape) == 1 and leaf in ('running_var', 'weight'):
+        return torch.rand(shape, generator=generator, dtype=dtype) + 0.5
+    if len(shape) == 1:  # bias, running_mean
+        return torch.randn(shape, generator=generator, dtype=dtype) * 0.1
+    fan_in = shape[1] * shape[2] * shape[3]
+    return torch.randn(
+        shape, generator=generator, dtype=dtype) * (1.0 / fan_in)**0.5
+
+
 def random_official_state_dict(depth=50,
                                num_classes=19,
                                prefix='module.',
                                seed=0,
                                dtype=torch.float32):
-    """An official-style state dict with random values whose activations
-    stay of order one (BN statistics are random too, so eval-mode BN is a
-    real affine map)."""
+    """An official-style state dict with :func:`random_value` values."""
     g = torch.Generator().manual_seed(seed)
-    sd = OrderedDict()
-    for key, shape in official_shapes(depth, num_classes, prefix):
-        leaf = key.rsplit('.', 1)[1]
-        if leaf == 'num_batches_tracked':
-            value = torch.tensor(1000)
-        elif leaf in ('running_var', 'weight') and len(shape) == 1:
-            value = torch.rand(shape, generator=g, dtype=dtype) + 0.5
-        elif len(shape) == 1:  # bias, running_mean
-            value = torch.randn(shape, generator=g, dtype=dtype) * 0.1
-        else:
-            fan_in = shape[1] * shape[2] * shape[3]
-            value = torch.randn(
-                shape, generator=g, dtype=dtype) * (1.0 / fan_in)**0.5
-        sd[key] = value
-    return sd
+    return OrderedDict(
+        (key, random_value(key, shape, g, dtype))
+        for key, shape in official_shapes(depth, num_classes, prefix))
+
+
+def randomise(module, seed=0):
+    """Fill a module's parameters and buffers with :func:`random_value`."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for key, t in module.state_dict(keep_vars=True).items():
+            t.copy_(random_value(key, tuple(t.shape), g, t.dtype))
+    return module
 
 
 class OfficialSPNet:

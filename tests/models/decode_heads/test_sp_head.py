@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from helpers.spnet_reference import OfficialSPNet, official_shapes
+from helpers.spnet_reference import OfficialSPNet, official_shapes, randomise
 from mmext_pixel.models.decode_heads import MixedPooling, SPHead
 
 BN = dict(type='BN', requires_grad=True)
@@ -23,23 +23,6 @@ OFFICIAL_MIXED = {
     'fuse_strip': 'conv2_6',
     'project': 'conv3',
 }
-
-
-def randomise(module, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    for name, t in list(module.named_parameters()) + list(
-            module.named_buffers()):
-        if name.endswith('num_batches_tracked'):
-            continue
-        if name.endswith(('running_var', 'bn.weight')):
-            t.data = torch.rand(t.shape, generator=g, dtype=t.dtype) + 0.5
-        elif t.dim() == 4:
-            fan_in = t.shape[1] * t.shape[2] * t.shape[3]
-            t.data = torch.randn(
-                t.shape, generator=g, dtype=t.dtype) / fan_in**0.5
-        else:
-            t.data = torch.randn(t.shape, generator=g, dtype=t.dtype) * 0.1
-    return module
 
 
 def official_mixed_key(key, prefix):

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-from helpers.spnet_reference import OfficialSPNet
+from helpers.spnet_reference import OfficialSPNet, randomise
 from mmext_pixel.models.plugins import StripPoolingBlock
 
 # our parameter -> the official SPBlock's
@@ -14,21 +14,6 @@ OFFICIAL_NAMES = {
     'strip_w.bn': 'bn2',
     'gate.conv': 'conv3',
 }
-
-
-def randomise(module, seed=0):
-    """Random weights and BN statistics (eval-mode BN is then not identity).
-    """
-    g = torch.Generator().manual_seed(seed)
-    for name, t in list(module.named_parameters()) + list(
-            module.named_buffers()):
-        if name.endswith('num_batches_tracked'):
-            continue
-        if name.endswith(('running_var', 'bn.weight')):
-            t.data = torch.rand(t.shape, generator=g, dtype=t.dtype) + 0.5
-        else:
-            t.data = torch.randn(t.shape, generator=g, dtype=t.dtype) * 0.3
-    return module
 
 
 def as_official(module, prefix):
