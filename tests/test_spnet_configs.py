@@ -138,6 +138,10 @@ def test_official_recipes():
         assert (poly.type, poly.power, poly.eta_min, poly.end) == \
             ('PolyLR', 0.9, 0.0, cfg.train_cfg.max_iters)
     assert city.model.test_cfg.crop_size == (768, 768)
+    # the official test of Cityscapes: scale 1 with its flip (--aug-test)
+    (resizes, flips, *_) = city.tta_pipeline[1].transforms
+    assert [r.scale_factor for r in resizes] == [1.0]
+    assert [f.prob for f in flips] == [0.0, 1.0]
     assert city.model.backbone.depth == 101
     assert city.model.decode_head.num_classes == 19
     assert ade.model.decode_head.num_classes == 150

@@ -2,8 +2,8 @@
 # cityscapes/cityscapes_spnet101.yaml): 768x768 crops, 4 GPUs x 2 images,
 # 180 epochs of 2975 images (371 iterations each: 66780), SGD lr 0.005
 # (heads 10x), poly 0.9. Test as the official: full 1024x2048 images,
-# 768x768 sliding windows with stride 512; the official also averages the
-# flipped image (--aug-test --aug-scales 1.0).
+# 768x768 sliding windows with stride 512, averaged with the flipped image
+# (--aug-test; --aug-scales 0.5 0.75 1 1.25 1.5 1.75 for multi-scale).
 _base_ = [
     '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py', '../_base_/schedules/spnet_sgd-poly.py'
@@ -35,6 +35,18 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale_factor=1.0, keep_ratio=True)],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+        ])
 ]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 optimizer = dict(lr=0.005)
