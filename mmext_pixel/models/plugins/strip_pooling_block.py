@@ -1,9 +1,13 @@
 import torch
 from mmcv.cnn import ConvModule, build_activation_layer
+from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmseg.registry import MODELS
 from torch import nn
 
 
+# mmseg's registry, and mmengine's root one (where mmcv's own plugin layers
+# are), so that mmcv's build_plugin_layer finds it from any scope's ResNet
+@MMENGINE_MODELS.register_module()
 @MODELS.register_module()
 class StripPoolingBlock(nn.Module):
     """Strip pooling gate (SPM of Strip Pooling, Hou et al., CVPR 2020).
@@ -15,7 +19,7 @@ class StripPoolingBlock(nn.Module):
     the sigmoid of the result multiplies the input. The official code calls
     it ``SPBlock`` and puts it after conv2 (+ norm + ReLU) of a Bottleneck.
 
-    It is a plugin layer: mmseg's ResNet builds it from
+    It is a plugin layer: mmseg's (or mmdet's) ResNet builds it from
     ``plugins=[dict(cfg=dict(type='StripPoolingBlock'),
     position='after_conv2')]`` (``in_channels`` comes from the block); see
     :class:`BlockPluginResNetV1c` to choose the blocks as the official does.

@@ -113,3 +113,13 @@ def test_inserted_after_conv2_by_stock_resnet():
     torch.testing.assert_close(spm_in, F.relu(seen['norm2']))
     assert spm_out is seen['conv3']
     torch.testing.assert_close(spm_out, block.spm(spm_in))
+
+
+def test_found_by_build_plugin_layer_from_other_scopes():
+    from mmcv.cnn import build_plugin_layer
+    from mmengine.registry import DefaultScope
+    for scope in ('mmseg', 'mmdet'):
+        with DefaultScope.overwrite_default_scope(scope):
+            name, layer = build_plugin_layer(
+                dict(type='StripPoolingBlock'), in_channels=4)
+        assert name == 'spm' and isinstance(layer, StripPoolingBlock)
