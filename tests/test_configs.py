@@ -34,7 +34,10 @@ def test_config_builds(path):
     if cfg.default_scope == 'mmseg':
         from mmseg.registry import DATASETS
         head = model.decode_head
-        dataset_cls = DATASETS.get(cfg.train_dataloader.dataset.type)
+        dataset = cfg.train_dataloader.dataset
+        while dataset.type == 'ConcatDataset':  # e.g. VOC + SBD aug
+            dataset = dataset.datasets[0]
+        dataset_cls = DATASETS.get(dataset.type)
         assert head.num_classes == len(dataset_cls.METAINFO['classes'])
         model.eval()
         with torch.no_grad():

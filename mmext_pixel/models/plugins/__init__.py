@@ -1,1 +1,3 @@
-__all__ = []
+from .strip_pooling_block import StripPoolingBlock
+
+__all__ = ['StripPoolingBlock']

@@ -1,0 +1,33 @@
+# The official SPNet / semseg optimisation: SGD (momentum 0.9, weight decay
+# 1e-4 on every parameter), the heads at 10x the trunk's learning rate, poly
+# decay (power 0.9) to 0 over the run, one update per iteration. A config
+# sets optimizer.lr, train_cfg.max_iters and param_scheduler (whose end is
+# max_iters).
+optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=optimizer,
+    clip_grad=None,
+    paramwise_cfg=dict(
+        custom_keys=dict(
+            decode_head=dict(lr_mult=10.0), auxiliary_head=dict(
+                lr_mult=10.0))))
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=80000,
+        by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))

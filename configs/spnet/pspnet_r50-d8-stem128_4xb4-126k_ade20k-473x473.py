@@ -1,0 +1,66 @@
+# Baseline for comparison: mmseg's stock PSPHead on the same deep-stem
+# (64-64-128) trunk without strip pooling, with hszhao/semseg's PSPNet50
+# recipe (config/ade20k/ade20k_pspnet50.yaml; its README: 41.89 mIoU single
+# scale with flip): layer3 dilation 2 and layer4 dilation 4 in every block,
+# 473x473 crops, 4 GPUs x 4 images, 100 epochs (126300 iterations), SGD lr
+# 0.01 (heads 10x), poly 0.9; test with the longer side at 512 and 473x473
+# windows with stride 316.
+_base_ = './spnet_r50-d8_4xb4-152k_ade20k-480x480.py'
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+crop_size = (473, 473)
+iters = 126300
+model = dict(
+    # semseg's ImageNet resnet50_v2.pth, converted by spnet2mmseg.py
+    pretrained='pretrain/resnet50_v2_mmseg.pth',
+    backbone=dict(
+        type='ResNetV1c',
+        plugins=None,
+        multi_grid=None,
+        contract_dilation=False),
+    decode_head=dict(
+        _delete_=True,
+        type='PSPHead',
+        in_channels=2048,
+        in_index=3,
+        channels=512,
+        pool_scales=(1, 2, 3, 6),
+        dropout_ratio=0.1,
+        num_classes=150,
+        norm_cfg=norm_cfg,
+        align_corners=True,
+        loss_decode=dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=1.0,
+            avg_non_ignore=True)),
+    data_preprocessor=dict(size=crop_size),
+    test_cfg=dict(crop_size=crop_size, stride=(316, 316)))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(
+        type='RandomResize',
+        scale=(2048, 512),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(
+        type='RandomRotate',
+        prob=0.5,
+        degree=10,
+        pad_val=(103.53, 116.28, 123.675),
+        seg_pad_val=255),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_iters=iters)
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=iters,
+        by_epoch=False)
+]

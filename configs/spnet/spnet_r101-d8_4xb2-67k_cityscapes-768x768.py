@@ -1,0 +1,63 @@
+# SPNet-101 on Cityscapes fine train with the official recipe (config/
+# cityscapes/cityscapes_spnet101.yaml): 768x768 crops, 4 GPUs x 2 images,
+# 180 epochs of 2975 images (371 iterations each: 66780), SGD lr 0.005
+# (heads 10x), poly 0.9. Test as the official: full 1024x2048 images,
+# 768x768 sliding windows with stride 512, averaged with the flipped image
+# (--aug-test; --aug-scales 0.5 0.75 1 1.25 1.5 1.75 for multi-scale).
+_base_ = [
+    '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/cityscapes.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/spnet_sgd-poly.py'
+]
+crop_size = (768, 768)
+iters = 66780
+model = dict(
+    pretrained='pretrain/resnet101-2a57e44d_mmseg.pth',
+    backbone=dict(depth=101),
+    data_preprocessor=dict(size=crop_size),
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(512, 512)))
+# official: random scale 0.5-1.75, rotation +-1 degree (p=0.5, border filled
+# with the mean), Gaussian blur (p=0.5; not in mmseg, left out), flip,
+# random crop
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(2048, 1024),
+        ratio_range=(0.5, 1.75),
+        keep_ratio=True),
+    dict(
+        type='RandomRotate',
+        prob=0.5,
+        degree=1,
+        pad_val=(103.53, 116.28, 123.675),
+        seg_pad_val=255),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale_factor=1.0, keep_ratio=True)],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+        ])
+]
+train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
+optimizer = dict(lr=0.005)
+optim_wrapper = dict(optimizer=optimizer)
+train_cfg = dict(max_iters=iters, val_interval=8000)
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=iters,
+        by_epoch=False)
+]

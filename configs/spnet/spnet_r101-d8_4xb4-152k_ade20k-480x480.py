@@ -1,0 +1,6 @@
+# SPNet-101 on ADE20K (official config/ade20k/ade20k_spnet101.yaml): the
+# SPNet-50 recipe with the 101-layer trunk.
+_base_ = './spnet_r50-d8_4xb4-152k_ade20k-480x480.py'
+model = dict(
+    pretrained='pretrain/resnet101-2a57e44d_mmseg.pth',
+    backbone=dict(depth=101))

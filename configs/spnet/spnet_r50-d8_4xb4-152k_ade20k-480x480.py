@@ -1,0 +1,80 @@
+# SPNet-50 on ADE20K with the official recipe (config/ade20k/
+# ade20k_spnet50.yaml): 480x480 crops, 4 GPUs x 4 images, 120 epochs of
+# 20210 images (1263 iterations each: 151560), SGD lr 0.01 (heads 10x),
+# poly 0.9. Test as the official: the longer side resized to 512, 480x480
+# sliding windows with stride 320 (2/3 of the crop).
+_base_ = [
+    '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/spnet_sgd-poly.py'
+]
+crop_size = (480, 480)
+num_classes = 150
+iters = 151560
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(num_classes=num_classes),
+    auxiliary_head=dict(num_classes=num_classes),
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(320, 320)))
+# official: random scale 0.5-2, rotation +-10 degrees (p=0.5, border filled
+# with the mean: BGR here, before normalisation), Gaussian blur (p=0.5; not
+# in mmseg, left out), flip, random crop (padded with the mean: the data
+# preprocessor pads after normalisation with 0)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(
+        type='RandomResize',
+        scale=(2048, 512),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(
+        type='RandomRotate',
+        prob=0.5,
+        degree=10,
+        pad_val=(103.53, 116.28, 123.675),
+        seg_pad_val=255),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(512, 512), keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs')
+]
+# --aug-test: the official multi-scale test (longer side 512 x ratio) + flip
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale=(int(512 * r), int(512 * r)),
+                    keep_ratio=True) for r in img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+        ])
+]
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+optimizer = dict(lr=0.01)
+optim_wrapper = dict(optimizer=optimizer)
+train_cfg = dict(max_iters=iters, val_interval=16000)
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=iters,
+        by_epoch=False)
+]
+default_hooks = dict(checkpoint=dict(interval=16000))

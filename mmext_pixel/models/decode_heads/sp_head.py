@@ -1,0 +1,130 @@
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS
+from torch import nn
+
+
+class MixedPooling(nn.Module):
+    """Mixed pooling module of Strip Pooling (Hou et al., CVPR 2020).
+
+    The official code calls it ``StripPooling``. Two 1x1 conv + norm + act
+    branches reduce the input to ``in_channels // 4``. The first sums a 3x3
+    conv of its input with, for each pool size ``s``, a 3x3 conv of its
+    ``s x s`` adaptive average pool upsampled back (short-range context);
+    the second sums a (1, 3) conv of its 1 x W strip and a (3, 1) conv of
+    its H x 1 strip, broadcast to H x W (long-range context). Every one of
+    these convs has a norm and no activation; each sum goes through ReLU and
+    a 3x3 conv + norm + act. The two results are concatenated, projected
+    back to ``in_channels`` by a 1x1 conv + norm, added to the input and
+    passed through ReLU.
+
+    Args:
+        in_channels (int): Input (and output) channels.
+        pool_sizes (tuple[int]): Output sizes of the square adaptive pools;
+            the official uses (20, 12).
+        conv_cfg (dict, optional): Config of the convs.
+        norm_cfg (dict, optional): Config of the norms.
+        act_cfg (dict): Activation of the reducing and fusing convs.
+        align_corners (bool): ``align_corners`` of the bilinear upsampling of
+            the pooled maps (the official uses True).
+    """
+
+    def __init__(self,
+                 in_channels,
+                 pool_sizes=(20, 12),
+                 conv_cfg=None,
+                 norm_cfg=None,
+                 act_cfg=dict(type='ReLU'),
+                 align_corners=True):
+        super().__init__()
+        mid = in_channels // 4
+        self.pool_sizes = tuple(pool_sizes)
+        self.align_corners = align_corners
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+
+        def conv(cin, cout, kernel, padding, act=None):
+            return ConvModule(
+                cin, cout, kernel, padding=padding, act_cfg=act, **common)
+
+        self.reduce_pool = conv(in_channels, mid, 1, 0, act_cfg)
+        self.reduce_strip = conv(in_channels, mid, 1, 0, act_cfg)
+        self.local = conv(mid, mid, 3, 1)
+        self.pooled = nn.ModuleList(
+            conv(mid, mid, 3, 1) for _ in self.pool_sizes)
+        self.strip_w = conv(mid, mid, (1, 3), (0, 1))
+        self.strip_h = conv(mid, mid, (3, 1), (1, 0))
+        self.fuse_pool = conv(mid, mid, 3, 1, act_cfg)
+        self.fuse_strip = conv(mid, mid, 3, 1, act_cfg)
+        self.project = conv(2 * mid, in_channels, 1, 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[2:]
+        pool_in = self.reduce_pool(x)
+        short = self.local(pool_in)
+        for pool_size, conv in zip(self.pool_sizes, self.pooled):
+            pooled = conv(F.adaptive_avg_pool2d(pool_in, pool_size))
+            short = short + F.interpolate(
+                pooled,
+                size,
+                mode='bilinear',
+                align_corners=self.align_corners)
+        strip_in = self.reduce_strip(x)
+        # a 1 x W (or H x 1) map upsampled to H x W is the map repeated
+        # along H (or W): a broadcast sum is the same arithmetic
+        long = (
+            self.strip_w(strip_in.mean(dim=2, keepdim=True)) +
+            self.strip_h(strip_in.mean(dim=3, keepdim=True)))
+        out = torch.cat(
+            [self.fuse_pool(F.relu(short)),
+             self.fuse_strip(F.relu(long))], 1)
+        return F.relu(x + self.project(out))
+
+
+@MODELS.register_module()
+class SPHead(BaseDecodeHead):
+    """SPNet's decode head (Strip Pooling, Hou et al., CVPR 2020).
+
+    A 1x1 conv + norm + act reduces the input to ``mid_channels``, a chain
+    of :class:`MixedPooling` modules follows, then a 3x3 conv + norm + act
+    to ``channels`` and the classifier (after ``dropout_ratio`` dropout).
+    SPNet: ``in_channels=2048, mid_channels=1024, channels=512``, two mixed
+    pooling modules with pool sizes (20, 12), ``dropout_ratio=0.1``,
+    ``align_corners=True``.
+
+    Args:
+        mid_channels (int, optional): Channels of the mixed pooling modules;
+            ``in_channels // 2`` by default.
+        num_mixed_pooling (int): Mixed pooling modules in a row.
+        pool_sizes (tuple[int]): Their square pool sizes.
+        **kwargs: As :class:`BaseDecodeHead` (one ``in_index``).
+    """
+
+    def __init__(self,
+                 mid_channels=None,
+                 num_mixed_pooling=2,
+                 pool_sizes=(20, 12),
+                 **kwargs):
+        super().__init__(**kwargs)
+        if self.input_transform is not None:
+            raise ValueError('SPHead takes one input (a single in_index); '
+                             f'got input_transform={self.input_transform!r}')
+        mid_channels = mid_channels or self.in_channels // 2
+        common = dict(
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+        self.reduce = ConvModule(self.in_channels, mid_channels, 1, **common)
+        self.mixed_pooling = nn.Sequential(*(MixedPooling(
+            mid_channels,
+            pool_sizes,
+            align_corners=self.align_corners,
+            **common) for _ in range(num_mixed_pooling)))
+        self.bottleneck = ConvModule(
+            mid_channels, self.channels, 3, padding=1, **common)
+
+    def forward(self, inputs):
+        x = self._transform_inputs(inputs)
+        x = self.bottleneck(self.mixed_pooling(self.reduce(x)))
+        return self.cls_seg(x)

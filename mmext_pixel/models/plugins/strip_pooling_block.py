@@ -1,0 +1,67 @@
+import torch
+from mmcv.cnn import ConvModule, build_activation_layer
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmseg.registry import MODELS
+from torch import nn
+
+
+# mmseg's registry, and mmengine's root one (where mmcv's own plugin layers
+# are), so that mmcv's build_plugin_layer finds it from any scope's ResNet
+@MMENGINE_MODELS.register_module()
+@MODELS.register_module()
+class StripPoolingBlock(nn.Module):
+    """Strip pooling gate (SPM of Strip Pooling, Hou et al., CVPR 2020).
+
+    The feature is averaged along its rows (an H x 1 strip) and along its
+    columns (a 1 x W strip); the H x 1 strip goes through a (3, 1) conv +
+    norm, the 1 x W strip through a (1, 3) conv + norm, the two are summed by
+    broadcasting to H x W, passed through ReLU and a 1x1 conv with bias, and
+    the sigmoid of the result multiplies the input. The official code calls
+    it ``SPBlock`` and puts it after conv2 (+ norm + ReLU) of a Bottleneck.
+
+    It is a plugin layer: mmseg's (or mmdet's) ResNet builds it from
+    ``plugins=[dict(cfg=dict(type='StripPoolingBlock'),
+    position='after_conv2')]`` (``in_channels`` comes from the block); see
+    :class:`BlockPluginResNetV1c` to choose the blocks as the official does.
+
+    Args:
+        in_channels (int): Channels of the gated feature.
+        mid_channels (int, optional): Channels of the strip convs; the
+            official uses ``in_channels`` (the default).
+        conv_cfg (dict, optional): Config of the convs.
+        norm_cfg (dict): Config of the norms after the strip convs.
+        act_cfg (dict): Activation after the strip sum.
+    """
+
+    _abbr_ = 'spm'
+
+    def __init__(self,
+                 in_channels,
+                 mid_channels=None,
+                 conv_cfg=None,
+                 norm_cfg=dict(type='BN', requires_grad=True),
+                 act_cfg=dict(type='ReLU')):
+        super().__init__()
+        mid_channels = mid_channels or in_channels
+        strip = dict(
+            bias=False, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=None)
+        self.strip_h = ConvModule(
+            in_channels, mid_channels, (3, 1), padding=(1, 0), **strip)
+        self.strip_w = ConvModule(
+            in_channels, mid_channels, (1, 3), padding=(0, 1), **strip)
+        self.act = build_activation_layer(
+            act_cfg) if act_cfg else nn.Identity()
+        self.gate = ConvModule(
+            mid_channels,
+            in_channels,
+            1,
+            bias=True,
+            conv_cfg=conv_cfg,
+            norm_cfg=None,
+            act_cfg=None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # (N, C, H, 1) and (N, C, 1, W); their sum broadcasts to (N, C, H, W)
+        along_h = self.strip_h(x.mean(dim=3, keepdim=True))
+        along_w = self.strip_w(x.mean(dim=2, keepdim=True))
+        return x * self.gate(self.act(along_h + along_w)).sigmoid()

@@ -1,0 +1,27 @@
+"""tools/analysis_tools/benchmark_strip_pooling.py, in-process, tiny input.
+Timings are not asserted; the two sides must compute the same outputs."""
+import importlib.util
+import os.path as osp
+
+from conftest import REPO_ROOT
+
+SCRIPT = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
+                  'benchmark_strip_pooling.py')
+
+
+def test_benchmark_compares_equal_outputs(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location('bench_sp', SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / 'r.json'
+    r = bench.main([
+        '--shape', '41', '57', '--warmup', '0', '--runs', '2', '--out',
+        str(out)
+    ])
+    assert r['feature_shape'] == (1, 2048, 6, 8)
+    assert max(r['max_abs_diff'].values()) < 1e-3
+    for name in ('head', 'trunk'):
+        assert len(r[name]['ours']['times_ms']) == 2
+        assert r[name]['ratio'] > 0
+    assert out.is_file()
+    assert 'ours / official' in capsys.readouterr().out
