@@ -1,1 +1,3 @@
-__all__ = []
+from .per_image_ohem_loss import PerImageOhemCrossEntropyLoss
+
+__all__ = ['PerImageOhemCrossEntropyLoss']
