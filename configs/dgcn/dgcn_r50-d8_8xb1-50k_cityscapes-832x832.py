@@ -11,5 +11,4 @@ crop_size = (832, 832)
 # tools/model_converters/dgcn2mmseg.py --backbone-only
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    pretrained='checkpoints/resnet50-deep_mmseg.pth',
-    backbone=dict(depth=50))
+    pretrained='checkpoints/resnet50-deep_mmseg.pth')

@@ -1,20 +1,9 @@
 # Official recipe (lxtGH/GALD-DGCNet): exp/train_gald_r_101_city_finetrain.sh
-# (8 GPUs x 1 image, 769x769 crops, 50k iterations, OHEM 0.7 / 100000).
-_base_ = [
-    '../_base_/models/gald_r50-d8.py',
-    '../_base_/datasets/cityscapes_gald_dgcn.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/poly_sgd_50k.py'
-]
-crop_size = (769, 769)
-train_pipeline = _base_.train_pipeline
-train_pipeline[3].crop_size = crop_size
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-# the official deep-stem ImageNet ResNet-101 (resnet101-deep.pth of the
-# official README), converted with
-# tools/model_converters/gald2mmseg.py --backbone-only. (The official script
-# passes resnet50-deep.pth here; its strict=False load then leaves layer3.6-22
-# at their random initialisation.)
+# (as R-50). The official script passes resnet50-deep.pth as the ImageNet
+# start, whose strict=False load leaves layer3.6-22 at random
+# initialisation; we start from resnet101-deep.pth (converted with
+# tools/model_converters/gald2mmseg.py --backbone-only).
+_base_ = './gald_r50-d8_8xb1-50k_cityscapes-769x769.py'
 model = dict(
-    data_preprocessor=dict(size=crop_size),
     pretrained='checkpoints/resnet101-deep_mmseg.pth',
     backbone=dict(depth=101))

@@ -14,5 +14,4 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # tools/model_converters/gald2mmseg.py --backbone-only
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    pretrained='checkpoints/resnet50-deep_mmseg.pth',
-    backbone=dict(depth=50))
+    pretrained='checkpoints/resnet50-deep_mmseg.pth')
