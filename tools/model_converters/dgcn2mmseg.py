@@ -16,10 +16,10 @@ import sys
 from typing import List
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from gald2mmseg import CONV_BN, Method, Rule, conv_bn_keys  # noqa: E402
-from gald2mmseg import convert as _convert  # noqa: E402
-from gald2mmseg import main as _main  # noqa: E402
-from gald2mmseg import rule  # noqa: E402
+import gald2mmseg  # noqa: E402
+
+CONV_BN, rule, conv_bn_keys = (gald2mmseg.CONV_BN, gald2mmseg.rule,
+                               gald2mmseg.conv_bn_keys)
 
 PREFIX = 'head.dualgcn'
 OURS = 'decode_head.dualgcn'
@@ -37,7 +37,7 @@ BY_OFFICIAL = {
     for official, part in zip(names, ('conv', 'bn'))
 }
 
-DGCN_RULES: List[Rule] = [
+DGCN_RULES: List[gald2mmseg.Rule] = [
     rule(
         rf'{PREFIX}\.(phi|bn_phi|theta|bn_theta|conv_adj|bn_adj|conv_wg|'
         r'bn_wg|conv3|bn3)\.(.+)',
@@ -80,7 +80,7 @@ def conv1d_to_2d(key, value):
     return value
 
 
-DGCN = Method(
+DGCN = gald2mmseg.Method(
     'DGCNet',
     DGCN_RULES,
     dgcn_head_keys,
@@ -90,8 +90,8 @@ DGCN = Method(
 
 def convert(state_dict, backbone_only=False):
     """As ``gald2mmseg.convert`` for DGCNet checkpoints."""
-    return _convert(state_dict, DGCN, backbone_only)
+    return gald2mmseg.convert(state_dict, DGCN, backbone_only)
 
 
 if __name__ == '__main__':
-    _main(DGCN, 'dgcn2mmseg.py')
+    gald2mmseg.main(DGCN, 'dgcn2mmseg.py')
