@@ -50,7 +50,8 @@ class GSTOHRModule(HRModule):
                         1,
                         bias=False,
                         conv_cfg=self.conv_cfg,
-                        norm_cfg=self.norm_cfg) for channels in self.in_channels
+                        norm_cfg=self.norm_cfg)
+                    for channels in self.in_channels
                 ]) for _ in range(len(self.fuse_layers))
             ])
 
@@ -59,8 +60,8 @@ class GSTOHRModule(HRModule):
             return [self.branches[0](x[0])]
         x = [branch(feat) for branch, feat in zip(self.branches, x)]
         outs = []
-        for i, (fuse_layer, gates) in enumerate(
-                zip(self.fuse_layers, self.gate_layers)):
+        for i, (fuse_layer,
+                gates) in enumerate(zip(self.fuse_layers, self.gate_layers)):
             y = 0
             for j, (feat, gate) in enumerate(zip(x, gates)):
                 gated = feat * gate(feat).sigmoid()
@@ -146,11 +147,10 @@ class GSTOHRNet(HRNet):
                              'predictors use all four branches')
         self.num_classes = num_classes
         super().__init__(**kwargs)
-        stage_channels = [
-            [c * self.blocks_dict[cfg['block']].expansion
-             for c in cfg['num_channels']]
-            for cfg in (self.stage2_cfg, self.stage3_cfg)
-        ]
+        stage_channels = [[
+            c * self.blocks_dict[cfg['block']].expansion
+            for c in cfg['num_channels']
+        ] for cfg in (self.stage2_cfg, self.stage3_cfg)]
         self.stage2_predictor = StagePredictor(
             sum(stage_channels[0]), num_classes, self.conv_cfg, self.norm_cfg)
         self.stage3_predictor = StagePredictor(
@@ -217,10 +217,10 @@ class GSTOHRNet(HRNet):
         feats = self.stage2(feats)
         stage2_scores = self.stage2_predictor(feats)
         feats = self.stage3(
-            self._transition(self.transition2, self.transition_gates[1],
-                             feats, stage2_scores))
+            self._transition(self.transition2, self.transition_gates[1], feats,
+                             stage2_scores))
         stage3_scores = self.stage3_predictor(feats)
         feats = self.stage4(
-            self._transition(self.transition3, self.transition_gates[2],
-                             feats, stage3_scores))
+            self._transition(self.transition3, self.transition_gates[2], feats,
+                             stage3_scores))
         return tuple(feats) + (stage3_scores, stage2_scores)

@@ -1,0 +1,52 @@
+import torch.nn as nn
+from mmseg.models.backbones import ResNetV1c
+from mmseg.registry import MODELS
+
+
+@MODELS.register_module()
+class CeilPoolResNetV1c(ResNetV1c):
+    """The dilated deep-stem ResNet of GALD-Net and DGCNet (BMVC 2019).
+
+    The trunk of the official GALD/DGCN code (github.com/lxtGH/GALD-DGCNet),
+    shared with CCNet and other segmentation code of that time: mmseg's
+    :class:`ResNetV1c` with a 64-64-128 stem (``stem_channels=128``), the
+    stem's max pool in ``ceil_mode`` and, at output stride 8, layer3 dilated
+    by 2 in every block and layer4 dilated by 4, 8 and 16 (multi-grid). The
+    ceil-mode pool is the one difference a :class:`ResNetV1c` option cannot
+    express: an 832x832 input gives a 105x105 stride-8 map here, 104x104
+    there; at odd sizes (769) both give the same size.
+
+    Args:
+        stem_channels (int): Output channels of the deep stem (its first two
+            convs have half). Default: 128, as the official trunk.
+        strides (Sequence[int]): Stride of the first block of each stage.
+            Default: (1, 2, 1, 1).
+        dilations (Sequence[int]): Dilation of each stage. Default:
+            (1, 1, 2, 4).
+        multi_grid (Sequence[int] | None): Dilations of the blocks of the last
+            stage (they replace ``dilations[-1]`` in mmseg's ResNet).
+            Default: (4, 8, 16).
+        contract_dilation (bool): As :class:`ResNet`. Default: False.
+        **kwargs: Other arguments of :class:`ResNetV1c` (``depth``,
+            ``norm_cfg``, ``out_indices``, ``init_cfg``...).
+    """
+
+    def __init__(self,
+                 stem_channels=128,
+                 strides=(1, 2, 1, 1),
+                 dilations=(1, 1, 2, 4),
+                 multi_grid=(4, 8, 16),
+                 contract_dilation=False,
+                 **kwargs):
+        super().__init__(
+            stem_channels=stem_channels,
+            strides=strides,
+            dilations=dilations,
+            multi_grid=multi_grid,
+            contract_dilation=contract_dilation,
+            **kwargs)
+
+    def _make_stem_layer(self, in_channels, stem_channels):
+        super()._make_stem_layer(in_channels, stem_channels)
+        self.maxpool = nn.MaxPool2d(
+            kernel_size=3, stride=2, padding=1, ceil_mode=True)

@@ -1,0 +1,140 @@
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmseg.registry import MODELS
+
+from .gald_head import (ContextSandwichHead, biased_conv_module,
+                        depthwise_down)
+
+
+def linear_norm(in_channels, out_channels, norm_cfg, bias=False):
+    """1x1 conv + norm (no activation), used on ``(N, C, L, 1)`` views too.
+
+    The official code has ``Conv1d`` + ``BatchNorm1d`` pairs on ``(N, C, L)``
+    graphs; a 1x1 ``Conv2d`` + the configured 2d norm on ``(N, C, L, 1)`` is
+    the same arithmetic and works with any ``norm_cfg`` (SyncBN, BN, GN).
+    """
+    build = biased_conv_module if bias else ConvModule
+    kwargs = dict() if bias else dict(bias=False)
+    return build(
+        in_channels,
+        out_channels,
+        1,
+        norm_cfg=norm_cfg,
+        act_cfg=None,
+        **kwargs)
+
+
+def on_graph(module, x):
+    """Apply a 2d ``module`` to an ``(N, C, L)`` tensor."""
+    return module(x.unsqueeze(-1)).squeeze(-1)
+
+
+class SpatialGCN(nn.Module):
+    """DGCN's graph over the coordinate space (on a downsampled map).
+
+    As released: 1x1 convs (with bias) to ``channels // 2`` keys, queries,
+    values; a channel affinity ``softmax(q v^T)`` (``C/2 x C/2``) applied to
+    the keys, a 1x1 conv + norm, a 1x1 conv (with bias) + norm back to
+    ``channels``, the residual and ReLU.
+
+    Args:
+        channels (int): Channels. norm_cfg (dict): Norm layers.
+    """
+
+    def __init__(self, channels, norm_cfg=None):
+        super().__init__()
+        inter = channels // 2
+        self.node_k = nn.Conv2d(channels, inter, 1)
+        self.node_v = nn.Conv2d(channels, inter, 1)
+        self.node_q = nn.Conv2d(channels, inter, 1)
+        self.conv_wg = linear_norm(inter, inter, norm_cfg)
+        self.out = linear_norm(inter, channels, norm_cfg, bias=True)
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        k, v, q = (
+            conv(x).flatten(2)
+            for conv in (self.node_k, self.node_v, self.node_q))
+        affinity = F.softmax(torch.matmul(q, v.transpose(1, 2)), dim=2)
+        y = torch.matmul(affinity.transpose(1, 2), k)  # (b, C/2, h*w)
+        y = on_graph(self.conv_wg, y).reshape(b, -1, h, w)
+        return F.relu(self.out(y) + x)
+
+
+class DualGCN(nn.Module):
+    """The dual graph module of DGCNet.
+
+    Coordinate space: three depthwise 3x3 stride-2 convs (+ norm) shrink the
+    map, a :class:`SpatialGCN` reasons on it, the result is resized back
+    (``align_corners=True``) and applied as ``x * local + x``.
+
+    Feature space: ``phi`` (1x1 + norm, ``2 * channels // ratio`` states) and
+    ``theta`` (1x1 + norm, ``channels // ratio`` nodes) project the map to
+    ``Z = phi theta^T`` (no ``1/HW`` normalisation); the adjacency is a 1x1
+    conv + norm over the node axis, added to ``Z`` (the official code adds
+    where its comment says ``Z - A Z``), then the state update (1x1 + norm),
+    reprojection ``Z theta``, 1x1 conv + norm and ``ReLU(x + .)``.
+
+    The two are concatenated and fused by a 1x1 conv + norm (no activation).
+
+    Args:
+        channels (int): Channels. ratio (int): Node/state reduction.
+            Default: 4. norm_cfg (dict): Norm layers.
+    """
+
+    def __init__(self, channels, ratio=4, norm_cfg=None):
+        super().__init__()
+        nodes, states = channels // ratio, channels // ratio * 2
+        self.phi = linear_norm(channels, states, norm_cfg)
+        self.theta = linear_norm(channels, nodes, norm_cfg)
+        self.adj = linear_norm(nodes, nodes, norm_cfg)
+        self.wg = linear_norm(states, states, norm_cfg)
+        self.conv3 = linear_norm(states, channels, norm_cfg)
+        self.local = nn.Sequential(*[
+            depthwise_down(channels, 1, False, norm_cfg, None)
+            for _ in range(3)
+        ])
+        self.local_gcn = SpatialGCN(channels, norm_cfg)
+        self.final = linear_norm(2 * channels, channels, norm_cfg)
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        local = F.interpolate(
+            self.local_gcn(self.local(x)),
+            size=(h, w),
+            mode='bilinear',
+            align_corners=True)
+        coordinate = x * local + x
+
+        states = self.phi(x).flatten(2)  # (n, S, hw)
+        nodes = self.theta(x).flatten(2)  # (n, N, hw)
+        z_idt = torch.matmul(states, nodes.transpose(1, 2))  # (n, S, N)
+        z = on_graph(self.adj, z_idt.transpose(1, 2)).transpose(1, 2) + z_idt
+        z = on_graph(self.wg, z)
+        y = torch.matmul(z, nodes).reshape(n, -1, h, w)
+        feature = F.relu(x + self.conv3(y))
+        return self.final(torch.cat([coordinate, feature], dim=1))
+
+
+@MODELS.register_module()
+class DGCNHead(ContextSandwichHead):
+    """DGCNet head (Zhang et al., Dual Graph Convolutional Network for
+    Semantic Segmentation, BMVC 2019).
+
+    As the official ``DualGCNHead``: the :class:`ContextSandwichHead` layout
+    with a :class:`DualGCN` module. The official head has no dropout
+    (``dropout_ratio=0``) and resizes with ``align_corners=True``.
+
+    Args:
+        ratio (int): DualGCN's node/state reduction. Default: 4.
+        **kwargs: As :class:`BaseDecodeHead`.
+    """
+
+    def __init__(self, ratio=4, **kwargs):
+        super().__init__(**kwargs)
+        self.dualgcn = DualGCN(self.channels, ratio, self.norm_cfg)
+
+    def context(self, x):
+        return self.dualgcn(x)

@@ -1,0 +1,86 @@
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+
+
+@MODELS.register_module()
+class PerImageOhemCrossEntropyLoss(nn.Module):
+    """Cross-entropy on the hard pixels of each image (online hard example
+    mining), as the OHEM loss of the GALD-Net/DGCNet (and CCNet) code.
+
+    For each image: the softmax probability of the ground-truth class is
+    taken at every valid (non-ignored) pixel; the pixels kept are those whose
+    probability is ``<=`` ``max(thresh, p_k)``, where ``p_k`` is the
+    ``min_kept``-th lowest probability of the image. An image with fewer
+    than ``min_kept`` valid pixels keeps all of them (plain cross-entropy),
+    and ``min_kept=0`` keeps all valid pixels too (both as released). The
+    loss is the mean cross-entropy over the kept pixels of the batch (with
+    one image per GPU, as the official recipes, exactly the official loss);
+    0 when no pixel is kept (the official gives NaN).
+
+    mmseg's ``OHEMPixelSampler`` keeps ``<`` the threshold, counts
+    ``min_kept`` per batch and has no fallback; mmseg's ``OhemCrossEntropy``
+    takes the ``(min_kept + 1)``-th value and ``<``.
+
+    Args:
+        thresh (float): Probability threshold. Default: 0.7.
+        min_kept (int): Pixels to keep at least per image. Default: 100000.
+        loss_weight (float): Weight of the loss. Default: 1.0.
+        loss_name (str): Name of the loss item. Default: 'loss_ohem'.
+    """
+
+    def __init__(self,
+                 thresh=0.7,
+                 min_kept=100000,
+                 loss_weight=1.0,
+                 loss_name='loss_ohem'):
+        super().__init__()
+        if min_kept < 0:
+            raise ValueError(f'min_kept must be >= 0, got {min_kept}')
+        self.thresh = float(thresh)
+        self.min_kept = int(min_kept)
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    @torch.no_grad()
+    def kept_mask(self, cls_score, label, ignore_index=255):
+        """``(N, H, W)`` bool mask of the pixels the loss is taken over."""
+        n = cls_score.shape[0]
+        label = label.reshape(n, -1)
+        valid = label != ignore_index
+        if self.min_kept == 0:
+            return valid.view(n, *cls_score.shape[2:])
+        prob = F.softmax(cls_score.detach().float(), dim=1).flatten(2)
+        gt_prob = prob.gather(1, label.masked_fill(~valid, 0).unsqueeze(1))
+        gt_prob = gt_prob.squeeze(1).masked_fill(~valid, 1.0)
+        k = min(self.min_kept, gt_prob.shape[1])
+        kth_lowest = gt_prob.kthvalue(k, dim=1).values
+        threshold = kth_lowest.clamp(min=self.thresh)
+        keep = valid & (gt_prob <= threshold[:, None])
+        enough = valid.sum(dim=1) >= self.min_kept
+        keep = torch.where(enough[:, None], keep, valid)
+        return keep.view(n, *cls_score.shape[2:])
+
+    def forward(self,
+                cls_score,
+                label,
+                weight=None,
+                ignore_index=255,
+                **kwargs):
+        """Loss of ``cls_score`` (N, C, H, W) against ``label`` (N, H, W)."""
+        if weight is not None:
+            raise ValueError(
+                'PerImageOhemCrossEntropyLoss does its own pixel selection; '
+                'do not combine it with a pixel sampler (got a weight)')
+        keep = self.kept_mask(cls_score, label, ignore_index)
+        loss = F.cross_entropy(
+            cls_score,
+            label.masked_fill(~keep, ignore_index),
+            ignore_index=ignore_index,
+            reduction='sum')
+        return self.loss_weight * loss / keep.sum().clamp(min=1)
+
+    @property
+    def loss_name(self):
+        return self._loss_name
