@@ -2,8 +2,10 @@ from typing import List, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import Sequential
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmseg.models.backbones.hrnet import HRModule, HRNet
 from mmseg.models.utils import Upsample, resize
 from mmseg.registry import MODELS
@@ -55,16 +57,51 @@ class GSTOHRModule(HRModule):
                 ]) for _ in range(len(self.fuse_layers))
             ])
 
+    def _stackable_gates(self) -> bool:
+        """Whether every gate is conv (no bias) + BatchNorm + ReLU."""
+        return all(
+            isinstance(g.conv, nn.Conv2d) and g.conv.bias is None
+            and g.with_norm and isinstance(g.norm, _BatchNorm)
+            and g.norm.affine and g.norm.track_running_stats
+            and isinstance(g.activate, nn.ReLU) and g.order == ('conv', 'norm',
+                                                                'act')
+            for gates in self.gate_layers for g in gates)
+
+    def fusion_gates(self, x: List[torch.Tensor]) -> List[List[torch.Tensor]]:
+        """``gates[i][j]``: the gate map of input ``j`` for output ``i``."""
+        if self.training or not self._stackable_gates():
+            return [[gate(feat).sigmoid() for gate, feat in zip(gates, x)]
+                    for gates in self.gate_layers]
+        # Inference: the gates that read the same input run as one conv and
+        # one BN with stacked weights (the same arithmetic, read once).
+        per_input = []
+        for j, feat in enumerate(x):
+            layers = [gates[j] for gates in self.gate_layers]
+            norms = [layer.norm for layer in layers]
+            y = F.conv2d(feat, torch.cat([layer.conv.weight
+                                          for layer in layers]))
+            y = F.batch_norm(
+                y,
+                torch.cat([n.running_mean for n in norms]),
+                torch.cat([n.running_var for n in norms]),
+                torch.cat([n.weight for n in norms]),
+                torch.cat([n.bias for n in norms]),
+                training=False,
+                eps=norms[0].eps)
+            per_input.append(F.relu(y).sigmoid())
+        return [[gates[:, i:i + 1] for gates in per_input]
+                for i in range(len(self.gate_layers))]
+
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
         if self.num_branches == 1:
             return [self.branches[0](x[0])]
         x = [branch(feat) for branch, feat in zip(self.branches, x)]
         outs = []
-        for i, (fuse_layer,
-                gates) in enumerate(zip(self.fuse_layers, self.gate_layers)):
+        for i, (fuse_layer, gates) in enumerate(
+                zip(self.fuse_layers, self.fusion_gates(x))):
             y = 0
             for j, (feat, gate) in enumerate(zip(x, gates)):
-                gated = feat * gate(feat).sigmoid()
+                gated = feat * gate
                 if j == i:
                     y = y + gated
                 elif j > i:

@@ -173,3 +173,23 @@ def test_gradients_reach_every_gate_and_predictor():
     # a conv weight and BN weight and bias; two predictors (conv + bias, BN,
     # classifier + bias)
     assert checked == 3 * (4 + 9 + 16 + 2 + 3) + 2 * 6
+
+
+def test_stacked_inference_gates_equal_the_per_gate_arithmetic():
+    torch.manual_seed(0)
+    module = GSTOHRModule(3, BasicBlock, (1, 1, 1), [4, 8, 16], (4, 8, 16))
+    for gates in module.gate_layers:
+        for gate in gates:  # BN statistics of a trained model
+            gate.bn.running_mean.uniform_(-1, 1)
+            gate.bn.running_var.uniform_(0.5, 2)
+            gate.bn.bias.data.uniform_(-1, 1)
+    module.eval()
+    x = [torch.randn(2, 4, 15, 15), torch.randn(2, 8, 8, 8),
+         torch.randn(2, 16, 4, 4)]
+    with torch.no_grad():
+        stacked = module.fusion_gates(x)
+        for i, gates in enumerate(module.gate_layers):
+            for j, (gate, feat) in enumerate(zip(gates, x)):
+                expected = gate(feat).sigmoid()
+                assert stacked[i][j].shape == expected.shape
+                torch.testing.assert_close(stacked[i][j], expected)
