@@ -158,3 +158,23 @@ def test_training_lowers_every_loss(synthetic_root):
         history.append([log_vars[k].item() for k in keys])
     for k, first, last in zip(keys, history[0], history[-1]):
         assert last < 0.95 * first, f'{k}: {first:.3f} -> {last:.3f}'
+
+
+@pytest.mark.parametrize('width,config', [
+    (18, 'gsto_hrnet-w18s_8xb2-90k_cityscapes-512x1024.py'),
+    (18, 'gsto_hrnet-w18_8xb2-90k_cityscapes-512x1024.py'),
+    (48, 'gsto_hrnet-w48_4xb10-114k_lip-473x473.py'),
+])
+def test_output_shapes_at_473x473(width, config):
+    cfg = load_config(osp.join(GSTO_DIR, config))
+    model = build_for_cpu(cfg)
+    model.eval()
+    classes = cfg.model.decode_head.num_classes
+    with torch.no_grad():
+        feats = model.extract_feat(torch.rand(1, 3, 473, 473))
+        logits = model(torch.rand(1, 3, 473, 473), mode='tensor')
+    sides = [119, 60, 30, 15]  # 473 -> /4 (two stride-2 convs), then /2
+    assert [tuple(f.shape) for f in feats] == [
+        (1, width * 2**k, s, s) for k, s in enumerate(sides)
+    ] + [(1, classes, 119, 119)] * 2
+    assert logits.shape == (1, classes, 119, 119)
