@@ -1,3 +1,4 @@
 from .gsto_hrnet import GSTOHRNet
+from .resnet_with_stem import ResNetV1cWithStem
 
-__all__ = ['GSTOHRNet']
+__all__ = ['GSTOHRNet', 'ResNetV1cWithStem']
