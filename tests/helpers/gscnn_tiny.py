@@ -1,17 +1,17 @@
 """A tiny Gated-SCNN (ResNet-18-like backbone with 8 base channels) for
 tests that run the whole segmentor on the CPU."""
 import copy
+import os.path as osp
 
-from mmengine.config import ConfigDict
+from mmengine.config import Config, ConfigDict
 
 NORM = dict(type='BN', requires_grad=True)
-PREPROCESSOR = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
+# the data preprocessor of our Gated-SCNN configs
+PREPROCESSOR = Config.fromfile(
+    osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+        'configs', '_base_', 'models',
+        'gscnn_wrn38.py')).model.data_preprocessor.to_dict()
 
 TINY_GSCNN = dict(
     type='GatedSCNN',

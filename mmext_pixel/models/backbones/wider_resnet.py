@@ -13,6 +13,18 @@ def _norm_act(norm_cfg: dict, channels: int) -> nn.Sequential:
         build_norm_layer(norm_cfg, channels)[1], nn.ReLU(inplace=True))
 
 
+def _conv3x3(in_channels: int, out_channels: int, stride: int,
+             dilation: int) -> nn.Conv2d:
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        3,
+        stride=stride,
+        padding=dilation,
+        dilation=dilation,
+        bias=False)
+
+
 class PreActResidualBlock(nn.Module):
     """Pre-activation ("identity mapping") residual block of WiderResNet.
 
@@ -47,24 +59,9 @@ class PreActResidualBlock(nn.Module):
         d = dilation
         if len(channels) == 2:
             layers = [
-                ('conv1',
-                 nn.Conv2d(
-                     in_channels,
-                     channels[0],
-                     3,
-                     stride=stride,
-                     padding=d,
-                     dilation=d,
-                     bias=False)),
+                ('conv1', _conv3x3(in_channels, channels[0], stride, d)),
                 ('bn2', _norm_act(norm_cfg, channels[0])),
-                ('conv2',
-                 nn.Conv2d(
-                     channels[0],
-                     channels[1],
-                     3,
-                     padding=d,
-                     dilation=d,
-                     bias=False)),
+                ('conv2', _conv3x3(channels[0], channels[1], 1, d)),
             ]
         else:
             layers = [
@@ -72,14 +69,7 @@ class PreActResidualBlock(nn.Module):
                  nn.Conv2d(
                      in_channels, channels[0], 1, stride=stride, bias=False)),
                 ('bn2', _norm_act(norm_cfg, channels[0])),
-                ('conv2',
-                 nn.Conv2d(
-                     channels[0],
-                     channels[1],
-                     3,
-                     padding=d,
-                     dilation=d,
-                     bias=False)),
+                ('conv2', _conv3x3(channels[0], channels[1], 1, d)),
                 ('bn3', _norm_act(norm_cfg, channels[1])),
                 ('conv3', nn.Conv2d(channels[1], channels[2], 1, bias=False)),
             ]

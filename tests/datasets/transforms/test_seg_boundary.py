@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 from mmseg.registry import TRANSFORMS
-from scipy.ndimage import distance_transform_edt
 
 from mmext_pixel.datasets.transforms import seg_boundary_map
 
@@ -43,17 +42,18 @@ def brute_force(seg, radius, ignore, official):
     return out
 
 
-def official_edt_reference(seg, radius, num_classes):
-    """The official arithmetic: one-hot of train ids 1..num_classes, padded
-    by one pixel of zeros, distance transforms inside and outside each
-    class, kept where 0 < distance <= radius."""
-    edge = np.zeros(seg.shape, bool)
-    for c in range(1, num_classes + 1):
-        m = np.pad((seg == c).astype(np.uint8), 1)
-        d = distance_transform_edt(m) + distance_transform_edt(1 - m)
-        d = d[1:-1, 1:-1]
-        edge |= (d > 0) & (d <= radius)
-    return edge.astype(np.uint8)
+def load_benchmark():
+    """tools/analysis_tools/seg_boundary_benchmark.py, whose per_class_edt is
+    the official approach (two scipy EDTs per class, train ids 1..N)."""
+    import importlib.util
+
+    from conftest import REPO_ROOT
+    spec = importlib.util.spec_from_file_location(
+        'seg_boundary_benchmark',
+        f'{REPO_ROOT}/tools/analysis_tools/seg_boundary_benchmark.py')
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
 
 
 def random_maps(seed, n=6, shape=(13, 17), classes=4):
@@ -83,7 +83,7 @@ def test_official_mode_equals_official_distance_transform(radius):
     for seg in random_maps(7, classes=5):
         np.testing.assert_array_equal(
             seg_boundary_map(seg, radius, 255, official=True),
-            official_edt_reference(seg, radius, num_classes=19))
+            load_benchmark().per_class_edt(seg, radius, num_classes=19))
 
 
 def test_two_class_map_known_answer():
@@ -140,14 +140,6 @@ def test_transform_writes_gt_edge_map_and_packs():
 
 
 def test_benchmark_script_checks_official_equality():
-    import importlib.util
-
-    from conftest import REPO_ROOT
-    spec = importlib.util.spec_from_file_location(
-        'seg_boundary_benchmark',
-        f'{REPO_ROOT}/tools/analysis_tools/seg_boundary_benchmark.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    result = bench.benchmark(shape=(96, 160), runs=1, seed=3)
+    result = load_benchmark().benchmark(shape=(96, 160), runs=1, seed=3)
     assert 0 < result['boundary_fraction'] < 1
     assert result['edt_ms'] > 0 and result['ours_ms'] > 0
