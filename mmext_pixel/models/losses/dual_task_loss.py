@@ -66,7 +66,8 @@ class DualTaskLoss(nn.Module):
     soft one-hot map by a Gumbel softmax (temperature ``tau``); it and the
     one-hot ground truth are smoothed by a triangle filter of ``radius``, and
     their gradient magnitudes (central differences, each normalised by its
-    maximum over the batch) are the soft boundaries. The loss is the L1
+    maximum over the batch; the official adds 1e-6 under the square root)
+    are the soft boundaries. The loss is the L1
     distance between the two, averaged over the pixels (and classes) where
     the predicted boundary is non-zero and over those where the ground-truth
     one is, the two averages weighted 1/2 each.
@@ -75,10 +76,10 @@ class DualTaskLoss(nn.Module):
 
     Args:
         mode (str): ``'paper'`` (default) computes the loss as described
-            above. In addition, the two pixel sets are those of a non-zero
-            boundary (magnitude without the square root's epsilon), and
-            pixels whose smoothing window reaches an ignored pixel are left
-            out. ``'released'`` reproduces the released official code, whose
+            above, with the magnitude ``sqrt(gx^2 + gy^2 + eps) -
+            sqrt(eps)``, which is zero where a map is flat, so that the two
+            pixel sets are those of a non-zero boundary; pixels whose
+            smoothing window reaches an ignored pixel are left out. ``'released'`` reproduces the released official code, whose
             smoothing and gradient return their input: the "boundary" of a
             map ``p`` is ``sqrt(2 p^2 + 1e-6)`` over its maximum and the two
             pixel sets cover practically every pixel.
@@ -118,11 +119,11 @@ class DualTaskLoss(nn.Module):
             mag = mag / mag.max()
             return mag, (mag >= self.threshold).detach()
         dx, dy = central_differences(triangle_smooth(prob, self.radius))
-        sq = dx * dx + dy * dy
-        mag = torch.sqrt(sq + eps)
-        top = mag.max()
-        mask = (torch.sqrt(sq.detach()) / top.detach()) >= self.threshold
-        return mag / top, mask
+        # zero where the map is flat, also when the whole batch is (a label
+        # map of one class has no boundary at all); differentiable at zero
+        mag = torch.sqrt(dx * dx + dy * dy + eps) - eps**0.5
+        mag = mag / mag.max().clamp(min=1e-12)
+        return mag, (mag >= self.threshold).detach()
 
     def forward(self,
                 seg_logits: Tensor,

@@ -139,6 +139,15 @@ def test_dual_paper_mode_responds_to_shifted_boundary():
     assert cols.min() == 10 - 5 and cols.max() == 9 + 5
 
 
+def test_dual_paper_mode_label_without_boundary():
+    loss = MODELS.build(dict(type='DualTaskLoss'))
+    flat_logits, _ = two_class_logits(30, (8, 24))  # all class 0
+    flat_label = torch.zeros(1, 8, 24, dtype=torch.long)
+    assert loss(flat_logits, flat_label).item() == pytest.approx(0, abs=1e-7)
+    logits, _ = two_class_logits(12, (8, 24))
+    assert loss(logits, flat_label).item() > 0.1
+
+
 def test_dual_paper_mode_gradients_flow_and_ignore():
     torch.manual_seed(0)
     logits = torch.randn(2, 3, 16, 16, requires_grad=True)
