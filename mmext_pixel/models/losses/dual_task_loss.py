@@ -79,7 +79,8 @@ class DualTaskLoss(nn.Module):
             above, with the magnitude ``sqrt(gx^2 + gy^2 + eps) -
             sqrt(eps)``, which is zero where a map is flat, so that the two
             pixel sets are those of a non-zero boundary; pixels whose
-            smoothing window reaches an ignored pixel are left out. ``'released'`` reproduces the released official code, whose
+            smoothing window reaches an ignored pixel are left out.
+            ``'released'`` reproduces the released official code, whose
             smoothing and gradient return their input: the "boundary" of a
             map ``p`` is ``sqrt(2 p^2 + 1e-6)`` over its maximum and the two
             pixel sets cover practically every pixel.
