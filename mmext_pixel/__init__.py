@@ -1,4 +1,4 @@
-from . import datasets, models  # noqa: F401  (registers the components)
+from . import datasets, models, visualization  # noqa: F401  (registers)
 from .utils import allow_mmengine_checkpoint_globals, register_config_package
 from .version import __version__
 

@@ -1,10 +1,11 @@
 from .checked_coco import CheckedCocoDataset
 from .lip_parsing import LIP_FLIP_PAIRS, LIPParsingDataset
 from .synthetic_urbanisation import make_synthetic_urbanisation
-from .transforms import CheckSegMap
+from .transforms import CheckSegMap, GenerateSegBoundary, seg_boundary_map
 from .urbanisation import UrbanisationDataset
 
 __all__ = [
-    'CheckedCocoDataset', 'LIP_FLIP_PAIRS', 'LIPParsingDataset',
-    'UrbanisationDataset', 'CheckSegMap', 'make_synthetic_urbanisation'
+    'CheckedCocoDataset', 'CheckSegMap', 'GenerateSegBoundary',
+    'LIP_FLIP_PAIRS', 'LIPParsingDataset', 'UrbanisationDataset',
+    'make_synthetic_urbanisation', 'seg_boundary_map'
 ]

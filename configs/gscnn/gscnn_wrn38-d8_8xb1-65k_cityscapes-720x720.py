@@ -1,0 +1,68 @@
+# Gated-SCNN, WideResNet-38-A2 trunk, Cityscapes train (fine), the official
+# recipe (nv-tlabs/GSCNN train.py defaults): 720x720 crops, 8 GPUs x 1 image
+# with SyncBN, SGD lr 0.01 momentum 0.9 wd 1e-4, poly (power 1) over 175
+# epochs = 175 * floor(2975 / 8) = 64925 iterations; losses: image-weighted
+# CE 1, edge BCE 20, edge attention 1, dual task 1.
+_base_ = [
+    '../_base_/models/gscnn_wrn38.py', 'mmseg::_base_/datasets/cityscapes.py',
+    '../_base_/default_runtime.py'
+]
+crop_size = (720, 720)
+epochs, iters_per_epoch = 175, 2975 // 8
+max_iters = epochs * iters_per_epoch
+model = dict(data_preprocessor=dict(size=crop_size))
+
+# official joint transforms: random scale 0.5-2.0 of the full image, random
+# 720 crop (padded with ignore where the image is smaller: here by the data
+# preprocessor), horizontal flip; then colour augmentation. The official
+# ColorJitter(0.25) and random Gaussian blur have no mmseg transform:
+# PhotoMetricDistortion stands in for the colour jitter, no blur.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(2048, 1024),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    # boundary ground truth of the augmented label map (radius 2)
+    dict(type='GenerateSegBoundary', radius=2),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=1, num_workers=4, dataset=dict(pipeline=train_pipeline))
+
+optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
+optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+# the official steps its poly schedule once per epoch; here per iteration
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=1.0,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=10 * iters_per_epoch)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=10 * iters_per_epoch),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+# --show-dir draws the predicted edge map beside the segmentation
+visualizer = dict(
+    type='SegEdgeLocalVisualizer',
+    vis_backends=[dict(type='LocalVisBackend')],
+    name='visualizer')

@@ -1,0 +1,3 @@
+from .seg_edge_visualizer import SegEdgeLocalVisualizer
+
+__all__ = ['SegEdgeLocalVisualizer']
