@@ -41,13 +41,22 @@ def record_gate_maps(backbone):
 
         return hook
 
+    patched = []
     for stage in (2, 3, 4):
         for m, module in enumerate(getattr(backbone, f'stage{stage}')):
-            for i, gates in enumerate(module.gate_layers):
-                for j, gate in enumerate(gates):
-                    handles.append(
-                        gate.register_forward_hook(
-                            keep(f'stage{stage}_module{m}_to{i}_from{j}')))
+            # GSTOHRModule.fusion_gates gives every gate of the module (at
+            # inference as stacked convs, so hooks on the gate layers would
+            # not fire)
+            def recording(x, _compute=module.fusion_gates,
+                          _prefix=f'stage{stage}_module{m}'):
+                gates = _compute(x)
+                for i, row in enumerate(gates):
+                    for j, gate in enumerate(row):
+                        maps[f'{_prefix}_to{i}_from{j}'] = gate.detach()
+                return gates
+
+            module.fusion_gates = recording
+            patched.append(module)
     # transition_gates[k] gates the branch that transition k + 1 creates from
     # the stage-(k + 1) scores; the first one is never run
     for k, gate in enumerate(backbone.transition_gates):
@@ -60,6 +69,8 @@ def record_gate_maps(backbone):
     finally:
         for handle in handles:
             handle.remove()
+        for module in patched:
+            del module.fusion_gates
 
 
 def gate_to_image(gate: torch.Tensor, size, gray: bool) -> np.ndarray:

@@ -11,6 +11,9 @@ from conftest import REPO_ROOT
 from mmext_pixel.utils.runner_setup import load_config
 
 
+CLASS_WEIGHT = [0.8, 1.2, 1.0, 0.6]
+
+
 def small_gsto_model(num_classes=4):
     cfg = load_config(
         osp.join(REPO_ROOT, 'configs', 'gsto', 'gsto_hrnet_w48_cityscapes.py'))
@@ -30,6 +33,8 @@ def small_gsto_model(num_classes=4):
         in_channels=[8, 16, 32, 64], channels=120, num_classes=num_classes,
         norm_cfg=norm)
     model.auxiliary_head.num_classes = num_classes
+    for head in (model.decode_head, model.auxiliary_head):
+        head.loss_decode.class_weight = CLASS_WEIGHT[:num_classes]
     model.data_preprocessor.size = None
     return MODELS.build(model)
 
@@ -55,7 +60,9 @@ def test_losses_are_the_official_weighted_sum():
         scores = F.interpolate(
             feats[index], size=(64, 96), mode='bilinear',
             align_corners=False)
-        expected = weight * F.cross_entropy(scores, labels, ignore_index=255)
+        expected = weight * F.cross_entropy(
+            scores, labels, weight=torch.tensor(CLASS_WEIGHT),
+            ignore_index=255)
         torch.testing.assert_close(losses[key], expected, rtol=1e-4,
                                    atol=1e-5)
     final = F.interpolate(
@@ -63,7 +70,9 @@ def test_losses_are_the_official_weighted_sum():
         align_corners=False)
     torch.testing.assert_close(
         losses['decode.loss_ce'],
-        F.cross_entropy(final, labels, ignore_index=255), rtol=1e-4,
+        F.cross_entropy(
+            final, labels, weight=torch.tensor(CLASS_WEIGHT),
+            ignore_index=255), rtol=1e-4,
         atol=1e-5)
 
 
