@@ -29,6 +29,9 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
+from mmext_pixel.utils.checkpoint import (load_official_state_dict,
+                                          save_converted, strip_prefixes)
+
 Rule = Tuple[re.Pattern, Callable[[re.Match], str]]
 # official Sequential index -> our ConvModule part
 CONV_BN = {'0': 'conv', '1': 'bn'}
@@ -146,12 +149,6 @@ class Method:
 GALD = Method('GALD-Net', GALD_RULES, gald_head_keys, dsn_classifier=4)
 
 
-def strip_wrapper_prefix(state_dict: Dict[str, torch.Tensor]) -> dict:
-    return OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in state_dict.items())
-
-
 def infer_depth(state_dict: Dict[str, torch.Tensor]) -> int:
     """ResNet depth from the number of blocks of layer2 and layer3."""
     counts = []
@@ -219,7 +216,7 @@ def convert(state_dict: Dict[str, torch.Tensor],
         KeyError: naming the keys that match no official name, or the
             official keys that are missing.
     """
-    state_dict = strip_wrapper_prefix(state_dict)
+    state_dict = strip_prefixes(state_dict)
     depth = infer_depth(state_dict)
     if backbone_only:
         left_out = [k for k in state_dict if k.startswith('fc.')]
@@ -250,17 +247,9 @@ def main(method: Method = GALD, script='gald2mmseg.py'):
         help='convert the ResNet trunk only, to bare backbone keys (for '
         'model.pretrained); fc.* is left out')
     args = parser.parse_args()
-    # The official files are plain state dicts of tensors; weights_only
-    # loading refuses anything else.
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    if not isinstance(checkpoint, dict):
-        raise TypeError(f'{args.src}: expected a state dict, got '
-                        f'{type(checkpoint).__name__}')
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    converted, left_out = convert(state_dict, method, args.backbone_only)
-    torch.save(
-        dict(state_dict=converted, meta=dict(converted_from=args.src)),
-        args.dst)
+    converted, left_out = convert(
+        load_official_state_dict(args.src), method, args.backbone_only)
+    save_converted(converted, args.dst, args.src)
     print(f'{args.src}: {len(converted)} tensors written to {args.dst}')
     if left_out:
         print('left out (ImageNet classifier): ' + ', '.join(left_out))

@@ -27,6 +27,9 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
+from mmext_pixel.utils.checkpoint import (load_official_state_dict,
+                                          save_converted, strip_prefixes)
+
 _CONV_BN = {'0': 'conv', '1': 'bn'}
 # final_seg = Sequential(conv, BN, ReLU, conv, BN, ReLU, conv)
 _FINAL_SEG = {
@@ -83,13 +86,6 @@ _RULES: List[Tuple[re.Pattern, Callable[[re.Match], str]]] = [
 ]
 
 
-def strip_module_prefix(state_dict: Dict[str, torch.Tensor]) -> dict:
-    """Remove DataParallel's ``module.`` prefix where present."""
-    return OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in state_dict.items())
-
-
 def convert(state_dict: Dict[str, torch.Tensor]):
     """Official Gated-SCNN keys -> ours.
 
@@ -101,7 +97,7 @@ def convert(state_dict: Dict[str, torch.Tensor]):
         KeyError: naming every key that matches none of the official names.
     """
     converted, left_out, unknown = OrderedDict(), [], []
-    for key, value in strip_module_prefix(state_dict).items():
+    for key, value in strip_prefixes(state_dict).items():
         if key in UNUSED:
             left_out.append(key)
             continue
@@ -143,15 +139,11 @@ def check_loads(converted: dict, model: torch.nn.Module) -> None:
 
 def load_official(path: str) -> dict:
     try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as safe_error:  # numpy scalars in the official files
-        print(f'{path}: weights_only loading failed ({safe_error}); '
-              'loading with weights_only=False (trusted file only)')
-        checkpoint = torch.load(path, map_location='cpu', weights_only=False)
-    if not isinstance(checkpoint, dict):
-        raise TypeError(f'{path}: expected a checkpoint dict, got '
-                        f'{type(checkpoint).__name__}')
-    return checkpoint.get('state_dict', checkpoint)
+        return load_official_state_dict(path)
+    except RuntimeError as safe_error:  # numpy scalars in the official files
+        print(f'{safe_error}; loading with weights_only=False (trusted file '
+              'only)')
+        return load_official_state_dict(path, unsafe=True)
 
 
 def main():
@@ -174,9 +166,7 @@ def main():
         init_default_scope(cfg.default_scope)
         check_loads(converted, revert_sync_batchnorm(MODELS.build(cfg.model)))
         print(f'loads strictly into the model of {args.config}')
-    torch.save(
-        dict(state_dict=converted, meta=dict(converted_from=args.src)),
-        args.dst)
+    save_converted(converted, args.dst, args.src)
     print(f'{args.src}: {len(converted)} tensors written to {args.dst}')
     if left_out:
         print('left out (unused by the official forward): ' +

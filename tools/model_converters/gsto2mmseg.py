@@ -17,6 +17,9 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
+from mmext_pixel.utils.checkpoint import (load_official_state_dict,
+                                          save_converted, strip_prefixes)
+
 # official module -> ours; the official predictors are Sequential(conv, BN,
 # ReLU, conv), ours name their parts
 _PREDICTOR_PARTS = {'0': 'fuse.conv', '1': 'fuse.bn', '3': 'classifier'}
@@ -36,25 +39,15 @@ _RULES: List[Tuple[re.Pattern, Callable[[re.Match], str]]] = [
      lambda m: f'backbone.transition_gates.{int(m[1]) - 1}.{m[2]}.'
      f'{_CONV_BN[m[3]]}.{m[4]}'),
     # unsupervised gates of every fusion
-    (re.compile(r'^(stage[234]\.\d+)\.att_layers\.(\d+)\.(\d+)\.([01])\.(.+)$'),
+    (re.compile(
+        r'^(stage[234]\.\d+)\.att_layers\.(\d+)\.(\d+)\.([01])\.(.+)$'),
      lambda m: f'backbone.{m[1]}.gate_layers.{m[2]}.{m[3]}.'
      f'{_CONV_BN[m[4]]}.{m[5]}'),
     # HRNet itself: mmseg's HRNet uses the official names
-    (re.compile(r'^((?:conv|bn)[12]|layer1|transition[123]|stage[234])\.(.+)$'),
+    (re.compile(
+        r'^((?:conv|bn)[12]|layer1|transition[123]|stage[234])\.(.+)$'),
      lambda m: f'backbone.{m[1]}.{m[2]}'),
 ]
-
-
-def strip_wrapper_prefix(state_dict: Dict[str, torch.Tensor]) -> dict:
-    """Remove the ``module.`` and ``model.`` prefixes of the official
-    DataParallel and FullModel wrappers."""
-    out = OrderedDict()
-    for key, value in state_dict.items():
-        for prefix in ('module.', 'model.'):
-            if key.startswith(prefix):
-                key = key[len(prefix):]
-        out[key] = value
-    return out
 
 
 def convert(state_dict: Dict[str, torch.Tensor]):
@@ -69,7 +62,8 @@ def convert(state_dict: Dict[str, torch.Tensor]):
         KeyError: naming every key that matches none of the official names.
     """
     converted, left_out, unknown = OrderedDict(), [], []
-    for key, value in strip_wrapper_prefix(state_dict).items():
+    for key, value in strip_prefixes(state_dict,
+                                     ('module.', 'model.')).items():
         if key.startswith('loss.'):
             left_out.append(key)
             continue
@@ -98,16 +92,8 @@ def main():
     parser.add_argument('src', help='official checkpoint (.pth)')
     parser.add_argument('dst', help='converted checkpoint to write')
     args = parser.parse_args()
-    # The official files are plain state dicts of tensors; weights_only
-    # loading refuses anything else.
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    if not isinstance(checkpoint, dict):
-        raise TypeError(f'{args.src}: expected a state dict, got '
-                        f'{type(checkpoint).__name__}')
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    converted, left_out = convert(state_dict)
-    torch.save(dict(state_dict=converted, meta=dict(converted_from=args.src)),
-               args.dst)
+    converted, left_out = convert(load_official_state_dict(args.src))
+    save_converted(converted, args.dst, args.src)
     print(f'{args.src}: {len(converted)} tensors written to {args.dst}')
     if left_out:
         print('left out (not model weights): ' + ', '.join(left_out))

@@ -30,6 +30,9 @@ from collections import OrderedDict, defaultdict
 
 import torch
 
+from mmext_pixel.utils.checkpoint import (load_official_state_dict,
+                                          strip_prefixes)
+
 BN_LEAVES = ('weight', 'bias', 'running_mean', 'running_var')
 OPTIONAL_LEAVES = ('num_batches_tracked', )
 KNOWN_DEPTHS = {(3, 4, 6, 3): 50, (3, 4, 23, 3): 101, (3, 8, 36, 3): 152}
@@ -174,9 +177,7 @@ def convert(state_dict):
         KeyError: Unknown or missing keys (named), or a block layout that is
             no ResNet depth.
     """
-    state_dict = OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in state_dict.items())
+    state_dict = strip_prefixes(state_dict)
     full = any(
         k.startswith(('pretrained.', 'head.', 'auxlayer.'))
         for k in state_dict)
@@ -227,23 +228,6 @@ def imagenet_classifier_keys(state_dict):
     ]
 
 
-def load_state_dict(path, unsafe=False):
-    """The state dict in ``path`` (under ``'state_dict'`` if it is there)."""
-    try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=not unsafe)
-    except Exception as e:  # noqa: BLE001 (torch raises several kinds)
-        if unsafe:
-            raise
-        raise RuntimeError(
-            f'{path}: torch.load(weights_only=True) refused it ({e}); if you '
-            'trust the file, run again with --unsafe-load') from e
-    if isinstance(ckpt, dict) and 'state_dict' in ckpt:
-        ckpt = ckpt['state_dict']
-    if not isinstance(ckpt, dict):
-        raise TypeError(f'{path}: no state dict inside (got {type(ckpt)})')
-    return ckpt
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert an official SPNet checkpoint (or its ImageNet '
@@ -256,7 +240,8 @@ def main(argv=None):
         help='torch.load with weights_only=False (runs pickled code: only '
         'for a trusted file)')
     args = parser.parse_args(argv)
-    state_dict = load_state_dict(args.src, args.unsafe_load)
+    state_dict = load_official_state_dict(
+        args.src, args.unsafe_load, unsafe_option='--unsafe-load')
     converted = convert(state_dict)
     dropped = imagenet_classifier_keys(state_dict)
     if dropped:
