@@ -202,7 +202,9 @@ def test_command_line(tmp_path):
     torch.save(dict(epoch=3, state_dict=trunk, optimizer={}), src)
     out = run_tool([CONVERTER, str(src), str(dst)], cwd=str(tmp_path)).stdout
     assert "dropped the ImageNet classifier: ['fc.weight', 'fc.bias']" in out
-    saved = torch.load(dst, weights_only=True)['state_dict']
+    checkpoint = torch.load(dst, weights_only=True)
+    assert checkpoint['meta'] == dict(converted_from=str(src))
+    saved = checkpoint['state_dict']
     assert set(saved) == set(spnet2mmseg.convert(trunk))
     torch.testing.assert_close(saved['layer2.0.downsample.0.weight'],
                                trunk['layer2.0.downsample.0.weight'])

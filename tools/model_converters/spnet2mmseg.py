@@ -31,7 +31,7 @@ from collections import OrderedDict, defaultdict
 import torch
 
 from mmext_pixel.utils.checkpoint import (load_official_state_dict,
-                                          strip_prefixes)
+                                          save_converted, strip_prefixes)
 
 BN_LEAVES = ('weight', 'bias', 'running_mean', 'running_var')
 OPTIONAL_LEAVES = ('num_batches_tracked', )
@@ -246,7 +246,7 @@ def main(argv=None):
     dropped = imagenet_classifier_keys(state_dict)
     if dropped:
         print(f'dropped the ImageNet classifier: {dropped}')
-    torch.save(dict(state_dict=converted), args.dst)
+    save_converted(converted, args.dst, args.src)
     print(f'{len(converted)} tensors written to {args.dst}')
 
 
