@@ -15,14 +15,19 @@ from mmengine.config import Config
 SEG_SCOPE, POSE_SCOPE = 'mmseg', 'mmpose'
 
 
-def add_runner_args(parser) -> None:
-    """The flags that every runner-based tool shares (mmseg/mmpose style)."""
+def add_cfg_options_arg(
+        parser,
+        help='override settings of the config, key=value (see mmengine)'
+) -> None:
+    """``--cfg-options k=v ...``, as every mmseg/mmpose tool has it."""
     from mmengine.config import DictAction
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
+        '--cfg-options', nargs='+', action=DictAction, help=help)
+
+
+def add_runner_args(parser) -> None:
+    """The flags that every runner-based tool shares (mmseg/mmpose style)."""
+    add_cfg_options_arg(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

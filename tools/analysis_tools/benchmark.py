@@ -39,10 +39,10 @@ import time
 from typing import Optional, Sequence
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from torch import nn
 
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.runner_setup import add_cfg_options_arg, load_config
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from get_flops import (add_shape_arg, build_model, dummy_inputs,  # noqa: E402
@@ -66,10 +66,8 @@ def parse_args(argv=None):
         metavar='CONFIG2',
         help='a second config to measure in the same run')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
+    add_cfg_options_arg(
+        parser,
         help='override settings of the config(s), key=value (see mmengine)')
     args = parser.parse_args(argv)
     if args.warmup < 0:

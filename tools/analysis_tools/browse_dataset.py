@@ -32,11 +32,11 @@ from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmext_pixel.utils.runner_setup import (SEG_SCOPE, drop_label_steps,
-                                            load_config)
+from mmext_pixel.utils.runner_setup import (SEG_SCOPE, add_cfg_options_arg,
+                                            drop_label_steps, load_config)
 
 SPLITS = ('train', 'val', 'test')
 LEGEND_ROW = 18  # pixels per legend line
@@ -59,11 +59,7 @@ def parse_args(argv=None):
         type=float,
         default=0.5,
         help='weight of the label colours in the overlay, in [0, 1]')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error(f'--num must be >= 1, got {args.num}')

@@ -25,12 +25,13 @@ import argparse
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from mmext_pixel.utils.runner_setup import POSE_SCOPE, SEG_SCOPE, load_config
+from mmext_pixel.utils.runner_setup import (POSE_SCOPE, SEG_SCOPE,
+                                            add_cfg_options_arg, load_config)
 
 DEFAULT_SHAPES = {SEG_SCOPE: (1024, 2048), POSE_SCOPE: (256, 192)}
 
@@ -52,11 +53,7 @@ def parse_args():
         'estimator')
     parser.add_argument('config', help='config file path')
     add_shape_arg(parser)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
+    add_cfg_options_arg(parser)
     parser.add_argument(
         '--by-operator',
         action='store_true',
