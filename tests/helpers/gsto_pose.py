@@ -6,36 +6,11 @@ The W32 256x192 config with one module and one block per stage and widths
 """
 from pathlib import Path
 
+from helpers.tiny_gsto import TINY_CHANNELS, tiny_extra  # noqa: F401
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GSTO_POSE_CONFIGS = REPO_ROOT / 'configs' / 'gsto_pose'
 W32_256 = GSTO_POSE_CONFIGS / 'td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py'
-TINY_CHANNELS = (8, 16, 32, 64)
-
-
-def tiny_extra(channels=TINY_CHANNELS):
-    stage = dict(num_modules=1, block='BASIC')
-    return dict(
-        stage1=dict(
-            num_modules=1,
-            num_branches=1,
-            block='BOTTLENECK',
-            num_blocks=(1, ),
-            num_channels=(8, )),
-        stage2=dict(
-            stage,
-            num_branches=2,
-            num_blocks=(1, ) * 2,
-            num_channels=channels[:2]),
-        stage3=dict(
-            stage,
-            num_branches=3,
-            num_blocks=(1, ) * 3,
-            num_channels=channels[:3]),
-        stage4=dict(
-            stage, num_branches=4, num_blocks=(1, ) * 4,
-            num_channels=channels))
-
-
 def tiny_codec(input_w=64, input_h=96, sigma=2):
     return dict(
         type='MSRAHeatmap',

@@ -17,11 +17,10 @@ from mmengine.logging import MMLogger
 from mmseg.registry import MODELS
 
 from conftest import REPO_ROOT, run_tool
-from mmext_pixel.utils.runner_setup import load_config
+from helpers.tiny_gsto import (TINY_CHANNELS, TINY_STAGE1_PLANES,
+                               tiny_gsto_seg_config)
 
 NUM_CLASSES = 5
-WIDTH = 8
-STAGE1_PLANES = 8  # Bottleneck: 32 output channels
 
 
 def load_converter():
@@ -33,7 +32,7 @@ def load_converter():
 
 
 def stage_channels(k):
-    return [WIDTH * 2**i for i in range(k)]
+    return list(TINY_CHANNELS[:k])
 
 
 # ----------------------------------------------------------------------------
@@ -65,7 +64,7 @@ def official_state_dict():
     w.bn('bn1', 64)
     w.conv('conv2', 64, 64, 3)
     w.bn('bn2', 64)
-    p = STAGE1_PLANES
+    p = TINY_STAGE1_PLANES
     w.conv('layer1.0.conv1', p, 64, 1)
     w.bn('layer1.0.bn1', p)
     w.conv('layer1.0.conv2', p, p, 3)
@@ -212,31 +211,6 @@ def official_forward(sd, img):
     return results[::-1]  # final, stage 3, stage 2
 
 
-def small_gsto_config():
-    cfg = load_config(
-        osp.join(REPO_ROOT, 'configs', 'gsto',
-                 'gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py'))
-    model = cfg.model
-    model.pretrained = None
-    model.data_preprocessor.size = None
-    norm = dict(type='BN', requires_grad=True, momentum=0.01)
-    model.backbone.update(num_classes=NUM_CLASSES, norm_cfg=norm)
-    extra = model.backbone.extra
-    extra.stage1.update(num_blocks=(1, ), num_channels=(STAGE1_PLANES, ))
-    for k in (2, 3, 4):
-        extra[f'stage{k}'].update(
-            num_modules=1,
-            num_blocks=(1, ) * k,
-            num_channels=tuple(stage_channels(k)))
-    model.decode_head.update(
-        in_channels=stage_channels(4),
-        channels=sum(stage_channels(4)),
-        num_classes=NUM_CLASSES,
-        norm_cfg=norm)
-    model.auxiliary_head.num_classes = NUM_CLASSES
-    return cfg
-
-
 @pytest.mark.parametrize('prefix', ['', 'model.', 'module.model.'])
 @pytest.mark.parametrize('size', [(64, 96), (97, 75)])
 def test_converted_official_weights_give_official_outputs(prefix, size):
@@ -247,7 +221,7 @@ def test_converted_official_weights_give_official_outputs(prefix, size):
     converted, left_out = converter.convert(wrapped)
     assert left_out == ['loss.criterion.weight']
 
-    model = MODELS.build(small_gsto_config().model)
+    model = MODELS.build(tiny_gsto_seg_config(NUM_CLASSES).model)
     model.load_state_dict(converted, strict=True)
     model.eval()
     img = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(1))
@@ -278,7 +252,7 @@ def test_command_line_round_trip(tmp_path):
         str(src), str(dst)
     ], cwd=str(tmp_path))
     assert 'tensors written' in proc.stdout
-    model = MODELS.build(small_gsto_config().model)
+    model = MODELS.build(tiny_gsto_seg_config(NUM_CLASSES).model)
     checkpoint = torch.load(dst, map_location='cpu', weights_only=True)
     missing, unexpected = model.load_state_dict(checkpoint['state_dict'])
     assert not missing and not unexpected
@@ -299,7 +273,7 @@ def test_imagenet_init_reports_missing_and_unexpected_keys(tmp_path):
     path = tmp_path / 'hrnetv2_imagenet.pth'
     torch.save(imagenet, path)
 
-    cfg = small_gsto_config()
+    cfg = tiny_gsto_seg_config(NUM_CLASSES)
     cfg.model.pretrained = str(path)
     model = MODELS.build(cfg.model)
     messages = []

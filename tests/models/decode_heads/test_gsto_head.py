@@ -1,5 +1,3 @@
-import os.path as osp
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,35 +5,16 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO_ROOT
-from mmext_pixel.utils.runner_setup import load_config
+from helpers.tiny_gsto import tiny_gsto_seg_config
 
 
 CLASS_WEIGHT = [0.8, 1.2, 1.0, 0.6]
 
 
 def small_gsto_model(num_classes=4):
-    cfg = load_config(
-        osp.join(REPO_ROOT, 'configs', 'gsto', 'gsto_hrnet_w48_cityscapes.py'))
-    model = cfg.model
-    model.pretrained = None
-    norm = dict(type='BN', requires_grad=True, momentum=0.01)
-    model.backbone.norm_cfg = norm
-    model.backbone.num_classes = num_classes
-    w = 8
-    for k, n in ((2, 2), (3, 3), (4, 4)):
-        stage = model.backbone.extra[f'stage{k}']
-        stage.num_channels = tuple(w * 2**i for i in range(n))
-        stage.num_blocks = (1, ) * n
-        stage.num_modules = 1
-    model.backbone.extra.stage1.num_blocks = (1, )
-    model.decode_head.update(
-        in_channels=[8, 16, 32, 64], channels=120, num_classes=num_classes,
-        norm_cfg=norm)
-    model.auxiliary_head.num_classes = num_classes
+    model = tiny_gsto_seg_config(num_classes).model
     for head in (model.decode_head, model.auxiliary_head):
         head.loss_decode.class_weight = CLASS_WEIGHT[:num_classes]
-    model.data_preprocessor.size = None
     return MODELS.build(model)
 
 
