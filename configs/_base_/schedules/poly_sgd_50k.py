@@ -1,5 +1,7 @@
 # The GALD/DGCN recipe: SGD lr 0.01, momentum 0.9, weight decay 5e-4 on all
 # parameters, lr * (1 - iter / max_iters) ** 0.9 down to 0, 50k iterations.
+# validation/test loops and hooks as mmseg's schedules
+_base_ = 'mmseg::_base_/schedules/schedule_80k.py'
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [
@@ -12,12 +14,4 @@ param_scheduler = [
         by_epoch=False)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=50000, val_interval=5000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+default_hooks = dict(checkpoint=dict(interval=5000))

@@ -3,6 +3,8 @@
 # decay (power 0.9) to 0 over the run, one update per iteration. A config
 # sets optimizer.lr, train_cfg.max_iters and param_scheduler (whose end is
 # max_iters).
+# validation/test loops and hooks as mmseg's schedules
+_base_ = 'mmseg::_base_/schedules/schedule_80k.py'
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -22,12 +24,4 @@ param_scheduler = [
         by_epoch=False)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+default_hooks = dict(checkpoint=dict(interval=8000))
