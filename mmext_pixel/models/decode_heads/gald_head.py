@@ -73,16 +73,16 @@ class GlobalAggregation(nn.Module):
             dict(type='GN', num_groups=groups), channels)[1]
 
     def forward(self, x):
-        b, _, h, w = x.shape
-        t = self.t(x)
-        c = t.shape[1]
-        # (b, groups, 1, c/groups*h*w): one row vector per image and group
-        t, p, g = (
-            y.reshape(b, self.groups, 1, -1)
-            for y in (t, self.p(x), self.g(x)))
-        att = torch.matmul(p, g.transpose(-1, -2))  # (b, groups, 1, 1)
-        y = (att * t).reshape(b, c, h, w)
+        y = self.scale_by_group_attention(self.t(x), self.p(x), self.g(x))
         return self.gn(self.z(y)) + x
+
+    def scale_by_group_attention(self, t, p, g):
+        """``t`` with group ``i`` scaled by ``<p_i, g_i>``, all at once."""
+        b, c, h, w = t.shape
+        # (b, groups, 1, c/groups*h*w): one row vector per image and group
+        t, p, g = (y.reshape(b, self.groups, 1, -1) for y in (t, p, g))
+        att = torch.matmul(p, g.transpose(-1, -2))  # (b, groups, 1, 1)
+        return (att * t).reshape(b, c, h, w)
 
 
 class LocalDistribution(nn.Module):
