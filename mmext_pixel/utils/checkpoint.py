@@ -1,10 +1,10 @@
 import builtins
 from collections import OrderedDict
-from typing import Optional
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.utils import digit_version
 
 _numpy_core = getattr(np, '_core', None) or np.core
 _numpy_dtypes = getattr(np, 'dtypes', None)  # numpy >= 1.25
@@ -30,6 +30,22 @@ MMENGINE_CHECKPOINT_GLOBALS = (
 ) + _DTYPE_CLASSES
 
 
+# numpy 2 moved numpy.core to numpy._core, and a pickle names a function by
+# the module it lived in when the file was written: the official checkpoints
+# and any checkpoint written under numpy 1 say numpy.core.multiarray.*.
+# torch's allow-list matches names, so both spellings are listed.
+NUMPY_RENAMED_GLOBALS = tuple(
+    (getattr(_numpy_core.multiarray, name), f'{module}.multiarray.{name}')
+    for name in ('_reconstruct', 'scalar')
+    for module in ('numpy.core', 'numpy._core'))
+
+
+def _safe_globals_take_names() -> bool:
+    """torch >= 2.6 accepts ``(object, 'pickled.name')`` allow-list
+    entries; older versions would fail on them at load time."""
+    return digit_version(torch.__version__) >= digit_version('2.6.0')
+
+
 def allow_mmengine_checkpoint_globals() -> None:
     """Let torch >= 2.6's safe loader read mmengine training checkpoints.
 
@@ -38,11 +54,16 @@ def allow_mmengine_checkpoint_globals() -> None:
     mmengine objects that its own checkpoints hold, so ``--resume`` and
     ``load_from`` fail with ``UnpicklingError`` (mmengine issue #1655). Rather
     than turning the safe loader off, this allow-lists exactly those globals.
-    A file that needs anything else is still refused.
+    A file that needs anything else is still refused. The numpy functions
+    are also allowed under their numpy 1 names (:data:`NUMPY_RENAMED_GLOBALS`)
+    so that files written with either numpy load with the other.
     """
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
-    if add_safe_globals is not None:  # torch < 2.4 loads without a filter
-        add_safe_globals(list(MMENGINE_CHECKPOINT_GLOBALS))
+    if add_safe_globals is None:  # torch < 2.4 loads without a filter
+        return
+    add_safe_globals(list(MMENGINE_CHECKPOINT_GLOBALS))
+    if _safe_globals_take_names():
+        add_safe_globals(list(NUMPY_RENAMED_GLOBALS))
 
 
 def strip_prefixes(state_dict: dict, prefixes=('module.', )) -> OrderedDict:
@@ -58,17 +79,28 @@ def strip_prefixes(state_dict: dict, prefixes=('module.', )) -> OrderedDict:
     return stripped
 
 
-def load_official_state_dict(path: str,
-                             unsafe: bool = False,
-                             unsafe_option: Optional[str] = None) -> dict:
+UNSAFE_LOAD_OPTION = '--unsafe-load'
+
+
+def add_unsafe_load_arg(parser) -> None:
+    """The converters' opt-in ``--unsafe-load`` (``args.unsafe_load``), for
+    the ``unsafe`` of :func:`load_official_state_dict`."""
+    parser.add_argument(
+        UNSAFE_LOAD_OPTION,
+        action='store_true',
+        help='read SRC with torch.load(weights_only=False), for a file that '
+        'the safe load refuses (runs pickled code: only for a trusted file)')
+
+
+def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
     """The state dict of an official checkpoint file, for the converters.
 
     Read with ``torch.load(weights_only=True)`` unless ``unsafe``; the state
     dict is the file itself or its ``'state_dict'`` entry.
 
     Raises:
-        RuntimeError: the safe loader refused the file (naming it and, if
-            the converter has one, ``unsafe_option`` to load it anyway).
+        RuntimeError: the safe loader refused the file (naming it, and the
+            converters' :data:`UNSAFE_LOAD_OPTION` to load it anyway).
         TypeError: the file holds no state dict.
     """
     try:
@@ -77,10 +109,10 @@ def load_official_state_dict(path: str,
     except Exception as error:  # torch raises several kinds
         if unsafe:
             raise
-        hint = (f'; if you trust the file, run again with {unsafe_option}'
-                if unsafe_option else '')
-        raise RuntimeError(f'{path}: torch.load(weights_only=True) refused '
-                           f'it ({error}){hint}') from error
+        raise RuntimeError(
+            f'{path}: torch.load(weights_only=True) refused it ({error}); if '
+            f'you trust the file, run again with {UNSAFE_LOAD_OPTION}'
+        ) from error
     if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
         checkpoint = checkpoint['state_dict']
     if not isinstance(checkpoint, dict):

@@ -6,6 +6,7 @@ them strictly and give the logits of our functional re-implementation of the
 official models on the official keys.
 """
 import os.path as osp
+from argparse import Namespace
 
 import pytest
 import torch
@@ -142,14 +143,26 @@ def test_command_line(tmp_path):
     src, dst = tmp_path / 'dualseg.pth', tmp_path / 'converted.pth'
     # as train_distribute.py saves it, here from a DataParallel wrapper
     torch.save({f'module.{k}': v for k, v in official.items()}, src)
-    out = run_tool([
+    cmd = [
         osp.join(REPO_ROOT, 'tools', 'model_converters', 'dgcn2mmseg.py'),
         str(src),
         str(dst)
-    ],
-                   cwd=str(tmp_path)).stdout
+    ]
+    out = run_tool(cmd, cwd=str(tmp_path)).stdout
     assert f'{len(official) - 1} tensors written' in out
     converted = torch.load(dst, weights_only=True)['state_dict']
     expected, _ = converter('dgcn').convert(official)
     assert converted.keys() == expected.keys()
+    assert all(torch.equal(converted[k], expected[k]) for k in expected)
+
+    # a pickled object the safe load refuses: named, and --unsafe-load reads
+    torch.save(dict(state_dict=official, args=Namespace(lr=0.01)), src)
+    dst.unlink()
+    refused = run_tool(cmd, cwd=str(tmp_path), check=False)
+    assert refused.returncode != 0 and not dst.exists()
+    assert 'dualseg.pth: torch.load(weights_only=True) refused it' in (
+        refused.stdout)
+    assert 'run again with --unsafe-load' in refused.stdout
+    run_tool(cmd + ['--unsafe-load'], cwd=str(tmp_path))
+    converted = torch.load(dst, weights_only=True)['state_dict']
     assert all(torch.equal(converted[k], expected[k]) for k in expected)

@@ -9,6 +9,7 @@ must give the same three predictions.
 import importlib.util
 import logging
 import os.path as osp
+from argparse import Namespace
 
 import pytest
 import torch
@@ -245,12 +246,20 @@ def test_unknown_keys_are_named():
 
 def test_command_line_round_trip(tmp_path):
     src, dst = tmp_path / 'official.pth', tmp_path / 'ours.pth'
-    torch.save({'model.' + k: v for k, v in official_state_dict().items()},
-               src)
+    # with a pickled object that only --unsafe-load reads
+    torch.save(
+        dict(
+            state_dict={
+                'model.' + k: v
+                for k, v in official_state_dict().items()
+            },
+            config=Namespace(arch='gsto_hrnet')), src)
     proc = run_tool([
         osp.join(REPO_ROOT, 'tools', 'model_converters', 'gsto2mmseg.py'),
-        str(src), str(dst)
-    ], cwd=str(tmp_path))
+        str(src),
+        str(dst), '--unsafe-load'
+    ],
+                    cwd=str(tmp_path))
     assert 'tensors written' in proc.stdout
     model = MODELS.build(tiny_gsto_seg_config(NUM_CLASSES).model)
     checkpoint = torch.load(dst, map_location='cpu', weights_only=True)

@@ -1,6 +1,7 @@
 """Convert an official DGCNet (Dual-Seg) checkpoint to mmext_pixel.
 
     python tools/model_converters/dgcn2mmseg.py SRC DST [--backbone-only]
+        [--unsafe-load]
 
 SRC is a checkpoint of github.com/lxtGH/GALD-DGCNet (``DualSeg_res50`` or
 ``DualSeg_res101`` of ``libs/models/DualGCNNet.py``) with bare keys

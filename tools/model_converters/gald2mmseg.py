@@ -1,6 +1,7 @@
 """Convert an official GALD-Net checkpoint to mmext_pixel.
 
     python tools/model_converters/gald2mmseg.py SRC DST [--backbone-only]
+        [--unsafe-load]
 
 SRC is a checkpoint of github.com/lxtGH/GALD-DGCNet (``GALD_res50`` or
 ``GALD_res101`` of ``libs/models/GALDNet.py``) as ``train_distribute.py``
@@ -20,6 +21,7 @@ config's ``model.pretrained``/``backbone.init_cfg``; the ImageNet classifier
 ``fc.*`` is left out (and reported), head keys stop it.
 
 Unknown keys and missing keys stop the conversion, with their names.
+``--unsafe-load`` is as in ``gsto2mmseg.py``.
 ``dgcn2mmseg.py`` uses the same machinery for DGCNet.
 """
 import argparse
@@ -29,7 +31,8 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
-from mmext_pixel.utils.checkpoint import (load_official_state_dict,
+from mmext_pixel.utils.checkpoint import (add_unsafe_load_arg,
+                                          load_official_state_dict,
                                           save_converted, strip_prefixes)
 
 Rule = Tuple[re.Pattern, Callable[[re.Match], str]]
@@ -246,9 +249,11 @@ def main(method: Method = GALD, script='gald2mmseg.py'):
         action='store_true',
         help='convert the ResNet trunk only, to bare backbone keys (for '
         'model.pretrained); fc.* is left out')
+    add_unsafe_load_arg(parser)
     args = parser.parse_args()
     converted, left_out = convert(
-        load_official_state_dict(args.src), method, args.backbone_only)
+        load_official_state_dict(args.src, args.unsafe_load), method,
+        args.backbone_only)
     save_converted(converted, args.dst, args.src)
     print(f'{args.src}: {len(converted)} tensors written to {args.dst}')
     if left_out:

@@ -1,6 +1,7 @@
 """Convert an official Gated-SCNN checkpoint to mmext_pixel.
 
     python tools/model_converters/gscnn2mmseg.py SRC DST [--config CONFIG]
+        [--unsafe-load]
 
 SRC is a checkpoint of github.com/nv-tlabs/GSCNN (``network/gscnn.py``,
 WideResNet-38-A2 trunk), as its ``train.py`` saves it (a dict with
@@ -15,10 +16,12 @@ DST loads into ``configs/gscnn/gscnn_wrn38*`` (``load_from=DST`` or
 see docs/methods/gated_scnn.md). ``--config`` builds that config's model and
 loads DST strictly, naming missing or unexpected keys.
 
-The checkpoint is read with ``torch.load(weights_only=True)`` first; the
-official files also pickle numpy scalars (``mean_iu``), which that refuses,
-and are then read with ``weights_only=False``: only do this with a file you
-trust (the official release).
+The checkpoint is read with ``torch.load(weights_only=True)``. The official
+files also pickle numpy scalars (``mean_iu``, written under numpy 1), which
+``import mmext_pixel`` allow-lists under both numpy names. Should the safe
+load still refuse a file, ``--unsafe-load`` reads it with
+``weights_only=False``, which can run code from the file: only for a file
+you trust.
 """
 import argparse
 import re
@@ -27,7 +30,8 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
-from mmext_pixel.utils.checkpoint import (load_official_state_dict,
+from mmext_pixel.utils.checkpoint import (add_unsafe_load_arg,
+                                          load_official_state_dict,
                                           save_converted, strip_prefixes)
 
 _CONV_BN = {'0': 'conv', '1': 'bn'}
@@ -137,15 +141,6 @@ def check_loads(converted: dict, model: torch.nn.Module) -> None:
     model.load_state_dict(converted, strict=True)
 
 
-def load_official(path: str) -> dict:
-    try:
-        return load_official_state_dict(path)
-    except RuntimeError as safe_error:  # numpy scalars in the official files
-        print(f'{safe_error}; loading with weights_only=False (trusted file '
-              'only)')
-        return load_official_state_dict(path, unsafe=True)
-
-
 def main():
     parser = argparse.ArgumentParser(
         description='Convert an official Gated-SCNN checkpoint to '
@@ -154,8 +149,10 @@ def main():
     parser.add_argument('dst', help='converted checkpoint to write')
     parser.add_argument(
         '--config', help='check that DST loads strictly into this config')
+    add_unsafe_load_arg(parser)
     args = parser.parse_args()
-    converted, left_out = convert(load_official(args.src))
+    converted, left_out = convert(
+        load_official_state_dict(args.src, args.unsafe_load))
     if args.config:
         from mmengine.model import revert_sync_batchnorm
         from mmengine.registry import init_default_scope

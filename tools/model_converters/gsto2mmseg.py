@@ -1,6 +1,6 @@
 """Convert an official GSTO-HRNet segmentation checkpoint to mmext_pixel.
 
-    python tools/model_converters/gsto2mmseg.py SRC DST
+    python tools/model_converters/gsto2mmseg.py SRC DST [--unsafe-load]
 
 SRC is a checkpoint of github.com/VDIGPKU/GSTO (``models/gsto_hrnet.py``
 keys), as its training wrapper saves it (``model.`` prefix) or bare; a
@@ -9,6 +9,11 @@ training criterion (``loss.*``), if present, are not model weights and are
 left out (and reported). Any other key that has no place in our model stops
 the conversion with its name. DST loads into the ``configs/gsto`` models
 (``load_from=DST`` or ``tools/test.py CONFIG DST``).
+
+SRC is read with ``torch.load(weights_only=True)`` (numpy scalars and
+arrays allowed); ``--unsafe-load`` reads a file that this refuses with
+``weights_only=False``, which can run code from it: only for a file you
+trust. The other converters take the same option.
 """
 import argparse
 import re
@@ -17,7 +22,8 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
-from mmext_pixel.utils.checkpoint import (load_official_state_dict,
+from mmext_pixel.utils.checkpoint import (add_unsafe_load_arg,
+                                          load_official_state_dict,
                                           save_converted, strip_prefixes)
 
 # official module -> ours; the official predictors are Sequential(conv, BN,
@@ -91,8 +97,10 @@ def main():
         'mmext_pixel (configs/gsto)')
     parser.add_argument('src', help='official checkpoint (.pth)')
     parser.add_argument('dst', help='converted checkpoint to write')
+    add_unsafe_load_arg(parser)
     args = parser.parse_args()
-    converted, left_out = convert(load_official_state_dict(args.src))
+    converted, left_out = convert(
+        load_official_state_dict(args.src, args.unsafe_load))
     save_converted(converted, args.dst, args.src)
     print(f'{args.src}: {len(converted)} tensors written to {args.dst}')
     if left_out:

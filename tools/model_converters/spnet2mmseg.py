@@ -30,7 +30,8 @@ from collections import OrderedDict, defaultdict
 
 import torch
 
-from mmext_pixel.utils.checkpoint import (load_official_state_dict,
+from mmext_pixel.utils.checkpoint import (add_unsafe_load_arg,
+                                          load_official_state_dict,
                                           save_converted, strip_prefixes)
 
 BN_LEAVES = ('weight', 'bias', 'running_mean', 'running_var')
@@ -234,14 +235,9 @@ def main(argv=None):
         'trunk) to mmseg keys')
     parser.add_argument('src', help='official checkpoint')
     parser.add_argument('dst', help='where to save the converted weights')
-    parser.add_argument(
-        '--unsafe-load',
-        action='store_true',
-        help='torch.load with weights_only=False (runs pickled code: only '
-        'for a trusted file)')
+    add_unsafe_load_arg(parser)
     args = parser.parse_args(argv)
-    state_dict = load_official_state_dict(
-        args.src, args.unsafe_load, unsafe_option='--unsafe-load')
+    state_dict = load_official_state_dict(args.src, args.unsafe_load)
     converted = convert(state_dict)
     dropped = imagenet_classifier_keys(state_dict)
     if dropped:
