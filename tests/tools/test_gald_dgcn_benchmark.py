@@ -1,6 +1,7 @@
 """tools/analysis_tools/gald_dgcn_benchmark.py, in-process, small input.
 Timings are not asserted: the compared sides must agree, and the GA bound
 must be the GA without its attention scalars."""
+import pytest
 import torch
 from helpers.gald_dgcn_reference import heads as bench
 
@@ -45,3 +46,9 @@ def test_ga_bound_is_the_ga_without_its_scalars():
     flipped = 2 * (x + gn_bias) - bound
     torch.testing.assert_close(
         bench.official_ga_loop(sd, prefix, x), flipped, rtol=1e-4, atol=1e-4)
+
+
+def test_cuda_without_a_device_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(RuntimeError, match='--device cuda: no CUDA device'):
+        bench.main(['--device', 'cuda', '--size', '33'])

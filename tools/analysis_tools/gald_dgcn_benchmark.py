@@ -2,9 +2,10 @@
 
     python tools/analysis_tools/gald_dgcn_benchmark.py [--size 97]
         [--runs 10] [--ga-runs 100] [--warmup 2] [--threads N]
-        [--out RESULT.json]
+        [--device cpu|cuda] [--out RESULT.json]
 
-Times, on the CPU in eval mode under ``torch.no_grad()``, on one random
+Times, on the CPU (or ``--device cuda``, synchronised after each run) in
+eval mode under ``torch.no_grad()``, on one random
 ``1 x 2048 x size x size`` map (97: a 769x769 crop at stride 8):
 
 - ``GALDHead`` and ``DGCNHead`` (2048 -> 512, 19 classes, BN) against
@@ -326,16 +327,23 @@ def build_our_head(kind, official_sd, num_classes=19):
     return head
 
 
-def time_pair(fn_a, fn_b, runs, warmup):
-    """Alternate the two callables; the seconds of every run of each."""
+def time_pair(fn_a, fn_b, runs, warmup, device='cpu'):
+    """Alternate the two callables; the seconds of every run of each (on
+    CUDA, each run waits for its kernels)."""
+
+    def run(fn):
+        fn()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+
     for _ in range(warmup):
-        fn_a()
-        fn_b()
+        run(fn_a)
+        run(fn_b)
     times_a, times_b = [], []
     for _ in range(runs):
         for fn, times in ((fn_a, times_a), (fn_b, times_b)):
             start = time.perf_counter()
-            fn()
+            run(fn)
             times.append(time.perf_counter() - start)
     return times_a, times_b
 
@@ -357,43 +365,43 @@ def summary(ours, official, agreement):
     return out
 
 
-def benchmark(size=97, runs=10, warmup=2, ga_runs=100):
+def benchmark(size=97, runs=10, warmup=2, ga_runs=100, device='cpu'):
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda: no CUDA device is available')
     results = {}
     torch.manual_seed(0)
-    x = torch.randn(1, 2048, size, size)
+    x = torch.randn(1, 2048, size, size, device=device)
     with torch.no_grad():
         for kind in ('gald', 'dgcn'):
             sd = official_head_state(kind)
-            head = build_our_head(kind, sd)
+            head = build_our_head(kind, sd).to(device)
+            sd = {k: v.to(device) for k, v in sd.items()}
             official = official_gald_head if kind == 'gald' else (
                 official_dgcn_head)
-            diff = agreement(head([x]), official(sd, x))
-            times = time_pair(lambda: head([x]), lambda: official(sd, x), runs,
-                              warmup)
-            results[f'{kind}_head'] = summary(*times, diff)
+
+            def compare(name, ours, reference, runs, check=True):
+                diff = agreement(ours(), reference()) if check else None
+                times = time_pair(ours, reference, runs, warmup, device)
+                results[name] = summary(*times, diff)
+
+            compare(f'{kind}_head', lambda: head([x]), lambda: official(sd, x),
+                    runs)
             if kind == 'gald':
                 side = (size - 3) // 2 + 1
-                ga_in = torch.randn(1, 512, side, side)
+                ga_in = torch.randn(1, 512, side, side, device=device)
                 ga, prefix = head.gald.ga, 'head.a2block.long_relation'
-                diff = agreement(
-                    ga(ga_in), official_ga_loop(sd, prefix, ga_in))
-                times = time_pair(lambda: ga(ga_in),
-                                  lambda: official_ga_loop(sd, prefix, ga_in),
-                                  ga_runs, warmup)
-                results['gald_ga'] = summary(*times, diff)
-                times = time_pair(
+                compare('gald_ga', lambda: ga(ga_in),
+                        lambda: official_ga_loop(sd, prefix, ga_in), ga_runs)
+                compare(
+                    'ga_bound',
                     lambda: ga_attention_free_part(sd, prefix, ga_in),
-                    lambda: official_ga_loop(sd, prefix, ga_in), ga_runs,
-                    warmup)
-                results['ga_bound'] = summary(*times, None)
+                    lambda: official_ga_loop(sd, prefix, ga_in),
+                    ga_runs,
+                    check=False)
                 tpg = official_projections(sd, prefix, ga_in)
-                diff = agreement(
-                    ga.scale_by_group_attention(*tpg),
-                    official_group_attention(*tpg))
-                times = time_pair(lambda: ga.scale_by_group_attention(*tpg),
-                                  lambda: official_group_attention(*tpg),
-                                  ga_runs, warmup)
-                results['ga_grouping'] = summary(*times, diff)
+                compare('ga_grouping',
+                        lambda: ga.scale_by_group_attention(*tpg),
+                        lambda: official_group_attention(*tpg), ga_runs)
     return results
 
 
@@ -411,13 +419,17 @@ def main(argv=None):
         help='runs of the GA rows (milliseconds each, so more than --runs)')
     parser.add_argument(
         '--threads', type=int, help='torch.set_num_threads (default: as is)')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--out', help='write the results to this JSON file')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    results = benchmark(args.size, args.runs, args.warmup, args.ga_runs)
-    print(f'input 1x2048x{args.size}x{args.size}, CPU, '
-          f'{torch.get_num_threads()} thread(s), {args.runs} runs of each '
+    results = benchmark(args.size, args.runs, args.warmup, args.ga_runs,
+                        args.device)
+    where = (torch.cuda.get_device_name() if args.device == 'cuda' else
+             f'CPU, {torch.get_num_threads()} thread(s)')
+    print(f'input 1x2048x{args.size}x{args.size}, {where}, '
+          f'{args.runs} runs of each '
           f'head, {args.ga_runs} of each GA row; median (min) ms')
     for name, r in results.items():
         if r['max_abs_diff'] is None:
