@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -11,6 +12,16 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'hrnet',
     'fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128.py')
+
+
+def load_tool(*parts):
+    """The script ``tools/<parts...>`` as a module (tools/ is no package)."""
+    path = osp.join(REPO_ROOT, 'tools', *parts)
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(parts[-1])[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(args,

@@ -8,25 +8,14 @@ official logits. The heads come from ``tools/analysis_tools/
 gald_dgcn_benchmark.py`` (the benchmark times them), the trunk and the
 auxiliary ``dsn`` are here.
 """
-import importlib.util
-import os.path as osp
 from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from conftest import load_tool
+
 BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
-
-
-def load_tool(*parts):
-    path = osp.join(REPO_ROOT, 'tools', *parts)
-    name = osp.splitext(parts[-1])[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 heads = load_tool('analysis_tools', 'gald_dgcn_benchmark.py')
 bn = heads.bn

@@ -6,7 +6,6 @@ the repository root, as a user would run it. Models are measured at small
 input sizes on CPU; the data set is the synthetic urbanisation one, written
 into the test's temporary folder.
 """
-import importlib.util
 import json
 import os
 import re
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import load_tool
 from mmext_pixel.datasets import make_synthetic_urbanisation
 from mmext_pixel.utils.runner_setup import load_config
 
@@ -49,11 +49,7 @@ def _load_tool(name):
     # benchmark.py imports get_flops.py as its sibling module
     if str(TOOLS_DIR) not in sys.path:
         sys.path.insert(0, str(TOOLS_DIR))
-    spec = importlib.util.spec_from_file_location(f'analysis_tools_{name}',
-                                                  TOOLS_DIR / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis_tools', f'{name}.py')
 
 
 get_flops = _load_tool('get_flops')

@@ -1,18 +1,10 @@
 """tools/analysis_tools/benchmark_strip_pooling.py, in-process, tiny input.
 Timings are not asserted; the two sides must compute the same outputs."""
-import importlib.util
-import os.path as osp
-
-from conftest import REPO_ROOT
-
-SCRIPT = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
-                  'benchmark_strip_pooling.py')
+from conftest import load_tool
 
 
 def test_benchmark_compares_equal_outputs(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('bench_sp', SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_tool('analysis_tools', 'benchmark_strip_pooling.py')
     out = tmp_path / 'r.json'
     r = bench.main([
         '--shape', '41', '57', '--warmup', '0', '--runs', '2', '--out',

@@ -13,7 +13,7 @@ import torch
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, load_tool, run_tool
 from helpers import gald_dgcn_reference as ref
 from mmext_pixel.utils.runner_setup import load_config
 
@@ -26,7 +26,7 @@ CONFIGS = {
 
 
 def converter(kind):
-    return ref.load_tool('model_converters', f'{kind}2mmseg.py')
+    return load_tool('model_converters', f'{kind}2mmseg.py')
 
 
 def build_model(kind, depth, narrow=False):

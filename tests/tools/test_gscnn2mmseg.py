@@ -7,7 +7,6 @@ configs/_base_/models/gscnn_wrn38.py in the official gradient mode; its
 segmentation logits and edge map are compared with a functional
 implementation of the official forward written here on the official keys.
 """
-import importlib.util
 import os.path as osp
 from fractions import Fraction
 
@@ -20,7 +19,7 @@ from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_tool
 from helpers.numpy1_pickle import save_with_numpy1_names
 
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'gscnn2mmseg.py')
@@ -40,10 +39,7 @@ TRUNK = [
 
 
 def load_converter():
-    spec = importlib.util.spec_from_file_location('gscnn2mmseg', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('model_converters', 'gscnn2mmseg.py')
 
 
 # --------------------------------------------------------------- state dict

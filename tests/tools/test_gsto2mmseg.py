@@ -6,7 +6,6 @@ from the official layout, and its forward pass is written with functional
 ops on those keys. A converted copy of that state dict loaded into our model
 must give the same three predictions.
 """
-import importlib.util
 import logging
 import os.path as osp
 from argparse import Namespace
@@ -17,7 +16,7 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmseg.registry import MODELS
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, load_tool, run_tool
 from helpers.tiny_gsto import (TINY_CHANNELS, TINY_STAGE1_PLANES,
                                tiny_gsto_seg_config)
 
@@ -25,11 +24,7 @@ NUM_CLASSES = 5
 
 
 def load_converter():
-    path = osp.join(REPO_ROOT, 'tools', 'model_converters', 'gsto2mmseg.py')
-    spec = importlib.util.spec_from_file_location('gsto2mmseg', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('model_converters', 'gsto2mmseg.py')
 
 
 def stage_channels(k):

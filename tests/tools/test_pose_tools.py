@@ -11,7 +11,6 @@ dump), and with ``--show-dir``. The GSTO config is also trained for an
 epoch by tools/dist_train.sh in two CPU processes. Every tool run is a
 subprocess started from the repository root, as a user would run it.
 """
-import importlib.util
 import json
 import math
 import os
@@ -22,21 +21,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import synthetic_coco_keypoints as synthetic
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TESTS_DIR = REPO_ROOT / 'tests'
-
-
-def _load_helper():
-    path = TESTS_DIR / 'helpers' / 'synthetic_coco_keypoints.py'
-    spec = importlib.util.spec_from_file_location(
-        'synthetic_coco_keypoints', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-synthetic = _load_helper()
 
 MAX_EPOCHS = 2
 NUM_TRAIN, NUM_VAL = 8, 4

@@ -4,7 +4,6 @@ The official-style state dicts (keys and shapes as houqb/SPNet's model
 holds them, random values) and the official arithmetic come from
 tests/helpers/spnet_reference.py, written independently of our modules.
 """
-import importlib.util
 import os.path as osp
 import re
 
@@ -14,7 +13,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, load_tool, run_tool
 from helpers.spnet_reference import (OfficialSPNet, official_shapes,
                                      random_official_state_dict)
 from mmext_pixel.utils.runner_setup import load_config
@@ -26,10 +25,7 @@ CITY_R101 = osp.join(CONFIGS, 'spnet_r101-d8_4xb2-67k_cityscapes-768x768.py')
 
 
 def load_converter():
-    spec = importlib.util.spec_from_file_location('spnet2mmseg', CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('model_converters', 'spnet2mmseg.py')
 
 
 spnet2mmseg = load_converter()

@@ -22,7 +22,6 @@ torch operators the official modules call. Outputs are compared (max abs
 difference printed) before timing.
 """
 import argparse
-import importlib.util
 import json
 import os.path as osp
 import statistics
@@ -38,13 +37,6 @@ from mmext_pixel.utils.runner_setup import load_config
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'spnet',
                           'spnet_r50-d8_4xb4-152k_ade20k-480x480.py')
-
-
-def _load_module(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _reference():
@@ -77,9 +69,10 @@ def _summary(times):
 def run(config=DEFAULT_CONFIG, shape=None, warmup=3, runs=10, seed=0):
     """Build, check and time; returns a dict of the results."""
     ref = _reference()
-    converter = _load_module(
-        'spnet2mmseg',
-        osp.join(REPO_ROOT, 'tools', 'model_converters', 'spnet2mmseg.py'))
+    converters = osp.join(REPO_ROOT, 'tools', 'model_converters')
+    if converters not in sys.path:
+        sys.path.insert(0, converters)
+    import spnet2mmseg as converter
     cfg = load_config(config)
     init_default_scope(cfg.default_scope)
     from mmseg.registry import MODELS

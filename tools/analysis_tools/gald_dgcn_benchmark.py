@@ -32,10 +32,10 @@ The functions ``official_head_state``, ``official_gald_head`` and
 compare converted models with (``tests/helpers/gald_dgcn_reference.py``).
 """
 import argparse
-import importlib.util
 import json
 import os.path as osp
 import statistics
+import sys
 import time
 from collections import OrderedDict
 
@@ -290,22 +290,17 @@ def official_dgcn_head(sd, x):
 # timing
 
 
-def load_converter(name):
-    path = osp.join(REPO_ROOT, 'tools', 'model_converters', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def build_our_head(kind, official_sd, num_classes=19):
     """Our head with the official weights (converted by our converters)."""
     from mmseg.registry import MODELS
 
     import mmext_pixel  # noqa: F401
-    gald2mmseg = load_converter('gald2mmseg')
-    method = gald2mmseg.GALD if kind == 'gald' else load_converter(
-        'dgcn2mmseg').DGCN
+    converters = osp.join(REPO_ROOT, 'tools', 'model_converters')
+    if converters not in sys.path:
+        sys.path.insert(0, converters)
+    import dgcn2mmseg
+    import gald2mmseg
+    method = gald2mmseg.GALD if kind == 'gald' else dgcn2mmseg.DGCN
     ours = gald2mmseg.rename_all(official_sd, method.rules, method.reshape,
                                  kind)
     cfg = dict(

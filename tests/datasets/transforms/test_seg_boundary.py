@@ -45,15 +45,8 @@ def brute_force(seg, radius, ignore, official):
 def load_benchmark():
     """tools/analysis_tools/seg_boundary_benchmark.py, whose per_class_edt is
     the official approach (two scipy EDTs per class, train ids 1..N)."""
-    import importlib.util
-
-    from conftest import REPO_ROOT
-    spec = importlib.util.spec_from_file_location(
-        'seg_boundary_benchmark',
-        f'{REPO_ROOT}/tools/analysis_tools/seg_boundary_benchmark.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    from conftest import load_tool
+    return load_tool('analysis_tools', 'seg_boundary_benchmark.py')
 
 
 def random_maps(seed, n=6, shape=(13, 17), classes=4):
