@@ -350,9 +350,10 @@ def agreement(ours, official):
         max_abs_diff=diff, max_rel_diff=diff / official.abs().max().item())
 
 
-def summary(ours, official, agreement):
-    """Medians and minima in ms, and official / ours for both."""
-    out = dict(agreement or dict(max_abs_diff=None, max_rel_diff=None))
+def summary(ours, official, agreed):
+    """Medians and minima in ms, and official / ours for both; ``agreed``
+    is :func:`agreement`'s result, or None where the outputs differ."""
+    out = dict(agreed or dict(max_abs_diff=None, max_rel_diff=None))
     for stat, fn in (('median', statistics.median), ('min', min)):
         out[f'ours_{stat}_ms'] = 1e3 * fn(ours)
         out[f'official_{stat}_ms'] = 1e3 * fn(official)
@@ -366,6 +367,12 @@ def benchmark(size=97, runs=10, warmup=2, ga_runs=100, device='cpu'):
     results = {}
     torch.manual_seed(0)
     x = torch.randn(1, 2048, size, size, device=device)
+
+    def compare(name, ours, reference, runs, check=True):
+        agreed = agreement(ours(), reference()) if check else None
+        times = time_pair(ours, reference, runs, warmup, device)
+        results[name] = summary(*times, agreed)
+
     with torch.no_grad():
         for kind in ('gald', 'dgcn'):
             sd = official_head_state(kind)
@@ -373,12 +380,6 @@ def benchmark(size=97, runs=10, warmup=2, ga_runs=100, device='cpu'):
             sd = {k: v.to(device) for k, v in sd.items()}
             official = official_gald_head if kind == 'gald' else (
                 official_dgcn_head)
-
-            def compare(name, ours, reference, runs, check=True):
-                diff = agreement(ours(), reference()) if check else None
-                times = time_pair(ours, reference, runs, warmup, device)
-                results[name] = summary(*times, diff)
-
             compare(f'{kind}_head', lambda: head([x]), lambda: official(sd, x),
                     runs)
             if kind == 'gald':
