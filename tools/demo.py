@@ -76,8 +76,9 @@ def last_miou(output: str) -> float:
 def write_visualizations(cfg_path, checkpoint, data_root, out_dir, num):
     from mmseg.apis import inference_model, init_model
 
-    from mmext_pixel.datasets import UrbanisationDataset
-    palette = np.array(UrbanisationDataset.METAINFO['palette'], np.uint8)
+    from mmext_pixel.datasets.synthetic_urbanisation import \
+        SYNTHETIC_METAINFO
+    palette = np.array(SYNTHETIC_METAINFO['palette'], np.uint8)
     model = init_model(cfg_path, checkpoint, device='cpu')
     img_dir = osp.join(data_root, 'urbanisation', 'x', 'val')
     ann_dir = osp.join(data_root, 'urbanisation', 'y', 'val')

@@ -5,4 +5,4 @@ _base_ = [
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 model = dict(
-    data_preprocessor=data_preprocessor, decode_head=dict(num_classes=3))
+    data_preprocessor=data_preprocessor, decode_head=dict(num_classes=2))

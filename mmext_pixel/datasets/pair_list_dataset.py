@@ -1,29 +1,48 @@
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from mmengine import fileio
 from mmseg.datasets import BaseSegDataset
 
 
 class PairListSegDataset(BaseSegDataset):
-    """Segmentation dataset read from a folder pair or an HRNet-style list file.
+    """Segmentation dataset read from split folders or an HRNet list file.
 
-    Two ways to name the samples:
+    ``data_prefix['img_path']`` and ``data_prefix['seg_map_path']`` are the
+    image and label roots of the upstream layout. Two ways to name samples:
 
-    - folder mode (``ann_file=''``): every image under
-      ``data_prefix['img_path']`` whose name ends with ``img_suffix``, with its
-      label map of the same stem under ``data_prefix['seg_map_path']``;
     - list mode (``ann_file`` set): one sample per non-empty line, written as
-      in HRNet-Semantic-Segmentation's ``data/list/*`` files: an image path,
-      then (for labelled splits) a label path, both relative to ``data_root``.
-      Further columns (e.g. LIP's mirrored label maps) are ignored.
+      the upstream list files are (HRNet-Semantic-Segmentation's
+      ``data/list/*``): an image path relative to the image root, then, for a
+      labelled split, a label path relative to the label root (mmseg's
+      convention: ``ann_file`` entries are relative to ``data_prefix``).
+      Further columns (e.g. LIP's mirrored label maps) are ignored;
+    - folder mode (no ``ann_file``): every image under the split's image
+      folder whose name ends with ``img_suffix``, with its label map of the
+      same stem in the split's label folder. The split folders are the roots
+      joined with :attr:`SPLIT_DIRS` filled in with ``split``, or the roots
+      themselves when ``split`` is None.
 
-    An empty ``seg_map_path`` (folder mode) or a one-column list (list mode)
-    gives an unlabelled split for inference only. Every referenced file must
-    exist: a missing data root, folder or file raises ``FileNotFoundError``
-    naming it (and, in list mode, the list file and line), instead of
-    dropping the sample.
+    A split is unlabelled (inference only) when every list line has one
+    column, or in folder mode when ``seg_map_path`` is empty;
+    :attr:`has_labels` tells which was found. A list that labels some lines
+    and not others is an error naming the first unlabelled line, as is any
+    listed or expected file that does not exist: nothing is dropped.
+
+    Args:
+        split (str, optional): Split whose folders folder mode reads, e.g.
+            ``'train'``. Defaults to None (the roots are the split folders).
+        **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
     """
+
+    #: Folder-mode image and label folders of a split, relative to the image
+    #: and label roots; ``{split}`` is replaced by the split name.
+    SPLIT_DIRS: Tuple[str, str] = ('{split}', '{split}')
+
+    def __init__(self, split: Optional[str] = None, **kwargs) -> None:
+        self.split = split
+        self.has_labels: Optional[bool] = None
+        super().__init__(**kwargs)
 
     def _join_prefix(self):
         # An empty seg_map_path marks an unlabelled split; keep it empty
@@ -43,7 +62,7 @@ class PairListSegDataset(BaseSegDataset):
         else:
             data_list = self._load_from_folders()
         if not data_list:
-            where = self.ann_file or self.data_prefix.get('img_path')
+            where = self.ann_file or self._split_dirs()[0]
             raise FileNotFoundError(
                 f'{type(self).__name__}: no samples found in {where!r} '
                 f'(img_suffix={self.img_suffix!r})')
@@ -65,30 +84,57 @@ class PairListSegDataset(BaseSegDataset):
             raise FileNotFoundError(
                 f'{type(self).__name__}: list file {list_file!r} does not '
                 'exist')
-        root = self.data_root or ''
-        data_list = []
         with open(list_file) as f:
-            for line_no, line in enumerate(f, start=1):
-                fields = line.split()
-                if not fields:
-                    continue
-                paths = [osp.join(root, p) for p in fields[:2]]
-                for path in paths:
-                    if not osp.isfile(path):
-                        raise FileNotFoundError(
-                            f'{list_file}:{line_no}: {path!r} does not exist')
-                data_list.append(
-                    self._make_info(paths[0],
-                                    paths[1] if len(paths) > 1 else None))
+            lines = [(line_no, line.split())
+                     for line_no, line in enumerate(f, start=1)]
+        lines = [(line_no, fields) for line_no, fields in lines if fields]
+        labelled = [line_no for line_no, fields in lines if len(fields) > 1]
+        self.has_labels = bool(labelled)
+        img_root = self.data_prefix.get('img_path', '')
+        seg_root = self.data_prefix.get('seg_map_path', '')
+        if self.has_labels and not seg_root:
+            raise ValueError(
+                f'{list_file}:{labelled[0]}: the list names label maps but '
+                "data_prefix['seg_map_path'] is empty, which declares the "
+                'split unlabelled; set it to the label root')
+        data_list = []
+        for line_no, fields in lines:
+            if self.has_labels and len(fields) == 1:
+                raise ValueError(
+                    f'{list_file}:{line_no}: {fields[0]!r} has no label '
+                    f'path, but the list is labelled (line {labelled[0]} '
+                    'names one); give every line its label, or none')
+            img_path = osp.join(img_root, fields[0])
+            seg_map_path = (
+                osp.join(seg_root, fields[1]) if self.has_labels else None)
+            for path in filter(None, (img_path, seg_map_path)):
+                if not osp.isfile(path):
+                    raise FileNotFoundError(
+                        f'{list_file}:{line_no}: {path!r} does not exist')
+            data_list.append(self._make_info(img_path, seg_map_path))
         return data_list
 
-    def _load_from_folders(self) -> List[dict]:
+    def _split_dirs(self) -> Tuple[str, str]:
+        """The image and label folders that folder mode reads."""
         img_dir = self.data_prefix.get('img_path', '')
         ann_dir = self.data_prefix.get('seg_map_path', '')
+        if self.split is None:
+            return img_dir, ann_dir
+        img_sub, ann_sub = (d.format(split=self.split)
+                            for d in self.SPLIT_DIRS)
+        return (osp.join(img_dir, img_sub),
+                osp.join(ann_dir, ann_sub) if ann_dir else '')
+
+    def _load_from_folders(self) -> List[dict]:
+        img_dir, ann_dir = self._split_dirs()
+        self.has_labels = bool(ann_dir)
         for folder in filter(None, (img_dir, ann_dir)):
             if not osp.isdir(folder):
+                split = ('' if self.split is None else
+                         f' (split {self.split!r} under data_prefix)')
                 raise FileNotFoundError(
-                    f'{type(self).__name__}: folder {folder!r} does not exist')
+                    f'{type(self).__name__}: folder {folder!r}{split} does '
+                    'not exist')
         data_list = []
         for img in sorted(
                 fileio.list_dir_or_file(

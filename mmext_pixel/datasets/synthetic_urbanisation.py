@@ -12,8 +12,12 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
-# label values, in the order of UrbanisationDataset's default classes
-BACKGROUND, BUILT_UP, ROAD = range(3)
+# The synthetic tiles have three classes of their own (the fork's real data
+# has two); configs pass them to UrbanisationDataset through ``metainfo``.
+SYNTHETIC_METAINFO = dict(
+    classes=('background', 'built-up', 'road'),
+    palette=[[34, 139, 34], [220, 20, 60], [128, 128, 128]])
+BACKGROUND, BUILT_UP, ROAD = range(len(SYNTHETIC_METAINFO['classes']))
 
 
 def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
@@ -73,8 +77,11 @@ def make_synthetic_urbanisation(data_root: str,
     """Write a synthetic urbanisation dataset under ``data_root``.
 
     Layout (see :class:`UrbanisationDataset`): ``urbanisation/x/{split}`` and
-    ``urbanisation/y/{split}`` PNGs, plus ``list/urbanisation/{split}.lst``.
-    The test split has images only, as an inference-only split.
+    ``urbanisation/y/{split}`` PNGs, plus ``list/urbanisation/{split}.lst``
+    in the fork's form (``x/train/NAME.png y/train/NAME.png``, relative to
+    ``urbanisation/``). The test split has images only, as an inference-only
+    split, and its list one column. Label values index
+    ``SYNTHETIC_METAINFO['classes']``.
 
     Args:
         data_root (str): Folder that receives ``urbanisation/`` and ``list/``.
@@ -90,20 +97,20 @@ def make_synthetic_urbanisation(data_root: str,
     lists: Dict[str, List[str]] = {}
     for split, count in counts.items():
         labelled = split != 'test'
-        img_dir = osp.join('urbanisation', 'x', split)
-        ann_dir = osp.join('urbanisation', 'y', split)
-        os.makedirs(osp.join(data_root, img_dir), exist_ok=True)
+        img_dir, ann_dir = f'x/{split}', f'y/{split}'
+        root = osp.join(data_root, 'urbanisation')
+        os.makedirs(osp.join(root, img_dir), exist_ok=True)
         if labelled:
-            os.makedirs(osp.join(data_root, ann_dir), exist_ok=True)
+            os.makedirs(osp.join(root, ann_dir), exist_ok=True)
         lines = []
         for i in range(count):
             img, label = _make_tile(rng, size)
             name = f'{split}_{i:04d}.png'
-            cv2.imwrite(osp.join(data_root, img_dir, name), img)
-            line = osp.join(img_dir, name)
+            cv2.imwrite(osp.join(root, img_dir, name), img)
+            line = f'{img_dir}/{name}'
             if labelled:
-                cv2.imwrite(osp.join(data_root, ann_dir, name), label)
-                line += ' ' + osp.join(ann_dir, name)
+                cv2.imwrite(osp.join(root, ann_dir, name), label)
+                line += f' {ann_dir}/{name}'
             lines.append(line)
         lists[split] = lines
     lists['trainval'] = lists['train'] + lists['val']

@@ -270,8 +270,7 @@ def test_browse_unlabelled_split(synthetic_root):
     cfg = load_config(
         SYNTHETIC,
         dict({
-            'test_dataloader.dataset.data_prefix.img_path':
-            'urbanisation/x/test',
+            'test_dataloader.dataset.split': 'test',
             'test_dataloader.dataset.data_prefix.seg_map_path': ''
         }))
     out_dir = synthetic_root / 'browse_test'

@@ -15,7 +15,7 @@ classes present underneath.
 
 A split without label maps (an inference-only test split, e.g. the
 urbanisation test folder: ``--split test --cfg-options
-test_dataloader.dataset.data_prefix.img_path=urbanisation/x/test
+test_dataloader.dataset.split=test
 test_dataloader.dataset.data_prefix.seg_map_path=''``) is read without the
 pipeline's label steps (``LoadAnnotations``, ``CheckSegMap``) and gives the
 image alone; a notice says so. A label map of another size than its image

@@ -1,7 +1,10 @@
 # LIP human parsing, 20 classes, 473x473 crops as HRNet's LIP recipe.
 # data_root holds lip/TrainVal_images, lip/TrainVal_parsing_annotations and,
-# optionally, HRNet's list/lip/{trainList,valList}.txt (select them with
-# ann_file='list/lip/trainList.txt').
+# optionally, HRNet's list/lip/{trainList,valList}.txt, unchanged. The split
+# is read from its folders (`split`), or from a list file when ann_file is
+# set, e.g. val_dataloader.dataset.ann_file='list/lip/valList.txt' (list
+# lines `val_images/NAME.jpg val_segmentations/NAME.png` are relative to the
+# roots in data_prefix, as in HRNet's lib/datasets/lip.py).
 dataset_type = 'LIPParsingDataset'
 data_root = 'data/'
 num_classes = 20
@@ -62,9 +65,9 @@ train_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(
-            img_path='lip/TrainVal_images/train_images',
-            seg_map_path='lip/TrainVal_parsing_annotations/train_segmentations'
-        ),
+            img_path='lip/TrainVal_images',
+            seg_map_path='lip/TrainVal_parsing_annotations'),
+        split='train',
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -75,8 +78,9 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(
-            img_path='lip/TrainVal_images/val_images',
-            seg_map_path='lip/TrainVal_parsing_annotations/val_segmentations'),
+            img_path='lip/TrainVal_images',
+            seg_map_path='lip/TrainVal_parsing_annotations'),
+        split='val',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])

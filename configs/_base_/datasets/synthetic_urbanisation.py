@@ -4,25 +4,34 @@
 _base_ = './urbanisation.py'
 data_root = 'data/synthetic/'
 crop_size = (128, 128)
+num_classes = 3
+# the synthetic tiles' own classes (SYNTHETIC_METAINFO of
+# mmext_pixel/datasets/synthetic_urbanisation.py), not the fork's two
+metainfo = dict(
+    classes=('background', 'built-up', 'road'),
+    palette=[[34, 139, 34], [220, 20, 60], [128, 128, 128]])
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=3),
+    dict(type='CheckSegMap', num_classes=num_classes),
     dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=3),
+    dict(type='CheckSegMap', num_classes=num_classes),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
 val_dataloader = dict(
-    num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # tools/test.py --aug-test: scales around 1 keep the 128 px tiles meaningful
 tta_pipeline = [

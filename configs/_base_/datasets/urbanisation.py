@@ -1,13 +1,16 @@
-# Urbanisation layout (HRNet urbanisation fork), see UrbanisationDataset.
-# data_root holds urbanisation/{x,y}/{train,val,test} and list/urbanisation/.
-# To read a split from a list file instead of folders, set e.g.
-#   train_dataloader.dataset.ann_file='list/urbanisation/train.lst'.
+# Urbanisation layout (HRNet urbanisation fork), see UrbanisationDataset:
+# data_root holds urbanisation/{x,y}/{train,val,test} and, optionally, the
+# fork's list/urbanisation/{train,val,test}.lst, unchanged. The split is read
+# from its folders (`split`), or from a list file when ann_file is set, e.g.
+#   train_dataloader.dataset.ann_file='list/urbanisation/train.lst'
+# (list lines `x/train/NAME.png y/train/NAME.png` are relative to the roots
+# in data_prefix, i.e. to data/urbanisation/, as in the fork).
 # Inference on the unlabelled test split (predicted PNGs are written):
 #   tools/test.py CONFIG CKPT --out DIR \
 #       --cfg-options test_dataloader.dataset.ann_file=list/urbanisation/test.lst
 dataset_type = 'UrbanisationDataset'
 data_root = 'data/'
-num_classes = 3
+num_classes = 2  # the fork's non-urban/urban
 crop_size = (512, 512)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -58,9 +61,8 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix=dict(
-            img_path='urbanisation/x/train',
-            seg_map_path='urbanisation/y/train'),
+        data_prefix=dict(img_path='urbanisation', seg_map_path='urbanisation'),
+        split='train',
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -70,8 +72,8 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix=dict(
-            img_path='urbanisation/x/val', seg_map_path='urbanisation/y/val'),
+        data_prefix=dict(img_path='urbanisation', seg_map_path='urbanisation'),
+        split='val',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])

@@ -1,0 +1,83 @@
+# The urbanisation fork's recipe (ccalvin97/CV-Semantic-Segmentation,
+# HRNet-Semantic-Segmentation/experiments/
+# seg_hrnet_w18_small_v1_512x1024_sgd_lr1e-2_wd5e-4_bs_12_epoch484.yaml and
+# its training log): HRNetV2-W18-Small-v1, 2 classes, initialised from the
+# official Cityscapes HRNetV2-W18-Small-v1 weights, 1024x1024 crops of images
+# rescaled to a long side of 2048 x [0.5, 2.0] and flipped, batch 3 on 1 GPU,
+# SGD lr 0.01 momentum 0.9 weight decay 5e-4 with poly decay per iteration,
+# 5 epochs, class-balanced cross-entropy, whole-image validation each epoch.
+# configs/hrnet/README.md says what differs from the fork and why.
+_base_ = [
+    '../_base_/models/fcn_hr18s-v1.py', '../_base_/datasets/urbanisation.py',
+    '../_base_/default_runtime.py'
+]
+crop_size = (1024, 1024)
+# pads crops with 0 and labels with 255, as the fork's random crop does
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(
+        num_classes=2,
+        # the fork's class weights (lib/datasets/urbanisation.py), averaged
+        # as torch's weighted cross-entropy
+        loss_decode=dict(
+            type='ClassWeightedCrossEntropyLoss',
+            class_weight=[0.5, 2.0],
+            loss_weight=1.0)))
+# tools/model_converters/hrnet2mmseg.py converts the official
+# hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset.pth to this file;
+# its 19-class classifier does not fit and is not loaded.
+load_from = 'checkpoints/hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset_mmseg.pth'  # noqa: E501
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='CheckSegMap', num_classes={{_base_.num_classes}}),
+    dict(
+        type='RandomResize',
+        scale=(2048, 2048),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+# the fork validates the whole tile at its own size
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='CheckSegMap', num_classes={{_base_.num_classes}}),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=3,
+    num_workers=4,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    drop_last=True,
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+max_epochs = 5
+optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
+optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=0,
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=100, log_metric_by_epoch=True),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
