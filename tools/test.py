@@ -7,24 +7,29 @@
 ``--aug-test`` (alias ``--tta``) is mmseg's test-time augmentation: by
 default scales 0.5, 0.75, 1.0, 1.25, 1.5, 1.75 and a horizontal flip, as the
 config's ``tta_pipeline`` defines them; for pose configs it turns on flip
-test. ``--out`` is a folder of predicted label PNGs for segmentation and a
-.pkl dump for pose. A segmentation test split without labels is predicted
-only (written to ``--out``, or to WORK_DIR/predictions).
+test. When the test dataset declares left/right class pairs (its metainfo's
+``flip_pairs``, e.g. LIP) and the config's ``tta_model`` is mmseg's plain
+``SegTTAModel``, the flipped views swap those classes' scores
+(``FlipSwapSegTTAModel``). A pose test runs flip test as its config says,
+``--aug-test`` turns it on and ``--no-flip-test`` off. ``--out`` is a folder
+of predicted label PNGs for segmentation and a .pkl dump for pose. A
+segmentation test split without labels is predicted only (written to
+``--out``, or to WORK_DIR/predictions).
+
+A checkpoint that does not fit the model (shapes, missing or unexpected
+keys) stops the test, unless ``--allow-partial`` loads what fits.
 """
 import argparse
-import os
 import os.path as osp
 
-from mmengine.runner import Runner
-
-from mmext_pixel.utils.runner_setup import (SEG_SCOPE, add_runner_args,
-                                            dataset_has_labels,
-                                            drop_label_steps,
-                                            enable_test_time_aug,
-                                            enable_visualization, finish_run,
-                                            load_config,
-                                            parse_runner_args,
-                                            set_prediction_output, setup_run)
+from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
+                                              FitCheckedRunner,
+                                              check_checkpoint_file)
+from mmext_pixel.utils.runner_setup import (
+    POSE_SCOPE, add_runner_args, build_test_dataset,
+    dataset_has_labels, drop_label_steps, enable_test_time_aug,
+    enable_visualization, evaluator_names, finish_run, load_config,
+    parse_runner_args, set_pose_flip_test, set_prediction_output, setup_run)
 
 
 def parse_args():
@@ -64,18 +69,34 @@ def parse_args():
         '--no-aug-flip',
         action='store_true',
         help='leave the flip out of --aug-test')
+    parser.add_argument(
+        '--no-flip-test',
+        action='store_true',
+        help='pose: turn off the flip test that the config turns on')
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='load a checkpoint that does not fit the model (warning only: '
+        'the weights that do not fit stay as initialised)')
     add_runner_args(parser)
     args = parse_runner_args(parser)
     if (args.aug_scales or args.no_aug_flip) and not args.aug_test:
         parser.error('--aug-scales and --no-aug-flip go with --aug-test')
+    if args.no_flip_test and args.aug_test:
+        parser.error('--no-flip-test and --aug-test contradict each other')
     return args
 
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint {args.checkpoint!r} does not exist')
+    try:
+        check_checkpoint_file(args.checkpoint)
+        test(args)
+    except CheckpointError as e:
+        raise SystemExit(f'error: {e}')
+
+
+def test(args) -> None:
     cfg = load_config(args.config, args.cfg_options)
     cfg = setup_run(cfg, args.config, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint
@@ -84,22 +105,41 @@ def main():
         enable_visualization(cfg, args.show_dir, args.show, args.wait_time,
                              args.show_interval)
 
-    if args.aug_test:
-        enable_test_time_aug(cfg, args.config, args.aug_scales,
-                             not args.no_aug_flip)
-
     out = args.out
-    if cfg.default_scope == SEG_SCOPE and not dataset_has_labels(cfg):
-        # nothing to score: write the predictions instead
-        out = out or osp.join(cfg.work_dir, 'predictions')
-        cfg.test_evaluator['format_only'] = True
-        cfg.test_dataloader.dataset.pipeline = drop_label_steps(
-            cfg.test_dataloader.dataset.pipeline)
-        print(f'test split has no labels: predictions are written to {out}')
+    if cfg.default_scope == POSE_SCOPE:
+        if args.aug_test:  # refuses the seg-only --aug-scales/--no-aug-flip
+            enable_test_time_aug(cfg, args.config, args.aug_scales,
+                                 not args.no_aug_flip)
+        print('flip test: ' + set_pose_flip_test(cfg, args.aug_test,
+                                                 args.no_flip_test))
+    else:
+        if args.no_flip_test:
+            raise SystemExit('--no-flip-test is for pose configs; for '
+                             'segmentation use --aug-test --no-aug-flip')
+        dataset = build_test_dataset(cfg)
+        if args.aug_test:
+            swapped = enable_test_time_aug(cfg, args.config, args.aug_scales,
+                                           not args.no_aug_flip, dataset)
+            if swapped:
+                print('--aug-test: the flipped views swap the dataset\'s '
+                      f'left/right classes {[tuple(p) for p in swapped]} '
+                      '(FlipSwapSegTTAModel)')
+        if dataset_has_labels(dataset):
+            print(f'test split has labels: {len(dataset)} samples, '
+                  f'evaluating with {evaluator_names(cfg)}')
+        else:
+            # nothing to score: write the predictions instead
+            out = out or osp.join(cfg.work_dir, 'predictions')
+            cfg.test_evaluator['format_only'] = True
+            cfg.test_dataloader.dataset.pipeline = drop_label_steps(
+                cfg.test_dataloader.dataset.pipeline)
+            print('test split has no labels: predictions are written to '
+                  f'{out}')
     if out is not None:
         set_prediction_output(cfg, out)
 
-    runner = Runner.from_cfg(cfg)
+    runner = FitCheckedRunner.from_cfg(cfg)
+    runner.allow_partial = args.allow_partial
     runner.test()
     finish_run()
 

@@ -2,14 +2,20 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+
+The config's ``load_from`` loads what fits the model (fine-tuning from a
+checkpoint with another class count) and logs one summary of what did not;
+an empty or truncated checkpoint file is an error naming it.
 """
 import argparse
 
 import torch
-from mmengine.runner import Runner
 
-from mmext_pixel.utils.runner_setup import (add_runner_args, load_config,
-                                            finish_run, parse_runner_args,
+from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
+                                              FitCheckedRunner,
+                                              check_checkpoint_file)
+from mmext_pixel.utils.runner_setup import (add_runner_args, finish_run,
+                                            load_config, parse_runner_args,
                                             setup_run)
 
 
@@ -41,6 +47,13 @@ def parse_args():
 
 def main():
     args = parse_args()
+    try:
+        train(args)
+    except CheckpointError as e:
+        raise SystemExit(f'error: {e}')
+
+
+def train(args) -> None:
     cfg = load_config(args.config, args.cfg_options)
     cfg = setup_run(cfg, args.config, args.work_dir, args.launcher)
 
@@ -67,7 +80,9 @@ def main():
         cfg.val_dataloader = None
         cfg.val_evaluator = None
 
-    runner = Runner.from_cfg(cfg)
+    if cfg.get('load_from'):
+        check_checkpoint_file(cfg.load_from)  # before the long setup
+    runner = FitCheckedRunner.from_cfg(cfg)
     runner.train()
     finish_run()
 

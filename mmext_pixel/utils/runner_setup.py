@@ -136,22 +136,48 @@ def _tta_groups(tta_pipeline: list, config_path: str):
     raise KeyError(f'{config_path}: tta_pipeline has no TestTimeAug step')
 
 
-def enable_test_time_aug(cfg: Config, config_path: str,
+def _tta_model_type(tta_model: dict) -> str:
+    kind = tta_model.get('type')
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return name.split('.')[-1]  # 'mmseg.SegTTAModel' -> 'SegTTAModel'
+
+
+def enable_test_time_aug(cfg: Config,
+                         config_path: str,
                          scales: Optional[Sequence[float]] = None,
-                         flip: bool = True) -> None:
+                         flip: bool = True,
+                         dataset=None) -> Optional[list]:
     """``--aug-test``: multi-scale + flip for seg, flip test for pose.
 
     For seg configs the config's ``tta_pipeline`` and ``tta_model`` are used
     (mmseg's ``--tta``), with the scale factors and the flip optionally
-    replaced.
+    replaced. When the test dataset's metainfo declares left/right class
+    pairs (``flip_pairs``, as ``LIPParsingDataset`` does) and ``tta_model``
+    is mmseg's plain ``SegTTAModel`` (from mmseg's ``default_runtime``), it
+    becomes ``FlipSwapSegTTAModel`` with those pairs, so that a flipped
+    view's left/right scores are swapped before the views are averaged.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        config_path (str): Its path, for error messages.
+        scales (Sequence[float], optional): Scale factors instead of the
+            config's. Defaults to None.
+        flip (bool): Keep the flipped views. Defaults to True.
+        dataset (BaseDataset, optional): The built test dataset (seg), to
+            read ``flip_pairs`` from; built from the config when None.
+            Defaults to None.
+
+    Returns:
+        list, optional: The class pairs that the flipped views swap, when
+        ``tta_model`` was made ``FlipSwapSegTTAModel`` here.
     """
     if cfg.default_scope == POSE_SCOPE:
         if scales or not flip:
             raise ValueError(
                 '--aug-scales/--no-aug-flip apply to segmentation configs; '
                 'for pose configs --aug-test is the flip test')
-        cfg.model.setdefault('test_cfg', {})['flip_test'] = True
-        return
+        set_pose_flip_test(cfg, aug_test=True)
+        return None
     for key in ('tta_pipeline', 'tta_model'):
         if key not in cfg:
             raise KeyError(f'{config_path}: --aug-test needs `{key}` in the '
@@ -168,18 +194,91 @@ def enable_test_time_aug(cfg: Config, config_path: str,
         for i, group in enumerate(groups):
             if any(t.get('type') == 'RandomFlip' for t in group):
                 groups[i] = [t for t in group if not t.get('prob')]
+    if dataset is None:
+        dataset = build_test_dataset(cfg)
+    pairs = dataset.metainfo.get('flip_pairs')
+    kind = _tta_model_type(cfg.tta_model)
+    swapped = None
+    if pairs and (kind == 'SegTTAModel' or
+                  (kind == 'FlipSwapSegTTAModel'
+                   and 'flip_label_pairs' not in cfg.tta_model)):
+        swapped = [list(p) for p in pairs]
+        cfg.tta_model = dict(
+            cfg.tta_model,
+            type='FlipSwapSegTTAModel',
+            flip_label_pairs=swapped)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
+    return swapped
 
 
-def dataset_has_labels(cfg: Config) -> bool:
-    """Whether the test split has label maps (builds the dataset index)."""
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import DATASETS
+def set_pose_flip_test(cfg: Config, aug_test: bool = False,
+                       no_flip_test: bool = False) -> str:
+    """Decide mmpose's flip test: the config's setting unless ``--aug-test``
+    turns it on or ``--no-flip-test`` off.
+
+    Args:
+        cfg (Config): A pose config, changed in place.
+        aug_test (bool): ``--aug-test`` was given. Defaults to False.
+        no_flip_test (bool): ``--no-flip-test`` was given. Defaults to False.
+
+    Returns:
+        str: What runs, e.g. ``'on (config)'`` or ``'off (--no-flip-test)'``.
+    """
+    if aug_test and no_flip_test:
+        raise ValueError('--aug-test (flip test on) and --no-flip-test '
+                         'contradict each other')
+    test_cfg = cfg.model.get('test_cfg') or {}
+    if aug_test or no_flip_test:
+        cfg.model['test_cfg'] = dict(test_cfg, flip_test=aug_test)
+        return 'on (--aug-test)' if aug_test else 'off (--no-flip-test)'
+    # mmpose's estimators treat a missing flip_test as off
+    return ('on' if test_cfg.get('flip_test', False) else 'off') + \
+        ' (config)'
+
+
+def build_test_dataset(cfg: Config):
+    """The config's test dataset, built (and indexed) in its scope."""
+    from mmengine.registry import DATASETS, init_default_scope
     init_default_scope(cfg.default_scope)
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    return 'seg_map_path' in dataset.get_data_info(0)
+    return DATASETS.build(cfg.test_dataloader.dataset)
+
+
+def dataset_has_labels(dataset) -> bool:
+    """Whether a (built) segmentation test split has label maps.
+
+    A dataset's own ``has_labels`` attribute decides where it has one;
+    otherwise every sample must have a ``seg_map_path``, or none.
+
+    Args:
+        dataset (BaseDataset): The built test dataset.
+
+    Raises:
+        ValueError: Some samples have label maps and others do not.
+    """
+    has_labels = getattr(dataset, 'has_labels', None)
+    if has_labels is not None:
+        return bool(has_labels)
+    without = [
+        i for i in range(len(dataset))
+        if 'seg_map_path' not in dataset.get_data_info(i)
+    ]
+    if without and len(without) < len(dataset):
+        first = dataset.get_data_info(without[0]).get('img_path')
+        raise ValueError(
+            f'test dataset {type(dataset).__name__}: {len(without)} of '
+            f'{len(dataset)} samples have no label map (the first: '
+            f'{first!r}); a split is either labelled or not')
+    return not without
+
+
+def evaluator_names(cfg: Config) -> str:
+    """The types of the config's test evaluators, for messages."""
+    evaluators = cfg.test_evaluator
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    return ', '.join(str(e.get('type')) for e in evaluators)
 
 
 LABEL_STEPS = ('LoadAnnotations', 'CheckSegMap')
