@@ -27,8 +27,11 @@ PROBE = textwrap.dedent('''
     from mmengine.config import Config
     cfg = Config.fromfile(sys.argv[1])  # runs the config's custom_imports
     after = {k: dict(r.module_dict) for k, r in registries.items()}
+    imported = 'mmext_pixel' in sys.modules
+    import mmext_pixel
     print(json.dumps(dict(
-        imported='mmext_pixel' in sys.modules,
+        imported=imported,
+        with_mmpose=mmext_pixel.WITH_MMPOSE,
         added={k: sorted(set(after[k]) - set(before[k])) for k in after},
         replaced={k: sorted(n for n in before[k]
                             if after[k][n] is not before[k][n])
@@ -48,6 +51,7 @@ def test_custom_imports_register_without_clobbering(tmp_path):
     out = run_tool([str(probe), str(user_cfg)], cwd=str(tmp_path)).stdout
     result = json.loads(out.strip().splitlines()[-1])
     assert result['imported']
+    assert result['with_mmpose']  # mmpose is installed here
     for kind, names in OUR_COMPONENTS.items():
         assert set(names) <= set(result['added'][kind]), (kind, result)
     assert all(not names for names in result['replaced'].values()), result

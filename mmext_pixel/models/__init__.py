@@ -1,6 +1,6 @@
+# models/pose is imported by mmext_pixel/__init__.py, only if mmpose is there
 from .backbones import *  # noqa: F401,F403
 from .decode_heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .plugins import *  # noqa: F401,F403
-from .pose import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403

@@ -30,8 +30,8 @@ def test_one_backbone_class_in_both_registries():
     from mmpose.registry import MODELS as POSE_MODELS
     from mmseg.registry import MODELS as SEG_MODELS
 
-    from mmext_pixel.models import GSTOHeatmapHead
     from mmext_pixel.models.backbones import GSTOHRNet
+    from mmext_pixel.models.pose import GSTOHeatmapHead
     assert POSE_MODELS.get('GSTOHRNet') is GSTOHRNet
     assert SEG_MODELS.get('GSTOHRNet') is GSTOHRNet
     assert POSE_MODELS.get('GSTOHeatmapHead') is GSTOHeatmapHead
