@@ -5,6 +5,8 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from torch import nn
 
+from ..utils import adaptive_avg_pool2d
+
 
 class MixedPooling(nn.Module):
     """Mixed pooling module of Strip Pooling (Hou et al., CVPR 2020).
@@ -64,7 +66,7 @@ class MixedPooling(nn.Module):
         pool_in = self.reduce_pool(x)
         short = self.local(pool_in)
         for pool_size, conv in zip(self.pool_sizes, self.pooled):
-            pooled = conv(F.adaptive_avg_pool2d(pool_in, pool_size))
+            pooled = conv(adaptive_avg_pool2d(pool_in, pool_size))
             short = short + F.interpolate(
                 pooled,
                 size,
@@ -74,8 +76,8 @@ class MixedPooling(nn.Module):
         # a 1 x W (or H x 1) map upsampled to H x W is the map repeated
         # along H (or W): a broadcast sum is the same arithmetic
         long = (
-            self.strip_w(strip_in.mean(dim=2, keepdim=True)) +
-            self.strip_h(strip_in.mean(dim=3, keepdim=True)))
+            self.strip_w(adaptive_avg_pool2d(strip_in, (1, None))) +
+            self.strip_h(adaptive_avg_pool2d(strip_in, (None, 1))))
         out = torch.cat(
             [self.fuse_pool(F.relu(short)),
              self.fuse_strip(F.relu(long))], 1)

@@ -4,6 +4,8 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmseg.registry import MODELS
 from torch import nn
 
+from ..utils import adaptive_avg_pool2d
+
 
 # mmseg's registry, and mmengine's root one (where mmcv's own plugin layers
 # are), so that mmcv's build_plugin_layer finds it from any scope's ResNet
@@ -62,6 +64,6 @@ class StripPoolingBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (N, C, H, 1) and (N, C, 1, W); their sum broadcasts to (N, C, H, W)
-        along_h = self.strip_h(x.mean(dim=3, keepdim=True))
-        along_w = self.strip_w(x.mean(dim=2, keepdim=True))
+        along_h = self.strip_h(adaptive_avg_pool2d(x, (None, 1)))
+        along_w = self.strip_w(adaptive_avg_pool2d(x, (1, None)))
         return x * self.gate(self.act(along_h + along_w)).sigmoid()

@@ -86,7 +86,21 @@ class GatedSCNN(EncoderDecoder):
 
     def extract_feat(self, inputs: Tensor) -> List[Tensor]:
         """Backbone (and neck) features, then the image gradient map."""
-        return [*super().extract_feat(inputs), self.image_gradient(inputs)]
+        return self.extract_feat_with_gradient(inputs,
+                                               self.image_gradient(inputs))
+
+    def extract_feat_with_gradient(self, inputs: Tensor,
+                                   gradient: Tensor) -> List[Tensor]:
+        """:meth:`extract_feat` with the gradient map given.
+
+        The ONNX export takes the Canny map as a second graph input through
+        this path, since OpenCV's Canny cannot be traced into the graph.
+
+        Args:
+            inputs (Tensor): Preprocessed images (N, 3, H, W).
+            gradient (Tensor): Their :meth:`image_gradient` (N, 1, H, W).
+        """
+        return [*super().extract_feat(inputs), gradient]
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:

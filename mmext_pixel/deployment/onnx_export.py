@@ -1,0 +1,646 @@
+"""ONNX export of our segmentors and pose estimators, with the metadata that
+torch-free inference (``tools/deployment/onnx_infer.py``) needs.
+
+The graph's input ``input`` is the normalised (and padded) image batch the
+model's data preprocessor produces; its output ``seg_logits`` is what
+``EncoderDecoder.encode_decode`` returns for it (logits resized to the input
+size), or ``heatmaps`` for pose estimators (their ``mode='tensor'`` output).
+Gated-SCNN takes the Canny map as a second input ``canny`` (OpenCV cannot be
+traced into a graph) and returns its edge logits as a second output
+``edge``. The exporter is PyTorch's TorchScript-based one
+(``dynamo=False``); docs/deployment.md says why.
+"""
+import copy
+import io
+import json
+import os
+import os.path as osp
+import tempfile
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from torch import Tensor, nn
+
+from mmext_pixel.models.segmentors.gated_scnn import (GatedSCNN, canny_maps,
+                                                      official_uint8)
+from mmext_pixel.models.utils import ExactAdaptiveAvgPool2d
+from mmext_pixel.utils.runner_setup import POSE_SCOPE, load_config
+
+FORMAT_VERSION = 1
+METADATA_KEY = 'mmext_pixel'
+DEFAULT_OPSET = 17
+# parity bounds of issue 13: |diff| <= 1e-4, or 1e-5 relative where the
+# reference exceeds 10 in magnitude
+ABS_TOL, REL_TOL, REL_FROM = 1e-4, 1e-5, 10.0
+CANNY_SOURCES = {
+    'image':
+    'uint8 image after test resize (and padding), in the channel '
+    'order the model sees, before normalisation; values 0/1',
+    'official':
+    'the normalised input cast to uint8 with truncation and '
+    'wrap-around (official_uint8); values 0/255',
+}
+DEPLOY_HINT = 'install the deployment extras: pip install -r ' \
+    'requirements/deploy.txt (or pip install -e .[deploy])'
+
+
+def _require(name: str):
+    try:
+        return __import__(name)
+    except ImportError as e:
+        raise ImportError(f'{name} is needed for ONNX export and '
+                          f'verification; {DEPLOY_HINT}') from e
+
+
+def build_model(cfg: Union[str, Config],
+                checkpoint: Optional[str] = None,
+                cfg_options: Optional[dict] = None) -> nn.Module:
+    """The config's model in eval mode on the CPU, SyncBN reverted, weights
+    from ``checkpoint`` (all of them must fit) if given; ``model.cfg`` is the
+    config and ``model.dataset_meta`` the checkpoint's, if it has one.
+
+    Args:
+        cfg (str | Config): Config or its path.
+        checkpoint (str, optional): Checkpoint path. Defaults to None
+            (random weights).
+        cfg_options (dict, optional): Overrides merged into a config read
+            from a path. Defaults to None.
+    """
+    config_path = cfg if isinstance(cfg, str) else cfg.filename
+    if not isinstance(cfg, Config):
+        cfg = load_config(cfg, cfg_options)
+    elif cfg_options:
+        cfg = copy.deepcopy(cfg)
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    init_default_scope(scope)
+    if scope == POSE_SCOPE:
+        from mmpose.registry import MODELS
+    else:
+        from mmseg.registry import MODELS
+    model_cfg = copy.deepcopy(cfg.model)
+    # the pretrained backbone weights are overwritten by the checkpoint (or
+    # irrelevant for a random-weight export): do not download them
+    if isinstance(model_cfg.get('backbone'), dict):
+        model_cfg.backbone.pop('init_cfg', None)
+    model_cfg.pop('pretrained', None)
+    model = revert_sync_batchnorm(MODELS.build(model_cfg))
+    model.dataset_meta = None
+    if checkpoint is not None:
+        from mmengine.runner import load_checkpoint
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'checkpoint file {checkpoint!r} does not exist')
+        ckpt = load_checkpoint(
+            model, checkpoint, map_location='cpu', strict=True)
+        model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta')
+    model.cfg = cfg
+    model.config_path = config_path
+    return model.cpu().eval()
+
+
+def _task(cfg: Config) -> str:
+    return 'pose' if cfg.get('default_scope') == POSE_SCOPE else 'seg'
+
+
+class SegmentorGraph(nn.Module):
+    """``encode_decode`` of a segmentor as a one-input module to trace."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        # a torch.Size img_shape makes predict_by_feat resize to it (as in
+        # slide inference); traced, it follows the runtime input size
+        return self.model.encode_decode(inputs,
+                                        [dict(img_shape=inputs.shape[2:])])
+
+
+class GatedSCNNGraph(SegmentorGraph):
+    """Gated-SCNN with the Canny map as an input; segmentation and edge
+    logits at the input size, as ``GatedSCNN.predict`` computes them."""
+
+    def forward(self, inputs: Tensor, canny: Tensor) -> Tuple[Tensor, Tensor]:
+        model = self.model
+        feats = model.extract_feat_with_gradient(inputs, canny)
+        logits = model.decode_head.predict_with_edge(
+            feats, [dict(img_shape=inputs.shape[2:])], model.test_cfg)
+        return logits[:, :-1], logits[:, -1:]
+
+
+class PoseGraph(SegmentorGraph):
+    """A pose estimator's ``mode='tensor'`` output (the heatmaps)."""
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        return self.model(inputs, None, mode='tensor')
+
+
+def graph_module(model: nn.Module) -> nn.Module:
+    """The module that is traced: the model wrapped for its task."""
+    if isinstance(model, GatedSCNN):
+        return GatedSCNNGraph(model)
+    if _task(model.cfg) == 'pose':
+        return PoseGraph(model)
+    return SegmentorGraph(model)
+
+
+def io_names(model: nn.Module) -> Tuple[List[str], List[str]]:
+    """Graph input and output names of ``model``."""
+    if isinstance(model, GatedSCNN):
+        return ['input', 'canny'], ['seg_logits', 'edge']
+    if _task(model.cfg) == 'pose':
+        return ['input'], ['heatmaps']
+    return ['input'], ['seg_logits']
+
+
+class ScaleUpsample(nn.Module):
+    """mmseg's ``Upsample`` by an integer factor, in one traceable op.
+
+    mmseg's module computes its output size with ``int()`` of the traced
+    shape, which the exporter records as a constant (a dynamic export then
+    upsamples every input to the export size); ``F.interpolate`` with the
+    factor exports a constant scale instead. For integer factors the output
+    size (``in * factor``) and the sampling positions (``1 / factor``) are
+    those of mmseg's module.
+
+    Args:
+        upsample (nn.Module): The mmseg ``Upsample`` replaced.
+    """
+
+    def __init__(self, upsample: nn.Module) -> None:
+        super().__init__()
+        self.scale_factor = upsample.scale_factor
+        self.mode = upsample.mode
+        self.align_corners = upsample.align_corners
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.interpolate(
+            x,
+            scale_factor=self.scale_factor,
+            mode=self.mode,
+            align_corners=self.align_corners)
+
+
+def _integer_factor(upsample: nn.Module) -> bool:
+    factors = upsample.scale_factor
+    if not isinstance(factors, tuple):
+        factors = (factors, )
+    return not upsample.size and all(
+        f is not None and float(f).is_integer() for f in factors)
+
+
+def exportable(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` that exports exactly at any input size: adaptive
+    average pools (e.g. mmseg's ``PSPHead``) become
+    :class:`ExactAdaptiveAvgPool2d` and mmseg's integer-factor ``Upsample``
+    (HRNet's fuse layers) :class:`ScaleUpsample`; eager outputs unchanged."""
+    from mmseg.models.utils import Upsample
+    model = copy.deepcopy(model)
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if type(child) is nn.AdaptiveAvgPool2d:
+                setattr(module, name,
+                        ExactAdaptiveAvgPool2d(child.output_size))
+            elif type(child) is Upsample and _integer_factor(child):
+                setattr(module, name, ScaleUpsample(child))
+    return model
+
+
+def _preprocess_meta(pre: nn.Module) -> dict:
+    normalize = getattr(pre, '_enable_normalize', False)
+    test_cfg = getattr(pre, 'test_cfg', None) or {}
+    divisor = test_cfg.get('size_divisor',
+                           getattr(pre, 'pad_size_divisor', None))
+    pad_size = test_cfg.get('size')
+    return dict(
+        # the float32 buffers, printed as the config's decimals
+        mean=[float(str(np.float32(v)))
+              for v in pre.mean.flatten()] if normalize else [0.0] * 3,
+        std=[float(str(np.float32(v)))
+             for v in pre.std.flatten()] if normalize else [1.0] * 3,
+        bgr_to_rgb=bool(
+            getattr(pre, 'channel_conversion',
+                    getattr(pre, '_channel_conversion', False))),
+        pad_val=getattr(pre, 'pad_val', getattr(pre, 'pad_value', 0)),
+        size_divisor=int(divisor) if divisor and divisor > 1 else None,
+        pad_size=[int(s) for s in pad_size] if pad_size else None)
+
+
+def _test_resize(cfg: Config) -> Optional[dict]:
+    """The Resize step of the test pipeline (as mmseg's inference_model
+    builds it from ``cfg.test_pipeline``)."""
+    key = 'test_pipeline'
+    pipeline = cfg.get('test_pipeline')
+    if pipeline is None:
+        key = 'test_dataloader.dataset.pipeline'
+        pipeline = cfg.get('test_dataloader', {}).get('dataset',
+                                                      {}).get('pipeline', [])
+    resizes = [t for t in pipeline if 'Resize' in t['type'].split('.')[-1]]
+    if not resizes:
+        return None
+    if len(resizes) > 1 or resizes[0]['type'].split('.')[-1] != 'Resize' \
+            or resizes[0].get('scale') is None:
+        raise ValueError(
+            f'{cfg.filename}: {key} resizes with {resizes}; the ONNX '
+            'metadata describes one Resize with a scale (w, h)')
+    step = resizes[0]
+    return dict(
+        scale=[int(s) for s in step['scale']],
+        keep_ratio=bool(step.get('keep_ratio', False)))
+
+
+def _dataset_meta(model: nn.Module) -> dict:
+    """Class names and palette: the checkpoint's dataset_meta (as mmseg's
+    init_model uses it), else the test dataset's metainfo."""
+    meta = getattr(model, 'dataset_meta', None)
+    cfg = model.cfg
+    if not meta or 'classes' not in meta:
+        from mmseg.registry import DATASETS
+        ds_cfg = cfg.get('test_dataloader', {}).get('dataset', {})
+        ds_type = ds_cfg.get('type')
+        ds_cls = DATASETS.get(ds_type) if ds_type else None
+        if ds_cls is None:
+            raise ValueError(f'{cfg.filename}: test_dataloader.dataset.type '
+                             f'{ds_type!r} is not a registered dataset; the '
+                             'class names cannot be read')
+        meta = dict(getattr(ds_cls, 'METAINFO', {}))
+        meta.update(ds_cfg.get('metainfo') or {})
+    classes = [str(c) for c in meta.get('classes', ())]
+    num_classes = model.decode_head.num_classes
+    if len(classes) != num_classes:
+        raise ValueError(
+            f'{cfg.filename}: the dataset has {len(classes)} classes, the '
+            f'decode head num_classes={num_classes}')
+    palette = meta.get('palette')
+    if not palette or len(palette) < num_classes:
+        # mmseg's BaseSegDataset draws a missing palette the same way
+        state = np.random.get_state()
+        np.random.seed(42)
+        palette = np.random.randint(0, 255, size=(num_classes, 3))
+        np.random.set_state(state)
+    return dict(
+        classes=classes,
+        palette=[[int(v) for v in c] for c in list(palette)[:num_classes]])
+
+
+def export_metadata(model: nn.Module,
+                    shape: Sequence[int],
+                    dynamic: bool,
+                    opset: int,
+                    config: Optional[str] = None) -> dict:
+    """The ``mmext_pixel`` metadata of an export of ``model``.
+
+    Args:
+        model (nn.Module): A model from :func:`build_model`.
+        shape (Sequence[int]): Export input (H, W).
+        dynamic (bool): Whether batch, H and W are dynamic.
+        opset (int): ONNX opset.
+        config (str, optional): Config path to record. Defaults to
+            ``model.cfg.filename``.
+    """
+    cfg = model.cfg
+    task = _task(cfg)
+    inputs, outputs = io_names(model)
+    meta = dict(
+        format_version=FORMAT_VERSION,
+        task=task,
+        config=config or cfg.filename,
+        inputs=inputs,
+        outputs=outputs,
+        preprocess=_preprocess_meta(model.data_preprocessor),
+        dynamic=bool(dynamic),
+        export_shape=[int(s) for s in shape],
+        opset=int(opset))
+    if task == 'pose':
+        codec = cfg.get('codec') or {}
+        meta.update(
+            test_resize=None,
+            input_size=list(codec['input_size'])
+            if 'input_size' in codec else None,
+            heatmap_size=list(codec['heatmap_size'])
+            if 'heatmap_size' in codec else None)
+        return meta
+    test_cfg = model.test_cfg or {}
+    mode = test_cfg.get('mode', 'whole')
+    meta.update(
+        num_classes=int(model.decode_head.num_classes),
+        **_dataset_meta(model),
+        test_resize=_test_resize(cfg),
+        test_mode=mode,
+        crop_size=list(test_cfg['crop_size']) if mode == 'slide' else None,
+        stride=list(test_cfg['stride']) if mode == 'slide' else None,
+        align_corners=bool(model.decode_head.align_corners),
+        canny=None)
+    if isinstance(model, GatedSCNN):
+        low, high = model.canny_thresholds
+        meta['canny'] = dict(
+            low=low,
+            high=high,
+            mode=model.gradient_mode,
+            source=CANNY_SOURCES[model.gradient_mode])
+        meta['edge'] = 'edge logits at the input size; sigmoid gives the ' \
+            'edge probability (pred_edge_map)'
+    return meta
+
+
+def _as_model(cfg_or_model, checkpoint, cfg_options) -> nn.Module:
+    if isinstance(cfg_or_model, nn.Module):
+        if checkpoint is not None or cfg_options:
+            raise ValueError('checkpoint and cfg_options apply to a config; '
+                             'pass a built model without them')
+        if not isinstance(getattr(cfg_or_model, 'cfg', None), Config):
+            raise ValueError('export_onnx needs the model\'s config as '
+                             'model.cfg (build_model sets it)')
+        return cfg_or_model.eval()
+    return build_model(cfg_or_model, checkpoint, cfg_options)
+
+
+def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
+                checkpoint: Optional[str] = None,
+                shape: Sequence[int] = (512, 1024),
+                out: str = 'model.onnx',
+                dynamic: bool = False,
+                opset: int = DEFAULT_OPSET,
+                cfg_options: Optional[dict] = None,
+                batch_size: int = 1) -> dict:
+    """Export a segmentor or pose estimator to ONNX with our metadata.
+
+    Args:
+        cfg_or_model (str | Config | nn.Module): Config (path) or a model
+            from :func:`build_model`.
+        checkpoint (str, optional): Weights for a config. Defaults to None.
+        shape (Sequence[int]): Input (H, W) traced. Defaults to (512, 1024).
+        out (str): Output .onnx path. Defaults to 'model.onnx'.
+        dynamic (bool): Make batch, H and W dynamic. Defaults to False.
+        opset (int): ONNX opset. Defaults to 17.
+        cfg_options (dict, optional): Config overrides. Defaults to None.
+        batch_size (int): Batch size traced. Defaults to 1.
+
+    Returns:
+        dict: The metadata stored under ``metadata_props['mmext_pixel']``.
+    """
+    onnx = _require('onnx')
+    model = _as_model(cfg_or_model, checkpoint, cfg_options)
+    shape = _check_shape(shape)
+    graph = graph_module(exportable(model)).eval()
+    in_names, out_names = io_names(model)
+    inputs = tuple(
+        torch.from_numpy(v)
+        for v in sample_inputs(model, shape, batch_size).values())
+    axes = {0: 'batch', 2: 'height', 3: 'width'}
+    dynamic_axes = {n: axes for n in in_names + out_names} \
+        if dynamic else None
+    if _task(model.cfg) == 'pose' and dynamic:
+        dynamic_axes['heatmaps'] = {
+            0: 'batch',
+            2: 'heatmap_height',
+            3: 'heatmap_width'
+        }
+    buf = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        # shape-dependent Python branches are checked at two sizes by
+        # verify_export; the tracer's warnings about them are noise here
+        warnings.simplefilter('ignore')
+        torch.onnx.export(
+            graph,
+            inputs,
+            buf,
+            dynamo=False,
+            opset_version=opset,
+            input_names=in_names,
+            output_names=out_names,
+            dynamic_axes=dynamic_axes,
+            do_constant_folding=True)
+    proto = onnx.load_from_string(buf.getvalue())
+    meta = export_metadata(model, shape, dynamic, opset,
+                           getattr(model, 'config_path', None))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(meta)
+    onnx.checker.check_model(proto)
+    out_dir = osp.dirname(osp.abspath(out))
+    os.makedirs(out_dir, exist_ok=True)
+    onnx.save(proto, out)
+    return meta
+
+
+def read_metadata(onnx_file: str) -> dict:
+    """The ``mmext_pixel`` metadata of an exported model."""
+    onnx = _require('onnx')
+    proto = onnx.load(onnx_file, load_external_data=False)
+    for entry in proto.metadata_props:
+        if entry.key == METADATA_KEY:
+            return json.loads(entry.value)
+    raise KeyError(f'{onnx_file} has no {METADATA_KEY!r} metadata: it was '
+                   'not written by tools/deployment/pytorch2onnx.py')
+
+
+def _check_shape(shape: Sequence[int]) -> Tuple[int, int]:
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 2 or min(shape) <= 0:
+        raise ValueError(f'shape takes (H, W) positive integers, got {shape}')
+    return shape
+
+
+def sample_image(shape: Sequence[int], seed: int = 0) -> np.ndarray:
+    """A BGR uint8 test image (H, W, 3): smooth colour fields with
+    rectangles and noise, so that logits vary and Canny finds edges."""
+    h, w = shape
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, (max(h // 16, 2), max(w // 16, 2), 3))
+    img = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    for _ in range(6):
+        y, x = rng.integers(0, h), rng.integers(0, w)
+        img[y:y + h // 4, x:x + w // 4] = rng.uniform(0, 255, 3)
+    img += rng.normal(0, 8, img.shape)
+    return np.clip(img, 0, 255).round().astype(np.uint8)
+
+
+def normalise(images: np.ndarray, preprocess: dict) -> np.ndarray:
+    """(N, H, W, 3) uint8 BGR images -> the graph's ``input`` (N, 3, H, W),
+    as the data preprocessor computes it (no padding)."""
+    x = images[..., ::-1] if preprocess['bgr_to_rgb'] else images
+    x = x.astype(np.float32)
+    mean = np.asarray(preprocess['mean'], np.float32)
+    std = np.asarray(preprocess['std'], np.float32)
+    return np.ascontiguousarray(((x - mean) / std).transpose(0, 3, 1, 2))
+
+
+def canny_input(images: np.ndarray, x: np.ndarray, canny: dict) -> np.ndarray:
+    """The graph's ``canny`` (N, 1, H, W) float32 from the uint8 images (in
+    the channel order the model sees) or, in 'official' mode, from the
+    normalised ``x``, as ``GatedSCNN.image_gradient`` computes it."""
+    if canny['mode'] == 'official':
+        edges = canny_maps(
+            official_uint8(x.transpose(0, 2, 3, 1)), canny['low'],
+            canny['high'])
+        return edges[:, None].astype(np.float32)
+    edges = canny_maps(images, canny['low'], canny['high'])
+    return edges[:, None].astype(np.float32) / 255
+
+
+def sample_inputs(model: nn.Module,
+                  shape: Sequence[int],
+                  batch_size: int = 1,
+                  seed: int = 0) -> Dict[str, np.ndarray]:
+    """Graph inputs for ``batch_size`` :func:`sample_image` images."""
+    pre = _preprocess_meta(model.data_preprocessor)
+    images = np.stack(
+        [sample_image(shape, seed + i) for i in range(batch_size)])
+    x = normalise(images, pre)
+    feeds = dict(input=x)
+    if isinstance(model, GatedSCNN):
+        seen = images[..., ::-1] if pre['bgr_to_rgb'] else images
+        feeds['canny'] = canny_input(
+            seen, x,
+            dict(
+                mode=model.gradient_mode,
+                low=model.canny_thresholds[0],
+                high=model.canny_thresholds[1]))
+    return feeds
+
+
+@torch.no_grad()
+def torch_outputs(model: nn.Module, inputs: np.ndarray) -> List[np.ndarray]:
+    """The PyTorch outputs the graph reproduces, by the model's own paths
+    (Gated-SCNN computes its Canny map itself)."""
+    x = torch.from_numpy(inputs)
+    metas = [dict(img_shape=x.shape[2:])]
+    if isinstance(model, GatedSCNN):
+        with model._edge_as_extra_channel():
+            logits = model.encode_decode(x, metas)
+        outs = [logits[:, :-1], logits[:, -1:]]
+    elif _task(model.cfg) == 'pose':
+        outs = [model(x, None, mode='tensor')]
+    else:
+        outs = [model.encode_decode(x, metas)]
+    return [o.numpy() for o in outs]
+
+
+def compare(ref: np.ndarray, out: np.ndarray, spatial: bool = False) -> dict:
+    """Differences of ``out`` from ``ref`` and their argmax agreement.
+
+    Args:
+        ref (np.ndarray): PyTorch output (N, C, H, W).
+        out (np.ndarray): ONNX Runtime output, same shape.
+        spatial (bool): Argmax over H x W per channel (heatmaps) instead of
+            over channels per pixel. Defaults to False.
+
+    Returns:
+        dict: ``max_abs_diff``; ``max_rel_diff`` (over elements whose
+        reference exceeds 10 in magnitude, 0 if none); ``within_tolerance``
+        (every |diff| <= max(1e-4, 1e-5 |ref|)); ``argmax_agreement`` (the
+        fraction of equal argmaxes) and ``argmax_disagreements`` (those where
+        the reference's top two differ by more than the largest |diff|, i.e.
+        not ties at this precision).
+    """
+    if ref.shape != out.shape:
+        raise ValueError(f'output shape {out.shape} differs from PyTorch\'s '
+                         f'{ref.shape}')
+    diff = np.abs(out.astype(np.float64) - ref)
+    big = np.abs(ref) > REL_FROM
+    max_abs = float(diff.max())
+    result = dict(
+        max_abs_diff=max_abs,
+        max_rel_diff=float(
+            (diff[big] / np.abs(ref[big])).max()) if big.any() else 0.0,
+        within_tolerance=bool(
+            (diff <= np.maximum(ABS_TOL, REL_TOL * np.abs(ref))).all()))
+    if ref.shape[1] == 1 and not spatial:
+        return result
+    if spatial:
+        ref, out = (a.reshape(*a.shape[:2], -1) for a in (ref, out))
+        axis = -1
+    else:
+        axis = 1
+    agree = ref.argmax(axis) == out.argmax(axis)
+    top2 = -np.partition(-ref, 1, axis=axis)
+    gap = np.take(top2, 0, axis) - np.take(top2, 1, axis)
+    result.update(
+        argmax_agreement=float(agree.mean()),
+        argmax_disagreements=int((~agree & (gap > max_abs)).sum()))
+    return result
+
+
+def verify_onnx(model: nn.Module,
+                onnx_file: str,
+                shape: Sequence[int],
+                batch_size: int = 1,
+                seed: int = 0) -> dict:
+    """Run ``onnx_file`` with ONNX Runtime (CPU) and ``model`` with PyTorch
+    on the same :func:`sample_inputs` and compare every output.
+
+    Args:
+        model (nn.Module): The exported model.
+        onnx_file (str): Its export.
+        shape (Sequence[int]): Input (H, W).
+        batch_size (int): Images in the batch. Defaults to 1.
+        seed (int): Seed of the images. Defaults to 0.
+
+    Returns:
+        dict: ``shape`` and, per output name, :func:`compare`'s result;
+        ``ok`` when every output is within tolerance with no argmax
+        disagreement outside ties.
+    """
+    ort = _require('onnxruntime')
+    shape = _check_shape(shape)
+    feeds = sample_inputs(model, shape, batch_size, seed)
+    session = ort.InferenceSession(
+        onnx_file, providers=['CPUExecutionProvider'])
+    outs = session.run(None, feeds)
+    refs = torch_outputs(model, feeds['input'])
+    _, names = io_names(model)
+    result = dict(shape=list(shape), batch_size=batch_size)
+    spatial = _task(model.cfg) == 'pose'
+    for name, ref, out in zip(names, refs, outs):
+        result[name] = compare(ref, out, spatial)
+    result['ok'] = all(result[n]['within_tolerance']
+                       and result[n].get('argmax_disagreements', 0) == 0
+                       for n in names)
+    return result
+
+
+def second_shape(shape: Sequence[int]) -> Tuple[int, int]:
+    """The other verification size: about 5/4 of ``shape`` per side, made
+    odd (so a multiple of neither 32 nor any output stride); larger rather
+    than smaller, since some heads have a minimum input size."""
+    return tuple((s + s // 4) | 1 for s in shape)
+
+
+def verify_export(model: nn.Module,
+                  onnx_file: str,
+                  meta: dict,
+                  other_shape: Optional[Sequence[int]] = None,
+                  batch_size: int = 1) -> List[dict]:
+    """:func:`verify_onnx` at the export size and at ``other_shape``
+    (:func:`second_shape` by default). A dynamic export runs the same file
+    at both; a fixed-size one is exported again at the other size (the same
+    model traced there, in a temporary file).
+
+    Args:
+        model (nn.Module): The exported model.
+        onnx_file (str): Its export.
+        meta (dict): The export's metadata (:func:`export_onnx`).
+        other_shape (Sequence[int], optional): Second size. Defaults to
+            None.
+        batch_size (int): Images per batch; a dynamic export is also run
+            with a batch of 2. Defaults to 1.
+    """
+    shape = meta['export_shape']
+    other = _check_shape(other_shape or second_shape(shape))
+    results = [verify_onnx(model, onnx_file, shape, batch_size)]
+    if meta['dynamic']:
+        results.append(verify_onnx(model, onnx_file, other, 2, seed=1))
+        return results
+    with tempfile.TemporaryDirectory() as tmp:
+        again = osp.join(tmp, 'other.onnx')
+        export_onnx(model, None, other, again, False, meta['opset'])
+        results.append(verify_onnx(model, again, other, batch_size, seed=1))
+    return results

@@ -1,0 +1,101 @@
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+OutputSize = Union[int, None, Sequence[Optional[int]]]
+
+
+def _pair(output_size: OutputSize) -> Tuple[Optional[int], Optional[int]]:
+    if output_size is None or isinstance(output_size, int):
+        return output_size, output_size
+    if len(output_size) != 2:
+        raise ValueError('output_size takes an int or (height, width), got '
+                         f'{output_size!r}')
+    return tuple(output_size)
+
+
+def _exporting() -> bool:
+    return torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
+
+
+def pooling_matrix(in_size: Union[int, Tensor], out_size: int,
+                   like: Tensor) -> Tensor:
+    """Averaging weights (out_size, in_size) of 1-D adaptive average pooling.
+
+    Row ``i`` averages the inputs ``[floor(i * n / o), ceil((i + 1) * n / o))``
+    (``n = in_size``, ``o = out_size``), the bins of PyTorch's adaptive
+    pooling. ``in_size`` may be a traced size: the matrix is then built in
+    the exported graph from the runtime shape.
+
+    Args:
+        in_size (int | Tensor): Input length ``n``.
+        out_size (int): Output length ``o``.
+        like (Tensor): Tensor whose dtype and device the matrix takes.
+    """
+    index = torch.arange(out_size, device=like.device)
+    start = torch.div(index * in_size, out_size, rounding_mode='floor')
+    end = torch.div(
+        (index + 1) * in_size + out_size - 1, out_size, rounding_mode='floor')
+    pos = torch.arange(in_size, device=like.device)[None]
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return inside.to(like.dtype) / (end - start).to(like.dtype)[:, None]
+
+
+def exact_adaptive_avg_pool2d(x: Tensor, output_size: OutputSize) -> Tensor:
+    """Adaptive average pooling as two matrix products with
+    :func:`pooling_matrix`: the same bins as ``F.adaptive_avg_pool2d`` at
+    any input size, in operations that ONNX exporters trace with the input
+    size kept dynamic (ONNX's pooling ops cannot express bins of unequal
+    length, so the exporters refuse sizes that are not multiples of the
+    output size).
+
+    Args:
+        x (Tensor): Input (..., H, W).
+        output_size (int | tuple): As ``F.adaptive_avg_pool2d``; ``None``
+            keeps that side.
+    """
+    out_h, out_w = _pair(output_size)
+    shape = torch._shape_as_tensor(x) if _exporting() else x.shape
+    if out_h is not None:
+        x = torch.matmul(pooling_matrix(shape[-2], out_h, x), x)
+    if out_w is not None:
+        x = torch.matmul(x, pooling_matrix(shape[-1], out_w, x).t())
+    return x
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: OutputSize) -> Tensor:
+    """``F.adaptive_avg_pool2d`` that exports exactly at any input size.
+
+    Eager calls run PyTorch's kernel (outputs unchanged); while a model is
+    traced for export the pooling is :func:`exact_adaptive_avg_pool2d`. A
+    side pooled to 1 is a mean in both (ONNX ``ReduceMean``, dynamic).
+
+    Args:
+        x (Tensor): Input (..., H, W).
+        output_size (int | tuple): As ``F.adaptive_avg_pool2d``; ``None``
+            keeps that side.
+    """
+    out_h, out_w = _pair(output_size)
+    means = [d for d, o in ((-2, out_h), (-1, out_w)) if o == 1]
+    if means:
+        x = x.mean(dim=means, keepdim=True)
+        out_h, out_w = (None if o == 1 else o for o in (out_h, out_w))
+        if out_h is None and out_w is None:
+            return x
+    if _exporting():
+        return exact_adaptive_avg_pool2d(x, (out_h, out_w))
+    return F.adaptive_avg_pool2d(x, (out_h, out_w))
+
+
+class ExactAdaptiveAvgPool2d(nn.AdaptiveAvgPool2d):
+    """``nn.AdaptiveAvgPool2d`` computed by :func:`adaptive_avg_pool2d`.
+
+    A drop-in replacement (same ``output_size``, no parameters) that the
+    ONNX exporter swaps in for the stock module, e.g. in mmseg's
+    ``PSPHead``.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return adaptive_avg_pool2d(x, self.output_size)

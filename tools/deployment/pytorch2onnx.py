@@ -1,0 +1,100 @@
+"""Export a segmentation or pose config's model to ONNX.
+
+    python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --shape H W
+        --out FILE.onnx [--dynamic] [--opset N] [--verify]
+        [--verify-shape H W] [--cfg-options k=v ...]
+
+The graph takes the normalised image batch ``input`` (N x 3 x H x W) and
+returns ``seg_logits`` (N x C x H x W, ``EncoderDecoder.encode_decode``'s
+logits at the input size) or, for pose configs, ``heatmaps``. Gated-SCNN
+also takes ``canny`` (N x 1 x H x W) and returns ``edge`` (edge logits).
+The preprocessing and test settings the config implies are stored as JSON
+in the model's metadata (key ``mmext_pixel``; docs/deployment.md lists the
+fields). ``--verify`` compares ONNX Runtime with PyTorch at the export size
+and at a second size (``--verify-shape``; by default about 5/4 of the export
+size, not a multiple of 32): a ``--dynamic`` export is run there as it is,
+a fixed-size one is exported again at that size for the check. It exits 1
+when the outputs differ by more than 1e-4 (1e-5 relative where logits
+exceed 10) or an argmax differs outside ties.
+"""
+import argparse
+import json
+import sys
+
+from mmext_pixel.deployment.onnx_export import (DEFAULT_OPSET, build_model,
+                                                export_onnx, verify_export)
+from mmext_pixel.utils.runner_setup import add_cfg_options_arg
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Export a segmentor or pose estimator to ONNX')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        'checkpoint', nargs='?', help='checkpoint (random weights if none)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        required=True,
+        metavar=('H', 'W'),
+        help='input height and width of the export')
+    parser.add_argument('--out', required=True, help='output .onnx file')
+    parser.add_argument(
+        '--dynamic',
+        action='store_true',
+        help='dynamic batch, height and width')
+    parser.add_argument(
+        '--opset',
+        type=int,
+        default=DEFAULT_OPSET,
+        help=f'ONNX opset (default {DEFAULT_OPSET})')
+    parser.add_argument(
+        '--verify',
+        action='store_true',
+        help='compare ONNX Runtime with PyTorch at two input sizes')
+    parser.add_argument(
+        '--verify-shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='second size of --verify (default: about 5/4 of --shape, not '
+        'a multiple of 32)')
+    add_cfg_options_arg(parser)
+    return parser.parse_args(argv)
+
+
+def format_check(result: dict) -> str:
+    lines = [
+        f"input {result['shape'][0]}x{result['shape'][1]}, batch "
+        f"{result['batch_size']}: {'OK' if result['ok'] else 'FAILED'}"
+    ]
+    for name, r in result.items():
+        if not isinstance(r, dict):
+            continue
+        line = (f"  {name}: max abs diff {r['max_abs_diff']:.3g}, max rel "
+                f"diff (|ref| > 10) {r['max_rel_diff']:.3g}")
+        if 'argmax_agreement' in r:
+            line += (f", argmax agreement {100 * r['argmax_agreement']:.4f}%"
+                     f" ({r['argmax_disagreements']} outside ties)")
+        lines.append(line)
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    model = build_model(args.config, args.checkpoint, args.cfg_options)
+    meta = export_onnx(
+        model, None, args.shape, args.out, args.dynamic, opset=args.opset)
+    shown = {k: v for k, v in meta.items() if k not in ('classes', 'palette')}
+    print(f'wrote {args.out}\nmetadata: {json.dumps(shown)}')
+    if not args.verify:
+        return 0
+    results = verify_export(model, args.out, meta, args.verify_shape)
+    for result in results:
+        print(format_check(result))
+    return 0 if all(r['ok'] for r in results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
