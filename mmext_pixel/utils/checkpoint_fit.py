@@ -10,7 +10,9 @@ checkpoint that does not fit is an error unless partial loading is allowed,
 and then one summary of what was not loaded is logged.
 """
 import os.path as osp
+import pickle
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from typing import Callable, List, Sequence, Tuple, Union
@@ -81,16 +83,26 @@ def read_checkpoint(filename: str,
     check_checkpoint_file(filename)
     try:
         return _load_checkpoint(filename, map_location=map_location)
-    except (EOFError, zipfile.BadZipFile) as e:
+    except Exception as e:
+        if not _is_broken_file_error(e):
+            raise
         raise CheckpointError(f'checkpoint {filename}: {_BROKEN} '
                               f'({type(e).__name__}: {e})') from e
-    except RuntimeError as e:
-        # a legacy-format file cut inside a tensor's bytes, or a damaged
-        # zip archive whose central directory survived
-        if 'EOF' in str(e) or 'zip archive' in str(e):
-            raise CheckpointError(
-                f'checkpoint {filename}: {_BROKEN} ({e})') from e
-        raise
+
+
+def _is_broken_file_error(error: Exception) -> bool:
+    """Whether ``torch.load`` failed on the bytes rather than refusing an
+    intact file (the safe loader names the global it refused)."""
+    if isinstance(error, (EOFError, IndexError, struct.error,
+                          zipfile.BadZipFile)):
+        return True  # the unpickler ran out of bytes
+    if isinstance(error, pickle.UnpicklingError):
+        return 'global' not in str(error).lower()
+    if isinstance(error, RuntimeError):
+        # a legacy file cut inside a tensor's bytes, or a damaged zip
+        # archive whose central directory survived
+        return 'EOF' in str(error) or 'zip archive' in str(error)
+    return False
 
 
 @dataclass
