@@ -61,10 +61,9 @@ def test_custom_imports_register_without_clobbering(tmp_path):
 
 def test_inherit_from_package_configs(tmp_path):
     user_cfg = tmp_path / 'user.py'
-    user_cfg.write_text(
-        "_base_ = 'mmext_pixel::hrnet/"
-        "fcn_hr18s-v1_4xb4-80k_urbanisation-512x512.py'\n"
-        'model = dict(decode_head=dict(num_classes=5))\n')
+    user_cfg.write_text("_base_ = 'mmext_pixel::hrnet/"
+                        "fcn_hr18s-v1_4xb4-80k_urbanisation-512x512.py'\n"
+                        'model = dict(decode_head=dict(num_classes=5))\n')
     from mmext_pixel.utils.runner_setup import load_config
     cfg = load_config(str(user_cfg))
     assert cfg.model.decode_head.num_classes == 5

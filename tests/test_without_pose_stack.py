@@ -1,53 +1,32 @@
 """Segmentation with mmpose, mmdet and xtcocotools not importable.
 
-Each test runs a fresh interpreter whose import system raises
-``ModuleNotFoundError`` for the blocked packages and their submodules, as
-for packages that are not installed (mmseg catches exactly that error around
-its optional mmdet import).
+Each test runs a fresh interpreter in which those packages look not
+installed (``tests/helpers/import_blocker.py``).
 """
 import json
 import os.path as osp
 import textwrap
 
 from conftest import REPO_ROOT, run_tool
+from helpers.import_blocker import POSE_STACK, write_import_blocker
 
-POSE_STACK = ('mmpose', 'mmdet', 'xtcocotools')
-
-BLOCKER = textwrap.dedent('''
+SEG_PROBE = textwrap.dedent('''
+    import json
     import sys
 
-    BLOCKED = tuple(sys.argv[1].split(','))
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
 
-
-    class NotInstalled:
-        """Finds the blocked packages nowhere."""
-
-        def find_spec(self, name, path=None, target=None):
-            if name.partition('.')[0] in BLOCKED:
-                raise ModuleNotFoundError(
-                    f'No module named {name!r} (blocked)', name=name)
-            return None
-
-
-    sys.meta_path.insert(0, NotInstalled())
-''')
-
-SEG_PROBE = BLOCKER + textwrap.dedent('''
-    import json
-
-    for name in BLOCKED:  # the blocker works, or the test proves nothing
-        try:
+    for name in ('mmpose', 'mmdet', 'xtcocotools'):
+        try:  # the blocker works, or the test proves nothing
             __import__(name)
         except ModuleNotFoundError:
             pass
         else:
             raise AssertionError(f'{name} imported despite the blocker')
 
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
     built = {}
-    for path in sys.argv[2:]:
+    for path in sys.argv[1:]:
         cfg = Config.fromfile(path)  # its custom_imports: mmext_pixel
         init_default_scope(cfg.default_scope)
         from mmseg.registry import DATASETS, MODELS, TRANSFORMS
@@ -67,7 +46,8 @@ SEG_PROBE = BLOCKER + textwrap.dedent('''
     print(json.dumps(dict(
         with_mmpose=mmext_pixel.WITH_MMPOSE,
         loaded=sorted(m for m in sys.modules
-                      if m.partition('.')[0] in BLOCKED
+                      if m.partition('.')[0] in ('mmpose', 'mmdet',
+                                                 'xtcocotools')
                       or m.startswith(('mmext_pixel.models.pose',
                                        'mmext_pixel.datasets.checked_coco'))),
         registered=dict(model=sorted(MODELS.module_dict),
@@ -76,8 +56,8 @@ SEG_PROBE = BLOCKER + textwrap.dedent('''
         built=built)))
 ''')
 
-# one config per method family (the rest share their imports); the first
-# is the synthetic GSTO-HRNet that runs without a dataset
+# one config per method family (the others import the same); the first is
+# the synthetic GSTO-HRNet that runs without a dataset
 CONFIGS = {
     'gsto/gsto_hrnet-w18s_1xb8-600_synthetic-urbanisation-128x128.py':
     ('EncoderDecoder', 'GSTOHRNet', 'GSTOHead', 'UrbanisationDataset'),
@@ -100,17 +80,19 @@ OUR_SEG_COMPONENTS = {
 }
 
 
-def run_probe(tmp_path, probe, blocked, *args, check=True):
+def run_blocked(tmp_path, code, blocked, *args, check=True):
     script = tmp_path / 'probe.py'
-    script.write_text(probe)
-    return run_tool([str(script), ','.join(blocked), *args],
-                    cwd=str(tmp_path),
-                    check=check)
+    script.write_text(code)
+    return run_tool(
+        [str(script), *args],
+        cwd=str(tmp_path),
+        check=check,
+        extra_paths=[write_import_blocker(tmp_path / 'blocker', blocked)])
 
 
 def test_segmentation_configs_build_without_pose_stack(tmp_path):
     paths = [osp.join(REPO_ROOT, 'configs', c) for c in CONFIGS]
-    out = run_probe(tmp_path, SEG_PROBE, POSE_STACK, *paths).stdout
+    out = run_blocked(tmp_path, SEG_PROBE, POSE_STACK, *paths).stdout
     result = json.loads(out.strip().splitlines()[-1])
     assert result['with_mmpose'] is False
     # nothing of the pose stack was even attempted past the blocker
@@ -130,11 +112,10 @@ def test_segmentation_configs_build_without_pose_stack(tmp_path):
 
 def test_broken_pose_stack_is_an_error_naming_the_missing_package(tmp_path):
     """mmpose is there but mmdet is not: an error, not a seg-only import."""
-    probe = BLOCKER + 'import mmext_pixel\n'
-    proc = run_probe(tmp_path, probe, ['mmdet'], check=False)
+    proc = run_blocked(
+        tmp_path, 'import mmext_pixel\n', ['mmdet'], check=False)
     assert proc.returncode != 0
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith('ImportError: mmpose is installed'), last
     assert "No module named 'mmdet'" in last, last
     assert 'bash tools/install.sh' in last, last
-
