@@ -209,9 +209,9 @@ def trained(setup):
                 ckpt=work_dir / f'epoch_{MAX_EPOCHS}.pth')
 
 
-def _test_run(setup, trained, name, *extra):
+def _test_run(setup, trained, name, *extra, cfg=None):
     work_dir = setup['base'] / name
-    proc = _run(['tools/test.py', setup['cfg'], trained['ckpt'],
+    proc = _run(['tools/test.py', cfg or setup['cfg'], trained['ckpt'],
                  '--work-dir', work_dir, *extra],
                 setup['base'] / f'{name}.log')
     _check_ok(proc, f'tools/test.py {" ".join(map(str, extra))}')
@@ -307,6 +307,7 @@ def test_test_prints_coco_ap(setup, plain_test):
     for key in ('coco/AP', 'coco/AP .5', 'coco/AP .75', 'coco/AR'):
         assert key in metrics, metrics
         assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
+    assert 'flip test: off (config)' in plain_test['proc'].stdout
     cfg = _dumped_config(plain_test['work_dir'], setup['cfg'])
     assert cfg.model.test_cfg.flip_test is False
     assert cfg.test_dataloader.dataset.type == setup['variant']['dataset']
@@ -323,6 +324,7 @@ def test_aug_test_is_flip_test_and_dumps_predictions(setup, plain_test,
     metrics = _test_metrics(flip_test['proc'].stdout)
     assert 0.0 <= metrics['coco/AP'] <= 1.0, metrics
 
+    assert 'flip test: on (--aug-test)' in flip_test['proc'].stdout
     cfg = _dumped_config(flip_test['work_dir'], setup['cfg'])
     assert cfg.model.test_cfg.flip_test is True
     assert cfg.model.type == 'TopdownPoseEstimator'  # not wrapped for TTA
@@ -334,6 +336,38 @@ def test_aug_test_is_flip_test_and_dumps_predictions(setup, plain_test,
         np.abs(flipped[i][1] - plain[i][1]).max() for i in plain
     ]
     assert max(diffs) > 1e-6, diffs
+
+
+# the flip-test switch is the tool's, whatever the model: one variant
+@pytest.mark.parametrize('setup', ['hrnet'], indirect=True)
+def test_config_flip_test_runs_unless_no_flip_test(setup, trained,
+                                                     plain_test, flip_test):
+    """A config that turns flip test on (as mmpose's base configs do) gets
+    it in a plain test; --no-flip-test turns it off."""
+    import numpy as np
+    cfg_on = setup['base'] / 'flip_on.py'
+    cfg_on.write_text(f"_base_ = [{str(setup['cfg'])!r}]\n"
+                      'model = dict(test_cfg=dict(flip_test=True))\n')
+    preds = {}
+    for name, extra, said in (('config_on', (), 'on (config)'),
+                              ('no_flip', ('--no-flip-test', ),
+                               'off (--no-flip-test)')):
+        out = setup['base'] / name / 'preds.pkl'
+        run = _test_run(setup, trained, name, *extra, '--out', out,
+                        cfg=cfg_on)
+        assert f'flip test: {said}' in run['proc'].stdout
+        preds[name] = _load_predictions(out, setup['val_ann'])
+    on, off = preds['config_on'], preds['no_flip']
+    # the stick figures' left and right differ, so averaging with the
+    # mirrored image's (pair-swapped) heatmaps moves keypoints
+    assert max(np.abs(on[i][0] - off[i][0]).max() for i in on) > 0
+    # the same predictions as --aug-test and as the plain test of the config
+    # that turns it off
+    aug = _load_predictions(flip_test['out'], setup['val_ann'])
+    plain = _load_predictions(plain_test['out'], setup['val_ann'])
+    for i in on:
+        np.testing.assert_allclose(on[i][0], aug[i][0], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(off[i][0], plain[i][0], rtol=0, atol=1e-5)
 
 
 # mmpose's visualization hook draws whatever the model predicts: one variant
