@@ -94,12 +94,18 @@ def build_model(cfg: Union[str, Config],
     model = revert_sync_batchnorm(MODELS.build(model_cfg))
     model.dataset_meta = None
     if checkpoint is not None:
-        from mmengine.runner import load_checkpoint
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'checkpoint file {checkpoint!r} does not exist')
-        ckpt = load_checkpoint(
-            model, checkpoint, map_location='cpu', strict=True)
+        from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+        from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
+                                                      checkpoint_fit,
+                                                      read_checkpoint)
+        ckpt = read_checkpoint(checkpoint)
+        fit = checkpoint_fit(model, ckpt)
+        if not fit.fits:
+            raise CheckpointError(
+                f'checkpoint {checkpoint} does not fit the model of '
+                f'{config_path}:\n{fit.describe()}')
+        _load_checkpoint_to_model(model, ckpt, strict=True)
         model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta')
     model.cfg = cfg
     model.config_path = config_path
@@ -537,9 +543,9 @@ def compare(ref: np.ndarray, out: np.ndarray, spatial: bool = False) -> dict:
         dict: ``max_abs_diff``; ``max_rel_diff`` (over elements whose
         reference exceeds 10 in magnitude, 0 if none); ``within_tolerance``
         (every |diff| <= max(1e-4, 1e-5 |ref|)); ``argmax_agreement`` (the
-        fraction of equal argmaxes) and ``argmax_disagreements`` (those where
-        the reference's top two differ by more than the largest |diff|, i.e.
-        not ties at this precision).
+        fraction of equal argmaxes) and ``argmax_disagreements`` (the
+        unequal ones that are not ties: PyTorch's top two differ by more
+        than that tolerance).
     """
     if ref.shape != out.shape:
         raise ValueError(f'output shape {out.shape} differs from PyTorch\'s '
@@ -562,10 +568,11 @@ def compare(ref: np.ndarray, out: np.ndarray, spatial: bool = False) -> dict:
         axis = 1
     agree = ref.argmax(axis) == out.argmax(axis)
     top2 = -np.partition(-ref, 1, axis=axis)
-    gap = np.take(top2, 0, axis) - np.take(top2, 1, axis)
+    first, second = np.take(top2, 0, axis), np.take(top2, 1, axis)
+    tie = first - second <= np.maximum(ABS_TOL, REL_TOL * np.abs(first))
     result.update(
         argmax_agreement=float(agree.mean()),
-        argmax_disagreements=int((~agree & (gap > max_abs)).sum()))
+        argmax_disagreements=int((~agree & ~tie).sum()))
     return result
 
 

@@ -1,0 +1,267 @@
+"""tools/deployment/pytorch2onnx.py and mmext_pixel.deployment: the CLI,
+the metadata contract, Gated-SCNN's Canny input, checkpoints, the parity
+measure and the errors."""
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from conftest import DEMO_CONFIG, REPO_ROOT, load_tool, run_tool
+
+from mmext_pixel.deployment import (build_model, export_metadata, export_onnx,
+                                    read_metadata, verify_onnx)
+from mmext_pixel.deployment.onnx_export import (compare, sample_image,
+                                                sample_inputs, second_shape)
+from mmext_pixel.utils.checkpoint_fit import CheckpointError
+
+onnx = pytest.importorskip('onnx')
+ort = pytest.importorskip('onnxruntime')
+
+TOOL = ['tools/deployment/pytorch2onnx.py']
+SPNET = osp.join(REPO_ROOT, 'configs', 'spnet',
+                 'spnet_r50-d8_4xb4-152k_ade20k-480x480.py')
+GSCNN = osp.join(REPO_ROOT, 'configs', 'gscnn',
+                 'gscnn_r50-d8_8xb1-65k_cityscapes-720x720.py')
+POSE = osp.join(REPO_ROOT, 'configs', 'gsto_pose',
+                'td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py')
+SMALL_RESNET = {
+    'model.backbone.base_channels': 8,
+    'model.backbone.stem_channels': 16,
+    'model.decode_head.channels': 16,
+}
+SMALL_SPNET = {
+    **SMALL_RESNET, 'model.decode_head.in_channels': 256,
+    'model.decode_head.mid_channels': 64,
+    'model.auxiliary_head': None
+}
+SMALL_GSCNN = {
+    **SMALL_RESNET, 'model.decode_head.in_channels': [16, 32, 64, 128, 256]
+}
+
+
+def test_cli_dynamic_export_with_verify(tmp_path):
+    out = tmp_path / 'hr18s.onnx'
+    proc = run_tool(
+        TOOL + [
+            DEMO_CONFIG, '--shape', '64', '96', '--out',
+            str(out), '--dynamic', '--verify'
+        ],
+        cwd=REPO_ROOT)
+    assert proc.stdout.count(': OK') == 2, proc.stdout
+    assert 'input 64x96, batch 1' in proc.stdout
+    assert 'input 81x121, batch 2' in proc.stdout
+    meta = read_metadata(str(out))
+    assert meta == dict(
+        format_version=1,
+        task='seg',
+        config=DEMO_CONFIG,
+        inputs=['input'],
+        outputs=['seg_logits'],
+        preprocess=dict(
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True,
+            pad_val=0,
+            size_divisor=None,
+            pad_size=None),
+        dynamic=True,
+        export_shape=[64, 96],
+        opset=17,
+        num_classes=3,
+        classes=['background', 'built-up', 'road'],
+        palette=[[34, 139, 34], [220, 20, 60], [128, 128, 128]],
+        test_resize=None,
+        test_mode='whole',
+        crop_size=None,
+        stride=None,
+        align_corners=False,
+        canny=None)
+    # the graph runs any batch and size
+    session = ort.InferenceSession(str(out))
+    x = np.random.default_rng(0).normal(size=(3, 3, 40, 72))
+    (logits, ) = session.run(None, {'input': x.astype(np.float32)})
+    assert logits.shape == (3, 3, 40, 72)
+
+
+def test_cli_exits_1_when_parity_fails(tmp_path, monkeypatch):
+    tool = load_tool('deployment', 'pytorch2onnx.py')
+    calls = []
+
+    def export(model, ckpt, shape, out, dynamic, opset):
+        calls.append(('export', list(shape), out, dynamic, opset))
+        return dict(export_shape=list(shape), dynamic=dynamic, opset=opset)
+
+    def failing(model, out, meta, other_shape):
+        calls.append(('verify', out, meta['export_shape'], other_shape))
+        return [dict(shape=[64, 96], batch_size=1, ok=False)]
+
+    monkeypatch.setattr(tool, 'export_onnx', export)
+    monkeypatch.setattr(tool, 'verify_export', failing)
+    out = str(tmp_path / 'm.onnx')
+    args = [
+        DEMO_CONFIG, '--shape', '64', '96', '--out', out, '--opset', '16',
+        '--verify', '--verify-shape', '50', '70'
+    ]
+    assert tool.main(args) == 1
+    assert calls == [('export', [64, 96], out, False, 16),
+                     ('verify', out, [64, 96], [50, 70])]
+    assert tool.main(args[:-4]) == 0
+
+
+def test_slide_config_metadata():
+    torch.manual_seed(0)
+    model = build_model(SPNET, None, SMALL_SPNET)
+    meta = export_metadata(model, (480, 480), False, 17)
+    assert meta['config'] == SPNET
+    assert meta['test_mode'] == 'slide'
+    assert meta['crop_size'] == [480, 480] and meta['stride'] == [320, 320]
+    assert meta['test_resize'] == dict(scale=[512, 512], keep_ratio=True)
+    assert meta['align_corners'] is True
+    assert meta['num_classes'] == 150 == len(meta['classes'])
+    from mmseg.datasets import ADE20KDataset
+    assert meta['classes'] == list(ADE20KDataset.METAINFO['classes'])
+    assert meta['palette'] == [
+        list(c) for c in ADE20KDataset.METAINFO['palette']
+    ]
+    assert json.loads(json.dumps(meta)) == meta
+
+
+def test_pose_metadata_and_heatmaps(tmp_path):
+    torch.manual_seed(0)
+    widths = {
+        f'model.backbone.extra.stage{n}.num_channels':
+        tuple(4 * 2**i for i in range(n))
+        for n in (2, 3, 4)
+    }
+    model = build_model(POSE, None, {
+        **widths, 'model.head.in_channels': (4, 8, 16, 32)
+    })
+    out = str(tmp_path / 'pose.onnx')
+    meta = export_onnx(model, None, (64, 48), out, dynamic=False)
+    assert meta['task'] == 'pose' and meta['outputs'] == ['heatmaps']
+    assert meta['input_size'] == [192, 256]
+    assert meta['heatmap_size'] == [48, 64]
+    assert 'classes' not in meta and 'canny' not in meta
+    result = verify_onnx(model, out, (64, 48))
+    assert result['ok'] and result['heatmaps']['argmax_agreement'] == 1.0
+    (heatmaps, ) = ort.InferenceSession(out).run(
+        None, sample_inputs(model, (64, 48)))
+    assert heatmaps.shape == (1, 17, 16, 12)
+
+
+@pytest.fixture(scope='module')
+def gscnn():
+    torch.manual_seed(0)
+    return build_model(GSCNN, None, SMALL_GSCNN)
+
+
+def test_gscnn_canny_is_a_graph_input(gscnn, tmp_path):
+    out = str(tmp_path / 'gscnn.onnx')
+    meta = export_onnx(gscnn, None, (64, 96), out, dynamic=True)
+    assert meta['inputs'] == ['input', 'canny']
+    assert meta['outputs'] == ['seg_logits', 'edge']
+    assert meta['canny']['low'] == 10 and meta['canny']['high'] == 100
+    assert meta['canny']['mode'] == 'image'
+    session = ort.InferenceSession(out)
+    assert [i.name for i in session.get_inputs()] == ['input', 'canny']
+    feeds = sample_inputs(gscnn, (64, 96))
+    assert 0 < feeds['canny'].mean() < 0.5 and feeds['canny'].max() == 1
+    seg, edge = session.run(None, feeds)
+    assert seg.shape == (1, 19, 64, 96) and edge.shape == (1, 1, 64, 96)
+    # another image's Canny map changes the outputs: nothing is frozen
+    other = dict(feeds, canny=sample_inputs(gscnn, (64, 96), seed=5)['canny'])
+    seg2, edge2 = session.run(None, other)
+    assert np.abs(seg2 - seg).max() > 1e-4
+    # the shape stream (edge logits) is computed before the Canny fusion
+    np.testing.assert_array_equal(edge2, edge)
+    result = verify_onnx(gscnn, out, (64, 96))
+    assert result['ok'], result
+
+
+@pytest.mark.parametrize('mode', ['image', 'official'])
+def test_canny_input_is_what_the_segmentor_computes(gscnn, mode):
+    gscnn.gradient_mode = mode
+    try:
+        feeds = sample_inputs(gscnn, (48, 80), batch_size=2, seed=3)
+        expected = gscnn.image_gradient(torch.from_numpy(feeds['input']))
+    finally:
+        gscnn.gradient_mode = 'image'
+    np.testing.assert_array_equal(feeds['canny'], expected.numpy())
+    assert feeds['canny'].max() == (255 if mode == 'official' else 1)
+
+
+def test_checkpoint_weights_and_dataset_meta(gscnn, tmp_path):
+    ckpt = str(tmp_path / 'gscnn.pth')
+    classes = [f'c{i}' for i in range(19)]
+    palette = [[i, 2 * i, 3 * i] for i in range(19)]
+    torch.save(
+        dict(
+            state_dict=gscnn.state_dict(),
+            meta=dict(dataset_meta=dict(classes=classes, palette=palette))),
+        ckpt)
+    model = build_model(GSCNN, ckpt, SMALL_GSCNN)
+    for key, value in gscnn.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    meta = export_metadata(model, (64, 96), True, 17)
+    assert meta['classes'] == classes and meta['palette'] == palette
+    with pytest.raises(CheckpointError, match='missing.pth'):
+        build_model(GSCNN, str(tmp_path / 'missing.pth'), SMALL_GSCNN)
+    # weights of another width do not load silently
+    with pytest.raises(CheckpointError, match='gscnn.pth does not fit'):
+        build_model(GSCNN, ckpt, {
+            **SMALL_GSCNN, 'model.decode_head.channels': 8
+        })
+
+
+def test_compare_measures_and_flags_differences():
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(1, 4, 8, 8)).astype(np.float32)
+    assert compare(ref, ref.copy())['within_tolerance']
+    result = compare(ref, ref + 2e-4)
+    assert not result['within_tolerance']
+    assert result['max_abs_diff'] == pytest.approx(2e-4, rel=1e-2)
+    # relative bound where logits exceed 10: 1e-5 of 100 is 1e-3
+    big = ref * 100
+    assert compare(big, big * (1 + 5e-6))['within_tolerance']
+    result = compare(big, big * (1 + 5e-5))
+    assert not result['within_tolerance']
+    assert result['max_rel_diff'] == pytest.approx(5e-5, rel=1e-2)
+    # an argmax flip is counted unless the top two are within the diff
+    flipped = ref.copy()
+    top = ref.argmax(1)[0, 0, 0]
+    flipped[0, top, 0, 0] -= 10
+    result = compare(ref, flipped)
+    assert result['argmax_agreement'] == 63 / 64
+    assert result['argmax_disagreements'] == 1
+    tie = ref.copy()
+    tie[0, :2, 1, 1] = 1.0
+    tie2 = tie.copy()
+    tie2[0, 0, 1, 1] -= 1e-6
+    tie2[0, 2:, 1, 1] = -5
+    tie[0, 2:, 1, 1] = -5
+    result = compare(tie, tie2)
+    assert result['argmax_agreement'] == 63 / 64
+    assert result['argmax_disagreements'] == 0
+
+
+def test_second_shape_is_not_a_multiple_of_32():
+    for shape in [(64, 96), (512, 1024), (480, 480), (256, 192), (63, 95)]:
+        other = second_shape(shape)
+        assert all(o % 32 and o % 8 and o > s for o, s in zip(other, shape))
+
+
+def test_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.py'):
+        build_model(str(tmp_path / 'nope.py'))
+    with pytest.raises(ValueError, match=r'\(H, W\)'):
+        export_onnx(DEMO_CONFIG, None, (0, 64), str(tmp_path / 'a.onnx'))
+    model = torch.nn.Conv2d(3, 3, 1)
+    with pytest.raises(ValueError, match='model.cfg'):
+        export_onnx(model, None, (64, 64), str(tmp_path / 'a.onnx'))
+    # a model without our metadata
+    plain = str(tmp_path / 'plain.onnx')
+    torch.onnx.export(model, (torch.zeros(1, 3, 4, 4), ), plain, dynamo=False)
+    with pytest.raises(KeyError, match='plain.onnx'):
+        read_metadata(plain)
+    assert sample_image((20, 30)).shape == (20, 30, 3)
