@@ -3,20 +3,34 @@
 # Python environment of $PYTHON (default: python3).
 #
 #   bash tools/install.sh                      # fresh machine, CPU or CUDA
+#   bash tools/install.sh --no-pose            # segmentation only
 #   MMEXT_WHEELHOUSE=/path/to/wheels bash tools/install.sh
+#
+# Options:
+#   --no-pose         leave out the pose stack (mmpose, mmdet, xtcocotools,
+#                     and torchvision, which only mmpose imports; see
+#                     requirements/pose.txt). Every segmentation component
+#                     and config works without it; the pose configs need it.
 #
 # Environment:
 #   PYTHON            interpreter whose environment receives the packages.
-#   MMEXT_WHEELHOUSE  folder with prebuilt wheels (e.g. mmcv-2.1.0-*.whl); used
-#                     before building anything from source.
-#   MMEXT_WHEEL_CACHE where a locally built mmcv wheel is kept so that the next
-#                     install on this machine is fast
-#                     (default: ~/.cache/mmext_pixel/wheels).
+#   MMEXT_WHEELHOUSE  folder with prebuilt wheels (e.g. mmcv-2.1.0-*.whl); an
+#                     mmcv wheel from there is kept only if its compiled ops
+#                     load with the installed torch.
+#   MMEXT_WHEEL_CACHE where mmcv wheels built here are kept for the next
+#                     install (default: ~/.cache/mmext_pixel/wheels), one
+#                     folder per build key mmcv<version>-torch<torch version
+#                     with its CUDA tag>-<python tag>, e.g.
+#                     mmcv2.1.0-torch2.13.0+cu130-cp311: compiled ops only
+#                     load with the torch they were built against.
 #   TORCH_SPEC / TORCHVISION_SPEC  what to install when no torch is present
 #                     (default: torch==2.13.0 torchvision==0.28.0).
 #
 # A torch that is already installed (e.g. a CUDA build of your choice) is kept
 # as long as it is in the supported range; only a matching torchvision is added.
+#
+# Each step is a function and `main` runs them in order; sourcing this file
+# only defines them (tests run one step with another replaced).
 set -euo pipefail
 
 PY=${PYTHON:-python3}
@@ -25,41 +39,77 @@ CACHE=${MMEXT_WHEEL_CACHE:-$HOME/.cache/mmext_pixel/wheels}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 TORCHVISION_SPEC=${TORCHVISION_SPEC:-torchvision==0.28.0}
 MMCV_VERSION=2.1.0
+MMPOSE_VERSION=1.3.2
+WITH_POSE=1
 
 pip_install() { "$PY" -m pip install "$@"; }
 log() { printf '[install] %s\n' "$*"; }
+
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
+
+parse_args() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --no-pose) WITH_POSE=0 ;;
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        *)
+            log "ERROR: unknown argument '$1' (options: --no-pose, --help)"
+            exit 2
+            ;;
+        esac
+        shift
+    done
+}
 
 # Runs pip with build tools ($1, a requirement list) importable from a side
 # folder, so that building a source archive without build isolation (it must see
 # the installed torch/numpy) leaves the environment's own tools untouched.
 pip_with_build_tools() {
-    local tools=$1; shift
-    local side; side=$(mktemp -d)
+    local tools=$1
+    shift
+    local side
+    side=$(mktemp -d)
     # shellcheck disable=SC2086
     pip_install --target "$side" $tools
     PYTHONPATH="$side${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pip "$@"
     rm -rf "$side"
 }
 
-# --- 1. torch + torchvision -------------------------------------------------
-# mmpose's visualizer imports torchvision, so every pose runner needs it.
-if "$PY" - <<'EOF' 2>/dev/null
-import torch, torchvision
+# --- 1. torch (+ torchvision for the pose stack) ----------------------------
+install_torch() {
+    local modules=torch
+    # mmpose's visualizer imports torchvision, so every pose runner needs it.
+    if [ "$WITH_POSE" = 1 ]; then modules='torch, torchvision'; fi
+    if "$PY" - <<EOF 2>/dev/null; then
+import $modules
 from packaging.version import Version
 v = Version(torch.__version__.split('+')[0])
 assert Version('2.0') <= v < Version('2.14'), v
 EOF
-then
-    log "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
-else
+        log "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+        return
+    fi
     if "$PY" -c 'import torch' 2>/dev/null; then
+        if [ "$WITH_POSE" = 0 ]; then
+            log "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')" \
+                "(outside the tested 2.0-2.13)"
+            return
+        fi
         # torchvision 0.(minor+15) pairs with torch 2.minor
-        TV=$("$PY" -c 'import torch; v=torch.__version__.split("+")[0].split("."); print(f"torchvision==0.{int(v[1])+15}.*")')
-        log "torch present, adding $TV"
-        pip_install "$TV"
-    else
+        local tv
+        tv=$("$PY" -c 'import torch; v=torch.__version__.split("+")[0].split("."); print(f"torchvision==0.{int(v[1])+15}.*")')
+        log "torch present, adding $tv"
+        pip_install "$tv"
+    elif [ "$WITH_POSE" = 1 ]; then
         log "installing $TORCH_SPEC $TORCHVISION_SPEC"
         pip_install "$TORCH_SPEC" "$TORCHVISION_SPEC"
+    else
+        log "installing $TORCH_SPEC"
+        pip_install "$TORCH_SPEC"
+        return
     fi
     if ! "$PY" -c 'import torchvision' 2>/dev/null; then
         "$PY" -c 'import torchvision' || true
@@ -67,53 +117,178 @@ else
         log "Install a torch/torchvision pair built together (e.g. both from PyPI:"
         log "  pip install --force-reinstall $TORCH_SPEC $TORCHVISION_SPEC)"
         log "or both from the same PyTorch index), then run this script again."
+        log "(Segmentation alone does not need torchvision: --no-pose.)"
         exit 1
     fi
-fi
+}
 
-# --- 2. mmcv 2.1.0 with compiled ops ----------------------------------------
-if "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
-    log "keeping installed mmcv $MMCV_VERSION (with ops)"
-else
-    mkdir -p "$CACHE"
-    links=(--find-links "$CACHE")
-    if [ -n "${MMEXT_WHEELHOUSE:-}" ]; then links+=(--find-links "$MMEXT_WHEELHOUSE"); fi
-    if ! pip_install --no-index --no-deps "${links[@]}" "mmcv==$MMCV_VERSION" 2>/dev/null; then
-        # mmcv 2.1.0 ships only as a source archive; its setup.py imports
-        # pkg_resources (setuptools<70) and must see the installed torch.
-        log "building mmcv $MMCV_VERSION from source (about 10 minutes on 2 cores)"
-        MMCV_WITH_OPS=1 pip_with_build_tools "setuptools<70 wheel" \
-            wheel --no-build-isolation --no-deps --no-binary mmcv \
-            -w "$CACHE" "mmcv==$MMCV_VERSION"
-        pip_install --no-index --no-deps --find-links "$CACHE" "mmcv==$MMCV_VERSION"
+# --- 2. the OpenMMLab stack and the runtime deps ----------------------------
+install_openmmlab() {
+    pip_install -r "$ROOT/requirements/runtime.txt"
+    if [ "$WITH_POSE" = 1 ]; then
+        pip_install -r "$ROOT/requirements/pose.txt"
+        # mmpose declares chumpy (does not build on Python 3.11, never
+        # imported): install mmpose alone and its real runtime deps from
+        # requirements/pose.txt.
+        pip_install --no-deps "mmpose==$MMPOSE_VERSION"
+        # xtcocotools' published wheels are compiled against numpy 1.x and fail
+        # to import under numpy 2; building it here against the installed numpy
+        # fixes that.
+        if ! "$PY" -c "import xtcocotools.coco" 2>/dev/null; then
+            # its source archive imports numpy and cython in setup.py without
+            # declaring them as build requirements (cython is also a declared
+            # runtime dep)
+            pip_install cython
+            pip_install --no-build-isolation --no-binary xtcocotools \
+                --force-reinstall --no-deps xtcocotools
+        fi
     fi
-fi
+    pip_install -r "$ROOT/requirements/tests.txt"
+}
 
-# --- 3. the OpenMMLab stack and the runtime deps ----------------------------
-pip_install -r "$ROOT/requirements/runtime.txt"
-# mmpose declares chumpy (does not build on Python 3.11, never imported):
-# install mmpose alone and its real runtime deps from requirements/runtime.txt.
-pip_install --no-deps "mmpose==1.3.2"
-# xtcocotools' published wheels are compiled against numpy 1.x and fail to
-# import under numpy 2; building it here against the installed numpy fixes that.
-if ! "$PY" -c "import xtcocotools.coco" 2>/dev/null; then
-    # its source archive imports numpy and cython in setup.py without declaring
-    # them as build requirements (cython is also a declared runtime dep)
-    pip_install cython
-    pip_install --no-build-isolation --no-binary xtcocotools --force-reinstall \
-        --no-deps xtcocotools
-fi
-pip_install -r "$ROOT/requirements/tests.txt"
+# --- 3. mmcv 2.1.0 with compiled ops ----------------------------------------
+# Installed after the stack: `import mmcv` needs its dependencies (mmengine,
+# opencv, ...), which its wheel is installed without.
+
+# What the compiled ops depend on: mmcv's version, the exact torch build
+# (version and CUDA tag, e.g. 2.13.0+cu130 or 2.13.0+cpu) and the Python ABI.
+mmcv_build_key() {
+    "$PY" - "$MMCV_VERSION" <<'EOF'
+import sys
+
+import torch
+
+impl = {'cpython': 'cp', 'pypy': 'pp'}.get(sys.implementation.name,
+                                           sys.implementation.name)
+print(f'mmcv{sys.argv[1]}-torch{torch.__version__}-'
+      f'{impl}{sys.version_info[0]}{sys.version_info[1]}')
+EOF
+}
+
+# Succeeds if mmcv $MMCV_VERSION is installed and its compiled ops load;
+# otherwise sets MMCV_LOAD_ERROR to the last line of the error.
+mmcv_ops_load() {
+    local out
+    if out=$("$PY" -c "import mmcv, mmcv.ops
+assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__" 2>&1); then
+        return 0
+    fi
+    MMCV_LOAD_ERROR=$(printf '%s\n' "$out" | tail -n 1)
+    return 1
+}
+
+# Installs the first mmcv $MMCV_VERSION wheel in folder $1 whose ops load with
+# the installed torch (build key $2). Each one whose ops do not load is
+# uninstalled again and, if $3 is "ours" (our cache), deleted.
+use_mmcv_wheel_from() {
+    local whl
+    for whl in "$1/mmcv-$MMCV_VERSION-"*.whl; do
+        [ -e "$whl" ] || continue
+        log "trying $whl"
+        if ! pip_install --no-index --no-deps --force-reinstall "$whl"; then
+            log "not using it: pip cannot install it here (another platform?)"
+            continue
+        fi
+        if mmcv_ops_load; then
+            log "using it: its ops load with $2"
+            return 0
+        fi
+        log "not using it: its ops do not load with this torch" \
+            "($MMCV_LOAD_ERROR)"
+        "$PY" -m pip uninstall -y mmcv
+        if [ "${3:-}" = ours ]; then rm -f "$whl"; fi
+    done
+    return 1
+}
+
+# Builds an mmcv wheel from PyPI's source archive into folder $1.
+build_mmcv_wheel() {
+    # mmcv 2.1.0 ships only as a source archive; its setup.py imports
+    # pkg_resources (setuptools<70) and must see the installed torch. pip's
+    # own wheel cache is bypassed: its key does not include torch, so it would
+    # hand back a wheel built against an earlier torch.
+    MMCV_WITH_OPS=1 pip_with_build_tools "setuptools<70 wheel" \
+        wheel --no-build-isolation --no-deps --no-binary mmcv --no-cache-dir \
+        -w "$1" "mmcv==$MMCV_VERSION"
+}
+
+install_mmcv() {
+    if mmcv_ops_load; then
+        log "keeping installed mmcv $MMCV_VERSION (its ops load)"
+        return
+    fi
+    if "$PY" -c 'import mmcv' 2>/dev/null; then
+        log "replacing the installed mmcv: $MMCV_LOAD_ERROR"
+    fi
+    local key dir
+    key=$(mmcv_build_key)
+    dir=$CACHE/$key
+    if use_mmcv_wheel_from "$dir" "$key" ours; then return; fi
+    if [ -n "${MMEXT_WHEELHOUSE:-}" ] &&
+        use_mmcv_wheel_from "$MMEXT_WHEELHOUSE" "$key"; then
+        return
+    fi
+    log "building mmcv $MMCV_VERSION for $key from source" \
+        "(about 10 minutes on 2 cores)"
+    mkdir -p "$dir"
+    build_mmcv_wheel "$dir"
+    MMCV_LOAD_ERROR=
+    if ! use_mmcv_wheel_from "$dir" "$key" ours; then
+        log "ERROR: no mmcv $MMCV_VERSION built into $dir loads its ops" \
+            "(${MMCV_LOAD_ERROR:-no wheel})"
+        exit 1
+    fi
+    log "built and cached in $dir"
+}
 
 # --- 4. mmext_pixel itself --------------------------------------------------
-pip_install --no-deps --no-build-isolation -e "$ROOT"
+install_self() {
+    pip_install --no-deps --no-build-isolation -e "$ROOT"
+}
 
-"$PY" - <<'EOF'
-import mmcv, mmcv.ops, mmengine, mmseg, mmdet, mmpose, torch, torchvision  # noqa
-import xtcocotools.coco  # noqa
+# Everything imports; with the pose stack, mmext_pixel registered its pose
+# components.
+check_install() {
+    "$PY" - "$WITH_POSE" <<'EOF'
+import sys
+
+with_pose = sys.argv[1] == '1'
+pose_versions = {}
+if with_pose:  # first: a missing pose stack fails fast
+    import mmdet
+    import mmpose
+    import torchvision  # noqa: F401
+    import xtcocotools.coco  # noqa: F401
+    pose_versions = dict(mmpose=mmpose.__version__, mmdet=mmdet.__version__)
+import mmcv
+import mmcv.ops  # noqa: F401
+import mmengine
+import mmseg
+import torch
+
 import mmext_pixel
-print('[install] ok: torch', torch.__version__, '| mmcv', mmcv.__version__,
-      '| mmengine', mmengine.__version__, '| mmseg', mmseg.__version__,
-      '| mmpose', mmpose.__version__, '| mmdet', mmdet.__version__,
-      '| mmext_pixel', mmext_pixel.__version__)
+
+versions = dict(torch=torch.__version__, mmcv=mmcv.__version__,
+                mmengine=mmengine.__version__, mmseg=mmseg.__version__,
+                **pose_versions, mmext_pixel=mmext_pixel.__version__)
+if with_pose and not mmext_pixel.WITH_MMPOSE:
+    sys.exit('[install] ERROR: mmext_pixel did not register its pose '
+             'components')
+print('[install] ok:', ' | '.join(f'{k} {v}' for k, v in versions.items()),
+      '| pose components:', 'yes' if mmext_pixel.WITH_MMPOSE else 'no')
 EOF
+}
+
+main() {
+    parse_args "$@"
+    if [ "$WITH_POSE" = 0 ]; then log "segmentation only (--no-pose)"; fi
+    install_torch
+    install_openmmlab
+    install_mmcv
+    install_self
+    check_install
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi
