@@ -26,10 +26,10 @@ from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
                                               FitCheckedRunner,
                                               check_checkpoint_file)
 from mmext_pixel.utils.runner_setup import (
-    POSE_SCOPE, add_runner_args, build_test_dataset,
-    dataset_has_labels, drop_label_steps, enable_test_time_aug,
-    enable_visualization, evaluator_names, finish_run, load_config,
-    parse_runner_args, set_pose_flip_test, set_prediction_output, setup_run)
+    POSE_SCOPE, add_runner_args, build_test_dataset, dataset_has_labels,
+    drop_label_steps, enable_test_time_aug, enable_visualization,
+    evaluator_names, finish_run, load_config, parse_runner_args,
+    set_pose_flip_test, set_prediction_output, setup_run)
 
 
 def parse_args():
@@ -110,8 +110,8 @@ def test(args) -> None:
         if args.aug_test:  # refuses the seg-only --aug-scales/--no-aug-flip
             enable_test_time_aug(cfg, args.config, args.aug_scales,
                                  not args.no_aug_flip)
-        print('flip test: ' + set_pose_flip_test(cfg, args.aug_test,
-                                                 args.no_flip_test))
+        print('flip test: ' +
+              set_pose_flip_test(cfg, args.aug_test, args.no_flip_test))
     else:
         if args.no_flip_test:
             raise SystemExit('--no-flip-test is for pose configs; for '

@@ -13,6 +13,7 @@ model = dict(
     backbone=dict(num_classes=num_classes),
     decode_head=dict(num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes))
+# for mmseg's stock tools/test.py --tta (ours swaps by the dataset's pairs)
 tta_model = {{_base_.lip_tta_model}}
 optim_wrapper = dict(optimizer=dict(lr=0.007))
 param_scheduler = [

@@ -93,8 +93,8 @@ def read_checkpoint(filename: str,
 def _is_broken_file_error(error: Exception) -> bool:
     """Whether ``torch.load`` failed on the bytes rather than refusing an
     intact file (the safe loader names the global it refused)."""
-    if isinstance(error, (EOFError, IndexError, struct.error,
-                          zipfile.BadZipFile)):
+    if isinstance(error,
+                  (EOFError, IndexError, struct.error, zipfile.BadZipFile)):
         return True  # the unpickler ran out of bytes
     if isinstance(error, pickle.UnpicklingError):
         return 'global' not in str(error).lower()
@@ -150,8 +150,8 @@ class CheckpointFit:
                              for k, a, b in self.mismatched
                          ]))
         if self.missing:
-            lines.append(f'{len(self.missing)} missing from the checkpoint: '
-                         + first(self.missing))
+            lines.append(f'{len(self.missing)} missing from the checkpoint: ' +
+                         first(self.missing))
         if self.unexpected:
             lines.append(f'{len(self.unexpected)} unexpected (not in the '
                          'model): ' + first(self.unexpected))
@@ -169,8 +169,8 @@ def bare_model(model: nn.Module) -> nn.Module:
 def checkpoint_fit(
     model: nn.Module,
     checkpoint: dict,
-    revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS
-) -> CheckpointFit:
+    revise_keys: Sequence[Tuple[str,
+                                str]] = DEFAULT_REVISE_KEYS) -> CheckpointFit:
     """Compare a checkpoint's weights with a model's, as mmengine's
     ``_load_checkpoint_to_model`` would load them.
 
@@ -187,16 +187,18 @@ def checkpoint_fit(
     """
     weights = checkpoint.get('state_dict', checkpoint)
     for pattern, replacement in revise_keys:
-        weights = {re.sub(pattern, replacement, k): v
-                   for k, v in weights.items()}
+        weights = {
+            re.sub(pattern, replacement, k): v
+            for k, v in weights.items()
+        }
     own = bare_model(model).state_dict()
     fit = CheckpointFit(num_model_keys=len(own))
     for key, value in weights.items():
         if key not in own:
             fit.unexpected.append(key)
         elif hasattr(value, 'shape') and value.shape != own[key].shape:
-            fit.mismatched.append((key, tuple(value.shape),
-                                   tuple(own[key].shape)))
+            fit.mismatched.append(
+                (key, tuple(value.shape), tuple(own[key].shape)))
     fit.missing = [
         key for key in own
         if key not in weights and not key.endswith('num_batches_tracked')
@@ -216,12 +218,12 @@ class FitCheckedRunner(Runner):
 
     allow_partial: bool = True
 
-    def load_checkpoint(self,
-                        filename: str,
-                        map_location: Union[str, Callable] = 'cpu',
-                        strict: bool = False,
-                        revise_keys: Sequence[Tuple[str, str]] = (
-                            DEFAULT_REVISE_KEYS)):
+    def load_checkpoint(
+            self,
+            filename: str,
+            map_location: Union[str, Callable] = 'cpu',
+            strict: bool = False,
+            revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS):
         """As ``Runner.load_checkpoint`` (same arguments), with the checks.
 
         Args:

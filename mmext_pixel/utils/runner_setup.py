@@ -187,7 +187,8 @@ def enable_test_time_aug(cfg: Config,
         for i, group in enumerate(groups):
             if any(t.get('type') == 'Resize' for t in group):
                 groups[i] = [
-                    dict(type='Resize', scale_factor=float(s), keep_ratio=True)
+                    dict(
+                        type='Resize', scale_factor=float(s), keep_ratio=True)
                     for s in scales
                 ]
     if not flip:
@@ -213,7 +214,8 @@ def enable_test_time_aug(cfg: Config,
     return swapped
 
 
-def set_pose_flip_test(cfg: Config, aug_test: bool = False,
+def set_pose_flip_test(cfg: Config,
+                       aug_test: bool = False,
                        no_flip_test: bool = False) -> str:
     """Decide mmpose's flip test: the config's setting unless ``--aug-test``
     turns it on or ``--no-flip-test`` off.
@@ -257,6 +259,8 @@ def dataset_has_labels(dataset) -> bool:
     Raises:
         ValueError: Some samples have label maps and others do not.
     """
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()  # a lazily built dataset sets has_labels here
     has_labels = getattr(dataset, 'has_labels', None)
     if has_labels is not None:
         return bool(has_labels)

@@ -107,7 +107,11 @@ def lip(tmp_path_factory):
     ckpt = base / 'tiny.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     return dict(
-        base=base, root=root, cfg_path=cfg_path, cfg=cfg, ckpt=ckpt,
+        base=base,
+        root=root,
+        cfg_path=cfg_path,
+        cfg=cfg,
+        ckpt=ckpt,
         images=sorted(glob.glob(str(img_dir / '*.jpg'))))
 
 
@@ -146,8 +150,8 @@ def test_aug_test_swaps_left_right_scores_of_lip(lip):
     assert re.search(r'mIoU: [0-9.]+', proc.stdout)
     dumped = Config.fromfile(str(work_dir / 'my_lip_fcn.py'))
     assert dumped.model.type == 'FlipSwapSegTTAModel'
-    assert [tuple(p) for p in dumped.model.flip_label_pairs] == list(
-        LIP_FLIP_PAIRS)
+    assert [tuple(p)
+            for p in dumped.model.flip_label_pairs] == list(LIP_FLIP_PAIRS)
 
     model = MODELS.build(lip['cfg'].model)
     model.load_state_dict(torch.load(lip['ckpt'])['state_dict'])
@@ -174,9 +178,9 @@ def test_pairs_from_a_metainfo_override(synthetic_root):
     """A dataset without pairs of its own gets the swap from the config's
     ``metainfo``; without one it keeps mmseg's SegTTAModel."""
     from conftest import DEMO_CONFIG
-    for metainfo, expected in ((None, 'SegTTAModel'),
-                               (dict(flip_pairs=[(1, 2)]),
-                                'FlipSwapSegTTAModel')):
+    for metainfo, expected in ((None, 'SegTTAModel'), (dict(flip_pairs=[(1,
+                                                                         2)]),
+                                                       'FlipSwapSegTTAModel')):
         options = {'test_dataloader.dataset.data_root': f'{synthetic_root}/'}
         if metainfo:
             options['test_dataloader.dataset.metainfo'] = metainfo
@@ -184,18 +188,17 @@ def test_pairs_from_a_metainfo_override(synthetic_root):
         swapped = enable_test_time_aug(cfg, DEMO_CONFIG, [1.0])
         assert cfg.model.type == expected
         if metainfo:
-            assert swapped == [[1, 2]] and cfg.model.flip_label_pairs == [[1,
-                                                                           2]]
+            assert swapped == [[1, 2]
+                               ] and cfg.model.flip_label_pairs == [[1, 2]]
         else:
             assert swapped is None and 'flip_label_pairs' not in cfg.model
 
 
 def test_explicit_pairs_of_the_config_are_kept(lip):
     cfg = load_config(str(lip['cfg_path']))
-    cfg.tta_model = dict(type='FlipSwapSegTTAModel', flip_label_pairs=[[3,
-                                                                         4]])
-    assert enable_test_time_aug(cfg, 'my_lip_fcn.py',
-                                dataset=build_test_dataset(cfg)) is None
+    cfg.tta_model = dict(type='FlipSwapSegTTAModel', flip_label_pairs=[[3, 4]])
+    assert enable_test_time_aug(
+        cfg, 'my_lip_fcn.py', dataset=build_test_dataset(cfg)) is None
     assert cfg.model.flip_label_pairs == [[3, 4]]
 
 
@@ -209,5 +212,5 @@ def test_our_lip_configs_set_the_swap_for_stock_tools(config):
         pytest.fail(f'{config} matches *lip*.py but tests on '
                     f'{cfg.test_dataloader.dataset.type}')
     assert cfg.tta_model.type == 'FlipSwapSegTTAModel'
-    assert [tuple(p) for p in cfg.tta_model.flip_label_pairs] == list(
-        LIP_FLIP_PAIRS)
+    assert [tuple(p)
+            for p in cfg.tta_model.flip_label_pairs] == list(LIP_FLIP_PAIRS)

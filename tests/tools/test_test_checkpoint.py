@@ -27,8 +27,7 @@ def other_model(tmp_path_factory):
     """A checkpoint of the demo model with another class count, one weight
     left out and one foreign weight."""
     base = tmp_path_factory.mktemp('checkpoints')
-    weights = demo_weights(
-        **{'model.decode_head.num_classes': OTHER_CLASSES})
+    weights = demo_weights(**{'model.decode_head.num_classes': OTHER_CLASSES})
     del weights['backbone.conv1.weight']
     weights['neck.extra.weight'] = torch.zeros(2)
     path = base / 'other_model.pth'
@@ -37,13 +36,14 @@ def other_model(tmp_path_factory):
 
 
 def run_test(ckpt, root, work_dir, *args):
-    return run_tool([
-        TEST, DEMO_CONFIG,
-        str(ckpt), '--work-dir',
-        str(work_dir), *args, '--cfg-options'
-    ] + data_options(root),
-                    cwd=str(work_dir.parent),
-                    check=False)
+    return run_tool(
+        [
+            TEST, DEMO_CONFIG,
+            str(ckpt), '--work-dir',
+            str(work_dir), *args, '--cfg-options'
+        ] + data_options(root),
+        cwd=str(work_dir.parent),
+        check=False)
 
 
 def test_checkpoint_of_another_model_stops_the_test(other_model,
@@ -60,8 +60,7 @@ def test_checkpoint_of_another_model_stops_the_test(other_model,
     assert not re.search(r'mIoU: [0-9.]+', proc.stdout)
 
 
-def test_allow_partial_loads_what_fits(other_model, synthetic_root,
-                                       tmp_path):
+def test_allow_partial_loads_what_fits(other_model, synthetic_root, tmp_path):
     proc = run_test(other_model, synthetic_root, tmp_path / 'work',
                     '--allow-partial')
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -106,19 +105,19 @@ def test_broken_checkpoint_files_are_named_by_test(tmp_path, monkeypatch):
 
 def test_broken_checkpoint_files_are_named_by_train(tmp_path, monkeypatch):
     for path, problem in broken_files(tmp_path):
-        message = run_main(monkeypatch, 'train.py', DEMO_CONFIG,
-                           '--work-dir', tmp_path / 'work', '--cfg-options',
+        message = run_main(monkeypatch, 'train.py', DEMO_CONFIG, '--work-dir',
+                           tmp_path / 'work', '--cfg-options',
                            f'load_from={path}')
         assert isinstance(message, str)
         assert message.startswith(f'error: checkpoint {path}: {problem}')
 
 
-def test_train_loads_what_fits_and_says_what_not(other_model,
-                                                 synthetic_root, tmp_path):
+def test_train_loads_what_fits_and_says_what_not(other_model, synthetic_root,
+                                                 tmp_path):
     """Fine-tuning from a checkpoint with another class count."""
     work_dir = tmp_path / 'work'
-    out = train(work_dir, synthetic_root, 1, '--no-validate',
-                '--cfg-options', f'load_from={other_model}').stdout
+    out = train(work_dir, synthetic_root, 1, '--no-validate', '--cfg-options',
+                f'load_from={other_model}').stdout
     summary = out[out.index(f'checkpoint {other_model} was loaded partly'):]
     assert summary.splitlines()[1:4] == [
         '2 with another shape: decode_head.conv_seg.weight (checkpoint '

@@ -104,6 +104,9 @@ def test_plain_and_aug_test(trained, synthetic_root):
     plain = run_test_tool(work_dir, synthetic_root, 'plain').stdout
     aug = run_test_tool(work_dir, synthetic_root, 'aug', '--aug-test',
                           '--aug-scales', '0.75', '1.0').stdout
+    for out in (plain, aug):
+        assert 'test split has labels: 4 samples, evaluating with IoUMetric' \
+            in out
     miou = [float(v) for v in re.findall(r'mIoU: ([0-9.]+)', plain)]
     miou_aug = [float(v) for v in re.findall(r'mIoU: ([0-9.]+)', aug)]
     assert len(miou) == 1 and 0 <= miou[0] <= 100
@@ -121,13 +124,16 @@ def test_plain_and_aug_test(trained, synthetic_root):
 def test_unlabelled_test_split_writes_predictions(trained, synthetic_root):
     work_dir, _ = trained
     out_dir = work_dir / 'preds'
-    run_test_tool(
+    out = run_test_tool(
         work_dir,
         synthetic_root,
         'unlabelled',
         '--out',
         str(out_dir),
-        options=['test_dataloader.dataset.ann_file=list/urbanisation/test.lst'])
+        options=['test_dataloader.dataset.ann_file=list/urbanisation/test.lst'
+                 ]).stdout
+    assert f'test split has no labels: predictions are written to {out_dir}' \
+        in out
     written = sorted(os.listdir(out_dir))
     images = sorted(
         os.listdir(synthetic_root / 'urbanisation' / 'x' / 'test'))

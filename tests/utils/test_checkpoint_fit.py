@@ -39,7 +39,10 @@ def test_missing_file_is_named(tmp_path):
 def test_truncated_file_is_named(tmp_path, zip_format, keep):
     """A real checkpoint, in torch's zip or legacy format, cut short."""
     path = tmp_path / 'cut.pth'
-    torch.save({'state_dict': tiny_net().state_dict(), 'meta': {}},
+    torch.save({
+        'state_dict': tiny_net().state_dict(),
+        'meta': {}
+    },
                path,
                _use_new_zipfile_serialization=zip_format)
     data = path.read_bytes()

@@ -39,9 +39,10 @@ def test_labels_from_every_sample(labelled):
 
 def test_a_mixed_split_is_an_error():
     """Sample 0 alone would call this split labelled."""
-    with pytest.raises(ValueError,
-                       match=r"1 of 3 samples have no label map \(the "
-                       r"first: 'img_2.jpg'\)"):
+    with pytest.raises(
+            ValueError,
+            match=r"1 of 3 samples have no label map \(the "
+            r"first: 'img_2.jpg'\)"):
         dataset_has_labels(Samples([True, True, False]))
 
 
@@ -53,8 +54,8 @@ def test_the_dataset_attribute_decides(declared):
 
 
 def test_evaluator_names():
-    assert evaluator_names(Config(dict(
-        test_evaluator=dict(type='IoUMetric')))) == 'IoUMetric'
+    assert evaluator_names(
+        Config(dict(test_evaluator=dict(type='IoUMetric')))) == 'IoUMetric'
     assert evaluator_names(
         Config(dict(test_evaluator=[dict(type='CocoMetric'),
                                     dict(type='DumpResults')]))) == \
@@ -71,13 +72,13 @@ def pose_cfg(test_cfg):
 @pytest.mark.parametrize(
     'test_cfg, aug_test, no_flip_test, said, flip_test',
     [
-        (dict(flip_test=True, shift_heatmap=True), False, False,
-         'on (config)', True),
+        (dict(flip_test=True,
+              shift_heatmap=True), False, False, 'on (config)', True),
         (dict(flip_test=False), False, False, 'off (config)', False),
         (None, False, False, 'off (config)', None),  # mmpose: off
         (dict(flip_test=False), True, False, 'on (--aug-test)', True),
-        (dict(flip_test=True, shift_heatmap=True), False, True,
-         'off (--no-flip-test)', False),
+        (dict(flip_test=True,
+              shift_heatmap=True), False, True, 'off (--no-flip-test)', False),
     ])
 def test_pose_flip_test(test_cfg, aug_test, no_flip_test, said, flip_test):
     cfg = pose_cfg(test_cfg)

@@ -52,8 +52,10 @@ tta_pipeline = [
             [dict(type='PackSegInputs')],
         ])
 ]
-# A config using this base sets ``tta_model = {{_base_.lip_tta_model}}``
-# (the runtime base owns the ``tta_model`` key).
+# Our tools/test.py --aug-test swaps the flipped view's left/right scores by
+# itself (it reads the pairs from LIPParsingDataset's metainfo). mmseg's
+# stock tools/test.py --tta takes tta_model as it is, so our LIP configs set
+# ``tta_model = {{_base_.lip_tta_model}}`` (the runtime base owns the key).
 lip_tta_model = dict(
     type='FlipSwapSegTTAModel', flip_label_pairs=lip_flip_pairs)
 train_dataloader = dict(

@@ -14,6 +14,11 @@ class FlipSwapSegTTAModel(SegTTAModel):
     for the right arm, so each pair of channels is swapped before the views
     are averaged.
 
+    ``tools/test.py --aug-test`` uses it in place of the config's plain
+    ``SegTTAModel`` whenever the test dataset's metainfo declares
+    ``flip_pairs`` (as ``LIPParsingDataset`` does); a config meant for
+    mmseg's stock ``tools/test.py --tta`` sets ``tta_model`` to it itself.
+
     Args:
         flip_label_pairs (Sequence[tuple[int, int]]): Class indices that trade
             places under a horizontal flip, e.g. ``((14, 15), (16, 17),
