@@ -48,6 +48,7 @@ def check_checkpoint_file(filename: str) -> None:
     """
     if '://' in filename:
         return
+    filename = osp.expanduser(filename)  # as mmengine's local loader does
     if not osp.isfile(filename):
         raise CheckpointError(f'checkpoint {filename}: no such file')
     if osp.getsize(filename) == 0:
