@@ -16,6 +16,15 @@ def version():
     return scope['__version__']
 
 
+def requirements(name):
+    """The requirement lines of ``requirements/<name>.txt``."""
+    with open(osp.join(HERE, 'requirements', f'{name}.txt')) as f:
+        return [
+            line.split('#')[0].strip() for line in f
+            if line.split('#')[0].strip()
+        ]
+
+
 def link_mim_files():
     """Make configs/, tools/ and model-index.yml visible under mmext_pixel/.mim.
 
@@ -65,6 +74,8 @@ setup(
     license='Apache License 2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['mmext_pixel', 'mmext_pixel.*']),
+    # optional: ONNX export and torch-free inference (docs/deployment.md)
+    extras_require=dict(deploy=requirements('deploy')),
     cmdclass=dict(build_py=BuildPyWithMim),
     include_package_data=False,
     zip_safe=False)
