@@ -1,8 +1,9 @@
 """Test (and evaluate) a checkpoint of an MMSeg or MMPose config.
 
     python tools/test.py CONFIG CKPT [--aug-test [--aug-scales 0.75 1 1.25]
-        [--no-aug-flip]] [--out OUT] [--show-dir DIR] [--work-dir DIR]
-        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--no-aug-flip]] [--no-flip-test] [--allow-partial] [--out OUT]
+        [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v ...]
+        [--launcher {none,pytorch,slurm,mpi}]
 
 ``--aug-test`` (alias ``--tta``) is mmseg's test-time augmentation: by
 default scales 0.5, 0.75, 1.0, 1.25, 1.5, 1.75 and a horizontal flip, as the
