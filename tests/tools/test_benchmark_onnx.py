@@ -1,0 +1,92 @@
+"""tools/analysis_tools/benchmark_onnx.py on the small demo HRNet at 32x48:
+the printed table's structure, positive timings, the torch.compile column
+(working, and n/a with the reason), the operator profiles. No timing
+asserts."""
+import json
+import re
+
+import pytest
+import torch
+
+from conftest import DEMO_CONFIG, load_tool
+
+pytest.importorskip('onnxruntime')
+
+TOOL = load_tool('analysis_tools', 'benchmark_onnx.py')
+HEADER = '| backend | median ms | min ms | median / eager |'
+ROW = re.compile(r'^\| (.+?) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$')
+
+
+@pytest.fixture(autouse=True)
+def keep_threads():
+    """The tool sets torch's thread count; give the suite its own back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def table_rows(text):
+    lines = text.splitlines()
+    start = lines.index(HEADER)
+    assert lines[start + 1] == '| --- | ---: | ---: | ---: |'
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith('|'):
+            break
+        rows.append(line)
+    return lines[start - 2], rows
+
+
+def test_table_and_profile(tmp_path, capsys):
+    out = tmp_path / 'bench.json'
+    TOOL.main([
+        DEMO_CONFIG, '--shape', '32', '48', '--threads', '1', '--runs', '2',
+        '--warmup', '1', '--compile-backend', 'no_such_backend', '--profile',
+        '1', '--out',
+        str(out)
+    ])
+    text = capsys.readouterr().out
+    settings, rows = table_rows(text)
+    assert 'input 1x3x32x48; CPU, 1 threads; 2 interleaved runs after 1 ' \
+        'warm-up' in settings
+    assert len(rows) == 3
+    timed = [ROW.match(row) for row in rows[:2]]
+    assert [m.group(1) for m in timed] == ['PyTorch eager', 'onnxruntime']
+    for m in timed:
+        median, low = float(m.group(2)), float(m.group(3))
+        assert 0 < low <= median
+    assert float(timed[0].group(4)) == 1.0
+    # the compiler's failure is a column entry with its reason
+    assert rows[2].startswith('| torch.compile | n/a: ')
+    assert 'no_such_backend' in rows[2]
+    ratio = float(timed[1].group(4))
+    goal = 'met' if ratio <= 0.75 else 'not met'
+    assert f'onnxruntime / eager {ratio:.3f}: goal (<= 0.75) {goal}' in text
+
+    result = json.loads(out.read_text())
+    assert result['threads'] == 1 and result['input_shapes'] == {
+        'input': [1, 3, 32, 48]
+    }
+    for name in ('PyTorch eager', 'onnxruntime'):
+        times = result['backends'][name]['times_ms']
+        assert len(times) == 2 and min(times) > 0
+    # operator time per type, convolutions among them
+    ort_ops = result['profile']['onnxruntime']
+    assert ort_ops['Conv'] > 0 and min(ort_ops.values()) >= 0
+    assert any(k.startswith('aten::') for k in result['profile']['eager'])
+    assert 'onnxruntime (per run):' in text and '| Conv |' in text
+
+
+def test_compile_column():
+    result = TOOL.benchmark(
+        DEMO_CONFIG,
+        shape=(32, 48),
+        threads=1,
+        runs=2,
+        warmup=0,
+        compile_backend='eager')
+    compiled = result['backends']['torch.compile (eager)']
+    assert len(compiled['times_ms']) == 2 and compiled['min_ms'] > 0
+    assert compiled['ratio'] > 0
+    _, rows = table_rows(TOOL.format_table(result))
+    assert ROW.match(rows[2]).group(1) == 'torch.compile (eager)'

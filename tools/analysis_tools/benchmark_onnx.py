@@ -1,0 +1,372 @@
+"""CPU latency of a config's network: PyTorch eager, onnxruntime and
+``torch.compile``, in one process on the same input.
+
+    python tools/analysis_tools/benchmark_onnx.py CONFIG [CHECKPOINT]
+        [--shape H W] [--threads N] [--runs 20] [--warmup 3]
+        [--compile-backend inductor | --no-compile]
+        [--ort-opt {disable,basic,extended,all}] [--profile [N]]
+        [--out RESULT.json] [--cfg-options k=v ...]
+
+The network is what ``tools/deployment/pytorch2onnx.py`` exports: the
+segmentor's ``encode_decode`` (logits resized to the input size; Gated-SCNN
+with its Canny map as a second input, computed once outside the timing) or a
+pose estimator's heatmaps. The model is built as the exporter builds it
+(``mmext_pixel.deployment.build_model``: SyncBN reverted, eval mode, random
+weights unless CHECKPOINT is given; latency does not depend on the values),
+exported at ``--shape`` (H W; default 1024 2048 for segmentation, 256 192
+for pose) to a temporary file, and run on one image of that size prepared
+as the data preprocessor prepares it (``sample_inputs``).
+
+PyTorch runs with ``torch.set_num_threads(N)`` under ``torch.no_grad()``;
+onnxruntime's CPU session with ``intra_op_num_threads=N`` and one
+inter-op thread, graph optimisation ``--ort-opt`` (default all: constant
+folding, Conv+BatchNorm and other fusions, layout transforms);
+``torch.compile`` (default backend inductor) compiles during its warm-up, and
+is reported as ``n/a: <reason>`` where it fails. ``--warmup`` untimed and
+then ``--runs`` timed runs of each backend are interleaved (one run of each
+in turn), so that load on the machine affects them alike. The table gives
+the median and minimum in ms and each backend's median over eager's.
+
+``--profile N`` then runs onnxruntime N more times with its profiler
+(``SessionOptions.enable_profiling``) and PyTorch eager once under
+``torch.profiler``, and prints the time per operator type of both: where the
+onnxruntime / eager ratio is not what one expects, this says which
+operators take the time.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from mmext_pixel.deployment import build_model, export_onnx
+from mmext_pixel.deployment.onnx_export import graph_module, sample_inputs
+from mmext_pixel.utils.runner_setup import add_cfg_options_arg, load_config
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from get_flops import add_shape_arg, input_shape  # noqa: E402
+
+ORT_LEVELS = ('disable', 'basic', 'extended', 'all')
+GOAL = 0.75  # issue 13: onnxruntime at most 0.75x PyTorch eager
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='CPU latency: PyTorch eager vs onnxruntime (and '
+        'torch.compile) on the same input')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        'checkpoint', nargs='?', help='weights (default: random)')
+    add_shape_arg(parser)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=torch.get_num_threads(),
+        help='threads of both runtimes (default: PyTorch\'s default, '
+        f'{torch.get_num_threads()} here)')
+    parser.add_argument(
+        '--runs', type=int, default=20, help='timed runs of each backend')
+    parser.add_argument(
+        '--warmup', type=int, default=3, help='untimed runs of each first')
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        '--compile-backend',
+        default='inductor',
+        help='torch.compile backend of the third column (default inductor)')
+    group.add_argument(
+        '--no-compile',
+        action='store_true',
+        help='leave out torch.compile (its compilation takes minutes for '
+        'the large models)')
+    parser.add_argument(
+        '--ort-opt',
+        choices=ORT_LEVELS,
+        default='all',
+        help='onnxruntime graph optimisation level (default all)')
+    parser.add_argument(
+        '--profile',
+        type=int,
+        nargs='?',
+        const=3,
+        default=0,
+        metavar='N',
+        help='then profile N onnxruntime runs and one eager run and print '
+        'the time per operator type (N defaults to 3)')
+    parser.add_argument('--out', help='write the results to this JSON file')
+    add_cfg_options_arg(parser)
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f'--threads must be >= 1, got {args.threads}')
+    if args.runs < 1 or args.warmup < 0:
+        parser.error(f'--runs must be >= 1 and --warmup >= 0, got runs='
+                     f'{args.runs}, warmup={args.warmup}')
+    if args.profile < 0:
+        parser.error(f'--profile takes N >= 1, got {args.profile}')
+    return args
+
+
+def ort_session(onnx_file: str,
+                threads: int,
+                level: str = 'all',
+                profile_prefix: Optional[str] = None):
+    """An onnxruntime CPU session with ``threads`` intra-op threads.
+
+    Args:
+        onnx_file (str): The model.
+        threads (int): ``intra_op_num_threads`` (inter-op: 1).
+        level (str): Graph optimisation, one of ``ORT_LEVELS``. Defaults to
+            'all'.
+        profile_prefix (str, optional): Profile to files with this prefix.
+            Defaults to None (no profiling).
+    """
+    import onnxruntime as ort
+    levels = dict(
+        disable=ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        basic=ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        extended=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        all=ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = levels[level]
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(
+        onnx_file, options, providers=['CPUExecutionProvider'])
+
+
+def time_interleaved(runners: Dict[str, Callable[[], object]], warmup: int,
+                     runs: int) -> Dict[str, List[float]]:
+    """Milliseconds of ``runs`` calls of each runner, one of each in turn,
+    after ``warmup`` untimed rounds."""
+    for _ in range(warmup):
+        for run in runners.values():
+            run()
+    times = {name: [] for name in runners}
+    for _ in range(runs):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
+                   runs: int) -> Dict[str, float]:
+    """Milliseconds per run spent in each onnxruntime operator type."""
+    with tempfile.TemporaryDirectory() as tmp:
+        session = ort_session(onnx_file, threads, level, osp.join(tmp, 'ort'))
+        for _ in range(runs + 1):
+            session.run(None, feeds)
+        with open(session.end_profiling()) as f:
+            events = json.load(f)
+    model_runs = sorted(
+        (e['ts'], e['ts'] + e['dur']) for e in events
+        if e.get('cat') == 'Session' and e.get('name') == 'model_run')
+    # the first run allocates its buffers: left out
+    first_end = model_runs[0][1]
+    totals = defaultdict(float)
+    for event in events:
+        if (event.get('cat') == 'Node'
+                and event.get('name', '').endswith('_kernel_time')
+                and event['ts'] > first_end):
+            totals[event['args']['op_name']] += event['dur'] / 1000
+    return {op: ms / runs for op, ms in totals.items()}
+
+
+def torch_op_profile(graph: nn.Module, inputs: tuple) -> Dict[str, float]:
+    """Milliseconds of one eager run spent in each aten operator (self
+    time)."""
+    from torch.profiler import ProfilerActivity, profile
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        graph(*inputs)
+    return {
+        e.key: e.self_cpu_time_total / 1000
+        for e in prof.key_averages() if e.self_cpu_time_total > 0
+    }
+
+
+def benchmark(cfg_path: str,
+              checkpoint: Optional[str] = None,
+              shape: Optional[Sequence[int]] = None,
+              threads: int = 1,
+              runs: int = 20,
+              warmup: int = 3,
+              compile_backend: Optional[str] = 'inductor',
+              ort_opt: str = 'all',
+              profile: int = 0,
+              cfg_options: Optional[dict] = None) -> dict:
+    """Latency of eager, onnxruntime and torch.compile (see module doc).
+
+    Args:
+        cfg_path (str): Config path.
+        checkpoint (str, optional): Weights. Defaults to None (random).
+        shape (Sequence[int], optional): Input (H, W). Defaults to None
+            (get_flops.py's default of the config's scope).
+        threads (int): Threads of every backend. Defaults to 1.
+        runs (int): Timed runs of each backend. Defaults to 20.
+        warmup (int): Untimed runs of each backend first. Defaults to 3.
+        compile_backend (str, optional): ``torch.compile`` backend; None
+            leaves the column out. Defaults to 'inductor'.
+        ort_opt (str): onnxruntime graph optimisation level. Defaults to
+            'all'.
+        profile (int): onnxruntime runs to profile after the timing (0:
+            none). Defaults to 0.
+        cfg_options (dict, optional): Config overrides. Defaults to None.
+
+    Returns:
+        dict: Settings, and per backend ``times_ms``, ``median_ms``,
+        ``min_ms`` and ``ratio`` (median over eager's), or ``error`` for a
+        backend that could not run; ``profile`` when asked for.
+    """
+    cfg = load_config(cfg_path, cfg_options)
+    cfg.log_level = 'WARN'
+    shape = input_shape(cfg, shape)
+    torch.set_num_threads(threads)
+    model = build_model(cfg, checkpoint)
+    feeds = sample_inputs(model, shape)
+    inputs = tuple(torch.from_numpy(v) for v in feeds.values())
+    graph = graph_module(model).eval()
+    results = dict(
+        config=cfg_path,
+        shape=list(shape),
+        input_shapes={
+            k: list(v.shape)
+            for k, v in feeds.items()
+        },
+        threads=threads,
+        runs=runs,
+        warmup=warmup,
+        ort_opt=ort_opt,
+        torch=torch.__version__)
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_file = osp.join(tmp, 'model.onnx')
+        export_onnx(model, None, shape, onnx_file)
+        import onnxruntime as ort
+        results['onnxruntime'] = ort.__version__
+        session = ort_session(onnx_file, threads, ort_opt)
+
+        def eager():
+            with torch.no_grad():
+                return graph(*inputs)
+
+        runners = {
+            'PyTorch eager': eager,
+            'onnxruntime': lambda: session.run(None, feeds),
+        }
+        errors = {}
+        if compile_backend is None:
+            errors['torch.compile'] = 'n/a: not run (--no-compile)'
+        else:
+            try:
+                compiled = torch.compile(graph, backend=compile_backend)
+                with torch.no_grad():
+                    compiled(*inputs)  # compiles
+            except Exception as e:  # any failure of the compiler stack
+                reason = str(e).strip().splitlines()
+                errors['torch.compile'] = (
+                    f'n/a: {type(e).__name__}: '
+                    f'{reason[0][:200] if reason else ""}')
+            else:
+
+                def run_compiled():
+                    with torch.no_grad():
+                        return compiled(*inputs)
+
+                runners[f'torch.compile ({compile_backend})'] = run_compiled
+        times = time_interleaved(runners, warmup, runs)
+        eager_median = statistics.median(times['PyTorch eager'])
+        backends = {}
+        for name, ms in times.items():
+            median = statistics.median(ms)
+            backends[name] = dict(
+                times_ms=ms,
+                median_ms=median,
+                min_ms=min(ms),
+                ratio=median / eager_median)
+        for name, error in errors.items():
+            backends[name] = dict(error=error)
+        results['backends'] = backends
+        if profile:
+            results['profile'] = dict(
+                onnxruntime=ort_op_profile(onnx_file, feeds, threads, ort_opt,
+                                           profile),
+                eager=torch_op_profile(graph, inputs))
+    return results
+
+
+def format_table(results: dict) -> str:
+    """The results as a Markdown table with a header of the settings."""
+    shapes = ', '.join(f'{k} {"x".join(map(str, v))}'
+                       for k, v in results['input_shapes'].items())
+    lines = [
+        f'{results["config"]}: {shapes}; CPU, {results["threads"]} threads; '
+        f'{results["runs"]} interleaved runs after {results["warmup"]} '
+        f'warm-up; torch {results["torch"]}, onnxruntime '
+        f'{results["onnxruntime"]} (graph optimisation '
+        f'{results["ort_opt"]})', '',
+        '| backend | median ms | min ms | median / eager |',
+        '| --- | ---: | ---: | ---: |'
+    ]
+    for name, r in results['backends'].items():
+        if 'error' in r:
+            lines.append(f'| {name} | {r["error"]} | | |')
+        else:
+            lines.append(f'| {name} | {r["median_ms"]:.1f} | '
+                         f'{r["min_ms"]:.1f} | {r["ratio"]:.3f} |')
+    ratio = results['backends']['onnxruntime']['ratio']
+    lines += [
+        '', f'onnxruntime / eager {ratio:.3f}: goal (<= {GOAL}) ' +
+        ('met' if ratio <= GOAL else 'not met')
+    ]
+    return '\n'.join(lines)
+
+
+def format_profile(profile: dict, top: int = 12) -> str:
+    """Time per operator type of both runtimes, largest first."""
+    lines = []
+    for name, ops in (('onnxruntime (per run)', profile['onnxruntime']),
+                      ('PyTorch eager (one run, self time)',
+                       profile['eager'])):
+        total = sum(ops.values())
+        lines += [
+            f'{name}: {total:.1f} ms in operators', '',
+            '| operator | ms | share |', '| --- | ---: | ---: |'
+        ]
+        for op, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:top]:
+            lines.append(f'| {op} | {ms:.1f} | {100 * ms / total:.1f}% |')
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = parse_args(argv)
+    results = benchmark(args.config, args.checkpoint, args.shape, args.threads,
+                        args.runs, args.warmup,
+                        None if args.no_compile else args.compile_backend,
+                        args.ort_opt, args.profile, args.cfg_options)
+    print(format_table(results))
+    if args.profile:
+        print()
+        print(format_profile(results['profile']))
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=2)
+        print(f'results written to {args.out}')
+    return results
+
+
+if __name__ == '__main__':
+    main()
