@@ -87,7 +87,9 @@ def main(argv=None) -> int:
     meta = export_onnx(
         model, None, args.shape, args.out, args.dynamic, opset=args.opset)
     shown = {k: v for k, v in meta.items() if k not in ('classes', 'palette')}
-    print(f'wrote {args.out}\nmetadata: {json.dumps(shown)}')
+    weights = args.checkpoint or 'random (no checkpoint given)'
+    print(f'wrote {args.out}\nweights: {weights}\n'
+          f'metadata: {json.dumps(shown)}')
     if not args.verify:
         return 0
     results = verify_export(model, args.out, meta, args.verify_shape)
