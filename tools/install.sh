@@ -79,22 +79,23 @@ pip_with_build_tools() {
 }
 
 # --- 1. torch (+ torchvision for the pose stack) ----------------------------
+torch_version() { "$PY" -c 'import torch; print(torch.__version__)'; }
+
 install_torch() {
     local modules=torch
     # mmpose's visualizer imports torchvision, so every pose runner needs it.
     if [ "$WITH_POSE" = 1 ]; then modules='torch, torchvision'; fi
     if "$PY" - <<EOF 2>/dev/null; then
 import $modules
-from packaging.version import Version
-v = Version(torch.__version__.split('+')[0])
-assert Version('2.0') <= v < Version('2.14'), v
+major_minor = tuple(int(x) for x in torch.__version__.split('.')[:2])
+assert (2, 0) <= major_minor < (2, 14), torch.__version__
 EOF
-        log "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+        log "keeping installed torch $(torch_version)"
         return
     fi
     if "$PY" -c 'import torch' 2>/dev/null; then
         if [ "$WITH_POSE" = 0 ]; then
-            log "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')" \
+            log "keeping installed torch $(torch_version)" \
                 "(outside the tested 2.0-2.13)"
             return
         fi
@@ -169,10 +170,9 @@ EOF
 # otherwise sets MMCV_LOAD_ERROR to the last line of the error.
 mmcv_ops_load() {
     local out
-    if out=$("$PY" -c "import mmcv, mmcv.ops
-assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__" 2>&1); then
-        return 0
-    fi
+    local check="import mmcv, mmcv.ops
+assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__"
+    if out=$("$PY" -c "$check" 2>&1); then return 0; fi
     MMCV_LOAD_ERROR=$(printf '%s\n' "$out" | tail -n 1)
     return 1
 }

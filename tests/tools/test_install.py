@@ -31,7 +31,6 @@ UNDEFINED_SYMBOL = ('/venv/site-packages/mmcv/_ext.cpython-311-x86_64-linux-'
                     'gnu.so: undefined symbol: _ZN3c1017RegisterOperatorsD1Ev')
 
 RUN_MMCV_STEP = '''
-source "$1"
 build_mmcv_wheel() {  # the source build, replaced
     echo "$1" >>"$BUILD_LOG"
     cp "$BUILT_WHEEL" "$1/"
@@ -100,6 +99,34 @@ def fake_env(tmp_path_factory):
     return python
 
 
+def step_env(python: Path, **extra) -> dict:
+    """The environment for install.sh steps in the venv of ``python``: no pip
+    configuration or index of this machine, no wheelhouse unless given."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith('PIP_') and k != 'MMEXT_WHEELHOUSE'
+    }
+    env.update(
+        PYTHON=str(python),
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_NO_INDEX='1',
+        PIP_DISABLE_PIP_VERSION_CHECK='1',
+        **extra)
+    return env
+
+
+def run_step(script: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``script`` in bash after sourcing install.sh (its functions)."""
+    return subprocess.run(
+        ['bash', '-c', f'source "$1"\n{script}', 'test', INSTALL_SH],
+        cwd=str(cwd),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
+
+
 def run_mmcv_step(fake_env,
                   tmp_path,
                   built_ops_load=True,
@@ -107,20 +134,15 @@ def run_mmcv_step(fake_env,
                   wheelhouse=None):
     """Run install_mmcv with the cache in ``tmp_path/cache``; ``installed``
     (a wheel) is installed first. Returns (exit code, output, build dirs)."""
-    python = str(fake_env)
-    pip = [python, '-m', 'pip']
-    env = {k: v for k, v in os.environ.items() if not k.startswith('PIP_')}
-    env.update(
-        PYTHON=python,
+    env = step_env(
+        fake_env,
         MMEXT_WHEEL_CACHE=str(tmp_path / 'cache'),
         BUILD_LOG=str(tmp_path / 'build.log'),
         BUILT_WHEEL=str(
-            fake_mmcv_wheel(tmp_path / 'build', 'built', built_ops_load)),
-        PIP_CONFIG_FILE=os.devnull,
-        PIP_DISABLE_PIP_VERSION_CHECK='1')
-    env.pop('MMEXT_WHEELHOUSE', None)
+            fake_mmcv_wheel(tmp_path / 'build', 'built', built_ops_load)))
     if wheelhouse:
         env['MMEXT_WHEELHOUSE'] = str(wheelhouse)
+    pip = [str(fake_env), '-m', 'pip']
     subprocess.run(
         pip + ['uninstall', '-y', '-q', 'mmcv'],
         env=env,
@@ -133,12 +155,7 @@ def run_mmcv_step(fake_env,
             env=env,
             check=True,
             capture_output=True)
-    proc = subprocess.run(['bash', '-c', RUN_MMCV_STEP, 'test', INSTALL_SH],
-                          cwd=str(tmp_path),
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True)
+    proc = run_step(RUN_MMCV_STEP, env, tmp_path)
     log = tmp_path / 'build.log'
     builds = log.read_text().split() if log.exists() else []
     return proc.returncode, proc.stdout, builds
@@ -212,6 +229,18 @@ def test_build_whose_ops_fail_is_an_error(fake_env, tmp_path):
     assert not (tmp_path / 'cache' / KEY / WHEEL).exists()
 
 
+def test_no_pose_keeps_torch_without_torchvision(fake_env, tmp_path):
+    env = step_env(fake_env)
+    proc = run_step('WITH_POSE=0; install_torch', env, tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout == f'[install] keeping installed torch {TORCH_VERSION}\n'
+    # with the pose stack the same torch needs its torchvision (none to be
+    # had here: no index)
+    proc = run_step('WITH_POSE=1; install_torch', env, tmp_path)
+    assert proc.returncode != 0
+    assert '[install] torch present, adding torchvision==0.28.*' in proc.stdout
+
+
 def test_unknown_argument_is_an_error():
     proc = subprocess.run(['bash', INSTALL_SH, '--no-poses'],
                           stdout=subprocess.PIPE,
@@ -223,19 +252,14 @@ def test_unknown_argument_is_an_error():
 
 @pytest.mark.parametrize('with_pose', [0, 1])
 def test_final_check_needs_the_pose_stack_unless_no_pose(tmp_path, with_pose):
-    env = dict(os.environ, PYTHON=sys.executable, PYTHONWARNINGS='ignore')
-    env['PYTHONPATH'] = os.pathsep.join([
-        write_import_blocker(tmp_path / 'blocker', POSE_STACK),
-        env.get('PYTHONPATH', '')
-    ])
-    proc = subprocess.run([
-        'bash', '-c', f'source "$1"; WITH_POSE={with_pose}; check_install',
-        'test', INSTALL_SH
-    ],
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True)
+    """The real environment, with the pose stack blocked."""
+    blocker = write_import_blocker(tmp_path / 'blocker', POSE_STACK)
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PYTHONWARNINGS='ignore',
+        PYTHONPATH=os.pathsep.join([blocker, REPO_ROOT]))
+    proc = run_step(f'WITH_POSE={with_pose}; check_install', env, tmp_path)
     last = proc.stdout.strip().splitlines()[-1]
     if with_pose:
         assert proc.returncode != 0
