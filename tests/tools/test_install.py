@@ -1,10 +1,10 @@
-"""tools/install.sh: the mmcv step with its wheel cache, and the final check.
+"""tools/install.sh, one step at a time (the file sourced, a step called).
 
-The mmcv step runs alone (install.sh sourced, ``install_mmcv`` called) in a
-throwaway venv whose ``torch`` is a stand-in with a version string, with fake
-mmcv 2.1.0 wheels (an ``mmcv.ops`` that loads, or one that fails like ops
-compiled against another torch) and the 10-minute source build replaced by
-copying a prepared wheel.
+The torch and mmcv steps run in a throwaway venv whose ``torch`` is a
+stand-in with a version string. The mmcv step gets fake mmcv 2.1.0 wheels (an
+``mmcv.ops`` that loads, or one that fails like ops compiled against another
+torch), and its 10-minute source build is replaced by copying a prepared
+wheel. The final check runs in this environment with the pose stack blocked.
 """
 import base64
 import hashlib
@@ -105,7 +105,8 @@ def step_env(python: Path, **extra) -> dict:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith('PIP_') and k != 'MMEXT_WHEELHOUSE'
+        if not k.startswith('PIP_') and k not in ('MMEXT_WHEELHOUSE',
+                                                  'PYTHONPATH')
     }
     env.update(
         PYTHON=str(python),
