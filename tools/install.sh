@@ -27,7 +27,8 @@
 #                     (default: torch==2.13.0 torchvision==0.28.0).
 #
 # A torch that is already installed (e.g. a CUDA build of your choice) is kept
-# as long as it is in the supported range; only a matching torchvision is added.
+# as long as it is in the supported range; only a matching torchvision is added
+# (not with --no-pose). So is an installed mmcv 2.1.0 whose ops load.
 #
 # Each step is a function and `main` runs them in order; sourcing this file
 # only defines them (tests run one step with another replaced).
