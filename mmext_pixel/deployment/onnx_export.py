@@ -540,7 +540,8 @@ def compare(ref: np.ndarray, out: np.ndarray, spatial: bool = False) -> dict:
             over channels per pixel. Defaults to False.
 
     Returns:
-        dict: ``max_abs_diff``; ``max_rel_diff`` (over elements whose
+        dict: ``max_abs_ref`` (the largest |PyTorch value|, for scale);
+        ``max_abs_diff``; ``max_rel_diff`` (over elements whose
         reference exceeds 10 in magnitude, 0 if none); ``within_tolerance``
         (every |diff| <= max(1e-4, 1e-5 |ref|)); ``argmax_agreement`` (the
         fraction of equal argmaxes) and ``argmax_disagreements`` (the
@@ -554,6 +555,7 @@ def compare(ref: np.ndarray, out: np.ndarray, spatial: bool = False) -> dict:
     big = np.abs(ref) > REL_FROM
     max_abs = float(diff.max())
     result = dict(
+        max_abs_ref=float(np.abs(ref).max()),
         max_abs_diff=max_abs,
         max_rel_diff=float(
             (diff[big] / np.abs(ref[big])).max()) if big.any() else 0.0,

@@ -72,8 +72,9 @@ def format_check(result: dict) -> str:
     for name, r in result.items():
         if not isinstance(r, dict):
             continue
-        line = (f"  {name}: max abs diff {r['max_abs_diff']:.3g}, max rel "
-                f"diff (|ref| > 10) {r['max_rel_diff']:.3g}")
+        line = (f"  {name}: max |torch| {r['max_abs_ref']:.3g}, max abs "
+                f"diff {r['max_abs_diff']:.3g}, max rel diff (|torch| > 10) "
+                f"{r['max_rel_diff']:.3g}")
         if 'argmax_agreement' in r:
             line += (f", argmax agreement {100 * r['argmax_agreement']:.4f}%"
                      f" ({r['argmax_disagreements']} outside ties)")
