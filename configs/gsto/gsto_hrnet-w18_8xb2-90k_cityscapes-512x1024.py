@@ -1,16 +1,11 @@
-# GSTO-HRNet-W18 (quick runs) on Cityscapes train: 512x1024 crops, 8 GPUs x 2
-# images, the official HRNet recipe (see ../_base_/schedules/hrnet_poly_90k.py
-# and ../_base_/datasets/cityscapes_hrnet.py), SyncBN, ImageNet-pretrained
-# HRNetV2 init; whole-image 1024x2048 test as the official test.py.
-_base_ = [
-    '../_base_/models/gsto_hrnet_w18.py', '../_base_/datasets/cityscapes_hrnet.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/hrnet_poly_90k.py'
-]
-loss = dict(
-    type='ClassWeightedCrossEntropyLoss',
-    class_weight={{_base_.cityscapes_class_weight}})
+# GSTO-HRNet-W18 (quick runs): the W48 Cityscapes recipe with HRNetV2-W18's
+# widths and ImageNet weights.
+_base_ = './gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py'
 model = dict(
-    data_preprocessor=dict(size={{_base_.crop_size}}),
-    decode_head=dict(loss_decode=loss),
-    auxiliary_head=dict(loss_decode=loss))
-train_dataloader = dict(batch_size=2)
+    pretrained='open-mmlab://msra/hrnetv2_w18',
+    backbone=dict(
+        extra=dict(
+            stage2=dict(num_channels=(18, 36)),
+            stage3=dict(num_channels=(18, 36, 72)),
+            stage4=dict(num_channels=(18, 36, 72, 144)))),
+    decode_head=dict(in_channels=[18, 36, 72, 144], channels=270))

@@ -1,9 +1,9 @@
 # GSTO-HRNet-W18-Small trained from scratch on the synthetic urbanisation
 # tiles, the same data and schedule as the CPU demo: a quick end-to-end run.
 _base_ = [
-    '../_base_/models/gsto_hrnet_w18s.py',
+    '../_base_/models/gsto_hr18s.py',
     '../_base_/datasets/synthetic_urbanisation.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/synthetic_600.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_600_adamw.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True, momentum=0.01)
 model = dict(

@@ -1,16 +1,11 @@
-# GSTO-HRNet-W18-Small (v2 depths; quick runs) on Cityscapes train: 512x1024 crops, 8 GPUs x 2
-# images, the official HRNet recipe (see ../_base_/schedules/hrnet_poly_90k.py
-# and ../_base_/datasets/cityscapes_hrnet.py), SyncBN, ImageNet-pretrained
-# HRNetV2 init; whole-image 1024x2048 test as the official test.py.
-_base_ = [
-    '../_base_/models/gsto_hrnet_w18s.py', '../_base_/datasets/cityscapes_hrnet.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/hrnet_poly_90k.py'
-]
-loss = dict(
-    type='ClassWeightedCrossEntropyLoss',
-    class_weight={{_base_.cityscapes_class_weight}})
+# GSTO-HRNet-W18-Small (quick runs): the W18 Cityscapes recipe with
+# HRNetV2-W18-Small-v2's depths (as mmseg's fcn_hr18s) and ImageNet weights.
+_base_ = './gsto_hrnet-w18_8xb2-90k_cityscapes-512x1024.py'
 model = dict(
-    data_preprocessor=dict(size={{_base_.crop_size}}),
-    decode_head=dict(loss_decode=loss),
-    auxiliary_head=dict(loss_decode=loss))
-train_dataloader = dict(batch_size=2)
+    pretrained='open-mmlab://msra/hrnetv2_w18_small',
+    backbone=dict(
+        extra=dict(
+            stage1=dict(num_blocks=(2, )),
+            stage2=dict(num_blocks=(2, 2)),
+            stage3=dict(num_modules=3, num_blocks=(2, 2, 2)),
+            stage4=dict(num_modules=2, num_blocks=(2, 2, 2, 2)))))

@@ -3,8 +3,8 @@
 # epochs = 114k iterations). Flips swap left/right labels in training and
 # score channels in --aug-test (../_base_/datasets/lip.py).
 _base_ = [
-    '../_base_/models/gsto_hrnet_w48.py', '../_base_/datasets/lip.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/hrnet_poly_90k.py'
+    '../_base_/models/gsto_hr48.py', '../_base_/datasets/lip.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_90k.py'
 ]
 num_classes = 20
 max_iters = 114000

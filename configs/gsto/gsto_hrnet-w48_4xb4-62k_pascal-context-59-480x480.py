@@ -3,9 +3,9 @@
 # weight decay 1e-4, poly, 200 epochs of 4998 images ~ 62k iterations);
 # sliding-window test as mmseg's HRNet PASCAL-Context configs.
 _base_ = [
-    '../_base_/models/gsto_hrnet_w48.py',
+    '../_base_/models/gsto_hr48.py',
     'mmseg::_base_/datasets/pascal_context_59.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/hrnet_poly_90k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_90k.py'
 ]
 num_classes = 59
 max_iters = 62000

@@ -1,10 +1,12 @@
-# GSTO-HRNet-W48 on Cityscapes train: 512x1024 crops, 8 GPUs x 2
-# images, the official HRNet recipe (see ../_base_/schedules/hrnet_poly_90k.py
-# and ../_base_/datasets/cityscapes_hrnet.py), SyncBN, ImageNet-pretrained
-# HRNetV2 init; whole-image 1024x2048 test as the official test.py.
+# GSTO-HRNet-W48 on Cityscapes train: 512x1024 crops, 8 GPUs x 2 images,
+# the official HRNet recipe (see ../_base_/schedules/schedule_90k.py and
+# ../_base_/datasets/cityscapes_512x1024_hrnet.py), SyncBN,
+# ImageNet-pretrained HRNetV2 init; whole-image 1024x2048 test as the
+# official test.py.
 _base_ = [
-    '../_base_/models/gsto_hrnet_w48.py', '../_base_/datasets/cityscapes_hrnet.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/hrnet_poly_90k.py'
+    '../_base_/models/gsto_hr48.py',
+    '../_base_/datasets/cityscapes_512x1024_hrnet.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_90k.py'
 ]
 loss = dict(
     type='ClassWeightedCrossEntropyLoss',

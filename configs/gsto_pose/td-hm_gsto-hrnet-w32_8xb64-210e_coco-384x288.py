@@ -1,20 +1,27 @@
-# GSTO-HRNet-W32, top-down heatmaps on COCO at 384x288: mmpose's
-# HRNet-W32 recipe (schedule, MSRAHeatmap codec, pipelines, CocoMetric on
-# detected boxes, ImageNet HRNet-W32 init) with GSTO's backbone and head.
-_base_ = [
-    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-    'td-hm_hrnet-w32_8xb64-210e_coco-384x288.py'
+# GSTO-HRNet-W32 at 384x288: the W32 256x192 config with the input size,
+# heatmap size and Gaussian sigma of mmpose's td-hm_hrnet-w32_8xb64-210e_coco-
+# 384x288 recipe, which differs from its 256x192 one in the codec alone.
+_base_ = './td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py'
+codec = dict(
+    type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
+model = dict(head=dict(decoder=codec))
+# the 256x192 pipelines hold the codec they were written with
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
 ]
-custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
-
-# See configs/gsto_pose/README.md (init keys, loss weights, dataset).
-model = dict(
-    backbone=dict(type='GSTOHRNet', num_classes=17),
-    head=dict(
-        type='GSTOHeatmapHead',
-        in_channels=(32, 64, 128, 256),
-        stage_loss_weights=(0.5, 0.3)))
-
-train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
-val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs')
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader

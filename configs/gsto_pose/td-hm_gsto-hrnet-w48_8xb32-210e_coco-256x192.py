@@ -1,6 +1,7 @@
 # GSTO-HRNet-W48, top-down heatmaps on COCO at 256x192: mmpose's
 # HRNet-W48 recipe (schedule, MSRAHeatmap codec, pipelines, CocoMetric on
 # detected boxes, ImageNet HRNet-W48 init) with GSTO's backbone and head.
+# The 384x288 config of this width inherits this one.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_hrnet-w48_8xb32-210e_coco-256x192.py'

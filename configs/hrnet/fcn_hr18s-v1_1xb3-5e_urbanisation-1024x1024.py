@@ -27,7 +27,7 @@ model = dict(
 # tools/model_converters/hrnet2mmseg.py converts the official
 # hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset.pth to this file;
 # its 19-class classifier does not fit and is not loaded.
-load_from = 'checkpoints/hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset_mmseg.pth'  # noqa: E501
+load_from = 'pretrain/hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset_mmseg.pth'  # noqa: E501
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

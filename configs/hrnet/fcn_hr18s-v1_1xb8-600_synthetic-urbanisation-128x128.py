@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/fcn_hr18s-v1.py',
     '../_base_/datasets/synthetic_urbanisation.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/synthetic_600.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_600_adamw.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(

@@ -6,7 +6,8 @@
 # (--aug-test; --aug-scales 0.5 0.75 1 1.25 1.5 1.75 for multi-scale).
 _base_ = [
     '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/cityscapes.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/spnet_sgd-poly.py'
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_80k_head-lr10x.py'
 ]
 crop_size = (768, 768)
 iters = 66780

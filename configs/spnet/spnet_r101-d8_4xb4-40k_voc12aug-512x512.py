@@ -5,7 +5,8 @@
 _base_ = [
     '../_base_/models/spnet_r50-d8.py',
     'mmseg::_base_/datasets/pascal_voc12_aug.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/spnet_sgd-poly.py'
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_80k_head-lr10x.py'
 ]
 crop_size = (512, 512)
 num_classes = 21

@@ -5,7 +5,8 @@
 # sliding windows with stride 320 (2/3 of the crop).
 _base_ = [
     '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/spnet_sgd-poly.py'
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_80k_head-lr10x.py'
 ]
 crop_size = (480, 480)
 num_classes = 150

@@ -1,5 +1,5 @@
 # GSTO-HRNet-W18: the W48 model with HRNetV2-W18's widths.
-_base_ = './gsto_hrnet_w48.py'
+_base_ = './gsto_hr48.py'
 model = dict(
     pretrained='open-mmlab://msra/hrnetv2_w18',
     backbone=dict(

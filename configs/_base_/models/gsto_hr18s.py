@@ -1,6 +1,6 @@
 # GSTO-HRNet-W18-Small: W18 with HRNetV2-W18-Small-v2's depths (as mmseg's
 # fcn_hr18s).
-_base_ = './gsto_hrnet_w18.py'
+_base_ = './gsto_hr18.py'
 model = dict(
     pretrained='open-mmlab://msra/hrnetv2_w18_small',
     backbone=dict(
