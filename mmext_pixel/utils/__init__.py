@@ -1,4 +1,4 @@
-from .checkpoint import allow_mmengine_checkpoint_globals
 from .config_package import register_config_package
+from .safe_load import allow_mmengine_checkpoint_globals
 
 __all__ = ['allow_mmengine_checkpoint_globals', 'register_config_package']

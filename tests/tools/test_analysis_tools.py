@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import load_tool
+
 from mmext_pixel.datasets import make_synthetic_urbanisation
+from mmext_pixel.utils import analysis
 from mmext_pixel.utils.runner_setup import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,17 +45,9 @@ model = dict(
         extra=dict(stage3=dict(num_modules=1), stage4=dict(num_modules=1))))
 '''
 
-
-def _load_tool(name):
-    # benchmark.py imports get_flops.py as its sibling module
-    if str(TOOLS_DIR) not in sys.path:
-        sys.path.insert(0, str(TOOLS_DIR))
-    return load_tool('analysis_tools', f'{name}.py')
-
-
-get_flops = _load_tool('get_flops')
-benchmark = _load_tool('benchmark')
-browse_dataset = _load_tool('browse_dataset')
+get_flops = load_tool('analysis_tools', 'get_flops.py')
+benchmark = load_tool('analysis_tools', 'benchmark.py')
+browse_dataset = load_tool('analysis_tools', 'browse_dataset.py')
 
 
 def _run(args, cwd):
@@ -105,7 +98,7 @@ def test_params_are_the_models_parameters():
 
 def test_flops_scale_with_input_area():
     cfg = load_config(CITYSCAPES_V1)
-    model = get_flops.build_model(cfg)
+    model = analysis.build_model(cfg)
     small = get_flops.get_complexity(cfg, (128, 128), model=model)
     large = get_flops.get_complexity(cfg, (256, 256), model=model)
     assert small['flops'] > 0
@@ -129,20 +122,20 @@ def test_conv_flops_match_the_hrnet_paper():
 
 def test_shape_argument():
     cfg = load_config(CITYSCAPES_V1)
-    assert get_flops.input_shape(cfg) == (1024, 2048)
-    assert get_flops.input_shape(cfg, [512]) == (512, 512)
+    assert analysis.input_shape(cfg) == (1024, 2048)
+    assert analysis.input_shape(cfg, [512]) == (512, 512)
     with pytest.raises(ValueError, match='--shape'):
-        get_flops.input_shape(cfg, [1, 2, 3])
+        analysis.input_shape(cfg, [1, 2, 3])
     with pytest.raises(ValueError, match='--shape'):
-        get_flops.input_shape(cfg, [0, 64])
+        analysis.input_shape(cfg, [0, 64])
 
 
 def test_pose_config(tmp_path):
     path = tmp_path / 'tiny_pose.py'
     path.write_text(POSE_CONFIG)
     cfg = load_config(str(path))
-    assert get_flops.input_shape(cfg) == (256, 192)
-    model = get_flops.build_model(cfg)
+    assert analysis.input_shape(cfg) == (256, 192)
+    model = analysis.build_model(cfg)
     expected = sum(p.numel() for p in model.parameters())
     result = get_flops.get_complexity(cfg, (64, 64), model=model)
     assert result['params'] == expected
@@ -157,11 +150,11 @@ def test_gsto_pose_flops_match_the_paper():
     cfg = load_config(
         str(REPO_ROOT / 'configs/gsto_pose/'
             'td-hm_gsto-hrnet-w32_8xb64-210e_coco-384x288.py'))
-    model = get_flops.build_model(cfg)
+    model = analysis.build_model(cfg)
     assert sum(p.numel() for p in model.parameters()) == 29_620_693
     with torch.no_grad():
-        inputs = get_flops.dummy_inputs(model, cfg, (128, 96))
-        analyzer = FlopAnalyzer(get_flops.TensorForward(model), (inputs, ))
+        inputs = analysis.dummy_inputs(model, cfg, (128, 96))
+        analyzer = FlopAnalyzer(analysis.TensorForward(model), (inputs, ))
         analyzer.unsupported_ops_warnings(False)
         conv_at_384x288 = analyzer.by_operator()['conv'] * 9
     assert round(conv_at_384x288 / 2**30, 2) == 18.16

@@ -3,7 +3,12 @@ Timings are not asserted: the compared sides must agree, and the GA bound
 must be the GA without its attention scalars."""
 import pytest
 import torch
-from helpers.gald_dgcn_reference import heads as bench
+from conftest import load_tool
+
+from mmext_pixel.testing.gald_dgcn_reference import (official_ga_loop,
+                                                     official_head_state)
+
+bench = load_tool('analysis_tools', 'gald_dgcn_benchmark.py')
 
 
 def test_benchmark_rows_agree(tmp_path, capsys):
@@ -31,7 +36,7 @@ def test_ga_bound_is_the_ga_without_its_scalars():
     positive sum of squares, which GroupNorm cancels (up to eps): the
     official GA then equals its attention-free part. With ``p == -g`` the
     scalars are negative and flip the normalised output's sign instead."""
-    sd = bench.official_head_state('gald', channels=64, groups=8)
+    sd = official_head_state('gald', channels=64, groups=8)
     prefix = 'head.a2block.long_relation'
     gen = torch.Generator().manual_seed(1)
     x = torch.rand(2, 64, 9, 11, generator=gen)
@@ -39,13 +44,13 @@ def test_ga_bound_is_the_ga_without_its_scalars():
 
     sd[f'{prefix}.g.weight'] = sd[f'{prefix}.p.weight'].clone()
     torch.testing.assert_close(
-        bench.official_ga_loop(sd, prefix, x), bound, rtol=1e-4, atol=1e-4)
+        official_ga_loop(sd, prefix, x), bound, rtol=1e-4, atol=1e-4)
 
     sd[f'{prefix}.g.weight'] = -sd[f'{prefix}.p.weight']
     gn_bias = sd[f'{prefix}.gn.bias'].view(1, -1, 1, 1)
     flipped = 2 * (x + gn_bias) - bound
     torch.testing.assert_close(
-        bench.official_ga_loop(sd, prefix, x), flipped, rtol=1e-4, atol=1e-4)
+        official_ga_loop(sd, prefix, x), flipped, rtol=1e-4, atol=1e-4)
 
 
 def test_cuda_without_a_device_is_a_clear_error(monkeypatch):

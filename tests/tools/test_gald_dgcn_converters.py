@@ -1,6 +1,6 @@
 """tools/model_converters/gald2mmseg.py and dgcn2mmseg.py.
 
-Random official-style checkpoints (tests/helpers/gald_dgcn_reference.py:
+Random official-style checkpoints (mmext_pixel.testing.gald_dgcn_reference:
 the keys and shapes of the official models) are converted; our models load
 them strictly and give the logits of our functional re-implementation of the
 official models on the official keys.
@@ -10,11 +10,12 @@ from argparse import Namespace
 
 import pytest
 import torch
+from conftest import REPO_ROOT, run_tool
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
-from conftest import REPO_ROOT, load_tool, run_tool
-from helpers import gald_dgcn_reference as ref
+from mmext_pixel.converters import gald_dgcn
+from mmext_pixel.testing import gald_dgcn_reference as ref
 from mmext_pixel.utils.runner_setup import load_config
 
 CONFIGS = {
@@ -25,8 +26,9 @@ CONFIGS = {
 }
 
 
-def converter(kind):
-    return load_tool('model_converters', f'{kind}2mmseg.py')
+def convert(kind, state_dict, backbone_only=False):
+    method = gald_dgcn.GALD if kind == 'gald' else gald_dgcn.DGCN
+    return gald_dgcn.convert(state_dict, method, backbone_only)
 
 
 def build_model(kind, depth, narrow=False):
@@ -61,8 +63,9 @@ def fingerprint(t):
 @pytest.mark.parametrize('kind,depth', [('gald', 50), ('dgcn', 101)])
 def test_full_size_checkpoint_loads_strictly_with_every_tensor(kind, depth):
     official = ref.official_state(kind, depth)
-    converted, left_out = converter(kind).convert(official)
-    assert left_out == []
+    conversion = convert(kind, official)
+    converted = conversion.state_dict
+    assert conversion.left_out == {}
     model = build_model(kind, depth)
     model.load_state_dict(converted, strict=True)
     # every official tensor is in the converted checkpoint, once; only the
@@ -83,7 +86,7 @@ def test_full_size_checkpoint_loads_strictly_with_every_tensor(kind, depth):
 def test_converted_model_gives_the_official_logits(kind, size):
     official = ref.official_state(
         kind, 50, base=4, channels=32, dsn_channels=16, seed=size[1])
-    converted, _ = converter(kind).convert(official)
+    converted = convert(kind, official).state_dict
     model = build_model(kind, 50, narrow=True)
     model.load_state_dict(converted, strict=True)
     x = torch.randn(1, 3, *size)
@@ -99,9 +102,9 @@ def test_converted_model_gives_the_official_logits(kind, size):
 
 def test_backbone_only_converts_an_imagenet_trunk():
     official = ref.official_state(None, 50, base=4, imagenet_fc=True)
-    converted, left_out = converter('gald').convert(
-        official, backbone_only=True)
-    assert left_out == ['fc.weight', 'fc.bias']
+    conversion = convert('gald', official, backbone_only=True)
+    converted = conversion.state_dict
+    assert list(conversion.left_out) == ['fc.weight', 'fc.bias']
     backbone = MODELS.build(
         dict(
             type='CeilPoolResNetV1c',
@@ -117,25 +120,24 @@ def test_backbone_only_converts_an_imagenet_trunk():
             assert torch.allclose(a, b, atol=1e-5 * b.abs().max())
     head_state = ref.official_state('gald', 50, base=4, channels=32)
     with pytest.raises(KeyError, match='head.conva.0.weight'):
-        converter('gald').convert(head_state, backbone_only=True)
+        convert('gald', head_state, backbone_only=True)
 
 
 def test_unknown_and_missing_keys_are_named():
-    gald, dgcn = converter('gald'), converter('dgcn')
     official = ref.official_state('gald', 50, base=4, channels=32)
     official['head.extra.weight'] = torch.zeros(1)
     with pytest.raises(KeyError, match=r'no rule for\): head\.extra\.weight'):
-        gald.convert(official)
+        convert('gald', official)
     del official['head.extra.weight']
     del official['head.a2block.long_relation.gn.bias']
     with pytest.raises(
             KeyError, match=r'missing keys: .*long_relation\.gn\.bias'):
-        gald.convert(official)
+        convert('gald', official)
     # a DGCNet checkpoint is not GALD-Net's
     with pytest.raises(KeyError, match=r'missing keys: head\.a2block'):
-        gald.convert(ref.official_state('dgcn', 50, base=4, channels=32))
+        convert('gald', ref.official_state('dgcn', 50, base=4, channels=32))
     with pytest.raises(KeyError, match='not a ResNet-50/101 trunk'):
-        dgcn.convert({'conv1.0.weight': torch.zeros(1)})
+        convert('dgcn', {'conv1.0.weight': torch.zeros(1)})
 
 
 def test_command_line(tmp_path):
@@ -151,7 +153,7 @@ def test_command_line(tmp_path):
     out = run_tool(cmd, cwd=str(tmp_path)).stdout
     assert f'{len(official) - 1} tensors written' in out
     converted = torch.load(dst, weights_only=True)['state_dict']
-    expected, _ = converter('dgcn').convert(official)
+    expected = convert('dgcn', official).state_dict
     assert converted.keys() == expected.keys()
     assert all(torch.equal(converted[k], expected[k]) for k in expected)
 

@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO_ROOT
+from helpers.numpy1_pickle import save_with_numpy1_names
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
-from conftest import REPO_ROOT, load_tool
-from helpers.numpy1_pickle import save_with_numpy1_names
+from mmext_pixel.converters import gscnn
+from mmext_pixel.converters.base import check_loads
 
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'gscnn2mmseg.py')
 MODEL_CFG = osp.join(REPO_ROOT, 'configs', '_base_', 'models',
@@ -36,10 +38,6 @@ TRUNK = [
     (1, (512, 1024, 2048), 4, 1),
     (1, (1024, 2048, 4096), 4, 1),
 ]
-
-
-def load_converter():
-    return load_tool('model_converters', 'gscnn2mmseg.py')
 
 
 # --------------------------------------------------------------- state dict
@@ -228,7 +226,7 @@ def official():
 
 @pytest.fixture(scope='module')
 def converted(official):
-    return load_converter().convert(official)
+    return gscnn.convert(official)
 
 
 @pytest.fixture(scope='module')
@@ -241,9 +239,12 @@ def model():
 
 
 def test_converted_model_gives_official_outputs(official, converted, model):
-    state, left_out = converted
-    assert left_out == ['dsn1.weight', 'dsn1.bias']
-    load_converter().check_loads(state, model)
+    state = converted.state_dict
+    assert converted.left_out == {
+        'dsn1.weight': 'unused by the official forward',
+        'dsn1.bias': 'unused by the official forward'
+    }
+    check_loads(state, model)
     n_ours = sum(p.numel() for p in model.parameters())
     n_official = sum(v.numel() for k, v in official.items()
                      if not k.endswith(('running_mean', 'running_var',
@@ -282,20 +283,19 @@ def test_converted_model_gives_official_outputs(official, converted, model):
 
 
 def test_unknown_and_missing_keys_are_named(official, converted, model):
-    conv = load_converter()
     with pytest.raises(KeyError, match='aspp.extra.weight'):
-        conv.convert({'aspp.extra.weight': torch.zeros(1)})
-    state, _ = converted
+        gscnn.convert({'aspp.extra.weight': torch.zeros(1)})
+    state = converted.state_dict
     partial = dict(state)
     del partial['decode_head.edge_fusion.weight']
     partial['decode_head.not_ours'] = torch.zeros(1)
     with pytest.raises(KeyError) as err:
-        conv.check_loads(partial, model)
+        check_loads(partial, model)
     assert 'decode_head.edge_fusion.weight' in str(err.value)
     assert 'decode_head.not_ours' in str(err.value)
     # no 'module.' prefix is fine too
     bare = {k[len('module.'):]: v for k, v in official.items()}
-    assert list(conv.convert(bare)[0]) == list(state)
+    assert list(gscnn.convert(bare).state_dict) == list(state)
 
 
 def test_command_line(tmp_path):
@@ -330,8 +330,8 @@ def test_command_line(tmp_path):
         refused.stdout)
     assert 'run again with --unsafe-load' in refused.stdout
     dst.unlink()
-    run_tool([CONVERTER, str(src), str(dst), '--unsafe-load'],
-             cwd=str(tmp_path))
+    run_tool(
+        [CONVERTER, str(src), str(dst), '--unsafe-load'], cwd=str(tmp_path))
     assert torch.equal(
         torch.load(dst, map_location='cpu')['state_dict']
         ['decode_head.edge_fusion.weight'], torch.ones(1, 2, 1, 1))

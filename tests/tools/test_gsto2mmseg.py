@@ -13,18 +13,15 @@ from argparse import Namespace
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO_ROOT, run_tool
+from helpers.tiny_gsto import (TINY_CHANNELS, TINY_STAGE1_PLANES,
+                               tiny_gsto_seg_config)
 from mmengine.logging import MMLogger
 from mmseg.registry import MODELS
 
-from conftest import REPO_ROOT, load_tool, run_tool
-from helpers.tiny_gsto import (TINY_CHANNELS, TINY_STAGE1_PLANES,
-                               tiny_gsto_seg_config)
+from mmext_pixel.converters import gsto
 
 NUM_CLASSES = 5
-
-
-def load_converter():
-    return load_tool('model_converters', 'gsto2mmseg.py')
 
 
 def stage_channels(k):
@@ -44,7 +41,8 @@ class OfficialWeights:
         self.sd[key + '.weight'] = torch.randn(
             cout, cin, k, k, generator=self.gen) * (2.0 / (cin * k * k))**0.5
         if bias:
-            self.sd[key + '.bias'] = 0.1 * torch.randn(cout, generator=self.gen)
+            self.sd[key + '.bias'] = 0.1 * torch.randn(
+                cout, generator=self.gen)
 
     def bn(self, key, c):
         g = self.gen
@@ -121,9 +119,9 @@ def conv(sd, key, x, stride=1):
 
 
 def bn(sd, key, x):
-    return F.batch_norm(x, sd[key + '.running_mean'],
-                        sd[key + '.running_var'], sd[key + '.weight'],
-                        sd[key + '.bias'], False, 0.0, 1e-5)
+    return F.batch_norm(x, sd[key + '.running_mean'], sd[key + '.running_var'],
+                        sd[key + '.weight'], sd[key + '.bias'], False, 0.0,
+                        1e-5)
 
 
 def upsample(x, size):
@@ -149,8 +147,8 @@ def hr_module(sd, m, xs):
             x = x * gate(sd, f'{m}.att_layers.{i}.{j}', x)
             if j > i:
                 f = f'{m}.fuse_layers.{i}.{j}'
-                x = upsample(bn(sd, f + '.1', conv(sd, f + '.0', x)),
-                             xs[i].shape[2:])
+                x = upsample(
+                    bn(sd, f + '.1', conv(sd, f + '.0', x)), xs[i].shape[2:])
             for s in range(i - j):
                 f = f'{m}.fuse_layers.{i}.{j}.{s}'
                 x = bn(sd, f + '.1', conv(sd, f + '.0', x, 2))
@@ -173,8 +171,9 @@ def official_forward(sd, img):
     r = F.relu(bn(sd, 'layer1.0.bn1', conv(sd, 'layer1.0.conv1', x)))
     r = F.relu(bn(sd, 'layer1.0.bn2', conv(sd, 'layer1.0.conv2', r)))
     r = bn(sd, 'layer1.0.bn3', conv(sd, 'layer1.0.conv3', r))
-    x = F.relu(r + bn(sd, 'layer1.0.downsample.1',
-                      conv(sd, 'layer1.0.downsample.0', x)))
+    x = F.relu(
+        r +
+        bn(sd, 'layer1.0.downsample.1', conv(sd, 'layer1.0.downsample.0', x)))
     xs, scores = [x], None
     results = []
     for k in (2, 3, 4):
@@ -184,8 +183,8 @@ def official_forward(sd, img):
             if i < len(xs):
                 src = xs[i]
                 new.append(
-                    F.relu(bn(sd, f'{t}.{i}.1', conv(sd, f'{t}.{i}.0', src)))
-                    if f'{t}.{i}.0.weight' in sd else src)
+                    F.relu(bn(sd, f'{t}.{i}.1', conv(sd, f'{t}.{i}.0', src))
+                           ) if f'{t}.{i}.0.weight' in sd else src)
             else:
                 src = xs[-1]
                 if k > 2:  # the stage-2 transition gate is never used
@@ -198,8 +197,8 @@ def official_forward(sd, img):
                     src = src * torch.sigmoid(att)
                 new.append(
                     F.relu(
-                        bn(sd, f'{t}.{i}.0.1',
-                           conv(sd, f'{t}.{i}.0.0', src, 2))))
+                        bn(sd, f'{t}.{i}.0.1', conv(sd, f'{t}.{i}.0.0', src,
+                                                    2))))
         xs = hr_module(sd, f'stage{k}.0', new)
         name = 'last_layer' if k == 4 else f'last_layer_stage{k}'
         scores = predictor(sd, name, xs)
@@ -210,12 +209,14 @@ def official_forward(sd, img):
 @pytest.mark.parametrize('prefix', ['', 'model.', 'module.model.'])
 @pytest.mark.parametrize('size', [(64, 96), (97, 75)])
 def test_converted_official_weights_give_official_outputs(prefix, size):
-    converter = load_converter()
     official = official_state_dict()
     wrapped = {prefix + k: v for k, v in official.items()}
     wrapped['loss.criterion.weight'] = torch.ones(NUM_CLASSES)
-    converted, left_out = converter.convert(wrapped)
-    assert left_out == ['loss.criterion.weight']
+    conversion = gsto.convert(wrapped)
+    converted = conversion.state_dict
+    assert conversion.left_out == {
+        'loss.criterion.weight': 'not model weights'
+    }
 
     model = MODELS.build(tiny_gsto_seg_config(NUM_CLASSES).model)
     model.load_state_dict(converted, strict=True)
@@ -227,16 +228,15 @@ def test_converted_official_weights_give_official_outputs(prefix, size):
         expected = official_forward(official, img)
     for name, got, want in zip(('final', 'stage3', 'stage2'), ours, expected):
         assert got.shape == want.shape, name
-        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4,
-                                   msg=f'{name} predictions differ')
+        torch.testing.assert_close(
+            got, want, rtol=1e-4, atol=1e-4, msg=f'{name} predictions differ')
 
 
 def test_unknown_keys_are_named():
-    converter = load_converter()
     official = official_state_dict()
     official['model.ocr_head.weight'] = torch.zeros(1)
     with pytest.raises(KeyError, match='ocr_head.weight'):
-        converter.convert(official)
+        gsto.convert(official)
 
 
 def test_command_line_round_trip(tmp_path):

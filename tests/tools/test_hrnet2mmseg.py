@@ -11,9 +11,10 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO_ROOT, load_tool
 from mmengine.registry import init_default_scope
 
-from conftest import REPO_ROOT, load_tool
+from mmext_pixel.converters import hrnet
 from mmext_pixel.utils.runner_setup import load_config
 
 CONFIG = f'{REPO_ROOT}/configs/hrnet/fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024.py'
@@ -47,15 +48,20 @@ def official_state_dict(model, gen):
     official.update({
         'last_layer.0.weight':
         torch.randn(head.convs[0].conv.weight.shape, generator=gen) * 0.1,
-        'last_layer.0.bias': torch.randn(c, generator=gen),
-        'last_layer.1.weight': torch.rand(c, generator=gen) + 0.5,
-        'last_layer.1.bias': torch.randn(c, generator=gen),
-        'last_layer.1.running_mean': torch.randn(c, generator=gen),
-        'last_layer.1.running_var': torch.rand(c, generator=gen) + 0.5,
-        'last_layer.3.weight': torch.randn(
-            head.conv_seg.weight.shape, generator=gen),
-        'last_layer.3.bias': torch.randn(head.conv_seg.out_channels,
-                                         generator=gen),
+        'last_layer.0.bias':
+        torch.randn(c, generator=gen),
+        'last_layer.1.weight':
+        torch.rand(c, generator=gen) + 0.5,
+        'last_layer.1.bias':
+        torch.randn(c, generator=gen),
+        'last_layer.1.running_mean':
+        torch.randn(c, generator=gen),
+        'last_layer.1.running_var':
+        torch.rand(c, generator=gen) + 0.5,
+        'last_layer.3.weight':
+        torch.randn(head.conv_seg.weight.shape, generator=gen),
+        'last_layer.3.bias':
+        torch.randn(head.conv_seg.out_channels, generator=gen),
     })
     official = {f'model.{k}': v for k, v in official.items()}
     official['loss.criterion.weight'] = torch.ones(19)
@@ -64,25 +70,27 @@ def official_state_dict(model, gen):
 
 def official_head(official, feats):
     """seg_hrnet.py's forward after the backbone, with functional ops."""
-    w = {k[len('model.last_layer.'):]: v
-         for k, v in official.items() if k.startswith('model.last_layer.')}
+    w = {
+        k[len('model.last_layer.'):]: v
+        for k, v in official.items() if k.startswith('model.last_layer.')
+    }
     size = feats[0].shape[2:]
     x = torch.cat([feats[0]] + [
         F.interpolate(f, size=size, mode='bilinear', align_corners=False)
         for f in feats[1:]
     ], 1)
     x = F.conv2d(x, w['0.weight'], w['0.bias'])
-    x = F.batch_norm(x, w['1.running_mean'], w['1.running_var'],
-                     w['1.weight'], w['1.bias'], False, 0.0, 1e-5)
+    x = F.batch_norm(x, w['1.running_mean'], w['1.running_var'], w['1.weight'],
+                     w['1.bias'], False, 0.0, 1e-5)
     return F.conv2d(F.relu(x), w['3.weight'], w['3.bias'])
 
 
 def test_converted_weights_give_the_official_logits():
-    converter = load_tool('model_converters', 'hrnet2mmseg.py')
     model = build_model()
     official = official_state_dict(model, torch.Generator().manual_seed(0))
-    converted, left_out = converter.convert(official)
-    assert left_out == ['loss.criterion.weight']
+    conversion = hrnet.convert(official)
+    converted = conversion.state_dict
+    assert list(conversion.left_out) == ['loss.criterion.weight']
     missing, unexpected = model.load_state_dict(converted, strict=True)
     assert not missing and not unexpected
     x = torch.randn(1, 3, 64, 96, generator=torch.Generator().manual_seed(1))
@@ -100,9 +108,8 @@ def test_converted_weights_give_the_official_logits():
 
 
 def test_unknown_key_is_named():
-    converter = load_tool('model_converters', 'hrnet2mmseg.py')
     with pytest.raises(KeyError, match='ocr_head.conv.weight'):
-        converter.convert({
+        hrnet.convert({
             'model.conv1.weight': torch.zeros(1),
             'model.ocr_head.conv.weight': torch.zeros(1)
         })
@@ -113,7 +120,8 @@ def test_cli_writes_a_checkpoint_that_loads(tmp_path, monkeypatch, capsys):
     model = build_model()
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save(
-        official_state_dict(model, torch.Generator().manual_seed(2)), src)
+        official_state_dict(model,
+                            torch.Generator().manual_seed(2)), src)
     monkeypatch.setattr(sys, 'argv', ['hrnet2mmseg.py', str(src), str(dst)])
     converter.main()
     assert 'loss.criterion.weight' in capsys.readouterr().out

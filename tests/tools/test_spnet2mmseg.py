@@ -2,20 +2,22 @@
 
 The official-style state dicts (keys and shapes as houqb/SPNet's model
 holds them, random values) and the official arithmetic come from
-tests/helpers/spnet_reference.py, written independently of our modules.
+mmext_pixel.testing.spnet_reference, written independently of our models.
 """
 import os.path as osp
 import re
 
 import pytest
 import torch
+from conftest import REPO_ROOT, load_tool, run_tool
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from conftest import REPO_ROOT, load_tool, run_tool
-from helpers.spnet_reference import (OfficialSPNet, official_shapes,
-                                     random_official_state_dict)
+from mmext_pixel.converters import spnet
+from mmext_pixel.testing.spnet_reference import (OfficialSPNet,
+                                                 official_shapes,
+                                                 random_official_state_dict)
 from mmext_pixel.utils.runner_setup import load_config
 
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'spnet2mmseg.py')
@@ -24,11 +26,8 @@ ADE_R50 = osp.join(CONFIGS, 'spnet_r50-d8_4xb4-152k_ade20k-480x480.py')
 CITY_R101 = osp.join(CONFIGS, 'spnet_r101-d8_4xb2-67k_cityscapes-768x768.py')
 
 
-def load_converter():
-    return load_tool('model_converters', 'spnet2mmseg.py')
-
-
-spnet2mmseg = load_converter()
+def convert(state_dict):
+    return spnet.convert(state_dict).state_dict
 
 
 def build(config, **model_overrides):
@@ -48,7 +47,7 @@ def official50():
 @pytest.fixture(scope='module')
 def converted50(official50):
     model = build(ADE_R50).double()
-    model.load_state_dict(spnet2mmseg.convert(official50), strict=True)
+    model.load_state_dict(convert(official50), strict=True)
     model.eval()
     return model
 
@@ -81,7 +80,7 @@ def test_converted_aux_head_gives_the_official_aux_logits(
 def test_round_trip_of_every_key(official50):
     """Each official tensor lands in exactly one of ours, unchanged; the
     buffers too (num_batches_tracked included)."""
-    converted = spnet2mmseg.convert(official50)
+    converted = convert(official50)
     assert len(converted) == len(official50)
     ids = {id(v) for v in converted.values()}
     assert ids == {id(v) for v in official50.values()}
@@ -102,7 +101,7 @@ def test_depth101_checkpoint_loads_strictly():
         k: torch.empty(s, device='meta')
         for k, s in official_shapes(101, num_classes=19)
     }
-    converted = spnet2mmseg.convert(official)
+    converted = convert(official)
     model = build(CITY_R101)
     ours = model.state_dict()
     assert set(converted) == set(ours)
@@ -110,14 +109,17 @@ def test_depth101_checkpoint_loads_strictly():
 
 
 def test_without_module_prefix_or_buffers_counter(official50):
+    """A checkpoint without BN counters (torch < 1.1) gets zero ones, and
+    still loads strictly."""
     sd = {
         k[len('module.'):]: v
         for k, v in official50.items() if not k.endswith('num_batches_tracked')
     }
-    converted = spnet2mmseg.convert(sd)
-    assert 'backbone.layer1.0.bn1.num_batches_tracked' not in converted
+    converted = convert(sd)
+    assert converted['backbone.layer1.0.bn1.num_batches_tracked'] == 0
     assert converted['decode_head.conv_seg.bias'] is sd[
         'head.score_layer.4.bias']
+    build(ADE_R50).double().load_state_dict(converted, strict=True)
 
 
 def imagenet_trunk(official, layout):
@@ -150,10 +152,9 @@ def imagenet_trunk(official, layout):
 def test_imagenet_trunk_initialises_the_backbone(official50, converted50,
                                                  layout):
     trunk = imagenet_trunk(official50, layout)
-    converted = spnet2mmseg.convert(trunk)
-    assert spnet2mmseg.imagenet_classifier_keys(trunk) == [
-        'fc.weight', 'fc.bias'
-    ]
+    conversion = spnet.convert(trunk)
+    converted = conversion.state_dict
+    assert list(conversion.left_out) == ['fc.weight', 'fc.bias']
     backbone = converted50.backbone
     result = backbone.load_state_dict(converted, strict=False)
     assert result.unexpected_keys == []
@@ -169,21 +170,21 @@ def test_unknown_and_missing_keys_are_named(official50):
     sd = dict(official50)
     sd['module.head.extra.weight'] = torch.zeros(1)
     with pytest.raises(KeyError, match='head.extra.weight'):
-        spnet2mmseg.convert(sd)
+        convert(sd)
     sd = dict(official50)
     sd['module.pretrained.layer1.0.bn1.scale'] = torch.zeros(1)
     with pytest.raises(KeyError, match=r'unknown.*layer1\.0\.bn1\.scale'):
-        spnet2mmseg.convert(sd)
+        convert(sd)
     sd = dict(official50)
     del sd['module.head.strip_pool2.conv2_3.1.running_var']
     with pytest.raises(
             KeyError,
             match=r'missing.*head\.strip_pool2\.conv2_3\.1\.'
             'running_var'):
-        spnet2mmseg.convert(sd)
+        convert(sd)
     sd = {k: v for k, v in official50.items() if '.layer3.5.' not in k}
     with pytest.raises(KeyError, match=re.escape('(3, 4, 5, 3)')):
-        spnet2mmseg.convert(sd)
+        convert(sd)
 
 
 def test_command_line(tmp_path):
@@ -197,14 +198,15 @@ def test_command_line(tmp_path):
     }
     torch.save(dict(epoch=3, state_dict=trunk, optimizer={}), src)
     out = run_tool([CONVERTER, str(src), str(dst)], cwd=str(tmp_path)).stdout
-    assert "dropped the ImageNet classifier: ['fc.weight', 'fc.bias']" in out
+    assert 'left out (ImageNet classifier): fc.weight, fc.bias' in out
     checkpoint = torch.load(dst, weights_only=True)
     assert checkpoint['meta'] == dict(converted_from=str(src))
     saved = checkpoint['state_dict']
-    assert set(saved) == set(spnet2mmseg.convert(trunk))
+    assert set(saved) == set(convert(trunk))
     torch.testing.assert_close(saved['layer2.0.downsample.0.weight'],
                                trunk['layer2.0.downsample.0.weight'])
     bad = tmp_path / 'bad.pth'
     torch.save({'state_dict': {'layer9.0.conv1.weight': torch.zeros(1)}}, bad)
     with pytest.raises(KeyError, match='match no ResNet depth'):
-        spnet2mmseg.main([str(bad), str(dst)])
+        load_tool('model_converters',
+                  'spnet2mmseg.py').main([str(bad), str(dst)])

@@ -87,7 +87,7 @@ def test_resume_continues_at_saved_iteration(trained, synthetic_root):
 
 
 def test_load_from_checkpoint_written_by_training(trained):
-    from mmext_pixel.utils.checkpoint import MMENGINE_CHECKPOINT_GLOBALS
+    from mmext_pixel.utils.safe_load import MMENGINE_CHECKPOINT_GLOBALS
     work_dir, _ = trained
     ckpt = torch.load(work_dir / 'iter_2.pth', map_location='cpu')  # safe
     assert 'message_hub' in ckpt and 'state_dict' in ckpt

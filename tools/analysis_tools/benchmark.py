@@ -42,11 +42,9 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mmext_pixel.utils.analysis import (add_shape_arg, build_model,
+                                        dummy_inputs, input_shape)
 from mmext_pixel.utils.runner_setup import add_cfg_options_arg, load_config
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from get_flops import (add_shape_arg, build_model, dummy_inputs,  # noqa: E402
-                       input_shape)
 
 
 def parse_args(argv=None):
@@ -116,7 +114,7 @@ def benchmark(cfg: Config,
     Args:
         cfg (Config): A config loaded with ``load_config``.
         shape (Sequence[int], optional): Input ``(H, W)`` or ``(S,)``; the
-            scope's default (get_flops.py's) when None.
+            scope's default when None.
         warmup (int): Untimed forward passes before the timed ones.
         runs (int): Timed forward passes (at least 1).
         device (str): ``'cpu'`` or ``'cuda'``.

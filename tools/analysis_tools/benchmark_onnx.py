@@ -38,22 +38,18 @@ import json
 import os
 import os.path as osp
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from mmext_pixel.deployment import build_model, export_onnx
 from mmext_pixel.deployment.onnx_export import graph_module, sample_inputs
+from mmext_pixel.utils.analysis import add_shape_arg, input_shape
 from mmext_pixel.utils.runner_setup import add_cfg_options_arg, load_config
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from get_flops import add_shape_arg, input_shape  # noqa: E402
 
 ORT_LEVELS = ('disable', 'basic', 'extended', 'all')
 GOAL = 0.75  # issue 13: onnxruntime at most 0.75x PyTorch eager
@@ -241,10 +237,8 @@ def benchmark(cfg_path: str,
     results = dict(
         config=cfg_path,
         shape=list(shape),
-        input_shapes={
-            k: list(v.shape)
-            for k, v in feeds.items()
-        },
+        input_shapes={k: list(v.shape)
+                      for k, v in feeds.items()},
         threads=threads,
         runs=runs,
         warmup=warmup,

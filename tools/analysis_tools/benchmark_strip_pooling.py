@@ -6,8 +6,8 @@ arithmetic, with the same weights on the same input.
 
 CONFIG defaults to configs/spnet/spnet_r50-d8_4xb4-152k_ade20k-480x480.py
 and --shape to its 480x480 crop. A random official-style SPNet state dict
-(keys and shapes as houqb/SPNet's, tests/helpers/spnet_reference.py) is
-converted by tools/model_converters/spnet2mmseg.py into the config's model
+(keys and shapes as houqb/SPNet's, mmext_pixel.testing.spnet_reference) is
+converted by mmext_pixel.converters.spnet into the config's model
 (SyncBN reverted to BN, eval mode, no gradients), and on CPU (the threads
 torch is set to use; OMP_NUM_THREADS) we time
 
@@ -16,33 +16,28 @@ torch is set to use; OMP_NUM_THREADS) we time
 - the trunk: our BlockPluginResNetV1c with StripPoolingBlocks vs the
   official dilated ResNet with SPBlocks (strips expanded);
 
-The official arithmetic is the functional re-implementation of the tests
-(written from the official code's behaviour, no official code): the same
-torch operators the official modules call. Outputs are compared (max abs
+The official arithmetic is mmext_pixel.testing.spnet_reference, which the
+tests use too (written from the official code's behaviour, no official
+code): the same torch operators the official modules call. Outputs are compared (max abs
 difference printed) before timing.
 """
 import argparse
 import json
 import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
+from mmext_pixel.converters import spnet
+from mmext_pixel.testing import spnet_reference as ref
 from mmext_pixel.utils.runner_setup import load_config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'spnet',
                           'spnet_r50-d8_4xb4-152k_ade20k-480x480.py')
-
-
-def _reference():
-    sys.path.insert(0, osp.join(REPO_ROOT, 'tests'))
-    from helpers import spnet_reference
-    return spnet_reference
 
 
 def time_ms(fn, warmup, runs):
@@ -68,11 +63,6 @@ def _summary(times):
 
 def run(config=DEFAULT_CONFIG, shape=None, warmup=3, runs=10, seed=0):
     """Build, check and time; returns a dict of the results."""
-    ref = _reference()
-    converters = osp.join(REPO_ROOT, 'tools', 'model_converters')
-    if converters not in sys.path:
-        sys.path.insert(0, converters)
-    import spnet2mmseg as converter
     cfg = load_config(config)
     init_default_scope(cfg.default_scope)
     from mmseg.registry import MODELS
@@ -83,7 +73,7 @@ def run(config=DEFAULT_CONFIG, shape=None, warmup=3, runs=10, seed=0):
     num_classes = cfg.model.decode_head.num_classes
     official_sd = ref.random_official_state_dict(
         depth, num_classes=num_classes, seed=seed)
-    model.load_state_dict(converter.convert(official_sd), strict=True)
+    model.load_state_dict(spnet.convert(official_sd).state_dict, strict=True)
     official = ref.OfficialSPNet(official_sd, depth=depth)
 
     if shape is None:

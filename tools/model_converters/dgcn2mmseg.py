@@ -12,87 +12,23 @@ the ``configs/dgcn`` models and gives the official logits. The official
 auxiliary-bias folding, ``--backbone-only`` and the errors are as in
 ``gald2mmseg.py``.
 """
-import os.path as osp
-import sys
-from typing import List
+from functools import partial
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import gald2mmseg  # noqa: E402
-
-CONV_BN, rule, conv_bn_keys = (gald2mmseg.CONV_BN, gald2mmseg.rule,
-                               gald2mmseg.conv_bn_keys)
-
-PREFIX = 'head.dualgcn'
-OURS = 'decode_head.dualgcn'
-# official conv / its BN -> our ConvModule
-PAIRS = {
-    'phi': ('phi', 'bn_phi'),
-    'theta': ('theta', 'bn_theta'),
-    'adj': ('conv_adj', 'bn_adj'),
-    'wg': ('conv_wg', 'bn_wg'),
-    'conv3': ('conv3', 'bn3'),
-}
-BY_OFFICIAL = {
-    official: (ours, part)
-    for ours, names in PAIRS.items()
-    for official, part in zip(names, ('conv', 'bn'))
-}
-
-DGCN_RULES: List[gald2mmseg.Rule] = [
-    rule(
-        rf'{PREFIX}\.(phi|bn_phi|theta|bn_theta|conv_adj|bn_adj|conv_wg|'
-        r'bn_wg|conv3|bn3)\.(.+)',
-        lambda m: f'{OURS}.{".".join(BY_OFFICIAL[m[1]])}.{m[2]}'),
-    rule(
-        rf'{PREFIX}\.local\.([0-5])\.(.+)',
-        lambda m: f'{OURS}.local.{int(m[1]) // 2}.'
-        f'{CONV_BN[str(int(m[1]) % 2)]}.{m[2]}'),
-    rule(rf'{PREFIX}\.gcn_local_attention\.(node_[kvq]\..+)',
-         lambda m: f'{OURS}.local_gcn.{m[1]}'),
-    rule(rf'{PREFIX}\.gcn_local_attention\.conv_wg\.(.+)',
-         lambda m: f'{OURS}.local_gcn.conv_wg.conv.{m[1]}'),
-    rule(rf'{PREFIX}\.gcn_local_attention\.bn_wg\.(.+)',
-         lambda m: f'{OURS}.local_gcn.conv_wg.bn.{m[1]}'),
-    rule(rf'{PREFIX}\.gcn_local_attention\.out\.([01])\.(.+)',
-         lambda m: f'{OURS}.local_gcn.out.{CONV_BN[m[1]]}.{m[2]}'),
-    rule(rf'{PREFIX}\.final\.([01])\.(.+)',
-         lambda m: f'{OURS}.final.{CONV_BN[m[1]]}.{m[2]}'),
-]
+from mmext_pixel.converters.base import (convert_file, converter_arg_parser,
+                                         report)
+from mmext_pixel.converters.gald_dgcn import DGCN, convert
 
 
-def dgcn_head_keys() -> List[str]:
-    keys = []
-    for conv, bn in PAIRS.values():
-        keys += conv_bn_keys(PREFIX, conv=conv, norm=bn)
-    for i in range(3):
-        keys += conv_bn_keys(f'{PREFIX}.local', conv=2 * i, norm=2 * i + 1)
-    gcn = f'{PREFIX}.gcn_local_attention'
-    for node in ('node_k', 'node_v', 'node_q'):
-        keys += [f'{gcn}.{node}.weight', f'{gcn}.{node}.bias']
-    keys += conv_bn_keys(gcn, conv='conv_wg', norm='bn_wg')
-    keys += conv_bn_keys(f'{gcn}.out', bias=True)
-    return keys + conv_bn_keys(f'{PREFIX}.final')
-
-
-def conv1d_to_2d(key, value):
-    """Conv1d weights ``(C_out, C_in, 1)`` -> 1x1 Conv2d weights."""
-    if key.endswith('.weight') and value.dim() == 3:
-        return value.unsqueeze(-1)
-    return value
-
-
-DGCN = gald2mmseg.Method(
-    'DGCNet',
-    DGCN_RULES,
-    dgcn_head_keys,
-    dsn_classifier=3,
-    reshape=conv1d_to_2d)
-
-
-def convert(state_dict, backbone_only=False):
-    """As ``gald2mmseg.convert`` for DGCNet checkpoints."""
-    return gald2mmseg.convert(state_dict, DGCN, backbone_only)
+def main() -> None:
+    args = converter_arg_parser(
+        'Convert an official DGCNet checkpoint (lxtGH/GALD-DGCNet) to '
+        'mmext_pixel',
+        backbone_only=True).parse_args()
+    method = partial(convert, method=DGCN, backbone_only=args.backbone_only)
+    report(
+        convert_file(args.src, args.dst, method, args.unsafe_load), args.src,
+        args.dst)
 
 
 if __name__ == '__main__':
-    gald2mmseg.main(DGCN, 'dgcn2mmseg.py')
+    main()

@@ -16,79 +16,18 @@ The official ``last_layer`` is conv(bias) -> BN -> ReLU -> conv; mmseg's
 running mean (BN(x + b) with mean m equals BN(x) with mean m - b in eval
 mode): the converted model computes the same logits.
 """
-import argparse
-import re
-from collections import OrderedDict
-from typing import Dict, List, Tuple
-
-import torch
-
-from mmext_pixel.utils.checkpoint import (add_unsafe_load_arg,
-                                          load_official_state_dict,
-                                          save_converted, strip_prefixes)
-
-_HEAD_PARTS = {'0': 'convs.0.conv', '1': 'convs.0.bn', '3': 'conv_seg'}
-_BACKBONE = re.compile(
-    r'^((?:conv|bn)[12]|layer1|transition[123]|stage[234])\.(.+)$')
-_HEAD = re.compile(r'^last_layer\.([013])\.(.+)$')
+from mmext_pixel.converters import hrnet
+from mmext_pixel.converters.base import (convert_file, converter_arg_parser,
+                                         report)
 
 
-def convert(state_dict: Dict[str, torch.Tensor]
-            ) -> Tuple['OrderedDict[str, torch.Tensor]', List[str]]:
-    """Official HRNet segmentation keys -> mmseg's ``HRNet`` + ``FCNHead``.
-
-    Returns ``(converted, left_out)``; every BN gets a
-    ``num_batches_tracked`` counter when the official one lacks it (files
-    saved from InPlaceABNSync).
-
-    Raises:
-        KeyError: naming every key that matches none of the official names.
-    """
-    converted, left_out, unknown = OrderedDict(), [], []
-    head_bias = None
-    for key, value in strip_prefixes(state_dict,
-                                     ('module.', 'model.')).items():
-        if key.startswith('loss.'):
-            left_out.append(key)
-            continue
-        backbone, head = _BACKBONE.match(key), _HEAD.match(key)
-        if backbone:
-            new_key = f'backbone.{key}'
-        elif head and key == 'last_layer.0.bias':
-            head_bias = value
-            continue
-        elif head:
-            new_key = f'decode_head.{_HEAD_PARTS[head[1]]}.{head[2]}'
-        else:
-            unknown.append(key)
-            continue
-        converted[new_key] = value
-        if new_key.endswith('.running_var'):
-            counter = new_key[:-len('running_var')] + 'num_batches_tracked'
-            converted.setdefault(counter, torch.tensor(0, dtype=torch.long))
-    if unknown:
-        raise KeyError('not HRNet segmentation weights (no rule for): ' +
-                       ', '.join(unknown))
-    if head_bias is not None:
-        mean = 'decode_head.convs.0.bn.running_mean'
-        converted[mean] = converted[mean] - head_bias
-    return converted, left_out
-
-
-def main():
-    parser = argparse.ArgumentParser(
-        description='Convert an official HRNet segmentation checkpoint to '
-        "mmseg's FCN-HRNet (configs/hrnet)")
-    parser.add_argument('src', help='official checkpoint (.pth)')
-    parser.add_argument('dst', help='converted checkpoint to write')
-    add_unsafe_load_arg(parser)
-    args = parser.parse_args()
-    converted, left_out = convert(
-        load_official_state_dict(args.src, args.unsafe_load))
-    save_converted(converted, args.dst, args.src)
-    print(f'{args.src}: {len(converted)} tensors written to {args.dst}')
-    if left_out:
-        print('left out (not model weights): ' + ', '.join(left_out))
+def main() -> None:
+    args = converter_arg_parser(
+        'Convert an official HRNet segmentation checkpoint to '
+        "mmseg's FCN-HRNet (configs/hrnet)").parse_args()
+    report(
+        convert_file(args.src, args.dst, hrnet.convert, args.unsafe_load),
+        args.src, args.dst)
 
 
 if __name__ == '__main__':

@@ -4,8 +4,8 @@ import pytest
 import torch
 from mmseg.registry import MODELS
 
-from helpers.spnet_reference import official_shapes
 from mmext_pixel.models.plugins import StripPoolingBlock
+from mmext_pixel.testing.spnet_reference import official_shapes
 
 SPM = dict(cfg=dict(type='StripPoolingBlock'), position='after_conv2')
 # the official placement: last block of layer1-3, every block of layer4

@@ -6,8 +6,9 @@ import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from helpers.spnet_reference import OfficialSPNet, official_shapes, randomise
 from mmext_pixel.models.decode_heads import MixedPooling, SPHead
+from mmext_pixel.testing.spnet_reference import (OfficialSPNet,
+                                                 official_shapes, randomise)
 
 BN = dict(type='BN', requires_grad=True)
 # our MixedPooling submodule -> the official StripPooling one

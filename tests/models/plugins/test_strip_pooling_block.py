@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-from helpers.spnet_reference import OfficialSPNet, randomise
 from mmext_pixel.models.plugins import StripPoolingBlock
+from mmext_pixel.testing.spnet_reference import OfficialSPNet, randomise
 
 # our parameter -> the official SPBlock's
 OFFICIAL_NAMES = {

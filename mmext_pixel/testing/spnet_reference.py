@@ -1,12 +1,12 @@
-"""SPNet (houqb/SPNet) as plain functions on the official state-dict keys.
+"""SPNet (houqb/SPNet) as plain functions of an official state dict.
 
-Written for the tests from a reading of the official models/spnet.py,
-models/customize.py, models/resnet.py and models/fcn.py (no code taken from
-there): the key names and shapes an official checkpoint holds, random
-official-style state dicts, and the official eval-mode arithmetic
-(BN with running statistics, dropout off) written with torch.nn.functional
-only, independent of mmseg and of mmext_pixel. Used by the converter and
-model tests and by tools/analysis_tools/benchmark_strip_pooling.py.
+Our reading of the official ``models/spnet.py``, ``customize.py``,
+``resnet.py`` and ``fcn.py``, written with ``torch.nn.functional`` only and
+independent of mmseg and of our modules: the keys and shapes an official
+checkpoint holds, random state dicts of that form, and the official
+eval-mode forward (BN on running statistics, no dropout). The converter and
+model tests and ``tools/analysis_tools/benchmark_strip_pooling.py`` compare
+our models with it.
 """
 from collections import OrderedDict
 

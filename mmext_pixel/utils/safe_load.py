@@ -1,5 +1,10 @@
+"""What ``import mmext_pixel`` allows torch's safe loader to read.
+
+torch >= 2.6 loads with ``weights_only=True`` by default and refuses the
+numpy and mmengine objects that mmengine's own training checkpoints hold;
+this module allow-lists exactly those, at import time.
+"""
 import builtins
-from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -28,7 +33,6 @@ MMENGINE_CHECKPOINT_GLOBALS = (
     HistoryBuffer,
     builtins.getattr,
 ) + _DTYPE_CLASSES
-
 
 # numpy 2 moved numpy.core to numpy._core, and a pickle names a function by
 # the module it lived in when the file was written: the official checkpoints
@@ -64,65 +68,3 @@ def allow_mmengine_checkpoint_globals() -> None:
     add_safe_globals(list(MMENGINE_CHECKPOINT_GLOBALS))
     if _safe_globals_take_names():
         add_safe_globals(list(NUMPY_RENAMED_GLOBALS))
-
-
-def strip_prefixes(state_dict: dict, prefixes=('module.', )) -> OrderedDict:
-    """Remove training-wrapper prefixes (e.g. DataParallel's ``module.``)
-    from the keys of an official checkpoint, each prefix at most once, in
-    the given order."""
-    stripped = OrderedDict()
-    for key, value in state_dict.items():
-        for prefix in prefixes:
-            if key.startswith(prefix):
-                key = key[len(prefix):]
-        stripped[key] = value
-    return stripped
-
-
-UNSAFE_LOAD_OPTION = '--unsafe-load'
-
-
-def add_unsafe_load_arg(parser) -> None:
-    """The converters' opt-in ``--unsafe-load`` (``args.unsafe_load``), for
-    the ``unsafe`` of :func:`load_official_state_dict`."""
-    parser.add_argument(
-        UNSAFE_LOAD_OPTION,
-        action='store_true',
-        help='read SRC with torch.load(weights_only=False), for a file that '
-        'the safe load refuses (runs pickled code: only for a trusted file)')
-
-
-def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
-    """The state dict of an official checkpoint file, for the converters.
-
-    Read with ``torch.load(weights_only=True)`` unless ``unsafe``; the state
-    dict is the file itself or its ``'state_dict'`` entry.
-
-    Raises:
-        RuntimeError: the safe loader refused the file (naming it, and the
-            converters' :data:`UNSAFE_LOAD_OPTION` to load it anyway).
-        TypeError: the file holds no state dict.
-    """
-    try:
-        checkpoint = torch.load(
-            path, map_location='cpu', weights_only=not unsafe)
-    except Exception as error:  # torch raises several kinds
-        if unsafe:
-            raise
-        raise RuntimeError(
-            f'{path}: torch.load(weights_only=True) refused it ({error}); if '
-            f'you trust the file, run again with {UNSAFE_LOAD_OPTION}'
-        ) from error
-    if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
-        checkpoint = checkpoint['state_dict']
-    if not isinstance(checkpoint, dict):
-        raise TypeError(f'{path}: expected a state dict, got '
-                        f'{type(checkpoint).__name__}')
-    return checkpoint
-
-
-def save_converted(state_dict: dict, dst: str, src: str) -> None:
-    """Write a converted state dict as a checkpoint that mmengine's
-    ``load_checkpoint`` and ``mmseg.apis.init_model`` (which reads
-    ``meta``) accept."""
-    torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)

@@ -1,0 +1,342 @@
+"""The machinery every official-checkpoint converter shares.
+
+A converter is an ordered table of rename rules: each official key is
+renamed by the first rule whose pattern matches all of it. Keys that are not
+model weights are left out on purpose, each with the reason; any other key
+that no rule renames stops the conversion, all of them named at once. Every
+BatchNorm of the result has its ``num_batches_tracked`` counter: the
+official one where the checkpoint holds it, a zero otherwise (files saved
+from InPlaceABNSync or by torch < 1.1 have none), so that the converted
+weights load strictly into our models.
+"""
+import argparse
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
+                    Sequence, Tuple, Union)
+
+import torch
+from torch import Tensor, nn
+
+#: ``(pattern, replacement)``: the pattern must match the whole official
+#: key; the replacement is a template for :meth:`re.Match.expand`
+#: (``r'backbone.\1'``) or a function of the match.
+Rule = Tuple[str, Union[str, Callable[[re.Match], str]]]
+#: ``(pattern, reason)``: official keys left out of the conversion.
+LeaveOut = Tuple[str, str]
+#: ``(official key, value) -> value``, for tensors whose layout differs.
+Reshape = Callable[[str, Tensor], Tensor]
+
+UNSAFE_LOAD_OPTION = '--unsafe-load'
+BN_COUNTER = 'num_batches_tracked'
+
+
+class ConversionError(KeyError):
+    """An official checkpoint that a converter cannot convert.
+
+    Args:
+        message (str): What is wrong, naming the keys at fault.
+        keys (Sequence[str]): The keys at fault. Defaults to ().
+    """
+
+    def __init__(self, message: str, keys: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.keys = list(keys)
+
+    def __str__(self) -> str:
+        # KeyError's own str() is the repr of its argument
+        return self.message
+
+
+class UnknownKeysError(ConversionError):
+    """Official keys that no rename rule matches (every one named)."""
+
+
+class MissingKeysError(ConversionError):
+    """Keys the official model has that the checkpoint lacks."""
+
+
+@dataclass
+class Conversion:
+    """The result of a converter.
+
+    Args:
+        state_dict (OrderedDict): Our keys and the converted tensors.
+        left_out (dict): Official key -> why it was not converted (it is no
+            model weight, or the official forward never uses it). Defaults
+            to an empty dict.
+    """
+    state_dict: 'OrderedDict[str, Tensor]'
+    left_out: Dict[str, str] = field(default_factory=dict)
+
+    def left_out_by_reason(self) -> Dict[str, List[str]]:
+        """The left-out keys grouped by their reason, in key order."""
+        grouped: Dict[str, List[str]] = {}
+        for key, reason in self.left_out.items():
+            grouped.setdefault(reason, []).append(key)
+        return grouped
+
+
+def strip_prefixes(
+    state_dict: Mapping[str, Tensor], prefixes: Sequence[str] = ('module.', )
+) -> 'OrderedDict[str, Tensor]':
+    """Remove training-wrapper prefixes from the keys of a checkpoint.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+        prefixes (Sequence[str]): Prefixes to remove (e.g. DataParallel's
+            ``module.``), each at most once, in this order. Defaults to
+            ``('module.', )``.
+    """
+    stripped = OrderedDict()
+    for key, value in state_dict.items():
+        for prefix in prefixes:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        stripped[key] = value
+    return stripped
+
+
+def check_missing(state_dict: Mapping[str, Tensor], expected: Iterable[str],
+                  what: str) -> None:
+    """Raise :class:`MissingKeysError` naming every expected key that
+    ``state_dict`` lacks.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+        expected (Iterable[str]): The keys the official model has.
+        what (str): The model, for the message.
+    """
+    missing = [k for k in expected if k not in state_dict]
+    if missing:
+        raise MissingKeysError(f'{what}: missing keys: ' + ', '.join(missing),
+                               missing)
+
+
+def fold_conv_bias(state_dict: Mapping[str, Tensor], conv: str,
+                   norm: str) -> 'OrderedDict[str, Tensor]':
+    """Fold the bias of the conv ``conv`` into the running mean of the BN
+    ``norm`` that follows it, for our bias-free conv: BN(Wx + b) with mean
+    m equals BN(Wx) with mean m - b, in training and in eval mode.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+        conv (str): The conv's official name.
+        norm (str): The BN's official name.
+
+    Returns:
+        OrderedDict: The state dict without ``{conv}.bias``; unchanged if
+        the conv has no bias.
+    """
+    state_dict = OrderedDict(state_dict)
+    bias = state_dict.pop(f'{conv}.bias', None)
+    if bias is not None:
+        mean = f'{norm}.running_mean'
+        if mean not in state_dict:
+            raise MissingKeysError(
+                f'{conv}.bias follows no BN: {mean} is missing', [mean])
+        state_dict[mean] = state_dict[mean] - bias
+    return state_dict
+
+
+def add_bn_counters(
+        state_dict: Mapping[str, Tensor]) -> 'OrderedDict[str, Tensor]':
+    """Give every BN (a ``*.running_var`` key) a ``num_batches_tracked``
+    counter, zero where it has none; existing counters are kept."""
+    counted = OrderedDict()
+    for key, value in state_dict.items():
+        counted[key] = value
+        if key.endswith('.running_var'):
+            counter = key[:-len('running_var')] + BN_COUNTER
+            if counter not in state_dict:
+                counted[counter] = torch.tensor(0, dtype=torch.long)
+    return counted
+
+
+def convert_keys(state_dict: Mapping[str, Tensor],
+                 rules: Sequence[Rule],
+                 what: str,
+                 leave_out: Sequence[LeaveOut] = (),
+                 reshape: Optional[Reshape] = None) -> Conversion:
+    """Rename every key of an official state dict by the first rule that
+    matches it.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Official keys (wrapper prefixes
+            already stripped).
+        rules (Sequence[Rule]): Ordered ``(pattern, replacement)`` rules.
+        what (str): The official model, for the messages.
+        leave_out (Sequence[LeaveOut]): ``(pattern, reason)`` of the keys
+            not to convert, tried before the rules. Defaults to ().
+        reshape (Reshape, optional): Changes the layout of a tensor, given
+            its official key. Defaults to None (tensors pass unchanged).
+
+    Returns:
+        Conversion: The renamed tensors, each BN with its counter, and the
+        keys left out.
+
+    Raises:
+        UnknownKeysError: Naming every key that no rule matches.
+        ConversionError: Two official keys renamed to the same key.
+    """
+    compiled = [(re.compile(p), r) for p, r in rules]
+    skips = [(re.compile(p), reason) for p, reason in leave_out]
+    converted, left_out, unknown = OrderedDict(), {}, []
+    source: Dict[str, str] = {}
+    for key, value in state_dict.items():
+        reason = next((r for p, r in skips if p.fullmatch(key)), None)
+        if reason is not None:
+            left_out[key] = reason
+            continue
+        for pattern, replacement in compiled:
+            match = pattern.fullmatch(key)
+            if match:
+                break
+        else:
+            unknown.append(key)
+            continue
+        new_key = (
+            match.expand(replacement)
+            if isinstance(replacement, str) else replacement(match))
+        if new_key in source:
+            raise ConversionError(
+                f'{what}: {source[new_key]} and {key} would both become '
+                f'{new_key}', [source[new_key], key])
+        source[new_key] = key
+        converted[new_key] = reshape(key, value) if reshape else value
+    if unknown:
+        raise UnknownKeysError(
+            f'unknown keys, not {what} weights (no rule for): ' +
+            ', '.join(unknown), unknown)
+    return Conversion(add_bn_counters(converted), left_out)
+
+
+def check_loads(state_dict: Mapping[str, Tensor], model: nn.Module) -> None:
+    """Load ``state_dict`` strictly into ``model``.
+
+    Raises:
+        ConversionError: Naming the keys missing from the state dict, those
+            not in the model and those of another shape.
+    """
+    ours = model.state_dict()
+    missing = [k for k in ours if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in ours]
+    shapes = [
+        f'{k}: {tuple(v.shape)} vs ours {tuple(ours[k].shape)}'
+        for k, v in state_dict.items()
+        if k in ours and tuple(v.shape) != tuple(ours[k].shape)
+    ]
+    problems = []
+    if missing:
+        problems.append('missing from the checkpoint: ' + ', '.join(missing))
+    if unexpected:
+        problems.append('not in the model: ' + ', '.join(unexpected))
+    if shapes:
+        problems.append('shape mismatch: ' + '; '.join(shapes))
+    if problems:
+        raise ConversionError(
+            'converted checkpoint does not fit the model: ' +
+            ' | '.join(problems), missing + unexpected)
+    model.load_state_dict(state_dict, strict=True)
+
+
+def converter_arg_parser(
+        description: str,
+        backbone_only: bool = False) -> argparse.ArgumentParser:
+    """The arguments of the converter scripts: ``src``, ``dst``, the opt-in
+    ``--unsafe-load`` (``args.unsafe_load``, for the ``unsafe`` of
+    :func:`load_official_state_dict`) and, for converters of ResNet-based
+    methods, ``--backbone-only``.
+
+    Args:
+        description (str): What the script converts.
+        backbone_only (bool): Add ``--backbone-only``. Defaults to False.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help='official checkpoint (.pth)')
+    parser.add_argument('dst', help='converted checkpoint to write')
+    if backbone_only:
+        parser.add_argument(
+            '--backbone-only',
+            action='store_true',
+            help='convert the ResNet trunk only, to bare backbone keys (for '
+            'model.pretrained); fc.* is left out')
+    parser.add_argument(
+        UNSAFE_LOAD_OPTION,
+        action='store_true',
+        help='read SRC with torch.load(weights_only=False), for a file that '
+        'the safe load refuses (runs pickled code: only for a trusted file)')
+    return parser
+
+
+def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
+    """The state dict of an official checkpoint file.
+
+    Args:
+        path (str): The checkpoint; the state dict is the file itself or its
+            ``'state_dict'`` entry.
+        unsafe (bool): Read it with ``torch.load(weights_only=False)``.
+            Defaults to False.
+
+    Raises:
+        RuntimeError: The safe loader refused the file (naming it, and
+            :data:`UNSAFE_LOAD_OPTION` to load it anyway).
+        TypeError: The file holds no state dict.
+    """
+    try:
+        checkpoint = torch.load(
+            path, map_location='cpu', weights_only=not unsafe)
+    except Exception as error:  # torch raises several kinds
+        if unsafe:
+            raise
+        raise RuntimeError(
+            f'{path}: torch.load(weights_only=True) refused it ({error}); if '
+            f'you trust the file, run again with {UNSAFE_LOAD_OPTION}'
+        ) from error
+    if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
+        checkpoint = checkpoint['state_dict']
+    if not isinstance(checkpoint, dict):
+        raise TypeError(f'{path}: expected a state dict, got '
+                        f'{type(checkpoint).__name__}')
+    return checkpoint
+
+
+def save_converted(state_dict: Mapping[str, Tensor], dst: str,
+                   src: str) -> None:
+    """Write converted weights as a checkpoint that mmengine's
+    ``load_checkpoint`` and ``mmseg.apis.init_model`` (which reads ``meta``)
+    accept.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The converted weights.
+        dst (str): The file to write.
+        src (str): The official file, recorded in ``meta``.
+    """
+    torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)
+
+
+def convert_file(src: str,
+                 dst: str,
+                 convert: Callable[[dict], Conversion],
+                 unsafe: bool = False) -> Conversion:
+    """Read ``src``, convert it and write ``dst``.
+
+    Args:
+        src (str): The official checkpoint.
+        dst (str): The converted checkpoint to write.
+        convert (Callable[[dict], Conversion]): The converter.
+        unsafe (bool): As in :func:`load_official_state_dict`. Defaults to
+            False.
+    """
+    conversion = convert(load_official_state_dict(src, unsafe))
+    save_converted(conversion.state_dict, dst, src)
+    return conversion
+
+
+def report(conversion: Conversion, src: str, dst: str) -> None:
+    """Print what was written and what was left out, and why."""
+    print(f'{src}: {len(conversion.state_dict)} tensors written to {dst}')
+    for reason, keys in conversion.left_out_by_reason().items():
+        print(f'left out ({reason}): ' + ', '.join(keys))

@@ -1,0 +1,266 @@
+"""Official GALD-Net and DGCNet checkpoints (lxtGH/GALD-DGCNet,
+``libs/models/GALDNet.py`` and ``DualGCNNet.py``) to the ``configs/gald``
+and ``configs/dgcn`` models.
+
+Both share a deep-stem ResNet trunk, the conva/convb/bottleneck sandwich
+around their context block and the auxiliary ``dsn`` head, whose conv bias
+(followed by BN) is folded into that BN's running mean: mmseg's ``FCNHead``
+has no bias there.
+"""
+import re
+from dataclasses import dataclass
+from typing import Callable, List, Mapping, Optional
+
+from torch import Tensor
+
+from .base import (Conversion, ConversionError, Reshape, Rule, check_missing,
+                   convert_keys, fold_conv_bias, strip_prefixes)
+
+# official Sequential index -> our ConvModule part
+CONV_BN = {'0': 'conv', '1': 'bn'}
+DEPTHS = {(4, 6): 50, (4, 23): 101}  # blocks of (layer2, layer3) -> depth
+BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
+BN_KEYS = ('weight', 'bias', 'running_mean', 'running_var')
+
+#: The trunk, to bare :class:`CeilPoolResNetV1c` keys.
+TRUNK_RULES: List[Rule] = [
+    (r'conv1\.([01346])\.(.+)', r'stem.\1.\2'),
+    (r'bn1\.(.+)', r'stem.7.\1'),
+    (r'(layer[1-4]\..+)', r'\1'),
+]
+
+SANDWICH_RULES: List[Rule] = [
+    (r'head\.(conva|convb|bottleneck)\.([01])\.(.+)',
+     lambda m: f'decode_head.{m[1]}.{CONV_BN[m[2]]}.{m[3]}'),
+    (r'head\.bottleneck\.3\.(.+)', r'decode_head.conv_seg.\1'),
+]
+
+GALD_RULES: List[Rule] = [
+    (r'head\.a2block\.down\.([01])\.(.+)',
+     lambda m: f'decode_head.gald.down.{CONV_BN[m[1]]}.{m[2]}'),
+    (r'head\.a2block\.long_relation\.([tpgz]\.weight|gn\..+)',
+     r'decode_head.gald.ga.\1'),
+    (r'head\.a2block\.local_attention\.dconv([123])\.([01])\.(.+)',
+     lambda m: f'decode_head.gald.ld.convs.{int(m[1]) - 1}.'
+     f'{CONV_BN[m[2]]}.{m[3]}'),
+]
+
+_DGCN = r'head\.dualgcn'
+_DGCN_OURS = 'decode_head.dualgcn'
+# official conv / its BN -> our ConvModule
+_DGCN_PAIRS = {
+    'phi': ('phi', 'bn_phi'),
+    'theta': ('theta', 'bn_theta'),
+    'adj': ('conv_adj', 'bn_adj'),
+    'wg': ('conv_wg', 'bn_wg'),
+    'conv3': ('conv3', 'bn3'),
+}
+_DGCN_BY_OFFICIAL = {
+    official: (ours, part)
+    for ours, names in _DGCN_PAIRS.items()
+    for official, part in zip(names, ('conv', 'bn'))
+}
+
+DGCN_RULES: List[Rule] = [
+    (rf'{_DGCN}\.({"|".join(_DGCN_BY_OFFICIAL)})\.(.+)',
+     lambda m: f'{_DGCN_OURS}.{".".join(_DGCN_BY_OFFICIAL[m[1]])}.{m[2]}'),
+    (rf'{_DGCN}\.local\.([0-5])\.(.+)',
+     lambda m: f'{_DGCN_OURS}.local.{int(m[1]) // 2}.'
+     f'{CONV_BN[str(int(m[1]) % 2)]}.{m[2]}'),
+    (rf'{_DGCN}\.gcn_local_attention\.(node_[kvq]\..+)',
+     rf'{_DGCN_OURS}.local_gcn.\1'),
+    (rf'{_DGCN}\.gcn_local_attention\.conv_wg\.(.+)',
+     rf'{_DGCN_OURS}.local_gcn.conv_wg.conv.\1'),
+    (rf'{_DGCN}\.gcn_local_attention\.bn_wg\.(.+)',
+     rf'{_DGCN_OURS}.local_gcn.conv_wg.bn.\1'),
+    (rf'{_DGCN}\.gcn_local_attention\.out\.([01])\.(.+)',
+     lambda m: f'{_DGCN_OURS}.local_gcn.out.{CONV_BN[m[1]]}.{m[2]}'),
+    (rf'{_DGCN}\.final\.([01])\.(.+)',
+     lambda m: f'{_DGCN_OURS}.final.{CONV_BN[m[1]]}.{m[2]}'),
+]
+
+
+def dsn_rules(classifier: int) -> List[Rule]:
+    """The official ``dsn`` (conv, BN, [ReLU], dropout, classifier) -> our
+    FCNHead auxiliary head (``dsn.0.bias`` is folded beforehand).
+
+    Args:
+        classifier (int): Index of the classifier in the ``dsn`` Sequential.
+    """
+    return [
+        (r'dsn\.0\.weight', 'auxiliary_head.convs.0.conv.weight'),
+        (r'dsn\.1\.(.+)', r'auxiliary_head.convs.0.bn.\1'),
+        (rf'dsn\.{classifier}\.(.+)', r'auxiliary_head.conv_seg.\1'),
+    ]
+
+
+def conv_bn_keys(prefix: str,
+                 bias: bool = False,
+                 norm: object = 1,
+                 conv: object = 0) -> List[str]:
+    """Keys of an official conv and the BN after it (without counters).
+
+    Args:
+        prefix (str): The module holding both.
+        bias (bool): Whether the conv has a bias. Defaults to False.
+        norm (object): The BN's name in ``prefix``. Defaults to 1.
+        conv (object): The conv's name in ``prefix``. Defaults to 0.
+    """
+    keys = [f'{prefix}.{conv}.weight']
+    if bias:
+        keys.append(f'{prefix}.{conv}.bias')
+    return keys + [f'{prefix}.{norm}.{k}' for k in BN_KEYS]
+
+
+def trunk_keys(depth: int) -> List[str]:
+    """The official trunk's keys (without BN counters)."""
+    keys = ['conv1.0.weight', 'conv1.3.weight', 'conv1.6.weight']
+    for norm in ('conv1.1', 'conv1.4', 'bn1'):
+        keys += [f'{norm}.{k}' for k in BN_KEYS]
+    for layer, blocks in enumerate(BLOCKS[depth], 1):
+        for block in range(blocks):
+            prefix = f'layer{layer}.{block}'
+            for i in (1, 2, 3):
+                keys.append(f'{prefix}.conv{i}.weight')
+                keys += [f'{prefix}.bn{i}.{k}' for k in BN_KEYS]
+            if block == 0:
+                keys += conv_bn_keys(f'{prefix}.downsample')
+    return keys
+
+
+def sandwich_keys() -> List[str]:
+    """The keys of the conva/convb/bottleneck sandwich of both heads."""
+    keys = []
+    for name in ('conva', 'convb', 'bottleneck'):
+        keys += conv_bn_keys(f'head.{name}')
+    return keys + ['head.bottleneck.3.weight', 'head.bottleneck.3.bias']
+
+
+def gald_head_keys() -> List[str]:
+    """The keys of GALD-Net's GALD block."""
+    block = 'head.a2block'
+    keys = conv_bn_keys(f'{block}.down', bias=True)
+    keys += [f'{block}.long_relation.{n}.weight' for n in 'tpgz']
+    keys += [f'{block}.long_relation.gn.{k}' for k in ('weight', 'bias')]
+    for i in (1, 2, 3):
+        keys += conv_bn_keys(f'{block}.local_attention.dconv{i}', bias=True)
+    return keys
+
+
+def dgcn_head_keys() -> List[str]:
+    """The keys of DGCNet's dual GCN block."""
+    prefix = 'head.dualgcn'
+    keys = []
+    for conv, norm in _DGCN_PAIRS.values():
+        keys += conv_bn_keys(prefix, conv=conv, norm=norm)
+    for i in range(3):
+        keys += conv_bn_keys(f'{prefix}.local', conv=2 * i, norm=2 * i + 1)
+    gcn = f'{prefix}.gcn_local_attention'
+    for node in ('node_k', 'node_v', 'node_q'):
+        keys += [f'{gcn}.{node}.weight', f'{gcn}.{node}.bias']
+    keys += conv_bn_keys(gcn, conv='conv_wg', norm='bn_wg')
+    keys += conv_bn_keys(f'{gcn}.out', bias=True)
+    return keys + conv_bn_keys(f'{prefix}.final')
+
+
+def dsn_keys(classifier: int) -> List[str]:
+    """The keys of the auxiliary ``dsn`` head."""
+    return conv_bn_keys(
+        'dsn',
+        bias=True) + [f'dsn.{classifier}.weight', f'dsn.{classifier}.bias']
+
+
+def conv1d_to_2d(key: str, value: Tensor) -> Tensor:
+    """Conv1d weights ``(C_out, C_in, 1)`` -> 1x1 Conv2d weights (our graph
+    convs run on ``(N, C, L, 1)`` views)."""
+    if key.endswith('.weight') and value.dim() == 3:
+        return value.unsqueeze(-1)
+    return value
+
+
+@dataclass
+class Method:
+    """What differs between the GALD-Net and DGCNet checkpoints.
+
+    Args:
+        name (str): The method, for the messages.
+        head_rules (List[Rule]): Rules of the context block.
+        head_keys (Callable[[], List[str]]): The context block's keys.
+        dsn_classifier (int): Index of the classifier in ``dsn``.
+        reshape (Reshape, optional): As in :func:`convert_keys`. Defaults
+            to None.
+    """
+    name: str
+    head_rules: List[Rule]
+    head_keys: Callable[[], List[str]]
+    dsn_classifier: int
+    reshape: Optional[Reshape] = None
+
+    @property
+    def rules(self) -> List[Rule]:
+        """Every rule of a full checkpoint, trunk under ``backbone.``."""
+        trunk = [(p, 'backbone.' + r) for p, r in TRUNK_RULES]
+        return (trunk + SANDWICH_RULES + self.head_rules +
+                dsn_rules(self.dsn_classifier))
+
+
+GALD = Method('GALD-Net', GALD_RULES, gald_head_keys, dsn_classifier=4)
+DGCN = Method(
+    'DGCNet',
+    DGCN_RULES,
+    dgcn_head_keys,
+    dsn_classifier=3,
+    reshape=conv1d_to_2d)
+
+
+def infer_depth(state_dict: Mapping[str, Tensor]) -> int:
+    """ResNet depth from the number of blocks of layer2 and layer3."""
+    counts = []
+    for layer in (2, 3):
+        blocks = {
+            int(m[1])
+            for m in (re.match(rf'layer{layer}\.(\d+)\.', k)
+                      for k in state_dict) if m
+        }
+        counts.append(max(blocks) + 1 if blocks else 0)
+    depth = DEPTHS.get(tuple(counts))
+    if depth is None:
+        raise ConversionError(
+            f'not a ResNet-50/101 trunk: layer2 and layer3 have '
+            f'{counts[0]} and {counts[1]} blocks')
+    return depth
+
+
+def convert(state_dict: Mapping[str, Tensor],
+            method: Method = GALD,
+            backbone_only: bool = False) -> Conversion:
+    """Official GALD-Net / DGCNet keys -> ours.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict (bare or
+            under DataParallel's ``module.``).
+        method (Method): :data:`GALD` or :data:`DGCN`. Defaults to
+            :data:`GALD`.
+        backbone_only (bool): Convert the trunk only (e.g. the official
+            deep-stem ImageNet ResNet), to bare backbone keys; its ImageNet
+            classifier ``fc.*`` is left out. Defaults to False.
+
+    Raises:
+        UnknownKeysError: Naming the keys that match no official name.
+        MissingKeysError: Naming the official keys that are missing.
+    """
+    state_dict = strip_prefixes(state_dict)
+    depth = infer_depth(state_dict)
+    if backbone_only:
+        check_missing(state_dict, trunk_keys(depth), f'ResNet-{depth} trunk')
+        return convert_keys(state_dict, TRUNK_RULES, 'ResNet trunk',
+                            [(r'fc\..+', 'ImageNet classifier')])
+    check_missing(
+        state_dict,
+        trunk_keys(depth) + sandwich_keys() + method.head_keys() +
+        dsn_keys(method.dsn_classifier), f'{method.name} R{depth}')
+    return convert_keys(
+        fold_conv_bias(state_dict, 'dsn.0', 'dsn.1'),
+        method.rules,
+        method.name,
+        reshape=method.reshape)

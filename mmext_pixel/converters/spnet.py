@@ -1,0 +1,192 @@
+"""Official Strip Pooling checkpoints (houqb/SPNet) to the ``configs/spnet``
+models, and the ImageNet deep-stem ResNets the official trains from
+(PyTorch-Encoding's ``resnet50-25c4b509.pth`` layout, or hszhao/semseg's
+``resnet50_v2.pth`` one) to bare :class:`BlockPluginResNetV1c` keys.
+
+The rules are generated per official module from the checkpoint's block
+layout, so that an unknown key, a missing one or an incomplete block is
+named.
+"""
+import re
+from collections import defaultdict
+from typing import Dict, Iterable, List, Mapping, Tuple
+
+from torch import Tensor
+
+from .base import (BN_COUNTER, Conversion, ConversionError, Rule,
+                   check_missing, convert_keys, strip_prefixes)
+
+BN_LEAVES = ('weight', 'bias', 'running_mean', 'running_var')
+KNOWN_DEPTHS = {(3, 4, 6, 3): 50, (3, 4, 23, 3): 101, (3, 8, 36, 3): 152}
+# official module -> (ours, kind); kind: conv, conv_bias or bn
+Table = Dict[str, Tuple[str, str]]
+LEAVES = {
+    'conv': ('weight', ),
+    'conv_bias': ('weight', 'bias'),
+    'bn': BN_LEAVES
+}
+
+STEM: Table = {
+    'conv1.0': ('stem.0', 'conv'),
+    'conv1.1': ('stem.1', 'bn'),
+    'conv1.3': ('stem.3', 'conv'),
+    'conv1.4': ('stem.4', 'bn'),
+    'conv1.6': ('stem.6', 'conv'),
+    'bn1': ('stem.7', 'bn'),
+}
+# hszhao/semseg's deep-stem ImageNet ResNet (resnet50_v2.pth etc.)
+SEMSEG_STEM: Table = {
+    'conv1': ('stem.0', 'conv'),
+    'bn1': ('stem.1', 'bn'),
+    'conv2': ('stem.3', 'conv'),
+    'bn2': ('stem.4', 'bn'),
+    'conv3': ('stem.6', 'conv'),
+    'bn3': ('stem.7', 'bn'),
+}
+BLOCK: Table = {
+    name: (name, 'bn' if name.startswith('bn') else 'conv')
+    for name in ('conv1', 'bn1', 'conv2', 'bn2', 'conv3', 'bn3')
+}
+DOWNSAMPLE: Table = {
+    'downsample.0': ('downsample.0', 'conv'),
+    'downsample.1': ('downsample.1', 'bn'),
+}
+SPM: Table = {
+    'spm.conv1': ('spm.strip_h.conv', 'conv'),
+    'spm.bn1': ('spm.strip_h.bn', 'bn'),
+    'spm.conv2': ('spm.strip_w.conv', 'conv'),
+    'spm.bn2': ('spm.strip_w.bn', 'bn'),
+    'spm.conv3': ('spm.gate.conv', 'conv_bias'),
+}
+MIXED_POOLING = {
+    'conv1_1': 'reduce_pool',
+    'conv1_2': 'reduce_strip',
+    'conv2_0': 'local',
+    'conv2_1': 'pooled.0',
+    'conv2_2': 'pooled.1',
+    'conv2_3': 'strip_w',
+    'conv2_4': 'strip_h',
+    'conv2_5': 'fuse_pool',
+    'conv2_6': 'fuse_strip',
+    'conv3': 'project',
+}
+
+
+def _conv_bn(official: str, ours: str) -> Table:
+    """An official ``nn.Sequential(conv, bn, ...)`` and our ConvModule."""
+    return {
+        official + '.0': (ours + '.conv', 'conv'),
+        official + '.1': (ours + '.bn', 'bn'),
+    }
+
+
+def head_modules() -> Table:
+    """Official SPHead modules -> ours (full model)."""
+    table = _conv_bn('head.trans_layer', 'decode_head.reduce')
+    for k in (1, 2):
+        for name, ours in MIXED_POOLING.items():
+            table.update(
+                _conv_bn(f'head.strip_pool{k}.{name}',
+                         f'decode_head.mixed_pooling.{k - 1}.{ours}'))
+    table.update(_conv_bn('head.score_layer', 'decode_head.bottleneck'))
+    table['head.score_layer.4'] = ('decode_head.conv_seg', 'conv_bias')
+    return table
+
+
+def aux_modules() -> Table:
+    """The official auxiliary FCN head -> ours."""
+    table = _conv_bn('auxlayer.conv5', 'auxiliary_head.convs.0')
+    table['auxlayer.conv5.4'] = ('auxiliary_head.conv_seg', 'conv_bias')
+    return table
+
+
+def trunk_modules(modules: Iterable[str], prefix: str) -> Tuple[Table, int]:
+    """Trunk modules (official names under ``prefix``) -> ours, for the
+    blocks that ``modules`` hold, and the trunk's depth.
+
+    Raises:
+        ConversionError: The block layout is no known ResNet depth.
+    """
+    modules = set(modules)
+    blocks = defaultdict(set)
+    for m in modules:
+        found = re.match(re.escape(prefix) + r'layer([1-4])\.(\d+)\.', m)
+        if found:
+            blocks[int(found.group(1))].add(int(found.group(2)))
+    counts = tuple(len(blocks[layer]) for layer in (1, 2, 3, 4))
+    for layer, ids in blocks.items():
+        if ids != set(range(len(ids))):
+            raise ConversionError(f'layer{layer} has blocks {sorted(ids)}: '
+                                  'they must be numbered 0, 1, ...')
+    if counts not in KNOWN_DEPTHS:
+        raise ConversionError(
+            f'blocks per layer {counts} match no ResNet depth '
+            f'(known: {sorted(KNOWN_DEPTHS.values())})')
+    stem = SEMSEG_STEM if prefix + 'conv2' in modules else STEM
+    table = {prefix + k: v for k, v in stem.items()}
+    for layer in (1, 2, 3, 4):
+        for i in range(counts[layer - 1]):
+            block = f'layer{layer}.{i}'
+            parts = dict(BLOCK)
+            if i == 0:
+                parts.update(DOWNSAMPLE)
+            if any(m.startswith(f'{prefix}{block}.spm.') for m in modules):
+                parts.update(SPM)
+            for official, (ours, kind) in parts.items():
+                table[f'{prefix}{block}.{official}'] = (f'{block}.{ours}',
+                                                        kind)
+    return table, KNOWN_DEPTHS[counts]
+
+
+def table_rules(table: Table) -> List[Rule]:
+    """One rule per official module: its leaves (and BN counter) -> ours."""
+    rules = []
+    for official, (ours, kind) in table.items():
+        leaves = LEAVES[kind] + ((BN_COUNTER, ) if kind == 'bn' else ())
+        rules.append(
+            (rf'{re.escape(official)}\.({"|".join(leaves)})', rf'{ours}.\1'))
+    return rules
+
+
+def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
+    """Official SPNet (or ImageNet trunk) state dict -> ours.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official keys, with or
+            without ``module.``.
+
+    Returns:
+        Conversion: ``backbone.``/``decode_head.``/``auxiliary_head.`` keys
+        for a full SPNet state dict, the backbone's own keys for an ImageNet
+        trunk (whose classifier ``fc.*`` is left out).
+
+    Raises:
+        UnknownKeysError: Naming every unknown key.
+        MissingKeysError: Naming every missing key.
+        ConversionError: A block layout that is no ResNet depth.
+    """
+    state_dict = strip_prefixes(state_dict)
+    full = any(
+        k.startswith(('pretrained.', 'head.', 'auxlayer.'))
+        for k in state_dict)
+    modules = {k.rpartition('.')[0] for k in state_dict}
+    if full:
+        trunk, _ = trunk_modules(modules, 'pretrained.')
+        table = {
+            k: ('backbone.' + ours, kind)
+            for k, (ours, kind) in trunk.items()
+        }
+        table.update(head_modules())
+        if any(k.startswith('auxlayer.') for k in state_dict):
+            table.update(aux_modules())
+        leave_out = []
+    else:
+        table, _ = trunk_modules(modules, '')
+        leave_out = [(r'fc\.(weight|bias)', 'ImageNet classifier')]
+    conversion = convert_keys(state_dict, table_rules(table), 'SPNet',
+                              leave_out)
+    check_missing(state_dict, [
+        f'{m}.{leaf}' for m, (_, kind) in table.items()
+        for leaf in LEAVES[kind]
+    ], 'SPNet')
+    return conversion
