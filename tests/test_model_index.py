@@ -31,6 +31,11 @@ def models():
     return [(path, m) for path in METAFILES for m in load(path)['Models']]
 
 
+def described(model):
+    """A model entry without its name and config path."""
+    return {k: v for k, v in model.items() if k not in ('Name', 'Config')}
+
+
 def alias_target(config):
     """The config that ``config`` only renames (its sole ``_base_``)."""
     with open(osp.join(REPO_ROOT, config)) as f:
@@ -115,11 +120,7 @@ def test_model_fields(path, model):
     if batch is None:  # a docs name, a bare _base_ of an OpenMMLab name
         target = alias_target(model['Config'])
         (entry, ) = [m for _, m in models() if m['Config'] == target]
-        assert {k: v
-                for k, v in model.items() if k not in ('Name', 'Config')} == {
-                    k: v
-                    for k, v in entry.items() if k not in ('Name', 'Config')
-                }
+        assert described(model) == described(entry)
         return
     # the batch of mmseg/mmpose config names: GPUsxbIMAGES
     gpus, per_gpu = map(int, batch.groups())
