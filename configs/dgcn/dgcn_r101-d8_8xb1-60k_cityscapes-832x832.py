@@ -2,8 +2,7 @@
 # exp/train_dualseg_r_101_city_finetrain.sh (as R-50, 60k iterations).
 _base_ = './dgcn_r50-d8_8xb1-50k_cityscapes-832x832.py'
 model = dict(
-    pretrained='pretrain/resnet101-deep_mmseg.pth',
-    backbone=dict(depth=101))
+    pretrained='pretrain/resnet101-deep_mmseg.pth', backbone=dict(depth=101))
 param_scheduler = [
     dict(
         type='PolyLR',
