@@ -5,5 +5,4 @@
 # tools/model_converters/gald2mmseg.py --backbone-only).
 _base_ = './gald_r50-d8_8xb1-50k_cityscapes-769x769.py'
 model = dict(
-    pretrained='pretrain/resnet101-deep_mmseg.pth',
-    backbone=dict(depth=101))
+    pretrained='pretrain/resnet101-deep_mmseg.pth', backbone=dict(depth=101))
