@@ -7,7 +7,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from conftest import REPO_ROOT
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 CONFIGS = sorted(
     p for p in glob.glob(

@@ -15,7 +15,7 @@ from mmseg.structures import SegDataSample
 
 from conftest import REPO_ROOT
 from mmext_pixel.models.losses import PerImageOhemCrossEntropyLoss
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 CONFIGS = {
     'gald_r50':

@@ -15,7 +15,7 @@ from mmseg.registry import DATASETS, MODELS
 
 from conftest import REPO_ROOT
 from helpers.gscnn_tiny import tiny_gscnn_cfg
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 GSCNN = osp.join(REPO_ROOT, 'configs', 'gscnn')
 CONFIGS = {

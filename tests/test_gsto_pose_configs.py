@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 
 from conftest import REPO_ROOT
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 MMPOSE_COCO = 'body_2d_keypoint/topdown_heatmap/coco/'
 PAIRS = [(f'td-hm_gsto-hrnet-{w}_8xb{b}-210e_coco-{size}.py',

@@ -64,7 +64,7 @@ def test_inherit_from_package_configs(tmp_path):
     user_cfg.write_text("_base_ = 'mmext_pixel::hrnet/"
                         "fcn_hr18s-v1_4xb4-80k_urbanisation-512x512.py'\n"
                         'model = dict(decode_head=dict(num_classes=5))\n')
-    from mmext_pixel.utils.runner_setup import load_config
+    from mmext_pixel.utils.run_config import load_config
     cfg = load_config(str(user_cfg))
     assert cfg.model.decode_head.num_classes == 5
     assert cfg.model.backbone.extra.stage4.num_channels == (16, 32, 64, 128)

@@ -14,7 +14,7 @@ from mmseg.registry import MODELS
 
 from conftest import REPO_ROOT
 from mmext_pixel.models.plugins import StripPoolingBlock
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'spnet', '*.py')))
 CROP = (64, 64)

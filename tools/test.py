@@ -21,16 +21,21 @@ A checkpoint that does not fit the model (shapes, missing or unexpected
 keys) stops the test, unless ``--allow-partial`` loads what fits.
 """
 import argparse
+import os
 import os.path as osp
 
+from mmengine.config import DictAction
+
+from mmext_pixel.datasets.transforms import split_has_labels
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
                                               FitCheckedRunner,
                                               check_checkpoint_file)
-from mmext_pixel.utils.runner_setup import (
-    POSE_SCOPE, add_runner_args, build_test_dataset, dataset_has_labels,
-    drop_label_steps, enable_test_time_aug, enable_visualization,
-    evaluator_names, finish_run, load_config, parse_runner_args,
-    set_pose_flip_test, set_prediction_output, setup_run)
+from mmext_pixel.utils.run_config import (POSE_SCOPE, build_test_dataset,
+                                          enable_test_time_aug,
+                                          enable_visualization,
+                                          evaluator_names, finish_run,
+                                          load_config, set_pose_flip_test,
+                                          set_prediction_output, setup_run)
 
 
 def parse_args():
@@ -79,8 +84,20 @@ def parse_args():
         action='store_true',
         help='load a checkpoint that does not fit the model (warning only: '
         'the weights that do not fit stay as initialised)')
-    add_runner_args(parser)
-    args = parse_runner_args(parser)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
     if (args.aug_scales or args.no_aug_flip) and not args.aug_test:
         parser.error('--aug-scales and --no-aug-flip go with --aug-test')
     if args.no_flip_test and args.aug_test:
@@ -125,15 +142,13 @@ def test(args) -> None:
                 print('--aug-test: the flipped views swap the dataset\'s '
                       f'left/right classes {[tuple(p) for p in swapped]} '
                       '(FlipSwapSegTTAModel)')
-        if dataset_has_labels(dataset):
+        if split_has_labels(dataset):
             print(f'test split has labels: {len(dataset)} samples, '
                   f'evaluating with {evaluator_names(cfg)}')
         else:
             # nothing to score: write the predictions instead
             out = out or osp.join(cfg.work_dir, 'predictions')
             cfg.test_evaluator['format_only'] = True
-            cfg.test_dataloader.dataset.pipeline = drop_label_steps(
-                cfg.test_dataloader.dataset.pipeline)
             print('test split has no labels: predictions are written to '
                   f'{out}')
     if out is not None:

@@ -8,15 +8,15 @@ checkpoint with another class count) and logs one summary of what did not;
 an empty or truncated checkpoint file is an error naming it.
 """
 import argparse
+import os
 
 import torch
+from mmengine.config import DictAction
 
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
                                               FitCheckedRunner,
                                               check_checkpoint_file)
-from mmext_pixel.utils.runner_setup import (add_runner_args, finish_run,
-                                            load_config, parse_runner_args,
-                                            setup_run)
+from mmext_pixel.utils.run_config import finish_run, load_config, setup_run
 
 
 def parse_args():
@@ -40,8 +40,20 @@ def parse_args():
         '--no-validate',
         action='store_true',
         help='do not evaluate during training')
-    add_runner_args(parser)
-    args = parse_runner_args(parser)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 

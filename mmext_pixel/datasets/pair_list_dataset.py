@@ -4,6 +4,8 @@ from typing import List, Optional, Tuple
 from mmengine import fileio
 from mmseg.datasets import BaseSegDataset
 
+from .transforms import make_label_loading_optional
+
 
 class PairListSegDataset(BaseSegDataset):
     """Segmentation dataset read from split folders or an HRNet list file.
@@ -27,7 +29,10 @@ class PairListSegDataset(BaseSegDataset):
     column, or in folder mode when ``seg_map_path`` is empty;
     :attr:`has_labels` tells which was found. A list that labels some lines
     and not others is an error naming the first unlabelled line, as is any
-    listed or expected file that does not exist: nothing is dropped.
+    listed or expected file that does not exist: nothing is dropped. The
+    pipeline's stock ``LoadAnnotations`` steps become
+    :class:`LoadOptionalAnnotations` (the same loading; samples without a
+    label map pass), so one test pipeline serves both kinds of split.
 
     Args:
         split (str, optional): Split whose folders folder mode reads, e.g.
@@ -43,6 +48,7 @@ class PairListSegDataset(BaseSegDataset):
         self.split = split
         self.has_labels: Optional[bool] = None
         super().__init__(**kwargs)
+        make_label_loading_optional(self.pipeline)
 
     def _join_prefix(self):
         # An empty seg_map_path marks an unlabelled split; keep it empty
@@ -68,8 +74,7 @@ class PairListSegDataset(BaseSegDataset):
                 f'(img_suffix={self.img_suffix!r})')
         return data_list
 
-    def _make_info(self, img_path: str,
-                   seg_map_path: Optional[str]) -> dict:
+    def _make_info(self, img_path: str, seg_map_path: Optional[str]) -> dict:
         info = dict(
             img_path=img_path,
             label_map=self.label_map,
@@ -120,8 +125,8 @@ class PairListSegDataset(BaseSegDataset):
         ann_dir = self.data_prefix.get('seg_map_path', '')
         if self.split is None:
             return img_dir, ann_dir
-        img_sub, ann_sub = (d.format(split=self.split)
-                            for d in self.SPLIT_DIRS)
+        img_sub, ann_sub = (
+            d.format(split=self.split) for d in self.SPLIT_DIRS)
         return (osp.join(img_dir, img_sub),
                 osp.join(ann_dir, ann_sub) if ann_dir else '')
 

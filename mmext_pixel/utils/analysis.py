@@ -8,7 +8,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from .runner_setup import POSE_SCOPE, SEG_SCOPE
+from .run_config import POSE_SCOPE, SEG_SCOPE
 
 DEFAULT_SHAPES = {SEG_SCOPE: (1024, 2048), POSE_SCOPE: (256, 192)}
 

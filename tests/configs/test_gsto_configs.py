@@ -14,7 +14,7 @@ from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
 
 from conftest import REPO_ROOT
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 GSTO_DIR = osp.join(REPO_ROOT, 'configs', 'gsto')
 # the names the GSTO docs use, each only a _base_ of an OpenMMLab-named config

@@ -6,7 +6,7 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from conftest import REPO_ROOT
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 RECIPE = osp.join(REPO_ROOT, 'configs', 'hrnet',
                   'fcn_hr18s-v1_1xb3-5e_urbanisation-1024x1024.py')

@@ -7,7 +7,6 @@ from mmengine.config import Config
 
 from mmext_pixel.datasets import UrbanisationDataset, make_synthetic_urbanisation
 from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
-from mmext_pixel.utils.runner_setup import drop_label_steps
 
 from conftest import REPO_ROOT
 
@@ -183,7 +182,7 @@ def test_test_split_without_labels(data_root):
                    dict(ann_file='list/urbanisation/test.lst')):
         dataset = UrbanisationDataset(
             data_root=str(data_root),
-            pipeline=drop_label_steps(TEST_PIPELINE),
+            pipeline=TEST_PIPELINE,
             **kwargs)
         assert len(dataset) == 2
         assert 'seg_map_path' not in dataset.get_data_info(0)

@@ -23,7 +23,7 @@ from mmseg.visualization import SegLocalVisualizer
 from conftest import REPO_ROOT, load_tool, run_tool
 from helpers.import_blocker import write_import_blocker
 from mmext_pixel.deployment import build_model, export_onnx
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
 ONNX_INFER = load_tool('deployment', 'onnx_infer.py')

@@ -34,7 +34,7 @@ def build_tiny_model(config=W32_256, test_cfg=None, **size):
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
 
-    from mmext_pixel.utils.runner_setup import load_config
+    from mmext_pixel.utils.run_config import load_config
     cfg = load_config(str(config), tiny_model_options(**size))
     if test_cfg is not None:
         cfg.model.test_cfg = test_cfg

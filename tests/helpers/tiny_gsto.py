@@ -35,7 +35,7 @@ def tiny_gsto_seg_config(num_classes):
     """configs/gsto's W48 Cityscapes config with the tiny backbone, plain BN
     (momentum 0.01 as the official), no pretrained init, no fixed input
     size and ``num_classes`` everywhere."""
-    from mmext_pixel.utils.runner_setup import load_config
+    from mmext_pixel.utils.run_config import load_config
     cfg = load_config(
         str(REPO_ROOT / 'configs' / 'gsto' /
             'gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py'))

@@ -22,7 +22,7 @@ from conftest import load_tool
 
 from mmext_pixel.datasets import make_synthetic_urbanisation
 from mmext_pixel.utils import analysis
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DIR = REPO_ROOT / 'tools' / 'analysis_tools'

@@ -16,7 +16,7 @@ from mmseg.registry import MODELS
 
 from mmext_pixel.converters import gald_dgcn
 from mmext_pixel.testing import gald_dgcn_reference as ref
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 CONFIGS = {
     ('gald', 50): 'gald/gald_r50-d8_8xb1-50k_cityscapes-769x769.py',

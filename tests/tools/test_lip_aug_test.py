@@ -16,8 +16,8 @@ from mmseg.structures import SegDataSample
 
 from conftest import REPO_ROOT, run_tool
 from mmext_pixel.datasets.lip_parsing import LIP_FLIP_PAIRS
-from mmext_pixel.utils.runner_setup import (build_test_dataset,
-                                            enable_test_time_aug, load_config)
+from mmext_pixel.utils.run_config import (build_test_dataset,
+                                          enable_test_time_aug, load_config)
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 LIP_BASE = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', 'lip.py')

@@ -18,7 +18,7 @@ from mmext_pixel.converters import spnet
 from mmext_pixel.testing.spnet_reference import (OfficialSPNet,
                                                  official_shapes,
                                                  random_official_state_dict)
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'spnet2mmseg.py')
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'spnet')

@@ -8,7 +8,7 @@ import torch
 from mmseg.registry import MODELS
 
 from conftest import REPO_ROOT, run_tool
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'gsto',
                   'gsto_hrnet-w18s_1xb8-600_synthetic-urbanisation-128x128.py')

@@ -39,12 +39,12 @@ import time
 from typing import Optional, Sequence
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from torch import nn
 
 from mmext_pixel.utils.analysis import (add_shape_arg, build_model,
                                         dummy_inputs, input_shape)
-from mmext_pixel.utils.runner_setup import add_cfg_options_arg, load_config
+from mmext_pixel.utils.run_config import load_config
 
 
 def parse_args(argv=None):
@@ -64,8 +64,10 @@ def parse_args(argv=None):
         metavar='CONFIG2',
         help='a second config to measure in the same run')
     parser.add_argument('--out', help='write the results to this JSON file')
-    add_cfg_options_arg(
-        parser,
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override settings of the config(s), key=value (see mmengine)')
     args = parser.parse_args(argv)
     if args.warmup < 0:

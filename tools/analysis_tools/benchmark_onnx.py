@@ -44,12 +44,13 @@ from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
+from mmengine.config import DictAction
 from torch import nn
 
 from mmext_pixel.deployment import build_model, export_onnx
 from mmext_pixel.deployment.onnx_export import graph_module, sample_inputs
 from mmext_pixel.utils.analysis import add_shape_arg, input_shape
-from mmext_pixel.utils.runner_setup import add_cfg_options_arg, load_config
+from mmext_pixel.utils.run_config import load_config
 
 ORT_LEVELS = ('disable', 'basic', 'extended', 'all')
 GOAL = 0.75  # issue 13: onnxruntime at most 0.75x PyTorch eager
@@ -98,7 +99,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='then profile N onnxruntime runs and one eager run and print '
         'the time per operator type (N defaults to 3)')
     parser.add_argument('--out', help='write the results to this JSON file')
-    add_cfg_options_arg(parser)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f'--threads must be >= 1, got {args.threads}')

@@ -33,7 +33,7 @@ from mmengine.registry import init_default_scope
 
 from mmext_pixel.converters import spnet
 from mmext_pixel.testing import spnet_reference as ref
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'spnet',

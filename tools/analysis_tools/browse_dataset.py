@@ -16,27 +16,28 @@ classes present underneath.
 A split without label maps (an inference-only test split, e.g. the
 urbanisation test folder: ``--split test --cfg-options
 test_dataloader.dataset.split=test
-test_dataloader.dataset.data_prefix.seg_map_path=''``) is read without the
-pipeline's label steps (``LoadAnnotations``, ``CheckSegMap``) and gives the
-image alone; a notice says so. A label map of another size than its image
+test_dataloader.dataset.data_prefix.seg_map_path=''``) gives the image
+alone; a notice says so. Our datasets read such a split with the config's
+pipeline as it is (see ``LoadOptionalAnnotations``); another dataset's
+pipeline must load labels with ``LoadOptionalAnnotations`` to be browsed
+without them. A label map of another size than its image
 (test pipelines that resize the image but load the label at its original
 size, e.g. mmseg's Cityscapes one) is resized to the image with
 nearest-neighbour interpolation for the overlay. Pose configs are not
 supported yet.
 """
 import argparse
-import copy
 import os
 import os.path as osp
 from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from mmext_pixel.utils.runner_setup import (SEG_SCOPE, add_cfg_options_arg,
-                                            drop_label_steps, load_config)
+from mmext_pixel.datasets.transforms import split_has_labels
+from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
 
 SPLITS = ('train', 'val', 'test')
 LEGEND_ROW = 18  # pixels per legend line
@@ -59,7 +60,11 @@ def parse_args(argv=None):
         type=float,
         default=0.5,
         help='weight of the label colours in the overlay, in [0, 1]')
-    add_cfg_options_arg(parser)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error(f'--num must be >= 1, got {args.num}')
@@ -151,12 +156,7 @@ def build_dataset(cfg: Config, split: str, config_path: str = 'config'):
     init_default_scope(SEG_SCOPE)
     from mmseg.registry import DATASETS
     dataset = DATASETS.build(loader.dataset)
-    if len(dataset) and 'seg_map_path' not in dataset.get_data_info(0):
-        # no label maps: mmseg's LoadAnnotations would fail on every sample
-        dataset_cfg = copy.deepcopy(loader.dataset)
-        dataset_cfg.pipeline = drop_label_steps(
-            dataset_cfg.get('pipeline', []))
-        dataset = DATASETS.build(dataset_cfg)
+    split_has_labels(dataset)  # a mixed split or an unusable pipeline fails
     return dataset
 
 

@@ -25,12 +25,12 @@ import argparse
 from typing import Optional, Sequence
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from torch import nn
 
 from mmext_pixel.utils.analysis import (TensorForward, add_shape_arg,
                                         build_model, dummy_inputs, input_shape)
-from mmext_pixel.utils.runner_setup import add_cfg_options_arg, load_config
+from mmext_pixel.utils.run_config import load_config
 
 
 def parse_args():
@@ -39,7 +39,11 @@ def parse_args():
         'estimator')
     parser.add_argument('config', help='config file path')
     add_shape_arg(parser)
-    add_cfg_options_arg(parser)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
     parser.add_argument(
         '--by-operator',
         action='store_true',

@@ -21,9 +21,10 @@ import argparse
 import json
 import sys
 
+from mmengine.config import DictAction
+
 from mmext_pixel.deployment.onnx_export import (DEFAULT_OPSET, build_model,
                                                 export_onnx, verify_export)
-from mmext_pixel.utils.runner_setup import add_cfg_options_arg
 
 
 def parse_args(argv=None):
@@ -60,7 +61,11 @@ def parse_args(argv=None):
         metavar=('H', 'W'),
         help='second size of --verify (default: about 5/4 of --shape, not '
         'a multiple of 32)')
-    add_cfg_options_arg(parser)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
     return parser.parse_args(argv)
 
 

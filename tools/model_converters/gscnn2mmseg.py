@@ -43,7 +43,7 @@ def main() -> None:
         from mmengine.registry import init_default_scope
         from mmseg.registry import MODELS
 
-        from mmext_pixel.utils.runner_setup import load_config
+        from mmext_pixel.utils.run_config import load_config
         cfg = load_config(args.config)
         init_default_scope(cfg.default_scope)
         check_loads(conversion.state_dict,

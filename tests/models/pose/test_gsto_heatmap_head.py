@@ -11,7 +11,7 @@ from mmengine.structures import InstanceData, PixelData
 
 from helpers.gsto_pose import (GSTO_POSE_CONFIGS, TINY_CHANNELS,
                                build_tiny_model, tiny_extra)
-from mmext_pixel.utils.runner_setup import load_config
+from mmext_pixel.utils.run_config import load_config
 
 INPUT_W, INPUT_H = 64, 96
 

@@ -1,56 +1,8 @@
-"""What tools/test.py decides from the config and the test dataset."""
+"""What tools/test.py decides from the config."""
 import pytest
 from mmengine.config import Config
 
-from mmext_pixel.utils.runner_setup import (dataset_has_labels,
-                                            evaluator_names,
-                                            set_pose_flip_test)
-
-
-class Samples:
-    """A dataset's index: ``labelled[i]`` says whether sample i has a label
-    map."""
-
-    def __init__(self, labelled):
-        self.labelled = labelled
-
-    def __len__(self):
-        return len(self.labelled)
-
-    def get_data_info(self, i):
-        info = dict(img_path=f'img_{i}.jpg')
-        if self.labelled[i]:
-            info['seg_map_path'] = f'label_{i}.png'
-        return info
-
-
-class DeclaredSamples(Samples):
-    """A dataset that says itself whether it has labels."""
-
-    def __init__(self, labelled, has_labels):
-        super().__init__(labelled)
-        self.has_labels = has_labels
-
-
-@pytest.mark.parametrize('labelled', [[True] * 3, [False] * 3])
-def test_labels_from_every_sample(labelled):
-    assert dataset_has_labels(Samples(labelled)) is labelled[0]
-
-
-def test_a_mixed_split_is_an_error():
-    """Sample 0 alone would call this split labelled."""
-    with pytest.raises(
-            ValueError,
-            match=r"1 of 3 samples have no label map \(the "
-            r"first: 'img_2.jpg'\)"):
-        dataset_has_labels(Samples([True, True, False]))
-
-
-@pytest.mark.parametrize('declared', [True, False])
-def test_the_dataset_attribute_decides(declared):
-    # the index would say otherwise: the attribute is what counts
-    assert dataset_has_labels(DeclaredSamples([not declared],
-                                              declared)) is declared
+from mmext_pixel.utils.run_config import evaluator_names, set_pose_flip_test
 
 
 def test_evaluator_names():

@@ -1,0 +1,288 @@
+"""Config rewriting for runs of MMSeg and MMPose configs.
+
+What ``tools/train.py``, ``tools/test.py`` and the analysis tools change in a
+config before mmengine's Runner takes it (work dir, launcher, test-time
+augmentation, visualization, prediction output). The same tools run MMSeg
+and MMPose configs: the config's ``default_scope`` says which, and only the
+few places where the two toolboxes differ (how predictions are dumped and
+drawn, what test-time augmentation means) branch on it. Argument parsing
+stays with the scripts.
+"""
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import BaseDataset
+
+SEG_SCOPE, POSE_SCOPE = 'mmseg', 'mmpose'
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config (``'mmext_pixel::'`` bases allowed) and apply overrides.
+
+    Args:
+        path (str): The config file.
+        cfg_options (dict, optional): ``--cfg-options`` overrides. Defaults
+            to None.
+
+    Returns:
+        Config: The config, whose ``default_scope`` is mmseg or mmpose.
+    """
+    import mmext_pixel  # noqa: F401  (registers our config package first)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in (SEG_SCOPE, POSE_SCOPE):
+        raise ValueError(
+            f'{path}: default_scope is {scope!r}; these tools run configs '
+            f"whose default_scope is {SEG_SCOPE!r} or {POSE_SCOPE!r}")
+    return cfg
+
+
+def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
+              launcher: str) -> Config:
+    """Work dir, launcher, and what a distributed run without CUDA needs.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        config_path (str): Its path; the default work dir is named after it.
+        work_dir (str, optional): ``--work-dir``; None keeps the config's,
+            else ``./work_dirs/CONFIG_NAME``.
+        launcher (str): ``--launcher``: none, pytorch, slurm or mpi.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
+    if launcher != 'none' and not torch.cuda.is_available():
+        # NCCL, mmengine's init_dist (it always selects a CUDA device) and
+        # DDP's per-GPU device_ids need CUDA. Without it, join the process
+        # group with gloo here (the Runner then skips its own init) and wrap
+        # the model in a device-less DDP, so a config runs unchanged on CPU.
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+        if launcher != 'pytorch':
+            raise ValueError(f'--launcher {launcher} needs CUDA; on CPU use '
+                             'torchrun (tools/dist_train.sh)')
+        import torch.distributed as torch_dist
+        if not torch_dist.is_initialized():
+            torch_dist.init_process_group(backend='gloo')
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
+def finish_run() -> None:
+    """Leave the process group before the interpreter exits.
+
+    A gloo group still alive at exit tears down its worker threads in an
+    undefined order and can abort the process ("terminate called without an
+    active exception"), failing a run that had finished.
+    """
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
+def enable_visualization(cfg: Config,
+                         show_dir: Optional[str],
+                         show: bool,
+                         wait_time: float,
+                         interval: int = 1) -> None:
+    """Turn on the toolbox's visualization hook (``--show``/``--show-dir``).
+
+    Args:
+        cfg (Config): The config, changed in place.
+        show_dir (str, optional): Folder for the painted images.
+        show (bool): Show them in a window.
+        wait_time (float): Seconds each shown image stays.
+        interval (int): Draw every ``interval``-th test image (mmseg's hook
+            defaults to 50). Defaults to 1.
+    """
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if hook is None:
+        raise KeyError(
+            'default_hooks.visualization is missing from the config; add '
+            "the toolbox's visualization hook to use --show/--show-dir")
+    hook['interval'] = interval
+    if cfg.default_scope == SEG_SCOPE:
+        hook['draw'] = True
+        if show_dir:
+            cfg.visualizer['save_dir'] = show_dir
+    else:
+        hook['enable'] = True
+        hook['out_dir'] = show_dir
+    if show:
+        hook['show'] = True
+        hook['wait_time'] = wait_time
+
+
+def _tta_groups(tta_pipeline: list, config_path: str):
+    for step in tta_pipeline:
+        if step.get('type') == 'TestTimeAug':
+            return step['transforms']
+    raise KeyError(f'{config_path}: tta_pipeline has no TestTimeAug step')
+
+
+def _tta_model_type(tta_model: dict) -> str:
+    kind = tta_model.get('type')
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    return name.split('.')[-1]  # 'mmseg.SegTTAModel' -> 'SegTTAModel'
+
+
+def enable_test_time_aug(cfg: Config,
+                         config_path: str,
+                         scales: Optional[Sequence[float]] = None,
+                         flip: bool = True,
+                         dataset=None) -> Optional[list]:
+    """``--aug-test``: multi-scale + flip for seg, flip test for pose.
+
+    For seg configs the config's ``tta_pipeline`` and ``tta_model`` are used
+    (mmseg's ``--tta``), with the scale factors and the flip optionally
+    replaced. When the test dataset's metainfo declares left/right class
+    pairs (``flip_pairs``, as ``LIPParsingDataset`` does) and ``tta_model``
+    is mmseg's plain ``SegTTAModel`` (from mmseg's ``default_runtime``), it
+    becomes ``FlipSwapSegTTAModel`` with those pairs, so that a flipped
+    view's left/right scores are swapped before the views are averaged.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        config_path (str): Its path, for error messages.
+        scales (Sequence[float], optional): Scale factors instead of the
+            config's. Defaults to None.
+        flip (bool): Keep the flipped views. Defaults to True.
+        dataset (BaseDataset, optional): The built test dataset (seg), to
+            read ``flip_pairs`` from; built from the config when None.
+            Defaults to None.
+
+    Returns:
+        list, optional: The class pairs that the flipped views swap, when
+        ``tta_model`` was made ``FlipSwapSegTTAModel`` here.
+    """
+    if cfg.default_scope == POSE_SCOPE:
+        if scales or not flip:
+            raise ValueError(
+                '--aug-scales/--no-aug-flip apply to segmentation configs; '
+                'for pose configs --aug-test is the flip test')
+        set_pose_flip_test(cfg, aug_test=True)
+        return None
+    for key in ('tta_pipeline', 'tta_model'):
+        if key not in cfg:
+            raise KeyError(f'{config_path}: --aug-test needs `{key}` in the '
+                           'config (mmseg base datasets define it)')
+    groups = _tta_groups(cfg.tta_pipeline, config_path)
+    if scales:
+        for i, group in enumerate(groups):
+            if any(t.get('type') == 'Resize' for t in group):
+                groups[i] = [
+                    dict(
+                        type='Resize', scale_factor=float(s), keep_ratio=True)
+                    for s in scales
+                ]
+    if not flip:
+        for i, group in enumerate(groups):
+            if any(t.get('type') == 'RandomFlip' for t in group):
+                groups[i] = [t for t in group if not t.get('prob')]
+    if dataset is None:
+        dataset = build_test_dataset(cfg)
+    pairs = dataset.metainfo.get('flip_pairs')
+    kind = _tta_model_type(cfg.tta_model)
+    swapped = None
+    if pairs and (kind == 'SegTTAModel' or
+                  (kind == 'FlipSwapSegTTAModel'
+                   and 'flip_label_pairs' not in cfg.tta_model)):
+        swapped = [list(p) for p in pairs]
+        cfg.tta_model = dict(
+            cfg.tta_model,
+            type='FlipSwapSegTTAModel',
+            flip_label_pairs=swapped)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+    return swapped
+
+
+def set_pose_flip_test(cfg: Config,
+                       aug_test: bool = False,
+                       no_flip_test: bool = False) -> str:
+    """Decide mmpose's flip test: the config's setting unless ``--aug-test``
+    turns it on or ``--no-flip-test`` off.
+
+    Args:
+        cfg (Config): A pose config, changed in place.
+        aug_test (bool): ``--aug-test`` was given. Defaults to False.
+        no_flip_test (bool): ``--no-flip-test`` was given. Defaults to False.
+
+    Returns:
+        str: What runs, e.g. ``'on (config)'`` or ``'off (--no-flip-test)'``.
+    """
+    if aug_test and no_flip_test:
+        raise ValueError('--aug-test (flip test on) and --no-flip-test '
+                         'contradict each other')
+    test_cfg = cfg.model.get('test_cfg') or {}
+    if aug_test or no_flip_test:
+        cfg.model['test_cfg'] = dict(test_cfg, flip_test=aug_test)
+        return 'on (--aug-test)' if aug_test else 'off (--no-flip-test)'
+    # mmpose's estimators treat a missing flip_test as off
+    return ('on' if test_cfg.get('flip_test', False) else 'off') + \
+        ' (config)'
+
+
+def build_test_dataset(cfg: Config) -> BaseDataset:
+    """The config's test dataset, built (and indexed) in its scope.
+
+    Args:
+        cfg (Config): The config.
+    """
+    from mmengine.registry import DATASETS, init_default_scope
+    init_default_scope(cfg.default_scope)
+    return DATASETS.build(cfg.test_dataloader.dataset)
+
+
+def evaluator_names(cfg: Config) -> str:
+    """The types of the config's test evaluators, for messages.
+
+    Args:
+        cfg (Config): The config.
+    """
+    evaluators = cfg.test_evaluator
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    return ', '.join(str(e.get('type')) for e in evaluators)
+
+
+def set_prediction_output(cfg: Config, out: str) -> None:
+    """``--out``: seg writes label PNGs to a folder, pose pickles results.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        out (str): A folder (seg) or a ``.pkl`` file (pose).
+    """
+    if cfg.default_scope == POSE_SCOPE:
+        if not out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out for pose configs is a .pkl file, got '
+                             f'{out!r}')
+        dump = dict(type='DumpResults', out_file_path=out)
+        evaluators = cfg.test_evaluator
+        if isinstance(evaluators, dict):
+            evaluators = [evaluators]
+        cfg.test_evaluator = list(evaluators) + [dump]
+        return
+    os.makedirs(out, exist_ok=True)
+    cfg.test_evaluator['output_dir'] = out
+    cfg.test_evaluator['keep_results'] = True
