@@ -13,6 +13,7 @@ import argparse
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
                     Sequence, Tuple, Union)
 
@@ -340,3 +341,26 @@ def report(conversion: Conversion, src: str, dst: str) -> None:
     print(f'{src}: {len(conversion.state_dict)} tensors written to {dst}')
     for reason, keys in conversion.left_out_by_reason().items():
         print(f'left out ({reason}): ' + ', '.join(keys))
+
+
+def run_converter(description: str,
+                  convert: Callable[..., Conversion],
+                  argv: Optional[Sequence[str]] = None,
+                  backbone_only: bool = False) -> Conversion:
+    """The command line of a converter script: parse ``argv`` with
+    :func:`converter_arg_parser`, convert SRC to DST, print the report.
+
+    Args:
+        description (str): What the script converts.
+        convert (Callable[..., Conversion]): The converter; with
+            ``backbone_only`` it also takes ``backbone_only=``.
+        argv (Sequence[str], optional): The arguments. Defaults to None
+            (``sys.argv``).
+        backbone_only (bool): Offer ``--backbone-only``. Defaults to False.
+    """
+    args = converter_arg_parser(description, backbone_only).parse_args(argv)
+    if backbone_only:
+        convert = partial(convert, backbone_only=args.backbone_only)
+    conversion = convert_file(args.src, args.dst, convert, args.unsafe_load)
+    report(conversion, args.src, args.dst)
+    return conversion

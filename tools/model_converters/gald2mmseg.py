@@ -26,20 +26,16 @@ Unknown keys and missing keys stop the conversion, with their names.
 """
 from functools import partial
 
-from mmext_pixel.converters.base import (convert_file, converter_arg_parser,
-                                         report)
+from mmext_pixel.converters.base import run_converter
 from mmext_pixel.converters.gald_dgcn import GALD, convert
 
 
 def main() -> None:
-    args = converter_arg_parser(
+    run_converter(
         'Convert an official GALD-Net checkpoint (lxtGH/GALD-DGCNet) to '
         'mmext_pixel',
-        backbone_only=True).parse_args()
-    method = partial(convert, method=GALD, backbone_only=args.backbone_only)
-    report(
-        convert_file(args.src, args.dst, method, args.unsafe_load), args.src,
-        args.dst)
+        partial(convert, method=GALD),
+        backbone_only=True)
 
 
 if __name__ == '__main__':

@@ -16,16 +16,13 @@ arrays allowed); ``--unsafe-load`` reads a file that this refuses with
 trust. The other converters take the same option.
 """
 from mmext_pixel.converters import gsto
-from mmext_pixel.converters.base import (convert_file, converter_arg_parser,
-                                         report)
+from mmext_pixel.converters.base import run_converter
 
 
 def main() -> None:
-    args = converter_arg_parser('Convert an official GSTO-HRNet checkpoint '
-                                'to mmext_pixel (configs/gsto)').parse_args()
-    report(
-        convert_file(args.src, args.dst, gsto.convert, args.unsafe_load),
-        args.src, args.dst)
+    run_converter(
+        'Convert an official GSTO-HRNet checkpoint to mmext_pixel '
+        '(configs/gsto)', gsto.convert)
 
 
 if __name__ == '__main__':

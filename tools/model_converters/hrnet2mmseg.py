@@ -17,17 +17,13 @@ running mean (BN(x + b) with mean m equals BN(x) with mean m - b in eval
 mode): the converted model computes the same logits.
 """
 from mmext_pixel.converters import hrnet
-from mmext_pixel.converters.base import (convert_file, converter_arg_parser,
-                                         report)
+from mmext_pixel.converters.base import run_converter
 
 
 def main() -> None:
-    args = converter_arg_parser(
+    run_converter(
         'Convert an official HRNet segmentation checkpoint to '
-        "mmseg's FCN-HRNet (configs/hrnet)").parse_args()
-    report(
-        convert_file(args.src, args.dst, hrnet.convert, args.unsafe_load),
-        args.src, args.dst)
+        "mmseg's FCN-HRNet (configs/hrnet)", hrnet.convert)
 
 
 if __name__ == '__main__':

@@ -24,18 +24,16 @@ stops the conversion with the keys named. The checkpoint is read with
 ``--unsafe-load`` reads it with ``weights_only=False``, which can run code
 from the file: use it only on a checkpoint from a source you trust.
 """
+from typing import Optional, Sequence
+
 from mmext_pixel.converters import spnet
-from mmext_pixel.converters.base import (convert_file, converter_arg_parser,
-                                         report)
+from mmext_pixel.converters.base import run_converter
 
 
-def main(argv=None) -> None:
-    args = converter_arg_parser(
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    run_converter(
         'Convert an official SPNet checkpoint (or its ImageNet trunk) to '
-        'mmseg keys').parse_args(argv)
-    report(
-        convert_file(args.src, args.dst, spnet.convert, args.unsafe_load),
-        args.src, args.dst)
+        'mmseg keys', spnet.convert, argv)
 
 
 if __name__ == '__main__':
