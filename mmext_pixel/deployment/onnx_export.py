@@ -85,13 +85,8 @@ def build_model(cfg: Union[str, Config],
         from mmpose.registry import MODELS
     else:
         from mmseg.registry import MODELS
-    model_cfg = copy.deepcopy(cfg.model)
-    # the pretrained backbone weights are overwritten by the checkpoint (or
-    # irrelevant for a random-weight export): do not download them
-    if isinstance(model_cfg.get('backbone'), dict):
-        model_cfg.backbone.pop('init_cfg', None)
-    model_cfg.pop('pretrained', None)
-    model = revert_sync_batchnorm(MODELS.build(model_cfg))
+    # init_weights is not called: no pretrained backbone is downloaded
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.dataset_meta = None
     if checkpoint is not None:
         from mmengine.runner.checkpoint import _load_checkpoint_to_model

@@ -265,3 +265,18 @@ def test_errors(tmp_path):
     with pytest.raises(KeyError, match='plain.onnx'):
         read_metadata(plain)
     assert sample_image((20, 30)).shape == (20, 30, 3)
+
+
+def test_parity_where_logits_exceed_10(tmp_path):
+    # random classifiers give logits far below 10; scaled up, the relative
+    # bound is what is checked
+    torch.manual_seed(0)
+    model = build_model(DEMO_CONFIG)
+    with torch.no_grad():
+        model.decode_head.conv_seg.weight.mul_(2000)
+    out = str(tmp_path / 'big.onnx')
+    export_onnx(model, None, (64, 96), out)
+    result = verify_onnx(model, out, (64, 96))
+    logits = result['seg_logits']
+    assert logits['max_abs_ref'] > 10 and logits['max_rel_diff'] > 0
+    assert logits['max_rel_diff'] <= 1e-5 and result['ok'], result
