@@ -17,7 +17,6 @@ Colour (JET) unless ``--gray``.
 import argparse
 import os
 import os.path as osp
-from contextlib import contextmanager
 from typing import Dict
 
 import cv2
@@ -25,52 +24,6 @@ import numpy as np
 import torch
 
 import mmext_pixel  # noqa: F401  (registers GSTOHRNet)
-
-
-@contextmanager
-def record_gate_maps(backbone):
-    """Inside the context, each forward of ``backbone`` (a GSTOHRNet) fills
-    the yielded dict with its gate maps (sigmoid applied), by name."""
-    maps: Dict[str, torch.Tensor] = {}
-    handles = []
-
-    def keep(name):
-
-        def hook(module, inputs, output):
-            maps[name] = output.detach().sigmoid()
-
-        return hook
-
-    patched = []
-    for stage in (2, 3, 4):
-        for m, module in enumerate(getattr(backbone, f'stage{stage}')):
-            # GSTOHRModule.fusion_gates gives every gate of the module (at
-            # inference as stacked convs, so hooks on the gate layers would
-            # not fire)
-            def recording(x, _compute=module.fusion_gates,
-                          _prefix=f'stage{stage}_module{m}'):
-                gates = _compute(x)
-                for i, row in enumerate(gates):
-                    for j, gate in enumerate(row):
-                        maps[f'{_prefix}_to{i}_from{j}'] = gate.detach()
-                return gates
-
-            module.fusion_gates = recording
-            patched.append(module)
-    # transition_gates[k] gates the branch that transition k + 1 creates from
-    # the stage-(k + 1) scores; the first one is never run
-    for k, gate in enumerate(backbone.transition_gates):
-        new_branch = len(gate)
-        handles.append(
-            gate.register_forward_hook(
-                keep(f'transition{k + 1}_branch{new_branch}')))
-    try:
-        yield maps
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module in patched:
-            del module.fusion_gates
 
 
 def gate_to_image(gate: torch.Tensor, size, gray: bool) -> np.ndarray:
@@ -87,13 +40,13 @@ def save_gate_maps(model, image_path: str, out_dir: str,
     image and write its gate maps; returns {name: png path}."""
     from mmseg.apis import inference_model
     backbone = model.backbone
-    if not hasattr(backbone, 'transition_gates'):
+    if not hasattr(backbone, 'record_gates'):
         raise TypeError(f'{type(backbone).__name__} has no GSTO gates: '
                         'visualize_gates.py needs a GSTOHRNet backbone')
     image = cv2.imread(image_path)
     if image is None:
         raise FileNotFoundError(f'cannot read image {image_path}')
-    with record_gate_maps(backbone) as maps:
+    with backbone.record_gates() as maps:
         inference_model(model, image_path)
     os.makedirs(out_dir, exist_ok=True)
     written = {}

@@ -1,4 +1,6 @@
-from typing import List, Sequence
+from collections import OrderedDict
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List
 
 import torch
 import torch.nn as nn
@@ -7,8 +9,11 @@ from mmcv.cnn import ConvModule
 from mmengine.model import Sequential
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmseg.models.backbones.hrnet import HRModule, HRNet
-from mmseg.models.utils import Upsample, resize
+from mmseg.models.utils import Upsample
 from mmseg.registry import MODELS
+from torch.utils.hooks import RemovableHandle
+
+from ..utils import StagePredictor, resize_to
 
 
 def _fuse_upsampling_free(fuse_layers: nn.ModuleList) -> nn.ModuleList:
@@ -42,6 +47,7 @@ class GSTOHRModule(HRModule):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._gate_hooks: Dict[int, Callable] = OrderedDict()
         if self.fuse_layers is not None:
             _fuse_upsampling_free(self.fuse_layers)
             self.gate_layers = nn.ModuleList([
@@ -62,9 +68,8 @@ class GSTOHRModule(HRModule):
         return all(
             isinstance(g.conv, nn.Conv2d) and g.conv.bias is None
             and g.with_norm and isinstance(g.norm, _BatchNorm)
-            and g.norm.affine and g.norm.track_running_stats
-            and isinstance(g.activate, nn.ReLU) and g.order == ('conv', 'norm',
-                                                                'act')
+            and g.norm.affine and g.norm.track_running_stats and isinstance(
+                g.activate, nn.ReLU) and g.order == ('conv', 'norm', 'act')
             for gates in self.gate_layers for g in gates)
 
     def fusion_gates(self, x: List[torch.Tensor]) -> List[List[torch.Tensor]]:
@@ -78,8 +83,8 @@ class GSTOHRModule(HRModule):
         for j, feat in enumerate(x):
             layers = [gates[j] for gates in self.gate_layers]
             norms = [layer.norm for layer in layers]
-            y = F.conv2d(feat, torch.cat([layer.conv.weight
-                                          for layer in layers]))
+            y = F.conv2d(feat,
+                         torch.cat([layer.conv.weight for layer in layers]))
             y = F.batch_norm(
                 y,
                 torch.cat([n.running_mean for n in norms]),
@@ -92,54 +97,42 @@ class GSTOHRModule(HRModule):
         return [[gates[:, i:i + 1] for gates in per_input]
                 for i in range(len(self.gate_layers))]
 
+    def register_gate_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, gates)`` with :meth:`fusion_gates`' output at
+        every forward (the gates of a stacked inference run included, which
+        hooks on the gate layers would miss).
+
+        Args:
+            hook (Callable): Called with this module and ``gates[i][j]``.
+
+        Returns:
+            RemovableHandle: ``handle.remove()`` removes the hook.
+        """
+        handle = RemovableHandle(self._gate_hooks)
+        self._gate_hooks[handle.id] = hook
+        return handle
+
     def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
         if self.num_branches == 1:
             return [self.branches[0](x[0])]
         x = [branch(feat) for branch, feat in zip(self.branches, x)]
+        all_gates = self.fusion_gates(x)
+        for hook in self._gate_hooks.values():
+            hook(self, all_gates)
         outs = []
-        for i, (fuse_layer, gates) in enumerate(
-                zip(self.fuse_layers, self.fusion_gates(x))):
+        for i, (fuse_layer,
+                gates) in enumerate(zip(self.fuse_layers, all_gates)):
             y = 0
             for j, (feat, gate) in enumerate(zip(x, gates)):
                 gated = feat * gate
                 if j == i:
                     y = y + gated
                 elif j > i:
-                    y = y + resize(
-                        fuse_layer[j](gated),
-                        size=x[i].shape[2:],
-                        mode='bilinear',
-                        align_corners=False)
+                    y = y + resize_to(fuse_layer[j](gated), x[i].shape[2:])
                 else:
                     y = y + fuse_layer[j](gated)
             outs.append(self.relu(y))
         return outs
-
-
-class StagePredictor(nn.Module):
-    """Class scores from all branches of a stage: resize every branch to the
-    first one's size, concat, 1x1 conv (with bias) + norm + ReLU, 1x1 conv
-    to ``num_classes``. GSTO's intermediate and final predictors."""
-
-    def __init__(self, in_channels: int, num_classes: int, conv_cfg,
-                 norm_cfg) -> None:
-        super().__init__()
-        self.fuse = ConvModule(
-            in_channels,
-            in_channels,
-            1,
-            bias=True,
-            conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg)
-        self.classifier = nn.Conv2d(in_channels, num_classes, 1)
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        size = feats[0].shape[2:]
-        x = torch.cat([feats[0]] + [
-            resize(f, size=size, mode='bilinear', align_corners=False)
-            for f in feats[1:]
-        ], 1)
-        return self.classifier(self.fuse(x))
 
 
 @MODELS.register_module()
@@ -200,6 +193,61 @@ class GSTOHRNet(HRNet):
         # official checkpoints; frozen, so that DistributedDataParallel does
         # not wait for its gradients (no find_unused_parameters needed).
         self.transition_gates[0].requires_grad_(False)
+
+    @contextmanager
+    def record_gates(self) -> Iterator[Dict[str, torch.Tensor]]:
+        """Record the gate maps of every forward run inside the context.
+
+        Yields a dict that each forward fills (detached, after the sigmoid,
+        at the resolution the gate is applied at), by name:
+
+        - ``stage{s}_module{m}_to{i}_from{j}``: the unsupervised gate on
+          branch ``j`` where module ``m`` of stage ``s`` fuses it into output
+          branch ``i`` (``i == j``: the identity path);
+        - ``transition{t}_branch{b}``: the supervised gate, computed from the
+          stage-``t`` class scores, on the feature that creates branch ``b``
+          (transition 1 has none in use).
+
+        Example:
+            >>> with backbone.record_gates() as gates:
+            ...     backbone(img)
+            >>> gates['stage2_module0_to0_from1'].shape  # (N, 1, H, W)
+        """
+        gates: Dict[str, torch.Tensor] = {}
+        handles = []
+
+        def fusion_hook(prefix):
+
+            def hook(module, module_gates):
+                for i, row in enumerate(module_gates):
+                    for j, gate in enumerate(row):
+                        gates[f'{prefix}_to{i}_from{j}'] = gate.detach()
+
+            return hook
+
+        def transition_hook(name):
+
+            def hook(module, inputs, output):
+                gates[name] = output.detach().sigmoid()
+
+            return hook
+
+        for stage in (2, 3, 4):
+            for m, module in enumerate(getattr(self, f'stage{stage}')):
+                handles.append(
+                    module.register_gate_hook(
+                        fusion_hook(f'stage{stage}_module{m}')))
+        # transition_gates[k] gates the branch that transition k + 1 creates
+        # (its index: the chain's length) from the stage-(k + 1) scores
+        for k, chain in enumerate(self.transition_gates):
+            handles.append(
+                chain.register_forward_hook(
+                    transition_hook(f'transition{k + 1}_branch{len(chain)}')))
+        try:
+            yield gates
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def _make_transition_gate(self, downsamplings: int) -> nn.Sequential:
         """Scores at 1/4 -> one-channel gate at 1/4 * 2^-(downsamplings-1)."""

@@ -4,8 +4,8 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmseg.registry import MODELS
 
-from .gald_head import (ContextSandwichHead, biased_conv_module,
-                        depthwise_down)
+from ..utils import (ContextSandwichHead, biased_conv_module, depthwise_down,
+                     resize_to)
 
 
 def linear_norm(in_channels, out_channels, norm_cfg, bias=False):
@@ -101,11 +101,8 @@ class DualGCN(nn.Module):
 
     def forward(self, x):
         n, _, h, w = x.shape
-        local = F.interpolate(
-            self.local_gcn(self.local(x)),
-            size=(h, w),
-            mode='bilinear',
-            align_corners=True)
+        local = resize_to(
+            self.local_gcn(self.local(x)), (h, w), align_corners=True)
         coordinate = x * local + x
 
         states = self.phi(x).flatten(2)  # (n, S, hw)

@@ -1,38 +1,9 @@
-import warnings
-from functools import partial
-
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from mmcv.cnn import ConvModule, build_norm_layer
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmcv.cnn import build_norm_layer
 from mmseg.registry import MODELS
 
-
-def biased_conv_module(*args, **kwargs):
-    """A :class:`ConvModule` whose conv keeps its bias before the norm.
-
-    The official GALD/DGCN heads have such convs; the bias is redundant in
-    training (the batch statistics remove it) but not in eval mode, so it is
-    kept for checkpoint compatibility, without mmcv's warning about it.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', 'Unnecessary conv bias')
-        return ConvModule(*args, bias=True, **kwargs)
-
-
-def depthwise_down(channels, padding, bias, norm_cfg, act_cfg):
-    """Depthwise 3x3 stride-2 conv + norm (+ activation)."""
-    build = biased_conv_module if bias else partial(ConvModule, bias=False)
-    return build(
-        channels,
-        channels,
-        3,
-        stride=2,
-        padding=padding,
-        groups=channels,
-        norm_cfg=norm_cfg,
-        act_cfg=act_cfg)
+from ..utils import ContextSandwichHead, depthwise_down, resize_to
 
 
 class GlobalAggregation(nn.Module):
@@ -107,11 +78,7 @@ class LocalDistribution(nn.Module):
         ])
 
     def forward(self, x):
-        mask = F.interpolate(
-            self.convs(x),
-            size=x.shape[2:],
-            mode='bilinear',
-            align_corners=True)
+        mask = resize_to(self.convs(x), x.shape[2:], align_corners=True)
         return x + x * torch.sigmoid(mask)
 
 
@@ -140,11 +107,7 @@ class GALDBlock(nn.Module):
             channels, norm_cfg=norm_cfg, act_cfg=act_cfg)
 
     def forward(self, x):
-        y = F.interpolate(
-            self.ga(self.down(x)),
-            size=x.shape[2:],
-            mode='bilinear',
-            align_corners=True)
+        y = resize_to(self.ga(self.down(x)), x.shape[2:], align_corners=True)
         return self.ld(y) + y
 
 
@@ -154,45 +117,6 @@ def unpadded_stride2_min_size(num_convs):
     for _ in range(num_convs - 1):
         size = 2 * size + 1
     return size
-
-
-class ContextSandwichHead(BaseDecodeHead):
-    """The head layout GALD-Net and DGCNet share (not registered).
-
-    ``conva`` (3x3, in_channels -> channels), the method's context module
-    (:meth:`context`), ``convb`` (3x3), concatenation with the head's input,
-    a 3x3 ``bottleneck`` (in_channels + channels -> channels) and the
-    classifier; each conv with norm and activation.
-
-    Args:
-        **kwargs: As :class:`BaseDecodeHead`.
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        conv_kwargs = dict(
-            conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
-        self.conva = ConvModule(
-            self.in_channels, self.channels, 3, padding=1, **conv_kwargs)
-        self.convb = ConvModule(
-            self.channels, self.channels, 3, padding=1, **conv_kwargs)
-        self.bottleneck = ConvModule(
-            self.in_channels + self.channels,
-            self.channels,
-            3,
-            padding=1,
-            **conv_kwargs)
-
-    def context(self, x):
-        raise NotImplementedError
-
-    def forward(self, inputs):
-        x = self._transform_inputs(inputs)
-        out = self.convb(self.context(self.conva(x)))
-        out = self.bottleneck(torch.cat([x, out], dim=1))
-        return self.cls_seg(out)
 
 
 @MODELS.register_module()

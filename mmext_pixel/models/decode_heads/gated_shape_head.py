@@ -2,7 +2,6 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmseg.models.backbones.resnet import BasicBlock
 from mmseg.models.decode_heads.aspp_head import ASPPModule
@@ -12,13 +11,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-
-def resize_to(x: Tensor, size, align_corners: bool = True) -> Tensor:
-    """Bilinear resize to ``size`` (H, W); the identity at that size."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(
-        x, size=tuple(size), mode='bilinear', align_corners=align_corners)
+from ..utils import resize_to
 
 
 class GatedSpatialConv(nn.Module):
@@ -189,14 +182,14 @@ class GatedShapeHead(BaseDecodeHead):
     def shape_stream(self, feats: List[Tensor], size) -> Tensor:
         """Edge logits (N, 1, H, W) at the input size ``size``."""
         start, _, *gating = feats
-        x = resize_to(start, size)
+        x = resize_to(start, size, True)
         for res, reduce, gconv, proj, g in zip(self.res_blocks,
                                                self.reductions,
                                                self.gated_convs,
                                                self.gate_projs, gating):
-            x = reduce(resize_to(res(x), size))
-            x = gconv(x, resize_to(proj(g), size))
-        return resize_to(self.edge_conv(x), size)
+            x = reduce(resize_to(res(x), size, True))
+            x = gconv(x, resize_to(proj(g), size, True))
+        return resize_to(self.edge_conv(x), size, True)
 
     def forward(self, inputs: List[Tensor]) -> Tuple[Tensor, Tensor]:
         feats, grad = self._split_inputs(inputs)
@@ -209,8 +202,8 @@ class GatedShapeHead(BaseDecodeHead):
 
         x = feats[-1]
         outs = [
-            resize_to(self.image_pool(x), x.shape[-2:]),
-            self.edge_branch(resize_to(fused, x.shape[-2:]))
+            resize_to(self.image_pool(x), x.shape[-2:], True),
+            self.edge_branch(resize_to(fused, x.shape[-2:], True))
         ]
         outs.extend(self.aspp_modules(x))
         aspp = self.aspp_proj(torch.cat(outs, dim=1))
@@ -218,7 +211,8 @@ class GatedShapeHead(BaseDecodeHead):
         fine = feats[1]
         dec = torch.cat(
             [self.fine_proj(fine),
-             resize_to(aspp, fine.shape[-2:])], dim=1)
+             resize_to(aspp, fine.shape[-2:], True)],
+            dim=1)
         return self.cls_seg(self.decoder(dec)), edge_logits
 
     def predict(self, inputs, batch_img_metas: List[dict], test_cfg) -> Tensor:

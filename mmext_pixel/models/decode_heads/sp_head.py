@@ -5,7 +5,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from torch import nn
 
-from ..utils import adaptive_avg_pool2d
+from ..utils import adaptive_avg_pool2d, resize_to
 
 
 class MixedPooling(nn.Module):
@@ -67,11 +67,7 @@ class MixedPooling(nn.Module):
         short = self.local(pool_in)
         for pool_size, conv in zip(self.pool_sizes, self.pooled):
             pooled = conv(adaptive_avg_pool2d(pool_in, pool_size))
-            short = short + F.interpolate(
-                pooled,
-                size,
-                mode='bilinear',
-                align_corners=self.align_corners)
+            short = short + resize_to(pooled, size, self.align_corners)
         strip_in = self.reduce_strip(x)
         # a 1 x W (or H x 1) map upsampled to H x W is the map repeated
         # along H (or W): a broadcast sum is the same arithmetic

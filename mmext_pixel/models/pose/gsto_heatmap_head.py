@@ -6,7 +6,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor
 
-from ..backbones.gsto_hrnet import StagePredictor
+from ..utils import StagePredictor
 
 
 @MODELS.register_module()

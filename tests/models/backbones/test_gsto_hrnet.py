@@ -78,8 +78,8 @@ def test_fusion_gates_against_mmseg_hrmodule():
     args = (3, BasicBlock, (1, 1, 1), [4, 8, 16], (4, 8, 16))
     torch.manual_seed(0)
     plain = HRModule(*args)
-    gated = GSTOHRModule(*[list(a) if isinstance(a, list) else a
-                           for a in args])
+    gated = GSTOHRModule(
+        *[list(a) if isinstance(a, list) else a for a in args])
     missing, unexpected = gated.load_state_dict(
         plain.state_dict(), strict=False)
     assert not unexpected and all('gate_layers' in k for k in missing)
@@ -90,8 +90,11 @@ def test_fusion_gates_against_mmseg_hrmodule():
     neutral_gates(gated)
     plain.eval()
     gated.eval()
-    x = [torch.randn(2, 4, 16, 16), torch.randn(2, 8, 8, 8),
-         torch.randn(2, 16, 4, 4)]
+    x = [
+        torch.randn(2, 4, 16, 16),
+        torch.randn(2, 8, 8, 8),
+        torch.randn(2, 16, 4, 4)
+    ]
     with torch.no_grad():
         expected = plain([t.clone() for t in x])
         got = gated([t.clone() for t in x])
@@ -104,8 +107,7 @@ def test_fusion_resizes_once_to_the_target_size():
     module = GSTOHRModule(2, BasicBlock, (1, 1), [4, 8], (4, 8))
     module.eval()
     assert not any(
-        isinstance(m, (Upsample, torch.nn.Upsample))
-        for m in module.modules())
+        isinstance(m, (Upsample, torch.nn.Upsample)) for m in module.modules())
     x = [torch.randn(1, 4, 13, 13), torch.randn(1, 8, 7, 7)]
     with torch.no_grad():
         got = module([t.clone() for t in x])[0]
@@ -114,7 +116,9 @@ def test_fusion_resizes_once_to_the_target_size():
         g0 = feats[0] * gates[0](feats[0]).sigmoid()
         g1 = feats[1] * gates[1](feats[1]).sigmoid()
         expected = F.relu(g0 + F.interpolate(
-            module.fuse_layers[0][1](g1), size=(13, 13), mode='bilinear',
+            module.fuse_layers[0][1](g1),
+            size=(13, 13),
+            mode='bilinear',
             align_corners=False))
     torch.testing.assert_close(got, expected)
 
@@ -184,8 +188,11 @@ def test_stacked_inference_gates_equal_the_per_gate_arithmetic():
             gate.bn.running_var.uniform_(0.5, 2)
             gate.bn.bias.data.uniform_(-1, 1)
     module.eval()
-    x = [torch.randn(2, 4, 15, 15), torch.randn(2, 8, 8, 8),
-         torch.randn(2, 16, 4, 4)]
+    x = [
+        torch.randn(2, 4, 15, 15),
+        torch.randn(2, 8, 8, 8),
+        torch.randn(2, 16, 4, 4)
+    ]
     with torch.no_grad():
         stacked = module.fusion_gates(x)
         for i, gates in enumerate(module.gate_layers):
@@ -193,3 +200,66 @@ def test_stacked_inference_gates_equal_the_per_gate_arithmetic():
                 expected = gate(feat).sigmoid()
                 assert stacked[i][j].shape == expected.shape
                 torch.testing.assert_close(stacked[i][j], expected)
+
+
+@pytest.mark.parametrize('training', [False, True])
+def test_record_gates_gives_what_the_gates_compute(training):
+    """Each recorded map equals its gate layer's own arithmetic on the
+    branch feature (inference: the stacked path is what runs)."""
+    torch.manual_seed(0)
+    backbone = MODELS.build(
+        dict(type='GSTOHRNet', num_classes=3, extra=hrnet_extra(4, True)))
+    for module in backbone.modules():  # gates of different openness
+        if isinstance(module, torch.nn.BatchNorm2d):
+            torch.nn.init.normal_(module.bias, 0., 1.)
+    backbone.train(training)
+    branch_out, scores = {}, {}
+    hooks = []
+    for stage in (2, 3, 4):
+        for m, module in enumerate(getattr(backbone, f'stage{stage}')):
+            for j, branch in enumerate(module.branches):
+                hooks.append(
+                    branch.register_forward_hook(
+                        lambda mod, i, out, key=(stage, m, j): branch_out.
+                        __setitem__(key, out.detach())))
+    for t in (2, 3):
+        hooks.append(
+            getattr(backbone, f'stage{t}_predictor').register_forward_hook(
+                lambda mod, i, out, t=t: scores.__setitem__(t, out.detach())))
+    x = torch.rand(2, 3, 65, 97)
+    with backbone.record_gates() as gates:
+        backbone(x)
+    for hook in hooks:
+        hook.remove()
+    backbone.eval()  # the expected values with the running statistics...
+    with torch.no_grad():
+        if training:  # ...or, in training, the batch ones
+            backbone.train()
+        expected = {}
+        for (stage, m, j), feat in branch_out.items():
+            module = getattr(backbone, f'stage{stage}')[m]
+            for i, layers in enumerate(module.gate_layers):
+                expected[f'stage{stage}_module{m}_to{i}_from{j}'] = \
+                    layers[j](feat).sigmoid()
+        for t in (2, 3):
+            chain = backbone.transition_gates[t - 1]
+            expected[f'transition{t}_branch{len(chain)}'] = chain(
+                scores[t]).sigmoid()
+    assert sorted(gates) == sorted(expected)
+    # stage 2: 1 module, 2x2; stage 3: 1, 3x3; stage 4: 1, 4x4; 2 transitions
+    assert len(gates) == 4 + 9 + 16 + 2
+    for name, gate in gates.items():
+        assert not gate.requires_grad
+        torch.testing.assert_close(gate, expected[name], msg=name)
+    spread = torch.stack([g.mean() for g in gates.values()])
+    assert spread.max() - spread.min() > 0.05  # not all one value
+    assert gates['stage3_module0_to2_from0'].shape == (2, 1, 17, 25)
+    assert gates['transition3_branch3'].shape == (2, 1, 5, 7)
+
+    # outside the context nothing is recorded and no hook is left
+    before = {k: v.clone() for k, v in gates.items()}
+    backbone(torch.rand(2, 3, 65, 97))
+    assert all(torch.equal(before[k], gates[k]) for k in gates)
+    modules = [m for s in (2, 3, 4) for m in getattr(backbone, f'stage{s}')]
+    assert not any(module._gate_hooks for module in modules)
+    assert not any(chain._forward_hooks for chain in backbone.transition_gates)
