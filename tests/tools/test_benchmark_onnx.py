@@ -71,10 +71,19 @@ def test_table_and_profile(tmp_path, capsys):
         times = result['backends'][name]['times_ms']
         assert len(times) == 2 and min(times) > 0
     # operator time per type, convolutions among them
-    ort_ops = result['profile']['onnxruntime']
-    assert ort_ops['Conv'] > 0 and min(ort_ops.values()) >= 0
-    assert any(k.startswith('aten::') for k in result['profile']['eager'])
+    ort = result['profile']['onnxruntime']
+    assert ort['ops']['Conv'] > 0 and min(ort['ops'].values()) >= 0
+    eager = result['profile']['eager']
+    assert any(k.startswith('aten::') for k in eager['ops'])
     assert 'onnxruntime (per run):' in text and '| Conv |' in text
+    # per kernel size: the demo HRNet has 3x3 and 1x1 convolutions; its
+    # multiply-adds add up to those of its convolutions, from the shapes
+    assert set(ort['conv']) == set(eager['conv']) == {'1x1', '3x3'}
+    assert sum(v['ms'] for v in ort['conv'].values()) == pytest.approx(
+        ort['ops']['Conv'])
+    stem = 64 * 16 * 24 * 3 * 3 * 3  # the first conv: 3 -> 64, stride 2
+    assert ort['conv']['3x3']['macs'] > stem
+    assert '| kernel | GMACs | onnxruntime ms | GMAC/s |' in text
 
 
 def test_compile_column():

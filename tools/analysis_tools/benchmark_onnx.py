@@ -43,6 +43,7 @@ import time
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 from mmengine.config import DictAction
 from torch import nn
@@ -163,9 +164,20 @@ def time_interleaved(runners: Dict[str, Callable[[], object]], warmup: int,
     return times
 
 
+def _kernel(weight_shape: Sequence[int]) -> str:
+    """``'KHxKW'`` of a convolution weight (O, I/groups, KH, KW)."""
+    return f'{weight_shape[2]}x{weight_shape[3]}'
+
+
 def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
-                   runs: int) -> Dict[str, float]:
-    """Milliseconds per run spent in each onnxruntime operator type."""
+                   runs: int) -> dict:
+    """onnxruntime's profile of ``runs`` runs (after one unprofiled).
+
+    Returns:
+        dict: ``ops``: ms per run of each operator type; ``conv``: per
+        kernel size (``'3x3'``), ms per run and multiply-adds (``macs``,
+        from the shapes the profiler records).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         session = ort_session(onnx_file, threads, level, osp.join(tmp, 'ort'))
         for _ in range(runs + 1):
@@ -177,25 +189,50 @@ def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
         if e.get('cat') == 'Session' and e.get('name') == 'model_run')
     # the first run allocates its buffers: left out
     first_end = model_runs[0][1]
-    totals = defaultdict(float)
+    ops = defaultdict(float)
+    conv = defaultdict(lambda: dict(ms=0.0, macs=0))
     for event in events:
-        if (event.get('cat') == 'Node'
-                and event.get('name', '').endswith('_kernel_time')
-                and event['ts'] > first_end):
-            totals[event['args']['op_name']] += event['dur'] / 1000
-    return {op: ms / runs for op, ms in totals.items()}
+        if (event.get('cat') != 'Node'
+                or not event.get('name', '').endswith('_kernel_time')
+                or event['ts'] <= first_end):
+            continue
+        args = event['args']
+        ms = event['dur'] / 1000 / runs
+        ops[args['op_name']] += ms
+        if args['op_name'] == 'Conv':
+            weight = list(args['input_type_shape'][1].values())[0]
+            out = list(args['output_type_shape'][0].values())[0]
+            entry = conv[_kernel(weight)]
+            entry['ms'] += ms
+            entry['macs'] += int(np.prod(out) * np.prod(weight[1:])) // runs
+    return dict(ops=dict(ops), conv={k: dict(v) for k, v in conv.items()})
 
 
-def torch_op_profile(graph: nn.Module, inputs: tuple) -> Dict[str, float]:
-    """Milliseconds of one eager run spent in each aten operator (self
-    time)."""
+def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
+    """``torch.profiler``'s profile of one eager run.
+
+    Returns:
+        dict: ``ops``: ms (self time) of each aten operator; ``conv``: per
+        kernel size, ms in the convolution kernels (oneDNN's and the
+        im2col/GEMM one).
+    """
     from torch.profiler import ProfilerActivity, profile
-    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
+    with torch.no_grad(), profile(
+            activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         graph(*inputs)
-    return {
+    conv = defaultdict(lambda: dict(ms=0.0))
+    for event in prof.events():
+        if event.name in ('aten::mkldnn_convolution',
+                          'aten::_slow_conv2d_forward', 'aten::thnn_conv2d'):
+            shapes = event.input_shapes
+            if len(shapes) > 1 and len(shapes[1]) == 4:
+                conv[_kernel(shapes[1])]['ms'] += \
+                    event.self_cpu_time_total / 1000
+    ops = {
         e.key: e.self_cpu_time_total / 1000
         for e in prof.key_averages() if e.self_cpu_time_total > 0
     }
+    return dict(ops=ops, conv={k: dict(v) for k, v in conv.items()})
 
 
 def benchmark(cfg_path: str,
@@ -333,11 +370,14 @@ def format_table(results: dict) -> str:
 
 
 def format_profile(profile: dict, top: int = 12) -> str:
-    """Time per operator type of both runtimes, largest first."""
+    """Time per operator type of both runtimes, largest first, and the
+    convolutions per kernel size with their rate (multiply-adds from
+    onnxruntime's shapes: the same convolutions in both)."""
     lines = []
-    for name, ops in (('onnxruntime (per run)', profile['onnxruntime']),
-                      ('PyTorch eager (one run, self time)',
-                       profile['eager'])):
+    for name, prof in (('onnxruntime (per run)', profile['onnxruntime']),
+                       ('PyTorch eager (one run, self time)',
+                        profile['eager'])):
+        ops = prof['ops']
         total = sum(ops.values())
         lines += [
             f'{name}: {total:.1f} ms in operators', '',
@@ -346,6 +386,20 @@ def format_profile(profile: dict, top: int = 12) -> str:
         for op, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:top]:
             lines.append(f'| {op} | {ms:.1f} | {100 * ms / total:.1f}% |')
         lines.append('')
+    ort_conv = profile['onnxruntime']['conv']
+    eager_conv = profile['eager']['conv']
+    lines += [
+        'convolutions by kernel size', '',
+        '| kernel | GMACs | onnxruntime ms | GMAC/s | eager ms | GMAC/s |',
+        '| --- | ---: | ---: | ---: | ---: | ---: |'
+    ]
+    for kernel, entry in sorted(ort_conv.items(), key=lambda kv: -kv[1]['ms']):
+        macs = entry['macs']
+        eager_ms = eager_conv.get(kernel, {}).get('ms', 0.0)
+        eager_rate = f'{macs / eager_ms / 1e6:.1f}' if eager_ms else '-'
+        lines.append(f'| {kernel} | {macs / 1e9:.2f} | {entry["ms"]:.1f} | '
+                     f'{macs / max(entry["ms"], 1e-9) / 1e6:.1f} | '
+                     f'{eager_ms:.1f} | {eager_rate} |')
     return '\n'.join(lines)
 
 
