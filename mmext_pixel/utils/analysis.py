@@ -1,6 +1,7 @@
 """A config's model and a random input for it, as the analysis tools
 (``get_flops.py``, ``benchmark.py``, ``benchmark_onnx.py``) measure them."""
-from typing import Optional, Sequence, Tuple
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -84,3 +85,37 @@ class TensorForward(nn.Module):
 
     def forward(self, inputs: torch.Tensor):
         return self.model(inputs, None, mode='tensor')
+
+
+def time_alternately(runners: Dict[str, Callable[[], object]],
+                     runs: int,
+                     warmup: int = 0,
+                     device: str = 'cpu') -> Dict[str, List[float]]:
+    """Milliseconds of every timed run of each runner.
+
+    The runners run in turn, ``warmup`` untimed rounds and then ``runs``
+    timed ones, so that drifts of the machine's load hit them alike.
+
+    Args:
+        runners (Dict[str, Callable[[], object]]): Name -> what to time.
+        runs (int): Timed runs of each.
+        warmup (int): Untimed runs of each first. Defaults to 0.
+        device (str): ``'cuda'``: each run waits for its kernels. Defaults
+            to 'cpu'.
+    """
+
+    def run(fn):
+        fn()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+
+    for _ in range(warmup):
+        for fn in runners.values():
+            run(fn)
+    times: Dict[str, List[float]] = {name: [] for name in runners}
+    for _ in range(runs):
+        for name, fn in runners.items():
+            start = time.perf_counter()
+            run(fn)
+            times[name].append((time.perf_counter() - start) * 1000)
+    return times

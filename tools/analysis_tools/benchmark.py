@@ -35,7 +35,6 @@ import os.path as osp
 import resource
 import statistics
 import sys
-import time
 from typing import Optional, Sequence
 
 import torch
@@ -43,7 +42,8 @@ from mmengine.config import Config, DictAction
 from torch import nn
 
 from mmext_pixel.utils.analysis import (add_shape_arg, build_model,
-                                        dummy_inputs, input_shape)
+                                        dummy_inputs, input_shape,
+                                        time_alternately)
 from mmext_pixel.utils.run_config import load_config
 
 
@@ -159,15 +159,9 @@ def benchmark(cfg: Config,
             peak_reset = _reset_peak_rss()
             base_kib = _rss_kib()
             base = (base_kib / 1024 if base_kib is not None else _maxrss_mib())
-        for _ in range(warmup):
-            model(inputs, None, mode='tensor')
-        sync()
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            model(inputs, None, mode='tensor')
-            sync()
-            times.append((time.perf_counter() - start) * 1000)
+        times = time_alternately(
+            dict(model=lambda: model(inputs, None, mode='tensor')), runs,
+            warmup, device)['model']
 
     if cuda:
         peak = torch.cuda.max_memory_allocated() / 2**20
@@ -199,8 +193,8 @@ def benchmark(cfg: Config,
 def _report(name: str, r: dict) -> None:
     print(f'{name}')
     print(f'  input (H, W): {r["shape"]}' +
-          (f', padded to {r["input_shape"]}' if r['input_shape'] !=
-           r['shape'] else ''))
+          (f', padded to {r["input_shape"]}'
+           if r['input_shape'] != r['shape'] else ''))
     print(f'  latency over {r["runs"]} runs (after {r["warmup"]} warm-up) '
           f'on {r["device"]}' +
           (f' ({r["threads"]} threads)' if r['device'] == 'cpu' else '') +

@@ -25,7 +25,6 @@ import argparse
 import json
 import os.path as osp
 import statistics
-import time
 
 import torch
 from mmengine.model import revert_sync_batchnorm
@@ -33,24 +32,12 @@ from mmengine.registry import init_default_scope
 
 from mmext_pixel.converters import spnet
 from mmext_pixel.testing import spnet_reference as ref
+from mmext_pixel.utils.analysis import time_alternately
 from mmext_pixel.utils.run_config import load_config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'spnet',
                           'spnet_r50-d8_4xb4-152k_ade20k-480x480.py')
-
-
-def time_ms(fn, warmup, runs):
-    """Every timed run of ``fn()`` in milliseconds, after ``warmup``."""
-    with torch.no_grad():
-        for _ in range(warmup):
-            fn()
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def _summary(times):
@@ -98,11 +85,10 @@ def run(config=DEFAULT_CONFIG, shape=None, warmup=3, runs=10, seed=0):
         head=(lambda: model.decode_head(feats), lambda: official.head(c4)),
         trunk=(lambda: model.backbone(img), lambda: official.trunk(img)))
     for name, (ours, theirs) in cases.items():
-        # interleave, so drifts of the machine's load hit both alike
-        t_ours, t_theirs = [], []
-        for _ in range(runs):
-            t_ours += time_ms(ours, warmup if not t_ours else 0, 1)
-            t_theirs += time_ms(theirs, warmup if not t_theirs else 0, 1)
+        with torch.no_grad():
+            times = time_alternately(
+                dict(ours=ours, official=theirs), runs, warmup)
+        t_ours, t_theirs = times['ours'], times['official']
         results[name] = dict(
             ours=_summary(t_ours),
             official=_summary(t_theirs),

@@ -31,7 +31,6 @@ a shared machine the minimum is the steadier).
 import argparse
 import json
 import statistics
-import time
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +40,7 @@ from mmext_pixel.converters.gald_dgcn import DGCN, GALD
 from mmext_pixel.testing.gald_dgcn_reference import (
     BN_EPS, official_dgcn_head, official_ga_loop, official_gald_head,
     official_group_attention, official_head_state, official_projections)
+from mmext_pixel.utils.analysis import time_alternately
 
 
 def ga_attention_free_part(sd, prefix, x, groups=8):
@@ -85,27 +85,6 @@ def build_our_head(kind, official_sd, num_classes=19):
     return head
 
 
-def time_pair(fn_a, fn_b, runs, warmup, device='cpu'):
-    """Alternate the two callables; the seconds of every run of each (on
-    CUDA, each run waits for its kernels)."""
-
-    def run(fn):
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-
-    for _ in range(warmup):
-        run(fn_a)
-        run(fn_b)
-    times_a, times_b = [], []
-    for _ in range(runs):
-        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
-            start = time.perf_counter()
-            run(fn)
-            times.append(time.perf_counter() - start)
-    return times_a, times_b
-
-
 def agreement(ours, official):
     """Max abs difference, also relative to the official output's range."""
     diff = (ours - official).abs().max().item()
@@ -114,12 +93,12 @@ def agreement(ours, official):
 
 
 def summary(ours, official, agreed):
-    """Medians and minima in ms, and official / ours for both; ``agreed``
+    """Medians and minima of the times (ms), and official / ours for both; ``agreed``
     is :func:`agreement`'s result, or None where the outputs differ."""
     out = dict(agreed or dict(max_abs_diff=None, max_rel_diff=None))
     for stat, fn in (('median', statistics.median), ('min', min)):
-        out[f'ours_{stat}_ms'] = 1e3 * fn(ours)
-        out[f'official_{stat}_ms'] = 1e3 * fn(official)
+        out[f'ours_{stat}_ms'] = fn(ours)
+        out[f'official_{stat}_ms'] = fn(official)
         out[f'speedup_{stat}'] = fn(official) / fn(ours)
     return out
 
@@ -133,8 +112,9 @@ def benchmark(size=97, runs=10, warmup=2, ga_runs=100, device='cpu'):
 
     def compare(name, ours, reference, runs, check=True):
         agreed = agreement(ours(), reference()) if check else None
-        times = time_pair(ours, reference, runs, warmup, device)
-        results[name] = summary(*times, agreed)
+        times = time_alternately(
+            dict(ours=ours, official=reference), runs, warmup, device)
+        results[name] = summary(times['ours'], times['official'], agreed)
 
     with torch.no_grad():
         for kind in ('gald', 'dgcn'):
