@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from mmext_pixel.models.segmentors.gated_scnn import (GatedSCNN, canny_maps,
                                                       official_uint8)
 from mmext_pixel.models.utils import ExactAdaptiveAvgPool2d
-from mmext_pixel.utils.runner_setup import POSE_SCOPE, load_config
+from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
 
 FORMAT_VERSION = 1
 METADATA_KEY = 'mmext_pixel'
