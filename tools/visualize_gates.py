@@ -29,12 +29,14 @@ import mmext_pixel  # noqa: F401  (registers GSTOHRNet)
 def gate_to_image(gate: torch.Tensor, size, gray: bool) -> np.ndarray:
     """One (1, H, W) gate map in [0, 1] -> uint8 image of ``size`` (h, w)."""
     values = np.rint(gate[0].float().cpu().numpy() * 255).astype(np.uint8)
-    values = cv2.resize(values, (size[1], size[0]),
-                        interpolation=cv2.INTER_NEAREST)
+    values = cv2.resize(
+        values, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     return values if gray else cv2.applyColorMap(values, cv2.COLORMAP_JET)
 
 
-def save_gate_maps(model, image_path: str, out_dir: str,
+def save_gate_maps(model,
+                   image_path: str,
+                   out_dir: str,
                    gray: bool = False) -> Dict[str, str]:
     """Run ``model`` (an mmseg segmentor with a GSTOHRNet backbone) on one
     image and write its gate maps; returns {name: png path}."""
@@ -64,8 +66,10 @@ def main():
     parser.add_argument('checkpoint')
     parser.add_argument('image')
     parser.add_argument('--out-dir', required=True)
-    parser.add_argument('--gray', action='store_true',
-                        help='grayscale PNGs (0..255 = gate 0..1)')
+    parser.add_argument(
+        '--gray',
+        action='store_true',
+        help='grayscale PNGs (0..255 = gate 0..1)')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
     from mmseg.apis import init_model
