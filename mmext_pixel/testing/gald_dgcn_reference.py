@@ -10,9 +10,13 @@ released. The converter tests check converted checkpoints against it and
 ``tools/analysis_tools/gald_dgcn_benchmark.py`` times our heads against it.
 """
 from collections import OrderedDict
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
+
+StateDict = Dict[str, Tensor]
 
 BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 BN_EPS = 1e-5
@@ -21,7 +25,7 @@ BN_EPS = 1e-5
 # official-style state dicts (keys and shapes of libs/models/*.py)
 
 
-def _bn_state(prefix, channels, gen):
+def _bn_state(prefix: str, channels: int, gen: torch.Generator) -> StateDict:
     return {
         f'{prefix}.weight': 1 + 0.1 * torch.randn(channels, generator=gen),
         f'{prefix}.bias': 0.1 * torch.randn(channels, generator=gen),
@@ -31,20 +35,31 @@ def _bn_state(prefix, channels, gen):
     }
 
 
-def _conv_weight(gen, out_c, in_c, *kernel):
+def _conv_weight(gen: torch.Generator, out_c: int, in_c: int,
+                 *kernel: int) -> Tensor:
     fan_in = in_c * max(1, int(torch.tensor(kernel).prod()))
     return torch.randn(out_c, in_c, *kernel, generator=gen) / fan_in**0.5
 
 
-def official_head_state(kind,
-                        in_channels=2048,
-                        channels=512,
-                        num_classes=19,
-                        groups=8,
-                        ratio=4,
-                        seed=0):
+def official_head_state(kind: str,
+                        in_channels: int = 2048,
+                        channels: int = 512,
+                        num_classes: int = 19,
+                        groups: int = 8,
+                        ratio: int = 4,
+                        seed: int = 0) -> StateDict:
     """Random weights with the keys and shapes of the official ``head.*``
-    (``GALDHead(in, channels)`` or ``DualGCNHead(in, channels)``)."""
+    (``GALDHead(in, channels)`` or ``DualGCNHead(in, channels)``).
+
+    Args:
+        kind (str): ``'gald'`` or ``'dgcn'``.
+        in_channels (int): Channels of the trunk's output. Defaults to 2048.
+        channels (int): Channels of the head. Defaults to 512.
+        num_classes (int): Classes. Defaults to 19.
+        groups (int): Groups of GALD's GA. Defaults to 8.
+        ratio (int): DGCN's channels per graph node. Defaults to 4.
+        seed (int): Seed of the random values. Defaults to 0.
+    """
     gen = torch.Generator().manual_seed(seed)
     sd = OrderedDict()
     c = channels
@@ -121,20 +136,29 @@ def official_head_state(kind,
 # the official arithmetic, functional, on the official keys (eval mode)
 
 
-def bn(sd, prefix, x):
+def bn(sd: StateDict, prefix: str, x: Tensor) -> Tensor:
+    """The official BN ``prefix`` in eval mode."""
     return F.batch_norm(x, sd[f'{prefix}.running_mean'],
                         sd[f'{prefix}.running_var'], sd[f'{prefix}.weight'],
                         sd[f'{prefix}.bias'], False, 0.0, BN_EPS)
 
 
-def conv_bn_relu(sd, prefix, x, relu=True, **conv_kwargs):
+def conv_bn_relu(sd: StateDict,
+                 prefix: str,
+                 x: Tensor,
+                 relu: bool = True,
+                 **conv_kwargs) -> Tensor:
+    """An official ``Sequential(conv, BN[, ReLU])`` named ``prefix``."""
     y = F.conv2d(x, sd[f'{prefix}.0.weight'], sd.get(f'{prefix}.0.bias'),
                  **conv_kwargs)
     y = bn(sd, f'{prefix}.1', y)
     return F.relu(y) if relu else y
 
 
-def official_group_attention(t, p, g, groups=8):
+def official_group_attention(t: Tensor,
+                             p: Tensor,
+                             g: Tensor,
+                             groups: int = 8) -> Tensor:
     """The released grouping: ``t`` scaled by ``<p_i, g_i>`` group by
     group in a Python loop."""
     b, c, h, w = t.shape
@@ -148,11 +172,16 @@ def official_group_attention(t, p, g, groups=8):
     return torch.cat(outs, 1)
 
 
-def official_projections(sd, prefix, x):
+def official_projections(sd: StateDict, prefix: str,
+                         x: Tensor) -> List[Tensor]:
+    """The GA's ``t``, ``p`` and ``g`` projections of ``x``."""
     return [F.conv2d(x, sd[f'{prefix}.{n}.weight']) for n in 'tpg']
 
 
-def official_ga_loop(sd, prefix, x, groups=8):
+def official_ga_loop(sd: StateDict,
+                     prefix: str,
+                     x: Tensor,
+                     groups: int = 8) -> Tensor:
     """The released grouped CGNL block: one group at a time."""
     y = official_group_attention(
         *official_projections(sd, prefix, x), groups=groups)
@@ -162,11 +191,12 @@ def official_ga_loop(sd, prefix, x, groups=8):
     return y + x
 
 
-def _resize(x, size):
+def _resize(x: Tensor, size: Sequence[int]) -> Tensor:
     return F.interpolate(x, size=size, mode='bilinear', align_corners=True)
 
 
-def _sandwich(sd, x, context):
+def _sandwich(sd: StateDict, x: Tensor, context: Callable[[Tensor],
+                                                          Tensor]) -> Tensor:
     y = conv_bn_relu(sd, 'head.conva', x, padding=1)
     y = conv_bn_relu(sd, 'head.convb', context(y), padding=1)
     y = conv_bn_relu(sd, 'head.bottleneck', torch.cat([x, y], 1), padding=1)
@@ -174,7 +204,7 @@ def _sandwich(sd, x, context):
                     sd['head.bottleneck.3.bias'])
 
 
-def official_gald_head(sd, x, groups=8):
+def official_gald_head(sd: StateDict, x: Tensor, groups: int = 8) -> Tensor:
     """``GALDHead.forward`` of libs/models/GALDNet.py (eval mode)."""
 
     def gald_block(y):
@@ -196,7 +226,8 @@ def official_gald_head(sd, x, groups=8):
     return _sandwich(sd, x, gald_block)
 
 
-def official_spatial_gcn(sd, p, x):
+def official_spatial_gcn(sd: StateDict, p: str, x: Tensor) -> Tensor:
+    """DGCN's spatial GCN (``SpatialGCN``) on the downsampled map."""
     k, v, q = (
         F.conv2d(x, sd[f'{p}.{n}.weight'], sd[f'{p}.{n}.bias'])
         for n in ('node_k', 'node_v', 'node_q'))
@@ -210,7 +241,8 @@ def official_spatial_gcn(sd, p, x):
     return F.relu(conv_bn_relu(sd, f'{p}.out', avw, relu=False) + x)
 
 
-def official_dual_gcn(sd, p, x):
+def official_dual_gcn(sd: StateDict, p: str, x: Tensor) -> Tensor:
+    """DGCN's dual GCN block (coordinate and feature space)."""
     c = x.shape[1]
     local = x
     for i in range(3):
@@ -240,7 +272,7 @@ def official_dual_gcn(sd, p, x):
         sd, f'{p}.final', torch.cat([coordinate, feature], 1), relu=False)
 
 
-def official_dgcn_head(sd, x):
+def official_dgcn_head(sd: StateDict, x: Tensor) -> Tensor:
     """``DualGCNHead.forward`` of libs/models/DualGCNNet.py (eval mode)."""
     return _sandwich(sd, x, lambda y: official_dual_gcn(sd, 'head.dualgcn', y))
 
@@ -249,17 +281,29 @@ def official_dgcn_head(sd, x):
 # the official trunk and auxiliary head, and the whole model
 
 
-def official_state(kind,
-                   depth=50,
-                   base=64,
-                   channels=512,
-                   dsn_channels=512,
-                   num_classes=19,
-                   seed=0,
-                   imagenet_fc=False):
-    """Random ``GALD_res*`` / ``DualSeg_res*`` weights (``kind`` 'gald' or
-    'dgcn'); ``kind=None`` gives the trunk only (with the ImageNet ``fc``
-    if ``imagenet_fc``). ``base=64`` is the official width."""
+def official_state(kind: Optional[str],
+                   depth: int = 50,
+                   base: int = 64,
+                   channels: int = 512,
+                   dsn_channels: int = 512,
+                   num_classes: int = 19,
+                   seed: int = 0,
+                   imagenet_fc: bool = False) -> StateDict:
+    """Random ``GALD_res*`` / ``DualSeg_res*`` weights.
+
+    Args:
+        kind (str, optional): ``'gald'`` or ``'dgcn'``; None gives the trunk
+            only.
+        depth (int): 50 or 101. Defaults to 50.
+        base (int): Width of the trunk (64 is the official one). Defaults to
+            64.
+        channels (int): Channels of the head. Defaults to 512.
+        dsn_channels (int): Channels of the auxiliary head. Defaults to 512.
+        num_classes (int): Classes. Defaults to 19.
+        seed (int): Seed of the random values. Defaults to 0.
+        imagenet_fc (bool): With ``kind=None``, add the ImageNet classifier
+            ``fc``. Defaults to False.
+    """
     gen = torch.Generator().manual_seed(seed + 1)
     sd = OrderedDict()
     w = _conv_weight
@@ -299,7 +343,8 @@ def official_state(kind,
     return sd
 
 
-def _bottleneck(sd, p, x, stride, dilation):
+def _bottleneck(sd: StateDict, p: str, x: Tensor, stride: int,
+                dilation: int) -> Tensor:
     out = F.relu(bn(sd, f'{p}.bn1', F.conv2d(x, sd[f'{p}.conv1.weight'])))
     out = F.conv2d(
         out,
@@ -315,7 +360,7 @@ def _bottleneck(sd, p, x, stride, dilation):
     return F.relu(out + x)
 
 
-def official_trunk(sd, x):
+def official_trunk(sd: StateDict, x: Tensor) -> Tuple[Tensor, Tensor]:
     """Stem, ceil-mode max pool, layer1-4; returns layer3's and layer4's
     outputs."""
     x = F.relu(
@@ -338,7 +383,7 @@ def official_trunk(sd, x):
     return outs[2], outs[3]
 
 
-def official_dsn(sd, kind, x):
+def official_dsn(sd: StateDict, kind: str, x: Tensor) -> Tensor:
     """The auxiliary head on layer3 (eval: dropout is the identity)."""
     y = bn(sd, 'dsn.1',
            F.conv2d(x, sd['dsn.0.weight'], sd['dsn.0.bias'], padding=1))
@@ -348,7 +393,8 @@ def official_dsn(sd, kind, x):
     return F.conv2d(y, sd[f'dsn.{cls}.weight'], sd[f'dsn.{cls}.bias'])
 
 
-def official_forward(sd, kind, x):
+def official_forward(sd: StateDict, kind: str,
+                     x: Tensor) -> Tuple[Tensor, Tensor]:
     """``(head logits, dsn logits)`` at stride 8, as the official model."""
     c3, c4 = official_trunk(sd, x)
     head = official_gald_head if kind == 'gald' else (official_dgcn_head)

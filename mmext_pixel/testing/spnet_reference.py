@@ -9,16 +9,18 @@ model tests and ``tools/analysis_tools/benchmark_strip_pooling.py`` compare
 our models with it.
 """
 from collections import OrderedDict
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
 
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 UP = dict(mode='bilinear', align_corners=True)  # the official up_kwargs
 MIXED_POOL_SIZES = (20, 12)
 
 
-def block_settings(depth):
+def block_settings(depth: int) -> List[Tuple[str, int, int, int, bool]]:
     """Per official block: (name, planes, stride, dilation, has_spm).
 
     The official dilated ResNet (dilated=True, multi_grid=True): layer2
@@ -38,16 +40,25 @@ def block_settings(depth):
     return settings
 
 
-def _bn_shapes(prefix, channels):
+def _bn_shapes(prefix: str, channels: int) -> List[Tuple[str, tuple]]:
     return [(f'{prefix}.{n}', (channels, ))
             for n in ('weight', 'bias', 'running_mean', 'running_var')
             ] + [(f'{prefix}.num_batches_tracked', ())]
 
 
-def official_shapes(depth=50, num_classes=19, prefix='module.'):
+def official_shapes(depth: int = 50,
+                    num_classes: int = 19,
+                    prefix: str = 'module.') -> List[Tuple[str, tuple]]:
     """Every key of an official SPNet checkpoint's state dict, in order,
     with its shape: backbone ``pretrained.``, head ``head.``, auxiliary FCN
-    head ``auxlayer.``, all under the DataParallel ``module.`` prefix."""
+    head ``auxlayer.``.
+
+    Args:
+        depth (int): 50, 101 or 152. Defaults to 50.
+        num_classes (int): Classes. Defaults to 19.
+        prefix (str): Before every key (DataParallel's). Defaults to
+            'module.'.
+    """
     shapes = []
 
     def conv(name, cout, cin, kh, kw, bias=False):
@@ -102,7 +113,10 @@ def official_shapes(depth=50, num_classes=19, prefix='module.'):
     return [(prefix + k, s) for k, s in shapes]
 
 
-def random_value(key, shape, generator, dtype=torch.float32):
+def random_value(key: str,
+                 shape: Sequence[int],
+                 generator: torch.Generator,
+                 dtype: torch.dtype = torch.float32) -> Tensor:
     """A random tensor for a state-dict entry, so that activations stay of
     order one: conv weights scaled by fan-in, BN weights and running
     variances in [0.5, 1.5), biases and running means small (eval-mode BN is
@@ -119,19 +133,29 @@ def random_value(key, shape, generator, dtype=torch.float32):
         shape, generator=generator, dtype=dtype) * (1.0 / fan_in)**0.5
 
 
-def random_official_state_dict(depth=50,
-                               num_classes=19,
-                               prefix='module.',
-                               seed=0,
-                               dtype=torch.float32):
-    """An official-style state dict with :func:`random_value` values."""
+def random_official_state_dict(
+        depth: int = 50,
+        num_classes: int = 19,
+        prefix: str = 'module.',
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32) -> 'OrderedDict[str, Tensor]':
+    """An official-style state dict with :func:`random_value` values.
+
+    Args:
+        depth (int): As in :func:`official_shapes`. Defaults to 50.
+        num_classes (int): Classes. Defaults to 19.
+        prefix (str): As in :func:`official_shapes`. Defaults to 'module.'.
+        seed (int): Seed of the values. Defaults to 0.
+        dtype (torch.dtype): Of the floating tensors. Defaults to
+            torch.float32.
+    """
     g = torch.Generator().manual_seed(seed)
     return OrderedDict(
         (key, random_value(key, shape, g, dtype))
         for key, shape in official_shapes(depth, num_classes, prefix))
 
 
-def randomise(module, seed=0):
+def randomise(module: nn.Module, seed: int = 0) -> nn.Module:
     """Fill a module's parameters and buffers with :func:`random_value`."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -141,9 +165,18 @@ def randomise(module, seed=0):
 
 
 class OfficialSPNet:
-    """The official SPNet's eval-mode forward on an official state dict."""
+    """The official SPNet's eval-mode forward on an official state dict.
 
-    def __init__(self, state_dict, depth=50, prefix='module.'):
+    Args:
+        state_dict (dict): The official keys and tensors.
+        depth (int): The trunk's depth. Defaults to 50.
+        prefix (str): Before every key. Defaults to 'module.'.
+    """
+
+    def __init__(self,
+                 state_dict: Dict[str, Tensor],
+                 depth: int = 50,
+                 prefix: str = 'module.') -> None:
         self.sd = {
             k[len(prefix):]: v
             for k, v in state_dict.items() if k.startswith(prefix)
@@ -151,25 +184,29 @@ class OfficialSPNet:
         self.depth = depth
 
     # -- primitives -------------------------------------------------------
-    def conv(self, name, x, stride=1, dilation=1):
+    def conv(self,
+             name: str,
+             x: Tensor,
+             stride: int = 1,
+             dilation: int = 1) -> Tensor:
         w = self.sd[name + '.weight']
         pad = ((w.shape[2] - 1) // 2 * dilation,
                (w.shape[3] - 1) // 2 * dilation)
         return F.conv2d(x, w, self.sd.get(name + '.bias'), stride, pad,
                         dilation)
 
-    def bn(self, name, x):
+    def bn(self, name: str, x: Tensor) -> Tensor:
         s = self.sd
         return F.batch_norm(x, s[name + '.running_mean'],
                             s[name + '.running_var'], s[name + '.weight'],
                             s[name + '.bias'], False, 0.0, 1e-5)
 
-    def conv_bn(self, name, x, relu=False):
+    def conv_bn(self, name: str, x: Tensor, relu: bool = False) -> Tensor:
         x = self.bn(name + '.1', self.conv(name + '.0', x))
         return F.relu(x) if relu else x
 
     # -- trunk ------------------------------------------------------------
-    def sp_gate(self, name, x):
+    def sp_gate(self, name: str, x: Tensor) -> Tensor:
         h, w = x.shape[2:]
         col = F.adaptive_avg_pool2d(x, (h, 1))
         col = self.bn(name + '.bn1', self.conv(name + '.conv1', col))
@@ -178,7 +215,8 @@ class OfficialSPNet:
         mixed = F.relu(col.expand(-1, -1, h, w) + row.expand(-1, -1, h, w))
         return torch.sigmoid(self.conv(name + '.conv3', mixed))
 
-    def bottleneck(self, name, x, stride, dilation, spm):
+    def bottleneck(self, name: str, x: Tensor, stride: int, dilation: int,
+                   spm: bool) -> Tensor:
         out = F.relu(self.bn(name + '.bn1', self.conv(name + '.conv1', x)))
         out = self.conv(name + '.conv2', out, stride, dilation)
         out = F.relu(self.bn(name + '.bn2', out))
@@ -190,7 +228,7 @@ class OfficialSPNet:
                         self.conv(name + '.downsample.0', x, stride))
         return F.relu(out + x)
 
-    def trunk(self, x):
+    def trunk(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """(c3, c4): the layer3 and layer4 outputs."""
         p = 'pretrained.'
         x = F.relu(self.bn(p + 'conv1.1', self.conv(p + 'conv1.0', x, 2)))
@@ -205,7 +243,7 @@ class OfficialSPNet:
         return c3, x
 
     # -- heads ------------------------------------------------------------
-    def mixed_pooling(self, name, x):
+    def mixed_pooling(self, name: str, x: Tensor) -> Tensor:
         h, w = x.shape[2:]
         x1 = self.conv_bn(name + '.conv1_1', x, relu=True)
         x2 = self.conv_bn(name + '.conv1_2', x, relu=True)
@@ -229,18 +267,18 @@ class OfficialSPNet:
         return F.relu(x +
                       self.conv_bn(name + '.conv3', torch.cat([y1, y2], 1)))
 
-    def head(self, c4):
+    def head(self, c4: Tensor) -> Tensor:
         x = self.conv_bn('head.trans_layer', c4, relu=True)
         x = self.mixed_pooling('head.strip_pool1', x)
         x = self.mixed_pooling('head.strip_pool2', x)
         x = self.conv_bn('head.score_layer', x, relu=True)
         return self.conv('head.score_layer.4', x)
 
-    def aux(self, c3):
+    def aux(self, c3: Tensor) -> Tensor:
         x = self.conv_bn('auxlayer.conv5', c3, relu=True)
         return self.conv('auxlayer.conv5.4', x)
 
-    def __call__(self, img):
+    def __call__(self, img: Tensor) -> Tensor:
         """Eval-mode logits at the input size, as the official returns."""
         _, c4 = self.trunk(img)
         return F.interpolate(self.head(c4), img.shape[2:], **UP)

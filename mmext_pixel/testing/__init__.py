@@ -1,0 +1,8 @@
+"""Official models re-implemented as plain functions of their checkpoints.
+
+One module per method (``spnet_reference``, ``gald_dgcn_reference``): the
+official keys and shapes, random official-style state dicts and the
+official eval-mode arithmetic, written with ``torch.nn.functional`` only.
+The parity tests and the benchmarks in ``tools/analysis_tools`` compare our
+models with them. Not imported by ``import mmext_pixel``.
+"""
