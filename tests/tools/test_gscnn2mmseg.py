@@ -298,6 +298,21 @@ def test_unknown_and_missing_keys_are_named(official, converted, model):
     assert list(gscnn.convert(bare).state_dict) == list(state)
 
 
+def test_checkpoint_without_bn_counters_loads_strictly(official, model):
+    """A file saved without BN counters gets zero ones for every BN (and
+    keeps the official values where present)."""
+    no_counters = {
+        k: v
+        for k, v in official.items() if not k.endswith('num_batches_tracked')
+    }
+    state = gscnn.convert(no_counters).state_dict
+    counters = [k for k in state if k.endswith('num_batches_tracked')]
+    assert counters and all(state[k] == 0 for k in counters)
+    assert len(counters) == sum(k.endswith('running_var') for k in no_counters)
+    check_loads(state, model)
+    assert gscnn.convert(official).state_dict[counters[0]] == 7
+
+
 def test_command_line(tmp_path):
     """The script on a small official-style checkpoint, as train.py saves
     it under numpy 1 (a numpy scalar included): read with the safe loader.
