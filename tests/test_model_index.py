@@ -141,6 +141,7 @@ def test_model_fields(path, model):
     'fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024',
     'fcn_hr18s-v2_4xb2-80k_cityscapes-512x1024',
     'gsto_hrnet-w18s_8xb2-90k_cityscapes-512x1024',
+    'fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128',
 ])
 def test_parameters_are_those_of_the_model(name):
     from mmengine.config import Config
