@@ -187,7 +187,11 @@ def open_session(model_path: str,
 
 
 def decode_image(path: str) -> np.ndarray:
-    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it."""
+    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it.
+
+    Args:
+        path (str): Image file.
+    """
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as e:
@@ -200,13 +204,25 @@ def decode_image(path: str) -> np.ndarray:
 
 def rescale_size(w: int, h: int, scale: Sequence[int]) -> Tuple[int, int]:
     """mmcv's ``rescale_size``: the largest size ``(w, h)`` of the image's
-    aspect ratio whose long and short edges fit ``scale``'s."""
+    aspect ratio whose long and short edges fit ``scale``'s.
+
+    Args:
+        w (int): Image width.
+        h (int): Image height.
+        scale (Sequence[int]): The Resize step's ``scale`` (w, h).
+    """
     factor = min(max(scale) / max(h, w), min(scale) / min(h, w))
     return int(w * float(factor) + 0.5), int(h * float(factor) + 0.5)
 
 
 def test_resize(img: np.ndarray, resize: Optional[dict]) -> np.ndarray:
-    """The test pipeline's ``Resize`` (mmcv's, cv2 backend, bilinear)."""
+    """The test pipeline's ``Resize`` (mmcv's, cv2 backend, bilinear).
+
+    Args:
+        img (np.ndarray): HWC uint8 image.
+        resize (dict, optional): The metadata's ``test_resize``; None
+            leaves the image as it is.
+    """
     if resize is None:
         return img
     h, w = img.shape[:2]
@@ -219,7 +235,12 @@ def test_resize(img: np.ndarray, resize: Optional[dict]) -> np.ndarray:
 
 def normalise(img: np.ndarray, pre: dict) -> np.ndarray:
     """``SegDataPreProcessor`` on one HWC uint8 image: (1, 3, H', W')
-    float32, padded at the bottom and right as the preprocessor pads."""
+    float32, padded at the bottom and right as the preprocessor pads.
+
+    Args:
+        img (np.ndarray): HWC uint8 BGR image.
+        pre (dict): The metadata's ``preprocess``.
+    """
     x = img.transpose(2, 0, 1)
     if pre['bgr_to_rgb']:
         x = x[::-1]
@@ -245,7 +266,13 @@ def normalise(img: np.ndarray, pre: dict) -> np.ndarray:
 
 def canny_input(inputs: np.ndarray, pre: dict, canny: dict) -> np.ndarray:
     """``GatedSCNN.image_gradient`` of a normalised batch (N, 3, H, W):
-    (N, 1, H, W) float32 Canny maps."""
+    (N, 1, H, W) float32 Canny maps.
+
+    Args:
+        inputs (np.ndarray): What the graph's ``input`` receives.
+        pre (dict): The metadata's ``preprocess``.
+        canny (dict): The metadata's ``canny``.
+    """
     if canny['mode'] == 'official':
         # the official code casts the normalised input to uint8 as numpy did
         # on x86: truncation, then wrap-around modulo 256
@@ -276,6 +303,11 @@ def resize_bilinear(x: np.ndarray, size: Tuple[int, int],
 
     Source coordinates as PyTorch computes them (half-pixel centres clamped
     at 0, or corner-aligned), interpolated along W, then along H.
+
+    Args:
+        x (np.ndarray): (C, H, W) float32.
+        size (Tuple[int, int]): Output (H, W).
+        align_corners (bool): PyTorch's ``align_corners``.
     """
 
     def taps(n_in: int, n_out: int):
@@ -390,7 +422,11 @@ class Segmenter:
 
 def class_centre(mask: np.ndarray) -> Tuple[int, int]:
     """Where ``SegLocalVisualizer`` writes a class name: (x, y) of the middle
-    pixel of the class's first fullest row."""
+    pixel of the class's first fullest row.
+
+    Args:
+        mask (np.ndarray): (H, W) bool mask of the class, not empty.
+    """
     counts = mask.sum(axis=1)
     y = int(counts.argmax())
     xs = np.flatnonzero(mask[y])
@@ -443,7 +479,13 @@ def draw_overlay(img: np.ndarray,
 
 
 def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
-    """``items`` with a progress bar on stderr (tqdm's if installed)."""
+    """``items`` with a progress bar on stderr (tqdm's if installed).
+
+    Args:
+        items (Iterable): What to iterate over.
+        total (int, optional): Its length, if known.
+        desc (str): Label of the bar.
+    """
     try:
         from tqdm import tqdm
     except ImportError:
@@ -461,7 +503,12 @@ def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
 
 
 def write_png(path: str, img: np.ndarray) -> None:
-    """Write ``img`` as PNG (any path opencv cannot write is an error)."""
+    """Write ``img`` as PNG (any path opencv cannot write is an error).
+
+    Args:
+        path (str): Output file.
+        img (np.ndarray): uint8 image (H, W) or BGR (H, W, 3).
+    """
     ok, data = cv2.imencode('.png', img)
     if not ok:
         raise InferenceError(f'{path}: PNG encoding failed')
@@ -472,7 +519,11 @@ def write_png(path: str, img: np.ndarray) -> None:
 
 
 def list_images(folder: str) -> Tuple[List[str], List[str]]:
-    """Image files of ``folder`` (sorted) and the other entries skipped."""
+    """Image files of ``folder`` (sorted) and the other entries skipped.
+
+    Args:
+        folder (str): Folder to list (not recursively).
+    """
     images, skipped = [], []
     for name in sorted(os.listdir(folder)):
         path = osp.join(folder, name)
@@ -496,7 +547,15 @@ def list_images(folder: str) -> Tuple[List[str], List[str]]:
 
 def infer_images(model: Segmenter, paths: List[str], out: Optional[str],
                  show_dir: Optional[str], with_labels: bool) -> None:
-    """Label PNGs and overlays of image files."""
+    """Label PNGs and overlays of image files.
+
+    Args:
+        model (Segmenter): The model.
+        paths (List[str]): Image files.
+        out (str, optional): Folder for label PNGs.
+        show_dir (str, optional): Folder for overlays.
+        with_labels (bool): Class names on the overlays.
+    """
     items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
     for path in items:
         img = decode_image(path)
@@ -514,7 +573,15 @@ def infer_images(model: Segmenter, paths: List[str], out: Optional[str],
 def infer_video(model: Segmenter, path: str, out: Optional[str],
                 show_dir: Optional[str], with_labels: bool) -> int:
     """Label PNGs of every frame and an overlay video; returns the number
-    of frames."""
+    of frames.
+
+    Args:
+        model (Segmenter): The model.
+        path (str): Video file.
+        out (str, optional): Folder for the frames' label PNGs.
+        show_dir (str, optional): Folder for the overlay video.
+        with_labels (bool): Class names on the overlays.
+    """
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         raise InferenceError(f'{path}: not a video opencv can open')
