@@ -30,13 +30,13 @@ Peak memory:
 mean latencies, CONFIG2 / CONFIG. ``--out`` writes all numbers as JSON.
 """
 import argparse
-import json
 import os.path as osp
 import resource
 import statistics
 import sys
 from typing import Optional, Sequence
 
+import mmengine
 import torch
 from mmengine.config import Config, DictAction
 from torch import nn
@@ -223,8 +223,7 @@ def main(argv=None):
         print(f'mean latency ratio {osp.basename(args.compare)} / '
               f'{osp.basename(args.config)}: {ratio:.3f}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(summary, f, indent=2)
+        mmengine.dump(summary, args.out, file_format='json', indent=2)
         print(f'results written to {args.out}')
     return summary
 

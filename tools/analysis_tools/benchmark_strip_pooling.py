@@ -22,10 +22,10 @@ code): the same torch operators the official modules call. Outputs are compared 
 difference printed) before timing.
 """
 import argparse
-import json
 import os.path as osp
 import statistics
 
+import mmengine
 import torch
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
@@ -121,8 +121,7 @@ def main(argv=None):
               f'{res["ratio"]:.3f}; max abs diff '
               f'{r["max_abs_diff"][name]:.2e}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(r, f, indent=2)
+        mmengine.dump(r, args.out, file_format='json', indent=2)
     return r
 
 

@@ -29,17 +29,21 @@ side are reported with the ratios official / ours (> 1: ours is faster; on
 a shared machine the minimum is the steadier).
 """
 import argparse
-import json
 import statistics
 
+import mmengine
 import torch
 import torch.nn.functional as F
 
 from mmext_pixel.converters.base import convert_keys
 from mmext_pixel.converters.gald_dgcn import DGCN, GALD
-from mmext_pixel.testing.gald_dgcn_reference import (
-    BN_EPS, official_dgcn_head, official_ga_loop, official_gald_head,
-    official_group_attention, official_head_state, official_projections)
+from mmext_pixel.testing.gald_dgcn_reference import (BN_EPS,
+                                                     official_dgcn_head,
+                                                     official_ga_loop,
+                                                     official_gald_head,
+                                                     official_group_attention,
+                                                     official_head_state,
+                                                     official_projections)
 from mmext_pixel.utils.analysis import time_alternately
 
 
@@ -183,8 +187,7 @@ def main(argv=None):
               f'  official/ours {r["speedup_median"]:.2f} '
               f'({r["speedup_min"]:.2f})  {agree}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
+        mmengine.dump(results, args.out, file_format='json', indent=2)
     return results
 
 
