@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 
+import torch
 from mmengine.config import DictAction
 
 from mmext_pixel.deployment.onnx_export import (DEFAULT_OPSET, build_model,
