@@ -7,10 +7,11 @@ their command lines.
 """
 from .base import (Conversion, ConversionError, MissingKeysError,
                    UnknownKeysError, check_loads, convert_file, convert_keys,
-                   load_official_state_dict, save_converted, strip_prefixes)
+                   load_official_state_dict, run_converter, save_converted,
+                   strip_prefixes)
 
 __all__ = [
     'Conversion', 'ConversionError', 'MissingKeysError', 'UnknownKeysError',
     'check_loads', 'convert_file', 'convert_keys', 'load_official_state_dict',
-    'save_converted', 'strip_prefixes'
+    'run_converter', 'save_converted', 'strip_prefixes'
 ]
