@@ -17,7 +17,8 @@ from mmengine.registry import init_default_scope
 from mmext_pixel.converters import hrnet
 from mmext_pixel.utils.run_config import load_config
 
-CONFIG = f'{REPO_ROOT}/configs/hrnet/fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024.py'
+CONFIG = (f'{REPO_ROOT}/configs/hrnet/'
+          'fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024.py')
 
 
 def build_model():

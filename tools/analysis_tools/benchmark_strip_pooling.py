@@ -18,8 +18,8 @@ torch is set to use; OMP_NUM_THREADS) we time
 
 The official arithmetic is mmext_pixel.testing.spnet_reference, which the
 tests use too (written from the official code's behaviour, no official
-code): the same torch operators the official modules call. Outputs are compared (max abs
-difference printed) before timing.
+code): the same torch operators the official modules call. Outputs are
+compared (max abs difference printed) before timing.
 """
 import argparse
 import os.path as osp

@@ -37,13 +37,7 @@ import torch.nn.functional as F
 
 from mmext_pixel.converters.base import convert_keys
 from mmext_pixel.converters.gald_dgcn import DGCN, GALD
-from mmext_pixel.testing.gald_dgcn_reference import (BN_EPS,
-                                                     official_dgcn_head,
-                                                     official_ga_loop,
-                                                     official_gald_head,
-                                                     official_group_attention,
-                                                     official_head_state,
-                                                     official_projections)
+from mmext_pixel.testing import gald_dgcn_reference as ref
 from mmext_pixel.utils.analysis import time_alternately
 
 
@@ -56,7 +50,7 @@ def ga_attention_free_part(sd, prefix, x, groups=8):
     y = F.conv2d(x, sd[f'{prefix}.t.weight'])
     y = F.conv2d(y, sd[f'{prefix}.z.weight'], groups=groups)
     y = F.group_norm(y, groups, sd[f'{prefix}.gn.weight'],
-                     sd[f'{prefix}.gn.bias'], BN_EPS)
+                     sd[f'{prefix}.gn.bias'], ref.BN_EPS)
     return y + x
 
 
@@ -97,8 +91,9 @@ def agreement(ours, official):
 
 
 def summary(ours, official, agreed):
-    """Medians and minima of the times (ms), and official / ours for both; ``agreed``
-    is :func:`agreement`'s result, or None where the outputs differ."""
+    """Medians and minima of the times (ms), and official / ours for both;
+    ``agreed`` is :func:`agreement`'s result, or None where the outputs
+    differ."""
     out = dict(agreed or dict(max_abs_diff=None, max_rel_diff=None))
     for stat, fn in (('median', statistics.median), ('min', min)):
         out[f'ours_{stat}_ms'] = fn(ours)
@@ -122,11 +117,11 @@ def benchmark(size=97, runs=10, warmup=2, ga_runs=100, device='cpu'):
 
     with torch.no_grad():
         for kind in ('gald', 'dgcn'):
-            sd = official_head_state(kind)
+            sd = ref.official_head_state(kind)
             head = build_our_head(kind, sd).to(device)
             sd = {k: v.to(device) for k, v in sd.items()}
-            official = official_gald_head if kind == 'gald' else (
-                official_dgcn_head)
+            official = ref.official_gald_head if kind == 'gald' else (
+                ref.official_dgcn_head)
             compare(f'{kind}_head', lambda: head([x]), lambda: official(sd, x),
                     runs)
             if kind == 'gald':
@@ -134,17 +129,18 @@ def benchmark(size=97, runs=10, warmup=2, ga_runs=100, device='cpu'):
                 ga_in = torch.randn(1, 512, side, side, device=device)
                 ga, prefix = head.gald.ga, 'head.a2block.long_relation'
                 compare('gald_ga', lambda: ga(ga_in),
-                        lambda: official_ga_loop(sd, prefix, ga_in), ga_runs)
+                        lambda: ref.official_ga_loop(sd, prefix, ga_in),
+                        ga_runs)
                 compare(
                     'ga_bound',
                     lambda: ga_attention_free_part(sd, prefix, ga_in),
-                    lambda: official_ga_loop(sd, prefix, ga_in),
+                    lambda: ref.official_ga_loop(sd, prefix, ga_in),
                     ga_runs,
                     check=False)
-                tpg = official_projections(sd, prefix, ga_in)
+                tpg = ref.official_projections(sd, prefix, ga_in)
                 compare('ga_grouping',
                         lambda: ga.scale_by_group_attention(*tpg),
-                        lambda: official_group_attention(*tpg), ga_runs)
+                        lambda: ref.official_group_attention(*tpg), ga_runs)
     return results
 
 
