@@ -181,7 +181,7 @@ def _export_case(name, tmp_path_factory):
     img = write_image(tmp / 'img.png', seed=0)
     cfg = make_cfg()
     torch.manual_seed(0)
-    model = build_model(cfg)
+    model = build_model(copy.deepcopy(cfg))
     randomise(model, img)
     ckpt = str(tmp / 'model.pth')
     torch.save(
@@ -193,7 +193,7 @@ def _export_case(name, tmp_path_factory):
                     palette=[[(37 * i) % 256, (91 * i) % 256, (151 * i) % 256]
                              for i in range(model.num_classes)]))), ckpt)
     onnx_file = str(tmp / 'model.onnx')
-    export_onnx(cfg, ckpt, shape, onnx_file, dynamic=dynamic)
+    export_onnx(copy.deepcopy(cfg), ckpt, shape, onnx_file, dynamic=dynamic)
     return name, cfg, ckpt, onnx_file, img
 
 
