@@ -26,7 +26,8 @@ def requirements(name):
 
 
 def link_mim_files():
-    """Make configs/, tools/ and model-index.yml visible under mmext_pixel/.mim.
+    """Make configs/, tools/ and model-index.yml visible under
+    mmext_pixel/.mim.
 
     As mmseg does, so that mmengine finds ``'mmext_pixel::<config>'``: in the
     source tree (editable installs) they are symlinks; build_py below copies
@@ -68,8 +69,8 @@ setup(
     version=version(),
     description='GSTO-HRNet, Gated-SCNN, GALD/DGCN, Strip Pooling and '
     'datasets for MMSegmentation 1.x and MMPose 1.x',
-    long_description=open(osp.join(HERE, 'README.md')).read()
-    if osp.isfile(osp.join(HERE, 'README.md')) else '',
+    long_description=open(osp.join(HERE, 'README.md')).read() if osp.isfile(
+        osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     python_requires='>=3.8',

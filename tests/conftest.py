@@ -36,7 +36,8 @@ def run_tool(args,
     """
     env = dict(os.environ, PYTHONWARNINGS='ignore')
     env['PYTHONPATH'] = os.pathsep.join(
-        [REPO_ROOT, *extra_paths, env.get('PYTHONPATH', '')])
+        [REPO_ROOT, *extra_paths,
+         env.get('PYTHONPATH', '')])
     cmd = (launcher or [sys.executable]) + args
     proc = subprocess.run(
         cmd,
@@ -47,8 +48,8 @@ def run_tool(args,
         text=True,
         timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f'{" ".join(cmd)} exited {proc.returncode}:\n'
-                             + proc.stdout[-6000:])
+        raise AssertionError(f'{" ".join(cmd)} exited {proc.returncode}:\n' +
+                             proc.stdout[-6000:])
     return proc
 
 

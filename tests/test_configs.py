@@ -37,8 +37,9 @@ def test_config_builds(path):
         dataset = cfg.train_dataloader.dataset
         while dataset.type == 'ConcatDataset':  # e.g. VOC + SBD aug
             dataset = dataset.datasets[0]
-        classes = (dataset.get('metainfo') or {}).get(
-            'classes', DATASETS.get(dataset.type).METAINFO['classes'])
+        classes = (dataset.get('metainfo')
+                   or {}).get('classes',
+                              DATASETS.get(dataset.type).METAINFO['classes'])
         assert head.num_classes == len(classes)
         model.eval()
         # a head with unpadded strided convs needs a larger map (GALDHead:

@@ -2,7 +2,7 @@
 import json
 import textwrap
 
-from conftest import REPO_ROOT, run_tool
+from conftest import run_tool
 
 OUR_COMPONENTS = {
     'model': ['FlipSwapSegTTAModel'],
@@ -14,7 +14,8 @@ OUR_COMPONENTS = {
 
 PROBE = textwrap.dedent('''
     import json, sys
-    import mmseg.datasets, mmseg.models, mmpose.datasets, mmpose.models  # stock
+    import mmseg.datasets, mmseg.models  # stock
+    import mmpose.datasets, mmpose.models  # stock
     from mmseg.registry import DATASETS, MODELS, TRANSFORMS
     from mmpose.registry import DATASETS as POSE_DATASETS
     from mmpose.registry import MODELS as POSE_MODELS

@@ -1,6 +1,7 @@
 """The main job on the embedded default: train and evaluate on synthetic data.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--data-root data/synthetic]
+    python tools/demo.py [--work-dir work_dirs/demo]
+        [--data-root data/synthetic]
                          [--iters 600]
 
 With no dataset on the machine it:
@@ -51,8 +52,12 @@ def run_tool(argv, log_path):
     env = dict(os.environ, PYTHONWARNINGS='ignore')
     lines = []
     with open(log_path, 'w') as log, subprocess.Popen(
-            cmd, cwd=os.getcwd(), env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True) as proc:
+            cmd,
+            cwd=os.getcwd(),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True) as proc:
         for line in proc.stdout:
             log.write(line)
             lines.append(line)
@@ -76,8 +81,7 @@ def last_miou(output: str) -> float:
 def write_visualizations(cfg_path, checkpoint, data_root, out_dir, num):
     from mmseg.apis import inference_model, init_model
 
-    from mmext_pixel.datasets.synthetic_urbanisation import \
-        SYNTHETIC_METAINFO
+    from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
     palette = np.array(SYNTHETIC_METAINFO['palette'], np.uint8)
     model = init_model(cfg_path, checkpoint, device='cpu')
     img_dir = osp.join(data_root, 'urbanisation', 'x', 'val')
@@ -122,8 +126,10 @@ def main():
     ] + train_options, osp.join(args.work_dir, 'train.log'))
     checkpoint = osp.join(args.work_dir, f'iter_{iters}.pth')
 
-    test = [osp.join(REPO, 'tools', 'test.py'), DEMO_CONFIG, checkpoint,
-            '--work-dir', args.work_dir]
+    test = [
+        osp.join(REPO, 'tools', 'test.py'), DEMO_CONFIG, checkpoint,
+        '--work-dir', args.work_dir
+    ]
     miou = last_miou(
         run_tool(test + ['--cfg-options'] + data_options,
                  osp.join(args.work_dir, 'test.log')))

@@ -20,7 +20,8 @@ SYNTHETIC_METAINFO = dict(
 BACKGROUND, BUILT_UP, ROAD = range(len(SYNTHETIC_METAINFO['classes']))
 
 
-def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
+def _smooth_noise(rng: np.random.Generator, size: int,
+                  cells: int) -> np.ndarray:
     """Low-frequency noise in [0, 1]: a coarse random grid upsampled."""
     grid = rng.random((cells, cells)).astype(np.float32)
     return cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
@@ -46,8 +47,11 @@ def _make_tile(rng: np.random.Generator, size: int):
             wh = tuple(float(v) for v in rng.uniform(0.03, 0.09, 2) * size)
             box = cv2.boxPoints((centre, wh, float(rng.uniform(0, 90))))
             box = np.round(box).astype(np.int32)
-            roof = np.array([rng.uniform(150, 230), rng.uniform(60, 120),
-                             rng.uniform(40, 90)])
+            roof = np.array([
+                rng.uniform(150, 230),
+                rng.uniform(60, 120),
+                rng.uniform(40, 90)
+            ])
             cv2.fillPoly(img, [box], roof[::-1].tolist())
             cv2.fillPoly(label, [box], BUILT_UP)
 

@@ -6,7 +6,8 @@ from .pair_list_dataset import PairListSegDataset
 @DATASETS.register_module()
 class UrbanisationDataset(PairListSegDataset):
     """Aerial urban/non-urban segmentation in the HRNet urbanisation fork's
-    layout (ccalvin97/CV-Semantic-Segmentation, ``lib/datasets/urbanisation.py``).
+    layout (ccalvin97/CV-Semantic-Segmentation,
+    ``lib/datasets/urbanisation.py``).
 
     .. code-block:: none
 
@@ -41,13 +42,13 @@ class UrbanisationDataset(PairListSegDataset):
 
     SPLIT_DIRS = ('x/{split}', 'y/{split}')
     METAINFO = dict(
-        classes=('non-urban', 'urban'),
-        palette=[[34, 139, 34], [220, 20, 60]])
+        classes=('non-urban', 'urban'), palette=[[34, 139, 34], [220, 20, 60]])
 
     def __init__(self,
                  img_suffix: str = '.png',
                  seg_map_suffix: str = '.png',
-                 data_prefix: dict = dict(img_path='urbanisation', seg_map_path='urbanisation'),
+                 data_prefix: dict = dict(
+                     img_path='urbanisation', seg_map_path='urbanisation'),
                  **kwargs) -> None:
         super().__init__(
             img_suffix=img_suffix,

@@ -21,7 +21,8 @@ GSTO_DIR = osp.join(REPO_ROOT, 'configs', 'gsto')
 ALIASES = {
     'gsto_hrnet_w48_cityscapes.py':
     'gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py',
-    'gsto_hrnet_w48_lip.py': 'gsto_hrnet-w48_4xb10-114k_lip-473x473.py',
+    'gsto_hrnet_w48_lip.py':
+    'gsto_hrnet-w48_4xb10-114k_lip-473x473.py',
     'gsto_hrnet_w48_pascal_context_59.py':
     'gsto_hrnet-w48_4xb4-62k_pascal-context-59-480x480.py',
 }
@@ -174,7 +175,7 @@ def test_output_shapes_at_473x473(width, config):
         feats = model.extract_feat(torch.rand(1, 3, 473, 473))
         logits = model(torch.rand(1, 3, 473, 473), mode='tensor')
     sides = [119, 60, 30, 15]  # 473 -> /4 (two stride-2 convs), then /2
-    assert [tuple(f.shape) for f in feats] == [
-        (1, width * 2**k, s, s) for k, s in enumerate(sides)
-    ] + [(1, classes, 119, 119)] * 2
+    assert [tuple(f.shape) for f in feats
+            ] == [(1, width * 2**k, s, s)
+                  for k, s in enumerate(sides)] + [(1, classes, 119, 119)] * 2
     assert logits.shape == (1, classes, 119, 119)

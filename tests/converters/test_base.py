@@ -4,8 +4,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from helpers.numpy1_pickle import save_with_numpy1_names
 
+from helpers.numpy1_pickle import save_with_numpy1_names
 from mmext_pixel.converters.base import (ConversionError, MissingKeysError,
                                          UnknownKeysError, add_bn_counters,
                                          check_missing, convert_keys,

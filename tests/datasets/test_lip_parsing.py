@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mmext_pixel.datasets import LIP_FLIP_PAIRS
-
 from conftest import REPO_ROOT
+from mmext_pixel.datasets import LIP_FLIP_PAIRS
 
 LIP_BASE = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', 'lip.py')
 
@@ -49,8 +48,7 @@ def base_dataset_cfg(loader, **changes):
 @pytest.mark.parametrize('split,list_name,loader',
                          [('train', 'trainList.txt', 'train_dataloader'),
                           ('val', 'valList.txt', 'val_dataloader')])
-def test_hrnet_lists_with_the_shipped_base(tmp_path, split, list_name,
-                                           loader):
+def test_hrnet_lists_with_the_shipped_base(tmp_path, split, list_name, loader):
     from mmseg.registry import DATASETS
     names = ['100034_483681', '10005_205677', '9_3']
     lines = write_lip(tmp_path, split, names)
@@ -63,19 +61,18 @@ def test_hrnet_lists_with_the_shipped_base(tmp_path, split, list_name,
     assert by_list.has_labels and by_folder.has_labels
     listed = [(by_list.get_data_info(i)['img_path'],
                by_list.get_data_info(i)['seg_map_path']) for i in range(3)]
-    assert listed == [
-        (str(tmp_path / f'lip/TrainVal_images/{split}_images/{n}.jpg'),
-         str(tmp_path /
-             f'lip/TrainVal_parsing_annotations/{split}_segmentations/{n}.png'
-             )) for n in names
-    ]
+    assert listed == [(
+        str(tmp_path / f'lip/TrainVal_images/{split}_images/{n}.jpg'),
+        str(tmp_path /
+            f'lip/TrainVal_parsing_annotations/{split}_segmentations/{n}.png'))
+                      for n in names]
     assert sorted(listed) == sorted(
         (by_folder.get_data_info(i)['img_path'],
          by_folder.get_data_info(i)['seg_map_path']) for i in range(3))
     assert len(by_list.metainfo['classes']) == 20
-    assert by_list.metainfo['classes'][14:20] == (
-        'Left-arm', 'Right-arm', 'Left-leg', 'Right-leg', 'Left-shoe',
-        'Right-shoe')
+    assert by_list.metainfo['classes'][14:20] == ('Left-arm', 'Right-arm',
+                                                  'Left-leg', 'Right-leg',
+                                                  'Left-shoe', 'Right-shoe')
 
 
 def test_missing_listed_file_names_the_list_and_line(tmp_path):
@@ -111,8 +108,8 @@ def test_config_pairs_are_the_dataset_pairs():
     cfg = Config.fromfile(LIP_BASE)
     assert [tuple(p) for p in cfg.lip_flip_pairs] == list(LIP_FLIP_PAIRS)
     flips = [t for t in cfg.train_pipeline if t['type'] == 'RandomFlip']
-    assert [tuple(p) for p in flips[0]['swap_seg_labels']
-            ] == list(LIP_FLIP_PAIRS)
+    assert [tuple(p)
+            for p in flips[0]['swap_seg_labels']] == list(LIP_FLIP_PAIRS)
     assert cfg.lip_tta_model['type'] == 'FlipSwapSegTTAModel'
     assert cfg.crop_size == (473, 473) and cfg.num_classes == 20
 

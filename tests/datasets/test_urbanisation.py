@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mmext_pixel.datasets import UrbanisationDataset, make_synthetic_urbanisation
-from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
-
 from conftest import REPO_ROOT
+from mmext_pixel.datasets import (UrbanisationDataset,
+                                  make_synthetic_urbanisation)
+from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
 
 URBANISATION_BASE = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets',
                              'urbanisation.py')
@@ -57,8 +57,8 @@ def write_fork_split(root, split, names, labelled=True, size=(20, 28)):
         else:
             lines.append(img_rel)
     (root / 'list' / 'urbanisation').mkdir(parents=True, exist_ok=True)
-    (root / 'list' / 'urbanisation' / f'{split}.lst').write_text(
-        '\n'.join(lines) + '\n')
+    (root / 'list' / 'urbanisation' /
+     f'{split}.lst').write_text('\n'.join(lines) + '\n')
     return lines
 
 
@@ -117,8 +117,8 @@ def test_mixed_list_names_the_unlabelled_line(tmp_path, split, loader,
     at build time, wherever it is (the first line too)."""
     lines = write_fork_split(tmp_path, split, ['t0', 't1', 't2'])
     lines[bad_line - 1] = lines[bad_line - 1].split()[0]
-    (tmp_path / 'list' / 'urbanisation' / f'{split}.lst').write_text(
-        '\n'.join(lines) + '\n')
+    (tmp_path / 'list' / 'urbanisation' /
+     f'{split}.lst').write_text('\n'.join(lines) + '\n')
     with pytest.raises(ValueError) as err:
         base_dataset(
             loader,
@@ -181,9 +181,7 @@ def test_test_split_without_labels(data_root):
     for kwargs in (dict(data_prefix=folders('test', labelled=False)),
                    dict(ann_file='list/urbanisation/test.lst')):
         dataset = UrbanisationDataset(
-            data_root=str(data_root),
-            pipeline=TEST_PIPELINE,
-            **kwargs)
+            data_root=str(data_root), pipeline=TEST_PIPELINE, **kwargs)
         assert len(dataset) == 2
         assert 'seg_map_path' not in dataset.get_data_info(0)
         sample = dataset[0]
@@ -254,7 +252,9 @@ def test_check_after_resize_uses_the_loaded_image_size(data_root):
         dict(type='CheckSegMap', num_classes=3),
     ]
     dataset = UrbanisationDataset(
-        data_root=str(data_root), data_prefix=folders('val'), pipeline=pipeline)
+        data_root=str(data_root),
+        data_prefix=folders('val'),
+        pipeline=pipeline)
     sample = dataset[0]
     assert sample['img'].shape[:2] == (96, 96)
     assert sample['gt_seg_map'].shape == (32, 32)

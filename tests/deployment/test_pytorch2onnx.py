@@ -7,8 +7,8 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_CONFIG, REPO_ROOT, load_tool, run_tool
 
+from conftest import DEMO_CONFIG, REPO_ROOT, load_tool, run_tool
 from mmext_pixel.deployment import (build_model, export_metadata, export_onnx,
                                     read_metadata, verify_onnx)
 from mmext_pixel.deployment.onnx_export import (compare, sample_image,

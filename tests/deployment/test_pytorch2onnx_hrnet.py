@@ -9,6 +9,7 @@ the config's), random weights, small inputs; full-width exports are in
 docs/deployment.md.
 """
 import pytest
+
 from helpers.onnx_parity import check_export
 
 pytest.importorskip('onnx')

@@ -9,6 +9,7 @@ weights, small inputs; full-width exports are in docs/deployment.md.
 """
 import numpy as np
 import pytest
+
 from helpers.onnx_parity import check_export
 
 onnx = pytest.importorskip('onnx')

@@ -11,6 +11,8 @@ from helpers.tiny_gsto import TINY_CHANNELS, tiny_extra  # noqa: F401
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GSTO_POSE_CONFIGS = REPO_ROOT / 'configs' / 'gsto_pose'
 W32_256 = GSTO_POSE_CONFIGS / 'td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py'
+
+
 def tiny_codec(input_w=64, input_h=96, sigma=2):
     return dict(
         type='MSRAHeatmap',

@@ -14,7 +14,10 @@ class RankMarkerHook(Hook):
     def __init__(self):
         self.iters = 0
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         self.iters += 1
 

@@ -54,17 +54,16 @@ from typing import Dict, Sequence, Tuple
 import cv2
 import numpy as np
 
-COCO_KEYPOINT_NAMES = (
-    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
-    'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
-    'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
-    'right_knee', 'left_ankle', 'right_ankle')
+COCO_KEYPOINT_NAMES = ('nose', 'left_eye', 'right_eye', 'left_ear',
+                       'right_ear', 'left_shoulder', 'right_shoulder',
+                       'left_elbow', 'right_elbow', 'left_wrist',
+                       'right_wrist', 'left_hip', 'right_hip', 'left_knee',
+                       'right_knee', 'left_ankle', 'right_ankle')
 
 # COCO's person skeleton, 1-based keypoint indices as in the json files.
-COCO_SKELETON = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13),
-    (6, 7), (6, 8), (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3),
-    (2, 4), (3, 5), (4, 6), (5, 7))
+COCO_SKELETON = ((16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12),
+                 (7, 13), (6, 7), (6, 8), (7, 9), (8, 10), (9, 11), (2, 3),
+                 (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
 
 PERSON_CATEGORY = dict(
     supercategory='person',
@@ -78,11 +77,10 @@ ID_OFFSET = {'train': 0, 'val': 1_000_000}
 
 _EYE_EAR = (1, 2, 3, 4)
 # limbs drawn as lines (0-based keypoint indices) with a colour group
-_LIMBS = (
-    ((5, 7), 'left'), ((7, 9), 'left'), ((11, 13), 'left'),
-    ((13, 15), 'left'), ((6, 8), 'right'), ((8, 10), 'right'),
-    ((12, 14), 'right'), ((14, 16), 'right'), ((5, 6), 'torso'),
-    ((11, 12), 'torso'), ((5, 11), 'left'), ((6, 12), 'right'))
+_LIMBS = (((5, 7), 'left'), ((7, 9), 'left'), ((11, 13), 'left'),
+          ((13, 15), 'left'), ((6, 8), 'right'), ((8, 10), 'right'),
+          ((12, 14), 'right'), ((14, 16), 'right'), ((5, 6), 'torso'),
+          ((11, 12), 'torso'), ((5, 11), 'left'), ((6, 12), 'right'))
 _COLOURS = {  # BGR
     'left': (40, 220, 40),
     'right': (0, 140, 255),
@@ -107,11 +105,11 @@ def _pose(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float]:
         c, s = np.cos(tilt), np.sin(tilt)
         return np.array([c * v[0] - s * v[1], s * v[0] + c * v[1]])
 
-    k[0] = head_c + rot((0.0, 0.2 * head_r))            # nose
+    k[0] = head_c + rot((0.0, 0.2 * head_r))  # nose
     k[1] = head_c + rot((0.4 * head_r, -0.2 * head_r))  # left eye
     k[2] = head_c + rot((-0.4 * head_r, -0.2 * head_r))  # right eye
-    k[3] = head_c + rot((0.95 * head_r, 0.0))           # left ear
-    k[4] = head_c + rot((-0.95 * head_r, 0.0))          # right ear
+    k[3] = head_c + rot((0.95 * head_r, 0.0))  # left ear
+    k[4] = head_c + rot((-0.95 * head_r, 0.0))  # right ear
 
     neck_y = 2 * head_r + rng.uniform(0.02, 0.04)
     shoulder_w = rng.uniform(0.09, 0.12)
@@ -124,7 +122,7 @@ def _pose(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float]:
 
     upper_arm, fore_arm = rng.uniform(0.15, 0.18), rng.uniform(0.13, 0.16)
     for side, (sh, el, wr) in ((1, (5, 7, 9)), (-1, (6, 8, 10))):
-        a1 = np.deg2rad(rng.uniform(8, 50))   # upper arm, out from vertical
+        a1 = np.deg2rad(rng.uniform(8, 50))  # upper arm, out from vertical
         a2 = a1 + np.deg2rad(rng.uniform(-30, 40))  # forearm
         k[el] = k[sh] + upper_arm * np.array([side * np.sin(a1), np.cos(a1)])
         k[wr] = k[el] + fore_arm * np.array([side * np.sin(a2), np.cos(a2)])
@@ -141,9 +139,8 @@ def _pose(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float]:
 
 def _background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     base = rng.integers(20, 120, size=3)
-    img = np.clip(
-        base[None, None, :] + rng.normal(0, 12, size=(h, w, 3)), 0,
-        255).astype(np.uint8)
+    img = np.clip(base[None, None, :] + rng.normal(0, 12, size=(h, w, 3)), 0,
+                  255).astype(np.uint8)
     for _ in range(int(rng.integers(1, 4))):
         x1, y1 = int(rng.integers(0, w)), int(rng.integers(0, h))
         x2, y2 = x1 + int(rng.integers(5, w // 3)), y1 + int(
@@ -169,8 +166,8 @@ def _draw_person(img, rng, joints, vis, head_c, head_r, height):
         if v != 2:
             continue
         if i < 5:
-            colour = (255, 255, 255) if i == 0 else (
-                _COLOURS['left'] if i in (1, 3) else _COLOURS['right'])
+            colour = (255, 255, 255) if i == 0 else (_COLOURS['left'] if i in (
+                1, 3) else _COLOURS['right'])
             cv2.circle(img, pt(p), max(1, dot - 1 if i else dot), colour, -1)
         else:
             cv2.circle(img, pt(p), dot + 1, (0, 0, 230), -1)
@@ -239,15 +236,15 @@ def _make_split(root: str, split: str, num_images: int, img_size, rng,
                     area=round(float(0.53 * bw * bh), 2),
                     iscrowd=0,
                     segmentation=[]))
-        cv2.imwrite(osp.join(img_dir, file_name), img,
-                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        cv2.imwrite(
+            osp.join(img_dir, file_name), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
         images.append(
-            dict(id=img_id, file_name=file_name, width=w, height=h,
-                 license=1))
+            dict(id=img_id, file_name=file_name, width=w, height=h, license=1))
     coco = dict(
         info=dict(
             description='synthetic stick-figure COCO keypoints',
-            version='1.0', year=2024),
+            version='1.0',
+            year=2024),
         licenses=[dict(id=1, name='none', url='')],
         images=images,
         annotations=annotations,

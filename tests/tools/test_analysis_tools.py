@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import load_tool
 
+from conftest import load_tool
 from mmext_pixel.datasets import make_synthetic_urbanisation
 from mmext_pixel.utils import analysis
 from mmext_pixel.utils.run_config import load_config

@@ -3,8 +3,8 @@ Timings are not asserted: the compared sides must agree, and the GA bound
 must be the GA without its attention scalars."""
 import pytest
 import torch
-from conftest import load_tool
 
+from conftest import load_tool
 from mmext_pixel.testing.gald_dgcn_reference import (official_ga_loop,
                                                      official_head_state)
 

@@ -10,10 +10,10 @@ from argparse import Namespace
 
 import pytest
 import torch
-from conftest import REPO_ROOT, run_tool
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
+from conftest import REPO_ROOT, run_tool
 from mmext_pixel.converters import gald_dgcn
 from mmext_pixel.testing import gald_dgcn_reference as ref
 from mmext_pixel.utils.run_config import load_config

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO_ROOT
-from helpers.numpy1_pickle import save_with_numpy1_names
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
+from conftest import REPO_ROOT
+from helpers.numpy1_pickle import save_with_numpy1_names
 from mmext_pixel.converters import gscnn
 from mmext_pixel.converters.base import check_loads
 

@@ -13,12 +13,12 @@ from argparse import Namespace
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO_ROOT, run_tool
-from helpers.tiny_gsto import (TINY_CHANNELS, TINY_STAGE1_PLANES,
-                               tiny_gsto_seg_config)
 from mmengine.logging import MMLogger
 from mmseg.registry import MODELS
 
+from conftest import REPO_ROOT, run_tool
+from helpers.tiny_gsto import (TINY_CHANNELS, TINY_STAGE1_PLANES,
+                               tiny_gsto_seg_config)
 from mmext_pixel.converters import gsto
 
 NUM_CLASSES = 5

@@ -11,9 +11,9 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO_ROOT, load_tool
 from mmengine.registry import init_default_scope
 
+from conftest import REPO_ROOT, load_tool
 from mmext_pixel.converters import hrnet
 from mmext_pixel.utils.run_config import load_config
 

@@ -234,7 +234,8 @@ def test_no_pose_keeps_torch_without_torchvision(fake_env, tmp_path):
     env = step_env(fake_env)
     proc = run_step('WITH_POSE=0; install_torch', env, tmp_path)
     assert proc.returncode == 0, proc.stdout
-    assert proc.stdout == f'[install] keeping installed torch {TORCH_VERSION}\n'
+    assert proc.stdout == (
+        f'[install] keeping installed torch {TORCH_VERSION}\n')
     # with the pose stack the same torch needs its torchvision (none to be
     # had here: no index)
     proc = run_step('WITH_POSE=1; install_torch', env, tmp_path)

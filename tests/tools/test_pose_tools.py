@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import synthetic_coco_keypoints as synthetic
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,14 +34,16 @@ NUM_TRAIN, NUM_VAL = 8, 4
 INPUT_W, INPUT_H = 64, 96
 
 VARIANTS = {
-    'hrnet': dict(
+    'hrnet':
+    dict(
         base='mmpose::body_2d_keypoint/topdown_heatmap/coco/'
         'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
         head_in_channels=8,
         final_conv=('head.final_layer.weight', (17, 8, 1, 1)),
         losses=('loss_kpt', ),
         dataset='CocoDataset'),
-    'gsto': dict(
+    'gsto':
+    dict(
         base=str(REPO_ROOT / 'configs' / 'gsto_pose' /
                  'td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py'),
         head_in_channels=(8, 16, 32, 64),
@@ -134,13 +137,14 @@ FLOAT = r'(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf)'
 
 def _run(args, log_path):
     env = dict(os.environ, PYTHONWARNINGS='ignore')
-    proc = subprocess.run([sys.executable] + [str(a) for a in args],
-                          cwd=REPO_ROOT,
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable] + [str(a) for a in args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600)
     Path(log_path).write_text(proc.stdout)
     return proc
 
@@ -152,17 +156,22 @@ def _check_ok(proc, what):
 
 def _test_metrics(output):
     """The metrics of the ``Epoch(test)`` summary line, as floats."""
-    lines = [ln for ln in output.splitlines()
-             if 'Epoch(test)' in ln and 'coco/AP:' in ln]
+    lines = [
+        ln for ln in output.splitlines()
+        if 'Epoch(test)' in ln and 'coco/AP:' in ln
+    ]
     assert lines, f'no coco/AP in the test output:\n{output[-6000:]}'
     return {
         k: float(v)
-        for k, v in re.findall(r'(coco/[A-Za-z .()0-9]+?):\s*' + FLOAT,
-                               lines[-1])
+        for k, v in re.findall(r'(coco/[A-Za-z .()0-9]+?):\s*' +
+                               FLOAT, lines[-1])
     }
 
 
-def write_config(path, data_root, variant, max_epochs=MAX_EPOCHS,
+def write_config(path,
+                 data_root,
+                 variant,
+                 max_epochs=MAX_EPOCHS,
                  imports=('mmext_pixel', ),
                  custom_hooks='[]  # SyncBuffersHook is for distributed runs'):
     Path(path).write_text(
@@ -183,8 +192,11 @@ def write_config(path, data_root, variant, max_epochs=MAX_EPOCHS,
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
     return synthetic.make_synthetic_coco_keypoints(
-        tmp_path_factory.mktemp('pose_data'), NUM_TRAIN, NUM_VAL,
-        img_size=(160, 128), seed=0)
+        tmp_path_factory.mktemp('pose_data'),
+        NUM_TRAIN,
+        NUM_VAL,
+        img_size=(160, 128),
+        seed=0)
 
 
 @pytest.fixture(scope='module', params=sorted(VARIANTS))
@@ -195,8 +207,12 @@ def setup(request, tmp_path_factory, data):
                             data['root'], variant)
     with open(data['val']['ann_file']) as f:
         val_ann = json.load(f)
-    return dict(base=base, data=data, cfg=cfg_path, val_ann=val_ann,
-                variant=VARIANTS[variant])
+    return dict(
+        base=base,
+        data=data,
+        cfg=cfg_path,
+        val_ann=val_ann,
+        variant=VARIANTS[variant])
 
 
 @pytest.fixture(scope='module')
@@ -205,15 +221,18 @@ def trained(setup):
     proc = _run(['tools/train.py', setup['cfg'], '--work-dir', work_dir],
                 setup['base'] / 'train.log')
     _check_ok(proc, 'tools/train.py')
-    return dict(proc=proc, work_dir=work_dir,
-                ckpt=work_dir / f'epoch_{MAX_EPOCHS}.pth')
+    return dict(
+        proc=proc,
+        work_dir=work_dir,
+        ckpt=work_dir / f'epoch_{MAX_EPOCHS}.pth')
 
 
 def _test_run(setup, trained, name, *extra, cfg=None):
     work_dir = setup['base'] / name
-    proc = _run(['tools/test.py', cfg or setup['cfg'], trained['ckpt'],
-                 '--work-dir', work_dir, *extra],
-                setup['base'] / f'{name}.log')
+    proc = _run([
+        'tools/test.py', cfg or setup['cfg'], trained['ckpt'], '--work-dir',
+        work_dir, *extra
+    ], setup['base'] / f'{name}.log')
     _check_ok(proc, f'tools/test.py {" ".join(map(str, extra))}')
     return dict(proc=proc, work_dir=work_dir)
 
@@ -280,11 +299,10 @@ def test_train_writes_checkpoint_and_logs_losses(setup, trained):
     assert tuple(weights['backbone.conv1.weight'].shape) == (64, 3, 3, 3)
 
     # one loss per iteration (logger interval 1), finite and decreasing
-    iters = math.ceil(
-        sum(1 for _ in _train_instances(setup)) / 2) * MAX_EPOCHS
+    iters = math.ceil(sum(1 for _ in _train_instances(setup)) / 2) * MAX_EPOCHS
     losses = [
-        float(v) for v in re.findall(
-            r'Epoch\(train\).*?\bloss: ' + FLOAT, output)
+        float(v)
+        for v in re.findall(r'Epoch\(train\).*?\bloss: ' + FLOAT, output)
     ]
     assert len(losses) == iters, (len(losses), iters)
     assert all(math.isfinite(v) and v > 0 for v in losses), losses
@@ -312,14 +330,13 @@ def test_test_prints_coco_ap(setup, plain_test):
     assert cfg.model.test_cfg.flip_test is False
     assert cfg.test_dataloader.dataset.type == setup['variant']['dataset']
     # --out adds mmpose's dump after the COCO metric
-    assert [e['type'] for e in cfg.test_evaluator] == [
-        'CocoMetric', 'DumpResults'
-    ]
+    assert [e['type']
+            for e in cfg.test_evaluator] == ['CocoMetric', 'DumpResults']
     _load_predictions(plain_test['out'], setup['val_ann'])
 
 
 def test_aug_test_is_flip_test_and_dumps_predictions(setup, plain_test,
-                                                      flip_test):
+                                                     flip_test):
     import numpy as np
     metrics = _test_metrics(flip_test['proc'].stdout)
     assert 0.0 <= metrics['coco/AP'] <= 1.0, metrics
@@ -332,16 +349,14 @@ def test_aug_test_is_flip_test_and_dumps_predictions(setup, plain_test,
     flipped = _load_predictions(flip_test['out'], setup['val_ann'])
     plain = _load_predictions(plain_test['out'], setup['val_ann'])
     # averaging with the flipped image's heatmaps changes the scores
-    diffs = [
-        np.abs(flipped[i][1] - plain[i][1]).max() for i in plain
-    ]
+    diffs = [np.abs(flipped[i][1] - plain[i][1]).max() for i in plain]
     assert max(diffs) > 1e-6, diffs
 
 
 # the flip-test switch is the tool's, whatever the model: one variant
 @pytest.mark.parametrize('setup', ['hrnet'], indirect=True)
-def test_config_flip_test_runs_unless_no_flip_test(setup, trained,
-                                                     plain_test, flip_test):
+def test_config_flip_test_runs_unless_no_flip_test(setup, trained, plain_test,
+                                                   flip_test):
     """A config that turns flip test on (as mmpose's base configs do) gets
     it in a plain test; --no-flip-test turns it off."""
     import numpy as np
@@ -353,8 +368,7 @@ def test_config_flip_test_runs_unless_no_flip_test(setup, trained,
                               ('no_flip', ('--no-flip-test', ),
                                'off (--no-flip-test)')):
         out = setup['base'] / name / 'preds.pkl'
-        run = _test_run(setup, trained, name, *extra, '--out', out,
-                        cfg=cfg_on)
+        run = _test_run(setup, trained, name, *extra, '--out', out, cfg=cfg_on)
         assert f'flip test: {said}' in run['proc'].stdout
         preds[name] = _load_predictions(out, setup['val_ann'])
     on, off = preds['config_on'], preds['no_flip']

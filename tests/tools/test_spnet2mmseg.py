@@ -9,11 +9,11 @@ import re
 
 import pytest
 import torch
-from conftest import REPO_ROOT, load_tool, run_tool
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
+from conftest import REPO_ROOT, load_tool, run_tool
 from mmext_pixel.converters import spnet
 from mmext_pixel.testing.spnet_reference import (OfficialSPNet,
                                                  official_shapes,

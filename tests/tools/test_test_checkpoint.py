@@ -7,10 +7,10 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
+from test_train_test import TEST, data_options, train
 
 from conftest import DEMO_CONFIG, load_tool, run_tool
 from mmext_pixel.utils.run_config import load_config
-from test_train_test import TEST, data_options, train
 
 OTHER_CLASSES = 5  # the demo config has 3
 

@@ -24,7 +24,8 @@ def data_options(root):
         'model.data_preprocessor.size=(64,64)',
         'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
         'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False',
         'train_dataloader.batch_size=2'
@@ -36,21 +37,24 @@ def train(work_dir, root, iters, *args, config=DEMO_CONFIG):
     iterations."""
     options = data_options(root) + [
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1'
+        'default_hooks.checkpoint.interval=2',
+        'default_hooks.logger.interval=1'
     ]
-    return run_tool([TRAIN, config, '--work-dir',
-                     str(work_dir), *args, '--cfg-options'] + options,
-                    cwd=str(work_dir.parent))
+    return run_tool(
+        [TRAIN, config, '--work-dir',
+         str(work_dir), *args, '--cfg-options'] + options,
+        cwd=str(work_dir.parent))
 
 
 def run_test_tool(work_dir, root, name, *args, options=(), config=DEMO_CONFIG):
     """tools/test.py on iter_2.pth, its work dir ``work_dir/name``."""
-    return run_tool([
-        TEST, config,
-        str(work_dir / 'iter_2.pth'), '--work-dir',
-        str(work_dir / name), *args, '--cfg-options'
-    ] + data_options(root) + list(options),
-                    cwd=str(work_dir.parent))
+    return run_tool(
+        [
+            TEST, config,
+            str(work_dir / 'iter_2.pth'), '--work-dir',
+            str(work_dir / name), *args, '--cfg-options'
+        ] + data_options(root) + list(options),
+        cwd=str(work_dir.parent))
 
 
 @pytest.fixture(scope='module')
@@ -73,15 +77,21 @@ def test_resume_continues_at_saved_iteration(trained, synthetic_root):
     saved = torch.load(work_dir / 'iter_2.pth', map_location='cpu')
     out = train(work_dir, synthetic_root, 4, '--resume').stdout
     assert 'resumed epoch: 0, iter: 2' in out
-    iters_logged = [int(i) for i in re.findall(r'Iter\(train\) \[\s*(\d+)/4\]', out)]
+    iters_logged = [
+        int(i) for i in re.findall(r'Iter\(train\) \[\s*(\d+)/4\]', out)
+    ]
     assert iters_logged == [3, 4]
     resumed = torch.load(work_dir / 'iter_4.pth', map_location='cpu')
     assert resumed['meta']['iter'] == 4
     # AdamW's per-parameter step counter went on from the saved state: a
     # fresh optimizer would be at 2 after two more steps.
-    saved_steps = {int(v['step']) for v in saved['optimizer']['state'].values()}
+    saved_steps = {
+        int(v['step'])
+        for v in saved['optimizer']['state'].values()
+    }
     resumed_steps = {
-        int(v['step']) for v in resumed['optimizer']['state'].values()
+        int(v['step'])
+        for v in resumed['optimizer']['state'].values()
     }
     assert saved_steps == {2} and resumed_steps == {4}
 
@@ -93,7 +103,9 @@ def test_load_from_checkpoint_written_by_training(trained):
     assert 'message_hub' in ckpt and 'state_dict' in ckpt
     # the allow-list is exact: a foreign global is still refused
     bad = work_dir / 'bad.pth'
-    torch.save({'callback': os.system}, bad, _use_new_zipfile_serialization=True)
+    torch.save({'callback': os.system},
+               bad,
+               _use_new_zipfile_serialization=True)
     with pytest.raises(Exception, match='os.system|posix.system|system'):
         torch.load(bad)
     assert os.system not in MMENGINE_CHECKPOINT_GLOBALS
@@ -103,7 +115,7 @@ def test_plain_and_aug_test(trained, synthetic_root):
     work_dir, _ = trained
     plain = run_test_tool(work_dir, synthetic_root, 'plain').stdout
     aug = run_test_tool(work_dir, synthetic_root, 'aug', '--aug-test',
-                          '--aug-scales', '0.75', '1.0').stdout
+                        '--aug-scales', '0.75', '1.0').stdout
     for out in (plain, aug):
         assert 'test split has labels: 4 samples, evaluating with IoUMetric' \
             in out
@@ -130,13 +142,13 @@ def test_unlabelled_test_split_writes_predictions(trained, synthetic_root):
         'unlabelled',
         '--out',
         str(out_dir),
-        options=['test_dataloader.dataset.ann_file=list/urbanisation/test.lst'
-                 ]).stdout
+        options=[
+            'test_dataloader.dataset.ann_file=list/urbanisation/test.lst'
+        ]).stdout
     assert f'test split has no labels: predictions are written to {out_dir}' \
         in out
     written = sorted(os.listdir(out_dir))
-    images = sorted(
-        os.listdir(synthetic_root / 'urbanisation' / 'x' / 'test'))
+    images = sorted(os.listdir(synthetic_root / 'urbanisation' / 'x' / 'test'))
     assert written == images
     for name in written:
         pred = cv2.imread(str(out_dir / name), cv2.IMREAD_UNCHANGED)
@@ -145,19 +157,20 @@ def test_unlabelled_test_split_writes_predictions(trained, synthetic_root):
 
 def test_dist_train_two_processes_on_cpu(tmp_path, synthetic_root):
     cfg = tmp_path / 'dist_cfg.py'
-    cfg.write_text(
-        f"_base_ = '{DEMO_CONFIG}'\n"
-        "custom_imports = dict(imports=['mmext_pixel', "
-        "'helpers.rank_marker_hook'], allow_failed_imports=False)\n"
-        "custom_hooks = [dict(type='RankMarkerHook')]\n")
+    cfg.write_text(f"_base_ = '{DEMO_CONFIG}'\n"
+                   "custom_imports = dict(imports=['mmext_pixel', "
+                   "'helpers.rank_marker_hook'], allow_failed_imports=False)\n"
+                   "custom_hooks = [dict(type='RankMarkerHook')]\n")
     work_dir = tmp_path / 'work'
     proc = run_tool(
-        [osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
-         str(cfg), '2', '--work-dir',
-         str(work_dir), '--cfg-options'] + data_options(synthetic_root) + [
-             'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-             'default_hooks.checkpoint.interval=2'
-         ],
+        [
+            osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
+            str(cfg), '2', '--work-dir',
+            str(work_dir), '--cfg-options'
+        ] + data_options(synthetic_root) + [
+            'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+            'default_hooks.checkpoint.interval=2'
+        ],
         cwd=str(tmp_path),
         launcher=['bash'],
         extra_paths=[osp.join(REPO_ROOT, 'tests')])
@@ -171,7 +184,8 @@ def test_dist_train_two_processes_on_cpu(tmp_path, synthetic_root):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU path')
 def test_amp_without_cuda_is_a_clear_error(tmp_path):
-    proc = run_tool([TRAIN, DEMO_CONFIG, '--amp'], cwd=str(tmp_path),
+    proc = run_tool([TRAIN, DEMO_CONFIG, '--amp'],
+                    cwd=str(tmp_path),
                     check=False)
     assert proc.returncode != 0
     assert '--amp needs a CUDA device' in proc.stdout
@@ -181,7 +195,7 @@ def test_show_dir_writes_painted_predictions(trained, synthetic_root):
     work_dir, _ = trained
     show_dir = work_dir / 'shown'
     run_test_tool(work_dir, synthetic_root, 'show', '--show-dir',
-                    str(show_dir))
+                  str(show_dir))
     painted = [
         osp.join(d, f) for d, _, files in os.walk(show_dir) for f in files
         if f.endswith('.png')
@@ -195,16 +209,24 @@ def test_show_dir_writes_painted_predictions(trained, synthetic_root):
 def test_gsto_config_trains_and_aug_tests(tmp_path, synthetic_root):
     """The stock runner trains GSTO-HRNet with its deep supervision, and
     --aug-test (mmseg's SegTTAModel) evaluates it."""
-    config = osp.join(REPO_ROOT, 'configs', 'gsto',
-                      'gsto_hrnet-w18s_1xb8-600_synthetic-urbanisation-'
-                      '128x128.py')
+    config = osp.join(
+        REPO_ROOT, 'configs', 'gsto',
+        'gsto_hrnet-w18s_1xb8-600_synthetic-urbanisation-'
+        '128x128.py')
     work_dir = tmp_path / 'work'
     out = train(work_dir, synthetic_root, 2, config=config).stdout
     for key in ('decode.loss_ce', 'aux.stage3.loss_ce', 'aux.stage2.loss_ce'):
         values = re.findall(re.escape(key) + r': ([0-9.]+)', out)
         assert len(values) == 2 and all(np.isfinite(float(v)) for v in values)
-    out = run_test_tool(work_dir, synthetic_root, 'aug', '--aug-test',
-                        '--aug-scales', '0.75', '1.0', config=config).stdout
+    out = run_test_tool(
+        work_dir,
+        synthetic_root,
+        'aug',
+        '--aug-test',
+        '--aug-scales',
+        '0.75',
+        '1.0',
+        config=config).stdout
     assert re.search(r'mIoU: [0-9.]+', out)
     dumped = Config.fromfile(work_dir / 'aug' / osp.basename(config))
     assert dumped.model.type == 'SegTTAModel'

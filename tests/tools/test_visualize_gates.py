@@ -10,8 +10,9 @@ from mmseg.registry import MODELS
 from conftest import REPO_ROOT, run_tool
 from mmext_pixel.utils.run_config import load_config
 
-CONFIG = osp.join(REPO_ROOT, 'configs', 'gsto',
-                  'gsto_hrnet-w18s_1xb8-600_synthetic-urbanisation-128x128.py')
+CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'gsto',
+    'gsto_hrnet-w18s_1xb8-600_synthetic-urbanisation-128x128.py')
 
 
 def test_gate_maps_of_every_fusion_and_transition(tmp_path):
@@ -31,16 +32,18 @@ def test_gate_maps_of_every_fusion_and_transition(tmp_path):
     checkpoint = tmp_path / 'gsto.pth'
     torch.save(dict(state_dict=state, meta=dict()), checkpoint)
     image = tmp_path / 'tile.png'
-    cv2.imwrite(str(image),
-                np.random.default_rng(0).integers(0, 256, (72, 100, 3),
-                                                  dtype=np.uint8))
+    cv2.imwrite(
+        str(image),
+        np.random.default_rng(0).integers(
+            0, 256, (72, 100, 3), dtype=np.uint8))
     out_dir = tmp_path / 'gates'
     proc = run_tool([
         osp.join(REPO_ROOT, 'tools', 'visualize_gates.py'), CONFIG,
         str(checkpoint),
         str(image), '--out-dir',
         str(out_dir), '--gray'
-    ], cwd=str(tmp_path))
+    ],
+                    cwd=str(tmp_path))
     names = sorted(os.listdir(out_dir))
     # W18-Small: stage 2 has 1 module (2x2 gates), stage 3 three (3x3),
     # stage 4 two (4x4); transitions 2 and 3 each gate their new branch
@@ -49,11 +52,11 @@ def test_gate_maps_of_every_fusion_and_transition(tmp_path):
     assert 'transition2_branch2.png' in names
     assert 'transition3_branch3.png' in names
     assert 'transition1_branch1.png' not in names  # never used
-    half = cv2.imread(str(out_dir / 'stage2_module0_to0_from0.png'),
-                      cv2.IMREAD_UNCHANGED)
+    half = cv2.imread(
+        str(out_dir / 'stage2_module0_to0_from0.png'), cv2.IMREAD_UNCHANGED)
     assert half.shape == (72, 100) and (half == 128).all()
-    full = cv2.imread(str(out_dir / 'stage3_module1_to1_from2.png'),
-                      cv2.IMREAD_UNCHANGED)
+    full = cv2.imread(
+        str(out_dir / 'stage3_module1_to1_from2.png'), cv2.IMREAD_UNCHANGED)
     assert (full == 255).all()
     # the ReLU before the sigmoid keeps every gate at or above 0.5
     for name in names:

@@ -7,7 +7,8 @@
 # in data_prefix, i.e. to data/urbanisation/, as in the fork).
 # Inference on the unlabelled test split (predicted PNGs are written):
 #   tools/test.py CONFIG CKPT --out DIR \
-#       --cfg-options test_dataloader.dataset.ann_file=list/urbanisation/test.lst
+#       --cfg-options \
+#       test_dataloader.dataset.ann_file=list/urbanisation/test.lst
 dataset_type = 'UrbanisationDataset'
 data_root = 'data/'
 num_classes = 2  # the fork's non-urban/urban

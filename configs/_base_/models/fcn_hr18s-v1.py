@@ -8,8 +8,8 @@ model = dict(
             stage1=dict(num_blocks=(1, ), num_channels=(32, )),
             stage2=dict(num_blocks=(2, 2), num_channels=(16, 32)),
             stage3=dict(
-                num_modules=1, num_blocks=(2, 2, 2),
-                num_channels=(16, 32, 64)),
+                num_modules=1, num_blocks=(2, 2, 2), num_channels=(16, 32,
+                                                                   64)),
             stage4=dict(
                 num_modules=1,
                 num_blocks=(2, 2, 2, 2),

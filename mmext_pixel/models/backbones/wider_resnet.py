@@ -44,14 +44,15 @@ class PreActResidualBlock(nn.Module):
         norm_cfg (dict): Normalisation layers.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        channels: Sequence[int],
-        stride: int = 1,
-        dilation: int = 1,
-        dropout: float = 0.0,
-        norm_cfg: dict = dict(type='BN')) -> None:
+    # yapf: disable (its split here is flake8's E125)
+    def __init__(self,
+                 in_channels: int,
+                 channels: Sequence[int],
+                 stride: int = 1,
+                 dilation: int = 1,
+                 dropout: float = 0.0,
+                 norm_cfg: dict = dict(type='BN')) -> None:
+        # yapf: enable
         super().__init__()
         if len(channels) not in (2, 3):
             raise ValueError(f'channels takes 2 or 3 widths, got {channels}')

@@ -1,10 +1,10 @@
 from typing import List, Sequence
 
 import torch.nn as nn
-from torch import Tensor
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from torch import Tensor
 
 
 @MODELS.register_module()
@@ -102,8 +102,8 @@ class StageScoresHead(BaseDecodeHead):
         losses = dict()
         for name, weight, scores in zip(self.stage_names,
                                         self.stage_loss_weights, seg_logits):
-            for key, value in super().loss_by_feat(
-                    scores, batch_data_samples).items():
+            for key, value in super().loss_by_feat(scores,
+                                                   batch_data_samples).items():
                 if 'loss' in key:
                     value = weight * value
                 losses[f'{name}.{key}'] = value

@@ -103,8 +103,9 @@ class GSTOHeatmapHead(HeatmapHead):
             d.gt_instance_labels.keypoint_weights for d in batch_data_samples
         ])
         stage_heatmaps = feats[len(self.in_channels):]
-        for name, weight, heatmaps in zip(
-            ('stage3', 'stage2'), self.stage_loss_weights, stage_heatmaps):
+        stage_terms = zip(('stage3', 'stage2'), self.stage_loss_weights,
+                          stage_heatmaps)
+        for name, weight, heatmaps in stage_terms:
             if heatmaps.shape != gt_heatmaps.shape:
                 raise ValueError(
                     f'GSTOHeatmapHead: the {name} heatmaps have shape '

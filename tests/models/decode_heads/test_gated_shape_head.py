@@ -1,9 +1,9 @@
 """GatedShapeHead: shapes, gradients, use of the image gradient, losses."""
 import pytest
 import torch
+from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmengine.structures import PixelData
 
 from mmext_pixel.models.decode_heads.gated_shape_head import GatedSpatialConv
 

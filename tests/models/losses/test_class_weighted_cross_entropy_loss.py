@@ -18,8 +18,10 @@ def logits_and_labels():
 def test_mean_is_torch_weighted_mean_over_non_ignored_pixels():
     logits, labels = logits_and_labels()
     loss = MODELS.build(
-        dict(type='ClassWeightedCrossEntropyLoss', class_weight=WEIGHTS,
-             loss_weight=0.5))
+        dict(
+            type='ClassWeightedCrossEntropyLoss',
+            class_weight=WEIGHTS,
+            loss_weight=0.5))
     expected = 0.5 * F.cross_entropy(
         logits, labels, weight=torch.tensor(WEIGHTS), ignore_index=255)
     torch.testing.assert_close(
@@ -32,8 +34,9 @@ def test_stock_loss_fails_where_ours_works():
     the configs can go back to the stock loss."""
     logits, labels = logits_and_labels()
     stock = MODELS.build(
-        dict(type='CrossEntropyLoss', class_weight=WEIGHTS,
-             avg_non_ignore=True))
+        dict(
+            type='CrossEntropyLoss', class_weight=WEIGHTS,
+            avg_non_ignore=True))
     with pytest.raises(IndexError):
         stock(logits, labels, ignore_index=255)
 
@@ -46,7 +49,10 @@ def test_pixel_weights_of_a_sampler_are_applied():
         dict(type='ClassWeightedCrossEntropyLoss', class_weight=WEIGHTS))
     got = loss(logits, labels, weight=keep, ignore_index=255)
     pixel = F.cross_entropy(
-        logits, labels, weight=torch.tensor(WEIGHTS), ignore_index=255,
+        logits,
+        labels,
+        weight=torch.tensor(WEIGHTS),
+        ignore_index=255,
         reduction='none')
     valid = labels != 255
     denominator = torch.tensor(WEIGHTS)[labels[valid]].sum()

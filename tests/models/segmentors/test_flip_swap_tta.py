@@ -92,8 +92,9 @@ def lip_tta_result(tmp_path):
 
 def test_lip_tta_swaps_channels_of_the_flipped_view(tmp_path):
     cfg, batch, label = lip_tta_result(tmp_path)
-    assert [ds.flip for ds in batch['data_samples'][0] + batch['data_samples'][1]
-            ] == [False, True]
+    assert [
+        ds.flip for ds in batch['data_samples'][0] + batch['data_samples'][1]
+    ] == [False, True]
     model = build_tta_model(cfg.lip_tta_model)
     model.eval()
     with torch.no_grad():
