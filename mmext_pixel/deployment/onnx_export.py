@@ -85,8 +85,9 @@ def build_model(cfg: Union[str, Config],
         from mmpose.registry import MODELS
     else:
         from mmseg.registry import MODELS
-    # init_weights is not called: no pretrained backbone is downloaded
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    # a copy: building writes ``pretrained`` into the backbone's config,
+    # and a second build from the same Config would then fail
+    model = revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
     model.dataset_meta = None
     if checkpoint is not None:
         from mmengine.runner.checkpoint import _load_checkpoint_to_model
