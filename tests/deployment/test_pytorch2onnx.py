@@ -280,3 +280,12 @@ def test_parity_where_logits_exceed_10(tmp_path):
     logits = result['seg_logits']
     assert logits['max_abs_ref'] > 10 and logits['max_rel_diff'] > 0
     assert logits['max_rel_diff'] <= 1e-5 and result['ok'], result
+
+
+def test_a_config_builds_more_than_once():
+    from mmengine.config import Config
+    cfg = Config.fromfile(SPNET)
+    # no cfg options (those are merged into a copy): the model config itself
+    models = [build_model(cfg) for _ in range(2)]
+    assert all(m.config_path == cfg.filename for m in models)
+    assert cfg.model.backbone.get('pretrained') is None
