@@ -1,5 +1,8 @@
+from typing import List, Optional
+
 from mmseg.models.backbones import ResNetV1c
 from mmseg.models.backbones.resnet import Bottleneck
+from mmseg.models.utils import ResLayer
 from mmseg.registry import MODELS
 
 POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
@@ -26,11 +29,11 @@ class BlockPluginResNetV1c(ResNetV1c):
     Args:
         plugins (list[dict], optional): As mmseg's ResNet, each optionally
             with ``blocks`` as above (a stage left out by ``stages`` gets
-            nothing whatever its ``blocks`` entry).
+            nothing whatever its ``blocks`` entry). Defaults to None.
         **kwargs: As :class:`mmseg.models.backbones.ResNetV1c`.
     """
 
-    def __init__(self, plugins=None, **kwargs):
+    def __init__(self, plugins: Optional[List[dict]] = None, **kwargs) -> None:
         depth = kwargs.get('depth')
         if plugins and depth in self.arch_settings and \
                 self.arch_settings[depth][0] is not Bottleneck:
@@ -44,8 +47,18 @@ class BlockPluginResNetV1c(ResNetV1c):
         super().__init__(plugins=plugins, **kwargs)
         del self._block_plugins
 
-    def make_stage_plugins(self, plugins, stage_idx):
-        """mmseg's stage plugins; those with ``blocks`` kept apart."""
+    def make_stage_plugins(self, plugins: List[dict],
+                           stage_idx: int) -> Optional[List[dict]]:
+        """mmseg's stage plugins; those with ``blocks`` kept apart.
+
+        Args:
+            plugins (list[dict]): The backbone's plugins.
+            stage_idx (int): Index of the stage (0-based).
+
+        Returns:
+            list[dict] | None: The plugins of every block of the stage; None
+            if there are none.
+        """
         stage_plugins, per_block = [], []
         num_blocks = self.stage_blocks[stage_idx]
         for plugin in super().make_stage_plugins(plugins, stage_idx):
@@ -73,7 +86,12 @@ class BlockPluginResNetV1c(ResNetV1c):
         self._block_plugins = per_block
         return stage_plugins or None
 
-    def make_res_layer(self, **kwargs):
+    def make_res_layer(self, **kwargs) -> ResLayer:
+        """mmseg's stage, with the plugins of its chosen blocks added.
+
+        Args:
+            **kwargs: As mmseg's ``ResNet.make_res_layer``.
+        """
         res_layer = super().make_res_layer(**kwargs)
         for plugin, indices in self._block_plugins:
             for i in sorted(indices):
@@ -82,8 +100,13 @@ class BlockPluginResNetV1c(ResNetV1c):
         return res_layer
 
 
-def add_block_plugin(block, plugin):
-    """Build ``plugin`` into a built mmseg Bottleneck, as its own would be."""
+def add_block_plugin(block: Bottleneck, plugin: dict) -> None:
+    """Build ``plugin`` into a built mmseg Bottleneck, as its own would be.
+
+    Args:
+        block (Bottleneck): The built block.
+        plugin (dict): The plugin (``cfg`` and ``position``).
+    """
     if not block.with_plugins:
         block.with_plugins = True
         block.plugins = []

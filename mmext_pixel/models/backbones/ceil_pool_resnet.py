@@ -1,3 +1,5 @@
+from typing import Optional, Sequence
+
 import torch.nn as nn
 from mmseg.models.backbones import ResNetV1c
 from mmseg.registry import MODELS
@@ -18,26 +20,26 @@ class CeilPoolResNetV1c(ResNetV1c):
 
     Args:
         stem_channels (int): Output channels of the deep stem (its first two
-            convs have half). Default: 128, as the official trunk.
+            convs have half), as the official trunk. Defaults to 128.
         strides (Sequence[int]): Stride of the first block of each stage.
-            Default: (1, 2, 1, 1).
-        dilations (Sequence[int]): Dilation of each stage. Default:
+            Defaults to (1, 2, 1, 1).
+        dilations (Sequence[int]): Dilation of each stage. Defaults to
             (1, 1, 2, 4).
-        multi_grid (Sequence[int] | None): Dilations of the blocks of the last
-            stage (they replace ``dilations[-1]`` in mmseg's ResNet).
-            Default: (4, 8, 16).
-        contract_dilation (bool): As :class:`ResNet`. Default: False.
+        multi_grid (Sequence[int], optional): Dilations of the blocks of the
+            last stage (they replace ``dilations[-1]`` in mmseg's ResNet).
+            Defaults to (4, 8, 16).
+        contract_dilation (bool): As :class:`ResNet`. Defaults to False.
         **kwargs: Other arguments of :class:`ResNetV1c` (``depth``,
             ``norm_cfg``, ``out_indices``, ``init_cfg``...).
     """
 
     def __init__(self,
-                 stem_channels=128,
-                 strides=(1, 2, 1, 1),
-                 dilations=(1, 1, 2, 4),
-                 multi_grid=(4, 8, 16),
-                 contract_dilation=False,
-                 **kwargs):
+                 stem_channels: int = 128,
+                 strides: Sequence[int] = (1, 2, 1, 1),
+                 dilations: Sequence[int] = (1, 1, 2, 4),
+                 multi_grid: Optional[Sequence[int]] = (4, 8, 16),
+                 contract_dilation: bool = False,
+                 **kwargs) -> None:
         super().__init__(
             stem_channels=stem_channels,
             strides=strides,
@@ -46,7 +48,7 @@ class CeilPoolResNetV1c(ResNetV1c):
             contract_dilation=contract_dilation,
             **kwargs)
 
-    def _make_stem_layer(self, in_channels, stem_channels):
+    def _make_stem_layer(self, in_channels: int, stem_channels: int) -> None:
         super()._make_stem_layer(in_channels, stem_channels)
         self.maxpool = nn.MaxPool2d(
             kernel_size=3, stride=2, padding=1, ceil_mode=True)

@@ -1,3 +1,5 @@
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -8,12 +10,22 @@ from ..utils import (ContextSandwichHead, biased_conv_module, depthwise_down,
                      resize_to)
 
 
-def linear_norm(in_channels, out_channels, norm_cfg, bias=False):
+def linear_norm(in_channels: int,
+                out_channels: int,
+                norm_cfg: Optional[dict],
+                bias: bool = False) -> ConvModule:
     """1x1 conv + norm (no activation), used on ``(N, C, L, 1)`` views too.
 
     The official code has ``Conv1d`` + ``BatchNorm1d`` pairs on ``(N, C, L)``
     graphs; a 1x1 ``Conv2d`` + the configured 2d norm on ``(N, C, L, 1)`` is
     the same arithmetic and works with any ``norm_cfg`` (SyncBN, BN, GN).
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        norm_cfg (dict, optional): Config of the norm layer.
+        bias (bool): Whether the conv has a bias (before the norm).
+            Defaults to False.
     """
     build = biased_conv_module if bias else ConvModule
     kwargs = dict() if bias else dict(bias=False)
@@ -26,8 +38,13 @@ def linear_norm(in_channels, out_channels, norm_cfg, bias=False):
         **kwargs)
 
 
-def on_graph(module, x):
-    """Apply a 2d ``module`` to an ``(N, C, L)`` tensor."""
+def on_graph(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Apply a 2d ``module`` to an ``(N, C, L)`` tensor.
+
+    Args:
+        module (nn.Module): A module taking ``(N, C, L, 1)`` maps.
+        x (torch.Tensor): The ``(N, C, L)`` tensor.
+    """
     return module(x.unsqueeze(-1)).squeeze(-1)
 
 
@@ -40,10 +57,12 @@ class SpatialGCN(nn.Module):
     ``channels``, the residual and ReLU.
 
     Args:
-        channels (int): Channels. norm_cfg (dict): Norm layers.
+        channels (int): Channels.
+        norm_cfg (dict, optional): Config of the norm layers. Defaults to
+            None.
     """
 
-    def __init__(self, channels, norm_cfg=None):
+    def __init__(self, channels: int, norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         inter = channels // 2
         self.node_k = nn.Conv2d(channels, inter, 1)
@@ -52,7 +71,7 @@ class SpatialGCN(nn.Module):
         self.conv_wg = linear_norm(inter, inter, norm_cfg)
         self.out = linear_norm(inter, channels, norm_cfg, bias=True)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape
         k, v, q = (
             conv(x).flatten(2)
@@ -80,11 +99,16 @@ class DualGCN(nn.Module):
     The two are concatenated and fused by a 1x1 conv + norm (no activation).
 
     Args:
-        channels (int): Channels. ratio (int): Node/state reduction.
-            Default: 4. norm_cfg (dict): Norm layers.
+        channels (int): Channels.
+        ratio (int): Node/state reduction. Defaults to 4.
+        norm_cfg (dict, optional): Config of the norm layers. Defaults to
+            None.
     """
 
-    def __init__(self, channels, ratio=4, norm_cfg=None):
+    def __init__(self,
+                 channels: int,
+                 ratio: int = 4,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         nodes, states = channels // ratio, channels // ratio * 2
         self.phi = linear_norm(channels, states, norm_cfg)
@@ -99,7 +123,7 @@ class DualGCN(nn.Module):
         self.local_gcn = SpatialGCN(channels, norm_cfg)
         self.final = linear_norm(2 * channels, channels, norm_cfg)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
         local = resize_to(
             self.local_gcn(self.local(x)), (h, w), align_corners=True)
@@ -125,13 +149,13 @@ class DGCNHead(ContextSandwichHead):
     (``dropout_ratio=0``) and resizes with ``align_corners=True``.
 
     Args:
-        ratio (int): DualGCN's node/state reduction. Default: 4.
+        ratio (int): DualGCN's node/state reduction. Defaults to 4.
         **kwargs: As :class:`BaseDecodeHead`.
     """
 
-    def __init__(self, ratio=4, **kwargs):
+    def __init__(self, ratio: int = 4, **kwargs) -> None:
         super().__init__(**kwargs)
         self.dualgcn = DualGCN(self.channels, ratio, self.norm_cfg)
 
-    def context(self, x):
+    def context(self, x: torch.Tensor) -> torch.Tensor:
         return self.dualgcn(x)

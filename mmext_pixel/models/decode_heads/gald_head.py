@@ -1,3 +1,5 @@
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
@@ -24,10 +26,13 @@ class GlobalAggregation(nn.Module):
     Args:
         channels (int): Input and output channels.
         inter_channels (int): Channels of ``t``, ``p``, ``g``.
-        groups (int): Number of groups. Default: 8.
+        groups (int): Number of groups. Defaults to 8.
     """
 
-    def __init__(self, channels, inter_channels, groups=8):
+    def __init__(self,
+                 channels: int,
+                 inter_channels: int,
+                 groups: int = 8) -> None:
         super().__init__()
         if inter_channels % groups or channels % groups:
             raise ValueError(
@@ -43,11 +48,12 @@ class GlobalAggregation(nn.Module):
         self.gn = build_norm_layer(
             dict(type='GN', num_groups=groups), channels)[1]
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.scale_by_group_attention(self.t(x), self.p(x), self.g(x))
         return self.gn(self.z(y)) + x
 
-    def scale_by_group_attention(self, t, p, g):
+    def scale_by_group_attention(self, t: torch.Tensor, p: torch.Tensor,
+                                 g: torch.Tensor) -> torch.Tensor:
         """``t`` with group ``i`` scaled by ``<p_i, g_i>``, all at once."""
         b, c, h, w = t.shape
         # (b, groups, 1, c/groups*h*w): one row vector per image and group
@@ -66,18 +72,25 @@ class LocalDistribution(nn.Module):
 
     Args:
         channels (int): Channels.
-        num_convs (int): Number of stride-2 convs. Default: 3.
-        norm_cfg (dict): Norm layers. act_cfg (dict): Activation layers.
+        num_convs (int): Number of stride-2 convs. Defaults to 3.
+        norm_cfg (dict, optional): Config of the norm layers. Defaults to
+            None.
+        act_cfg (dict, optional): Config of the activation layers. Defaults
+            to None.
     """
 
-    def __init__(self, channels, num_convs=3, norm_cfg=None, act_cfg=None):
+    def __init__(self,
+                 channels: int,
+                 num_convs: int = 3,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = None) -> None:
         super().__init__()
         self.convs = nn.Sequential(*[
             depthwise_down(channels, 0, True, norm_cfg, act_cfg)
             for _ in range(num_convs)
         ])
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         mask = resize_to(self.convs(x), x.shape[2:], align_corners=True)
         return x + x * torch.sigmoid(mask)
 
@@ -90,29 +103,38 @@ class GALDBlock(nn.Module):
     :class:`LocalDistribution` plus the resized map.
 
     Args:
-        channels (int): Channels. inter_channels (int): GA's projections.
-        groups (int): GA groups. norm_cfg, act_cfg (dict): As ConvModule.
+        channels (int): Channels.
+        inter_channels (int): Channels of GA's projections.
+        groups (int): Number of GA groups. Defaults to 8.
+        norm_cfg (dict, optional): Config of the norm layers, as
+            :class:`ConvModule`. Defaults to None.
+        act_cfg (dict, optional): Config of the activation layers, as
+            :class:`ConvModule`. Defaults to None.
     """
 
     def __init__(self,
-                 channels,
-                 inter_channels,
-                 groups=8,
-                 norm_cfg=None,
-                 act_cfg=None):
+                 channels: int,
+                 inter_channels: int,
+                 groups: int = 8,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = None) -> None:
         super().__init__()
         self.down = depthwise_down(channels, 0, True, norm_cfg, act_cfg)
         self.ga = GlobalAggregation(channels, inter_channels, groups)
         self.ld = LocalDistribution(
             channels, norm_cfg=norm_cfg, act_cfg=act_cfg)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = resize_to(self.ga(self.down(x)), x.shape[2:], align_corners=True)
         return self.ld(y) + y
 
 
-def unpadded_stride2_min_size(num_convs):
-    """Smallest side that ``num_convs`` unpadded 3x3 stride-2 convs take."""
+def unpadded_stride2_min_size(num_convs: int) -> int:
+    """Smallest side that ``num_convs`` unpadded 3x3 stride-2 convs take.
+
+    Args:
+        num_convs (int): Number of unpadded 3x3 stride-2 convs in a row.
+    """
     size = 3
     for _ in range(num_convs - 1):
         size = 2 * size + 1
@@ -137,15 +159,18 @@ class GALDHead(ContextSandwichHead):
     norm layer, which plain BN rejects.
 
     Args:
-        ga_channels (int, optional): Channels of the GA projections. Default:
-            ``channels // 2``.
-        ga_groups (int): GA groups. Default: 8.
+        ga_channels (int, optional): Channels of the GA projections; None
+            for ``channels // 2``. Defaults to None.
+        ga_groups (int): Number of GA groups. Defaults to 8.
         **kwargs: As :class:`BaseDecodeHead`.
     """
 
     min_feature_size = unpadded_stride2_min_size(4)
 
-    def __init__(self, ga_channels=None, ga_groups=8, **kwargs):
+    def __init__(self,
+                 ga_channels: Optional[int] = None,
+                 ga_groups: int = 8,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if ga_channels is None:
             ga_channels = self.channels // 2
@@ -156,7 +181,7 @@ class GALDHead(ContextSandwichHead):
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
 
-    def context(self, x):
+    def context(self, x: torch.Tensor) -> torch.Tensor:
         if min(x.shape[2:]) < self.min_feature_size:
             raise ValueError(
                 f'GALDHead: input feature map {tuple(x.shape[2:])} is too '

@@ -1,3 +1,5 @@
+from typing import List, Optional, Sequence
+
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -24,22 +26,23 @@ class MixedPooling(nn.Module):
 
     Args:
         in_channels (int): Input (and output) channels.
-        pool_sizes (tuple[int]): Output sizes of the square adaptive pools;
-            the official uses (20, 12).
-        conv_cfg (dict, optional): Config of the convs.
-        norm_cfg (dict, optional): Config of the norms.
-        act_cfg (dict): Activation of the reducing and fusing convs.
+        pool_sizes (Sequence[int]): Output sizes of the square adaptive
+            pools, as the official. Defaults to (20, 12).
+        conv_cfg (dict, optional): Config of the convs. Defaults to None.
+        norm_cfg (dict, optional): Config of the norms. Defaults to None.
+        act_cfg (dict, optional): Activation of the reducing and fusing
+            convs. Defaults to dict(type='ReLU').
         align_corners (bool): ``align_corners`` of the bilinear upsampling of
-            the pooled maps (the official uses True).
+            the pooled maps, as the official. Defaults to True.
     """
 
     def __init__(self,
-                 in_channels,
-                 pool_sizes=(20, 12),
-                 conv_cfg=None,
-                 norm_cfg=None,
-                 act_cfg=dict(type='ReLU'),
-                 align_corners=True):
+                 in_channels: int,
+                 pool_sizes: Sequence[int] = (20, 12),
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = dict(type='ReLU'),
+                 align_corners: bool = True) -> None:
         super().__init__()
         mid = in_channels // 4
         self.pool_sizes = tuple(pool_sizes)
@@ -93,17 +96,19 @@ class SPHead(BaseDecodeHead):
 
     Args:
         mid_channels (int, optional): Channels of the mixed pooling modules;
-            ``in_channels // 2`` by default.
-        num_mixed_pooling (int): Mixed pooling modules in a row.
-        pool_sizes (tuple[int]): Their square pool sizes.
+            None for ``in_channels // 2``. Defaults to None.
+        num_mixed_pooling (int): Mixed pooling modules in a row. Defaults to
+            2.
+        pool_sizes (Sequence[int]): Their square pool sizes. Defaults to
+            (20, 12).
         **kwargs: As :class:`BaseDecodeHead` (one ``in_index``).
     """
 
     def __init__(self,
-                 mid_channels=None,
-                 num_mixed_pooling=2,
-                 pool_sizes=(20, 12),
-                 **kwargs):
+                 mid_channels: Optional[int] = None,
+                 num_mixed_pooling: int = 2,
+                 pool_sizes: Sequence[int] = (20, 12),
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if self.input_transform is not None:
             raise ValueError('SPHead takes one input (a single in_index); '
@@ -122,7 +127,7 @@ class SPHead(BaseDecodeHead):
         self.bottleneck = ConvModule(
             mid_channels, self.channels, 3, padding=1, **common)
 
-    def forward(self, inputs):
+    def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         x = self._transform_inputs(inputs)
         x = self.bottleneck(self.mixed_pooling(self.reduce(x)))
         return self.cls_seg(x)

@@ -1,3 +1,5 @@
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -24,17 +26,18 @@ class PerImageOhemCrossEntropyLoss(nn.Module):
     takes the ``(min_kept + 1)``-th value and ``<``.
 
     Args:
-        thresh (float): Probability threshold. Default: 0.7.
-        min_kept (int): Pixels to keep at least per image. Default: 100000.
-        loss_weight (float): Weight of the loss. Default: 1.0.
-        loss_name (str): Name of the loss item. Default: 'loss_ohem'.
+        thresh (float): Probability threshold. Defaults to 0.7.
+        min_kept (int): Pixels to keep at least per image. Defaults to
+            100000.
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        loss_name (str): Name of the loss item. Defaults to 'loss_ohem'.
     """
 
     def __init__(self,
-                 thresh=0.7,
-                 min_kept=100000,
-                 loss_weight=1.0,
-                 loss_name='loss_ohem'):
+                 thresh: float = 0.7,
+                 min_kept: int = 100000,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_ohem') -> None:
         super().__init__()
         if min_kept < 0:
             raise ValueError(f'min_kept must be >= 0, got {min_kept}')
@@ -44,8 +47,17 @@ class PerImageOhemCrossEntropyLoss(nn.Module):
         self._loss_name = loss_name
 
     @torch.no_grad()
-    def kept_mask(self, cls_score, label, ignore_index=255):
-        """``(N, H, W)`` bool mask of the pixels the loss is taken over."""
+    def kept_mask(self,
+                  cls_score: torch.Tensor,
+                  label: torch.Tensor,
+                  ignore_index: int = 255) -> torch.Tensor:
+        """``(N, H, W)`` bool mask of the pixels the loss is taken over.
+
+        Args:
+            cls_score (torch.Tensor): Class scores (N, C, H, W).
+            label (torch.Tensor): Ground truth (N, H, W).
+            ignore_index (int): Label of the ignored pixels. Defaults to 255.
+        """
         n = cls_score.shape[0]
         label = label.reshape(n, -1)
         valid = label != ignore_index
@@ -63,12 +75,21 @@ class PerImageOhemCrossEntropyLoss(nn.Module):
         return keep.view(n, *cls_score.shape[2:])
 
     def forward(self,
-                cls_score,
-                label,
-                weight=None,
-                ignore_index=255,
-                **kwargs):
-        """Loss of ``cls_score`` (N, C, H, W) against ``label`` (N, H, W)."""
+                cls_score: torch.Tensor,
+                label: torch.Tensor,
+                weight: Optional[torch.Tensor] = None,
+                ignore_index: int = 255,
+                **kwargs) -> torch.Tensor:
+        """Loss of ``cls_score`` (N, C, H, W) against ``label`` (N, H, W).
+
+        Args:
+            cls_score (torch.Tensor): Class scores (N, C, H, W).
+            label (torch.Tensor): Ground truth (N, H, W).
+            weight (torch.Tensor, optional): Pixel weights; must be None (a
+                pixel sampler's weights are rejected). Defaults to None.
+            ignore_index (int): Label of the ignored pixels. Defaults to 255.
+            **kwargs: Other arguments of mmseg's loss call, unused.
+        """
         if weight is not None:
             raise ValueError(
                 'PerImageOhemCrossEntropyLoss does its own pixel selection; '
@@ -82,5 +103,5 @@ class PerImageOhemCrossEntropyLoss(nn.Module):
         return self.loss_weight * loss / keep.sum().clamp(min=1)
 
     @property
-    def loss_name(self):
+    def loss_name(self) -> str:
         return self._loss_name

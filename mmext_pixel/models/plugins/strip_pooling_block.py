@@ -1,3 +1,5 @@
+from typing import Optional
+
 import torch
 from mmcv.cnn import ConvModule, build_activation_layer
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -28,21 +30,25 @@ class StripPoolingBlock(nn.Module):
 
     Args:
         in_channels (int): Channels of the gated feature.
-        mid_channels (int, optional): Channels of the strip convs; the
-            official uses ``in_channels`` (the default).
-        conv_cfg (dict, optional): Config of the convs.
-        norm_cfg (dict): Config of the norms after the strip convs.
-        act_cfg (dict): Activation after the strip sum.
+        mid_channels (int, optional): Channels of the strip convs; None for
+            ``in_channels``, as the official. Defaults to None.
+        conv_cfg (dict, optional): Config of the convs. Defaults to None.
+        norm_cfg (dict, optional): Config of the norms after the strip convs.
+            Defaults to dict(type='BN', requires_grad=True).
+        act_cfg (dict, optional): Activation after the strip sum; None for
+            none. Defaults to dict(type='ReLU').
     """
 
     _abbr_ = 'spm'
 
-    def __init__(self,
-                 in_channels,
-                 mid_channels=None,
-                 conv_cfg=None,
-                 norm_cfg=dict(type='BN', requires_grad=True),
-                 act_cfg=dict(type='ReLU')):
+    def __init__(
+        self,
+        in_channels: int,
+        mid_channels: Optional[int] = None,
+        conv_cfg: Optional[dict] = None,
+        norm_cfg: Optional[dict] = dict(type='BN', requires_grad=True),
+        act_cfg: Optional[dict] = dict(type='ReLU')
+    ) -> None:
         super().__init__()
         mid_channels = mid_channels or in_channels
         strip = dict(

@@ -95,6 +95,10 @@ class ExactAdaptiveAvgPool2d(nn.AdaptiveAvgPool2d):
     A drop-in replacement (same ``output_size``, no parameters) that the
     ONNX exporter swaps in for the stock module, e.g. in mmseg's
     ``PSPHead``.
+
+    Args:
+        output_size (int | tuple): As :class:`nn.AdaptiveAvgPool2d`; ``None``
+            keeps that side.
     """
 
     def forward(self, x: Tensor) -> Tensor:
