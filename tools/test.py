@@ -123,7 +123,7 @@ def test(args) -> None:
         enable_visualization(cfg, args.show_dir, args.show, args.wait_time,
                              args.show_interval)
 
-    out = args.out
+    out, dataset = args.out, None
     if cfg.default_scope == POSE_SCOPE:
         if args.aug_test:  # refuses the seg-only --aug-scales/--no-aug-flip
             enable_test_time_aug(cfg, args.config, args.aug_scales,
@@ -134,14 +134,15 @@ def test(args) -> None:
         if args.no_flip_test:
             raise SystemExit('--no-flip-test is for pose configs; for '
                              'segmentation use --aug-test --no-aug-flip')
-        dataset = build_test_dataset(cfg)
         if args.aug_test:
             swapped = enable_test_time_aug(cfg, args.config, args.aug_scales,
-                                           not args.no_aug_flip, dataset)
+                                           not args.no_aug_flip)
             if swapped:
                 print('--aug-test: the flipped views swap the dataset\'s '
                       f'left/right classes {[tuple(p) for p in swapped]} '
                       '(FlipSwapSegTTAModel)')
+        # built once, here, with the final pipeline; the Runner takes it
+        dataset = build_test_dataset(cfg)
         if split_has_labels(dataset):
             print(f'test split has labels: {len(dataset)} samples, '
                   f'evaluating with {evaluator_names(cfg)}')
@@ -155,6 +156,12 @@ def test(args) -> None:
         set_prediction_output(cfg, out)
 
     runner = FitCheckedRunner.from_cfg(cfg)
+    if dataset is not None:
+        # mmengine's build_dataloader takes a built dataset as it is, so the
+        # split is indexed once (set after from_cfg: the saved config stays
+        # plain)
+        runner._test_dataloader = dict(
+            runner._test_dataloader, dataset=dataset)
     runner.allow_partial = args.allow_partial
     runner.test()
     finish_run()

@@ -8,6 +8,7 @@ few places where the two toolboxes differ (how predictions are dumped and
 drawn, what test-time augmentation means) branch on it. Argument parsing
 stays with the scripts.
 """
+import copy
 import os
 import os.path as osp
 from typing import Optional, Sequence
@@ -149,7 +150,7 @@ def enable_test_time_aug(cfg: Config,
                          config_path: str,
                          scales: Optional[Sequence[float]] = None,
                          flip: bool = True,
-                         dataset=None) -> Optional[list]:
+                         metainfo: Optional[dict] = None) -> Optional[list]:
     """``--aug-test``: multi-scale + flip for seg, flip test for pose.
 
     For seg configs the config's ``tta_pipeline`` and ``tta_model`` are used
@@ -166,9 +167,9 @@ def enable_test_time_aug(cfg: Config,
         scales (Sequence[float], optional): Scale factors instead of the
             config's. Defaults to None.
         flip (bool): Keep the flipped views. Defaults to True.
-        dataset (BaseDataset, optional): The built test dataset (seg), to
-            read ``flip_pairs`` from; built from the config when None.
-            Defaults to None.
+        metainfo (dict, optional): The test dataset's metainfo (seg), to
+            read ``flip_pairs`` from; :func:`test_dataset_metainfo` of the
+            config when None. Defaults to None.
 
     Returns:
         list, optional: The class pairs that the flipped views swap, when
@@ -198,9 +199,9 @@ def enable_test_time_aug(cfg: Config,
         for i, group in enumerate(groups):
             if any(t.get('type') == 'RandomFlip' for t in group):
                 groups[i] = [t for t in group if not t.get('prob')]
-    if dataset is None:
-        dataset = build_test_dataset(cfg)
-    pairs = dataset.metainfo.get('flip_pairs')
+    if metainfo is None:
+        metainfo = test_dataset_metainfo(cfg)
+    pairs = metainfo.get('flip_pairs')
     kind = _tta_model_type(cfg.tta_model)
     swapped = None
     if pairs and (kind == 'SegTTAModel' or
@@ -252,6 +253,26 @@ def build_test_dataset(cfg: Config) -> BaseDataset:
     from mmengine.registry import DATASETS, init_default_scope
     init_default_scope(cfg.default_scope)
     return DATASETS.build(cfg.test_dataloader.dataset)
+
+
+def test_dataset_metainfo(cfg: Config) -> dict:
+    """The metainfo of the config's test dataset, without building it: the
+    dataset class's ``METAINFO`` updated with the config's ``metainfo``, as
+    mmengine's ``BaseDataset`` merges them.
+
+    Args:
+        cfg (Config): The config.
+    """
+    from mmengine.registry import DATASETS
+    dataset_cfg = cfg.test_dataloader.dataset
+    with DATASETS.switch_scope_and_registry(cfg.default_scope) as registry:
+        dataset_cls = registry.get(dataset_cfg.type)
+    if dataset_cls is None:
+        raise KeyError(f'test dataset type {dataset_cfg.type!r} is not '
+                       f'registered in {cfg.default_scope}')
+    metainfo = copy.deepcopy(getattr(dataset_cls, 'METAINFO', {}))
+    metainfo.update(copy.deepcopy(dataset_cfg.get('metainfo') or {}))
+    return metainfo
 
 
 def evaluator_names(cfg: Config) -> str:

@@ -16,8 +16,7 @@ from mmseg.structures import SegDataSample
 
 from conftest import REPO_ROOT, run_tool
 from mmext_pixel.datasets.lip_parsing import LIP_FLIP_PAIRS
-from mmext_pixel.utils.run_config import (build_test_dataset,
-                                          enable_test_time_aug, load_config)
+from mmext_pixel.utils.run_config import enable_test_time_aug, load_config
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 LIP_BASE = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', 'lip.py')
@@ -197,8 +196,7 @@ def test_pairs_from_a_metainfo_override(synthetic_root):
 def test_explicit_pairs_of_the_config_are_kept(lip):
     cfg = load_config(str(lip['cfg_path']))
     cfg.tta_model = dict(type='FlipSwapSegTTAModel', flip_label_pairs=[[3, 4]])
-    assert enable_test_time_aug(
-        cfg, 'my_lip_fcn.py', dataset=build_test_dataset(cfg)) is None
+    assert enable_test_time_aug(cfg, 'my_lip_fcn.py') is None
     assert cfg.model.flip_label_pairs == [[3, 4]]
 
 
