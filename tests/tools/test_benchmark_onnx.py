@@ -79,11 +79,30 @@ def test_table_and_profile(tmp_path, capsys):
     # per kernel size: the demo HRNet has 3x3 and 1x1 convolutions; its
     # multiply-adds add up to those of its convolutions, from the shapes
     assert set(ort['conv']) == set(eager['conv']) == {'1x1', '3x3'}
-    assert sum(v['ms'] for v in ort['conv'].values()) == pytest.approx(
-        ort['ops']['Conv'])
+    conv_ms = sum(v['ms'] for v in ort['conv'].values())
+    assert conv_ms == pytest.approx(ort['ops']['Conv'] +
+                                    ort['ops'].get('FusedConv', 0))
     stem = 64 * 16 * 24 * 3 * 3 * 3  # the first conv: 3 -> 64, stride 2
     assert ort['conv']['3x3']['macs'] > stem
     assert '| kernel | GMACs | onnxruntime ms | GMAC/s |' in text
+
+    # the convolutions' multiply-adds at onnxruntime's GEMM rate, plus the
+    # other operators' profiled time, over eager's median
+    gemm = result['profile']['gemm']
+    assert gemm['size'] == 1024
+    assert gemm['onnxruntime'] > 0 and gemm['PyTorch'] > 0
+    ceiling = result['profile']['ceiling']
+    macs = sum(v['macs'] for v in ort['conv'].values())
+    assert ceiling['conv_ms'] == pytest.approx(macs / gemm['onnxruntime'] /
+                                               1e6)
+    assert ceiling['other_ms'] == pytest.approx(
+        sum(ort['ops'].values()) - conv_ms)
+    eager_median = result['backends']['PyTorch eager']['median_ms']
+    assert ceiling['ratio'] == pytest.approx(
+        (ceiling['conv_ms'] + ceiling['other_ms']) / eager_median)
+    assert (f'onnxruntime {gemm["onnxruntime"]:.1f} GMAC/s, PyTorch '
+            f'{gemm["PyTorch"]:.1f} GMAC/s') in text
+    assert f'{ceiling["ratio"]:.3f} of eager\'s median' in text
 
 
 def test_compile_column():

@@ -31,7 +31,10 @@ the median and minimum in ms and each backend's median over eager's.
 (``SessionOptions.enable_profiling``) and PyTorch eager once under
 ``torch.profiler``, and prints the time per operator type of both: where the
 onnxruntime / eager ratio is not what one expects, this says which
-operators take the time.
+operators take the time. It also times a large matrix product in both
+runtimes (their GEMM rate on this CPU) and gives onnxruntime's time if every
+convolution ran at that rate: a ratio that stays above the goal there
+cannot be reached with faster fp32 convolution kernels.
 """
 import argparse
 import json
@@ -41,7 +44,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -50,7 +53,8 @@ from torch import nn
 
 from mmext_pixel.deployment import build_model, export_onnx
 from mmext_pixel.deployment.onnx_export import graph_module, sample_inputs
-from mmext_pixel.utils.analysis import add_shape_arg, input_shape
+from mmext_pixel.utils.analysis import (add_shape_arg, input_shape,
+                                        time_alternately)
 from mmext_pixel.utils.run_config import load_config
 
 ORT_LEVELS = ('disable', 'basic', 'extended', 'all')
@@ -116,14 +120,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def ort_session(onnx_file: str,
+def ort_session(onnx_file: Union[str, bytes],
                 threads: int,
                 level: str = 'all',
                 profile_prefix: Optional[str] = None):
     """An onnxruntime CPU session with ``threads`` intra-op threads.
 
     Args:
-        onnx_file (str): The model.
+        onnx_file (str | bytes): The model's path or its serialised bytes.
         threads (int): ``intra_op_num_threads`` (inter-op: 1).
         level (str): Graph optimisation, one of ``ORT_LEVELS``. Defaults to
             'all'.
@@ -146,22 +150,6 @@ def ort_session(onnx_file: str,
         options.profile_file_prefix = profile_prefix
     return ort.InferenceSession(
         onnx_file, options, providers=['CPUExecutionProvider'])
-
-
-def time_interleaved(runners: Dict[str, Callable[[], object]], warmup: int,
-                     runs: int) -> Dict[str, List[float]]:
-    """Milliseconds of ``runs`` calls of each runner, one of each in turn,
-    after ``warmup`` untimed rounds."""
-    for _ in range(warmup):
-        for run in runners.values():
-            run()
-    times = {name: [] for name in runners}
-    for _ in range(runs):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run()
-            times[name].append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def _kernel(weight_shape: Sequence[int]) -> str:
@@ -199,7 +187,7 @@ def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
         args = event['args']
         ms = event['dur'] / 1000 / runs
         ops[args['op_name']] += ms
-        if args['op_name'] == 'Conv':
+        if args['op_name'] in ('Conv', 'FusedConv'):
             weight = list(args['input_type_shape'][1].values())[0]
             out = list(args['output_type_shape'][0].values())[0]
             entry = conv[_kernel(weight)]
@@ -233,6 +221,80 @@ def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
         for e in prof.key_averages() if e.self_cpu_time_total > 0
     }
     return dict(ops=ops, conv={k: dict(v) for k, v in conv.items()})
+
+
+def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
+    """GMAC/s of one ``size``-cubed fp32 matrix product in each runtime.
+
+    This is what each runtime's GEMM kernels reach on this CPU with
+    ``threads`` threads: the rate its convolutions would have if they were
+    as efficient as a large square GEMM (their practical ceiling), run
+    interleaved like the benchmark itself.
+
+    Args:
+        threads (int): Threads of both runtimes.
+        size (int): M = N = K. Defaults to 1024.
+        runs (int): Timed runs of each (after one untimed). Defaults to 10.
+
+    Returns:
+        dict: ``onnxruntime`` and ``PyTorch``: GMAC/s of the median run;
+        ``size``.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node('MatMul', ['a', 'b'], ['c'])], 'gemm',
+        [helper.make_tensor_value_info('a', TensorProto.FLOAT, a.shape)],
+        [helper.make_tensor_value_info('c', TensorProto.FLOAT, a.shape)],
+        [numpy_helper.from_array(b, 'b')])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid('', 13)])
+    onnx.checker.check_model(model)
+    session = ort_session(model.SerializeToString(), threads)
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    times = time_alternately(
+        {
+            'onnxruntime': lambda: session.run(None, {'a': a}),
+            'PyTorch': lambda: torch.mm(ta, tb)
+        },
+        runs,
+        warmup=1)
+    macs = size**3
+    rates = {
+        name: macs / statistics.median(ms) / 1e6
+        for name, ms in times.items()
+    }
+    return dict(size=size, **rates)
+
+
+def conv_ceiling(ort_profile: dict, gemm_rate: float,
+                 eager_ms: float) -> dict:
+    """onnxruntime's time if its convolutions ran at its GEMM rate.
+
+    Args:
+        ort_profile (dict): ``ort_op_profile``'s result.
+        gemm_rate (float): onnxruntime's GMAC/s on a large GEMM.
+        eager_ms (float): PyTorch eager's median.
+
+    Returns:
+        dict: ``conv_ms`` (the convolutions' multiply-adds at
+        ``gemm_rate``), ``other_ms`` (profiled time of every other
+        operator), ``ms`` (their sum) and ``ratio`` (``ms`` over
+        ``eager_ms``).
+    """
+    conv = ort_profile['conv']
+    macs = sum(entry['macs'] for entry in conv.values())
+    conv_ms = macs / gemm_rate / 1e6
+    other_ms = sum(ort_profile['ops'].values()) - sum(
+        entry['ms'] for entry in conv.values())
+    return dict(
+        conv_ms=conv_ms,
+        other_ms=other_ms,
+        ms=conv_ms + other_ms,
+        ratio=(conv_ms + other_ms) / eager_ms)
 
 
 def benchmark(cfg_path: str,
@@ -321,7 +383,7 @@ def benchmark(cfg_path: str,
                         return compiled(*inputs)
 
                 runners[f'torch.compile ({compile_backend})'] = run_compiled
-        times = time_interleaved(runners, warmup, runs)
+        times = time_alternately(runners, runs, warmup)
         eager_median = statistics.median(times['PyTorch eager'])
         backends = {}
         for name, ms in times.items():
@@ -335,10 +397,15 @@ def benchmark(cfg_path: str,
             backends[name] = dict(error=error)
         results['backends'] = backends
         if profile:
+            ort_prof = ort_op_profile(onnx_file, feeds, threads, ort_opt,
+                                      profile)
+            gemm = gemm_rates(threads)
             results['profile'] = dict(
-                onnxruntime=ort_op_profile(onnx_file, feeds, threads, ort_opt,
-                                           profile),
-                eager=torch_op_profile(graph, inputs))
+                onnxruntime=ort_prof,
+                eager=torch_op_profile(graph, inputs),
+                gemm=gemm,
+                ceiling=conv_ceiling(ort_prof, gemm['onnxruntime'],
+                                     eager_median))
     return results
 
 
@@ -400,6 +467,17 @@ def format_profile(profile: dict, top: int = 12) -> str:
         lines.append(f'| {kernel} | {macs / 1e9:.2f} | {entry["ms"]:.1f} | '
                      f'{macs / max(entry["ms"], 1e-9) / 1e6:.1f} | '
                      f'{eager_ms:.1f} | {eager_rate} |')
+    gemm, ceiling = profile['gemm'], profile['ceiling']
+    size = gemm['size']
+    lines += [
+        '', f'GEMM rate ({size}x{size}x{size} fp32 matrix product): '
+        f'onnxruntime {gemm["onnxruntime"]:.1f} GMAC/s, PyTorch '
+        f'{gemm["PyTorch"]:.1f} GMAC/s',
+        'onnxruntime with every convolution at its GEMM rate: '
+        f'{ceiling["conv_ms"]:.1f} ms of convolutions + '
+        f'{ceiling["other_ms"]:.1f} ms of other operators = '
+        f'{ceiling["ms"]:.1f} ms, {ceiling["ratio"]:.3f} of eager\'s median'
+    ]
     return '\n'.join(lines)
 
 
