@@ -43,9 +43,8 @@ import os
 import os.path as osp
 import statistics
 import tempfile
-import time
 from collections import defaultdict
-from typing import Dict, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
