@@ -289,3 +289,21 @@ def test_a_config_builds_more_than_once():
     models = [build_model(cfg) for _ in range(2)]
     assert all(m.config_path == cfg.filename for m in models)
     assert cfg.model.backbone.get('pretrained') is None
+
+
+def test_batch_norm_is_folded_into_the_convolutions(tmp_path):
+    """The benchmark's account of onnxruntime's time relies on this: the
+    exported graph has one Conv per convolution of the model and no
+    BatchNormalization left to run."""
+    model = build_model(DEMO_CONFIG)
+    out = str(tmp_path / 'model.onnx')
+    export_onnx(model, None, (64, 96), out)
+    ops = [node.op_type for node in onnx.load(out).graph.node]
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    norms = [
+        m for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    assert len(norms) > 50
+    assert 'BatchNormalization' not in ops
+    assert ops.count('Conv') == len(convs)
