@@ -125,3 +125,21 @@ def test_compile_column():
     assert compiled['ratio'] > 0
     _, rows = table_rows(TOOL.format_table(result))
     assert ROW.match(rows[2]).group(1) == 'torch.compile (eager)'
+
+
+def test_int8_column(capsys):
+    result = TOOL.main([
+        DEMO_CONFIG, '--shape', '32', '48', '--threads', '1', '--runs', '2',
+        '--warmup', '0', '--no-compile', '--int8'
+    ])
+    _, rows = table_rows(capsys.readouterr().out)
+    assert [ROW.match(row).group(1) for row in rows[:3]
+            ] == ['PyTorch eager', 'onnxruntime', 'onnxruntime int8']
+    int8 = result['backends']['onnxruntime int8']
+    assert len(int8['times_ms']) == 2 and int8['min_ms'] > 0
+    # every convolution of the demo HRNet runs on quantised weights, and
+    # the output moves by the quantisation error, not more
+    q = result['int8']
+    assert q['convs'] > 50 and q['quantized_convs'] == q['convs']
+    assert 0 < q['max_abs_diff'] < 1
+    assert 0.5 < q['argmax_agreement'] <= 1

@@ -4,7 +4,7 @@
     python tools/analysis_tools/benchmark_onnx.py CONFIG [CHECKPOINT]
         [--shape H W] [--threads N] [--runs 20] [--warmup 3]
         [--compile-backend inductor | --no-compile]
-        [--ort-opt {disable,basic,extended,all}] [--profile [N]]
+        [--ort-opt {disable,basic,extended,all}] [--profile [N]] [--int8]
         [--out RESULT.json] [--cfg-options k=v ...]
 
 The network is what ``tools/deployment/pytorch2onnx.py`` exports: the
@@ -26,6 +26,11 @@ is reported as ``n/a: <reason>`` where it fails. ``--warmup`` untimed and
 then ``--runs`` timed runs of each backend are interleaved (one run of each
 in turn), so that load on the machine affects them alike. The table gives
 the median and minimum in ms and each backend's median over eager's.
+
+``--int8`` adds onnxruntime on the export quantised statically to int8
+(onnxruntime's ``quantize_static``: QDQ, per-channel weights, activations
+calibrated on the benchmark input) and prints how far its output is from the
+fp32 export's on that input.
 
 ``--profile N`` then runs onnxruntime N more times with its profiler
 (``SessionOptions.enable_profiling``) and PyTorch eager once under
@@ -103,6 +108,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         metavar='N',
         help='then profile N onnxruntime runs and one eager run and print '
         'the time per operator type (N defaults to 3)')
+    parser.add_argument(
+        '--int8',
+        action='store_true',
+        help='also time onnxruntime on the export quantised to int8 (static '
+        'QDQ, calibrated on the benchmark input)')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument(
         '--cfg-options',
@@ -270,6 +280,59 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
     return dict(size=size, **rates)
 
 
+def quantize_int8(onnx_file: str, feeds: dict, out_file: str) -> int:
+    """Static int8 quantisation of ``onnx_file`` with onnxruntime's tools.
+
+    QDQ format, per-channel int8 weights and uint8 activations whose ranges
+    are calibrated on ``feeds`` (one input: enough for latency, not for
+    accuracy).
+
+    Args:
+        onnx_file (str): The fp32 model.
+        feeds (dict): Calibration input.
+        out_file (str): Where the int8 model goes.
+
+    Returns:
+        int: How many Conv nodes take a dequantised weight.
+    """
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          QuantType, quantize_static)
+
+    class OneInput(CalibrationDataReader):
+
+        def __init__(self):
+            self.inputs = iter([feeds])
+
+        def get_next(self):
+            return next(self.inputs, None)
+
+    quantize_static(
+        onnx_file,
+        out_file,
+        OneInput(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8)
+    nodes = onnx.load(out_file).graph.node
+    dequantised = {
+        n.output[0]
+        for n in nodes if n.op_type == 'DequantizeLinear'
+    }
+    return sum(n.op_type == 'Conv' and n.input[1] in dequantised
+               for n in nodes)
+
+
+def int8_agreement(fp32: np.ndarray, int8: np.ndarray) -> dict:
+    """The int8 model's first output against the fp32 one's: ``max_abs_diff``
+    and ``argmax_agreement`` (the share of positions whose argmax over the
+    channel axis, classes or keypoints, is the same)."""
+    return dict(
+        max_abs_diff=float(np.abs(fp32 - int8).max()),
+        argmax_agreement=float((fp32.argmax(1) == int8.argmax(1)).mean()))
+
+
 def conv_ceiling(ort_profile: dict, ort_ratio: float) -> dict:
     """onnxruntime's time if all its convolutions ran at the rate of its
     most efficient kernel size in this model.
@@ -311,7 +374,8 @@ def benchmark(cfg_path: str,
               compile_backend: Optional[str] = 'inductor',
               ort_opt: str = 'all',
               profile: int = 0,
-              cfg_options: Optional[dict] = None) -> dict:
+              cfg_options: Optional[dict] = None,
+              int8: bool = False) -> dict:
     """Latency of eager, onnxruntime and torch.compile (see module doc).
 
     Args:
@@ -329,11 +393,15 @@ def benchmark(cfg_path: str,
         profile (int): onnxruntime runs to profile after the timing (0:
             none). Defaults to 0.
         cfg_options (dict, optional): Config overrides. Defaults to None.
+        int8 (bool): Also time onnxruntime on the statically quantised
+            export (:func:`quantize_int8`). Defaults to False.
 
     Returns:
         dict: Settings, and per backend ``times_ms``, ``median_ms``,
         ``min_ms`` and ``ratio`` (median over eager's), or ``error`` for a
-        backend that could not run; ``profile`` when asked for.
+        backend that could not run; ``profile`` when asked for; ``int8``
+        (``quantized_convs``, ``convs`` and :func:`int8_agreement`) with
+        ``int8``.
     """
     cfg = load_config(cfg_path, cfg_options)
     cfg.log_level = 'WARN'
@@ -368,6 +436,15 @@ def benchmark(cfg_path: str,
             'PyTorch eager': eager,
             'onnxruntime': lambda: session.run(None, feeds),
         }
+        if int8:
+            int8_file = osp.join(tmp, 'model_int8.onnx')
+            import onnx
+            results['int8'] = dict(
+                quantized_convs=quantize_int8(onnx_file, feeds, int8_file),
+                convs=sum(n.op_type == 'Conv'
+                          for n in onnx.load(onnx_file).graph.node))
+            int8_session = ort_session(int8_file, threads, ort_opt)
+            runners['onnxruntime int8'] = lambda: int8_session.run(None, feeds)
         errors = {}
         if compile_backend is None:
             errors['torch.compile'] = 'n/a: not run (--no-compile)'
@@ -401,6 +478,11 @@ def benchmark(cfg_path: str,
         for name, error in errors.items():
             backends[name] = dict(error=error)
         results['backends'] = backends
+        if int8:
+            results['int8'].update(
+                int8_agreement(
+                    session.run(None, feeds)[0],
+                    int8_session.run(None, feeds)[0]))
         if profile:
             ort_prof = ort_op_profile(onnx_file, feeds, threads, ort_opt,
                                       profile)
@@ -438,6 +520,14 @@ def format_table(results: dict) -> str:
         '', f'onnxruntime / eager {ratio:.3f}: goal (<= {GOAL}) ' +
         ('met' if ratio <= GOAL else 'not met')
     ]
+    if 'int8' in results:
+        q = results['int8']
+        lines.append(
+            f'int8: {q["quantized_convs"]} of {q["convs"]} convolutions '
+            'quantised (static QDQ, calibrated on this input); against fp32 '
+            f'onnxruntime on it: max |diff| {q["max_abs_diff"]:.4g}, argmax '
+            f'agreement {100 * q["argmax_agreement"]:.2f}% (of trained '
+            'weights only a measure of accuracy with a real calibration set)')
     return '\n'.join(lines)
 
 
@@ -493,7 +583,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     results = benchmark(args.config, args.checkpoint, args.shape, args.threads,
                         args.runs, args.warmup,
                         None if args.no_compile else args.compile_backend,
-                        args.ort_opt, args.profile, args.cfg_options)
+                        args.ort_opt, args.profile, args.cfg_options,
+                        args.int8)
     print(format_table(results))
     if args.profile:
         print()
