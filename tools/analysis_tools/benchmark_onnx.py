@@ -526,8 +526,9 @@ def format_table(results: dict) -> str:
             f'int8: {q["quantized_convs"]} of {q["convs"]} convolutions '
             'quantised (static QDQ, calibrated on this input); against fp32 '
             f'onnxruntime on it: max |diff| {q["max_abs_diff"]:.4g}, argmax '
-            f'agreement {100 * q["argmax_agreement"]:.2f}% (of trained '
-            'weights only a measure of accuracy with a real calibration set)')
+            f'agreement {100 * q["argmax_agreement"]:.2f}% (not a measure '
+            'of accuracy: one calibration input, random weights unless a '
+            'checkpoint is given)')
     return '\n'.join(lines)
 
 
