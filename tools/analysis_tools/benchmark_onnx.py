@@ -28,8 +28,9 @@ in turn), so that load on the machine affects them alike. The table gives
 the median and minimum in ms and each backend's median over eager's.
 
 ``--int8`` adds onnxruntime on the export quantised statically to int8
-(onnxruntime's ``quantize_static``: QDQ, per-channel weights, activations
-calibrated on the benchmark input) and prints how far its output is from the
+(onnxruntime's ``quant_pre_process`` and ``quantize_static``: QDQ,
+per-channel weights, activations calibrated on the benchmark input) and
+prints how many convolutions run in int8 and how far its output is from the
 fp32 export's on that input.
 
 ``--profile N`` then runs onnxruntime N more times with its profiler
