@@ -10,8 +10,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -19,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import load_tool
+from conftest import load_tool, run_tool
 from mmext_pixel.datasets import make_synthetic_urbanisation
 from mmext_pixel.utils import analysis
 from mmext_pixel.utils.run_config import load_config
@@ -51,17 +49,7 @@ browse_dataset = load_tool('analysis_tools', 'browse_dataset.py')
 
 
 def _run(args, cwd):
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    proc = subprocess.run(
-        [sys.executable] + [str(a) for a in args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
+    return run_tool([str(a) for a in args], cwd=cwd, timeout=300).stdout
 
 
 @pytest.fixture

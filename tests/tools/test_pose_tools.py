@@ -16,12 +16,11 @@ import math
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import run_tool
 from helpers import synthetic_coco_keypoints as synthetic
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,15 +135,10 @@ FLOAT = r'(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf)'
 
 
 def _run(args, log_path):
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    proc = subprocess.run(
-        [sys.executable] + [str(a) for a in args],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=600)
+    proc = run_tool([str(a) for a in args],
+                    cwd=REPO_ROOT,
+                    timeout=600,
+                    check=False)
     Path(log_path).write_text(proc.stdout)
     return proc
 
