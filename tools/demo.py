@@ -1,8 +1,7 @@
 """The main job on the embedded default: train and evaluate on synthetic data.
 
     python tools/demo.py [--work-dir work_dirs/demo]
-        [--data-root data/synthetic]
-                         [--iters 600]
+                         [--data-root data/synthetic] [--iters 600]
 
 With no dataset on the machine it:
 1. writes a small *synthetic* dataset in the urbanisation layout (aerial-like
