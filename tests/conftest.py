@@ -9,6 +9,57 @@ import pytest
 import mmext_pixel  # noqa: F401  (registers the components)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TESTS_ROOT = osp.join(REPO_ROOT, 'tests')
+
+# The deployment packages: tools/install.sh installs them unless --no-deploy.
+# Tests that need them carry the ``deploy`` marker (every test under the
+# folders below has it) and are skipped, naming the option, where they are
+# missing.
+DEPLOY_PACKAGES = ('onnx', 'onnxruntime')
+DEPLOY_TEST_FOLDERS = ('deployment', 'runtime')
+
+
+def missing_packages(names):
+    """The names in ``names`` that do not import here."""
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+MISSING_DEPLOY_PACKAGES = missing_packages(DEPLOY_PACKAGES)
+DEPLOY_SKIP_REASON = (
+    f'needs {" and ".join(MISSING_DEPLOY_PACKAGES or DEPLOY_PACKAGES)} '
+    '(requirements/deploy.txt), which `bash tools/install.sh` installs '
+    'unless run with --no-deploy')
+
+
+def import_deploy_package(name):
+    """``import name`` for a module-level import of a deployment package;
+    without it the whole module is skipped with the install option named."""
+    return pytest.importorskip(name, reason=DEPLOY_SKIP_REASON)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'deploy: needs the deployment packages '
+        f'({", ".join(DEPLOY_PACKAGES)})')
+
+
+def pytest_collection_modifyitems(config, items):
+    deploy_folders = tuple(
+        osp.join(TESTS_ROOT, name) + os.sep for name in DEPLOY_TEST_FOLDERS)
+    skip = pytest.mark.skip(reason=DEPLOY_SKIP_REASON)
+    for item in items:
+        if str(item.path).startswith(deploy_folders):
+            item.add_marker('deploy')
+        if MISSING_DEPLOY_PACKAGES and item.get_closest_marker('deploy'):
+            item.add_marker(skip)
+
+
 DEMO_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'hrnet',
     'fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128.py')

@@ -8,15 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import DEMO_CONFIG, REPO_ROOT, load_tool, run_tool
+from conftest import (DEMO_CONFIG, REPO_ROOT, import_deploy_package, load_tool,
+                      run_tool)
 from mmext_pixel.deployment import (build_model, export_metadata, export_onnx,
                                     read_metadata, verify_onnx)
 from mmext_pixel.deployment.onnx_export import (compare, sample_image,
                                                 sample_inputs, second_shape)
 from mmext_pixel.utils.checkpoint_fit import CheckpointError
 
-onnx = pytest.importorskip('onnx')
-ort = pytest.importorskip('onnxruntime')
+onnx = import_deploy_package('onnx')
+ort = import_deploy_package('onnxruntime')
 
 TOOL = ['tools/deployment/pytorch2onnx.py']
 SPNET = osp.join(REPO_ROOT, 'configs', 'spnet',

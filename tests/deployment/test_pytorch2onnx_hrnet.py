@@ -10,10 +10,11 @@ docs/deployment.md.
 """
 import pytest
 
+from conftest import import_deploy_package
 from helpers.onnx_parity import check_export
 
-pytest.importorskip('onnx')
-pytest.importorskip('onnxruntime')
+import_deploy_package('onnx')
+import_deploy_package('onnxruntime')
 
 
 def hrnet_widths(base, stage1=16):

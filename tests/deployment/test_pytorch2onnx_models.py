@@ -10,10 +10,11 @@ weights, small inputs; full-width exports are in docs/deployment.md.
 import numpy as np
 import pytest
 
+from conftest import import_deploy_package
 from helpers.onnx_parity import check_export
 
-onnx = pytest.importorskip('onnx')
-pytest.importorskip('onnxruntime')
+onnx = import_deploy_package('onnx')
+import_deploy_package('onnxruntime')
 
 
 def resnet(base=8, stem=16, **head):

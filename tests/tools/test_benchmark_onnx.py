@@ -8,9 +8,9 @@ import re
 import pytest
 import torch
 
-from conftest import DEMO_CONFIG, load_tool
+from conftest import DEMO_CONFIG, import_deploy_package, load_tool
 
-pytest.importorskip('onnxruntime')
+import_deploy_package('onnxruntime')
 
 TOOL = load_tool('analysis_tools', 'benchmark_onnx.py')
 HEADER = '| backend | median ms | min ms | median / eager |'
