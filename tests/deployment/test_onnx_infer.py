@@ -14,17 +14,17 @@ import os.path as osp
 import cv2
 import mmcv
 import numpy as np
-import onnx
 import pytest
 import torch
 from mmseg.apis import inference_model, init_model
 from mmseg.visualization import SegLocalVisualizer
 
-from conftest import REPO_ROOT, load_tool, run_tool
+from conftest import REPO_ROOT, import_deploy_package, load_tool, run_tool
 from helpers.import_blocker import write_import_blocker
 from mmext_pixel.deployment import build_model, export_onnx
 from mmext_pixel.utils.run_config import load_config
 
+onnx = import_deploy_package('onnx')
 TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
 ONNX_INFER = load_tool('deployment', 'onnx_infer.py')
 # the tool runs where none of these can be imported
