@@ -1,4 +1,5 @@
-from . import datasets, models, visualization  # noqa: F401  (registers)
+# registers the components
+from . import datasets, engine, models, visualization  # noqa: F401
 from .utils import allow_mmengine_checkpoint_globals, register_config_package
 from .version import __version__
 

@@ -27,6 +27,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 from mmext_pixel.datasets.transforms import split_has_labels
+from mmext_pixel.engine import ClassCountError, add_training_guards
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
                                               FitCheckedRunner,
                                               check_checkpoint_file)
@@ -110,13 +111,14 @@ def main():
     try:
         check_checkpoint_file(args.checkpoint)
         test(args)
-    except CheckpointError as e:
+    except (CheckpointError, ClassCountError) as e:
         raise SystemExit(f'error: {e}')
 
 
 def test(args) -> None:
     cfg = load_config(args.config, args.cfg_options)
     cfg = setup_run(cfg, args.config, args.work_dir, args.launcher)
+    add_training_guards(cfg)
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:

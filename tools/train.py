@@ -13,6 +13,8 @@ import os
 import torch
 from mmengine.config import DictAction
 
+from mmext_pixel.engine import (ClassCountError, NonFiniteLossError,
+                                add_training_guards)
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
                                               FitCheckedRunner,
                                               check_checkpoint_file)
@@ -61,13 +63,14 @@ def main():
     args = parse_args()
     try:
         train(args)
-    except CheckpointError as e:
+    except (CheckpointError, ClassCountError, NonFiniteLossError) as e:
         raise SystemExit(f'error: {e}')
 
 
 def train(args) -> None:
     cfg = load_config(args.config, args.cfg_options)
     cfg = setup_run(cfg, args.config, args.work_dir, args.launcher)
+    add_training_guards(cfg)
 
     if args.amp:
         if not torch.cuda.is_available():

@@ -7,21 +7,28 @@ warning, after which a test evaluates a mostly random model.
 :class:`FitCheckedRunner` (used by ``tools/train.py`` and ``tools/test.py``)
 loads through :func:`read_checkpoint` and :func:`checkpoint_fit`: a
 checkpoint that does not fit is an error unless partial loading is allowed,
-and then one summary of what was not loaded is logged.
+and then one summary of what was not loaded is logged. It also writes its
+checkpoints atomically and resumes (``resume=True`` without ``load_from``)
+from the newest checkpoint of the work dir that loads.
 """
+import inspect
 import os.path as osp
 import pickle
 import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
-from typing import Callable, List, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
+from mmengine.dist import master_only
+from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
+
+from .checkpoint_files import atomic_file, resume_candidates
 
 # mmengine's default for Runner.load_checkpoint: DataParallel's prefix
 DEFAULT_REVISE_KEYS = ((r'^module\.', ''), )
@@ -215,9 +222,70 @@ class FitCheckedRunner(Runner):
     checkpoint with another class count), the weights that fit are loaded
     and one warning summarises what was not; with it False a checkpoint that
     does not fit raises :class:`CheckpointError`.
+
+    Checkpoints go to a temporary name in their folder and are renamed once
+    written (:func:`~mmext_pixel.utils.checkpoint_files.atomic_file`), so a
+    run killed while saving leaves no damaged file under a checkpoint's name
+    and the checkpoint hook has not yet moved ``last_checkpoint``. Resuming
+    without a named checkpoint takes the newest one in the work dir that
+    loads; a newer one that does not is named in a warning and left alone.
     """
 
     allow_partial: bool = True
+    _preloaded: Optional[Tuple[str, dict]] = None
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args,
+                        **kwargs) -> None:
+        """As ``Runner.save_checkpoint`` (same arguments), written to
+        ``filename + '.part'`` and renamed to ``filename`` once complete
+        when ``out_dir`` is a local folder."""
+        bound = inspect.signature(Runner.save_checkpoint).bind(
+            self, out_dir, filename, *args, **kwargs)
+        bound.apply_defaults()
+        backend_args = bound.arguments['backend_args']
+        if bound.arguments['file_client_args'] is not None or not isinstance(
+                get_file_backend(out_dir, backend_args=backend_args),
+                LocalBackend):
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        with atomic_file(osp.join(out_dir, filename)) as part:
+            super().save_checkpoint(out_dir, osp.basename(part), *args,
+                                    **kwargs)
+
+    def load_or_resume(self) -> None:
+        """As ``Runner.load_or_resume``; resuming without a named checkpoint
+        takes the newest checkpoint of the work dir that loads."""
+        if self._has_loaded or not self._resume or self._load_from:
+            return super().load_or_resume()
+        candidates = resume_candidates(self.work_dir)
+        failed = []
+        for path in candidates:
+            try:
+                checkpoint = read_checkpoint(path)
+                if not isinstance(checkpoint.get('meta'), dict) or \
+                        'iter' not in checkpoint['meta']:
+                    raise CheckpointError(
+                        f'checkpoint {path}: no meta.iter, not saved by a '
+                        'training run')
+            except Exception as e:  # any file that does not load is skipped
+                self.logger.warning(
+                    f'resume: checkpoint {path} does not load; it is left in '
+                    'place and an older one is tried '
+                    f'({type(e).__name__}: {e})')
+                failed.append(path)
+                continue
+            self.logger.info(f'resume: the newest checkpoint that loads in '
+                             f'{self.work_dir} is {path}')
+            self._preloaded = (path, checkpoint)
+            self.resume(path)
+            self._has_loaded = True
+            return
+        if failed:
+            raise CheckpointError(
+                f'--resume: no checkpoint in {self.work_dir} loads (tried, '
+                f'newest first: {", ".join(failed)})')
+        self.logger.info(f'resume: no checkpoint in {self.work_dir}; '
+                         'training starts from the beginning')
 
     def load_checkpoint(
             self,
@@ -236,7 +304,11 @@ class FitCheckedRunner(Runner):
             revise_keys (Sequence[tuple[str, str]]): Regex replacements for
                 the checkpoint's keys. Defaults to stripping ``module.``.
         """
-        checkpoint = read_checkpoint(filename, map_location)
+        if self._preloaded is not None and self._preloaded[0] == filename:
+            checkpoint = self._preloaded[1]  # read once by load_or_resume
+        else:
+            checkpoint = read_checkpoint(filename, map_location)
+        self._preloaded = None
         # hooks may rewrite the checkpoint before it is loaded (as in
         # Runner.load_checkpoint)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)

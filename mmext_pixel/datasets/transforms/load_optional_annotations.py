@@ -12,18 +12,30 @@ class LoadOptionalAnnotations(LoadAnnotations):
     A sample with a ``seg_map_path`` gets its label map exactly as mmseg's
     transform loads it; a sample without one (an inference-only split) passes
     through unchanged, so the same test pipeline serves labelled and
-    unlabelled splits. Our datasets (:class:`PairListSegDataset` and its
-    subclasses) put it in place of a stock ``LoadAnnotations`` themselves;
-    with other datasets, name it in the config's test pipeline to predict an
-    unlabelled split.
+    unlabelled splits. A label file that does not decode (truncated, empty,
+    not an image) is a ``ValueError`` naming it, also when raised inside a
+    DataLoader worker (mmseg's transform names no file then). Our datasets
+    (:class:`PairListSegDataset` and its subclasses) put it in place of a
+    stock ``LoadAnnotations`` themselves; with other datasets, name it in the
+    config's test pipeline to predict an unlabelled split.
 
     Args: as :class:`mmseg.datasets.transforms.LoadAnnotations`.
     """
 
     def _load_seg_map(self, results: dict) -> None:
-        if results.get('seg_map_path') is None:
+        path = results.get('seg_map_path')
+        if path is None:
             return
-        super()._load_seg_map(results)
+        try:
+            super()._load_seg_map(results)
+        except AssertionError:
+            raise  # mmseg's reduce_zero_label consistency check
+        except Exception as e:
+            # pillow says "image file is truncated" or "cannot identify
+            # image file <_io.BytesIO ...>", cv2 decodes to None
+            raise ValueError(
+                f'label map {path} does not decode (truncated, empty or not '
+                f'an image): {type(e).__name__}: {e}') from e
 
     @classmethod
     def from_stock(cls, stock: LoadAnnotations) -> 'LoadOptionalAnnotations':

@@ -1,0 +1,8 @@
+from .hooks import (ClassCountCheckHook, ClassCountError, NonFiniteLossError,
+                    NonFiniteLossHook)
+from .training_guards import GUARD_HOOKS, add_training_guards
+
+__all__ = [
+    'ClassCountCheckHook', 'ClassCountError', 'GUARD_HOOKS',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'add_training_guards'
+]

@@ -1,0 +1,178 @@
+"""The model's class counts against its datasets', before the first step."""
+from typing import List, Optional, Sequence, Tuple
+
+import torch.nn as nn
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+from mmengine.runner import BaseLoop
+
+from mmext_pixel.utils.checkpoint_fit import bare_model
+
+#: (config key of the dataloader, the loop attribute of mmengine's Runner)
+_LOOPS = (('train_dataloader', '_train_loop'), ('val_dataloader', '_val_loop'),
+          ('test_dataloader', '_test_loop'))
+
+
+class ClassCountError(ValueError):
+    """A head, a class weight or a dataset disagrees on the class count."""
+
+
+def _indexed(key: str, module: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """``key`` with the module, or ``key[i]`` with each entry of a list of
+    heads (mmseg builds a list of head configs into an ``nn.ModuleList``)."""
+    if isinstance(module, nn.ModuleList):
+        return [(f'{key}[{i}]', m) for i, m in enumerate(module)]
+    return [(key, module)]
+
+
+def _submodule_key(name: str) -> str:
+    """``loss_decode.1`` -> ``loss_decode[1]``, as the config writes it."""
+    parts = []
+    for part in name.split('.'):
+        if part.isdigit() and parts:
+            parts[-1] += f'[{part}]'
+        else:
+            parts.append(part)
+    return '.'.join(parts)
+
+
+def _heads(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    heads = []
+    for name in ('decode_head', 'auxiliary_head', 'head'):
+        module = getattr(model, name, None)
+        if isinstance(module, nn.Module):
+            heads += _indexed(f'model.{name}', module)
+    return heads
+
+
+def _dataset_count(dataset, pose: bool) -> Optional[Tuple[int, str]]:
+    """The dataset's class (seg) or keypoint (pose) count and how it is
+    named, from its metainfo; None when the metainfo does not say."""
+    metainfo = getattr(dataset, 'metainfo', None) or {}
+    if pose:
+        num = metainfo.get('num_keypoints')
+        return None if num is None else (int(num), f'num_keypoints={num}')
+    classes = metainfo.get('classes')
+    if classes is None:
+        return None
+    return len(classes), f'classes={len(classes)} {tuple(classes)}'
+
+
+def _class_weights(head_key: str, head: nn.Module) -> List[Tuple[str, int]]:
+    """(config key, length) of every ``class_weight`` of the head's losses
+    (``loss_decode`` a single loss or a list, nested losses too)."""
+    found = []
+    for name, module in head.named_modules():
+        weight = getattr(module, 'class_weight', None)
+        if weight is None or isinstance(weight, (str, bytes)):
+            continue
+        try:
+            length = len(weight)
+        except TypeError:
+            continue
+        where = f'{head_key}.{_submodule_key(name)}' if name else head_key
+        found.append((f'{where}.class_weight', length))
+    return found
+
+
+def check_class_counts(model: nn.Module,
+                       datasets: Sequence[Tuple[str, object]]) -> None:
+    """Compare every head's class count (seg: ``num_classes``; pose: the
+    heatmap ``out_channels``), every loss's ``class_weight`` and a
+    backbone's ``num_classes`` (GSTO-HRNet's intermediate predictions) with
+    the datasets' metainfo.
+
+    A head with ``out_channels=1`` (mmseg's sigmoid head for two classes)
+    agrees with a dataset of one or two classes. A dataset whose metainfo
+    has no ``classes`` (pose: ``num_keypoints``) is not compared.
+
+    Args:
+        model (nn.Module): The model, possibly wrapped (DDP, test-time
+            augmentation).
+        datasets (Sequence[tuple[str, Any]]): ``(config key, built
+            dataset)`` pairs, e.g. ``('train_dataloader.dataset', ds)``.
+
+    Raises:
+        ClassCountError: Listing each disagreement with the config keys and
+            both numbers.
+    """
+    model = bare_model(model)
+    heads = _heads(model)
+    pose = any(key == 'model.head' and not hasattr(head, 'num_classes')
+               for key, head in heads)
+    counted = []  # (dataset key, type name, count, description)
+    for key, dataset in datasets:
+        count = _dataset_count(dataset, pose)
+        if count is not None:
+            counted.append((key, type(dataset).__name__) + count)
+
+    problems = []
+    first = counted[0] if counted else None
+    for key, kind, num, desc in counted[1:]:
+        if num != first[2]:
+            problems.append(f'{key} ({kind}) has {desc}, but {first[0]} '
+                            f'({first[1]}) has {first[3]}')
+
+    def compare(model_key: str, value: int, what: str, binary: bool = False):
+        for key, kind, num, desc in counted:
+            if num == value or (binary and num in (1, 2)):
+                continue
+            problems.append(f'{model_key}{what}, but {key} ({kind}) has '
+                            f'{desc}')
+
+    backbone_classes = getattr(
+        getattr(model, 'backbone', None), 'num_classes', None)
+    if isinstance(backbone_classes, int):
+        compare('model.backbone.num_classes', backbone_classes,
+                f'={backbone_classes}')
+    for head_key, head in heads:
+        num_classes = getattr(head, 'num_classes', None)
+        out_channels = getattr(head, 'out_channels', None)
+        if num_classes is None:  # a pose heatmap head
+            if isinstance(out_channels, int):
+                compare(f'{head_key}.out_channels', out_channels,
+                        f'={out_channels}')
+            continue
+        binary = out_channels == 1
+        compare(
+            f'{head_key}.num_classes',
+            num_classes,
+            f'={num_classes}' + (' (out_channels=1)' if binary else ''),
+            binary=binary)
+        if binary:
+            continue  # a sigmoid loss weighs no class list
+        for weight_key, length in _class_weights(head_key, head):
+            if length != num_classes:
+                problems.append(f'{weight_key} has {length} entries, but '
+                                f'{head_key}.num_classes={num_classes}')
+            compare(weight_key, length, f' has {length} entries')
+    if problems:
+        raise ClassCountError(
+            'class counts disagree (fix the config before training):\n  ' +
+            '\n  '.join(dict.fromkeys(problems)))
+
+
+@HOOKS.register_module()
+class ClassCountCheckHook(Hook):
+    """Stop a run whose model and datasets disagree on the class count,
+    before any weights are loaded or any step is taken.
+
+    At ``before_run`` (the Runner has built the model and the dataloaders
+    of the loops it runs: train and val for training, test for testing),
+    :func:`check_class_counts` compares the heads' ``num_classes``, the
+    losses' ``class_weight`` lengths and, for pose, the heads' output
+    channels with the datasets' metainfo (``classes``, ``num_keypoints``).
+    Without it a head with more classes than the data trains and validates
+    silently, and one with fewer fails at the first step with a bare
+    ``IndexError`` from the loss.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_run(self, runner) -> None:
+        datasets = []
+        for key, attr in _LOOPS:
+            loop = getattr(runner, attr, None)
+            if isinstance(loop, BaseLoop) and hasattr(loop, 'dataloader'):
+                datasets.append((f'{key}.dataset', loop.dataloader.dataset))
+        check_class_counts(runner.model, datasets)
