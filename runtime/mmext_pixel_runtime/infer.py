@@ -1,0 +1,320 @@
+"""Segment an image, a folder of images or a video with an exported model;
+the command-line tool ``mmext-pixel-infer`` (and
+``tools/deployment/onnx_infer.py`` in a checkout of mmext_pixel).
+
+INPUT is an image, a folder of images (not recursive; files that are not
+images by their extension are listed as skipped) or a video. ``--out``
+receives one uint8 label PNG per image, with the image's stem (for a video
+``DIR/<video stem>/<frame index>.png``); ``--show-dir`` receives the
+prediction drawn over the image as mmseg's ``SegLocalVisualizer`` draws it
+(palette colours blended with alpha 0.5, class names at each class's centre
+unless ``--no-labels``), a video's as ``<video stem>.mp4`` at its frame rate.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from .metadata import InferenceError
+from .overlay import draw_overlay
+from .segmenter import Segmenter, decode_image
+
+IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
+              '.ppm', '.pgm', '.jp2')
+VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
+              '.wmv', '.flv')
+
+
+def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
+    """``items`` with a progress bar on stderr (tqdm's if installed).
+
+    Args:
+        items (Iterable): What to iterate over.
+        total (int, optional): Its length, if known.
+        desc (str): Label of the bar.
+    """
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is not None:
+        yield from tqdm(items, total=total, desc=desc, file=sys.stderr)
+        return
+    done = 0
+    for item in items:
+        yield item
+        done += 1
+        sys.stderr.write(f'\r{desc}: {done}/{total if total else "?"}')
+        sys.stderr.flush()
+    sys.stderr.write('\n')
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 image (H, W) or BGR (H, W, 3)."""
+    ok, data = cv2.imencode('.png', img)
+    if not ok:
+        raise InferenceError(f'PNG encoding of a {img.dtype} {img.shape} '
+                             'image failed')
+    return data.tobytes()
+
+
+def write_png(path: str, img: np.ndarray) -> None:
+    """Write ``img`` as PNG (any path that cannot be written is an error).
+
+    Args:
+        path (str): Output file.
+        img (np.ndarray): uint8 image (H, W) or BGR (H, W, 3).
+    """
+    data = encode_png(img)
+    try:
+        with open(path, 'wb') as f:
+            f.write(data)
+    except OSError as e:
+        raise InferenceError(f'{path}: cannot write ({e})') from None
+
+
+def list_images(folder: str) -> Tuple[List[str], List[str]]:
+    """Image files of ``folder`` (sorted) and the other entries skipped.
+
+    Args:
+        folder (str): Folder to list (not recursively).
+    """
+    images, skipped = [], []
+    for name in sorted(os.listdir(folder)):
+        path = osp.join(folder, name)
+        if osp.isfile(path) and name.lower().endswith(IMAGE_EXTS):
+            images.append(path)
+        else:
+            skipped.append(name)
+    if not images:
+        raise InferenceError(f'{folder}: no image files (extensions '
+                             f'{", ".join(IMAGE_EXTS)})')
+    stems: Dict[str, str] = {}
+    for path in images:
+        stem = osp.splitext(osp.basename(path))[0]
+        if stem in stems:
+            raise InferenceError(
+                f'{path} and {stems[stem]} would write the same output '
+                f'{stem}.png')
+        stems[stem] = path
+    return images, skipped
+
+
+def overlay_of(model: Segmenter, img: np.ndarray, labels: np.ndarray,
+               with_labels: bool) -> np.ndarray:
+    """:func:`draw_overlay` with the model's classes and palette."""
+    return draw_overlay(img, labels, model.meta.classes, model.meta.palette,
+                        with_labels)
+
+
+def infer_images(model: Segmenter, paths: List[str], out: Optional[str],
+                 show_dir: Optional[str], with_labels: bool) -> None:
+    """Label PNGs and overlays of image files.
+
+    Args:
+        model (Segmenter): The model.
+        paths (List[str]): Image files.
+        out (str, optional): Folder for label PNGs.
+        show_dir (str, optional): Folder for overlays.
+        with_labels (bool): Class names on the overlays.
+    """
+    items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
+    for path in items:
+        img = decode_image(path)
+        labels = model.predict(img)
+        name = osp.splitext(osp.basename(path))[0] + '.png'
+        if out:
+            write_png(osp.join(out, name), labels)
+        if show_dir:
+            write_png(
+                osp.join(show_dir, name),
+                overlay_of(model, img, labels, with_labels))
+
+
+def infer_video(model: Segmenter, path: str, out: Optional[str],
+                show_dir: Optional[str], with_labels: bool) -> int:
+    """Label PNGs of every frame and an overlay video; returns the number
+    of frames.
+
+    Args:
+        model (Segmenter): The model.
+        path (str): Video file.
+        out (str, optional): Folder for the frames' label PNGs.
+        show_dir (str, optional): Folder for the overlay video.
+        with_labels (bool): Class names on the overlays.
+    """
+    cap = cv2.VideoCapture(path)
+    if not cap.isOpened():
+        raise InferenceError(f'{path}: not a video opencv can open')
+    stem = osp.splitext(osp.basename(path))[0]
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    frame_dir = osp.join(out, stem) if out else None
+    if frame_dir:
+        make_folder(frame_dir, '--out')
+    writer = None
+    video_out = osp.join(show_dir, stem + '.mp4') if show_dir else None
+
+    def frames():
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return
+            yield frame
+
+    count = 0
+    try:
+        for frame in progress(frames(), total, osp.basename(path)):
+            labels = model.predict(frame)
+            if frame_dir:
+                write_png(osp.join(frame_dir, f'{count:06d}.png'), labels)
+            if video_out:
+                if writer is None:
+                    h, w = frame.shape[:2]
+                    writer = cv2.VideoWriter(video_out,
+                                             cv2.VideoWriter_fourcc(*'mp4v'),
+                                             fps, (w, h))
+                    if not writer.isOpened():
+                        raise InferenceError(
+                            f'{video_out}: opencv cannot write an mp4v video')
+                writer.write(overlay_of(model, frame, labels, with_labels))
+            count += 1
+    finally:
+        cap.release()
+        if writer is not None:
+            writer.release()
+    if count == 0:
+        raise InferenceError(f'{path}: the video has no readable frame')
+    return count
+
+
+def check_folder(path: str, option: str) -> None:
+    """An output folder that exists as something else is an error.
+
+    Args:
+        path (str): The folder.
+        option (str): Its option, for the message.
+    """
+    if osp.exists(path) and not osp.isdir(path):
+        raise InferenceError(f'{path}: exists and is not a folder (given as '
+                             f'{option})')
+
+
+def make_folder(path: str, option: str) -> None:
+    """Create an output folder (and its parents), or say why not.
+
+    Args:
+        path (str): The folder.
+        option (str): Its option, for the message.
+    """
+    check_folder(path, option)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise InferenceError(f'{path}: cannot create the {option} folder '
+                             f'({e.strerror or e})') from None
+
+
+def run(model_path: str,
+        input_path: str,
+        out: Optional[str] = None,
+        show_dir: Optional[str] = None,
+        with_labels: bool = True,
+        threads: Optional[int] = None,
+        providers: Optional[Sequence] = None) -> None:
+    """Infer an image, a folder of images or a video (see the module doc).
+
+    Args:
+        model_path (str): ONNX file written by pytorch2onnx.py.
+        input_path (str): Image, folder of images or video file.
+        out (str, optional): Folder for label PNGs. Defaults to None.
+        show_dir (str, optional): Folder for overlays. Defaults to None.
+        with_labels (bool): Class names on the overlays. Defaults to True.
+        threads (int, optional): onnxruntime threads. Defaults to None.
+        providers (Sequence, optional): onnxruntime execution providers.
+            Defaults to None (CPU).
+    """
+    if not out and not show_dir:
+        raise InferenceError('nothing to write: give --out and/or --show-dir')
+    for folder, option in ((out, '--out'), (show_dir, '--show-dir')):
+        if folder:
+            check_folder(folder, option)
+    if not osp.exists(input_path):
+        raise InferenceError(f'{input_path}: no such file or folder')
+    model = Segmenter(model_path, providers=providers, threads=threads)
+    for folder, option in ((out, '--out'), (show_dir, '--show-dir')):
+        if folder:
+            make_folder(folder, option)
+    if osp.isdir(input_path):
+        images, skipped = list_images(input_path)
+        if skipped:
+            print(
+                f'{input_path}: skipped {len(skipped)} entries that are '
+                f'not image files: {", ".join(skipped)}',
+                file=sys.stderr)
+        infer_images(model, images, out, show_dir, with_labels)
+        return
+    ext = osp.splitext(input_path)[1].lower()
+    if ext in VIDEO_EXTS:
+        infer_video(model, input_path, out, show_dir, with_labels)
+    elif ext in IMAGE_EXTS:
+        infer_images(model, [input_path], out, show_dir, with_labels)
+    else:
+        raise InferenceError(
+            f'{input_path}: unknown file type {ext or "(no extension)"!r}: '
+            f'images are {", ".join(IMAGE_EXTS)}; videos are '
+            f'{", ".join(VIDEO_EXTS)}')
+
+
+def parse_args(argv: Optional[Sequence[str]] = None,
+               prog: Optional[str] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description='Segment images or a video with an exported ONNX model '
+        '(onnxruntime, numpy and opencv only)')
+    parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
+    parser.add_argument(
+        'input', help='an image, a folder of images or a video file')
+    parser.add_argument('--out', help='folder for the label PNGs')
+    parser.add_argument(
+        '--show-dir', help='folder for the overlays (video: an mp4)')
+    parser.add_argument(
+        '--no-labels',
+        action='store_true',
+        help='do not write class names on the overlays')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='onnxruntime intra-op threads (default: its own choice)')
+    args = parser.parse_args(argv)
+    if not args.out and not args.show_dir:
+        parser.error('nothing to write: give --out and/or --show-dir')
+    if args.threads is not None and args.threads < 1:
+        parser.error(f'--threads must be >= 1, got {args.threads}')
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None,
+         prog: Optional[str] = None) -> None:
+    """Command-line entry point.
+
+    Args:
+        argv (Sequence[str], optional): Arguments. Defaults to sys.argv[1:].
+        prog (str, optional): Program name in messages. Defaults to the
+            script's name.
+    """
+    prog = prog or osp.basename(sys.argv[0])
+    args = parse_args(argv, prog)
+    try:
+        run(args.model, args.input, args.out, args.show_dir,
+            not args.no_labels, args.threads)
+    except InferenceError as e:
+        sys.exit(f'{prog}: error: {e}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,410 @@
+"""Semantic segmentation with an exported ONNX model, as mmseg's
+``inference_model`` does it with the config, in onnxruntime, numpy and opencv.
+
+- an image file is decoded by opencv as mmcv's ``LoadImageFromFile`` does
+  (BGR, 8 bit, EXIF orientation applied);
+- the ``Resize`` step of the test pipeline (mmcv's ``imrescale`` size rule
+  for ``keep_ratio``, cv2 bilinear);
+- ``SegDataPreProcessor``: channel flip, ``(x - mean) / std`` in float32,
+  bottom/right padding with ``pad_val`` to ``pad_size`` or a multiple of
+  ``size_divisor``;
+- whole-image inference, or ``EncoderDecoder.slide_inference`` (crops of
+  ``crop_size`` every ``stride``, the last crop of a row/column aligned to
+  the border, crops smaller than ``crop_size`` where the image is, logits
+  averaged over the crops that cover a pixel);
+- for Gated-SCNN the Canny input of every network run, computed from that
+  run's normalised input exactly as ``GatedSCNN.image_gradient`` does;
+- ``postprocess_result``: the padding removed, the logits resized to the
+  original image size (bilinear, the head's ``align_corners``), argmax.
+"""
+import os
+import os.path as osp
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from .metadata import (METADATA_KEY, InferenceError, ModelMeta, Preprocess,
+                       TestResize, check_class_count, check_graph,
+                       parse_metadata, to_model_meta)
+
+ImageLike = Union[np.ndarray, str, os.PathLike, bytes]
+
+
+def open_session(model_path: str,
+                 threads: Optional[int] = None,
+                 providers: Optional[Sequence] = None) -> ort.InferenceSession:
+    """An onnxruntime session of ``model_path``.
+
+    Args:
+        model_path (str): The ONNX file.
+        threads (int, optional): ``intra_op_num_threads``. Defaults to None
+            (onnxruntime's choice).
+        providers (Sequence, optional): onnxruntime execution providers.
+            Defaults to None (``['CPUExecutionProvider']``).
+    """
+    if not osp.isfile(model_path):
+        raise InferenceError(f'{model_path}: no such model file')
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(
+            model_path,
+            options,
+            providers=list(providers or ['CPUExecutionProvider']))
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise InferenceError(f'{model_path}: onnxruntime cannot load it '
+                             f'({e})') from None
+
+
+def _static_channels(session: ort.InferenceSession,
+                     name: str) -> Optional[int]:
+    for out in session.get_outputs():
+        if out.name == name and len(out.shape) == 4 and isinstance(
+                out.shape[1], int):
+            return out.shape[1]
+    return None
+
+
+def read_metadata(model_path: str,
+                  session: Optional[ort.InferenceSession] = None) -> ModelMeta:
+    """The ``mmext_pixel`` metadata of a segmentation model, checked against
+    its graph (names of inputs and outputs, one class per logit channel).
+
+    Args:
+        model_path (str): The ONNX file (named in errors).
+        session (ort.InferenceSession, optional): A session of that file, to
+            read the metadata from. Defaults to None (one is opened).
+
+    Returns:
+        ModelMeta: The metadata (see docs/deployment.md, "Model metadata").
+    """
+    if session is None:
+        session = open_session(model_path)
+    props = session.get_modelmeta().custom_metadata_map
+    if METADATA_KEY not in props:
+        raise InferenceError(
+            f'{model_path}: no {METADATA_KEY!r} metadata entry (metadata '
+            f'keys: {sorted(props) or "none"}); export the model with '
+            'tools/deployment/pytorch2onnx.py')
+    meta = parse_metadata(props[METADATA_KEY], model_path)
+    check_graph(meta, model_path, [i.name for i in session.get_inputs()],
+                [o.name for o in session.get_outputs()],
+                _static_channels(session, meta['outputs'][0]))
+    return to_model_meta(meta)
+
+
+def decode_image(source: Union[str, os.PathLike, bytes]) -> np.ndarray:
+    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it.
+
+    Args:
+        source (str | PathLike | bytes): Image file, or its encoded bytes.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = np.frombuffer(source, dtype=np.uint8)
+        name = 'the image data'
+    else:
+        name = os.fspath(source)
+        try:
+            data = np.fromfile(name, dtype=np.uint8)
+        except OSError as e:
+            raise InferenceError(
+                f'{name}: cannot read the file ({e})') from None
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise InferenceError(f'{name}: not an image opencv can decode')
+    return img
+
+
+def rescale_size(w: int, h: int, scale: Sequence[int]) -> Tuple[int, int]:
+    """mmcv's ``rescale_size``: the largest size ``(w, h)`` of the image's
+    aspect ratio whose long and short edges fit ``scale``'s.
+
+    Args:
+        w (int): Image width.
+        h (int): Image height.
+        scale (Sequence[int]): The Resize step's ``scale`` (w, h).
+    """
+    factor = min(max(scale) / max(h, w), min(scale) / min(h, w))
+    return int(w * float(factor) + 0.5), int(h * float(factor) + 0.5)
+
+
+def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
+    """The test pipeline's ``Resize`` (mmcv's, cv2 backend, bilinear).
+
+    Args:
+        img (np.ndarray): HWC uint8 image.
+        resize (TestResize, optional): None leaves the image as it is.
+    """
+    if resize is None:
+        return img
+    h, w = img.shape[:2]
+    if resize.keep_ratio:
+        size = rescale_size(w, h, resize.scale)
+    else:
+        size = tuple(resize.scale)
+    return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
+
+
+def normalise(img: np.ndarray, pre: Preprocess) -> np.ndarray:
+    """``SegDataPreProcessor`` on one HWC uint8 image: (1, 3, H', W')
+    float32, padded at the bottom and right as the preprocessor pads.
+
+    Args:
+        img (np.ndarray): HWC uint8 BGR image.
+        pre (Preprocess): The model's preprocessing.
+    """
+    x = img.transpose(2, 0, 1)
+    if pre.bgr_to_rgb:
+        x = x[::-1]
+    x = x.astype(np.float32)
+    if pre.mean is not None:
+        mean = np.asarray(pre.mean, np.float32).reshape(-1, 1, 1)
+        std = np.asarray(pre.std, np.float32).reshape(-1, 1, 1)
+        x = (x - mean) / std
+    h, w = x.shape[1:]
+    if pre.pad_size is not None:
+        ph, pw = max(pre.pad_size[0], h), max(pre.pad_size[1], w)
+    elif pre.size_divisor:
+        d = pre.size_divisor
+        ph, pw = (h + d - 1) // d * d, (w + d - 1) // d * d
+    else:
+        ph, pw = h, w
+    if (ph, pw) != (h, w):
+        padded = np.full((x.shape[0], ph, pw), pre.pad_val, np.float32)
+        padded[:, :h, :w] = x
+        x = padded
+    return np.ascontiguousarray(x[None])
+
+
+def canny_input(inputs: np.ndarray, meta: ModelMeta) -> np.ndarray:
+    """``GatedSCNN.image_gradient`` of a normalised batch (N, 3, H, W):
+    (N, 1, H, W) float32 Canny maps.
+
+    Args:
+        inputs (np.ndarray): What the graph's image input receives.
+        meta (ModelMeta): The model's metadata (``canny`` is set).
+    """
+    pre, canny = meta.preprocess, meta.canny
+    if canny.mode == 'official':
+        # the official code casts the normalised input to uint8 as numpy did
+        # on x86: truncation, then wrap-around modulo 256
+        images = np.mod(
+            np.trunc(inputs.transpose(0, 2, 3, 1)).astype(np.int64),
+            256).astype(np.uint8)
+        scale = np.float32(1.0)
+    else:
+        x = inputs
+        if pre.mean is not None:
+            std = np.asarray(pre.std, np.float32).reshape(1, -1, 1, 1)
+            mean = np.asarray(pre.mean, np.float32).reshape(1, -1, 1, 1)
+            x = x * std + mean
+        images = np.clip(np.round(x), 0, 255).transpose(0, 2, 3,
+                                                        1).astype(np.uint8)
+        scale = np.float32(1 / 255)
+    edges = np.stack([
+        cv2.Canny(np.ascontiguousarray(img), canny.low, canny.high)
+        for img in images
+    ])
+    return edges.astype(np.float32)[:, None] * scale
+
+
+def resize_bilinear(x: np.ndarray, size: Tuple[int, int],
+                    align_corners: bool) -> np.ndarray:
+    """``F.interpolate(x, size, mode='bilinear')`` of a (C, H, W) array.
+
+    Source coordinates as PyTorch computes them (half-pixel centres clamped
+    at 0, or corner-aligned), interpolated along W, then along H.
+
+    Args:
+        x (np.ndarray): (C, H, W) float32.
+        size (Tuple[int, int]): Output (H, W).
+        align_corners (bool): PyTorch's ``align_corners``.
+    """
+
+    def taps(n_in: int, n_out: int):
+        dst = np.arange(n_out, dtype=np.float32)
+        if align_corners:
+            scale = np.float32((n_in - 1) / (n_out - 1) if n_out > 1 else 0)
+            src = dst * scale
+        else:
+            scale = np.float32(n_in / n_out)
+            src = np.maximum((dst + np.float32(0.5)) * scale - np.float32(0.5),
+                             np.float32(0))
+        i0 = np.minimum(src.astype(np.int64), n_in - 1)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        w1 = (src - i0).astype(np.float32)
+        return i0, i1, np.float32(1) - w1, w1
+
+    h_out, w_out = size
+    if x.shape[1:] == (h_out, w_out):
+        return x
+    x0, x1, wx0, wx1 = taps(x.shape[2], w_out)
+    rows = x[:, :, x0] * wx0 + x[:, :, x1] * wx1
+    y0, y1, wy0, wy1 = taps(x.shape[1], h_out)
+    return rows[:, y0] * wy0[:, None] + rows[:, y1] * wy1[:, None]
+
+
+class Segmenter:
+    """An exported segmentation model and the pre/postprocessing its
+    metadata describes.
+
+    One instance may serve several threads at once: onnxruntime sessions
+    are thread-safe and nothing else here is mutable.
+
+    Args:
+        model_path (str): ONNX file written by pytorch2onnx.py (or
+            quantize.py).
+        providers (Sequence, optional): onnxruntime execution providers.
+            Defaults to None (``['CPUExecutionProvider']``).
+        threads (int, optional): onnxruntime ``intra_op_num_threads``.
+            Defaults to None (onnxruntime's choice).
+    """
+
+    def __init__(self,
+                 model_path: Union[str, os.PathLike],
+                 providers: Optional[Sequence] = None,
+                 threads: Optional[int] = None):
+        self.model_path = os.fspath(model_path)
+        self.session = open_session(self.model_path, threads, providers)
+        self.meta: ModelMeta = read_metadata(self.model_path, self.session)
+        if self.meta.num_classes > 256:
+            raise InferenceError(
+                f'{self.model_path}: {self.meta.num_classes} classes do not '
+                'fit a uint8 label PNG')
+        self.input_names = list(self.meta.inputs)
+        self.output_name = self.meta.outputs[0]
+        # fixed (int) spatial sizes of an export without --dynamic
+        dims = self.session.get_inputs()[0].shape
+        self.fixed_hw = tuple(
+            d if isinstance(d, int) else None for d in dims[2:4])
+
+    def _feed(self, inputs: np.ndarray) -> dict:
+        """The graph's inputs for a normalised batch (N, 3, H, W)."""
+        for axis, (have,
+                   fixed) in enumerate(zip(inputs.shape[2:], self.fixed_hw)):
+            if fixed is not None and have != fixed:
+                raise InferenceError(
+                    f'{self.model_path}: the graph takes inputs of '
+                    f'{"HW"[axis]}={fixed}, this image needs {have} (its '
+                    'test resize, padding or sliding window); export with '
+                    '--dynamic')
+        feed = {self.input_names[0]: inputs}
+        if self.meta.canny is not None:
+            feed[self.input_names[1]] = canny_input(inputs, self.meta)
+        return feed
+
+    def _run(self, inputs: np.ndarray) -> np.ndarray:
+        """The network on a normalised batch: logits (N, C, H, W)."""
+        logits = self.session.run([self.output_name], self._feed(inputs))[0]
+        if logits.shape[1] != self.meta.num_classes:
+            # a graph with symbolic channels is checked here
+            check_class_count(self.meta.raw, self.model_path, logits.shape[1])
+        return logits
+
+    def _windows(self, h_img: int, w_img: int) -> Iterator[Tuple[int, ...]]:
+        """``EncoderDecoder.slide_inference``'s crops (y1, y2, x1, x2): every
+        ``stride``, the last of a row or column aligned to the border."""
+        h_stride, w_stride = self.meta.stride
+        h_crop, w_crop = self.meta.crop_size
+        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
+        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
+        for h_idx in range(h_grids):
+            for w_idx in range(w_grids):
+                y2 = min(h_idx * h_stride + h_crop, h_img)
+                x2 = min(w_idx * w_stride + w_crop, w_img)
+                yield max(y2 - h_crop, 0), y2, max(x2 - w_crop, 0), x2
+
+    def _slide(self, inputs: np.ndarray) -> np.ndarray:
+        """``EncoderDecoder.slide_inference``: averaged crop logits."""
+        n, _, h_img, w_img = inputs.shape
+        preds = None
+        count = np.zeros((n, 1, h_img, w_img), np.float32)
+        for y1, y2, x1, x2 in self._windows(h_img, w_img):
+            crop = np.ascontiguousarray(inputs[:, :, y1:y2, x1:x2])
+            logits = self._run(crop)
+            if preds is None:
+                preds = np.zeros((n, logits.shape[1], h_img, w_img),
+                                 np.float32)
+            preds[:, :, y1:y2, x1:x2] += logits
+            count[:, :, y1:y2, x1:x2] += 1
+        return preds / count
+
+    def network_feeds(self, image: 'ImageLike') -> List[dict]:
+        """Every input the graph receives for ``image`` (one per slide
+        crop): calibration data for quantisation.
+
+        Args:
+            image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
+                image file or its encoded bytes.
+        """
+        img = self._image(image)
+        inputs = normalise(
+            test_resize(img, self.meta.test_resize), self.meta.preprocess)
+        if self.meta.test_mode == 'whole':
+            return [self._feed(inputs)]
+        return [
+            self._feed(np.ascontiguousarray(inputs[:, :, y1:y2, x1:x2]))
+            for y1, y2, x1, x2 in self._windows(*inputs.shape[2:])
+        ]
+
+    @staticmethod
+    def _image(image: ImageLike) -> np.ndarray:
+        if not isinstance(image, np.ndarray):
+            image = decode_image(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InferenceError('expected a BGR uint8 image (H, W, 3), got '
+                                 f'{image.dtype} {image.shape}')
+        return image
+
+    def logits(self, image: ImageLike) -> np.ndarray:
+        """Logits (C, H, W) of an image at its own size, as
+        ``inference_model``'s ``seg_logits``.
+
+        Args:
+            image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
+                image file or its encoded bytes.
+        """
+        img = self._image(image)
+        resized = test_resize(img, self.meta.test_resize)
+        inputs = normalise(resized, self.meta.preprocess)
+        if self.meta.test_mode == 'slide':
+            out = self._slide(inputs)
+        else:
+            out = self._run(inputs)
+        # remove the padding, then back to the original size
+        out = out[0, :, :resized.shape[0], :resized.shape[1]]
+        return resize_bilinear(out, img.shape[:2], self.meta.align_corners)
+
+    def predict(
+        self,
+        image: ImageLike,
+        return_logits: bool = False
+    ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+        """Label map (H, W) uint8 of an image (first maximum on ties, as
+        torch's argmax).
+
+        Args:
+            image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
+                image file or its encoded bytes.
+            return_logits (bool): Also return the logits (C, H, W).
+                Defaults to False.
+
+        Returns:
+            np.ndarray | Tuple[np.ndarray, np.ndarray]: The labels, or the
+            labels and the logits.
+        """
+        logits = self.logits(image)
+        labels = logits.argmax(axis=0).astype(np.uint8)
+        return (labels, logits) if return_logits else labels
+
+    def class_shares(self, labels: np.ndarray) -> np.ndarray:
+        """The share of the pixels of each class, (num_classes,) float64.
+
+        Args:
+            labels (np.ndarray): A label map from :meth:`predict`.
+        """
+        counts = np.bincount(labels.ravel(), minlength=self.meta.num_classes)
+        return counts[:self.meta.num_classes] / max(labels.size, 1)
