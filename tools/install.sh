@@ -3,14 +3,28 @@
 # Python environment of $PYTHON (default: python3).
 #
 #   bash tools/install.sh                      # fresh machine, CPU or CUDA
+#   bash tools/install.sh --cpu                # CPU-only machine, no torch yet
 #   bash tools/install.sh --no-pose            # segmentation only
 #   MMEXT_WHEELHOUSE=/path/to/wheels bash tools/install.sh
 #
 # Options:
+#   --cpu             take torch and torchvision as a pair from PyTorch's CPU
+#                     wheel index ($TORCH_CPU_INDEX) instead of PyPI's CUDA
+#                     build (about 3 GB of CUDA packages a CPU never uses).
+#                     An installed '+cpu' torch gets its torchvision from
+#                     that index with or without this option.
 #   --no-pose         leave out the pose stack (mmpose, mmdet, xtcocotools,
 #                     and torchvision, which only mmpose imports; see
 #                     requirements/pose.txt). Every segmentation component
 #                     and config works without it; the pose configs need it.
+#   --no-deploy       leave out the deployment packages (onnx, onnxruntime;
+#                     requirements/deploy.txt). The ONNX export and
+#                     onnxruntime tools need them; the test suite then skips
+#                     their tests, naming this option.
+#   --mmcv-cuda-ops   build mmcv's CUDA ops even where no nvcc matching
+#                     torch's CUDA version is found (see step 3; only mmseg
+#                     models that call mmcv's CUDA ops need them, none of
+#                     mmext_pixel's do).
 #
 # Environment:
 #   PYTHON            interpreter whose environment receives the packages.
@@ -25,6 +39,10 @@
 #                     load with the torch they were built against.
 #   TORCH_SPEC / TORCHVISION_SPEC  what to install when no torch is present
 #                     (default: torch==2.13.0 torchvision==0.28.0).
+#   TORCH_CPU_INDEX   PyTorch's CPU wheel index for --cpu (default:
+#                     https://download.pytorch.org/whl/cpu).
+#   MMEXT_PROGRESS_INTERVAL  seconds between the progress lines of the mmcv
+#                     build (default: 60).
 #
 # A torch that is already installed (e.g. a CUDA build of your choice) is kept
 # as long as it is in the supported range; only a matching torchvision is added
@@ -39,9 +57,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${MMEXT_WHEEL_CACHE:-$HOME/.cache/mmext_pixel/wheels}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 TORCHVISION_SPEC=${TORCHVISION_SPEC:-torchvision==0.28.0}
+TORCH_CPU_INDEX=${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}
+PROGRESS_INTERVAL=${MMEXT_PROGRESS_INTERVAL:-60}
 MMCV_VERSION=2.1.0
 MMPOSE_VERSION=1.3.2
 WITH_POSE=1
+WITH_DEPLOY=1
+CPU_TORCH=0
+MMCV_CUDA_OPS=auto
+MMCV_OPS=cpu
 
 pip_install() { "$PY" -m pip install "$@"; }
 log() { printf '[install] %s\n' "$*"; }
@@ -52,12 +76,16 @@ parse_args() {
     while [ $# -gt 0 ]; do
         case $1 in
         --no-pose) WITH_POSE=0 ;;
+        --no-deploy) WITH_DEPLOY=0 ;;
+        --cpu) CPU_TORCH=1 ;;
+        --mmcv-cuda-ops) MMCV_CUDA_OPS=force ;;
         -h | --help)
             usage
             exit 0
             ;;
         *)
-            log "ERROR: unknown argument '$1' (options: --no-pose, --help)"
+            log "ERROR: unknown argument '$1' (options: --cpu, --no-pose," \
+                "--no-deploy, --mmcv-cuda-ops, --help)"
             exit 2
             ;;
         esac
@@ -82,6 +110,17 @@ pip_with_build_tools() {
 # --- 1. torch (+ torchvision for the pose stack) ----------------------------
 torch_version() { "$PY" -c 'import torch; print(torch.__version__)'; }
 
+# pip from PyTorch's CPU wheel index; a failure there names the index.
+pip_install_from_cpu_index() {
+    if ! pip_install --index-url "$TORCH_CPU_INDEX" "$@"; then
+        log "ERROR: could not install $* from PyTorch's CPU wheel index" \
+            "$TORCH_CPU_INDEX (is it reachable from here?)."
+        log "Set TORCH_CPU_INDEX to a mirror of it, or leave out --cpu to" \
+            "install PyPI's CUDA build of torch (it runs on the CPU too)."
+        exit 1
+    fi
+}
+
 install_torch() {
     local modules=torch
     # mmpose's visualizer imports torchvision, so every pose runner needs it.
@@ -101,10 +140,26 @@ EOF
             return
         fi
         # torchvision 0.(minor+15) pairs with torch 2.minor
-        local tv
+        local tv version
+        version=$(torch_version)
         tv=$("$PY" -c 'import torch; v=torch.__version__.split("+")[0].split("."); print(f"torchvision==0.{int(v[1])+15}.*")')
-        log "torch present, adding $tv"
-        pip_install "$tv"
+        if [[ $version == *+cpu ]]; then
+            # PyPI's torchvision does not load with a '+cpu' torch; the one
+            # built with it is on the same index. --no-deps keeps the torch.
+            log "torch $version is a CPU build: adding $tv from PyTorch's" \
+                "CPU index $TORCH_CPU_INDEX"
+            pip_install_from_cpu_index --no-deps --force-reinstall "$tv"
+        else
+            log "torch present, adding $tv"
+            pip_install "$tv"
+        fi
+    elif [ "$CPU_TORCH" = 1 ]; then
+        local specs=$TORCH_SPEC
+        if [ "$WITH_POSE" = 1 ]; then specs="$TORCH_SPEC $TORCHVISION_SPEC"; fi
+        log "installing $specs from PyTorch's CPU index $TORCH_CPU_INDEX (--cpu)"
+        # shellcheck disable=SC2086
+        pip_install_from_cpu_index $specs
+        if [ "$WITH_POSE" = 0 ]; then return; fi
     elif [ "$WITH_POSE" = 1 ]; then
         log "installing $TORCH_SPEC $TORCHVISION_SPEC"
         pip_install "$TORCH_SPEC" "$TORCHVISION_SPEC"
@@ -115,10 +170,14 @@ EOF
     fi
     if ! "$PY" -c 'import torchvision' 2>/dev/null; then
         "$PY" -c 'import torchvision' || true
-        log "ERROR: torchvision does not import with the installed torch."
-        log "Install a torch/torchvision pair built together (e.g. both from PyPI:"
-        log "  pip install --force-reinstall $TORCH_SPEC $TORCHVISION_SPEC)"
-        log "or both from the same PyTorch index), then run this script again."
+        log "ERROR: torchvision does not import with the installed torch" \
+            "$(torch_version)."
+        log "torch and torchvision must come from the same build. On a" \
+            "CPU-only machine:"
+        log "  $PY -m pip uninstall -y torch torchvision &&" \
+            "bash tools/install.sh --cpu"
+        log "(both from PyTorch's CPU index); for CUDA, install both from the" \
+            "same PyTorch index, then run this script again."
         log "(Segmentation alone does not need torchvision: --no-pose.)"
         exit 1
     fi
@@ -153,9 +212,11 @@ install_openmmlab() {
 # opencv, ...), which its wheel is installed without.
 
 # What the compiled ops depend on: mmcv's version, the exact torch build
-# (version and CUDA tag, e.g. 2.13.0+cu130 or 2.13.0+cpu) and the Python ABI.
+# (version and CUDA tag, e.g. 2.13.0+cu130 or 2.13.0+cpu), the Python ABI and
+# whether CUDA ops are compiled in ('-cudaops'; a CPU-ops build has no suffix).
 mmcv_build_key() {
-    "$PY" - "$MMCV_VERSION" <<'EOF'
+    local key
+    key=$("$PY" - "$MMCV_VERSION" <<'EOF'
 import sys
 
 import torch
@@ -165,14 +226,66 @@ impl = {'cpython': 'cp', 'pypy': 'pp'}.get(sys.implementation.name,
 print(f'mmcv{sys.argv[1]}-torch{torch.__version__}-'
       f'{impl}{sys.version_info[0]}{sys.version_info[1]}')
 EOF
+)
+    if [ "$MMCV_OPS" = cuda ]; then key=$key-cudaops; fi
+    printf '%s\n' "$key"
 }
 
-# Succeeds if mmcv $MMCV_VERSION is installed and its compiled ops load;
-# otherwise sets MMCV_LOAD_ERROR to the last line of the error.
+# The CUDA release of the nvcc that torch's extension builder would use
+# (CUDA_HOME, CUDA_PATH, the PATH, then /usr/local/cuda), e.g. "13.0"; empty
+# without one.
+nvcc_release() {
+    local nvcc=
+    if [ -n "${CUDA_HOME:-${CUDA_PATH:-}}" ]; then
+        nvcc=${CUDA_HOME:-$CUDA_PATH}/bin/nvcc
+    elif command -v nvcc >/dev/null; then
+        nvcc=$(command -v nvcc)
+    else
+        nvcc=/usr/local/cuda/bin/nvcc
+    fi
+    [ -x "$nvcc" ] || return 0
+    "$nvcc" --version 2>/dev/null |
+        sed -n 's/.*release \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+# Sets MMCV_OPS to "cuda" or "cpu": which ops a build here compiles. mmcv's
+# setup.py compiles CUDA ops whenever torch sees a GPU, and that needs an nvcc
+# of torch's CUDA major version; without one the build is made with the GPU
+# hidden from it (CPU ops, all that mmext_pixel and mmseg's start-up need),
+# unless --mmcv-cuda-ops.
+choose_mmcv_ops() {
+    local gpu torch_cuda nvcc
+    read -r gpu torch_cuda < <("$PY" -c 'import torch
+print(int(torch.cuda.is_available()), torch.version.cuda or "-")')
+    MMCV_OPS=cpu
+    if [ "$gpu" != 1 ]; then return; fi
+    nvcc=$(nvcc_release)
+    if [ "$MMCV_CUDA_OPS" = force ]; then
+        MMCV_OPS=cuda
+        log "mmcv: building CUDA ops (--mmcv-cuda-ops; torch's CUDA" \
+            "$torch_cuda, nvcc ${nvcc:-not found})"
+    elif [ -n "$nvcc" ] && [ "${nvcc%%.*}" = "${torch_cuda%%.*}" ]; then
+        MMCV_OPS=cuda
+        log "mmcv: building CUDA ops with nvcc $nvcc (torch's CUDA $torch_cuda)"
+    else
+        log "mmcv: no nvcc matching torch's CUDA $torch_cuda found" \
+            "(${nvcc:+nvcc }${nvcc:-none}): its CPU ops only, built with" \
+            "the GPU hidden; mmext_pixel calls no mmcv op. --mmcv-cuda-ops" \
+            "forces the CUDA build"
+    fi
+}
+
+# Succeeds if mmcv $MMCV_VERSION is installed and its compiled ops load (with
+# CUDA ops compiled in, if MMCV_OPS is "cuda"); otherwise sets MMCV_LOAD_ERROR
+# to the last line of the error.
 mmcv_ops_load() {
     local out
     local check="import mmcv, mmcv.ops
-assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__"
+assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__
+if '$MMCV_OPS' == 'cuda':
+    from mmcv.ops import get_compiling_cuda_version
+    assert get_compiling_cuda_version() != 'not available', \\
+        'its ops were compiled without CUDA'"
     if out=$("$PY" -c "$check" 2>&1); then return 0; fi
     MMCV_LOAD_ERROR=$(printf '%s\n' "$out" | tail -n 1)
     return 1
@@ -202,18 +315,44 @@ use_mmcv_wheel_from() {
     return 1
 }
 
+# Runs "$@" and, while it runs, logs the elapsed time every
+# $PROGRESS_INTERVAL seconds under the name $1: pip says nothing for the
+# whole of a long build.
+with_progress() {
+    local what=$1 start rc=0 ticker
+    shift
+    start=$(date +%s)
+    (
+        while sleep "$PROGRESS_INTERVAL"; do
+            elapsed=$(($(date +%s) - start))
+            log "$what: $((elapsed / 60)) min $((elapsed % 60)) s elapsed"
+        done
+    ) &
+    ticker=$!
+    "$@" || rc=$?
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    return "$rc"
+}
+
 # Builds an mmcv wheel from PyPI's source archive into folder $1.
 build_mmcv_wheel() {
     # mmcv 2.1.0 ships only as a source archive; its setup.py imports
     # pkg_resources (setuptools<70) and must see the installed torch. pip's
     # own wheel cache is bypassed: its key does not include torch, so it would
-    # hand back a wheel built against an earlier torch.
-    MMCV_WITH_OPS=1 pip_with_build_tools "setuptools<70 wheel" \
-        wheel --no-build-isolation --no-deps --no-binary mmcv --no-cache-dir \
-        -w "$1" "mmcv==$MMCV_VERSION"
+    # hand back a wheel built against an earlier torch. An empty
+    # CUDA_VISIBLE_DEVICES hides the GPU from setup.py: CPU ops only.
+    (
+        if [ "$MMCV_OPS" = cpu ]; then export CUDA_VISIBLE_DEVICES=; fi
+        MMCV_WITH_OPS=1 with_progress "building mmcv $MMCV_VERSION" \
+            pip_with_build_tools "setuptools<70 wheel" \
+            wheel --no-build-isolation --no-deps --no-binary mmcv \
+            --no-cache-dir -w "$1" "mmcv==$MMCV_VERSION"
+    )
 }
 
 install_mmcv() {
+    choose_mmcv_ops
     if mmcv_ops_load; then
         log "keeping installed mmcv $MMCV_VERSION (its ops load)"
         return
@@ -230,7 +369,7 @@ install_mmcv() {
         return
     fi
     log "building mmcv $MMCV_VERSION for $key from source" \
-        "(about 10 minutes on 2 cores)"
+        "(about 10 minutes on 2 idle cores, 40+ on loaded ones)"
     mkdir -p "$dir"
     build_mmcv_wheel "$dir"
     MMCV_LOAD_ERROR=
@@ -242,7 +381,14 @@ install_mmcv() {
     log "built and cached in $dir"
 }
 
-# --- 4. mmext_pixel itself --------------------------------------------------
+# --- 4. the deployment packages (not with --no-deploy) ---------------------
+install_deploy() {
+    if [ "$WITH_DEPLOY" = 1 ]; then
+        pip_install -r "$ROOT/requirements/deploy.txt"
+    fi
+}
+
+# --- 5. mmext_pixel itself --------------------------------------------------
 install_self() {
     pip_install --no-deps --no-build-isolation -e "$ROOT"
 }
@@ -250,17 +396,22 @@ install_self() {
 # Everything imports; with the pose stack, mmext_pixel registered its pose
 # components.
 check_install() {
-    "$PY" - "$WITH_POSE" <<'EOF'
+    "$PY" - "$WITH_POSE" "$WITH_DEPLOY" <<'EOF'
 import sys
 
-with_pose = sys.argv[1] == '1'
-pose_versions = {}
+with_pose, with_deploy = (arg == '1' for arg in sys.argv[1:3])
+extra_versions = {}
+if with_deploy:
+    import onnx
+    import onnxruntime
+    extra_versions.update(onnx=onnx.__version__,
+                          onnxruntime=onnxruntime.__version__)
 if with_pose:  # first: a missing pose stack fails fast
     import mmdet
     import mmpose
     import torchvision  # noqa: F401
     import xtcocotools.coco  # noqa: F401
-    pose_versions = dict(mmpose=mmpose.__version__, mmdet=mmdet.__version__)
+    extra_versions.update(mmpose=mmpose.__version__, mmdet=mmdet.__version__)
 import mmcv
 import mmcv.ops  # noqa: F401
 import mmengine
@@ -271,7 +422,7 @@ import mmext_pixel
 
 versions = dict(torch=torch.__version__, mmcv=mmcv.__version__,
                 mmengine=mmengine.__version__, mmseg=mmseg.__version__,
-                **pose_versions, mmext_pixel=mmext_pixel.__version__)
+                **extra_versions, mmext_pixel=mmext_pixel.__version__)
 if with_pose and not mmext_pixel.WITH_MMPOSE:
     sys.exit('[install] ERROR: mmext_pixel did not register its pose '
              'components')
@@ -283,9 +434,11 @@ EOF
 main() {
     parse_args "$@"
     if [ "$WITH_POSE" = 0 ]; then log "segmentation only (--no-pose)"; fi
+    if [ "$WITH_DEPLOY" = 0 ]; then log "no deployment packages (--no-deploy)"; fi
     install_torch
     install_openmmlab
     install_mmcv
+    install_deploy
     install_self
     check_install
 }
