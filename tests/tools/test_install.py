@@ -303,10 +303,13 @@ def test_final_check_needs_the_pose_stack_unless_no_pose(tmp_path, with_pose):
 STUB_PIP = '''
 pip_install() {
     echo "pip install $*" >>"$PIP_LOG"
-    case " $* " in *" --index-url "*) [ -z "${INDEX_DOWN:-}" ] || return 1 ;; esac
+    case " $* " in
+    *" --index-url "*) [ -z "${INDEX_DOWN:-}" ] || return 1 ;;
+    esac
     case " $* " in *" torch=="*)
         mkdir -p "$SITE/torch"
-        printf '__version__ = "%s"\\n' "$NEW_TORCH" >"$SITE/torch/__init__.py" ;;
+        printf '__version__ = "%s"\\n' "$NEW_TORCH" \\
+            >"$SITE/torch/__init__.py" ;;
     esac
     case " $* " in *" torchvision=="*)
         mkdir -p "$SITE/torchvision"
