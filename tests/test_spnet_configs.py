@@ -138,10 +138,13 @@ def test_official_recipes():
         assert (poly.type, poly.power, poly.eta_min, poly.end) == \
             ('PolyLR', 0.9, 0.0, cfg.train_cfg.max_iters)
     assert city.model.test_cfg.crop_size == (768, 768)
-    # the official test of Cityscapes: scale 1 with its flip (--aug-test)
-    (resizes, flips, *_) = city.tta_pipeline[1].transforms
-    assert [r.scale_factor for r in resizes] == [1.0]
-    assert [f.prob for f in flips] == [0.0, 1.0]
+    # the official test of Cityscapes: scale 1 with its flip (--aug-test,
+    # semseg's merge)
+    assert city.tta_model.type == 'MultiScaleTileTTAModel'
+    assert (city.tta_model.scales, city.tta_model.flip,
+            city.tta_model.base_size) == ([1.0], True, 2048)
+    assert (city.tta_model.crop_size, city.tta_model.stride) == \
+        ((768, 768), (512, 512))
     assert city.model.backbone.depth == 101
     assert city.model.decode_head.num_classes == 19
     assert ade.model.decode_head.num_classes == 150
@@ -165,7 +168,8 @@ def test_test_pipeline_longer_side_512(name, sides):
             dict(img=np.zeros((*shape, 3), np.uint8), img_shape=shape))
         assert max(out['img'].shape[:2]) in sides
     if 'ade20k' in name:
-        (resizes, flips, *_) = cfg.tta_pipeline[1].transforms
-        assert [r.scale for r in resizes] == [(int(512 * r), ) * 2
-                                              for r in cfg.img_ratios]
-        assert [f.prob for f in flips] == [0.0, 1.0]
+        # the TTA model resizes: longer side 512 x ratio, with the flip
+        tta = cfg.tta_model
+        assert (tta.type, tta.base_size, tta.flip) == \
+            ('MultiScaleTileTTAModel', 512, True)
+        assert tta.scales == cfg.img_ratios

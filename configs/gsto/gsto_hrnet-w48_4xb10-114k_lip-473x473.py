@@ -13,8 +13,33 @@ model = dict(
     backbone=dict(num_classes=num_classes),
     decode_head=dict(num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes))
-# for mmseg's stock tools/test.py --tta (ours swaps by the dataset's pairs)
-tta_model = {{_base_.lip_tta_model}}
+# --aug-test (and mmseg's --tta): HRNet's multi_scale_inference with LIP's
+# flip (lib/datasets/base_dataset.py, lip.py), which GSTO inherits: the
+# image at 473x473, longer side 473 x scale, 473x473 windows at stride 315
+# (2/3), the last ones and smaller images padded with black; each window
+# with its mirror image, left/right scores swapped, as exp of the mean
+# logits; windows averaged, scales summed. (The LIP number itself is single
+# scale without flip: the plain test.)
+tta_model = dict(
+    type='MultiScaleTileTTAModel',
+    scales={{_base_.img_ratios}},
+    flip=True,
+    flip_label_pairs={{_base_.lip_flip_pairs}},
+    base_size=473,
+    crop_size=(473, 473),
+    stride=(315, 315),
+    pad_value='black',
+    view_merge='exp_mean_logits',
+    scale_merge='sum')
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='Resize', scale=(473, 473), keep_ratio=False),
+    dict(
+        type='TestTimeAug',
+        transforms=[[dict(type='LoadAnnotations')],
+                    [dict(type='CheckSegMap', num_classes=num_classes)],
+                    [dict(type='PackSegInputs')]])
+]
 optim_wrapper = dict(optimizer=dict(lr=0.007))
 param_scheduler = [
     dict(type='PolyLR', power=0.9, eta_min=0, end=max_iters, by_epoch=False)

@@ -21,3 +21,9 @@ train_dataloader = dict(
                 pipeline={{_base_.train_pipeline}})
             for split in ('train', 'val')
         ]))
+# trained on val too: tools/test.py writes the test server's label-ID PNGs
+# (the real gtFine/test maps are all ignore)
+test_dataloader = dict(
+    dataset=dict(
+        data_prefix=dict(
+            img_path='leftImg8bit/test', seg_map_path='gtFine/test')))

@@ -16,3 +16,30 @@ model = dict(
     decode_head=dict(loss_decode=loss),
     auxiliary_head=dict(loss_decode=loss))
 train_dataloader = dict(batch_size=2)
+# --aug-test (and mmseg's --tta): the official multi-scale + flip test of
+# the Cityscapes test-set numbers (GSTO's datasets/cityscapes.py
+# multi_scale_inference with cfg_files/gsto_hrnet_w48_cityscapes.yaml):
+# longer side 2048 x scale; scales up to 1 run the whole image, larger ones
+# 1024x2048 windows at a stride of one window, the last shifted back inside;
+# each window with its mirror image as exp of the mean logits; windows
+# averaged, scales summed. The model resizes and mirrors, so the pipeline
+# gives one view.
+tta_model = dict(
+    type='MultiScaleTileTTAModel',
+    scales=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75],
+    flip=True,
+    base_size=2048,
+    crop_size=(1024, 2048),
+    stride=(1024, 2048),
+    whole_max_scale=1.0,
+    end_aligned=True,
+    pad_value=None,
+    view_merge='exp_mean_logits',
+    scale_merge='sum')
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[[dict(type='LoadAnnotations')],
+                    [dict(type='PackSegInputs')]])
+]

@@ -53,6 +53,8 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
+# --aug-test: semseg's test of the README number, single scale with flip
+tta_model = dict(scales=[1.0], crop_size=crop_size, stride=(316, 316))
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 train_cfg = dict(max_iters=iters)
 param_scheduler = [

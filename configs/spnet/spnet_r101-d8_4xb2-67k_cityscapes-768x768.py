@@ -37,17 +37,31 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
+# --aug-test (and mmseg's --tta): the official test
+# (cityscapes_spnet101.yaml, semseg's tool/test.py): the full image (longer
+# side 2048), 768x768 windows at stride 512, the last shifted back inside,
+# each with its mirror image as the mean of the two softmaxes, windows
+# averaged; --aug-scales 0.5 0.75 1 1.25 1.5 1.75 for its multi-scale test
+# (scales averaged).
+tta_model = dict(
+    type='MultiScaleTileTTAModel',
+    scales=[1.0],
+    flip=True,
+    base_size=2048,
+    rounding='half_even',
+    crop_size=crop_size,
+    stride=(512, 512),
+    end_aligned=True,
+    pad_value='mean',
+    pad_position='center',
+    view_merge='mean_softmax',
+    scale_merge='mean')
 tta_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(
         type='TestTimeAug',
-        transforms=[
-            [dict(type='Resize', scale_factor=1.0, keep_ratio=True)],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
-        ])
+        transforms=[[dict(type='LoadAnnotations')],
+                    [dict(type='PackSegInputs')]])
 ]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 optimizer = dict(lr=0.005)

@@ -44,24 +44,31 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs')
 ]
-# --aug-test: the official multi-scale test (longer side 512 x ratio) + flip
-img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+# --aug-test (and mmseg's --tta): the official test (semseg's tool/test.py,
+# which SPNet's repository runs) at the paper's scales: longer side 512 x
+# scale, padded with the mean (centred) up to 480x480, 480x480 windows at
+# stride 320, the last shifted back inside; each window with its mirror
+# image as the mean of the two softmaxes; windows averaged, scales averaged.
+# The model resizes and mirrors, so the pipeline gives one view.
+tta_model = dict(
+    type='MultiScaleTileTTAModel',
+    scales=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75],
+    flip=True,
+    base_size=512,
+    rounding='half_even',
+    crop_size=crop_size,
+    stride=(320, 320),
+    end_aligned=True,
+    pad_value='mean',
+    pad_position='center',
+    view_merge='mean_softmax',
+    scale_merge='mean')
 tta_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(
         type='TestTimeAug',
-        transforms=[
-            [
-                dict(
-                    type='Resize',
-                    scale=(int(512 * r), int(512 * r)),
-                    keep_ratio=True) for r in img_ratios
-            ],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
-        ])
+        transforms=[[dict(type='LoadAnnotations', reduce_zero_label=True)],
+                    [dict(type='PackSegInputs')]])
 ]
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -160,6 +160,9 @@ def enable_test_time_aug(cfg: Config,
     is mmseg's plain ``SegTTAModel`` (from mmseg's ``default_runtime``), it
     becomes ``FlipSwapSegTTAModel`` with those pairs, so that a flipped
     view's left/right scores are swapped before the views are averaged.
+    A config whose ``tta_model`` is ``MultiScaleTileTTAModel`` (the papers'
+    merges, from one view per image) gets the scales, the flip and the
+    pairs as that model's settings instead.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -173,7 +176,7 @@ def enable_test_time_aug(cfg: Config,
 
     Returns:
         list, optional: The class pairs that the flipped views swap, when
-        ``tta_model`` was made ``FlipSwapSegTTAModel`` here.
+        they were set here.
     """
     if cfg.default_scope == POSE_SCOPE:
         if scales or not flip:
@@ -187,6 +190,16 @@ def enable_test_time_aug(cfg: Config,
             raise KeyError(f'{config_path}: --aug-test needs `{key}` in the '
                            'config (mmseg base datasets define it)')
     groups = _tta_groups(cfg.tta_pipeline, config_path)
+    if metainfo is None:
+        metainfo = test_dataset_metainfo(cfg)
+    pairs = metainfo.get('flip_pairs')
+    kind = _tta_model_type(cfg.tta_model)
+    if kind == 'MultiScaleTileTTAModel':
+        # the papers' merges: the model resizes and mirrors each image
+        # itself, from the pipeline's single view
+        swapped = _set_tile_tta(cfg.tta_model, scales, flip, pairs)
+        _swap_in_tta_model(cfg)
+        return swapped
     if scales:
         for i, group in enumerate(groups):
             if any(t.get('type') == 'Resize' for t in group):
@@ -199,10 +212,6 @@ def enable_test_time_aug(cfg: Config,
         for i, group in enumerate(groups):
             if any(t.get('type') == 'RandomFlip' for t in group):
                 groups[i] = [t for t in group if not t.get('prob')]
-    if metainfo is None:
-        metainfo = test_dataset_metainfo(cfg)
-    pairs = metainfo.get('flip_pairs')
-    kind = _tta_model_type(cfg.tta_model)
     swapped = None
     if pairs and (kind == 'SegTTAModel' or
                   (kind == 'FlipSwapSegTTAModel'
@@ -212,10 +221,27 @@ def enable_test_time_aug(cfg: Config,
             cfg.tta_model,
             type='FlipSwapSegTTAModel',
             flip_label_pairs=swapped)
+    _swap_in_tta_model(cfg)
+    return swapped
+
+
+def _set_tile_tta(tta_model: dict, scales: Optional[Sequence[float]],
+                  flip: bool, pairs: Optional[list]) -> Optional[list]:
+    if scales:
+        tta_model['scales'] = [float(s) for s in scales]
+    if not flip:
+        tta_model['flip'] = False
+    if pairs and 'flip_label_pairs' not in tta_model:
+        tta_model['flip_label_pairs'] = [list(p) for p in pairs]
+        return tta_model['flip_label_pairs']
+    return None
+
+
+def _swap_in_tta_model(cfg: Config) -> None:
+    # what mmseg's stock tools/test.py --tta does
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
-    return swapped
 
 
 def set_pose_flip_test(cfg: Config,
@@ -307,3 +333,102 @@ def set_prediction_output(cfg: Config, out: str) -> None:
     os.makedirs(out, exist_ok=True)
     cfg.test_evaluator['output_dir'] = out
     cfg.test_evaluator['keep_results'] = True
+
+
+def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
+    """Whether every label map of a labelled split holds only the ignore
+    index, as the Cityscapes test split's after mmseg's converter (its
+    ``gtFine/test`` maps are all 255): such a split has no labels.
+
+    The first map decides for a labelled split (one file read); only when it
+    is all ignore are the others read.
+
+    Args:
+        dataset (BaseDataset): A built segmentation dataset whose samples
+            have ``seg_map_path``.
+
+    Returns:
+        str, optional: The first label map when all are ignore, else None.
+
+    Raises:
+        FileNotFoundError: A label map of the split is missing.
+    """
+    import mmcv
+    ignore = dataset.metainfo.get('ignore_index',
+                                  getattr(dataset, 'ignore_index', 255))
+    reduce_zero = dataset.metainfo.get('reduce_zero_label', False)
+    first = None
+    for i in range(len(dataset)):
+        path = dataset.get_data_info(i).get('seg_map_path')
+        if path is None:
+            return None
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'label map {path} (sample {i} of the '
+                                    'test split) does not exist')
+        label = mmcv.imread(path, flag='unchanged')
+        first = first or path
+        labelled = label != ignore
+        if reduce_zero:  # 0 becomes the ignore index when loaded
+            labelled &= label != 0
+        if labelled.any():
+            return None
+    return first
+
+
+def is_cityscapes(dataset: BaseDataset) -> bool:
+    """Whether a built dataset is mmseg's ``CityscapesDataset`` (or a
+    subclass of it)."""
+    from mmseg.datasets import CityscapesDataset
+    return isinstance(dataset, CityscapesDataset)
+
+
+def set_cityscapes_submission(cfg: Config, out: str) -> None:
+    """Write the Cityscapes test server's files: mmseg's ``CityscapesMetric``
+    with ``format_only`` turns each prediction into Cityscapes label IDs
+    (with cityscapesscripts' table) and saves it as ``IMAGE_NAME.png`` in
+    ``out``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        out (str): The folder for the PNGs.
+
+    Raises:
+        ImportError: cityscapesscripts is not installed.
+    """
+    try:
+        import cityscapesscripts.helpers.labels  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            'writing Cityscapes test-server files needs the cityscapesscripts '
+            'package (its label-ID table): pip install cityscapesscripts, '
+            'or install mmext_pixel with the extra: pip install '
+            '"mmext_pixel[cityscapes]"') from e
+    os.makedirs(out, exist_ok=True)
+    cfg.test_evaluator = dict(
+        type='CityscapesMetric',
+        output_dir=osp.abspath(out),
+        format_only=True,
+        keep_results=True)
+
+
+def tta_summary(tta_model: dict) -> str:
+    """One line saying what ``--aug-test`` runs, for messages.
+
+    Args:
+        tta_model (dict): The TTA model's config (``cfg.model`` after
+            :func:`enable_test_time_aug`).
+    """
+    kind = _tta_model_type(tta_model)
+    if kind != 'MultiScaleTileTTAModel':
+        return f'{kind}: the views of tta_pipeline, softmax averaged'
+    scales = tta_model.get('scales', [1.0])
+    windows = (f"{tuple(tta_model.get('crop_size', ()))} windows at stride "
+               f"{tuple(tta_model.get('stride', ()))}")
+    if tta_model.get('whole_max_scale') is not None:
+        windows += (f" (whole image up to scale "
+                    f"{tta_model['whole_max_scale']})")
+    return (f"{kind}: scales {list(scales)} of "
+            f"{tta_model.get('base_size') or 'the image size'}, flip "
+            f"{'on' if tta_model.get('flip', True) else 'off'}, {windows}, "
+            f"{tta_model.get('view_merge', 'exp_mean_logits')} per window, "
+            f"{tta_model.get('scale_merge', 'sum')} over scales")

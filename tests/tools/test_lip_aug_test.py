@@ -204,11 +204,12 @@ def test_explicit_pairs_of_the_config_are_kept(lip):
     'config',
     sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '[!_]*', '*lip*.py'))))
 def test_our_lip_configs_set_the_swap_for_stock_tools(config):
-    """mmseg's own tools/test.py --tta takes tta_model as it is."""
+    """mmseg's own tools/test.py --tta takes tta_model as it is: ours is
+    HRNet's merge (MultiScaleTileTTAModel) with the swap."""
     cfg = Config.fromfile(config)
     if cfg.test_dataloader.dataset.type != 'LIPParsingDataset':
         pytest.fail(f'{config} matches *lip*.py but tests on '
                     f'{cfg.test_dataloader.dataset.type}')
-    assert cfg.tta_model.type == 'FlipSwapSegTTAModel'
+    assert cfg.tta_model.type == 'MultiScaleTileTTAModel'
     assert [tuple(p)
             for p in cfg.tta_model.flip_label_pairs] == list(LIP_FLIP_PAIRS)
