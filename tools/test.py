@@ -8,14 +8,19 @@
 ``--aug-test`` (alias ``--tta``) is mmseg's test-time augmentation: by
 default scales 0.5, 0.75, 1.0, 1.25, 1.5, 1.75 and a horizontal flip, as the
 config's ``tta_pipeline`` defines them; for pose configs it turns on flip
-test. When the test dataset declares left/right class pairs (its metainfo's
-``flip_pairs``, e.g. LIP) and the config's ``tta_model`` is mmseg's plain
-``SegTTAModel``, the flipped views swap those classes' scores
-(``FlipSwapSegTTAModel``). A pose test runs flip test as its config says,
-``--aug-test`` turns it on and ``--no-flip-test`` off. ``--out`` is a folder
-of predicted label PNGs for segmentation and a .pkl dump for pose. A
-segmentation test split without labels is predicted only (written to
-``--out``, or to WORK_DIR/predictions).
+test. Our paper configs select ``MultiScaleTileTTAModel`` in ``tta_model``,
+which merges the views as the paper's evaluation script did (see each
+config README's "Test protocol"). When the test dataset declares left/right
+class pairs (its metainfo's ``flip_pairs``, e.g. LIP) and the config's
+``tta_model`` is mmseg's plain ``SegTTAModel``, the flipped views swap those
+classes' scores (``FlipSwapSegTTAModel``). A pose test runs flip test as its
+config says, ``--aug-test`` turns it on and ``--no-flip-test`` off.
+``--out`` is a folder of predicted label PNGs for segmentation and a .pkl
+dump for pose. A segmentation test split without labels (also one whose
+label maps are all ignore, as Cityscapes' ``gtFine/test``) is predicted
+only (written to ``--out``, or to WORK_DIR/predictions); for Cityscapes
+that is the test server's label-ID PNGs (mmseg's ``CityscapesMetric``,
+needs cityscapesscripts), in ``--out`` or WORK_DIR/cityscapes_test.
 
 A checkpoint that does not fit the model (shapes, missing or unexpected
 keys) stops the test, unless ``--allow-partial`` loads what fits.
@@ -31,12 +36,11 @@ from mmext_pixel.engine import ClassCountError, add_training_guards
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
                                               FitCheckedRunner,
                                               check_checkpoint_file)
-from mmext_pixel.utils.run_config import (POSE_SCOPE, build_test_dataset,
-                                          enable_test_time_aug,
-                                          enable_visualization,
-                                          evaluator_names, finish_run,
-                                          load_config, set_pose_flip_test,
-                                          set_prediction_output, setup_run)
+from mmext_pixel.utils.run_config import (
+    POSE_SCOPE, build_test_dataset, enable_test_time_aug, enable_visualization,
+    evaluator_names, finish_run, is_cityscapes, labels_all_ignored,
+    load_config, set_cityscapes_submission, set_pose_flip_test,
+    set_prediction_output, setup_run, tta_summary)
 
 
 def parse_args():
@@ -139,15 +143,34 @@ def test(args) -> None:
         if args.aug_test:
             swapped = enable_test_time_aug(cfg, args.config, args.aug_scales,
                                            not args.no_aug_flip)
+            print(f'--aug-test: {tta_summary(cfg.model)}')
             if swapped:
                 print('--aug-test: the flipped views swap the dataset\'s '
                       f'left/right classes {[tuple(p) for p in swapped]} '
-                      '(FlipSwapSegTTAModel)')
+                      f'({cfg.model.type})')
         # built once, here, with the final pipeline; the Runner takes it
         dataset = build_test_dataset(cfg)
-        if split_has_labels(dataset):
+        labelled = split_has_labels(dataset)
+        ignored = labelled and labels_all_ignored(dataset)
+        if ignored:
+            print(f'test split: every label map is all ignore (e.g. '
+                  f'{ignored}): the split has no labels')
+            labelled = False
+        if labelled:
             print(f'test split has labels: {len(dataset)} samples, '
                   f'evaluating with {evaluator_names(cfg)}')
+        elif is_cityscapes(dataset):
+            # the server scores Cityscapes label IDs, not train IDs
+            folder = out or osp.join(cfg.work_dir, 'cityscapes_test')
+            try:
+                set_cityscapes_submission(cfg, folder)
+            except ImportError as e:
+                raise SystemExit(f'error: {e}')
+            out = None
+            print(f'Cityscapes test split ({len(dataset)} images): label-ID '
+                  f'PNGs for the benchmark server are written to {folder}; '
+                  f'zip them with: (cd {folder} && zip -q '
+                  '../cityscapes_test_results.zip *.png)')
         else:
             # nothing to score: write the predictions instead
             out = out or osp.join(cfg.work_dir, 'predictions')
