@@ -7,7 +7,7 @@ from mmcv.cnn import ConvModule
 from mmseg.registry import MODELS
 
 from ..utils import (ContextSandwichHead, biased_conv_module, depthwise_down,
-                     resize_to)
+                     in_float32, resize_to)
 
 
 def linear_norm(in_channels: int,
@@ -71,12 +71,18 @@ class SpatialGCN(nn.Module):
         self.conv_wg = linear_norm(inter, inter, norm_cfg)
         self.out = linear_norm(inter, channels, norm_cfg, bias=True)
 
+    @staticmethod
+    def affinity(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """``softmax(q v^T)`` over ``(b, C/2, L)`` queries and values; in
+        float32 under autocast (its logits are sums over the positions)."""
+        return F.softmax(torch.matmul(q, v.transpose(1, 2)), dim=2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape
         k, v, q = (
             conv(x).flatten(2)
             for conv in (self.node_k, self.node_v, self.node_q))
-        affinity = F.softmax(torch.matmul(q, v.transpose(1, 2)), dim=2)
+        affinity = in_float32(self.affinity, q, v)
         y = torch.matmul(affinity.transpose(1, 2), k)  # (b, C/2, h*w)
         y = on_graph(self.conv_wg, y).reshape(b, -1, h, w)
         return F.relu(self.out(y) + x)
@@ -123,6 +129,16 @@ class DualGCN(nn.Module):
         self.local_gcn = SpatialGCN(channels, norm_cfg)
         self.final = linear_norm(2 * channels, channels, norm_cfg)
 
+    def graph(self, states: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
+        """The feature-space graph ``Z`` (n, S, N) after its updates.
+
+        ``phi theta^T`` sums over every position of the map; under autocast
+        it and the small graph convolutions on it run in float32.
+        """
+        z_idt = torch.matmul(states, nodes.transpose(1, 2))  # (n, S, N)
+        z = on_graph(self.adj, z_idt.transpose(1, 2)).transpose(1, 2) + z_idt
+        return on_graph(self.wg, z)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
         local = resize_to(
@@ -131,9 +147,7 @@ class DualGCN(nn.Module):
 
         states = self.phi(x).flatten(2)  # (n, S, hw)
         nodes = self.theta(x).flatten(2)  # (n, N, hw)
-        z_idt = torch.matmul(states, nodes.transpose(1, 2))  # (n, S, N)
-        z = on_graph(self.adj, z_idt.transpose(1, 2)).transpose(1, 2) + z_idt
-        z = on_graph(self.wg, z)
+        z = in_float32(self.graph, states, nodes)
         y = torch.matmul(z, nodes).reshape(n, -1, h, w)
         feature = F.relu(x + self.conv3(y))
         return self.final(torch.cat([coordinate, feature], dim=1))

@@ -5,7 +5,7 @@ import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmseg.registry import MODELS
 
-from ..utils import ContextSandwichHead, depthwise_down, resize_to
+from ..utils import ContextSandwichHead, depthwise_down, in_float32, resize_to
 
 
 class GlobalAggregation(nn.Module):
@@ -21,7 +21,9 @@ class GlobalAggregation(nn.Module):
     The groups of ``z`` and of the GroupNorm line up, so the scalar of a group
     cancels in the normalisation except for its sign (and the ``eps``): the
     block is nearly ``x + GN(z(t)) * sign``. This is the official arithmetic
-    and is kept as is.
+    and is kept as is. The scalars are sums over ``c / groups * h * w``
+    products (73728 for a 769x769 crop), beyond float16's range: under
+    autocast the scaling, ``z`` and the GroupNorm run in float32.
 
     Args:
         channels (int): Input and output channels.
@@ -49,8 +51,11 @@ class GlobalAggregation(nn.Module):
             dict(type='GN', num_groups=groups), channels)[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.scale_by_group_attention(self.t(x), self.p(x), self.g(x))
-        return self.gn(self.z(y)) + x
+        return in_float32(self._attend, self.t(x), self.p(x), self.g(x)) + x
+
+    def _attend(self, t: torch.Tensor, p: torch.Tensor,
+                g: torch.Tensor) -> torch.Tensor:
+        return self.gn(self.z(self.scale_by_group_attention(t, p, g)))
 
     def scale_by_group_attention(self, t: torch.Tensor, p: torch.Tensor,
                                  g: torch.Tensor) -> torch.Tensor:

@@ -46,7 +46,9 @@ class ClassWeightedCrossEntropyLoss(CrossEntropyLoss):
                 **kwargs) -> torch.Tensor:
         reduction = reduction_override or self.reduction
         if avg_factor is None and reduction == 'mean':
-            class_weight = cls_score.new_tensor(self.class_weight)
+            # float32: a float16 sum over the pixels overflows at 65504
+            class_weight = cls_score.new_tensor(
+                self.class_weight, dtype=torch.float32)
             valid = label != ignore_index
             if self.avg_non_ignore:
                 avg_factor = class_weight[label[valid]].sum()
