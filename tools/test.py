@@ -1,7 +1,8 @@
 """Test (and evaluate) a checkpoint of an MMSeg or MMPose config.
 
     python tools/test.py CONFIG CKPT [--aug-test [--aug-scales 0.75 1 1.25]
-        [--no-aug-flip]] [--no-flip-test] [--allow-partial] [--out OUT]
+        [--no-aug-flip]] [--no-flip-test] [--coco-test-dev [DETECTIONS]]
+        [--allow-partial] [--out OUT]
         [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
@@ -21,6 +22,9 @@ label maps are all ignore, as Cityscapes' ``gtFine/test``) is predicted
 only (written to ``--out``, or to WORK_DIR/predictions); for Cityscapes
 that is the test server's label-ID PNGs (mmseg's ``CityscapesMetric``,
 needs cityscapesscripts), in ``--out`` or WORK_DIR/cityscapes_test.
+``--coco-test-dev`` runs a COCO pose config on test-dev (the image-info
+file and detected boxes) and writes the COCO server's keypoint results
+JSON (mmpose's ``CocoMetric``, ``format_only``) to WORK_DIR.
 
 A checkpoint that does not fit the model (shapes, missing or unexpected
 keys) stops the test, unless ``--allow-partial`` loads what fits.
@@ -39,8 +43,8 @@ from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
 from mmext_pixel.utils.run_config import (
     POSE_SCOPE, build_test_dataset, enable_test_time_aug, enable_visualization,
     evaluator_names, finish_run, is_cityscapes, labels_all_ignored,
-    load_config, set_cityscapes_submission, set_pose_flip_test,
-    set_prediction_output, setup_run, tta_summary)
+    load_config, set_cityscapes_submission, set_coco_test_dev,
+    set_pose_flip_test, set_prediction_output, setup_run, tta_summary)
 
 
 def parse_args():
@@ -84,6 +88,16 @@ def parse_args():
         '--no-flip-test',
         action='store_true',
         help='pose: turn off the flip test that the config turns on')
+    parser.add_argument(
+        '--coco-test-dev',
+        nargs='?',
+        const='',
+        metavar='DETECTIONS_JSON',
+        help='pose: predict COCO test-dev (DATA_ROOT/annotations/'
+        'image_info_test-dev2017.json, test2017/) on detected boxes '
+        '(default DATA_ROOT/person_detection_results/COCO_test-dev2017_'
+        'detections_AP_H_609_person.json) and write the COCO server\'s '
+        'keypoint results JSON to WORK_DIR')
     parser.add_argument(
         '--allow-partial',
         action='store_true',
@@ -136,7 +150,17 @@ def test(args) -> None:
                                  not args.no_aug_flip)
         print('flip test: ' +
               set_pose_flip_test(cfg, args.aug_test, args.no_flip_test))
+        if args.coco_test_dev is not None:
+            try:
+                results = set_coco_test_dev(cfg, args.coco_test_dev or None)
+            except FileNotFoundError as e:
+                raise SystemExit(f'error: {e}')
+            print('COCO test-dev: keypoint results for the server are '
+                  f'written to {results}; rename it person_keypoints_'
+                  'test-dev2017_NAME_results.json and zip it')
     else:
+        if args.coco_test_dev is not None:
+            raise SystemExit('--coco-test-dev is for COCO pose configs')
         if args.no_flip_test:
             raise SystemExit('--no-flip-test is for pose configs; for '
                              'segmentation use --aug-test --no-aug-flip')

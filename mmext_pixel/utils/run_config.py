@@ -432,3 +432,58 @@ def tta_summary(tta_model: dict) -> str:
             f"{'on' if tta_model.get('flip', True) else 'off'}, {windows}, "
             f"{tta_model.get('view_merge', 'exp_mean_logits')} per window, "
             f"{tta_model.get('scale_merge', 'sum')} over scales")
+
+
+COCO_TEST_DEV_IMAGE_INFO = 'annotations/image_info_test-dev2017.json'
+COCO_TEST_DEV_IMAGES = 'test2017/'
+# the person detections of HRNet's and mmpose's test-dev numbers
+COCO_TEST_DEV_DETECTIONS = (
+    'person_detection_results/'
+    'COCO_test-dev2017_detections_AP_H_609_person.json')
+
+
+def set_coco_test_dev(cfg: Config, detections: Optional[str] = None) -> str:
+    """Run a COCO pose config on test-dev for the COCO server: the
+    image-info file (``image_info_test-dev2017.json``, images without
+    annotations) with detected person boxes, and mmpose's ``CocoMetric``
+    with ``format_only`` writing the keypoint results JSON.
+
+    Args:
+        cfg (Config): A pose config, changed in place; its test dataset's
+            ``data_root`` holds ``annotations/image_info_test-dev2017.json``
+            and ``test2017/``.
+        detections (str, optional): Detection results JSON (COCO's results
+            format, as mmpose's ``bbox_file``); None takes
+            ``DATA_ROOT/person_detection_results/COCO_test-dev2017_
+            detections_AP_H_609_person.json``. Defaults to None.
+
+    Returns:
+        str: The results JSON the run writes.
+
+    Raises:
+        FileNotFoundError: The image-info or the detections file is missing.
+    """
+    dataset = cfg.test_dataloader.dataset
+    data_root = dataset.get('data_root') or ''
+    ann_file = osp.join(data_root, COCO_TEST_DEV_IMAGE_INFO)
+    detections = detections or osp.join(data_root, COCO_TEST_DEV_DETECTIONS)
+    for what, path in (('image-info file', ann_file), ('detection results',
+                                                       detections)):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'COCO test-dev: {what} {path} does not '
+                                    'exist')
+    # the image-info file has no annotations to check, so the stock dataset
+    # reads it (as it reads the detections)
+    dataset.type = 'CocoDataset'
+    dataset.ann_file = COCO_TEST_DEV_IMAGE_INFO
+    dataset.bbox_file = detections
+    dataset.data_prefix = dict(img=COCO_TEST_DEV_IMAGES)
+    dataset.test_mode = True
+    prefix = osp.abspath(osp.join(cfg.work_dir, 'coco_test-dev'))
+    os.makedirs(osp.dirname(prefix), exist_ok=True)
+    cfg.test_evaluator = dict(
+        type='CocoMetric',
+        ann_file=ann_file,
+        format_only=True,
+        outfile_prefix=prefix)
+    return f'{prefix}.keypoints.json'
