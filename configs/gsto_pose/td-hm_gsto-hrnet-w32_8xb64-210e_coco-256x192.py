@@ -7,6 +7,13 @@ _base_ = [
     'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
 ]
 custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
+# mmpose's SyncBuffersHook and our run checks (docs/train_test.md, "What
+# stops a run"; configs/_base_/default_runtime.py lists them for seg)
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='ClassCountCheckHook'),
+    dict(type='NonFiniteLossHook')
+]
 
 # See configs/gsto_pose/README.md (init keys, loss weights, dataset).
 model = dict(
