@@ -5,7 +5,12 @@
 
 The config's ``load_from`` loads what fits the model (fine-tuning from a
 checkpoint with another class count) and logs one summary of what did not;
-an empty or truncated checkpoint file is an error naming it.
+an empty or truncated checkpoint file is an error naming it. Heads and
+datasets that disagree on the class count stop the run before its first
+step, a non-finite loss at its iteration (``--cfg-options
+check_finite_loss=False`` turns that off); checkpoints are written
+atomically and ``--resume`` takes the newest one that loads
+(docs/train_test.md, "What stops a run").
 """
 import argparse
 import os
@@ -31,8 +36,8 @@ def parse_args():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from this checkpoint, or without a value from the latest '
-        'checkpoint in the work dir')
+        help='resume from this checkpoint, or without a value from the newest '
+        'checkpoint in the work dir that loads')
     parser.add_argument(
         '--amp',
         action='store_true',
