@@ -1,5 +1,6 @@
 import os
 import os.path as osp
+import pathlib
 import shutil
 
 from setuptools import find_packages, setup
@@ -23,6 +24,17 @@ def requirements(name):
             line.split('#')[0].strip() for line in f
             if line.split('#')[0].strip()
         ]
+
+
+def runtime_package():
+    """The torch-free runtime of this checkout (``runtime/``, its own
+    package) as a requirement of the deploy extra; none in an sdist, which
+    does not carry it."""
+    runtime = osp.join(HERE, 'runtime')
+    if not osp.isfile(osp.join(runtime, 'pyproject.toml')):
+        return []
+    uri = pathlib.Path(runtime).as_uri()
+    return [f'mmext-pixel-runtime[serve,quantize] @ {uri}']
 
 
 def link_mim_files():
@@ -76,7 +88,7 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['mmext_pixel', 'mmext_pixel.*']),
     # optional: ONNX export and torch-free inference (docs/deployment.md)
-    extras_require=dict(deploy=requirements('deploy')),
+    extras_require=dict(deploy=requirements('deploy') + runtime_package()),
     cmdclass=dict(build_py=BuildPyWithMim),
     include_package_data=False,
     zip_safe=False)

@@ -365,6 +365,23 @@ def _as_model(cfg_or_model, checkpoint, cfg_options) -> nn.Module:
     return build_model(cfg_or_model, checkpoint, cfg_options)
 
 
+def _fix_channels(proto, graph: nn.Module, inputs: Tuple[Tensor, ...]) -> None:
+    """Write the outputs' channel counts into the graph's output shapes.
+
+    The weights fix them, but the tracer leaves the channel axis of an
+    output that comes out of a ``Resize`` symbolic; static, they let a
+    reader of the model (the runtime) check the class count in the metadata
+    against the graph without running it.
+    """
+    with torch.no_grad():
+        outs = graph(*inputs)
+    outs = outs if isinstance(outs, (tuple, list)) else (outs, )
+    for value, out in zip(proto.graph.output, outs):
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) == out.dim() >= 2 and not dims[1].HasField('dim_value'):
+            dims[1].dim_value = int(out.shape[1])
+
+
 def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
                 checkpoint: Optional[str] = None,
                 shape: Sequence[int] = (512, 1024),
@@ -422,6 +439,7 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
             dynamic_axes=dynamic_axes,
             do_constant_folding=True)
     proto = onnx.load_from_string(buf.getvalue())
+    _fix_channels(proto, graph, inputs)
     meta = export_metadata(model, shape, dynamic, opset,
                            getattr(model, 'config_path', None))
     entry = proto.metadata_props.add()

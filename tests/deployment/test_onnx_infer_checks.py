@@ -1,0 +1,89 @@
+"""tools/deployment/onnx_infer.py refuses outputs that exist as files and
+models whose metadata counts another number of classes than the graph has,
+with a one-line error naming the path or the model file."""
+import json
+import os.path as osp
+
+import cv2
+import pytest
+
+from conftest import REPO_ROOT, import_deploy_package, run_tool
+from helpers.tiny_trained_seg import trained_tiny
+
+onnx = import_deploy_package('onnx')
+
+TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
+
+
+@pytest.fixture(scope='module')
+def tiny_models(tmp_path_factory, synthetic_root):
+    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
+
+
+@pytest.fixture
+def image(synthetic_root):
+    return str(synthetic_root / 'urbanisation' / 'x' / 'val' / 'val_0000.png')
+
+
+def fails(*args):
+    """The tool's one-line error (non-zero exit, no traceback)."""
+    proc = run_tool([TOOL, *args], cwd=REPO_ROOT, timeout=300, check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert 'Traceback' not in proc.stdout, proc.stdout
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout
+    return lines[0]
+
+
+def test_output_folder_is_a_file(tiny_models, image, tmp_path):
+    taken = tmp_path / 'taken'
+    taken.write_text('a file, not a folder')
+    for option in ('--out', '--show-dir'):
+        line = fails(tiny_models['whole'], image, option, str(taken))
+        assert line == (f'onnx_infer.py: error: {taken}: exists and is not '
+                        f'a folder (given as {option})')
+    # a file in the way of the folder's parent
+    line = fails(tiny_models['whole'], image, '--out', str(taken / 'sub'))
+    assert str(taken / 'sub') in line and '--out' in line
+    assert taken.read_text() == 'a file, not a folder'
+
+
+def edit_metadata(src, dst, edit):
+    proto = onnx.load(src)
+    for entry in proto.metadata_props:
+        if entry.key == 'mmext_pixel':
+            meta = json.loads(entry.value)
+            edit(meta)
+            entry.value = json.dumps(meta)
+    onnx.save(proto, dst)
+    return dst
+
+
+@pytest.mark.parametrize(
+    'edit, said',
+    [(lambda m: m.update(num_classes=5), 'num_classes=5'),
+     (lambda m: m['classes'].append('extra'), '4 class names'),
+     (lambda m: m['palette'].pop(), '2 palette colours'),
+     (lambda m: m.update(num_classes=2, classes=m['classes'][:2]),
+      'num_classes=2, 2 class names')])
+def test_class_count_disagrees_with_graph(tiny_models, image, tmp_path, edit,
+                                          said):
+    model = edit_metadata(tiny_models['whole'], str(tmp_path / 'edited.onnx'),
+                          edit)
+    out = tmp_path / 'out'
+    line = fails(model, image, '--out', str(out))
+    assert line.startswith(f'onnx_infer.py: error: {model}: the metadata '
+                           f'says {said}'), line
+    assert "output 'seg_logits' has 3 channels" in line, line
+    assert not out.exists()  # refused at load, before any output
+
+
+def test_unedited_model_runs(tiny_models, image, tmp_path):
+    """The same call on the export as written succeeds (the checks above
+    fail for the edit, not for the call)."""
+    run_tool([TOOL, tiny_models['whole'], image, '--out',
+              str(tmp_path)],
+             cwd=REPO_ROOT,
+             timeout=300)
+    labels = cv2.imread(str(tmp_path / 'val_0000.png'), cv2.IMREAD_UNCHANGED)
+    assert labels.shape == (64, 64) and labels.max() <= 2
