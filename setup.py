@@ -87,8 +87,11 @@ setup(
     license='Apache License 2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['mmext_pixel', 'mmext_pixel.*']),
-    # optional: ONNX export and torch-free inference (docs/deployment.md)
-    extras_require=dict(deploy=requirements('deploy') + runtime_package()),
+    # optional: ONNX export and torch-free inference (docs/deployment.md);
+    # Cityscapes test-server files (docs/train_test.md, Benchmark servers)
+    extras_require=dict(
+        deploy=requirements('deploy') + runtime_package(),
+        cityscapes=requirements('cityscapes')),
     cmdclass=dict(build_py=BuildPyWithMim),
     include_package_data=False,
     zip_safe=False)
