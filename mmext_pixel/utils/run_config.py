@@ -84,7 +84,24 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
+        # torch's SyncBatchNorm runs on GPUs only: without CUDA each process
+        # normalises its own batch (as a non-distributed run, where mmengine
+        # reverts SyncBN to BN itself)
+        _sync_bn_to_bn(cfg.model)
+        cfg.pop('sync_bn', None)
     return cfg
+
+
+def _sync_bn_to_bn(node) -> None:
+    """Every ``type='SyncBN'`` of a config (sub)tree becomes ``'BN'``."""
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+        for value in node.values():
+            _sync_bn_to_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _sync_bn_to_bn(value)
 
 
 def finish_run() -> None:
