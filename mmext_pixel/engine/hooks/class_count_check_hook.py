@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import BaseLoop
 
+from mmext_pixel.models.backbones import GSTOHRNet
 from mmext_pixel.utils.checkpoint_fit import bare_model
 
 #: (config key of the dataloader, the loop attribute of mmengine's Runner)
@@ -78,9 +79,9 @@ def _class_weights(head_key: str, head: nn.Module) -> List[Tuple[str, int]]:
 def check_class_counts(model: nn.Module,
                        datasets: Sequence[Tuple[str, object]]) -> None:
     """Compare every head's class count (seg: ``num_classes``; pose: the
-    heatmap ``out_channels``), every loss's ``class_weight`` and a
-    backbone's ``num_classes`` (GSTO-HRNet's intermediate predictions) with
-    the datasets' metainfo.
+    heatmap ``out_channels``), every loss's ``class_weight`` and
+    :class:`GSTOHRNet`'s ``num_classes`` (its intermediate predictions)
+    with the datasets' metainfo.
 
     A head with ``out_channels=1`` (mmseg's sigmoid head for two classes)
     agrees with a dataset of one or two classes. A dataset whose metainfo
@@ -120,9 +121,10 @@ def check_class_counts(model: nn.Module,
             problems.append(f'{model_key}{what}, but {key} ({kind}) has '
                             f'{desc}')
 
-    backbone_classes = getattr(
-        getattr(model, 'backbone', None), 'num_classes', None)
-    if isinstance(backbone_classes, int):
+    backbone = getattr(model, 'backbone', None)
+    if isinstance(backbone, GSTOHRNet):
+        # its intermediate predictions are supervised with the labels
+        backbone_classes = backbone.num_classes
         compare('model.backbone.num_classes', backbone_classes,
                 f'={backbone_classes}')
     for head_key, head in heads:

@@ -164,3 +164,15 @@ def test_our_config_stops_a_stock_runner_before_training(
     assert runner.iter == 0
     assert not [f for f in tmp_path.glob('work/*.pth')]
     assert osp.isdir(tmp_path / 'work')
+
+
+def test_gsto_backbone_intermediate_predictions():
+    from helpers.tiny_gsto import tiny_extra
+    from mmext_pixel.models.backbones import GSTOHRNet
+    model = segmentor(seg_head(3))
+    model.backbone = GSTOHRNet(num_classes=4, extra=tiny_extra())
+    with pytest.raises(ClassCountError) as info:
+        check_class_counts(model, splits(3))
+    assert str(info.value).endswith(
+        'model.backbone.num_classes=4, but train_dataloader.dataset '
+        "(FakeDataset) has classes=3 ('c0', 'c1', 'c2')")
