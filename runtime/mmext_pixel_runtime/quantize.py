@@ -1,0 +1,254 @@
+"""Static int8 quantisation of an exported segmentation model, calibrated on
+images through the model's own preprocessing; ``mmext-pixel-quantize``.
+
+    mmext-pixel-quantize MODEL.onnx --calib DIR [--num N] --out INT8.onnx
+        [--method minmax|entropy|percentile]
+        [--eval-images DIR --eval-labels DIR]
+
+onnxruntime's pre-processing (shape inference and its basic graph
+optimisation: without it, convolutions whose bias the exporter shares
+through an ``Identity`` stay in fp32), then ``quantize_static`` in QDQ
+format: per-channel int8 weights, uint8 activations whose ranges come from
+what the graph receives for the calibration images (every slide crop in
+slide mode, with Gated-SCNN's Canny input). The ``mmext_pixel`` metadata is
+carried over (with a ``quantization`` entry), so the runtime, the CLI and the
+server run the int8 model as they run the fp32 one. Needs the ``onnx``
+package (``pip install mmext-pixel-runtime[quantize]``).
+
+``--eval-images``/``--eval-labels`` report the fp32 and int8 mIoU (mmseg's
+``IoUMetric``: intersections and unions summed over the images, 255
+ignored) and how many pixels the two label maps agree on.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import tempfile
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .infer import list_images
+from .metadata import METADATA_KEY, InferenceError
+from .segmenter import Segmenter, decode_image
+
+METHODS = ('minmax', 'entropy', 'percentile')
+
+
+def quantize(model_path: str,
+             calib_images: Sequence[str],
+             out_path: str,
+             method: str = 'minmax') -> dict:
+    """Quantise ``model_path`` to int8, calibrated on ``calib_images``.
+
+    Args:
+        model_path (str): fp32 model from pytorch2onnx.py.
+        calib_images (Sequence[str]): Image files for the activation ranges.
+        out_path (str): Where the int8 model goes.
+        method (str): Calibration: 'minmax', 'entropy' or 'percentile'.
+            Defaults to 'minmax'.
+
+    Returns:
+        dict: What was done (``quantized_convs``, ``convs``, ...), also
+        stored in the model's metadata under ``quantization``.
+    """
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import (CalibrationDataReader,
+                                          CalibrationMethod, QuantFormat,
+                                          QuantType, quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if method not in METHODS:
+        raise InferenceError(f'calibration method {method!r}: use one of '
+                             f'{", ".join(METHODS)}')
+    if not calib_images:
+        raise InferenceError('no calibration images')
+    model = Segmenter(model_path, threads=None)
+
+    class Images(CalibrationDataReader):
+
+        def __init__(self):
+            self.feeds = (
+                feed for path in calib_images
+                for feed in model.network_feeds(decode_image(path)))
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    info = dict(
+        method=method,
+        format='QDQ',
+        weights='int8 per channel',
+        activations='uint8',
+        calibration_images=len(calib_images))
+    calibrate = dict(
+        minmax=CalibrationMethod.MinMax,
+        entropy=CalibrationMethod.Entropy,
+        percentile=CalibrationMethod.Percentile)[method]
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = osp.join(tmp, 'prepared.onnx')
+        # onnx shape inference is enough for convolutional graphs;
+        # onnxruntime's symbolic one gives up on dynamic Resize sizes
+        quant_pre_process(model_path, prepared, skip_symbolic_shape=True)
+        quantize_static(
+            prepared,
+            out_path,
+            Images(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=calibrate)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = \
+            ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = osp.join(tmp, 'optimised.onnx')
+        ort.InferenceSession(
+            out_path, options, providers=['CPUExecutionProvider'])
+        nodes = onnx.load(options.optimized_model_filepath).graph.node
+    info.update(
+        quantized_convs=sum(n.op_type == 'QLinearConv' for n in nodes),
+        convs=sum(n.op_type in ('Conv', 'QLinearConv') for n in nodes))
+    # the metadata of the fp32 model, as the runtime reads it
+    meta = dict(model.meta.raw, quantization=info)
+    proto = onnx.load(out_path)
+    kept = [(e.key, e.value) for e in proto.metadata_props
+            if e.key != METADATA_KEY]
+    del proto.metadata_props[:]
+    for key, value in kept:
+        proto.metadata_props.add(key=key, value=value)
+    proto.metadata_props.add(key=METADATA_KEY, value=json.dumps(meta))
+    onnx.save(proto, out_path)
+    return info
+
+
+def label_file(labels_dir: str, image: str) -> str:
+    """The label PNG of ``image`` in ``labels_dir`` (the same stem)."""
+    path = osp.join(labels_dir, osp.splitext(osp.basename(image))[0] + '.png')
+    if not osp.isfile(path):
+        raise InferenceError(f'{path}: no label map for {image}')
+    return path
+
+
+def evaluate(models: Dict[str, Segmenter],
+             images: Sequence[str],
+             labels_dir: str,
+             ignore_index: int = 255) -> dict:
+    """mIoU of each model on ``images`` (mmseg's ``IoUMetric``: totals over
+    the images) and the pixels each agrees with the first model on.
+
+    Args:
+        models (Dict[str, Segmenter]): Name to model, the reference first.
+        images (Sequence[str]): Image files.
+        labels_dir (str): Folder of their label PNGs (same stems).
+        ignore_index (int): Label to leave out. Defaults to 255.
+    """
+    import cv2
+    names = list(models)
+    n = models[names[0]].meta.num_classes
+    inter = {k: np.zeros(n) for k in names}
+    union = {k: np.zeros(n) for k in names}
+    agree = {k: 0 for k in names}
+    total = 0
+    for path in images:
+        img = decode_image(path)
+        gt = cv2.imread(label_file(labels_dir, path), cv2.IMREAD_UNCHANGED)
+        if gt is None or gt.shape != img.shape[:2]:
+            raise InferenceError(f'{label_file(labels_dir, path)}: not a '
+                                 f'label map of the size of {path}')
+        valid = gt != ignore_index
+        preds = {k: m.predict(img) for k, m in models.items()}
+        for k, pred in preds.items():
+            p, g = pred[valid], gt[valid]
+            inter[k] += np.bincount(p[p == g], minlength=n)[:n]
+            union[k] += (
+                np.bincount(p, minlength=n)[:n] +
+                np.bincount(g, minlength=n)[:n] -
+                np.bincount(p[p == g], minlength=n)[:n])
+            agree[k] += int((pred == preds[names[0]]).sum())
+        total += gt.size
+    result = {}
+    for k in names:
+        with np.errstate(invalid='ignore', divide='ignore'):
+            iou = inter[k] / union[k]
+        result[k] = dict(
+            mIoU=float(np.nanmean(iou) * 100),
+            IoU=[float(v * 100) for v in iou],
+            agreement=agree[k] / total)
+    return result
+
+
+def parse_args(argv: Optional[Sequence[str]] = None,
+               prog: Optional[str] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description='Quantise an exported segmentation model to int8 '
+        '(static, QDQ, per-channel), calibrated on images')
+    parser.add_argument('model', help='fp32 ONNX file from pytorch2onnx.py')
+    parser.add_argument(
+        '--calib', required=True, help='folder of calibration images')
+    parser.add_argument(
+        '--num',
+        type=int,
+        help='use the first N images of --calib (sorted; default: all)')
+    parser.add_argument('--out', required=True, help='the int8 ONNX file')
+    parser.add_argument(
+        '--method',
+        choices=METHODS,
+        default='minmax',
+        help='activation range calibration (default minmax)')
+    parser.add_argument(
+        '--eval-images', help='folder of images to evaluate fp32 and int8 on')
+    parser.add_argument('--eval-labels', help='their label PNGs (same stems)')
+    args = parser.parse_args(argv)
+    if args.num is not None and args.num < 1:
+        parser.error(f'--num must be >= 1, got {args.num}')
+    if bool(args.eval_images) != bool(args.eval_labels):
+        parser.error('--eval-images and --eval-labels go together')
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None,
+         prog: Optional[str] = None) -> dict:
+    prog = prog or osp.basename(sys.argv[0])
+    args = parse_args(argv, prog)
+    try:
+        for path, what in ((args.model, 'model'), (args.calib, '--calib')):
+            if not osp.exists(path):
+                raise InferenceError(f'{path}: no such {what}')
+        if not osp.isdir(args.calib):
+            raise InferenceError(f'{args.calib}: --calib is not a folder')
+        if osp.isdir(args.out):
+            raise InferenceError(f'{args.out}: --out is a folder')
+        if osp.abspath(args.out) == osp.abspath(args.model):
+            raise InferenceError(f'{args.out}: --out would overwrite the '
+                                 'fp32 model')
+        calib: List[str] = list_images(args.calib)[0][:args.num]
+        Segmenter(args.model)  # a model the runtime cannot run stops here
+        out_dir = osp.dirname(osp.abspath(args.out))
+        os.makedirs(out_dir, exist_ok=True)
+        info = quantize(args.model, calib, args.out, args.method)
+        print(f'{args.out}: {info["quantized_convs"]} of {info["convs"]} '
+              f'convolutions in int8, calibrated ({args.method}) on '
+              f'{len(calib)} images of {args.calib}')
+        result = dict(quantization=info)
+        if args.eval_images:
+            images = list_images(args.eval_images)[0]
+            scores = evaluate(
+                dict(fp32=Segmenter(args.model), int8=Segmenter(args.out)),
+                images, args.eval_labels)
+            for name, score in scores.items():
+                print(f'{name}: mIoU {score["mIoU"]:.2f} (IoU per class '
+                      f'{", ".join(f"{v:.2f}" for v in score["IoU"])}) on '
+                      f'{len(images)} images; labels equal to fp32 on '
+                      f'{100 * score["agreement"]:.2f} % of the pixels')
+            result['eval'] = scores
+        return result
+    except InferenceError as e:
+        sys.exit(f'{prog}: error: {e}')
+
+
+if __name__ == '__main__':
+    main()
