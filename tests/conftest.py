@@ -11,11 +11,12 @@ import mmext_pixel  # noqa: F401  (registers the components)
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TESTS_ROOT = osp.join(REPO_ROOT, 'tests')
 
-# The deployment packages: tools/install.sh installs them unless --no-deploy.
-# Tests that need them carry the ``deploy`` marker (every test under the
-# folders below has it) and are skipped, naming the option, where they are
-# missing.
-DEPLOY_PACKAGES = ('onnx', 'onnxruntime')
+# The deployment packages (requirements/deploy.txt and the runtime package of
+# runtime/): tools/install.sh installs them unless --no-deploy. Tests that
+# need them carry the ``deploy`` marker (every test under the folders below
+# has it) and are skipped, naming the option, where they are missing.
+DEPLOY_PACKAGES = ('onnx', 'onnxruntime', 'mmext_pixel_runtime', 'fastapi',
+                   'uvicorn')
 DEPLOY_TEST_FOLDERS = ('deployment', 'runtime')
 
 
@@ -32,9 +33,9 @@ def missing_packages(names):
 
 MISSING_DEPLOY_PACKAGES = missing_packages(DEPLOY_PACKAGES)
 DEPLOY_SKIP_REASON = (
-    f'needs {" and ".join(MISSING_DEPLOY_PACKAGES or DEPLOY_PACKAGES)} '
-    '(requirements/deploy.txt), which `bash tools/install.sh` installs '
-    'unless run with --no-deploy')
+    f'needs {", ".join(MISSING_DEPLOY_PACKAGES or DEPLOY_PACKAGES)} '
+    '(requirements/deploy.txt, runtime/), which `bash tools/install.sh` '
+    'installs unless run with --no-deploy')
 
 
 def import_deploy_package(name):

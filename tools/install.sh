@@ -17,10 +17,11 @@
 #                     and torchvision, which only mmpose imports; see
 #                     requirements/pose.txt). Every segmentation component
 #                     and config works without it; the pose configs need it.
-#   --no-deploy       leave out the deployment packages (onnx, onnxruntime;
-#                     requirements/deploy.txt). The ONNX export and
-#                     onnxruntime tools need them; the test suite then skips
-#                     their tests, naming this option.
+#   --no-deploy       leave out the deployment packages (onnx, onnxruntime,
+#                     the HTTP service's; requirements/deploy.txt) and the
+#                     torch-free runtime (runtime/). The ONNX export, the
+#                     runtime and the server need them; the test suite then
+#                     skips their tests, naming this option.
 #   --mmcv-cuda-ops   build mmcv's CUDA ops even where no nvcc matching
 #                     torch's CUDA version is found (see step 3; only mmseg
 #                     models that call mmcv's CUDA ops need them, none of
@@ -385,6 +386,9 @@ install_mmcv() {
 install_deploy() {
     if [ "$WITH_DEPLOY" = 1 ]; then
         pip_install -r "$ROOT/requirements/deploy.txt"
+        # the torch-free runtime (its own package in runtime/), editable so
+        # that the deployment tools of this checkout run its code
+        pip_install -e "$ROOT/runtime[serve,quantize]"
     fi
 }
 
@@ -404,6 +408,8 @@ extra_versions = {}
 if with_deploy:
     import onnx
     import onnxruntime
+
+    import mmext_pixel_runtime  # noqa: F401
     extra_versions.update(onnx=onnx.__version__,
                           onnxruntime=onnxruntime.__version__)
 if with_pose:  # first: a missing pose stack fails fast

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import DEPLOY_PACKAGES, REPO_ROOT
 from helpers.import_blocker import POSE_STACK, write_import_blocker
 
 INSTALL_SH = osp.join(REPO_ROOT, 'tools', 'install.sh')
@@ -473,7 +473,7 @@ def test_failed_build_exit_status_passes_through_progress(tmp_path):
     assert proc.stdout.strip().splitlines()[-1] == 'rc 3', proc.stdout
 
 
-@pytest.mark.parametrize('args,calls', [('', 1), ('--no-deploy', 0)])
+@pytest.mark.parametrize('args,calls', [('', 2), ('--no-deploy', 0)])
 def test_deploy_packages_unless_no_deploy(tmp_path, args, calls):
     log = tmp_path / 'pip.log'
     env = dict(step_env(Path(sys.executable)), PIP_LOG=str(log))
@@ -482,16 +482,17 @@ def test_deploy_packages_unless_no_deploy(tmp_path, args, calls):
         f'parse_args {args}\ninstall_deploy', env, tmp_path)
     assert proc.returncode == 0, proc.stdout
     logged = log.read_text().splitlines() if log.exists() else []
-    assert logged == [f'pip install -r {REPO_ROOT}/requirements/deploy.txt'
-                      ] * calls
+    assert logged == [
+        f'pip install -r {REPO_ROOT}/requirements/deploy.txt',
+        f'pip install -e {REPO_ROOT}/runtime[serve,quantize]'
+    ][:calls]
 
 
 def test_suite_collects_and_skips_without_deploy_packages(tmp_path):
-    """The README's test command after `install.sh --no-deploy`: onnx and
-    onnxruntime blocked, the whole suite collects, and a deployment test is
-    skipped with the option named."""
-    blocker = write_import_blocker(tmp_path / 'blocker',
-                                   ('onnx', 'onnxruntime'))
+    """The README's test command after `install.sh --no-deploy`: the
+    deployment packages blocked, the whole suite collects, and a deployment
+    test is skipped with the option named."""
+    blocker = write_import_blocker(tmp_path / 'blocker', DEPLOY_PACKAGES)
     env = dict(
         os.environ,
         PYTHONWARNINGS='ignore',
@@ -523,6 +524,6 @@ def test_suite_collects_and_skips_without_deploy_packages(tmp_path):
     assert len(skipped) == 1, run.stdout
     assert skipped[0].startswith('SKIPPED [2] '), skipped
     assert skipped[0].endswith(
-        'needs onnx and onnxruntime (requirements/deploy.txt), which '
-        '`bash tools/install.sh` installs unless run with --no-deploy'
-    ), skipped
+        f'needs {", ".join(DEPLOY_PACKAGES)} (requirements/deploy.txt, '
+        'runtime/), which `bash tools/install.sh` installs unless run with '
+        '--no-deploy'), skipped
