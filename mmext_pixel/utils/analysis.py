@@ -1,5 +1,10 @@
 """A config's model and a random input for it, as the analysis tools
-(``get_flops.py``, ``benchmark.py``, ``benchmark_onnx.py``) measure them."""
+(``get_flops.py``, ``benchmark.py``, ``benchmark_train.py``,
+``benchmark_onnx.py``) measure them; their interleaved timer, memory probes
+and report lines."""
+import resource
+import statistics
+import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -119,3 +124,60 @@ def time_alternately(runners: Dict[str, Callable[[], object]],
             run(fn)
             times[name].append((time.perf_counter() - start) * 1000)
     return times
+
+
+def summarise(times_ms: Sequence[float]) -> Dict[str, float]:
+    """``median_ms``, ``min_ms``, ``mean_ms`` and ``runs`` of timed runs.
+
+    Args:
+        times_ms (Sequence[float]): Milliseconds of every timed run.
+    """
+    return dict(
+        median_ms=statistics.median(times_ms),
+        min_ms=min(times_ms),
+        mean_ms=statistics.fmean(times_ms),
+        runs=len(times_ms))
+
+
+def report_line(name: str, stats: Dict[str, float], unit: str = 'ms') -> str:
+    """One line of the tools' common report: ``name median (min) ms``."""
+    return (f'{name:24s} median {stats["median_ms"]:10.2f} {unit}  '
+            f'min {stats["min_ms"]:10.2f} {unit}  ({stats["runs"]} runs)')
+
+
+def load_average() -> Optional[Tuple[float, float, float]]:
+    """The machine's 1, 5 and 15 minute load averages (None where unknown);
+    benchmarks record it with their numbers."""
+    try:
+        import os
+        return tuple(round(v, 2) for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
+def rss_kib(field: str = 'VmRSS') -> Optional[int]:
+    """A memory field of /proc/self/status in KiB, None where unavailable."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def maxrss_mib() -> float:
+    """Peak RSS of this process (``ru_maxrss``: KiB on Linux, B on macOS)."""
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / (2**20 if sys.platform == 'darwin' else 2**10)
+
+
+def reset_peak_rss() -> bool:
+    """Reset the process's peak RSS to its current RSS (Linux >= 4.0)."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False

@@ -31,9 +31,7 @@ mean latencies, CONFIG2 / CONFIG. ``--out`` writes all numbers as JSON.
 """
 import argparse
 import os.path as osp
-import resource
 import statistics
-import sys
 from typing import Optional, Sequence
 
 import mmengine
@@ -42,8 +40,11 @@ from mmengine.config import Config, DictAction
 from torch import nn
 
 from mmext_pixel.utils.analysis import (add_shape_arg, build_model,
-                                        dummy_inputs, input_shape,
-                                        time_alternately)
+                                        dummy_inputs, input_shape)
+from mmext_pixel.utils.analysis import maxrss_mib as _maxrss_mib
+from mmext_pixel.utils.analysis import reset_peak_rss as _reset_peak_rss
+from mmext_pixel.utils.analysis import rss_kib as _rss_kib
+from mmext_pixel.utils.analysis import time_alternately
 from mmext_pixel.utils.run_config import load_config
 
 
@@ -75,34 +76,6 @@ def parse_args(argv=None):
     if args.runs < 1:
         parser.error(f'--runs must be >= 1, got {args.runs}')
     return args
-
-
-def _rss_kib(field: str = 'VmRSS') -> Optional[int]:
-    """A memory field of /proc/self/status in KiB, None where unavailable."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith(field + ':'):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _maxrss_mib() -> float:
-    """Peak RSS of this process (``ru_maxrss``: KiB on Linux, B on macOS)."""
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return maxrss / (2**20 if sys.platform == 'darwin' else 2**10)
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the process's peak RSS to its current RSS (Linux >= 4.0)."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
 
 
 def benchmark(cfg: Config,
