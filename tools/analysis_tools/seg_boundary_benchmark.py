@@ -13,17 +13,18 @@ boundary map by
   for every class two scipy Euclidean distance transforms of the padded mask.
 
 The official-mode output is checked to equal the distance-transform output;
-the median time of ``--runs`` runs of each is printed in milliseconds.
+the three run in turn (``mmext_pixel.utils.analysis.time_alternately``, as
+the other analysis tools) and the median time of ``--runs`` runs of each is
+printed in milliseconds.
 """
 import argparse
-import statistics
-import time
 
 import cv2
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from mmext_pixel.datasets.transforms import seg_boundary_map
+from mmext_pixel.utils.analysis import summarise, time_alternately
 
 
 def cityscapes_like_map(shape=(1024, 2048), num_classes=19, seed=0):
@@ -56,27 +57,23 @@ def per_class_edt(seg, radius=2, num_classes=19):
     return edge.astype(np.uint8)
 
 
-def median_ms(fn, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
-
-
 def benchmark(shape=(1024, 2048), runs=5, num_classes=19, seed=0):
     seg = cityscapes_like_map(shape, num_classes, seed)
     ours_official = seg_boundary_map(seg, 2, 255, official=True)
     reference = per_class_edt(seg, 2, num_classes)
     if not np.array_equal(ours_official, reference):
         raise AssertionError('official mode differs from the per-class EDT')
+    times = time_alternately(
+        dict(
+            ours=lambda: seg_boundary_map(seg, 2),
+            ours_official=lambda: seg_boundary_map(seg, 2, official=True),
+            edt=lambda: per_class_edt(seg, 2, num_classes)), runs)
     return dict(
         shape=tuple(shape),
-        ours_ms=median_ms(lambda: seg_boundary_map(seg, 2), runs),
-        ours_official_ms=median_ms(
-            lambda: seg_boundary_map(seg, 2, official=True), runs),
-        edt_ms=median_ms(lambda: per_class_edt(seg, 2, num_classes), runs),
+        **{
+            f'{name}_ms': summarise(t)['median_ms']
+            for name, t in times.items()
+        },
         boundary_fraction=float((ours_official == 1).mean()))
 
 
