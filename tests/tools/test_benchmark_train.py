@@ -128,6 +128,9 @@ def test_arguments(capsys):
     with pytest.raises(SystemExit):
         bench.parse_args([FCN, '--baseline', GSTO, '--official'])
     cfg = bench.load_config(FCN)
+    # --shape is the size the network sees: not padded back to the crop
+    assert bench.step_settings(cfg, None, (64, 96)) == (8, (64, 96))
+    assert tuple(cfg.model.data_preprocessor.size) == (64, 96)
     with pytest.raises(ValueError, match='no official-arithmetic'):
         bench.official_steps(cfg, 'cpu', 1, (64, 64))
     if not torch.cuda.is_available():

@@ -127,6 +127,9 @@ def step_settings(cfg: Config, batch: Optional[int],
         if shape is None:
             raise KeyError('the config has no model.data_preprocessor.size '
                            'or crop_size; give --shape H W')
+    elif cfg.model.data_preprocessor.get('size'):
+        # the preprocessor would pad the images back to the config's crop
+        cfg.model.data_preprocessor.size = tuple(shape)
     if batch is None:
         batch = cfg.train_dataloader.batch_size
     return int(batch), tuple(int(s) for s in shape)
