@@ -601,6 +601,11 @@ def onnx_step(method, path, cfg, args, fp32, work_dir) -> dict:
     if code:
         raise RuntimeError(f'pytorch2onnx.py exited {code}')
     session = ort.InferenceSession(out, providers=[provider])
+    if session.get_providers()[0] != provider:
+        # onnxruntime falls back to the CPU when the CUDA libraries it was
+        # built for do not load
+        raise RuntimeError(f'{out}: onnxruntime did not start {provider} '
+                           f'(session providers {session.get_providers()})')
     rng = np.random.default_rng(0)
     feeds = {}
     for inp in session.get_inputs():
@@ -609,13 +614,20 @@ def onnx_step(method, path, cfg, args, fp32, work_dir) -> dict:
     outputs = session.run(None, feeds)
     if not all(np.isfinite(o).all() for o in outputs):
         raise FloatingPointError(f'{out}: non-finite output on {provider}')
-    return dict(
+    result = dict(
         status='ok',
-        provider=session.get_providers()[0],
+        provider=provider,
         outputs={
             o.name: list(v.shape)
             for o, v in zip(session.get_outputs(), outputs)
         })
+    if provider != 'CPUExecutionProvider':
+        # the same graph and input on the CPU provider, for the record
+        cpu = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+        result['max_abs_diff_vs_cpu_provider'] = max(
+            float(np.abs(a - b).max())
+            for a, b in zip(outputs, cpu.run(None, feeds)))
+    return result
 
 
 def check_method(method: str, args, work_dir: str) -> dict:
@@ -692,6 +704,15 @@ def cell(step: dict) -> str:
     return 'ok'
 
 
+def onnx_cell(step: dict) -> str:
+    if step['status'] != 'ok':
+        return cell(step)
+    diff = step.get('max_abs_diff_vs_cpu_provider')
+    return f'ok ({step["provider"]}' + (
+        f', max abs diff vs CPU provider {diff:.2g})'
+        if diff is not None else ')')
+
+
 def markdown(result: dict) -> str:
     lines = [
         f'GPU check on {result["device_name"]} ({result["mmcv"]}, torch '
@@ -727,7 +748,7 @@ def markdown(result: dict) -> str:
             mem, vs = '', cell(cost)
         lines.append(f'| {method} | {row["config"]} | {size} | {loss} | '
                      f'{step} | {amp_ms} | {mem} | {vs} | '
-                     f'{cell(s["aug_test"])} | {cell(s["onnx"])} |')
+                     f'{cell(s["aug_test"])} | {onnx_cell(s["onnx"])} |')
     return '\n'.join(lines) + '\n'
 
 

@@ -65,6 +65,7 @@ def test_smoke_run_writes_every_row(tmp_path):
         line = next(ln for ln in table.splitlines()
                     if ln.startswith(f'| {method} |'))
         assert f'{fp32["first_loss"]:.3f} / {fp32["last_loss"]:.3f}' in line
+        assert line.endswith('| ok | ok (CPUExecutionProvider) |')
     assert r['methods']['gsto']['steps']['train_fp32']['batch'] == 2
     assert r['methods']['gsto']['steps']['train_fp32']['shape'] == [64, 64]
 
