@@ -31,7 +31,8 @@ For each method's main config (``METHODS``) it runs, in order:
 The configs are the shipped files, rewritten to ``WORK_DIR/configs/``: data
 roots point to the synthetic data, SyncBN stays (mmengine reverts it in one
 process). ``--smoke`` shrinks them (narrow trunks, small crops and test
-sizes, 2 steps) so that the same steps run in about a minute on a CPU.
+sizes, 2 steps, one CPU thread) so that the same steps run in about a
+minute on a CPU.
 
 It writes ``WORK_DIR/gpu_check.json`` and ``WORK_DIR/gpu_check.md`` (one
 table) and prints the table, with the mmcv build it ran with
@@ -758,6 +759,11 @@ def main(argv=None) -> int:
         print('error: --device cuda: no CUDA device is available (use '
               '--device cpu --smoke to try the steps on the CPU)')
         return 2
+    if args.smoke and args.device == 'cpu':
+        # on a shared CPU two threads wait on each other at every operator
+        # (docs/train_test.md); the subprocesses inherit the setting
+        torch.set_num_threads(1)
+        os.environ['OMP_NUM_THREADS'] = '1'
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
     started = time.perf_counter()
