@@ -42,6 +42,7 @@ It exits 1, naming the config and the step, when any step fails.
 import argparse
 import contextlib
 import copy
+import gc
 import importlib.util
 import inspect
 import json
@@ -657,22 +658,20 @@ def check_method(method: str, args, work_dir: str) -> dict:
         # the weights the test and the export start from
         fp32['checkpoint'] = osp.join(work_dir, f'{method}_train_fp32.pth')
         torch.save(
-            dict(state_dict=fp32['model'].state_dict(), meta={}),
+            dict(state_dict=fp32.pop('model').state_dict(), meta={}),
             fp32['checkpoint'])
-        return dict(
-            status='ok', **{k: v
-                            for k, v in fp32.items() if k != 'model'})
+        free_memory(args.device)  # the AMP run's peak is its own
+        return dict(status='ok', **fp32)
+
+    def amp_run():
+        amp = train_steps(cfg, args.device, True, args.iters)
+        amp.pop('model')
+        free_memory(args.device)
+        return dict(status='ok', **amp)
 
     attempt('train_fp32', fp32_run)
     if args.device == 'cuda':
-        attempt(
-            'train_amp', lambda: dict(
-                status='ok',
-                **{
-                    k: v
-                    for k, v in train_steps(cfg, args.device, True, args.iters)
-                    .items() if k != 'model'
-                }))
+        attempt('train_amp', amp_run)
     else:
         steps['train_amp'] = dict(
             status='skipped',
@@ -686,8 +685,13 @@ def check_method(method: str, args, work_dir: str) -> dict:
     attempt('aug_test',
             lambda: aug_test_step(method, path, cfg, args, fp32, work_dir))
     attempt('onnx', lambda: onnx_step(method, path, cfg, args, fp32, work_dir))
-    fp32.pop('model')
     return row
+
+
+def free_memory(device: str) -> None:
+    gc.collect()
+    if device == 'cuda':
+        torch.cuda.empty_cache()
 
 
 # ----------------------------------------------------------------- report
