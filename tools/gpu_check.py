@@ -448,7 +448,7 @@ def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
         if device == 'cuda':
             torch.cuda.synchronize()
         times.append(1000 * (time.perf_counter() - start))
-        total = float(sum(float(v) for k, v in log.items() if 'loss' in k))
+        total = float(log['loss'])  # mmengine's sum of the losses
         losses.append(total)
         if not math.isfinite(total):
             raise FloatingPointError(
