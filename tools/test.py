@@ -40,11 +40,20 @@ from mmext_pixel.engine import ClassCountError, add_training_guards
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
                                               FitCheckedRunner,
                                               check_checkpoint_file)
-from mmext_pixel.utils.run_config import (
-    POSE_SCOPE, build_test_dataset, enable_test_time_aug, enable_visualization,
-    evaluator_names, finish_run, is_cityscapes, labels_all_ignored,
-    load_config, set_cityscapes_submission, set_coco_test_dev,
-    set_pose_flip_test, set_prediction_output, setup_run, tta_summary)
+# yapf: disable
+from mmext_pixel.utils.run_config import (POSE_SCOPE, build_test_dataset,
+                                          enable_test_time_aug,
+                                          enable_visualization,
+                                          evaluator_names, finish_run,
+                                          is_cityscapes, labels_all_ignored,
+                                          load_config,
+                                          set_cityscapes_submission,
+                                          set_coco_test_dev,
+                                          set_pose_flip_test,
+                                          set_prediction_output, setup_run,
+                                          tta_summary)
+
+# yapf: enable
 
 
 def parse_args():

@@ -58,10 +58,10 @@ def test_demo_trains_a_model_that_segments(tmp_path):
 @pytest.mark.parametrize(
     'line,shown',
     [
-        ('12/03 07:33:29 - mmengine - INFO - Iter(train) [ 12/600]  lr: 2.9e-03'
-         '  loss: 0.3919\n', True),
-        ('12/03 07:39:06 - mmengine - INFO - Iter(test) [24/24]    aAcc: 63.0000'
-         '  mIoU: 24.3600\n', True),
+        ('12/03 07:33:29 - mmengine - INFO - Iter(train) [ 12/600]  '
+         'lr: 2.9e-03  loss: 0.3919\n', True),
+        ('12/03 07:39:06 - mmengine - INFO - Iter(test) [24/24]    '
+         'aAcc: 63.0000  mIoU: 24.3600\n', True),
         ('+------------+-------+-------+\n', True),
         ('| background | 63.93 | 69.84 |\n', True),
         # the config dump names the metric too
