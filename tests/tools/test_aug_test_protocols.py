@@ -15,6 +15,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from conftest import REPO_ROOT, run_tool
+from helpers.tiny_fcn_user_config import TINY_FCN_USER_MODEL
 from mmext_pixel.utils.run_config import enable_test_time_aug, load_config
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
@@ -130,39 +131,7 @@ USER_CONFIG = '''_base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py'
 ]
-custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
-norm_cfg = dict(type='BN', requires_grad=True)
-model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_val=0,
-        seg_pad_val=255),
-    backbone=dict(
-        type='ResNetV1c',
-        depth=18,
-        stem_channels=8,
-        base_channels=4,
-        out_indices=(3, ),
-        strides=(1, 2, 1, 1),
-        dilations=(1, 1, 2, 4),
-        norm_cfg=norm_cfg),
-    decode_head=dict(
-        type='FCNHead',
-        in_channels=32,
-        channels=8,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
-tta_model = dict(
+''' + TINY_FCN_USER_MODEL + '''tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales=[0.5, 1.0, 1.5],
     base_size=64,
@@ -201,7 +170,8 @@ def test_aug_test_runs_the_tile_model_end_to_end(tmp_path):
             str(ann_dir / f'{frame}_gtFine_labelTrainIds.png'),
             rng.integers(0, 19, (32, 64), dtype=np.uint8))
     cfg_path = tmp_path / 'my_cityscapes.py'
-    cfg_path.write_text(USER_CONFIG.format(data_root=str(root) + '/'))
+    cfg_path.write_text(
+        USER_CONFIG.format(num_classes=19, data_root=str(root) + '/'))
     cfg = load_config(str(cfg_path))
     init_default_scope('mmseg')
     torch.manual_seed(0)

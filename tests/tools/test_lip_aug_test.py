@@ -15,6 +15,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from conftest import REPO_ROOT, run_tool
+from helpers.tiny_fcn_user_config import TINY_FCN_USER_MODEL
 from mmext_pixel.datasets.lip_parsing import LIP_FLIP_PAIRS
 from mmext_pixel.utils.run_config import enable_test_time_aug, load_config
 
@@ -30,39 +31,7 @@ USER_CONFIG = '''_base_ = [
     {lip_base!r}, 'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_20k.py'
 ]
-custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
-norm_cfg = dict(type='BN', requires_grad=True)
-model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_val=0,
-        seg_pad_val=255),
-    backbone=dict(
-        type='ResNetV1c',
-        depth=18,
-        stem_channels=8,
-        base_channels=4,
-        out_indices=(3, ),
-        strides=(1, 2, 1, 1),
-        dilations=(1, 1, 2, 4),
-        norm_cfg=norm_cfg),
-    decode_head=dict(
-        type='FCNHead',
-        in_channels=32,
-        channels=8,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.,
-        num_classes={num_classes},
-        norm_cfg=norm_cfg,
-        align_corners=False),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
-test_dataloader = dict(
+''' + TINY_FCN_USER_MODEL + '''test_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(data_root={data_root!r}))
