@@ -37,3 +37,31 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 '''
+
+
+def build_user_model(cfg_path, config_text):
+    """Write ``config_text`` to ``cfg_path`` and build its model as the tools
+    do (mmseg's scope, seed 0, initialised weights).
+
+    Returns:
+        tuple: The loaded config and the model.
+    """
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from mmext_pixel.utils.run_config import load_config
+    cfg_path.write_text(config_text)
+    cfg = load_config(str(cfg_path))
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return cfg, model
+
+
+def save_checkpoint(model, path):
+    """``model``'s weights as a checkpoint that tools/test.py loads."""
+    import torch
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path

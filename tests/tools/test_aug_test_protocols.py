@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from conftest import REPO_ROOT, run_tool
-from helpers.tiny_fcn_user_config import TINY_FCN_USER_MODEL
+from helpers.tiny_fcn_user_config import (TINY_FCN_USER_MODEL,
+                                          build_user_model, save_checkpoint)
 from mmext_pixel.utils.run_config import enable_test_time_aug, load_config
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
@@ -170,17 +170,12 @@ def test_aug_test_runs_the_tile_model_end_to_end(tmp_path):
             str(ann_dir / f'{frame}_gtFine_labelTrainIds.png'),
             rng.integers(0, 19, (32, 64), dtype=np.uint8))
     cfg_path = tmp_path / 'my_cityscapes.py'
-    cfg_path.write_text(
+    cfg, model = build_user_model(
+        cfg_path,
         USER_CONFIG.format(num_classes=19, data_root=str(root) + '/'))
-    cfg = load_config(str(cfg_path))
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
     with torch.no_grad():
         model.decode_head.conv_seg.weight.normal_(0, 1.)
-    ckpt = tmp_path / 'tiny.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    ckpt = save_checkpoint(model, tmp_path / 'tiny.pth')
 
     out_dir = tmp_path / 'preds'
     proc = run_tool([

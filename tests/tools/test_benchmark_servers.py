@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from PIL import Image
 
 from conftest import REPO_ROOT, run_tool
-from helpers.tiny_fcn_user_config import TINY_FCN_USER_MODEL
-from mmext_pixel.utils.run_config import load_config, set_cityscapes_submission
+from helpers.tiny_fcn_user_config import (TINY_FCN_USER_MODEL,
+                                          build_user_model, save_checkpoint)
+from mmext_pixel.utils.run_config import set_cityscapes_submission
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 IMG_H, IMG_W = 32, 64
@@ -72,18 +71,13 @@ def cityscapes_test(tmp_path_factory):
             str(ann_dir / f'{frame}_gtFine_labelTrainIds.png'),
             np.full((IMG_H, IMG_W), 255, np.uint8))
     cfg_path = base / 'my_cityscapes_fcn.py'
-    cfg_path.write_text(
+    _, model = build_user_model(
+        cfg_path,
         USER_CONFIG.format(num_classes=19, data_root=str(root) + '/'))
-    cfg = load_config(str(cfg_path))
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
     with torch.no_grad():
         # scores that vary with the pixel, so that several classes win
         model.decode_head.conv_seg.weight.normal_(0, 1.)
-    ckpt = base / 'tiny.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    ckpt = save_checkpoint(model, base / 'tiny.pth')
     model.eval()
     return dict(
         base=base, root=root, cfg_path=cfg_path, ckpt=ckpt, model=model)

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from conftest import REPO_ROOT, run_tool
-from helpers.tiny_fcn_user_config import TINY_FCN_USER_MODEL
+from helpers.tiny_fcn_user_config import (TINY_FCN_USER_MODEL,
+                                          build_user_model, save_checkpoint)
 from mmext_pixel.datasets.lip_parsing import LIP_FLIP_PAIRS
 from mmext_pixel.utils.run_config import enable_test_time_aug, load_config
 
@@ -58,22 +58,18 @@ def lip(tmp_path_factory):
         label = rng.integers(0, NUM_CLASSES, (IMG_H, IMG_W), dtype=np.uint8)
         cv2.imwrite(str(ann_dir / f'{name}.png'), label)
     cfg_path = base / 'my_lip_fcn.py'
-    cfg_path.write_text(
+    # builds in mmseg's scope: module fixtures run before conftest's
+    cfg, model = build_user_model(
+        cfg_path,
         USER_CONFIG.format(
             lip_base=osp.relpath(LIP_BASE, base),
             num_classes=NUM_CLASSES,
             data_root=str(root) + '/'))
-    cfg = load_config(str(cfg_path))
-    init_default_scope('mmseg')  # module fixtures run before conftest's
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
     with torch.no_grad():
         # the six left/right classes win the argmax, so that which side a
         # score belongs to decides the labels
         model.decode_head.conv_seg.bias[14:20] += 4.
-    ckpt = base / 'tiny.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    ckpt = save_checkpoint(model, base / 'tiny.pth')
     return dict(
         base=base,
         root=root,
