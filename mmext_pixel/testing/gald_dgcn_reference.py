@@ -7,7 +7,7 @@ Our own functional reading of ``libs/models/GALDNet.py`` and
 shapes (any width) and the official forward (trunk, heads, auxiliary
 ``dsn``). The grouped GA is computed group by group in a Python loop, as
 released. The converter tests check converted checkpoints against it and
-``tools/analysis_tools/gald_dgcn_benchmark.py`` times our heads against it.
+``tools/analysis_tools/benchmark.py --official`` times our heads against it.
 """
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -185,6 +185,22 @@ def official_ga_loop(sd: StateDict,
     """The released grouped CGNL block: one group at a time."""
     y = official_group_attention(
         *official_projections(sd, prefix, x), groups=groups)
+    y = F.conv2d(y, sd[f'{prefix}.z.weight'], groups=groups)
+    y = F.group_norm(y, groups, sd[f'{prefix}.gn.weight'],
+                     sd[f'{prefix}.gn.bias'], BN_EPS)
+    return y + x
+
+
+def ga_attention_free_part(sd: StateDict,
+                           prefix: str,
+                           x: Tensor,
+                           groups: int = 8) -> Tensor:
+    """What every exact GA computes besides its attention scalars: ``t``,
+    the grouped ``z``, GroupNorm and the residual (no ``p``, ``g``, no
+    scalars). Not the GA's output: its time bounds from below the time of
+    any implementation of the official arithmetic, so the official GA's
+    time over this one is the most any such implementation could gain."""
+    y = F.conv2d(x, sd[f'{prefix}.t.weight'])
     y = F.conv2d(y, sd[f'{prefix}.z.weight'], groups=groups)
     y = F.group_norm(y, groups, sd[f'{prefix}.gn.weight'],
                      sd[f'{prefix}.gn.bias'], BN_EPS)

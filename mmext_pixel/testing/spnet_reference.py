@@ -5,7 +5,7 @@ Our reading of the official ``models/spnet.py``, ``customize.py``,
 independent of mmseg and of our modules: the keys and shapes an official
 checkpoint holds, random state dicts of that form, and the official
 eval-mode forward (BN on running statistics, no dropout). The converter and
-model tests and ``tools/analysis_tools/benchmark_strip_pooling.py`` compare
+model tests and ``tools/analysis_tools/benchmark.py --official`` compare
 our models with it.
 """
 from collections import OrderedDict

@@ -2,6 +2,7 @@
 (``get_flops.py``, ``benchmark.py``, ``benchmark_train.py``,
 ``benchmark_onnx.py``) measure them; their interleaved timer, memory probes
 and report lines."""
+import copy
 import resource
 import statistics
 import sys
@@ -51,7 +52,9 @@ def build_model(cfg: Config) -> nn.Module:
         from mmpose.registry import MODELS
     else:
         from mmseg.registry import MODELS
-    model = MODELS.build(cfg.model)
+    # a copy: mmseg's EncoderDecoder writes its ``pretrained`` into the
+    # backbone's settings, and refuses to be built twice from them
+    model = MODELS.build(copy.deepcopy(cfg.model))
     model = revert_sync_batchnorm(model)
     model.eval()
     return model

@@ -1,7 +1,8 @@
 """Forward latency and peak memory of a segmentation or pose config's model.
 
     python tools/analysis_tools/benchmark.py CONFIG [--shape H W]
-        [--warmup 5] [--runs 20] [--device cpu|cuda] [--compare CONFIG2]
+        [--warmup 5] [--runs 20] [--device cpu|cuda] [--threads N]
+        [--compare CONFIG2 | --official [--module-runs 100]]
         [--out RESULT.json] [--cfg-options k=v ...]
 
 The model is built without weights (random initialisation; latency does not
@@ -28,23 +29,52 @@ Peak memory:
 ``--compare CONFIG2`` measures a second config (with the same ``--shape``,
 ``--cfg-options`` apply to both) in the same run and prints the ratio of the
 mean latencies, CONFIG2 / CONFIG. ``--out`` writes all numbers as JSON.
+
+``--official`` (configs whose decode head is ``GALDHead``, ``DGCNHead`` or
+``SPHead``) times our modules against the official arithmetic of
+``mmext_pixel.testing`` (the released code's operators, as plain functions
+of an official state dict) with the same weights: a random official state
+dict converted into our model by our converter. Default ``--shape``: the
+config's crop. Each row is checked to give the same output on both sides
+before it is timed (the difference is printed; one above ``AGREEMENT`` of
+the official output's largest magnitude is an error):
+
+- ``head``: the decode head on a random ``1 x C x ceil(H/8) x ceil(W/8)``
+  layer4 feature;
+- ``trunk`` (SPNet): the backbone with its strip-pooling gates on a random
+  image, against the official dilated ResNet with SPBlocks;
+- ``ga``, ``ga_grouping`` (GALD): the Global Aggregation alone on its
+  input, and the one step our GA computes differently (the group scalars
+  and the scaling of ``t``, given the projections) against the released
+  per-group loop;
+- ``ga_bound`` (GALD): the GA's attention-free part against the official GA
+  (different outputs on purpose): the most any exact GA could gain.
+
+Ours and the official side alternate, ``--warmup`` untimed rounds and then
+``--runs`` timed ones (``--module-runs`` for the millisecond GA rows), and
+the ratio ours / official of the medians and minima is printed (below 1:
+ours is faster). Memory is not measured in this mode.
 """
 import argparse
 import os.path as osp
 import statistics
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import mmengine
 import torch
 from mmengine.config import Config, DictAction
 from torch import nn
 
+from mmext_pixel.testing.official_heads import (OFFICIAL_HEADS, official_head,
+                                                official_spnet)
 from mmext_pixel.utils.analysis import (add_shape_arg, build_model,
-                                        dummy_inputs, input_shape)
+                                        dummy_inputs, input_shape,
+                                        load_average)
 from mmext_pixel.utils.analysis import maxrss_mib as _maxrss_mib
+from mmext_pixel.utils.analysis import report_line
 from mmext_pixel.utils.analysis import reset_peak_rss as _reset_peak_rss
 from mmext_pixel.utils.analysis import rss_kib as _rss_kib
-from mmext_pixel.utils.analysis import time_alternately
+from mmext_pixel.utils.analysis import summarise, time_alternately
 from mmext_pixel.utils.run_config import load_config
 
 
@@ -61,9 +91,22 @@ def parse_args(argv=None):
     parser.add_argument(
         '--device', choices=['cpu', 'cuda'], default='cpu', help='device')
     parser.add_argument(
+        '--threads', type=int, help='torch.set_num_threads (default: as is)')
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
         '--compare',
         metavar='CONFIG2',
         help='a second config to measure in the same run')
+    group.add_argument(
+        '--official',
+        action='store_true',
+        help='our head (and SPNet trunk, GALD GA) against the official '
+        'arithmetic, same weights')
+    parser.add_argument(
+        '--module-runs',
+        type=int,
+        default=100,
+        help='--official: timed runs of the millisecond GA rows')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument(
         '--cfg-options',
@@ -73,9 +116,18 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.warmup < 0:
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
-    if args.runs < 1:
-        parser.error(f'--runs must be >= 1, got {args.runs}')
+    for name in ('runs', 'module_runs'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
+                         f'{getattr(args, name)}')
     return args
+
+
+def _check_device(device: str) -> None:
+    if device not in ('cpu', 'cuda'):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda: no CUDA device is available')
 
 
 def benchmark(cfg: Config,
@@ -106,10 +158,7 @@ def benchmark(cfg: Config,
     if runs < 1 or warmup < 0:
         raise ValueError(f'runs must be >= 1 and warmup >= 0, got runs='
                          f'{runs}, warmup={warmup}')
-    if device not in ('cpu', 'cuda'):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    if device == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda: no CUDA device is available')
+    _check_device(device)
     shape = input_shape(cfg, shape)
     if model is None:
         model = build_model(cfg)
@@ -163,23 +212,215 @@ def benchmark(cfg: Config,
         memory_kind=kind)
 
 
+def _where(device: str) -> str:
+    if device == 'cuda':
+        return torch.cuda.get_device_name()
+    return f'cpu, {torch.get_num_threads()} thread(s)'
+
+
 def _report(name: str, r: dict) -> None:
-    print(f'{name}')
-    print(f'  input (H, W): {r["shape"]}' +
-          (f', padded to {r["input_shape"]}'
-           if r['input_shape'] != r['shape'] else ''))
-    print(f'  latency over {r["runs"]} runs (after {r["warmup"]} warm-up) '
-          f'on {r["device"]}' +
-          (f' ({r["threads"]} threads)' if r['device'] == 'cpu' else '') +
-          f': mean {r["mean_ms"]:.2f} ms, median {r["median_ms"]:.2f} ms, '
-          f'std {r["std_ms"]:.2f} ms, min {r["min_ms"]:.2f} ms')
+    print(f'{name}: input (H, W) {r["shape"]}' +
+          (f', padded to {r["input_shape"]}' if r['input_shape'] != r['shape']
+           else '') + f', {_where(r["device"])}, {r["warmup"]} warm-up runs')
+    print(
+        report_line('  forward', summarise(r['times_ms'])) +
+        f'  mean {r["mean_ms"]:.2f} ms  std {r["std_ms"]:.2f} ms')
     print(f'  peak memory: {r["peak_memory_mib"]:.1f} MiB, '
           f'+{r["peak_memory_increase_mib"]:.1f} MiB during the forward '
           f'passes [{r["memory_kind"]}]')
 
 
+# ----------------------------------------------------------------- official
+
+# the largest difference between ours and the official output, relative to
+# the official output's largest magnitude, that still counts as the same
+# arithmetic (float32 reassociation)
+AGREEMENT = 1e-4
+
+
+def official_rows(cfg: Config,
+                  shape: Sequence[int],
+                  device: str = 'cpu',
+                  seed: int = 0) -> Dict[str, dict]:
+    """What ``--official`` times: row name -> ``ours`` and ``official``
+    callables, ``same_output`` (False where the two compute different
+    things on purpose) and ``module`` (a millisecond sub-module row).
+
+    Args:
+        cfg (Config): A config whose decode head has an official reference.
+        shape (Sequence[int]): The input image's ``(H, W)``; the head's
+            feature is ``ceil(H / 8) x ceil(W / 8)``.
+        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
+        seed (int): Seed of the random weights and inputs. Defaults to 0.
+    """
+    kind = cfg.model.decode_head.type
+    if kind not in OFFICIAL_HEADS:
+        raise ValueError(f'--official: {cfg.filename} has a {kind}, which '
+                         f'has no official-arithmetic reference; heads with '
+                         f'one: {OFFICIAL_HEADS}')
+    gen = torch.Generator().manual_seed(seed)
+    feature = tuple((s + 7) // 8 for s in shape)
+    rows = {}
+    if kind == 'SPHead':
+        model = build_model(cfg)
+        official = official_spnet(cfg, model, seed)
+        official.sd = {k: v.to(device) for k, v in official.sd.items()}
+        model = model.to(device)
+        head = model.decode_head
+        img = torch.randn(1, 3, *shape, generator=gen).to(device)
+        rows['trunk'] = dict(
+            ours=lambda: model.backbone(img)[-1],
+            official=lambda: official.trunk(img)[1])
+        official_forward = official.head
+    else:
+        head = build_model(
+            Config(
+                dict(
+                    model=cfg.model.decode_head,
+                    default_scope=cfg.default_scope)))
+        official_forward, _, sd = official_head(cfg, head)
+        for k, v in sd.items():
+            sd[k] = v.detach().to(device)
+        head = head.to(device)
+    x = torch.randn(1, head.in_channels, *feature, generator=gen).to(device)
+    inputs = [None] * head.in_index + [x]
+    rows = dict(
+        head=dict(
+            ours=lambda: head(inputs), official=lambda: official_forward(x)),
+        **rows)
+    if kind == 'GALDHead':
+        from mmext_pixel.testing import gald_dgcn_reference as ref
+        prefix = 'head.a2block.long_relation'
+        ga = head.gald.ga
+        with torch.no_grad():
+            block_in = torch.zeros(1, head.channels, *feature, device=device)
+            ga_in = torch.randn(
+                head.gald.down(block_in).shape, generator=gen).to(device)
+            projections = ref.official_projections(sd, prefix, ga_in)
+        rows.update(
+            ga=dict(
+                ours=lambda: ga(ga_in),
+                official=lambda: ref.official_ga_loop(sd, prefix, ga_in)),
+            ga_bound=dict(
+                ours=lambda: ref.ga_attention_free_part(sd, prefix, ga_in),
+                official=lambda: ref.official_ga_loop(sd, prefix, ga_in),
+                same_output=False),
+            ga_grouping=dict(
+                ours=lambda: ga.scale_by_group_attention(*projections),
+                official=lambda: ref.official_group_attention(*projections)))
+        for name in ('ga', 'ga_bound', 'ga_grouping'):
+            rows[name]['module'] = True
+    for row in rows.values():
+        row.setdefault('same_output', True)
+        row.setdefault('module', False)
+    return rows
+
+
+def benchmark_official(cfg: Config,
+                       shape: Optional[Sequence[int]] = None,
+                       warmup: int = 5,
+                       runs: int = 20,
+                       module_runs: int = 100,
+                       device: str = 'cpu') -> dict:
+    """Time :func:`official_rows`, ours and the official side alternating.
+
+    Args:
+        cfg (Config): A config whose decode head has an official reference.
+        shape (Sequence[int], optional): Input ``(H, W)``; the config's crop
+            when None.
+        warmup (int): Untimed rounds first. Defaults to 5.
+        runs (int): Timed rounds of the head and trunk rows. Defaults to 20.
+        module_runs (int): Timed rounds of the GA rows. Defaults to 100.
+        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
+
+    Returns:
+        dict: the settings and, under ``rows``, per row ``ours`` and
+        ``official`` (``summarise`` of the times, with ``times_ms``),
+        ``ratio_median`` and ``ratio_min`` (ours / official) and
+        ``max_abs_diff`` / ``max_rel_diff`` (relative to the official
+        output's largest magnitude; None where the outputs differ on
+        purpose).
+    """
+    _check_device(device)
+    if shape is None:
+        shape = cfg.get('crop_size') or cfg.model.data_preprocessor.size
+    shape = input_shape(cfg, shape)
+    load_before = load_average()
+    result = dict(
+        config=cfg.filename,
+        shape=tuple(shape),
+        device=device,
+        threads=torch.get_num_threads(),
+        warmup=warmup,
+        runs=runs,
+        module_runs=module_runs,
+        rows={})
+    with torch.no_grad():
+        for name, row in official_rows(cfg, shape, device).items():
+            ours, official = row['ours'], row['official']
+            diff = dict(max_abs_diff=None, max_rel_diff=None)
+            if row['same_output']:
+                expected = official()
+                abs_diff = (ours() - expected).abs().max().item()
+                diff = dict(
+                    max_abs_diff=abs_diff,
+                    max_rel_diff=abs_diff / expected.abs().max().item())
+                if not diff['max_rel_diff'] <= AGREEMENT:
+                    raise RuntimeError(
+                        f'--official: ours and the official arithmetic '
+                        f'disagree on the {name!r} row of {cfg.filename}: '
+                        f'max abs diff {abs_diff:.3g}, '
+                        f'{diff["max_rel_diff"]:.3g} of the official '
+                        f'output\'s largest magnitude (at most {AGREEMENT})')
+            times = time_alternately(
+                dict(ours=ours, official=official),
+                module_runs if row['module'] else runs, warmup, device)
+            stats = {
+                k: dict(summarise(t), times_ms=t)
+                for k, t in times.items()
+            }
+            result['rows'][name] = dict(
+                stats,
+                ratio_median=stats['ours']['median_ms'] /
+                stats['official']['median_ms'],
+                ratio_min=stats['ours']['min_ms'] /
+                stats['official']['min_ms'],
+                **diff)
+    result['load_average'] = dict(before=load_before, after=load_average())
+    return result
+
+
+def report_official(r: dict) -> None:
+    print(f'{r["config"]} against the official arithmetic: input (H, W) '
+          f'{r["shape"]}, {_where(r["device"])}, {r["warmup"]} warm-up '
+          f'rounds; load average {r["load_average"]}')
+    for name, row in r['rows'].items():
+        if row['max_abs_diff'] is None:
+            agree = 'outputs differ on purpose (a bound)'
+        else:
+            agree = (f'max abs diff {row["max_abs_diff"]:.1e} (relative '
+                     f'{row["max_rel_diff"]:.1e})')
+        print(f'{name}: {agree}')
+        print(report_line('  ours', row['ours']))
+        print(report_line('  official', row['official']))
+        print(f'  ratio ours / official: median {row["ratio_median"]:.3f}, '
+              f'min {row["ratio_min"]:.3f}')
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.official:
+        cfg = load_config(args.config, args.cfg_options)
+        cfg.log_level = 'WARN'
+        summary = benchmark_official(cfg, args.shape, args.warmup, args.runs,
+                                     args.module_runs, args.device)
+        report_official(summary)
+        if args.out:
+            mmengine.dump(summary, args.out, file_format='json', indent=2)
+            print(f'results written to {args.out}')
+        return summary
     configs = [args.config] + ([args.compare] if args.compare else [])
     results = []
     for path in configs:

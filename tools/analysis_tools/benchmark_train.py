@@ -33,8 +33,9 @@ first one (activations, gradients and optimizer state; weights excluded).
 ``--official`` (GALD, DGCN, SPNet configs): the decode head's step against
 the official arithmetic of ``mmext_pixel.testing`` on the same weights, on
 a random layer4 feature of the crop's stride-8 size: both in training mode
-(batch-statistics BN), the config's decode loss on both logits, SGD with
-the config's settings on both parameter sets.
+(batch-statistics BN) without dropout (the references have none), the
+config's decode loss on both logits, SGD with the config's settings on both
+parameter sets.
 
 Gated-SCNN configs also time, in the same rounds, what the method adds to
 a step outside the network: the boundary targets of the batch's label maps
@@ -42,7 +43,6 @@ a step outside the network: the boundary targets of the batch's label maps
 forward and backward, as a fraction of the whole step.
 """
 import argparse
-import contextlib
 import copy
 import json
 import os.path as osp
@@ -59,12 +59,12 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
+from mmext_pixel.testing.official_heads import (official_head,
+                                                training_mode_references)
 from mmext_pixel.utils.analysis import (load_average, maxrss_mib, report_line,
                                         reset_peak_rss, rss_kib, summarise,
                                         time_alternately)
 from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
-
-OFFICIAL_HEADS = ('GALDHead', 'DGCNHead', 'SPHead')
 
 
 def parse_args(argv=None):
@@ -282,92 +282,6 @@ def memory_in_subprocess(cfg_path: str, args) -> dict:
 # ----------------------------------------------------------------- official
 
 
-@contextlib.contextmanager
-def training_mode_references():
-    """The references' BN in training mode (batch statistics), as in a
-    training step; they are written for inference."""
-    from mmext_pixel.testing import gald_dgcn_reference as gref
-    from mmext_pixel.testing import spnet_reference as sref
-
-    def gald_dgcn_bn(sd, prefix, x):
-        return F.batch_norm(x, sd[f'{prefix}.running_mean'],
-                            sd[f'{prefix}.running_var'],
-                            sd[f'{prefix}.weight'], sd[f'{prefix}.bias'], True,
-                            0.1, gref.BN_EPS)
-
-    def spnet_bn(self, name, x):
-        s = self.sd
-        return F.batch_norm(x, s[name + '.running_mean'],
-                            s[name + '.running_var'], s[name + '.weight'],
-                            s[name + '.bias'], True, 0.1, 1e-5)
-
-    saved = gref.bn, sref.OfficialSPNet.bn
-    gref.bn, sref.OfficialSPNet.bn = gald_dgcn_bn, spnet_bn
-    try:
-        yield
-    finally:
-        gref.bn, sref.OfficialSPNet.bn = saved
-
-
-def official_head(cfg: Config, head):
-    """The official arithmetic of ``head`` (built from ``cfg``) and its
-    official state dict, converted into ``head`` so both hold the same
-    weights. Returns ``(forward(x) -> logits, parameters)``."""
-    kind = type(head).__name__
-    if kind not in OFFICIAL_HEADS:
-        raise ValueError(f'--official: {kind} has no official-arithmetic '
-                         f'reference; heads with one: {OFFICIAL_HEADS}')
-    num_classes = head.num_classes
-    if kind == 'SPHead':
-        from mmext_pixel.converters import spnet
-        from mmext_pixel.testing import spnet_reference as ref
-        depth = cfg.model.backbone.depth
-        sd = ref.random_official_state_dict(depth, num_classes=num_classes)
-        ours = spnet.convert(sd).state_dict
-        prefix = 'decode_head.'
-        head.load_state_dict(
-            {
-                k[len(prefix):]: v
-                for k, v in ours.items() if k.startswith(prefix)
-            },
-            strict=True)
-        official = ref.OfficialSPNet(sd, depth=depth)
-        official.sd = {
-            k: v.clone()
-            for k, v in official.sd.items() if k.startswith('head.')
-        }
-        params = [
-            v.requires_grad_() for k, v in official.sd.items()
-            if not k.endswith(('running_mean', 'running_var',
-                               'num_batches_tracked'))
-        ]
-        return official.head, params, official.sd
-    from mmext_pixel.converters.base import convert_keys
-    from mmext_pixel.converters.gald_dgcn import DGCN, GALD
-    from mmext_pixel.testing import gald_dgcn_reference as ref
-    key = 'gald' if kind == 'GALDHead' else 'dgcn'
-    sd = ref.official_head_state(
-        key,
-        in_channels=head.in_channels,
-        channels=head.channels,
-        num_classes=num_classes)
-    method = GALD if key == 'gald' else DGCN
-    ours = convert_keys(
-        sd, method.rules, method.name, reshape=method.reshape).state_dict
-    prefix = 'decode_head.'
-    head.load_state_dict({k[len(prefix):]: v
-                          for k, v in ours.items()},
-                         strict=True)
-    forward = ref.official_gald_head if key == 'gald' else (
-        ref.official_dgcn_head)
-    params = [
-        v.requires_grad_() for k, v in sd.items()
-        if not k.endswith(('running_mean', 'running_var',
-                           'num_batches_tracked'))
-    ]
-    return (lambda x: forward(sd, x)), params, sd
-
-
 def official_steps(cfg: Config, device: str, batch: int,
                    shape: tuple) -> Dict[str, Callable[[], object]]:
     """Our decode head's training step and the official arithmetic's."""
@@ -375,6 +289,9 @@ def official_steps(cfg: Config, device: str, batch: int,
     from mmseg.registry import MODELS
     head = revert_sync_batchnorm(MODELS.build(cfg.model.decode_head))
     head.train()
+    # the references compute no dropout (they are written for inference):
+    # the step is compared without it on both sides
+    head.dropout = None
     official, params, sd = official_head(cfg, head)
     head.to(device)
     for k, v in sd.items():

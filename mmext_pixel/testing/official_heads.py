@@ -1,0 +1,131 @@
+"""The official arithmetic of a config's decode head (GALD, DGCN, SPNet), on
+the same weights as our head.
+
+``tools/analysis_tools/benchmark.py --official`` times inference with it and
+``benchmark_train.py --official`` a training step: a random official-style
+state dict is converted by our converter into our head, and the reference
+of ``gald_dgcn_reference`` or ``spnet_reference`` computes the official
+forward from the same state dict.
+"""
+import contextlib
+from typing import Callable, Dict, Iterator, List, Tuple
+
+import torch.nn.functional as F
+from mmengine.config import Config
+from torch import Tensor, nn
+
+OFFICIAL_HEADS = ('GALDHead', 'DGCNHead', 'SPHead')
+_NOT_PARAMETERS = ('running_mean', 'running_var', 'num_batches_tracked')
+
+
+def _load_converted(module: nn.Module, converted: Dict[str, Tensor],
+                    prefix: str) -> None:
+    module.load_state_dict(
+        {
+            k[len(prefix):]: v
+            for k, v in converted.items() if k.startswith(prefix)
+        },
+        strict=True)
+
+
+def _parameters(sd: Dict[str, Tensor]) -> List[Tensor]:
+    return [
+        v.requires_grad_() for k, v in sd.items()
+        if not k.endswith(_NOT_PARAMETERS)
+    ]
+
+
+def official_spnet(cfg: Config, model: nn.Module, seed: int = 0):
+    """The official SPNet arithmetic, its random state dict converted into
+    ``model`` (our whole segmentor of ``cfg``).
+
+    Returns:
+        spnet_reference.OfficialSPNet: its ``trunk`` and ``head`` compute
+        what ``model.backbone`` and ``model.decode_head`` compute.
+    """
+    from mmext_pixel.converters import spnet
+    from mmext_pixel.testing import spnet_reference as ref
+    depth = cfg.model.backbone.depth
+    sd = ref.random_official_state_dict(
+        depth, num_classes=cfg.model.decode_head.num_classes, seed=seed)
+    _load_converted(model, spnet.convert(sd).state_dict, '')
+    return ref.OfficialSPNet(sd, depth=depth)
+
+
+def official_head(
+    cfg: Config, head: nn.Module
+) -> Tuple[Callable[[Tensor], Tensor], List[Tensor], Dict[str, Tensor]]:
+    """The official arithmetic of ``head`` (built from ``cfg``).
+
+    A random official state dict of the head's widths and classes is
+    converted into ``head``, so that both hold the same weights.
+
+    Args:
+        cfg (Config): The config ``head`` was built from.
+        head (nn.Module): Our ``GALDHead``, ``DGCNHead`` or ``SPHead``.
+
+    Returns:
+        tuple: ``forward(x) -> logits`` on the layer4 feature ``x``, the
+        official parameters (requiring gradients; BN buffers excluded) and
+        the official state dict they are in.
+    """
+    kind = type(head).__name__
+    if kind not in OFFICIAL_HEADS:
+        raise ValueError(f'--official: {kind} has no official-arithmetic '
+                         f'reference; heads with one: {OFFICIAL_HEADS}')
+    if kind == 'SPHead':
+        from mmext_pixel.converters import spnet
+        from mmext_pixel.testing import spnet_reference as ref
+        depth = cfg.model.backbone.depth
+        sd = ref.random_official_state_dict(
+            depth, num_classes=head.num_classes)
+        _load_converted(head, spnet.convert(sd).state_dict, 'decode_head.')
+        official = ref.OfficialSPNet(sd, depth=depth)
+        official.sd = {
+            k: v.clone()
+            for k, v in official.sd.items() if k.startswith('head.')
+        }
+        return official.head, _parameters(official.sd), official.sd
+    from mmext_pixel.converters.base import convert_keys
+    from mmext_pixel.converters.gald_dgcn import DGCN, GALD
+    from mmext_pixel.testing import gald_dgcn_reference as ref
+    key = 'gald' if kind == 'GALDHead' else 'dgcn'
+    sd = ref.official_head_state(
+        key,
+        in_channels=head.in_channels,
+        channels=head.channels,
+        num_classes=head.num_classes)
+    method = GALD if key == 'gald' else DGCN
+    converted = convert_keys(
+        sd, method.rules, method.name, reshape=method.reshape).state_dict
+    _load_converted(head, converted, 'decode_head.')
+    forward = ref.official_gald_head if key == 'gald' else (
+        ref.official_dgcn_head)
+    return (lambda x: forward(sd, x)), _parameters(sd), sd
+
+
+@contextlib.contextmanager
+def training_mode_references() -> Iterator[None]:
+    """The references' BN in training mode (batch statistics), as in a
+    training step; they are written for inference."""
+    from mmext_pixel.testing import gald_dgcn_reference as gref
+    from mmext_pixel.testing import spnet_reference as sref
+
+    def gald_dgcn_bn(sd, prefix, x):
+        return F.batch_norm(x, sd[f'{prefix}.running_mean'],
+                            sd[f'{prefix}.running_var'],
+                            sd[f'{prefix}.weight'], sd[f'{prefix}.bias'], True,
+                            0.1, gref.BN_EPS)
+
+    def spnet_bn(self, name, x):
+        s = self.sd
+        return F.batch_norm(x, s[name + '.running_mean'],
+                            s[name + '.running_var'], s[name + '.weight'],
+                            s[name + '.bias'], True, 0.1, 1e-5)
+
+    saved = gref.bn, sref.OfficialSPNet.bn
+    gref.bn, sref.OfficialSPNet.bn = gald_dgcn_bn, spnet_bn
+    try:
+        yield
+    finally:
+        gref.bn, sref.OfficialSPNet.bn = saved
