@@ -132,7 +132,14 @@ def test_transform_writes_gt_edge_map_and_packs():
         TRANSFORMS.build(dict(type='GenerateSegBoundary', radius=0))
 
 
-def test_benchmark_script_checks_official_equality():
-    result = load_benchmark().benchmark(shape=(96, 160), runs=1, seed=3)
+def test_benchmark_script_checks_official_equality(capsys):
+    result = load_benchmark().main(
+        ['--shape', '96', '160', '--runs', '2', '--seed', '3'])
+    assert result['shape'] == (96, 160)
     assert 0 < result['boundary_fraction'] < 1
-    assert result['edt_ms'] > 0 and result['ours_ms'] > 0
+    for name in ('ours', 'ours_official', 'edt'):
+        assert result[name]['runs'] == 2
+        assert 0 < result[name]['min_ms'] <= result[name]['median_ms']
+    printed = capsys.readouterr().out
+    assert 'the official mode equals the per-class EDT' in printed
+    assert printed.count(' ms  min ') == 3
