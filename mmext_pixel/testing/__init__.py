@@ -2,7 +2,9 @@
 
 One module per method (``spnet_reference``, ``gald_dgcn_reference``): the
 official keys and shapes, random official-style state dicts and the
-official eval-mode arithmetic, written with ``torch.nn.functional`` only.
-The parity tests and the benchmarks in ``tools/analysis_tools`` compare our
-models with them. Not imported by ``import mmext_pixel``.
+official eval-mode arithmetic, written with ``torch.nn.functional`` only;
+and ``official_heads``, which pairs a config's head with its reference on
+the same weights. The parity tests and the benchmarks in
+``tools/analysis_tools`` compare our models with them. Not imported by
+``import mmext_pixel``.
 """
