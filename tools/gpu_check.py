@@ -468,8 +468,11 @@ def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
     return result
 
 
-def run_cmd(cmd, what: str) -> str:
+def run_cmd(cmd, what: str, device: str) -> str:
     env = dict(os.environ)
+    if device == 'cpu':
+        # the tools take a visible GPU whenever there is one
+        env['CUDA_VISIBLE_DEVICES'] = ''
     env['PYTHONPATH'] = os.pathsep.join([REPO_ROOT, env.get('PYTHONPATH', '')])
     proc = subprocess.run(
         [sys.executable] + cmd,
@@ -563,7 +566,7 @@ def aug_test_step(method, path, cfg, args, fp32, work_dir) -> dict:
     ]
     if args.smoke and cfg.default_scope != POSE_SCOPE:
         cmd += ['--aug-scales', *map(str, SMOKE_AUG_SCALES)]
-    out = run_cmd(cmd, 'tools/test.py --aug-test')
+    out = run_cmd(cmd, 'tools/test.py --aug-test', args.device)
     metric = [ln for ln in out.splitlines() if 'Epoch(test)' in ln]
     return dict(
         status='ok',
@@ -602,6 +605,10 @@ def onnx_step(method, path, cfg, args, fp32, work_dir) -> dict:
         ])
     if code:
         raise RuntimeError(f'pytorch2onnx.py exited {code}')
+    if provider == 'CUDAExecutionProvider' and hasattr(ort, 'preload_dlls'):
+        # the CUDA and cuDNN libraries that torch ships, where onnxruntime
+        # (>= 1.21) finds none of its own
+        ort.preload_dlls()
     session = ort.InferenceSession(out, providers=[provider])
     if session.get_providers()[0] != provider:
         # onnxruntime falls back to the CPU when the CUDA libraries it was
@@ -757,6 +764,19 @@ def markdown(result: dict) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def write_results(result: dict, work_dir: str) -> tuple:
+    """``gpu_check.json`` and ``gpu_check.md`` in ``work_dir``; returns
+    their paths and the table."""
+    json_path = osp.join(work_dir, 'gpu_check.json')
+    md_path = osp.join(work_dir, 'gpu_check.md')
+    with open(json_path, 'w') as f:
+        json.dump(result, f, indent=2)
+    table = markdown(result)
+    with open(md_path, 'w') as f:
+        f.write(table)
+    return json_path, md_path, table
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.device == 'cuda' and not torch.cuda.is_available():
@@ -793,14 +813,9 @@ def main(argv=None) -> int:
                     dict(status='failed', error=f'{type(e).__name__}: {e}')
                     for name in STEPS
                 })
-    result['seconds'] = time.perf_counter() - started
-    json_path = osp.join(work_dir, 'gpu_check.json')
-    md_path = osp.join(work_dir, 'gpu_check.md')
-    with open(json_path, 'w') as f:
-        json.dump(result, f, indent=2)
-    table = markdown(result)
-    with open(md_path, 'w') as f:
-        f.write(table)
+        # after every method: what was checked survives a run cut short
+        result['seconds'] = time.perf_counter() - started
+        json_path, md_path, table = write_results(result, work_dir)
     print(table)
     print(f'written: {json_path}, {md_path} '
           f'({result["seconds"]:.0f} s in all)')

@@ -148,3 +148,20 @@ def test_ga_bound_is_the_ga_without_its_scalars():
     flipped = 2 * (x + gn_bias) - bound
     torch.testing.assert_close(
         ref.official_ga_loop(sd, prefix, x), flipped, rtol=1e-4, atol=1e-4)
+
+
+def test_agreement_is_checked_without_tf32():
+    """cuDNN's TF32 convolutions (on by default) would round the sides'
+    float32 differences past the agreement bound on CUDA: the check runs
+    with TF32 off and leaves the settings as they were."""
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    saved = cudnn.allow_tf32, matmul.allow_tf32
+    seen = []
+    try:
+        cudnn.allow_tf32 = matmul.allow_tf32 = True
+        out = bench._exact_float32(lambda: seen.append(
+            (cudnn.allow_tf32, matmul.allow_tf32)) or torch.ones(1))
+        assert seen == [(False, False)] and out.item() == 1
+        assert (cudnn.allow_tf32, matmul.allow_tf32) == (True, True)
+    finally:
+        cudnn.allow_tf32, matmul.allow_tf32 = saved

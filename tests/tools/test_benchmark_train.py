@@ -127,6 +127,10 @@ def test_arguments(capsys):
     assert '--amp needs --device cuda' in capsys.readouterr().err
     with pytest.raises(SystemExit):
         bench.parse_args([FCN, '--baseline', GSTO, '--official'])
+    with pytest.raises(SystemExit):
+        bench.parse_args([FCN, '--official', '--amp', '--device', 'cuda'])
+    assert '--official times the head in float32 only' in (
+        capsys.readouterr().err)
     cfg = bench.load_config(FCN)
     # --shape is the size the network sees: not padded back to the crop
     assert bench.step_settings(cfg, None, (64, 96)) == (8, (64, 96))

@@ -104,6 +104,9 @@ def parse_args(argv=None):
                      f'{args.iters} and {args.warmup}')
     if args.batch is not None and args.batch < 1:
         parser.error(f'--batch must be >= 1, got {args.batch}')
+    if args.amp and args.official:
+        parser.error('--amp compares whole models: --official times the '
+                     'head in float32 only')
     if args.amp and args.device != 'cuda':
         parser.error('--amp needs --device cuda: mmengine\'s AmpOptimWrapper '
                      'does not run on the CPU (tests/models/'
@@ -292,10 +295,14 @@ def official_steps(cfg: Config, device: str, batch: int,
     # the references compute no dropout (they are written for inference):
     # the step is compared without it on both sides
     head.dropout = None
-    official, params, sd = official_head(cfg, head)
+    official, _, sd = official_head(cfg, head)
     head.to(device)
+    # new leaves on the device in the same dict, which the official forward
+    # reads: a copy made by ``.to`` would pass its gradients back to the CPU
+    # tensors, and the optimizer would step those instead
     for k, v in sd.items():
-        sd[k] = v.to(device) if v.device.type != device else v
+        sd[k] = v.detach().to(device).requires_grad_(v.requires_grad)
+    params = [v for v in sd.values() if v.requires_grad]
     feat = (shape[0] + 7) // 8, (shape[1] + 7) // 8
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, head.in_channels, *feat, generator=gen).to(device)
