@@ -169,6 +169,30 @@ class GatedShapeHead(BaseDecodeHead):
         self.loss_att = MODELS.build(loss_att) if loss_att else None
         self.loss_dual = MODELS.build(loss_dual) if loss_dual else None
 
+    def _check_image_pool_norm(self) -> None:
+        """Refuse to train on one image per process with a norm that
+        normalises each process's batch alone: the image-pooling branch
+        gives it one value per channel, which BatchNorm cannot normalise
+        (torch's error names neither the branch nor the remedy)."""
+        norm = getattr(self.image_pool[1], 'norm', None)
+        if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
+            return
+        synced = (
+            isinstance(norm, nn.SyncBatchNorm)
+            and torch.distributed.is_available()
+            and torch.distributed.is_initialized()
+            and torch.distributed.get_world_size() > 1)
+        if not synced:
+            raise ValueError(
+                f'GatedShapeHead: training on 1 image per process with '
+                f'{type(norm).__name__}: the ASPP image-pooling branch '
+                f'pools each image to 1x1, so its norm would normalise one '
+                f'value per channel. The Gated-SCNN configs (1 image per '
+                f'GPU, as the official recipe) need SyncBN across 2 or more '
+                f'GPUs: tools/dist_train.sh CONFIG N. In one process, or '
+                f'on the CPU, train on 2 or more images per process: '
+                f'--cfg-options train_dataloader.batch_size=2')
+
     def _split_inputs(self, inputs: List[Tensor]) -> Tuple[list, Tensor]:
         grad = inputs[-1]
         if grad.dim() != 4 or grad.shape[1] != 1:
@@ -201,6 +225,8 @@ class GatedShapeHead(BaseDecodeHead):
                            grad.to(edge_logits)], 1)))
 
         x = feats[-1]
+        if self.training and x.shape[0] == 1:
+            self._check_image_pool_norm()
         outs = [
             resize_to(self.image_pool(x), x.shape[-2:], True),
             self.edge_branch(resize_to(fused, x.shape[-2:], True))

@@ -134,3 +134,27 @@ def test_losses_can_be_switched_off():
     head = build_head(loss_edge=None, loss_att=None, loss_dual=None)
     losses = head.loss(features(), samples(), dict())
     assert set(losses) == {'loss_ce', 'acc_seg'}
+
+
+@pytest.mark.parametrize('norm', ['BN', 'SyncBN'])
+def test_one_image_per_process_is_a_clear_error(norm):
+    """Training on one image with a norm that is not synchronised across
+    processes (BN, or SyncBN outside a process group): the image-pooling
+    branch's norm would see one value per channel, which torch refuses
+    without naming the branch; we name it and the remedies. Two images, or
+    evaluation, are fine."""
+    head = build_head(norm_cfg=dict(type=norm)).train()
+    with pytest.raises(ValueError, match='image-pooling branch.*batch_size=2'):
+        head(features(n=1))
+    seg, edge = head.train()(features(n=2))
+    assert seg.shape[0] == 2 and torch.isfinite(seg).all()
+    if norm == 'BN':
+        seg, _ = head.eval()(features(n=1))
+        assert seg.shape[0] == 1
+
+
+def test_one_image_per_process_without_a_norm_trains():
+    head = build_head(norm_cfg=None).train()
+    seg, _ = head(features(n=1))
+    seg.sum().backward()
+    assert head.image_pool[1].conv.weight.grad is not None
