@@ -200,11 +200,37 @@ def test_benchmark_cli_compare(tmp_path):
     assert second['config'] == CITYSCAPES_V2
     for r in (first, second):
         assert len(r['times_ms']) == 2 and r['mean_ms'] > 0
+        assert r['alternating'] and r['peak_memory_mib'] > 0
     assert summary['latency_ratio'] == pytest.approx(second['mean_ms'] /
                                                      first['mean_ms'])
-    printed = float(
-        re.search(r'mean latency ratio .*: ([\d.]+)', out).group(1))
-    assert printed == pytest.approx(summary['latency_ratio'], abs=1e-3)
+    assert summary['latency_ratios']['min'] == pytest.approx(second['min_ms'] /
+                                                             first['min_ms'])
+    printed = re.search(
+        r'latency ratio .* \(runs alternating\): mean ([\d.]+), '
+        r'median ([\d.]+), min ([\d.]+)', out)
+    for stat, value in zip(('mean', 'median', 'min'), printed.groups()):
+        assert float(value) == pytest.approx(
+            summary['latency_ratios'][stat], abs=1e-3)
+
+
+def test_compare_runs_the_two_models_in_turn(monkeypatch):
+    """The forward passes of the compared models alternate: a drift of the
+    machine's load hits both."""
+    calls = []
+    real_time_alternately = benchmark.time_alternately
+
+    def spy(runners, runs, warmup=0, device='cpu'):
+        wrapped = {
+            name: (lambda n=name, fn=fn: calls.append(n) or fn())
+            for name, fn in runners.items()
+        }
+        return real_time_alternately(wrapped, runs, warmup, device)
+
+    monkeypatch.setattr(benchmark, 'time_alternately', spy)
+    cfgs = [load_config(CITYSCAPES_V1), load_config(CITYSCAPES_V2)]
+    times = benchmark.compare_latency(cfgs, (64, 64), warmup=1, runs=2)
+    assert calls == [0, 1] * 3
+    assert [len(t) for t in times] == [2, 2]
 
 
 # ---------------------------------------------------------- browse_dataset

@@ -27,8 +27,11 @@ Peak memory:
   forward passes exceeded every earlier peak (the result says which).
 
 ``--compare CONFIG2`` measures a second config (with the same ``--shape``,
-``--cfg-options`` apply to both) in the same run and prints the ratio of the
-mean latencies, CONFIG2 / CONFIG. ``--out`` writes all numbers as JSON.
+``--cfg-options`` apply to both) in the same run: the peak memory of each
+alone (one forward pass), then the latencies with one run of each model in
+turn, so that drifts of the machine's load hit both alike; it prints the
+ratios CONFIG2 / CONFIG of the mean, median and minimum latency.
+``--out`` writes all numbers as JSON.
 
 ``--official`` (configs whose decode head is ``GALDHead``, ``DGCNHead`` or
 ``SPHead``) times our modules against the official arithmetic of
@@ -202,14 +205,52 @@ def benchmark(cfg: Config,
         warmup=warmup,
         runs=runs,
         threads=torch.get_num_threads(),
-        times_ms=times,
-        mean_ms=statistics.fmean(times),
-        median_ms=statistics.median(times),
-        std_ms=statistics.pstdev(times),
-        min_ms=min(times),
+        **latency_stats(times),
         peak_memory_mib=peak,
         peak_memory_increase_mib=max(0.0, peak - base),
         memory_kind=kind)
+
+
+def latency_stats(times: Sequence[float]) -> dict:
+    """``times_ms`` and their mean, median, standard deviation and min."""
+    return dict(
+        times_ms=list(times),
+        mean_ms=statistics.fmean(times),
+        median_ms=statistics.median(times),
+        std_ms=statistics.pstdev(times),
+        min_ms=min(times))
+
+
+def compare_latency(cfgs: Sequence[Config],
+                    shape: Optional[Sequence[int]] = None,
+                    warmup: int = 5,
+                    runs: int = 20,
+                    device: str = 'cpu') -> list:
+    """Forward times (ms) of each config's model, one run of each in turn,
+    so that drifts of the machine's load hit them alike.
+
+    Args:
+        cfgs (Sequence[Config]): Configs loaded with ``load_config``.
+        shape (Sequence[int], optional): As :func:`benchmark`.
+        warmup (int): Untimed rounds first. Defaults to 5.
+        runs (int): Timed rounds. Defaults to 20.
+        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
+
+    Returns:
+        list[list[float]]: Per config, every timed run.
+    """
+    _check_device(device)
+    runners = {}
+    with torch.no_grad():
+        for i, cfg in enumerate(cfgs):
+            model = build_model(cfg)
+            if getattr(model, 'auxiliary_head', None) is not None:
+                model.auxiliary_head = None  # training only
+            model = model.to(device).eval()
+            inputs = dummy_inputs(model, cfg, input_shape(cfg, shape))
+            runners[i] = (lambda m=model, x=inputs: m(x, None, mode='tensor'))
+        times = time_alternately(runners, runs, warmup, device)
+    return [times[i] for i in range(len(cfgs))]
 
 
 def _where(device: str) -> str:
@@ -436,21 +477,45 @@ def main(argv=None):
             mmengine.dump(summary, args.out, file_format='json', indent=2)
             print(f'results written to {args.out}')
         return summary
-    configs = [args.config] + ([args.compare] if args.compare else [])
-    results = []
-    for path in configs:
+    paths = [args.config] + ([args.compare] if args.compare else [])
+    cfgs = []
+    for path in paths:
         cfg = load_config(path, args.cfg_options)
         cfg.log_level = 'WARN'
-        result = benchmark(cfg, args.shape, args.warmup, args.runs,
-                           args.device)
+        cfgs.append(cfg)
+    if not args.compare:
+        results = [
+            benchmark(cfgs[0], args.shape, args.warmup, args.runs, args.device)
+        ]
+    else:
+        # peak memory of one forward each, alone; then the latencies with
+        # the two models' runs alternating
+        results = [
+            benchmark(cfg, args.shape, 0, 1, args.device) for cfg in cfgs
+        ]
+        times = compare_latency(cfgs, args.shape, args.warmup, args.runs,
+                                args.device)
+        for result, t in zip(results, times):
+            result.update(
+                latency_stats(t),
+                warmup=args.warmup,
+                runs=args.runs,
+                alternating=True)
+    for path, result in zip(paths, results):
         _report(path, result)
-        results.append(dict(config=path, **result))
-    summary = dict(results=results)
+    summary = dict(
+        results=[dict(config=p, **r) for p, r in zip(paths, results)])
     if args.compare:
-        ratio = results[1]['mean_ms'] / results[0]['mean_ms']
-        summary['latency_ratio'] = ratio
-        print(f'mean latency ratio {osp.basename(args.compare)} / '
-              f'{osp.basename(args.config)}: {ratio:.3f}')
+        first, second = results
+        summary['latency_ratio'] = second['mean_ms'] / first['mean_ms']
+        summary['latency_ratios'] = {
+            stat: second[f'{stat}_ms'] / first[f'{stat}_ms']
+            for stat in ('mean', 'median', 'min')
+        }
+        print(f'latency ratio {osp.basename(args.compare)} / '
+              f'{osp.basename(args.config)} (runs alternating): ' +
+              ', '.join(f'{stat} {ratio:.3f}'
+                        for stat, ratio in summary['latency_ratios'].items()))
     if args.out:
         mmengine.dump(summary, args.out, file_format='json', indent=2)
         print(f'results written to {args.out}')
