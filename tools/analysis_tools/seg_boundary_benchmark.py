@@ -25,8 +25,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from mmext_pixel.datasets.transforms import seg_boundary_map
-from mmext_pixel.utils.analysis import (report_line, summarise,
-                                        time_alternately)
+from mmext_pixel.utils.analysis import report_line, summarise, time_alternately
 
 
 def cityscapes_like_map(shape=(1024, 2048), num_classes=19, seed=0):
