@@ -609,7 +609,11 @@ def onnx_step(method, path, cfg, args, fp32, work_dir) -> dict:
         # the CUDA and cuDNN libraries that torch ships, where onnxruntime
         # (>= 1.21) finds none of its own
         ort.preload_dlls()
-    session = ort.InferenceSession(out, providers=[provider])
+    options = {}
+    if provider == 'CUDAExecutionProvider':
+        # the default exhaustive cuDNN search costs minutes at full crops
+        options = {'cudnn_conv_algo_search': 'HEURISTIC'}
+    session = ort.InferenceSession(out, providers=[(provider, options)])
     if session.get_providers()[0] != provider:
         # onnxruntime falls back to the CPU when the CUDA libraries it was
         # built for do not load
