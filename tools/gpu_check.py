@@ -435,8 +435,7 @@ def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
     else:
         batch, shape = bench.step_settings(cfg, None, None)
         step = bench.model_step(cfg, device, amp, batch, shape)
-        model, data = step.model, step.data
-        wrapper = bench.optim_wrapper_for(model, cfg, amp)
+        model, data, wrapper = step.model, step.data, step.optim_wrapper
         size = list(shape)
     if device == 'cuda':
         torch.cuda.synchronize()

@@ -28,6 +28,14 @@ def _load_converted(module: nn.Module, converted: Dict[str, Tensor],
         strict=True)
 
 
+def _to_device(sd: Dict[str, Tensor], device: str) -> None:
+    """Every tensor of ``sd`` moved to ``device`` in place, as a new leaf:
+    the references read ``sd``, and the parameters that an optimizer steps
+    must be these tensors, not CPU ones behind a ``.to`` copy."""
+    for k, v in sd.items():
+        sd[k] = v.detach().to(device)
+
+
 def _parameters(sd: Dict[str, Tensor]) -> List[Tensor]:
     return [
         v.requires_grad_() for k, v in sd.items()
@@ -35,9 +43,19 @@ def _parameters(sd: Dict[str, Tensor]) -> List[Tensor]:
     ]
 
 
-def official_spnet(cfg: Config, model: nn.Module, seed: int = 0):
+def official_spnet(cfg: Config,
+                   model: nn.Module,
+                   seed: int = 0,
+                   device: str = 'cpu'):
     """The official SPNet arithmetic, its random state dict converted into
     ``model`` (our whole segmentor of ``cfg``).
+
+    Args:
+        cfg (Config): The config ``model`` was built from.
+        model (nn.Module): Our segmentor; it stays where it is.
+        seed (int): Seed of the random state dict. Defaults to 0.
+        device (str): Where the official state dict is put. Defaults to
+            'cpu'.
 
     Returns:
         spnet_reference.OfficialSPNet: its ``trunk`` and ``head`` compute
@@ -49,11 +67,15 @@ def official_spnet(cfg: Config, model: nn.Module, seed: int = 0):
     sd = ref.random_official_state_dict(
         depth, num_classes=cfg.model.decode_head.num_classes, seed=seed)
     _load_converted(model, spnet.convert(sd).state_dict, '')
-    return ref.OfficialSPNet(sd, depth=depth)
+    official = ref.OfficialSPNet(sd, depth=depth)
+    _to_device(official.sd, device)
+    return official
 
 
 def official_head(
-    cfg: Config, head: nn.Module
+    cfg: Config,
+    head: nn.Module,
+    device: str = 'cpu'
 ) -> Tuple[Callable[[Tensor], Tensor], List[Tensor], Dict[str, Tensor]]:
     """The official arithmetic of ``head`` (built from ``cfg``).
 
@@ -62,12 +84,15 @@ def official_head(
 
     Args:
         cfg (Config): The config ``head`` was built from.
-        head (nn.Module): Our ``GALDHead``, ``DGCNHead`` or ``SPHead``.
+        head (nn.Module): Our ``GALDHead``, ``DGCNHead`` or ``SPHead``; it
+            stays where it is.
+        device (str): Where the official state dict is put. Defaults to
+            'cpu'.
 
     Returns:
         tuple: ``forward(x) -> logits`` on the layer4 feature ``x``, the
         official parameters (requiring gradients; BN buffers excluded) and
-        the official state dict they are in.
+        the official state dict they are in, all on ``device``.
     """
     kind = type(head).__name__
     if kind not in OFFICIAL_HEADS:
@@ -82,9 +107,10 @@ def official_head(
         _load_converted(head, spnet.convert(sd).state_dict, 'decode_head.')
         official = ref.OfficialSPNet(sd, depth=depth)
         official.sd = {
-            k: v.clone()
+            k: v
             for k, v in official.sd.items() if k.startswith('head.')
         }
+        _to_device(official.sd, device)
         return official.head, _parameters(official.sd), official.sd
     from mmext_pixel.converters.base import convert_keys
     from mmext_pixel.converters.gald_dgcn import DGCN, GALD
@@ -99,6 +125,7 @@ def official_head(
     converted = convert_keys(
         sd, method.rules, method.name, reshape=method.reshape).state_dict
     _load_converted(head, converted, 'decode_head.')
+    _to_device(sd, device)
     forward = ref.official_gald_head if key == 'gald' else (
         ref.official_dgcn_head)
     return (lambda x: forward(sd, x)), _parameters(sd), sd

@@ -129,8 +129,9 @@ def time_alternately(runners: Dict[str, Callable[[], object]],
     return times
 
 
-def summarise(times_ms: Sequence[float]) -> Dict[str, float]:
-    """``median_ms``, ``min_ms``, ``mean_ms`` and ``runs`` of timed runs.
+def summarise(times_ms: Sequence[float]) -> dict:
+    """``median_ms``, ``min_ms``, ``mean_ms``, ``std_ms`` and ``runs`` of
+    timed runs, with the runs themselves as ``times_ms``.
 
     Args:
         times_ms (Sequence[float]): Milliseconds of every timed run.
@@ -139,7 +140,21 @@ def summarise(times_ms: Sequence[float]) -> Dict[str, float]:
         median_ms=statistics.median(times_ms),
         min_ms=min(times_ms),
         mean_ms=statistics.fmean(times_ms),
-        runs=len(times_ms))
+        std_ms=statistics.pstdev(times_ms),
+        runs=len(times_ms),
+        times_ms=list(times_ms))
+
+
+def check_device(device: str) -> None:
+    """A clear error for a device the tools cannot time on.
+
+    Args:
+        device (str): ``'cpu'`` or ``'cuda'``.
+    """
+    if device not in ('cpu', 'cuda'):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda: no CUDA device is available')
 
 
 def report_line(name: str, stats: Dict[str, float], unit: str = 'ms') -> str:

@@ -60,7 +60,6 @@ ours is faster). Memory is not measured in this mode.
 """
 import argparse
 import os.path as osp
-import statistics
 from typing import Callable, Dict, Optional, Sequence
 
 import mmengine
@@ -71,13 +70,10 @@ from torch import nn
 from mmext_pixel.testing.official_heads import (OFFICIAL_HEADS, official_head,
                                                 official_spnet)
 from mmext_pixel.utils.analysis import (add_shape_arg, build_model,
-                                        dummy_inputs, input_shape,
-                                        load_average)
-from mmext_pixel.utils.analysis import maxrss_mib as _maxrss_mib
-from mmext_pixel.utils.analysis import report_line
-from mmext_pixel.utils.analysis import reset_peak_rss as _reset_peak_rss
-from mmext_pixel.utils.analysis import rss_kib as _rss_kib
-from mmext_pixel.utils.analysis import summarise, time_alternately
+                                        check_device, dummy_inputs,
+                                        input_shape, load_average, maxrss_mib,
+                                        report_line, reset_peak_rss, rss_kib,
+                                        summarise, time_alternately)
 from mmext_pixel.utils.run_config import load_config
 
 
@@ -126,11 +122,24 @@ def parse_args(argv=None):
     return args
 
 
-def _check_device(device: str) -> None:
-    if device not in ('cpu', 'cuda'):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    if device == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda: no CUDA device is available')
+def timed_network(cfg: Config,
+                  shape: Sequence[int],
+                  device: str,
+                  model: Optional[nn.Module] = None):
+    """The network as it is timed: built from ``cfg`` unless given, without
+    its auxiliary head (training only), in eval mode on ``device``, and its
+    input for ``shape`` (the data preprocessor's output).
+
+    Returns:
+        tuple: The model and the input batch.
+    """
+    if model is None:
+        model = build_model(cfg)
+    if getattr(model, 'auxiliary_head', None) is not None:
+        model.auxiliary_head = None
+    model = model.to(device).eval()
+    with torch.no_grad():
+        return model, dummy_inputs(model, cfg, shape)
 
 
 def benchmark(cfg: Config,
@@ -161,13 +170,9 @@ def benchmark(cfg: Config,
     if runs < 1 or warmup < 0:
         raise ValueError(f'runs must be >= 1 and warmup >= 0, got runs='
                          f'{runs}, warmup={warmup}')
-    _check_device(device)
+    check_device(device)
     shape = input_shape(cfg, shape)
-    if model is None:
-        model = build_model(cfg)
-    if getattr(model, 'auxiliary_head', None) is not None:
-        model.auxiliary_head = None  # training only
-    model = model.to(device).eval()
+    model, inputs = timed_network(cfg, shape, device, model)
     cuda = device == 'cuda'
 
     def sync():
@@ -175,15 +180,14 @@ def benchmark(cfg: Config,
             torch.cuda.synchronize()
 
     with torch.no_grad():
-        inputs = dummy_inputs(model, cfg, shape)
         sync()
         if cuda:
             torch.cuda.reset_peak_memory_stats()
             base = torch.cuda.memory_allocated()
         else:
-            peak_reset = _reset_peak_rss()
-            base_kib = _rss_kib()
-            base = (base_kib / 1024 if base_kib is not None else _maxrss_mib())
+            peak_reset = reset_peak_rss()
+            base_kib = rss_kib()
+            base = (base_kib / 1024 if base_kib is not None else maxrss_mib())
         times = time_alternately(
             dict(model=lambda: model(inputs, None, mode='tensor')), runs,
             warmup, device)['model']
@@ -194,7 +198,7 @@ def benchmark(cfg: Config,
         kind = ('torch.cuda.max_memory_allocated (tensors, weights '
                 'included)')
     else:
-        peak = _maxrss_mib()
+        peak = maxrss_mib()
         kind = 'process peak RSS (ru_maxrss)'
         if not peak_reset:
             kind += ', not resettable: the peak since the process started'
@@ -203,22 +207,11 @@ def benchmark(cfg: Config,
         input_shape=tuple(inputs.shape[-2:]),
         device=device,
         warmup=warmup,
-        runs=runs,
         threads=torch.get_num_threads(),
-        **latency_stats(times),
+        **summarise(times),
         peak_memory_mib=peak,
         peak_memory_increase_mib=max(0.0, peak - base),
         memory_kind=kind)
-
-
-def latency_stats(times: Sequence[float]) -> dict:
-    """``times_ms`` and their mean, median, standard deviation and min."""
-    return dict(
-        times_ms=list(times),
-        mean_ms=statistics.fmean(times),
-        median_ms=statistics.median(times),
-        std_ms=statistics.pstdev(times),
-        min_ms=min(times))
 
 
 def compare_latency(cfgs: Sequence[Config],
@@ -239,16 +232,12 @@ def compare_latency(cfgs: Sequence[Config],
     Returns:
         list[list[float]]: Per config, every timed run.
     """
-    _check_device(device)
+    check_device(device)
     runners = {}
+    for i, cfg in enumerate(cfgs):
+        model, inputs = timed_network(cfg, input_shape(cfg, shape), device)
+        runners[i] = (lambda m=model, x=inputs: m(x, None, mode='tensor'))
     with torch.no_grad():
-        for i, cfg in enumerate(cfgs):
-            model = build_model(cfg)
-            if getattr(model, 'auxiliary_head', None) is not None:
-                model.auxiliary_head = None  # training only
-            model = model.to(device).eval()
-            inputs = dummy_inputs(model, cfg, input_shape(cfg, shape))
-            runners[i] = (lambda m=model, x=inputs: m(x, None, mode='tensor'))
         times = time_alternately(runners, runs, warmup, device)
     return [times[i] for i in range(len(cfgs))]
 
@@ -264,7 +253,7 @@ def _report(name: str, r: dict) -> None:
           (f', padded to {r["input_shape"]}' if r['input_shape'] != r['shape']
            else '') + f', {_where(r["device"])}, {r["warmup"]} warm-up runs')
     print(
-        report_line('  forward', summarise(r['times_ms'])) +
+        report_line('  forward', r) +
         f'  mean {r["mean_ms"]:.2f} ms  std {r["std_ms"]:.2f} ms')
     print(f'  peak memory: {r["peak_memory_mib"]:.1f} MiB, '
           f'+{r["peak_memory_increase_mib"]:.1f} MiB during the forward '
@@ -304,8 +293,7 @@ def official_rows(cfg: Config,
     rows = {}
     if kind == 'SPHead':
         model = build_model(cfg)
-        official = official_spnet(cfg, model, seed)
-        official.sd = {k: v.to(device) for k, v in official.sd.items()}
+        official = official_spnet(cfg, model, seed, device)
         model = model.to(device)
         head = model.decode_head
         img = torch.randn(1, 3, *shape, generator=gen).to(device)
@@ -319,9 +307,7 @@ def official_rows(cfg: Config,
                 dict(
                     model=cfg.model.decode_head,
                     default_scope=cfg.default_scope)))
-        official_forward, _, sd = official_head(cfg, head)
-        for k, v in sd.items():
-            sd[k] = v.detach().to(device)
+        official_forward, _, sd = official_head(cfg, head, device)
         head = head.to(device)
     x = torch.randn(1, head.in_channels, *feature, generator=gen).to(device)
     inputs = [None] * head.in_index + [x]
@@ -397,7 +383,7 @@ def benchmark_official(cfg: Config,
         output's largest magnitude; None where the outputs differ on
         purpose).
     """
-    _check_device(device)
+    check_device(device)
     if shape is None:
         shape = cfg.get('crop_size') or cfg.model.data_preprocessor.size
     shape = input_shape(cfg, shape)
@@ -431,10 +417,7 @@ def benchmark_official(cfg: Config,
             times = time_alternately(
                 dict(ours=ours, official=official),
                 module_runs if row['module'] else runs, warmup, device)
-            stats = {
-                k: dict(summarise(t), times_ms=t)
-                for k, t in times.items()
-            }
+            stats = {k: summarise(t) for k, t in times.items()}
             result['rows'][name] = dict(
                 stats,
                 ratio_median=stats['ours']['median_ms'] /
@@ -496,11 +479,7 @@ def main(argv=None):
         times = compare_latency(cfgs, args.shape, args.warmup, args.runs,
                                 args.device)
         for result, t in zip(results, times):
-            result.update(
-                latency_stats(t),
-                warmup=args.warmup,
-                runs=args.runs,
-                alternating=True)
+            result.update(summarise(t), warmup=args.warmup, alternating=True)
     for path, result in zip(paths, results):
         _report(path, result)
     summary = dict(

@@ -61,9 +61,9 @@ from mmengine.structures import PixelData
 
 from mmext_pixel.testing.official_heads import (official_head,
                                                 training_mode_references)
-from mmext_pixel.utils.analysis import (load_average, maxrss_mib, report_line,
-                                        reset_peak_rss, rss_kib, summarise,
-                                        time_alternately)
+from mmext_pixel.utils.analysis import (check_device, load_average, maxrss_mib,
+                                        report_line, reset_peak_rss, rss_kib,
+                                        summarise, time_alternately)
 from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
 
 
@@ -112,11 +112,6 @@ def parse_args(argv=None):
                      'does not run on the CPU (tests/models/'
                      'test_mixed_precision.py checks CPU autocast)')
     return args
-
-
-def check_device(device: str) -> None:
-    if device == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda: no CUDA device is available')
 
 
 def step_settings(cfg: Config, batch: Optional[int],
@@ -220,6 +215,7 @@ def model_step(cfg: Config, device: str, amp: bool, batch: int,
 
     step.model = model
     step.data = data
+    step.optim_wrapper = wrapper
     return step
 
 
@@ -295,14 +291,8 @@ def official_steps(cfg: Config, device: str, batch: int,
     # the references compute no dropout (they are written for inference):
     # the step is compared without it on both sides
     head.dropout = None
-    official, _, sd = official_head(cfg, head)
+    official, params, _ = official_head(cfg, head, device)
     head.to(device)
-    # new leaves on the device in the same dict, which the official forward
-    # reads: a copy made by ``.to`` would pass its gradients back to the CPU
-    # tensors, and the optimizer would step those instead
-    for k, v in sd.items():
-        sd[k] = v.detach().to(device).requires_grad_(v.requires_grad)
-    params = [v for v in sd.values() if v.requires_grad]
     feat = (shape[0] + 7) // 8, (shape[1] + 7) // 8
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, head.in_channels, *feat, generator=gen).to(device)
@@ -422,7 +412,6 @@ def run(args) -> dict:
         steps={})
     for key, t in times.items():
         stats = summarise(t)
-        stats['times_ms'] = t
         if key in ('model', 'baseline'):
             stats['images_per_s'] = 1000 * batch / stats['median_ms']
         result['steps'][key] = stats
