@@ -25,7 +25,7 @@ import os
 import os.path as osp
 import sys
 import tempfile
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -34,6 +34,76 @@ from .metadata import METADATA_KEY, InferenceError
 from .segmenter import Segmenter, decode_image
 
 METHODS = ('minmax', 'entropy', 'percentile')
+
+
+def quantize_qdq(model_path: str,
+                 feeds: Iterable[Dict[str, np.ndarray]],
+                 out_path: str,
+                 calibrate_method=None,
+                 skip_symbolic_shape: bool = False) -> Dict[str, int]:
+    """onnxruntime's static int8 quantisation, as the runtime and the
+    benchmarks run it.
+
+    onnxruntime's pre-processing first (shape inference and its basic graph
+    optimisation: without it, convolutions whose bias the exporter shares
+    through an ``Identity`` stay in fp32), then ``quantize_static`` in QDQ
+    format: per-channel int8 weights, uint8 activations whose ranges come
+    from ``feeds``.
+
+    Args:
+        model_path (str): The fp32 model.
+        feeds (Iterable[dict]): Calibration inputs, input name -> array.
+        out_path (str): Where the int8 model goes.
+        calibrate_method (CalibrationMethod, optional): onnxruntime's
+            calibration; its default (MinMax) when None.
+        skip_symbolic_shape (bool): Pre-process with onnx's shape inference
+            only. Defaults to False.
+
+    Returns:
+        dict: ``quantized_convs`` (``QLinearConv`` nodes of the session's
+        optimised graph: the convolutions run in int8) and ``convs``.
+    """
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          QuantType, quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Feeds(CalibrationDataReader):
+
+        def __init__(self):
+            self.feeds = iter(feeds)
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    options = {}
+    if calibrate_method is not None:
+        options['calibrate_method'] = calibrate_method
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = osp.join(tmp, 'prepared.onnx')
+        quant_pre_process(
+            model_path, prepared, skip_symbolic_shape=skip_symbolic_shape)
+        quantize_static(
+            prepared,
+            out_path,
+            Feeds(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            **options)
+        session_options = ort.SessionOptions()
+        session_options.graph_optimization_level = \
+            ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        session_options.optimized_model_filepath = osp.join(
+            tmp, 'optimised.onnx')
+        ort.InferenceSession(
+            out_path, session_options, providers=['CPUExecutionProvider'])
+        nodes = onnx.load(session_options.optimized_model_filepath).graph.node
+    return dict(
+        quantized_convs=sum(n.op_type == 'QLinearConv' for n in nodes),
+        convs=sum(n.op_type in ('Conv', 'QLinearConv') for n in nodes))
 
 
 def quantize(model_path: str,
@@ -54,11 +124,7 @@ def quantize(model_path: str,
         stored in the model's metadata under ``quantization``.
     """
     import onnx
-    import onnxruntime as ort
-    from onnxruntime.quantization import (CalibrationDataReader,
-                                          CalibrationMethod, QuantFormat,
-                                          QuantType, quantize_static)
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from onnxruntime.quantization import CalibrationMethod
 
     if method not in METHODS:
         raise InferenceError(f'calibration method {method!r}: use one of '
@@ -66,17 +132,6 @@ def quantize(model_path: str,
     if not calib_images:
         raise InferenceError('no calibration images')
     model = Segmenter(model_path, threads=None)
-
-    class Images(CalibrationDataReader):
-
-        def __init__(self):
-            self.feeds = (
-                feed for path in calib_images
-                for feed in model.network_feeds(decode_image(path)))
-
-        def get_next(self):
-            return next(self.feeds, None)
-
     info = dict(
         method=method,
         format='QDQ',
@@ -87,30 +142,18 @@ def quantize(model_path: str,
         minmax=CalibrationMethod.MinMax,
         entropy=CalibrationMethod.Entropy,
         percentile=CalibrationMethod.Percentile)[method]
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = osp.join(tmp, 'prepared.onnx')
-        # onnx shape inference is enough for convolutional graphs;
-        # onnxruntime's symbolic one gives up on dynamic Resize sizes
-        quant_pre_process(model_path, prepared, skip_symbolic_shape=True)
-        quantize_static(
-            prepared,
-            out_path,
-            Images(),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=calibrate)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = \
-            ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        options.optimized_model_filepath = osp.join(tmp, 'optimised.onnx')
-        ort.InferenceSession(
-            out_path, options, providers=['CPUExecutionProvider'])
-        nodes = onnx.load(options.optimized_model_filepath).graph.node
+    feeds = (
+        feed for path in calib_images
+        for feed in model.network_feeds(decode_image(path)))
+    # onnx shape inference is enough for convolutional graphs;
+    # onnxruntime's symbolic one gives up on dynamic Resize sizes
     info.update(
-        quantized_convs=sum(n.op_type == 'QLinearConv' for n in nodes),
-        convs=sum(n.op_type in ('Conv', 'QLinearConv') for n in nodes))
+        quantize_qdq(
+            model_path,
+            feeds,
+            out_path,
+            calibrate_method=calibrate,
+            skip_symbolic_shape=True))
     # the metadata of the fp32 model, as the runtime reads it
     meta = dict(model.meta.raw, quantization=info)
     proto = onnx.load(out_path)

@@ -282,13 +282,11 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
 
 
 def quantize_int8(onnx_file: str, feeds: dict, out_file: str) -> int:
-    """Static int8 quantisation of ``onnx_file`` with onnxruntime's tools.
-
-    onnxruntime's pre-processing first (shape inference and its basic graph
-    optimisation: without it, convolutions whose bias the exporter shares
-    through an ``Identity`` are left in fp32), then QDQ format, per-channel
-    int8 weights and uint8 activations whose ranges are calibrated on
-    ``feeds`` (one input: enough for latency, not for accuracy).
+    """Static int8 quantisation of ``onnx_file`` as the runtime does it
+    (``mmext_pixel_runtime.quantize.quantize_qdq``: onnxruntime's
+    pre-processing, QDQ, per-channel int8 weights, uint8 activations),
+    calibrated on ``feeds`` (one input: enough for latency, not for
+    accuracy).
 
     Args:
         onnx_file (str): The fp32 model.
@@ -299,39 +297,8 @@ def quantize_int8(onnx_file: str, feeds: dict, out_file: str) -> int:
         int: How many convolutions onnxruntime runs in int8 (``QLinearConv``
         nodes of the session's optimised graph).
     """
-    import onnx
-    import onnxruntime as ort
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
-                                          QuantType, quantize_static)
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class OneInput(CalibrationDataReader):
-
-        def __init__(self):
-            self.inputs = iter([feeds])
-
-        def get_next(self):
-            return next(self.inputs, None)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = osp.join(tmp, 'prepared.onnx')
-        quant_pre_process(onnx_file, prepared)
-        quantize_static(
-            prepared,
-            out_file,
-            OneInput(),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = \
-            ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        options.optimized_model_filepath = osp.join(tmp, 'optimised.onnx')
-        ort.InferenceSession(
-            out_file, options, providers=['CPUExecutionProvider'])
-        nodes = onnx.load(options.optimized_model_filepath).graph.node
-    return sum(node.op_type == 'QLinearConv' for node in nodes)
+    from mmext_pixel_runtime.quantize import quantize_qdq
+    return quantize_qdq(onnx_file, [feeds], out_file)['quantized_convs']
 
 
 def int8_agreement(fp32: np.ndarray, int8: np.ndarray) -> dict:
