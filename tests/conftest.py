@@ -48,6 +48,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'deploy: needs the deployment packages '
         f'({", ".join(DEPLOY_PACKAGES)})')
+    config.addinivalue_line(
+        'markers', 'slow: spawns a training, an install, a browser or a '
+        'server; `-m "not slow"` leaves these out for the edit loop')
 
 
 def pytest_collection_modifyitems(config, items):
