@@ -1,12 +1,14 @@
 import importlib.util
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 import mmext_pixel  # noqa: F401  (registers the components)
+from helpers.chromium_cdp import CHROMIUM_SKIP_REASON
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TESTS_ROOT = osp.join(REPO_ROOT, 'tests')
@@ -49,15 +51,23 @@ def pytest_configure(config):
         'markers', 'deploy: needs the deployment packages '
         f'({", ".join(DEPLOY_PACKAGES)})')
     config.addinivalue_line(
-        'markers', 'slow: spawns a training, an install, a browser or a '
-        'server; `-m "not slow"` leaves these out for the edit loop')
+        'markers', 'browser: drives Debian\'s headless chromium; skipped '
+        'before any fixture is built where it is not installed')
+    config.addinivalue_line(
+        'markers', 'slow: starts a process (a tool, a training, an '
+        'install, a server or a browser); `-m "not slow"` leaves these out '
+        'for the edit loop, and an unmarked test that starts one fails')
 
 
 def pytest_collection_modifyitems(config, items):
     deploy_folders = tuple(
         osp.join(TESTS_ROOT, name) + os.sep for name in DEPLOY_TEST_FOLDERS)
     skip = pytest.mark.skip(reason=DEPLOY_SKIP_REASON)
+    skip_browser = pytest.mark.skip(reason=CHROMIUM_SKIP_REASON)
+    no_chromium = shutil.which('chromium') is None
     for item in items:
+        if no_chromium and item.get_closest_marker('browser'):
+            item.add_marker(skip_browser)
         if str(item.path).startswith(deploy_folders):
             item.add_marker('deploy')
         if MISSING_DEPLOY_PACKAGES and item.get_closest_marker('deploy'):
@@ -123,3 +133,47 @@ def mmseg_scope():
     """Build transforms and models from mmseg's registries, as its tools do."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmseg')
+
+
+# Commands that return in milliseconds, allowed in the fast tier.
+CHEAP_COMMANDS = ('git', )
+
+
+def _refuse_processes(item):
+    """While an unmarked test (and the fixtures it builds) runs, starting a
+    process fails it, naming the command: the ``slow`` marker then says
+    truly which tests start tools, trainings, installs, servers or
+    browsers, and ``-m "not slow"`` is the in-process tier."""
+    popen_init = subprocess.Popen.__init__
+
+    def refuse(self, args, *rest, **kwargs):
+        command = args if isinstance(args, str) else ' '.join(map(str, args))
+        if osp.basename(command.split()[0]) in CHEAP_COMMANDS:
+            return popen_init(self, args, *rest, **kwargs)
+        raise AssertionError(
+            f'{item.nodeid} starts a process ({command[:200]}) but has no '
+            '@pytest.mark.slow')
+
+    subprocess.Popen.__init__ = refuse
+    return popen_init
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    yield from _without_processes_unless_slow(item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield from _without_processes_unless_slow(item)
+
+
+def _without_processes_unless_slow(item):
+    if item.get_closest_marker('slow'):
+        yield
+        return
+    popen_init = _refuse_processes(item)
+    try:
+        yield
+    finally:
+        subprocess.Popen.__init__ = popen_init

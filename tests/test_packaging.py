@@ -8,6 +8,8 @@ import sys
 import tarfile
 import zipfile
 
+import pytest
+
 from conftest import REPO_ROOT
 
 
@@ -20,6 +22,7 @@ def tracked_files(*patterns):
     return set(out.split())
 
 
+@pytest.mark.slow
 def test_sdist_builds_a_wheel_with_the_mim_files(tmp_path):
     src = tmp_path / 'src'
     for name in tracked_files():

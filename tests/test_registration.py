@@ -2,6 +2,8 @@
 import json
 import textwrap
 
+import pytest
+
 from conftest import run_tool
 
 OUR_COMPONENTS = {
@@ -40,6 +42,7 @@ PROBE = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_custom_imports_register_without_clobbering(tmp_path):
     user_cfg = tmp_path / 'my_config.py'
     user_cfg.write_text(

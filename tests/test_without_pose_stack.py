@@ -7,8 +7,12 @@ import json
 import os.path as osp
 import textwrap
 
+import pytest
+
 from conftest import REPO_ROOT, run_tool
 from helpers.import_blocker import POSE_STACK, write_import_blocker
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 SEG_PROBE = textwrap.dedent('''
     import json

@@ -10,6 +10,22 @@ import subprocess
 import time
 from typing import Optional
 
+import pytest
+
+# The one optional system package of a full test run (README, Quick start).
+CHROMIUM_SKIP_REASON = (
+    'no `chromium` on PATH: the page tests need Debian\'s `chromium` '
+    'package; install it with `apt-get install -y chromium` (.ci/run does)')
+
+
+def require_chromium() -> str:
+    """The path of ``chromium``; without one the calling test is skipped
+    with the package and the command that installs it."""
+    binary = shutil.which('chromium')
+    if binary is None:
+        pytest.skip(CHROMIUM_SKIP_REASON)
+    return binary
+
 
 class Chromium:
     """One headless browser and one page in it.
@@ -21,11 +37,7 @@ class Chromium:
     """
 
     def __init__(self, profile: str, width: int = 1000, height: int = 700):
-        binary = shutil.which('chromium')
-        if binary is None:
-            raise AssertionError(
-                'no `chromium` on PATH: install Debian\'s package '
-                '(apt-get install -y chromium); .ci/run installs it')
+        binary = require_chromium()
         read_end, self._to_browser = os.pipe()
         self._from_browser, write_end = os.pipe()
         # the browser's ends, above 3 and 4 so that moving them there in the

@@ -15,6 +15,8 @@ from helpers.tiny_trained_seg import trained_tiny
 runtime = import_deploy_package('mmext_pixel_runtime')
 import_deploy_package('fastapi')
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 
 @pytest.fixture(scope='module')
 def tiny_models(tmp_path_factory, synthetic_root):

@@ -13,6 +13,8 @@ from mmengine.registry import init_default_scope
 
 from conftest import REPO_ROOT, run_tool
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 OUR_CONFIG = osp.join(REPO_ROOT, 'configs', 'gsto_pose',
                       'td-hm_gsto-hrnet-w32_8xb64-210e_coco-384x288.py')

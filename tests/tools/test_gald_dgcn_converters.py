@@ -140,6 +140,7 @@ def test_unknown_and_missing_keys_are_named():
         convert('dgcn', {'conv1.0.weight': torch.zeros(1)})
 
 
+@pytest.mark.slow
 def test_command_line(tmp_path):
     official = ref.official_state('dgcn', 50, base=4, channels=32)
     src, dst = tmp_path / 'dualseg.pth', tmp_path / 'converted.pth'

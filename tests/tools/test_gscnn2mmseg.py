@@ -313,6 +313,7 @@ def test_checkpoint_without_bn_counters_loads_strictly(official, model):
     assert gscnn.convert(official).state_dict[counters[0]] == 7
 
 
+@pytest.mark.slow
 def test_command_line(tmp_path):
     """The script on a small official-style checkpoint, as train.py saves
     it under numpy 1 (a numpy scalar included): read with the safe loader.

@@ -11,6 +11,8 @@ import pytest
 from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
 from helpers.gscnn_tiny import TINY_GSCNN
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 

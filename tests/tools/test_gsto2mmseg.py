@@ -239,6 +239,7 @@ def test_unknown_keys_are_named():
         gsto.convert(official)
 
 
+@pytest.mark.slow
 def test_command_line_round_trip(tmp_path):
     src, dst = tmp_path / 'official.pth', tmp_path / 'ours.pth'
     # with a pickled object that only --unsafe-load reads

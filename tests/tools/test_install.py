@@ -21,6 +21,8 @@ import pytest
 from conftest import DEPLOY_PACKAGES, REPO_ROOT
 from helpers.import_blocker import POSE_STACK, write_import_blocker
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 INSTALL_SH = osp.join(REPO_ROOT, 'tools', 'install.sh')
 TORCH_VERSION = '2.13.0+cu130'
 PY_TAG = f'cp{sys.version_info[0]}{sys.version_info[1]}'

@@ -23,6 +23,8 @@ import pytest
 from conftest import run_tool
 from helpers import synthetic_coco_keypoints as synthetic
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TESTS_DIR = REPO_ROOT / 'tests'
 

@@ -187,6 +187,7 @@ def test_unknown_and_missing_keys_are_named(official50):
         convert(sd)
 
 
+@pytest.mark.slow
 def test_command_line(tmp_path):
     """SRC -> DST through the script, from a file the official train.py
     would write (epoch, state_dict, optimizer) for a small trunk."""

@@ -23,6 +23,8 @@ from conftest import REPO_ROOT, run_tool
 from helpers.tiny_gsto import TINY_CHANNELS, tiny_extra
 from mmext_pixel.utils.run_config import load_config
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 DIST_TRAIN = osp.join(REPO_ROOT, 'tools', 'dist_train.sh')
 KEPT_STEPS = ('LoadImageFromFile', 'LoadAnnotations', 'GenerateSegBoundary',

@@ -19,7 +19,8 @@ def test_atomic_file_renames_only_a_complete_write(tmp_path):
         with open(part, 'wb') as f:
             f.write(b'complete')
         assert not osp.exists(path)  # not under its name while written
-    assert open(path, 'rb').read() == b'complete'
+    with open(path, 'rb') as f:
+        assert f.read() == b'complete'
     assert not osp.exists(path + '.part')
 
     with pytest.raises(KeyboardInterrupt):
@@ -27,7 +28,8 @@ def test_atomic_file_renames_only_a_complete_write(tmp_path):
             with open(part, 'wb') as f:
                 f.write(b'half')
             raise KeyboardInterrupt  # a run stopped while saving
-    assert open(path, 'rb').read() == b'complete'  # the old file stays
+    with open(path, 'rb') as f:
+        assert f.read() == b'complete'  # the old file stays
 
 
 def touch(path, mtime, data=b'x'):

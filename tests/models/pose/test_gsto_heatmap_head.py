@@ -351,7 +351,7 @@ def test_training_steps_lower_every_loss():
     history = []
     for _ in range(6):
         losses = model(inputs, samples, mode='loss')
-        history.append({k: float(v) for k, v in losses.items()})
+        history.append({k: v.detach().item() for k, v in losses.items()})
         loss, _ = model.parse_losses(losses)
         optim.update_params(loss)
     for key in ('loss_kpt', 'loss_kpt_stage3', 'loss_kpt_stage2'):

@@ -13,7 +13,7 @@ from helpers.gscnn_tiny import tiny_gscnn_cfg
 from mmext_pixel.models.segmentors.gated_scnn import official_uint8
 
 
-def test_image(h=48, w=64, seed=0):
+def edge_image(h=48, w=64, seed=0):
     """A BGR uint8 image with rectangles (clear Canny edges) and noise."""
     rng = np.random.default_rng(seed)
     img = rng.integers(90, 110, (h, w, 3)).astype(np.uint8)
@@ -54,7 +54,7 @@ def model():
 
 
 def test_image_gradient_is_canny_of_the_loaded_image(model):
-    imgs = [test_image(), test_image(seed=1)]
+    imgs = [edge_image(), edge_image(seed=1)]
     data = preprocess(model, imgs)
     grad = model.image_gradient(data['inputs'])
     assert grad.shape == (2, 1, 48, 64)
@@ -69,7 +69,7 @@ def test_official_gradient_mode():
     assert official_uint8(np.array([-2.1, -1.5, -0.3, 0.7, 2.6, 255.9
                                     ])).tolist() == [254, 255, 0, 0, 2, 255]
     model = MODELS.build(tiny_gscnn_cfg(gradient_mode='official'))
-    data = preprocess(model, [test_image()])
+    data = preprocess(model, [edge_image()])
     x = data['inputs']
     grad = model.image_gradient(x)
     arr = x[0].permute(1, 2, 0).numpy()
@@ -81,7 +81,7 @@ def test_official_gradient_mode():
 
 
 def test_every_path_gets_the_gradient(model):
-    imgs = [test_image()]
+    imgs = [edge_image()]
     data = preprocess(model, imgs)
     inputs, samples = data['inputs'], data['data_samples']
     with torch.no_grad():
@@ -117,7 +117,7 @@ def test_every_path_gets_the_gradient(model):
 
 
 def test_flipped_view_edge_map_is_mirrored_back(model):
-    img = test_image()
+    img = edge_image()
     data = preprocess(model, [img, np.ascontiguousarray(img[:, ::-1])])
     data['data_samples'][1].set_metainfo(
         dict(flip=True, flip_direction='horizontal'))
@@ -132,7 +132,7 @@ def test_flipped_view_edge_map_is_mirrored_back(model):
 def test_loss_path(model):
     model.train()
     try:
-        data = preprocess(model, [test_image(), test_image(seed=2)], True)
+        data = preprocess(model, [edge_image(), edge_image(seed=2)], True)
         losses = model(data['inputs'], data['data_samples'], mode='loss')
     finally:
         model.eval()
