@@ -27,8 +27,8 @@ FORMATS: Dict[str, Tuple[str, ...]] = {
     'TIFF': ('.tif', '.tiff'),
     'PNM': ('.pbm', '.pgm', '.ppm', '.pnm'),
 }
-IMAGE_EXTS: Tuple[str, ...] = tuple(e for exts in FORMATS.values()
-                                    for e in exts)
+IMAGE_EXTS: Tuple[str,
+                  ...] = tuple(e for exts in FORMATS.values() for e in exts)
 
 
 class ImageError(InferenceError):
@@ -317,8 +317,8 @@ def measure(data: bytes, name: str = 'the image') -> ImageSize:
     try:
         sizes = SIZE_READERS[kind](data)
     except struct.error:
-        raise ImageError(422,
-                         f'truncated {kind}: its headers are cut off') from None
+        raise ImageError(
+            422, f'truncated {kind}: its headers are cut off') from None
     w, h = max(sizes, key=lambda s: s[0] * s[1])
     return ImageSize(kind, w, h, len(sizes))
 

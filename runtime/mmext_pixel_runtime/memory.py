@@ -59,8 +59,7 @@ def measure_request(model: str, max_pixels: int,
 
     from .service import ModelService
     service = ModelService(
-        model, workers=1, threads=threads, queue_size=0,
-        max_pixels=max_pixels)
+        model, workers=1, threads=threads, queue_size=0, max_pixels=max_pixels)
     w, h = probe_shape(max_pixels)
     rng = np.random.default_rng(0)
 
@@ -68,8 +67,9 @@ def measure_request(model: str, max_pixels: int,
         result = service.infer(data, True, True)
         service.answer(result, 'json', 0.0)
 
-    request(cv2.imencode('.png', rng.integers(0, 256, (32, 32, 3),
-                                              np.uint8))[1].tobytes())
+    request(
+        cv2.imencode('.png', rng.integers(0, 256, (32, 32, 3),
+                                          np.uint8))[1].tobytes())
     img = rng.integers(0, 256, (h, w, 3), np.uint8)
     data = cv2.imencode('.png', img)[1].tobytes()
     del img
@@ -97,8 +97,7 @@ def request_peak(model: str,
         dict: ``peak_bytes``, ``width``, ``height``, ``upload_bytes``.
     """
     cmd = [
-        sys.executable, '-m', 'mmext_pixel_runtime.memory', model,
-        '--pixels',
+        sys.executable, '-m', 'mmext_pixel_runtime.memory', model, '--pixels',
         str(max_pixels)
     ]
     if threads:

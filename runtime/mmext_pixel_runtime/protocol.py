@@ -11,7 +11,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 logger = logging.getLogger('mmext_pixel_runtime.server')
 
 
-def raw_response(status: int, reason: str, message: str,
+def raw_response(status: int,
+                 reason: str,
+                 message: str,
                  extra: str = '') -> bytes:
     """A complete HTTP/1.1 JSON error response that closes the
     connection."""

@@ -292,8 +292,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.eval_images:
         images = list_images(args.eval_images)[0]
         scores = evaluate(
-            dict(fp32=Segmenter(args.model), int8=Segmenter(args.out)),
-            images, args.eval_labels)
+            dict(fp32=Segmenter(args.model), int8=Segmenter(args.out)), images,
+            args.eval_labels)
         for name, score in scores.items():
             print(f'{name}: mIoU {score["mIoU"]:.2f} (IoU per class '
                   f'{", ".join(f"{v:.2f}" for v in score["IoU"])}) on '

@@ -124,7 +124,8 @@ async def uploaded_file(request: Request, body: bytes) -> bytes:
     return await files[0].read()
 
 
-def create_app(service: ModelService, limits: Optional[dict] = None,
+def create_app(service: ModelService,
+               limits: Optional[dict] = None,
                body_timeout: float = 60) -> FastAPI:
     """The FastAPI application of ``service``.
 
@@ -197,8 +198,9 @@ def create_app(service: ModelService, limits: Optional[dict] = None,
             return error(e.status, e.message, **headers)
         except ClientGone as e:
             client = request.client
-            logger.warning('%s left %s', '%s:%d' % tuple(client)
-                           if client else 'a client', e)
+            logger.warning('%s left %s',
+                           '%s:%d' % tuple(client) if client else 'a client',
+                           e)
             return Response(status_code=499)
         if service.full:
             return error(
@@ -245,7 +247,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--host', default='127.0.0.1', help='address to bind')
     parser.add_argument('--port', type=int, default=8000, help='TCP port')
     parser.add_argument(
-        '--workers', type=int, default=1,
+        '--workers',
+        type=int,
+        default=1,
         help='onnxruntime sessions inferring at once')
     parser.add_argument(
         '--threads',
@@ -327,8 +331,7 @@ def report_memory(args: argparse.Namespace, service: ModelService,
             probe = request_peak(service.model_path, service.max_pixels,
                                  service.threads)
         except Exception as e:  # the server keeps serving without it
-            print(f'mmext-pixel-serve: memory: not measured ({e})',
-                  flush=True)
+            print(f'mmext-pixel-serve: memory: not measured ({e})', flush=True)
             return
         peak = probe['peak_bytes']
         how = f'measured at {probe["width"]}x{probe["height"]}'

@@ -63,8 +63,8 @@ def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
         COMPLETE[size.format](data)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
-        raise UploadError(
-            422, f'damaged {size.format}: opencv cannot decode it')
+        raise UploadError(422,
+                          f'damaged {size.format}: opencv cannot decode it')
     # what was decoded, in case a header said less than the data held
     check_pixels(
         ImageSize(size.format, img.shape[1], img.shape[0], 1), max_pixels,

@@ -32,15 +32,14 @@ def jpeg(w: int, h: int) -> bytes:
     """SOI, a baseline frame header of w x h, a scan header, EOI."""
     sof = struct.pack('>BHHB', 8, h, w, 1) + b'\x01\x11\x00'
     sos = b'\x01\x01\x00\x00\x3f\x00'
-    return (b'\xff\xd8' + b'\xff\xc0' + struct.pack('>H', 2 + len(sof)) +
-            sof + b'\xff\xda' + struct.pack('>H', 2 + len(sos)) + sos +
-            b'\x00' * 8 + b'\xff\xd9')
+    return (b'\xff\xd8' + b'\xff\xc0' + struct.pack('>H', 2 + len(sof)) + sof +
+            b'\xff\xda' + struct.pack('>H', 2 + len(sos)) + sos + b'\x00' * 8 +
+            b'\xff\xd9')
 
 
 def bmp(w: int, h: int) -> bytes:
     """A BITMAPINFOHEADER of w x h, 24 bits, without its pixels."""
-    info = struct.pack('<IiiHHIIiiII', 40, w, h, 1, 24, 0, 0, 2835, 2835, 0,
-                       0)
+    info = struct.pack('<IiiHHIIiiII', 40, w, h, 1, 24, 0, 0, 2835, 2835, 0, 0)
     return b'BM' + struct.pack('<IHHI', 14 + len(info), 0, 0,
                                14 + len(info)) + info
 
@@ -59,8 +58,8 @@ def webp_animation(canvas, frame) -> bytes:
         (canvas[1] - 1).to_bytes(3, 'little')
     anmf = (b'\x00' * 6 + (frame[0] - 1).to_bytes(3, 'little') +
             (frame[1] - 1).to_bytes(3, 'little') + b'\x00' * 4)
-    body = (b'WEBP' + b'VP8X' + struct.pack('<I', len(vp8x)) + vp8x +
-            b'ANMF' + struct.pack('<I', len(anmf)) + anmf)
+    body = (b'WEBP' + b'VP8X' + struct.pack('<I', len(vp8x)) + vp8x + b'ANMF' +
+            struct.pack('<I', len(anmf)) + anmf)
     return b'RIFF' + struct.pack('<I', len(body)) + body
 
 

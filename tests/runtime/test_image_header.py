@@ -74,8 +74,7 @@ def test_every_page_and_frame():
     tiff = cv2.imencodemulti('.tif', [noise(20, 30), noise(60, 20)])[1]
     size = image_header.measure(tiff.tobytes())
     assert (size.width, size.height, size.frames) == (20, 60, 2)
-    gif = image_header.measure(
-        image_bombs.gif((16, 16), [(16, 16), (8, 90)]))
+    gif = image_header.measure(image_bombs.gif((16, 16), [(16, 16), (8, 90)]))
     assert (gif.width, gif.height) == (8, 90)
     apng = image_bombs.png(16, 16)
     fctl = image_bombs.png_chunk(
@@ -102,8 +101,8 @@ def test_formats_not_measured_are_415():
     img = noise(64, 64)
     others = {
         'JPEG 2000': cv2.imencode('.jp2', img)[1].tobytes(),
-        'Radiance HDR': cv2.imencode('.hdr', img.astype(np.float32))[1]
-        .tobytes(),
+        'Radiance HDR': cv2.imencode('.hdr',
+                                     img.astype(np.float32))[1].tobytes(),
         'PFM': cv2.imencode('.pfm', img.astype(np.float32))[1].tobytes(),
         'PAM': cv2.imencode('.pam', img)[1].tobytes(),
         'BigTIFF': b'II+\x00\x08\x00\x00\x00' + b'\x00' * 32,

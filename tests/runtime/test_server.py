@@ -31,10 +31,10 @@ pytestmark = pytest.mark.slow
 
 MAX_PIXELS = 512 * 512
 TIMEOUT_S = 2
-OPTIONS = ('--workers', '1', '--threads', '1', '--queue', '1',
-           '--max-pixels', str(MAX_PIXELS), '--max-upload-mb', '1',
-           '--max-connections', '16', '--header-timeout', str(TIMEOUT_S),
-           '--body-timeout', str(TIMEOUT_S))
+OPTIONS = ('--workers', '1', '--threads', '1', '--queue', '1', '--max-pixels',
+           str(MAX_PIXELS), '--max-upload-mb', '1', '--max-connections',
+           '16', '--header-timeout', str(TIMEOUT_S), '--body-timeout',
+           str(TIMEOUT_S))
 
 
 @pytest.fixture(scope='module')
@@ -328,9 +328,10 @@ def test_memory_ceiling_holds_at_the_limit(server):
     upload = info['limits']['max_upload_bytes']
     assert total == 1 * peak + 16 * 2 * upload
     assert f'memory ceiling {total / (1 << 20):.0f} MiB' in line
-    assert re.search(rf'--workers 1 x {peak / (1 << 20):.0f} MiB \(one '
-                     rf'request at --max-pixels {MAX_PIXELS}, measured at '
-                     r'512x512\)', line), line
+    assert re.search(
+        rf'--workers 1 x {peak / (1 << 20):.0f} MiB \(one '
+        rf'request at --max-pixels {MAX_PIXELS}, measured at '
+        r'512x512\)', line), line
     img = np.random.default_rng(1).integers(0, 256, (512, 512, 3), np.uint8)
     body = png(img)
     reset_peak(server.pid)

@@ -59,7 +59,8 @@ def uploads(synthetic_root, tmp_path_factory):
     photo = cv2.resize(
         np.concatenate([cv2.imread(str(p)) for p in vals[:4]], axis=1),
         (640, 425))
-    paths = dict(tile=str(folder / 'tile.png'), photo=str(folder / 'photo.png'))
+    paths = dict(
+        tile=str(folder / 'tile.png'), photo=str(folder / 'photo.png'))
     cv2.imwrite(paths['tile'], tile)
     cv2.imwrite(paths['photo'], photo)
     return paths
@@ -118,8 +119,7 @@ def check_layout(state, model, labels, name):
     assert state['scrollWidth'] <= width, (name, state['scrollWidth'])
     for key in ('overlay', 'input'):
         box = state[key]
-        assert box['x'] >= 0 and box['x'] + box['w'] <= width, (name, key,
-                                                                 box)
+        assert box['x'] >= 0 and box['x'] + box['w'] <= width, (name, key, box)
     for row, cls in zip(state['legend'], model.meta.classes):
         i = model.meta.classes.index(cls)
         assert row['name'] == cls
@@ -127,11 +127,12 @@ def check_layout(state, model, labels, name):
     latency = state['latency']
     assert latency.endswith(' ms') and float(latency[:-3]) > 0
     box = state['latencyBox']
-    assert box['w'] > 0 and inside(box, dict(x=0, y=0, w=width,
-                                             h=state['innerHeight']))
+    assert box['w'] > 0 and inside(
+        box, dict(x=0, y=0, w=width, h=state['innerHeight']))
     shown = state['labels']
-    present = [c for i, c in enumerate(model.meta.classes)
-               if (labels == i).any()]
+    present = [
+        c for i, c in enumerate(model.meta.classes) if (labels == i).any()
+    ]
     assert sorted(label['name'] for label in shown) == sorted(present)
     for i, a in enumerate(shown):
         assert inside(a, state['overlay']), (name, a, state['overlay'])
@@ -156,8 +157,8 @@ def test_page(tiny_models, server, uploads, screenshots, tmp_path, viewport):
         before = page_state(browser)
         browser.screenshot(os.path.join(screenshots, f'{tag}_start.png'))
         # every class and its colour before anything is segmented
-        assert [r['name'] for r in before['legend']] == list(
-            model.meta.classes)
+        assert [r['name']
+                for r in before['legend']] == list(model.meta.classes)
         for row, rgb in zip(before['legend'], model.meta.palette):
             assert row['color'] == 'rgb(%d, %d, %d)' % tuple(rgb)
             assert row['share'] == '-'
@@ -190,8 +191,8 @@ def check_overlay_pixels(browser, model, path, tmp_path):
     browser.screenshot(shot)
     check_layout(state, model, labels, 'tile')
     box = state['overlay']
-    assert (box['w'] - 2 * box['left'], state['overlay']['natural'][0]) == (
-        192, 192)
+    assert (box['w'] - 2 * box['left'],
+            state['overlay']['natural'][0]) == (192, 192)
     x, y = round(box['x'] + box['left']), round(box['y'] + box['left'])
     shown = cv2.imread(shot)[y:y + 192, x:x + 192].astype(int)
     keep = np.ones((192, 192), bool)
