@@ -15,6 +15,7 @@ import argparse
 import gc
 import json
 import math
+import os
 import subprocess
 import sys
 from typing import Dict, Optional, Sequence
@@ -136,6 +137,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--pixels', type=int, required=True)
     parser.add_argument('--threads', type=int)
     args = parser.parse_args(argv)
+    # beside a serving process: its requests come first
+    os.nice(19)
     print(json.dumps(measure_request(args.model, args.pixels, args.threads)))
 
 
