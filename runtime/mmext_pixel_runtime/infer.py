@@ -19,12 +19,16 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from . import image_header
+from .cli import DefaultsHelpFormatter
 from .metadata import InferenceError
 from .overlay import draw_overlay
 from .segmenter import Segmenter, decode_image
 
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
-              '.ppm', '.pgm', '.jp2')
+# the image formats the server takes too (see image_header)
+IMAGE_EXTS = image_header.IMAGE_EXTS
+# 8192 x 8192: a local file may be larger than what the server takes
+DEFAULT_MAX_PIXELS = 1 << 26
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
               '.wmv', '.flv')
 
@@ -111,8 +115,12 @@ def overlay_of(model: Segmenter, img: np.ndarray, labels: np.ndarray,
                         with_labels)
 
 
-def infer_images(model: Segmenter, paths: List[str], out: Optional[str],
-                 show_dir: Optional[str], with_labels: bool) -> None:
+def infer_images(model: Segmenter,
+                 paths: List[str],
+                 out: Optional[str],
+                 show_dir: Optional[str],
+                 with_labels: bool,
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
     """Label PNGs and overlays of image files.
 
     Args:
@@ -121,10 +129,12 @@ def infer_images(model: Segmenter, paths: List[str], out: Optional[str],
         out (str, optional): Folder for label PNGs.
         show_dir (str, optional): Folder for overlays.
         with_labels (bool): Class names on the overlays.
+        max_pixels (int, optional): Larger images (by their headers) are
+            refused before decoding. Defaults to 8192 x 8192.
     """
     items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
     for path in items:
-        img = decode_image(path)
+        img = decode_image(path, max_pixels)
         labels = model.predict(img)
         name = osp.splitext(osp.basename(path))[0] + '.png'
         if out:
@@ -225,7 +235,8 @@ def run(model_path: str,
         show_dir: Optional[str] = None,
         with_labels: bool = True,
         threads: Optional[int] = None,
-        providers: Optional[Sequence] = None) -> None:
+        providers: Optional[Sequence] = None,
+        max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
     """Infer an image, a folder of images or a video (see the module doc).
 
     Args:
@@ -237,6 +248,9 @@ def run(model_path: str,
         threads (int, optional): onnxruntime threads. Defaults to None.
         providers (Sequence, optional): onnxruntime execution providers.
             Defaults to None (CPU).
+        max_pixels (int, optional): Images of more pixels (read from their
+            headers, every frame or page) are refused before decoding.
+            Defaults to 8192 x 8192; None takes any size.
     """
     if not out and not show_dir:
         raise InferenceError('nothing to write: give --out and/or --show-dir')
@@ -256,13 +270,14 @@ def run(model_path: str,
                 f'{input_path}: skipped {len(skipped)} entries that are '
                 f'not image files: {", ".join(skipped)}',
                 file=sys.stderr)
-        infer_images(model, images, out, show_dir, with_labels)
+        infer_images(model, images, out, show_dir, with_labels, max_pixels)
         return
     ext = osp.splitext(input_path)[1].lower()
     if ext in VIDEO_EXTS:
         infer_video(model, input_path, out, show_dir, with_labels)
     elif ext in IMAGE_EXTS:
-        infer_images(model, [input_path], out, show_dir, with_labels)
+        infer_images(model, [input_path], out, show_dir, with_labels,
+                     max_pixels)
     else:
         raise InferenceError(
             f'{input_path}: unknown file type {ext or "(no extension)"!r}: '
@@ -275,13 +290,18 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     parser = argparse.ArgumentParser(
         prog=prog,
         description='Segment images or a video with an exported ONNX model '
-        '(onnxruntime, numpy and opencv only)')
+        '(onnxruntime, numpy and opencv only). Images: '
+        f'{", ".join(image_header.FORMATS)} ({" ".join(IMAGE_EXTS)}).',
+        formatter_class=DefaultsHelpFormatter)
     parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
     parser.add_argument(
         'input', help='an image, a folder of images or a video file')
-    parser.add_argument('--out', help='folder for the label PNGs')
     parser.add_argument(
-        '--show-dir', help='folder for the overlays (video: an mp4)')
+        '--out', help='folder for the label PNGs (default: none written)')
+    parser.add_argument(
+        '--show-dir',
+        help='folder for the overlays, a video\'s as an mp4 (default: none '
+        'written)')
     parser.add_argument(
         '--no-labels',
         action='store_true',
@@ -290,11 +310,20 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         '--threads',
         type=int,
         help='onnxruntime intra-op threads (default: its own choice)')
+    parser.add_argument(
+        '--max-pixels',
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help='largest image (width x height of any frame or page, read from '
+        'its headers before decoding); larger ones are an error')
     args = parser.parse_args(argv)
     if not args.out and not args.show_dir:
         parser.error('nothing to write: give --out and/or --show-dir')
-    if args.threads is not None and args.threads < 1:
-        parser.error(f'--threads must be >= 1, got {args.threads}')
+    for name in ('threads', 'max_pixels'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
+                         f'{value}')
     return args
 
 
@@ -310,8 +339,13 @@ def main(argv: Optional[Sequence[str]] = None,
     prog = prog or osp.basename(sys.argv[0])
     args = parse_args(argv, prog)
     try:
-        run(args.model, args.input, args.out, args.show_dir,
-            not args.no_labels, args.threads)
+        run(args.model,
+            args.input,
+            args.out,
+            args.show_dir,
+            not args.no_labels,
+            args.threads,
+            max_pixels=args.max_pixels)
     except InferenceError as e:
         sys.exit(f'{prog}: error: {e}')
 

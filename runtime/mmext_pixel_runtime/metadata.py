@@ -146,7 +146,9 @@ class ModelMeta:
             canny=dict(
                 low=self.canny.low, high=self.canny.high, mode=self.canny.mode)
             if self.canny else None,
-            config=self.config)
+            config=self.config,
+            # how an int8 model was made (None for an fp32 one)
+            quantization=self.raw.get('quantization'))
 
 
 def _pair(value: Optional[Sequence]) -> Optional[Tuple[int, int]]:

@@ -29,6 +29,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
+from .cli import DefaultsHelpFormatter
 from .infer import list_images
 from .metadata import METADATA_KEY, InferenceError
 from .segmenter import Segmenter, decode_image
@@ -228,23 +229,31 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     parser = argparse.ArgumentParser(
         prog=prog,
         description='Quantise an exported segmentation model to int8 '
-        '(static, QDQ, per-channel), calibrated on images')
+        '(static, QDQ, per-channel), calibrated on images',
+        formatter_class=DefaultsHelpFormatter)
     parser.add_argument('model', help='fp32 ONNX file from pytorch2onnx.py')
     parser.add_argument(
-        '--calib', required=True, help='folder of calibration images')
+        '--calib',
+        required=True,
+        help='folder of calibration images (required)')
     parser.add_argument(
         '--num',
         type=int,
-        help='use the first N images of --calib (sorted; default: all)')
-    parser.add_argument('--out', required=True, help='the int8 ONNX file')
+        help='use the first N images of --calib, sorted (default: all)')
+    parser.add_argument(
+        '--out', required=True, help='the int8 ONNX file (required)')
     parser.add_argument(
         '--method',
         choices=METHODS,
         default='minmax',
-        help='activation range calibration (default minmax)')
+        help='activation range calibration')
     parser.add_argument(
-        '--eval-images', help='folder of images to evaluate fp32 and int8 on')
-    parser.add_argument('--eval-labels', help='their label PNGs (same stems)')
+        '--eval-images',
+        help='folder of images to evaluate fp32 and int8 on (default: no '
+        'evaluation)')
+    parser.add_argument(
+        '--eval-labels',
+        help='their label PNGs, same stems (default: no evaluation)')
     args = parser.parse_args(argv)
     if args.num is not None and args.num < 1:
         parser.error(f'--num must be >= 1, got {args.num}')
@@ -253,42 +262,61 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     return args
 
 
+def run(args: argparse.Namespace) -> dict:
+    """Quantise (and evaluate) as the parsed command line asks, printing a
+    one-line summary (and one line per evaluated model).
+
+    Returns:
+        dict: ``quantization`` (the metadata entry) and, with
+        ``--eval-images``, ``eval`` (each model's scores).
+    """
+    for path, what in ((args.model, 'model'), (args.calib, '--calib')):
+        if not osp.exists(path):
+            raise InferenceError(f'{path}: no such {what}')
+    if not osp.isdir(args.calib):
+        raise InferenceError(f'{args.calib}: --calib is not a folder')
+    if osp.isdir(args.out):
+        raise InferenceError(f'{args.out}: --out is a folder')
+    if osp.abspath(args.out) == osp.abspath(args.model):
+        raise InferenceError(f'{args.out}: --out would overwrite the '
+                             'fp32 model')
+    calib: List[str] = list_images(args.calib)[0][:args.num]
+    Segmenter(args.model)  # a model the runtime cannot run stops here
+    out_dir = osp.dirname(osp.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
+    info = quantize(args.model, calib, args.out, args.method)
+    print(f'{args.out}: {info["quantized_convs"]} of {info["convs"]} '
+          f'convolutions in int8, calibrated ({args.method}) on '
+          f'{len(calib)} images of {args.calib}')
+    result = dict(quantization=info)
+    if args.eval_images:
+        images = list_images(args.eval_images)[0]
+        scores = evaluate(
+            dict(fp32=Segmenter(args.model), int8=Segmenter(args.out)), images,
+            args.eval_labels)
+        for name, score in scores.items():
+            print(f'{name}: mIoU {score["mIoU"]:.2f} (IoU per class '
+                  f'{", ".join(f"{v:.2f}" for v in score["IoU"])}) on '
+                  f'{len(images)} images; labels equal to fp32 on '
+                  f'{100 * score["agreement"]:.2f} % of the pixels')
+        result['eval'] = scores
+    return result
+
+
 def main(argv: Optional[Sequence[str]] = None,
-         prog: Optional[str] = None) -> dict:
+         prog: Optional[str] = None) -> None:
+    """Command-line entry point: exits 0 after writing the int8 model,
+    with one line naming the program and the problem otherwise.
+
+    Args:
+        argv (Sequence[str], optional): Arguments. Defaults to sys.argv[1:].
+        prog (str, optional): Program name in messages. Defaults to the
+            script's name.
+    """
     prog = prog or osp.basename(sys.argv[0])
     args = parse_args(argv, prog)
     try:
-        for path, what in ((args.model, 'model'), (args.calib, '--calib')):
-            if not osp.exists(path):
-                raise InferenceError(f'{path}: no such {what}')
-        if not osp.isdir(args.calib):
-            raise InferenceError(f'{args.calib}: --calib is not a folder')
-        if osp.isdir(args.out):
-            raise InferenceError(f'{args.out}: --out is a folder')
-        if osp.abspath(args.out) == osp.abspath(args.model):
-            raise InferenceError(f'{args.out}: --out would overwrite the '
-                                 'fp32 model')
-        calib: List[str] = list_images(args.calib)[0][:args.num]
-        Segmenter(args.model)  # a model the runtime cannot run stops here
-        out_dir = osp.dirname(osp.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        info = quantize(args.model, calib, args.out, args.method)
-        print(f'{args.out}: {info["quantized_convs"]} of {info["convs"]} '
-              f'convolutions in int8, calibrated ({args.method}) on '
-              f'{len(calib)} images of {args.calib}')
-        result = dict(quantization=info)
-        if args.eval_images:
-            images = list_images(args.eval_images)[0]
-            scores = evaluate(
-                dict(fp32=Segmenter(args.model), int8=Segmenter(args.out)),
-                images, args.eval_labels)
-            for name, score in scores.items():
-                print(f'{name}: mIoU {score["mIoU"]:.2f} (IoU per class '
-                      f'{", ".join(f"{v:.2f}" for v in score["IoU"])}) on '
-                      f'{len(images)} images; labels equal to fp32 on '
-                      f'{100 * score["agreement"]:.2f} % of the pixels')
-            result['eval'] = scores
-        return result
+        run(args)
     except InferenceError as e:
         sys.exit(f'{prog}: error: {e}')
 

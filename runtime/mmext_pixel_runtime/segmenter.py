@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from .image_header import ImageError, check_pixels, measure
 from .metadata import (METADATA_KEY, InferenceError, ModelMeta, Preprocess,
                        TestResize, check_class_count, check_graph,
                        parse_metadata, to_model_meta)
@@ -96,25 +97,36 @@ def read_metadata(model_path: str,
     return to_model_meta(meta)
 
 
-def decode_image(source: Union[str, os.PathLike, bytes]) -> np.ndarray:
-    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it.
+def decode_image(source: Union[str, os.PathLike, bytes],
+                 max_pixels: Optional[int] = None) -> np.ndarray:
+    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, after
+    its format and size are read from its headers (see
+    :mod:`.image_header`: only the formats whose every frame can be
+    measured so are taken).
 
     Args:
         source (str | PathLike | bytes): Image file, or its encoded bytes.
+        max_pixels (int, optional): Refuse an image of more pixels (width
+            x height of any frame) before decoding it. Defaults to None (any
+            size).
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = np.frombuffer(source, dtype=np.uint8)
+        data = bytes(source)
         name = 'the image data'
     else:
         name = os.fspath(source)
         try:
-            data = np.fromfile(name, dtype=np.uint8)
+            with open(name, 'rb') as f:
+                data = f.read()
         except OSError as e:
             raise InferenceError(
-                f'{name}: cannot read the file ({e})') from None
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+                f'{name}: cannot read the file ({e.strerror or e})') from None
+    size = measure(data, name)
+    check_pixels(size, max_pixels, name)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
-        raise InferenceError(f'{name}: not an image opencv can decode')
+        raise ImageError(
+            422, f'{name}: damaged {size.format}: opencv cannot decode it')
     return img
 
 

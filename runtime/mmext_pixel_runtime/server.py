@@ -2,145 +2,104 @@
 
     mmext-pixel-serve MODEL.onnx [--host 127.0.0.1] [--port 8000]
         [--workers N] [--threads T] [--queue Q] [--max-upload-mb M]
-        [--max-pixels P]
+        [--max-pixels P] [--max-connections C] [--header-timeout S]
+        [--body-timeout S] [--request-peak-mb MB]
 
 FastAPI on uvicorn (``pip install mmext-pixel-runtime[serve]``). Endpoints:
 
 - ``POST /predict``: an image, as the raw request body or as a multipart
   form's file; answers the uint8 label PNG, or with ``?format=json`` (or
-  ``Accept: application/json``) each class's pixel share, the overlay and
-  the label map as base64 PNGs and the server-side latency;
-- ``GET /model``: the model's metadata and the server's limits;
-- ``GET /health``: liveness and the number of requests in the server;
+  ``Accept: application/json``) each class's pixel share and label place,
+  the overlay and the label map as base64 PNGs and the server-side latency;
+- ``GET /model``: the model's metadata (with the ``quantization`` entry of
+  an int8 model) and the server's limits;
+- ``GET /health``: ``ok``, or ``full`` (503) while every slot is taken;
 - ``GET /``: a web page to try the model in a browser.
 
-``--workers`` onnxruntime sessions run requests in parallel; up to
-``--queue`` more wait for one, and a request beyond them is answered 503
-at once. Uploads over ``--max-upload-mb`` or images over ``--max-pixels``
-are 413, non-images 415, damaged or truncated images 422; every error is
-JSON ``{"error": ...}``.
+A request's body is read first, within ``--body-timeout``, without holding
+anything but its connection (at most ``--max-connections``, whose request
+headers must arrive within ``--header-timeout``); only then does it take
+one of the ``--workers`` + ``--queue`` slots, or get 503 with
+``Retry-After`` when all are taken. Uploads over ``--max-upload-mb`` or
+images over ``--max-pixels`` (read from their headers) are 413, other
+formats 415, damaged or truncated images 422, a body that stops arriving
+408; every error is JSON ``{"error": ...}``.
 """
 import argparse
 import asyncio
-import base64
-import os
+import logging
 import os.path as osp
-import queue
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import AsyncIterator, List, Optional, Sequence
+from typing import AsyncIterator, Optional, Sequence
 
-import numpy as np
-
-from .infer import encode_png
+from .cli import DefaultsHelpFormatter
+from .image_header import FORMATS
+from .memory import MIB, request_peak, worst_case
 from .metadata import InferenceError
-from .overlay import draw_overlay
-from .segmenter import Segmenter
-from .uploads import UploadError, decode_upload
+from .service import ModelService
+from .uploads import UploadError
 
 try:
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
     from starlette.datastructures import Headers, UploadFile
     from starlette.formparsers import MultiPartException, MultiPartParser
+
+    from .protocol import guarded_protocol
 except ImportError as e:  # the optional extra is missing
     raise ImportError(f'{e}; the server needs the "serve" extra: pip install '
                       '"mmext-pixel-runtime[serve]"') from None
 
+__all__ = ['ModelService', 'create_app', 'main']
+
 PAGE = osp.join(osp.dirname(osp.abspath(__file__)), 'page.html')
+logger = logging.getLogger('mmext_pixel_runtime.server')
 
 
-class ModelService:
-    """The model behind the server: ``workers`` onnxruntime sessions, each
-    used by one request at a time, and the admission limit.
-
-    Args:
-        model_path (str): The ONNX file.
-        workers (int): Sessions, i.e. requests inferred at once.
-            Defaults to 1.
-        threads (int, optional): onnxruntime intra-op threads per session.
-            Defaults to None (the CPU count divided by ``workers``).
-        queue_size (int): Requests that may wait for a session; more are
-            answered 503. Defaults to 8.
-        max_bytes (int): Largest upload. Defaults to 20 MiB.
-        max_pixels (int): Largest image (width x height). Defaults to
-            4096 x 4096.
-        providers (Sequence, optional): onnxruntime execution providers.
-            Defaults to None (CPU).
-    """
-
-    def __init__(self,
-                 model_path: str,
-                 workers: int = 1,
-                 threads: Optional[int] = None,
-                 queue_size: int = 8,
-                 max_bytes: int = 20 << 20,
-                 max_pixels: int = 4096 * 4096,
-                 providers: Optional[Sequence] = None):
-        if threads is None:
-            threads = max(1, (os.cpu_count() or 1) // workers)
-        self.models: List[Segmenter] = [
-            Segmenter(model_path, providers=providers, threads=threads)
-            for _ in range(workers)
-        ]
-        self.meta = self.models[0].meta
-        self.model_path = model_path
-        self.workers = workers
-        self.threads = threads
-        self.queue_size = queue_size
-        self.max_bytes = max_bytes
-        self.max_pixels = max_pixels
-        self.idle: 'queue.Queue[Segmenter]' = queue.Queue()
-        for model in self.models:
-            self.idle.put(model)
-        self.executor = ThreadPoolExecutor(
-            workers, thread_name_prefix='segment')
-        # requests admitted and not yet answered; only the event loop
-        # changes it, so it needs no lock
-        self.in_flight = 0
-
-    @property
-    def capacity(self) -> int:
-        return self.workers + self.queue_size
-
-    def infer(self, data: bytes, overlay: bool, with_labels: bool) -> dict:
-        """Decode and segment one upload (in a worker thread)."""
-        img = decode_upload(data, self.max_pixels)
-        model = self.idle.get()
-        try:
-            start = time.perf_counter()
-            labels = model.predict(img)
-            infer_ms = (time.perf_counter() - start) * 1000
-        finally:
-            self.idle.put(model)
-        result = dict(labels=labels, infer_ms=infer_ms)
-        if overlay:
-            result['overlay'] = draw_overlay(img, labels, self.meta.classes,
-                                             self.meta.palette, with_labels)
-        return result
+class ClientGone(Exception):
+    """The client closed its connection before its body was in."""
 
 
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(dict(error=message, status=status), status_code=status)
+def error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        dict(error=message, status=status),
+        status_code=status,
+        headers=headers or None)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, or 413 as soon as it passes ``limit`` bytes."""
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The request body: 413 as soon as it passes ``limit`` bytes, 408 when
+    all of it has not arrived within ``timeout`` seconds, and
+    :class:`ClientGone` when the client leaves."""
     declared = request.headers.get('content-length')
     if declared and declared.isdigit() and int(declared) > limit:
         raise UploadError(
             413, f'the upload is {int(declared)} bytes; this server takes '
             f'at most {limit}')
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        try:
+            message = await asyncio.wait_for(request.receive(),
+                                             max(deadline - loop.time(), 0))
+        except asyncio.TimeoutError:
+            raise UploadError(
+                408, f'the request body did not arrive within {timeout:g} s '
+                f'({size} bytes came)') from None
+        if message['type'] == 'http.disconnect':
+            raise ClientGone(f'after {size} bytes of its body')
+        chunk = message.get('body', b'')
         size += len(chunk)
         if size > limit:
             raise UploadError(
                 413, f'the upload is over {limit} bytes, the most this '
                 'server takes')
         chunks.append(chunk)
-    return b''.join(chunks)
+        if not message.get('more_body', False):
+            return b''.join(chunks)
 
 
 async def uploaded_file(request: Request, body: bytes) -> bytes:
@@ -165,30 +124,45 @@ async def uploaded_file(request: Request, body: bytes) -> bytes:
     return await files[0].read()
 
 
-def png_b64(img: np.ndarray) -> str:
-    return base64.b64encode(encode_png(img)).decode('ascii')
+def create_app(service: ModelService,
+               limits: Optional[dict] = None,
+               body_timeout: float = 60) -> FastAPI:
+    """The FastAPI application of ``service``.
 
-
-def create_app(service: ModelService) -> FastAPI:
-    """The FastAPI application of ``service``."""
+    Args:
+        service (ModelService): The model.
+        limits (dict, optional): More limits for ``GET /model`` (the
+            connection limits, the memory figures once known). Defaults to
+            None.
+        body_timeout (float): Seconds to receive a request body. Defaults
+            to 60.
+    """
     app = FastAPI(
         title='mmext_pixel segmentation',
         description=f'{osp.basename(service.model_path)}: '
         f'{service.meta.num_classes} classes')
+    limits = limits if limits is not None else {}
     with open(PAGE, encoding='utf-8') as f:
         page = f.read()
+
+    def busy() -> dict:
+        return {'Retry-After': str(service.retry_after())}
 
     @app.get('/', response_class=HTMLResponse)
     async def index() -> HTMLResponse:
         return HTMLResponse(page)
 
     @app.get('/health')
-    async def health() -> dict:
-        return dict(
-            status='ok',
-            model=osp.basename(service.model_path),
-            in_flight=service.in_flight,
-            capacity=service.capacity)
+    async def health() -> JSONResponse:
+        full = service.full
+        return JSONResponse(
+            dict(
+                status='full' if full else 'ok',
+                model=osp.basename(service.model_path),
+                in_flight=service.in_flight,
+                capacity=service.capacity),
+            status_code=503 if full else 200,
+            headers=busy() if full else None)
 
     @app.get('/model')
     async def model() -> dict:
@@ -198,9 +172,11 @@ def create_app(service: ModelService) -> FastAPI:
             limits=dict(
                 max_upload_bytes=service.max_bytes,
                 max_pixels=service.max_pixels,
+                formats=list(FORMATS),
                 workers=service.workers,
                 queue=service.queue_size,
-                threads_per_worker=service.threads))
+                threads_per_worker=service.threads,
+                **limits))
 
     @app.post('/predict')
     async def predict(request: Request,
@@ -212,15 +188,28 @@ def create_app(service: ModelService) -> FastAPI:
             format = 'json' if 'application/json' in accept else 'png'
         if format not in ('png', 'json'):
             return error(422, f'format={format!r}: use png or json')
-        if service.in_flight >= service.capacity:
+        try:
+            # the body first: a slow upload holds its connection only
+            data = await uploaded_file(
+                request, await read_body(request, service.max_bytes,
+                                         body_timeout))
+        except UploadError as e:
+            headers = {'Connection': 'close'} if e.status == 408 else {}
+            return error(e.status, e.message, **headers)
+        except ClientGone as e:
+            client = request.client
+            logger.warning('%s left %s',
+                           '%s:%d' % tuple(client) if client else 'a client',
+                           e)
+            return Response(status_code=499)
+        if service.full:
             return error(
                 503, f'the server is busy: {service.in_flight} requests in '
                 f'progress or waiting (at most {service.capacity}); retry '
-                'later')
+                'later', **busy())
         service.in_flight += 1
+        admitted = time.perf_counter()
         try:
-            body = await read_body(request, service.max_bytes)
-            data = await uploaded_file(request, body)
             result = await asyncio.get_running_loop().run_in_executor(
                 service.executor, service.infer, data, format == 'json',
                 labels)
@@ -230,35 +219,16 @@ def create_app(service: ModelService) -> FastAPI:
             return error(422, str(e))
         finally:
             service.in_flight -= 1
-        label_map = result['labels']
+            service.record(time.perf_counter() - admitted)
         latency_ms = (time.perf_counter() - start) * 1000
-        h, w = label_map.shape
-        timing = {
-            'X-Inference-Ms': f'{result["infer_ms"]:.1f}',
-            'X-Latency-Ms': f'{latency_ms:.1f}'
-        }
-        if format == 'png':
-            return Response(
-                encode_png(label_map), media_type='image/png', headers=timing)
-        meta = service.meta
-        counts = np.bincount(label_map.ravel(), minlength=meta.num_classes)
-        return JSONResponse(
-            dict(
-                width=w,
-                height=h,
-                latency_ms=round(latency_ms, 1),
-                inference_ms=round(result['infer_ms'], 1),
-                classes=[
-                    dict(
-                        index=i,
-                        name=meta.classes[i],
-                        color=list(meta.palette[i]),
-                        share=float(counts[i] / label_map.size))
-                    for i in range(meta.num_classes)
-                ],
-                labels_png=png_b64(label_map),
-                overlay_png=png_b64(result['overlay'])),
-            headers=timing)
+        content, media_type = service.answer(result, format, latency_ms)
+        return Response(
+            content,
+            media_type=media_type,
+            headers={
+                'X-Inference-Ms': f'{result["infer_ms"]:.1f}',
+                'X-Latency-Ms': f'{latency_ms:.1f}'
+            })
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
@@ -270,15 +240,17 @@ def create_app(service: ModelService) -> FastAPI:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='mmext-pixel-serve',
-        description='Serve an exported segmentation model over HTTP')
+        description='Serve an exported segmentation model over HTTP. Images: '
+        f'{", ".join(FORMATS)}.',
+        formatter_class=DefaultsHelpFormatter)
     parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
-    parser.add_argument('--host', default='127.0.0.1')
-    parser.add_argument('--port', type=int, default=8000)
+    parser.add_argument('--host', default='127.0.0.1', help='address to bind')
+    parser.add_argument('--port', type=int, default=8000, help='TCP port')
     parser.add_argument(
         '--workers',
         type=int,
         default=1,
-        help='onnxruntime sessions inferring at once (default 1)')
+        help='onnxruntime sessions inferring at once')
     parser.add_argument(
         '--threads',
         type=int,
@@ -287,30 +259,92 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--queue',
         type=int,
         default=8,
-        help='requests that may wait for a session; more get 503 '
-        '(default 8)')
+        help='requests whose body is in that may wait for a session; more '
+        'get 503 with Retry-After')
     parser.add_argument(
         '--max-upload-mb',
         type=float,
         default=20,
-        help='largest upload in MiB; more is 413 (default 20)')
+        help='largest upload in MiB; more is 413')
     parser.add_argument(
         '--max-pixels',
         type=int,
         default=4096 * 4096,
-        help='largest image width x height; more is 413 (default 4096^2)')
-    parser.add_argument('--log-level', default='info')
+        help='largest image width x height (any frame or page, read from '
+        'its headers before decoding); more is 413')
+    parser.add_argument(
+        '--max-connections',
+        type=int,
+        default=32,
+        help='open connections at most; one more gets 503 with Retry-After')
+    parser.add_argument(
+        '--header-timeout',
+        type=float,
+        default=10,
+        help='seconds for a request line and headers to arrive; then 408')
+    parser.add_argument(
+        '--body-timeout',
+        type=float,
+        default=60,
+        help='seconds for a whole request body to arrive; then 408')
+    parser.add_argument(
+        '--keep-alive',
+        type=float,
+        default=5,
+        help='seconds an idle keep-alive connection stays open')
+    parser.add_argument(
+        '--request-peak-mb',
+        type=float,
+        help='memory of one request at --max-pixels, for the worst case '
+        'printed at start (default: measured at start in a separate '
+        'process)')
+    parser.add_argument(
+        '--log-level',
+        default='info',
+        choices=['critical', 'error', 'warning', 'info', 'debug', 'trace'],
+        help="uvicorn's log level")
     args = parser.parse_args(argv)
-    for name in ('workers', 'threads', 'max_pixels'):
+    for name in ('workers', 'threads', 'max_pixels', 'max_connections'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
                          f'{value}')
     if args.queue < 0:
         parser.error(f'--queue must be >= 0, got {args.queue}')
-    if args.max_upload_mb <= 0:
-        parser.error(f'--max-upload-mb must be > 0, got {args.max_upload_mb}')
+    for name in ('max_upload_mb', 'header_timeout', 'body_timeout',
+                 'keep_alive', 'request_peak_mb'):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            parser.error(f'--{name.replace("_", "-")} must be > 0, got '
+                         f'{value}')
     return args
+
+
+def report_memory(args: argparse.Namespace, service: ModelService,
+                  limits: dict) -> None:
+    """Print the memory ceiling (measuring one request's peak unless
+    ``--request-peak-mb`` gives it) and add it to ``limits``."""
+    if args.request_peak_mb:
+        peak, how = int(args.request_peak_mb * MIB), 'as given'
+    else:
+        try:
+            probe = request_peak(service.model_path, service.max_pixels,
+                                 service.threads)
+        except Exception as e:  # the server keeps serving without it
+            print(f'mmext-pixel-serve: memory: not measured ({e})', flush=True)
+            return
+        peak = probe['peak_bytes']
+        how = f'measured at {probe["width"]}x{probe["height"]}'
+    total = worst_case(service.workers, peak, args.max_connections,
+                       service.max_bytes)
+    limits.update(request_peak_bytes=peak, memory_ceiling_bytes=total)
+    print(
+        f'mmext-pixel-serve: memory ceiling {total / MIB:.0f} MiB beyond the '
+        f'idle process = --workers {service.workers} x {peak / MIB:.0f} MiB '
+        f'(one request at --max-pixels {service.max_pixels}, {how}) + '
+        f'--max-connections {args.max_connections} x 2 x '
+        f'{service.max_bytes / MIB:g} MiB (--max-upload-mb)',
+        flush=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -322,15 +356,27 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             workers=args.workers,
             threads=args.threads,
             queue_size=args.queue,
-            max_bytes=int(args.max_upload_mb * (1 << 20)),
+            max_bytes=int(args.max_upload_mb * MIB),
             max_pixels=args.max_pixels)
     except InferenceError as e:
         sys.exit(f'mmext-pixel-serve: error: {e}')
+    limits = dict(
+        max_connections=args.max_connections,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout)
+    # measured beside the serving process, which starts at once
+    threading.Thread(
+        target=report_memory, args=(args, service, limits),
+        daemon=True).start()
+    logging.basicConfig(format='%(levelname)s: %(message)s')
     uvicorn.run(
-        create_app(service),
+        create_app(service, limits, args.body_timeout),
         host=args.host,
         port=args.port,
-        log_level=args.log_level)
+        log_level=args.log_level,
+        timeout_keep_alive=args.keep_alive,
+        http=guarded_protocol(args.header_timeout, args.max_connections,
+                              service.retry_after))
 
 
 if __name__ == '__main__':

@@ -331,7 +331,7 @@ def test_unreadable_inputs(whole_model, blocker, tmp_path):
     out = str(tmp_path / 'out')
     bad = tmp_path / 'broken.png'
     bad.write_bytes(b'\x89PNG not really')
-    assert f'{bad}: not an image opencv can decode' in error(
+    assert f'{bad}: not an image in an accepted format (PNG, JPEG' in error(
         blocker, whole_model, str(bad), '--out', out)
     # a broken image in a folder stops the run and is named
     folder = tmp_path / 'folder'

@@ -5,10 +5,11 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 RUNTIME_SERVER = 'mmext_pixel_runtime.server'
 
@@ -22,8 +23,25 @@ def free_port() -> int:
 class Client:
     """Requests to one server."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, pid: Optional[int] = None):
         self.port = port
+        self.pid = pid
+        self.lines: List[str] = []
+
+    def output(self) -> str:
+        """What the server printed so far (stdout and stderr)."""
+        return ''.join(self.lines)
+
+    def wait_output(self, text: str, timeout: float = 120) -> str:
+        """The first line printed that contains ``text``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if text in line:
+                    return line
+            time.sleep(0.2)
+        raise AssertionError(f'the server did not print {text!r} in '
+                             f'{timeout} s:\n{self.output()}')
 
     def request(self,
                 method: str,
@@ -66,7 +84,8 @@ class Client:
 
 @contextmanager
 def serve(model: str, *options: str, timeout: float = 90) -> Iterator[Client]:
-    """Start the server on a free port, wait for /health, stop it after."""
+    """Start the server on a free port, wait for /health, stop it after;
+    its output is collected as it comes (``Client.output``)."""
     port = free_port()
     proc = subprocess.Popen([
         sys.executable, '-m', RUNTIME_SERVER, model, '--port',
@@ -75,13 +94,21 @@ def serve(model: str, *options: str, timeout: float = 90) -> Iterator[Client]:
                             stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT,
                             text=True)
-    client = Client(port)
+    client = Client(port, proc.pid)
+
+    def collect():
+        for line in proc.stdout:
+            client.lines.append(line)
+
+    reader = threading.Thread(target=collect, daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
+                reader.join(5)
                 raise AssertionError(f'the server exited {proc.returncode}:'
-                                     f'\n{proc.stdout.read()}')
+                                     f'\n{client.output()}')
             try:
                 if client.request('GET', '/health', timeout=5)[0] == 200:
                     break
@@ -93,7 +120,7 @@ def serve(model: str, *options: str, timeout: float = 90) -> Iterator[Client]:
             time.sleep(0.2)
         yield client
         # still alive after everything the test sent
-        assert proc.poll() is None, proc.stdout.read()
+        assert proc.poll() is None, client.output()
     finally:
         proc.terminate()
         try:

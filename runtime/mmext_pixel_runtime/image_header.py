@@ -1,0 +1,343 @@
+"""Image formats and sizes read from file headers, before anything is
+decoded: a small file whose header announces a huge image (a
+decompression bomb) is refused without allocating it.
+
+The formats taken (by the server, ``mmext-pixel-infer`` and the library)
+are the ones whose every frame or page can be measured from its headers:
+PNG (``IHDR`` and APNG's ``fcTL`` frames), JPEG (the frame header, sides
+swapped by an EXIF orientation of 5 to 8), BMP, GIF (the logical screen and
+every frame's image descriptor), WebP (``VP8X`` canvas, ``VP8``/``VP8L``
+bitstreams and ``ANMF`` frames), TIFF (every IFD) and PNM (P1 to P6). Other
+formats OpenCV may decode (JPEG 2000, AVIF, OpenEXR, Radiance HDR, PFM,
+PAM, BigTIFF, ...) are refused with 415.
+"""
+import re
+import struct
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+from .metadata import InferenceError
+
+#: the formats taken and their file extensions
+FORMATS: Dict[str, Tuple[str, ...]] = {
+    'PNG': ('.png', ),
+    'JPEG': ('.jpg', '.jpeg', '.jpe'),
+    'BMP': ('.bmp', '.dib'),
+    'GIF': ('.gif', ),
+    'WebP': ('.webp', ),
+    'TIFF': ('.tif', '.tiff'),
+    'PNM': ('.pbm', '.pgm', '.ppm', '.pnm'),
+}
+IMAGE_EXTS: Tuple[str,
+                  ...] = tuple(e for exts in FORMATS.values() for e in exts)
+
+
+class ImageError(InferenceError):
+    """An image refused before or while decoding.
+
+    Args:
+        status (int): The HTTP status a server answers: 413 (too many
+            pixels), 415 (not a format taken) or 422 (damaged).
+        message (str): What is wrong.
+    """
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ImageSize(NamedTuple):
+    """What the headers of an image file say.
+
+    Args:
+        format (str): One of :data:`FORMATS`.
+        width (int): Width of its largest frame or page (after the EXIF
+            orientation of a JPEG or TIFF).
+        height (int): Its height.
+        frames (int): Frames (GIF, WebP, APNG) or pages (TIFF) measured.
+    """
+    format: str
+    width: int
+    height: int
+    frames: int
+
+
+def sniff(data: bytes) -> Optional[str]:
+    """The format of ``data`` by its magic bytes, or None.
+
+    Args:
+        data (bytes): The file's bytes.
+    """
+    if data.startswith(b'\x89PNG\r\n\x1a\n'):
+        return 'PNG'
+    if data.startswith(b'\xff\xd8\xff'):
+        return 'JPEG'
+    if data.startswith(b'BM'):
+        return 'BMP'
+    if data[:6] in (b'GIF87a', b'GIF89a'):
+        return 'GIF'
+    if data[:4] == b'RIFF' and data[8:12] == b'WEBP':
+        return 'WebP'
+    if data[:4] in (b'II*\x00', b'MM\x00*'):
+        return 'TIFF'
+    if re.match(rb'P[1-6]\s', data[:3]):
+        return 'PNM'
+    return None
+
+
+def _damaged(kind: str, what: str) -> ImageError:
+    return ImageError(422, f'damaged {kind}: {what}')
+
+
+def _png_sizes(data: bytes) -> List[Tuple[int, int]]:
+    if data[12:16] != b'IHDR' or len(data) < 24:
+        raise _damaged('PNG', 'the first chunk is not IHDR')
+    sizes = [struct.unpack('>II', data[16:24])]
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack('>I4s', data[pos:pos + 8])
+        if kind == b'fcTL' and pos + 20 <= len(data):
+            sizes.append(struct.unpack('>II', data[pos + 12:pos + 20]))
+        elif kind in (b'IDAT', b'IEND'):
+            break  # frame controls after the first image data: see below
+        pos += 12 + length
+    # APNG: the frame controls of the later frames
+    for match in re.finditer(b'fcTL', data[pos:]):
+        at = pos + match.start() + 8
+        if at + 8 <= len(data):
+            sizes.append(struct.unpack('>II', data[at:at + 8]))
+    return sizes
+
+
+def _exif_orientation(tiff: bytes) -> int:
+    """The orientation tag (274) of a TIFF structure's first IFD, or 1."""
+    if len(tiff) < 8 or tiff[:2] not in (b'II', b'MM'):
+        return 1
+    order = '<' if tiff[:2] == b'II' else '>'
+    ifd = struct.unpack(order + 'I', tiff[4:8])[0]
+    if ifd + 2 > len(tiff):
+        return 1
+    count = struct.unpack(order + 'H', tiff[ifd:ifd + 2])[0]
+    for i in range(count):
+        at = ifd + 2 + 12 * i
+        if at + 12 > len(tiff):
+            break
+        tag, kind = struct.unpack(order + 'HH', tiff[at:at + 4])
+        if tag == 274 and kind == 3:
+            return struct.unpack(order + 'H', tiff[at + 8:at + 10])[0]
+    return 1
+
+
+def _oriented(size: Tuple[int, int], orientation: int) -> Tuple[int, int]:
+    """(w, h) as shown: orientations 5 to 8 turn the image by 90 degrees."""
+    return (size[1], size[0]) if 5 <= orientation <= 8 else size
+
+
+def _jpeg_sizes(data: bytes) -> List[Tuple[int, int]]:
+    size, orientation, pos = None, 1, 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise _damaged('JPEG', f'no marker at byte {pos}')
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan
+            break
+        length = struct.unpack('>H', data[pos + 2:pos + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if pos + 9 > len(data):
+                break
+            h, w = struct.unpack('>HH', data[pos + 5:pos + 9])
+            size = (w, h)
+        elif marker == 0xE1 and data[pos + 4:pos + 10] == b'Exif\x00\x00':
+            orientation = _exif_orientation(data[pos + 10:pos + 2 + length])
+        pos += 2 + length
+    if size is None:
+        raise _damaged('JPEG', 'no frame header before the image data')
+    return [_oriented(size, orientation)]
+
+
+def _bmp_sizes(data: bytes) -> List[Tuple[int, int]]:
+    if len(data) < 26:
+        raise ImageError(422, f'truncated BMP: {len(data)} bytes')
+    header = struct.unpack('<I', data[14:18])[0]
+    if header == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sides
+        return [struct.unpack('<HH', data[18:22])]
+    w, h = struct.unpack('<ii', data[18:26])
+    return [(abs(w), abs(h))]
+
+
+def _gif_sizes(data: bytes) -> List[Tuple[int, int]]:
+    if len(data) < 13:
+        raise ImageError(422, f'truncated GIF: {len(data)} bytes')
+    sizes = [struct.unpack('<HH', data[6:10])]
+    flags, pos = data[10], 13
+    if flags & 0x80:
+        pos += 3 << ((flags & 7) + 1)
+
+    def skip_blocks(pos: int) -> int:
+        while pos < len(data) and data[pos]:
+            pos += data[pos] + 1
+        return pos + 1
+
+    while pos < len(data):
+        block = data[pos]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then data sub-blocks
+            pos = skip_blocks(pos + 2)
+        elif block == 0x2C:  # image descriptor
+            if pos + 10 > len(data):
+                break
+            left, top, w, h = struct.unpack('<HHHH', data[pos + 1:pos + 9])
+            sizes += [(w, h), (left + w, top + h)]
+            flags, pos = data[pos + 9], pos + 10
+            if flags & 0x80:
+                pos += 3 << ((flags & 7) + 1)
+            pos = skip_blocks(pos + 1)  # LZW code size, then the data
+        else:
+            raise _damaged('GIF', f'unknown block 0x{block:02X} at byte {pos}')
+    return sizes
+
+
+def _webp_frame(kind: bytes, payload: bytes) -> Optional[Tuple[int, int]]:
+    if kind == b'VP8X' and len(payload) >= 10:
+        return (int.from_bytes(payload[4:7], 'little') + 1,
+                int.from_bytes(payload[7:10], 'little') + 1)
+    if kind == b'VP8L' and len(payload) >= 5:
+        bits = int.from_bytes(payload[1:5], 'little')
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b'VP8 ' and len(payload) >= 10:
+        w, h = struct.unpack('<HH', payload[6:10])
+        return w & 0x3FFF, h & 0x3FFF
+    if kind == b'ANMF' and len(payload) >= 12:
+        return (int.from_bytes(payload[6:9], 'little') + 1,
+                int.from_bytes(payload[9:12], 'little') + 1)
+    return None
+
+
+def _webp_sizes(data: bytes) -> List[Tuple[int, int]]:
+    sizes = []
+    chunks = [(12, len(data))]  # (start, end) of chunk sequences to walk
+    while chunks:
+        pos, end = chunks.pop()
+        while pos + 8 <= end:
+            kind = data[pos:pos + 4]
+            length = struct.unpack('<I', data[pos + 4:pos + 8])[0]
+            payload = data[pos + 8:min(pos + 8 + length, end)]
+            size = _webp_frame(kind, payload)
+            if size is not None:
+                sizes.append(size)
+            if kind == b'ANMF':  # the frame's own chunks follow its header
+                chunks.append((pos + 24, min(pos + 8 + length, end)))
+            pos += 8 + length + (length & 1)
+    if not sizes:
+        raise _damaged('WebP', 'no VP8, VP8L or VP8X chunk')
+    return sizes
+
+
+def _tiff_sizes(data: bytes) -> List[Tuple[int, int]]:
+    order = '<' if data[:2] == b'II' else '>'
+    sizes, seen = [], set()
+    ifd = struct.unpack(order + 'I', data[4:8])[0]
+    while ifd:
+        if ifd in seen:
+            raise _damaged('TIFF', f'its IFDs loop back to byte {ifd}')
+        if ifd + 2 > len(data):
+            raise ImageError(
+                422, f'truncated TIFF: an IFD at byte {ifd}, the data has '
+                f'{len(data)} bytes')
+        seen.add(ifd)
+        count = struct.unpack(order + 'H', data[ifd:ifd + 2])[0]
+        end = ifd + 2 + 12 * count
+        if end + 4 > len(data):
+            raise ImageError(
+                422, f'truncated TIFF: the IFD at byte {ifd} needs {end + 4} '
+                f'bytes, the data has {len(data)}')
+        tags = {}
+        for at in range(ifd + 2, end, 12):
+            tag, kind = struct.unpack(order + 'HH', data[at:at + 4])
+            if kind == 3:  # SHORT
+                tags[tag] = struct.unpack(order + 'H', data[at + 8:at + 10])[0]
+            elif kind == 4:  # LONG
+                tags[tag] = struct.unpack(order + 'I', data[at + 8:at + 12])[0]
+        if 256 not in tags or 257 not in tags:
+            raise _damaged('TIFF',
+                           f'the IFD at byte {ifd} has no width or length')
+        sizes.append(_oriented((tags[256], tags[257]), tags.get(274, 1)))
+        ifd = struct.unpack(order + 'I', data[end:end + 4])[0]
+    if not sizes:
+        raise _damaged('TIFF', 'no IFD')
+    return sizes
+
+
+def _pnm_sizes(data: bytes) -> List[Tuple[int, int]]:
+    # the magic, then width and height as decimal text; '#' comments run to
+    # the end of their line
+    header = re.sub(rb'#[^\n]*', b' ', data[2:512])
+    sides = re.match(rb'\s*(\d+)\s+(\d+)\s', header)
+    if not sides:
+        raise _damaged('PNM', 'no width and height after the magic number')
+    return [(int(sides.group(1)), int(sides.group(2)))]
+
+
+SIZE_READERS = dict(
+    PNG=_png_sizes,
+    JPEG=_jpeg_sizes,
+    BMP=_bmp_sizes,
+    GIF=_gif_sizes,
+    WebP=_webp_sizes,
+    TIFF=_tiff_sizes,
+    PNM=_pnm_sizes)
+
+
+def measure(data: bytes, name: str = 'the image') -> ImageSize:
+    """The format and the largest frame of an image file, from its headers
+    alone.
+
+    Args:
+        data (bytes): The file's bytes.
+        name (str): The file, for messages. Defaults to 'the image'.
+
+    Returns:
+        ImageSize: Format, width and height of its largest frame or page,
+        and the frames measured.
+    """
+    if not data:
+        raise ImageError(422, f'{name}: not an image (no data)')
+    kind = sniff(data)
+    if kind is None:
+        raise ImageError(
+            415, f'{name}: not an image in an accepted format '
+            f'({", ".join(FORMATS)}): it starts with {data[:16]!r}')
+    try:
+        sizes = SIZE_READERS[kind](data)
+    except struct.error:
+        raise ImageError(
+            422, f'truncated {kind}: its headers are cut off') from None
+    w, h = max(sizes, key=lambda s: s[0] * s[1])
+    return ImageSize(kind, w, h, len(sizes))
+
+
+def check_pixels(size: ImageSize,
+                 max_pixels: Optional[int],
+                 name: str,
+                 limit: str = 'the limit (--max-pixels) is') -> None:
+    """413 for an image of more than ``max_pixels`` pixels.
+
+    Args:
+        size (ImageSize): What :func:`measure` read.
+        max_pixels (int, optional): The most pixels taken; None takes any.
+        name (str): The file, for the message.
+        limit (str): The words before the limit in the message. Defaults to
+            'the limit (--max-pixels) is'.
+    """
+    pixels = size.width * size.height
+    if max_pixels is not None and pixels > max_pixels:
+        raise ImageError(
+            413, f'{name}: the image is {size.width}x{size.height} = '
+            f'{pixels} pixels; {limit} {max_pixels}')

@@ -1,0 +1,98 @@
+"""uvicorn's h11 protocol with the limits a public server needs before a
+request reaches the application: a deadline for the request line and
+headers (slowloris) and a bound on open connections."""
+import json
+import logging
+from typing import Callable, Optional
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+logger = logging.getLogger('mmext_pixel_runtime.server')
+
+
+def raw_response(status: int,
+                 reason: str,
+                 message: str,
+                 extra: str = '') -> bytes:
+    """A complete HTTP/1.1 JSON error response that closes the
+    connection."""
+    body = json.dumps(dict(error=message, status=status)).encode()
+    return (f'HTTP/1.1 {status} {reason}\r\ncontent-type: application/json'
+            f'\r\ncontent-length: {len(body)}\r\nconnection: close\r\n'
+            f'{extra}\r\n').encode() + body
+
+
+def guarded_protocol(header_timeout: float, max_connections: int,
+                     retry_after: Callable[[], int]) -> type:
+    """An ``H11Protocol`` subclass for ``uvicorn.Config(http=...)``.
+
+    Args:
+        header_timeout (float): Seconds from a connection's opening (or the
+            end of its previous response) to the end of the request's
+            headers; a client that is still sending them then gets 408, an
+            idle keep-alive connection is closed.
+        max_connections (int): Open connections at most; one more is
+            answered 503 with ``Retry-After`` and closed.
+        retry_after (Callable): Seconds to put in ``Retry-After``.
+    """
+
+    class GuardedH11Protocol(H11Protocol):
+        header_timer: Optional[object] = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            if len(self.connections) > max_connections:
+                logger.warning(
+                    'refused a connection from %s: %d connections open, '
+                    'at most %d', self.client_name(), len(self.connections),
+                    max_connections)
+                transport.write(
+                    raw_response(
+                        503, 'Service Unavailable',
+                        f'the server has {max_connections} connections open, '
+                        'the most it takes; retry later',
+                        f'retry-after: {retry_after()}\r\n'))
+                transport.close()
+                return
+            self.arm_header_timer()
+
+        def client_name(self) -> str:
+            return '%s:%d' % self.client if self.client else 'a client'
+
+        def arm_header_timer(self) -> None:
+            self.cancel_header_timer()
+            self.header_timer = self.loop.call_later(header_timeout,
+                                                     self.headers_overdue)
+
+        def cancel_header_timer(self) -> None:
+            if self.header_timer is not None:
+                self.header_timer.cancel()
+                self.header_timer = None
+
+        def headers_overdue(self) -> None:
+            self.header_timer = None
+            if self.transport.is_closing() or \
+                    self.conn.their_state is not h11.IDLE:
+                return  # the headers are in: the body has its own deadline
+            if self.conn.trailing_data[0]:
+                logger.warning(
+                    '408 to %s: its request headers did not arrive within '
+                    '%g s', self.client_name(), header_timeout)
+                self.transport.write(
+                    raw_response(
+                        408, 'Request Timeout',
+                        f'the request headers did not arrive within '
+                        f'{header_timeout:g} s'))
+            self.transport.close()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self.arm_header_timer()
+
+        def connection_lost(self, exc) -> None:
+            self.cancel_header_timer()
+            super().connection_lost(exc)
+
+    return GuardedH11Protocol

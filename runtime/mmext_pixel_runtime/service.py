@@ -1,0 +1,147 @@
+"""The model behind ``mmext-pixel-serve``: its sessions, the work of one
+request (decode, segment, overlay, encode the answer) and the admission
+count; no web framework here, so that the memory probe runs the same
+work."""
+import base64
+import json
+import os
+import queue
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .infer import encode_png
+from .overlay import class_centre, draw_overlay
+from .segmenter import Segmenter
+from .uploads import decode_upload
+
+
+class ModelService:
+    """``workers`` onnxruntime sessions, each used by one request at a time,
+    and the admission limit.
+
+    Args:
+        model_path (str): The ONNX file.
+        workers (int): Sessions, i.e. requests inferred at once.
+            Defaults to 1.
+        threads (int, optional): onnxruntime intra-op threads per session.
+            Defaults to None (the CPU count divided by ``workers``).
+        queue_size (int): Requests that may wait for a session; more are
+            answered 503. Defaults to 8.
+        max_bytes (int): Largest upload. Defaults to 20 MiB.
+        max_pixels (int): Largest image (width x height). Defaults to
+            4096 x 4096.
+        providers (Sequence, optional): onnxruntime execution providers.
+            Defaults to None (CPU).
+    """
+
+    def __init__(self,
+                 model_path: str,
+                 workers: int = 1,
+                 threads: Optional[int] = None,
+                 queue_size: int = 8,
+                 max_bytes: int = 20 << 20,
+                 max_pixels: int = 4096 * 4096,
+                 providers: Optional[Sequence] = None):
+        if threads is None:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+        self.models: List[Segmenter] = [
+            Segmenter(model_path, providers=providers, threads=threads)
+            for _ in range(workers)
+        ]
+        self.meta = self.models[0].meta
+        self.model_path = model_path
+        self.workers = workers
+        self.threads = threads
+        self.queue_size = queue_size
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self.idle: 'queue.Queue[Segmenter]' = queue.Queue()
+        for model in self.models:
+            self.idle.put(model)
+        self.executor = ThreadPoolExecutor(
+            workers, thread_name_prefix='segment')
+        # requests holding a slot (their body is in) and not yet answered;
+        # only the event loop changes it, so it needs no lock
+        self.in_flight = 0
+        # moving average of the seconds a request holds its slot, for the
+        # Retry-After of a 503
+        self.service_s = 1.0
+
+    @property
+    def capacity(self) -> int:
+        return self.workers + self.queue_size
+
+    @property
+    def full(self) -> bool:
+        return self.in_flight >= self.capacity
+
+    def retry_after(self) -> int:
+        """Seconds until a slot is likely free: the requests in the server
+        shared among the workers, at the average time per request."""
+        waiting = self.in_flight / self.workers
+        return max(1, int(np.ceil(waiting * self.service_s)))
+
+    def record(self, seconds: float) -> None:
+        """Add one request's time in its slot to the average."""
+        self.service_s = 0.8 * self.service_s + 0.2 * seconds
+
+    def infer(self, data: bytes, overlay: bool, with_labels: bool) -> dict:
+        """Decode and segment one upload (in a worker thread)."""
+        img = decode_upload(data, self.max_pixels)
+        model = self.idle.get()
+        try:
+            start = time.perf_counter()
+            labels = model.predict(img)
+            infer_ms = (time.perf_counter() - start) * 1000
+        finally:
+            self.idle.put(model)
+        result = dict(labels=labels, infer_ms=infer_ms)
+        if overlay:
+            result['overlay'] = draw_overlay(img, labels, self.meta.classes,
+                                             self.meta.palette, with_labels)
+        return result
+
+    def answer(self, result: dict, fmt: str,
+               latency_ms: float) -> Tuple[bytes, str]:
+        """The response body of a result and its media type: the label PNG,
+        or the JSON of the ``format=json`` answer.
+
+        Args:
+            result (dict): What :meth:`infer` returned.
+            fmt (str): 'png' or 'json'.
+            latency_ms (float): The request's time in the server so far.
+        """
+        label_map = result['labels']
+        if fmt == 'png':
+            return encode_png(label_map), 'image/png'
+        meta = self.meta
+        h, w = label_map.shape
+        counts = np.bincount(label_map.ravel(), minlength=meta.num_classes)
+        classes = []
+        for i in range(meta.num_classes):
+            # where the page writes the class's name: the place
+            # SegLocalVisualizer writes it
+            centre = class_centre(label_map == i) if counts[i] else None
+            classes.append(
+                dict(
+                    index=i,
+                    name=meta.classes[i],
+                    color=list(meta.palette[i]),
+                    share=float(counts[i] / label_map.size),
+                    centre=centre))
+        body = dict(
+            width=w,
+            height=h,
+            latency_ms=round(latency_ms, 1),
+            inference_ms=round(result['infer_ms'], 1),
+            classes=classes,
+            labels_png=png_b64(label_map),
+            overlay_png=png_b64(result['overlay']))
+        return json.dumps(body).encode(), 'application/json'
+
+
+def png_b64(img: np.ndarray) -> str:
+    return base64.b64encode(encode_png(img)).decode('ascii')
