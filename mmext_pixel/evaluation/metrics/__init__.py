@@ -1,0 +1,3 @@
+from .boundary_fscore import BoundaryFScore
+
+__all__ = ['BoundaryFScore']
