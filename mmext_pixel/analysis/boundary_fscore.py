@@ -11,12 +11,14 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmext_pixel.evaluation.metrics.boundary_fscore import (
-    GSCNN_THRESHOLDS, boundary_fscores, check_thresholds, threshold_pixels)
+from mmext_pixel.evaluation.metrics.boundary_fscore import (GSCNN_THRESHOLDS,
+                                                            boundary_fscores,
+                                                            check_thresholds,
+                                                            threshold_pixels)
 from mmext_pixel.testing.boundary_fscore_reference import \
     official_boundary_fscores
-from mmext_pixel.utils.analysis import load_average, summarise, \
-    time_alternately
+from mmext_pixel.utils.analysis import (load_average, summarise,
+                                        time_alternately)
 
 
 def cityscapes_like_pair(shape: Sequence[int] = (1024, 2048),
@@ -44,8 +46,7 @@ def cityscapes_like_pair(shape: Sequence[int] = (1024, 2048),
         angles = np.sort(rng.random(rng.integers(3, 9)) * 2 * np.pi)
         radii = size * (0.4 + 0.6 * rng.random(angles.size))
         points = np.stack(
-            [cx + radii * np.cos(angles), cy + radii * np.sin(angles)],
-            axis=1)
+            [cx + radii * np.cos(angles), cy + radii * np.sin(angles)], axis=1)
         cls = int(rng.integers(0, num_classes))
         cv2.fillPoly(label, [points.astype(np.int32)], cls)
         if rng.random() < 0.1:
@@ -101,7 +102,8 @@ def benchmark(shape: Sequence[int] = (1024, 2048),
         shape=tuple(shape),
         radii=[threshold_pixels(t, shape) for t in thresholds],
         thresholds=thresholds,
-        max_abs_diff=float(np.abs(outputs['ours'] - outputs['official']).max()),
+        max_abs_diff=float(
+            np.abs(outputs['ours'] - outputs['official']).max()),
         fscores=outputs['ours'],
         ours=ours,
         official=official,

@@ -114,7 +114,7 @@ def official_boundary_fscores(pred: np.ndarray,
     fscores = np.zeros((len(thresholds), num_classes))
     for t, threshold in enumerate(thresholds):
         for c in range(num_classes):
-            fscores[t, c] = db_eval_boundary(
-                (pred == c).astype(np.uint8), (label == c).astype(np.uint8),
-                ignore, threshold)
+            fscores[t, c] = db_eval_boundary((pred == c).astype(np.uint8),
+                                             (label == c).astype(np.uint8),
+                                             ignore, threshold)
     return fscores

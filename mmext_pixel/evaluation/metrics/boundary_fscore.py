@@ -6,10 +6,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
+from mmseg.registry import METRICS
 from prettytable import PrettyTable
 from scipy.spatial import cKDTree
 
-from mmseg.registry import METRICS
 from .label_maps import check_label_maps, sample_maps
 
 #: The official ``train.py --eval_thresholds``: fractions of the diagonal,
@@ -32,8 +32,8 @@ def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
         raise TypeError('thresholds must be a non-empty sequence of numbers, '
                         f'got {thresholds!r}')
     for i, threshold in enumerate(thresholds):
-        if isinstance(threshold, bool) or not isinstance(
-                threshold, numbers.Real):
+        if isinstance(threshold,
+                      bool) or not isinstance(threshold, numbers.Real):
             raise TypeError(f'thresholds[{i}] = {threshold!r} is not a number')
         if not np.isfinite(threshold) or threshold <= 0:
             raise ValueError(f'thresholds[{i}] = {threshold!r}: a threshold '
@@ -195,8 +195,7 @@ def boundary_fscores(pred: np.ndarray,
             precision = pred_match / n_pred.astype(np.float64)
             recall = label_match / n_label.astype(np.float64)
             precision = np.where(n_pred == 0, 1.0, precision)
-            precision = np.where((n_pred > 0) & (n_label == 0), 0.0,
-                                 precision)
+            precision = np.where((n_pred > 0) & (n_label == 0), 0.0, precision)
             recall = np.where(n_label == 0, 1.0, recall)
             recall = np.where((n_pred == 0) & (n_label > 0), 0.0, recall)
             total = precision + recall
@@ -277,8 +276,7 @@ class BoundaryFScore(BaseMetric):
         """
         per_class = self.class_means(results)
         metrics = OrderedDict(
-            (f'mBF@{threshold_key(t)}', np.round(per_class[i].mean() * 100,
-                                                 2))
+            (f'mBF@{threshold_key(t)}', np.round(per_class[i].mean() * 100, 2))
             for i, t in enumerate(self.thresholds))
         table = PrettyTable()
         table.add_column('Class', list(self.dataset_meta['classes']))

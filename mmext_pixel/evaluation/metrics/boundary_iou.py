@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
+from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from mmseg.registry import METRICS
 from .label_maps import check_label_maps, sample_maps
 
 
@@ -106,8 +106,8 @@ class BoundaryIoU(BaseMetric):
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if isinstance(dilation_ratio, bool) or not isinstance(
-                dilation_ratio, numbers.Real):
+        if isinstance(dilation_ratio,
+                      bool) or not isinstance(dilation_ratio, numbers.Real):
             raise TypeError(
                 f'dilation_ratio = {dilation_ratio!r} is not a number')
         if not 0 < dilation_ratio < 1:

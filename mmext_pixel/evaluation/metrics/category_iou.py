@@ -5,9 +5,9 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
+from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from mmseg.registry import METRICS
 from .label_maps import check_label_maps, sample_maps
 
 #: Cityscapes' 7 categories and their evaluated classes, as cityscapesscripts'
@@ -157,10 +157,10 @@ class CategoryIoU(BaseMetric):
         logger: MMLogger = MMLogger.get_current_instance()
         class_table = PrettyTable()
         class_table.add_column('Class', list(self.dataset_meta['classes']))
-        class_table.add_column('IoU', np.round(scores['IoU'] * 100,
-                                               2).tolist())
-        class_table.add_column('Acc', np.round(scores['Acc'] * 100,
-                                               2).tolist())
+        class_table.add_column('IoU',
+                               np.round(scores['IoU'] * 100, 2).tolist())
+        class_table.add_column('Acc',
+                               np.round(scores['Acc'] * 100, 2).tolist())
         category_table = PrettyTable()
         category_table.add_column('Category', list(self.categories))
         category_table.add_column(

@@ -26,15 +26,14 @@ def check_label_maps(pred: np.ndarray, label: np.ndarray, num_classes: int,
             bad &= values != value
         if bad.any():
             found = np.unique(values[bad])[:5].tolist()
-            raise ValueError(
-                f'{image}: {name} values {found} are outside the '
-                f'{num_classes} classes (0..{num_classes - 1})' +
-                (f' and not the ignore index {ignore_index}'
-                 if allowed else ''))
+            raise ValueError(f'{image}: {name} values {found} are outside the '
+                             f'{num_classes} classes (0..{num_classes - 1})' +
+                             (f' and not the ignore index {ignore_index}'
+                              if allowed else ''))
 
 
-def sample_maps(data_sample: dict, index: int) -> Tuple[np.ndarray,
-                                                        np.ndarray, str]:
+def sample_maps(data_sample: dict,
+                index: int) -> Tuple[np.ndarray, np.ndarray, str]:
     """Prediction, label (as numpy) and name of an mmseg data sample.
 
     Args:

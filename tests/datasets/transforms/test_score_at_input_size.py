@@ -7,12 +7,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmseg.evaluation import IoUMetric
 from mmseg.models.segmentors import BaseSegmentor
 
+from conftest import REPO_ROOT
 from mmext_pixel.datasets.transforms import ScoreAtInputSize
 
 LIP_CONFIG = osp.join(REPO_ROOT, 'configs', 'gsto', 'gsto_hrnet_w48_lip.py')
@@ -98,8 +98,7 @@ def test_official_option_scores_labels_resized_to_473(lip_pair):
         align_corners=False)[0].argmax(0).numpy()
     counted = lip_pair[1] != 255
     original_acc = (back == lip_pair[1])[counted].mean()
-    assert at_original['aAcc'] == pytest.approx(
-        100 * original_acc, abs=0.006)
+    assert at_original['aAcc'] == pytest.approx(100 * original_acc, abs=0.006)
     assert abs(official_acc - original_acc) > 0.01
 
 

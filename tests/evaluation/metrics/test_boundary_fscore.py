@@ -5,11 +5,11 @@ import socket
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, run_tool
 from mmengine.structures import PixelData
 from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
 
+from conftest import REPO_ROOT, run_tool
 from mmext_pixel.evaluation import BoundaryFScore
 from mmext_pixel.evaluation.metrics.boundary_fscore import (
     boundary_fscores, check_thresholds, class_boundary_pixels,
@@ -69,8 +69,9 @@ def test_random_maps_equal_the_official_algorithm():
         h, w = rng.integers(2, 50, 2)
         blocks = rng.integers(0, 5, (h // 3 + 1, w // 3 + 1))
         label = np.kron(blocks, np.ones((3, 3), int))[:h, :w]
-        pred = np.where(rng.random((h, w)) < 0.1, rng.integers(0, 5, (h, w)),
-                        np.roll(label, 1, axis=int(rng.integers(0, 2))))
+        pred = np.where(
+            rng.random((h, w)) < 0.1, rng.integers(0, 5, (h, w)),
+            np.roll(label, 1, axis=int(rng.integers(0, 2))))
         label[rng.random((h, w)) < 0.05] = 255
         thresholds = (0.01, 0.08, 2, 4)
         np.testing.assert_allclose(
@@ -93,8 +94,9 @@ def test_boundary_pixels_are_seg2bmap_of_each_class():
 
 def test_threshold_pixels_at_cityscapes_size():
     # the official 2, 5, 9 and 12 pixels at 1024x2048
-    assert [threshold_pixels(t, (1024, 2048))
-            for t in BoundaryFScore().thresholds] == [2, 5, 9, 12]
+    assert [
+        threshold_pixels(t, (1024, 2048)) for t in BoundaryFScore().thresholds
+    ] == [2, 5, 9, 12]
     assert threshold_pixels(3, (1024, 2048)) == 3
 
 
@@ -173,8 +175,8 @@ def test_bad_maps_name_the_image():
         metric.process({}, [hand_sample(np.zeros((8, 9), np.int64), label)])
     bad = label.copy()
     bad[0, 0] = 7
-    with pytest.raises(ValueError,
-                       match=r'frankfurt.*label values \[7\].*ignore index'):
+    with pytest.raises(
+            ValueError, match=r'frankfurt.*label values \[7\].*ignore index'):
         metric.process({}, [hand_sample(label, bad)])
     bad[0, 0] = 255  # the ignore index is fine in the label
     metric.process({}, [hand_sample(label, bad)])

@@ -44,16 +44,17 @@ def test_hand_computed_square():
     # ignored corner is in neither count
     assert inter.tolist() == [37, 6]
     assert union.tolist() == [51, 18]
-    result = run(METRICS.build(dict(type='BoundaryIoU', dilation_ratio=0.05)),
-                 [(pred, label)])
+    result = run(
+        METRICS.build(dict(type='BoundaryIoU', dilation_ratio=0.05)),
+        [(pred, label)])
     assert result == dict(mBIoU=np.round((37 / 51 + 6 / 18) / 2 * 100, 2))
 
 
 def test_one_erosion_is_the_api_iterated_erosion():
     rng = np.random.default_rng(0)
     for width in (1, 2, 5):
-        mask = (cv2.GaussianBlur(rng.random((40, 57)), (9, 9), 3) >
-                0.5).astype(np.uint8)
+        mask = (cv2.GaussianBlur(rng.random((40, 57)),
+                                 (9, 9), 3) > 0.5).astype(np.uint8)
         padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, 0)
         eroded = cv2.erode(
             padded, np.ones((3, 3), np.uint8), iterations=width)[1:-1, 1:-1]

@@ -30,8 +30,8 @@ def test_categories_are_cityscapesscripts_label_table():
         if not label.ignoreInEval:
             expected.setdefault(label.category, []).append(label.name)
     assert {k: list(v) for k, v in CITYSCAPES_CATEGORIES.items()} == expected
-    assert set(sum(map(list, CITYSCAPES_CATEGORIES.values()), [])) == set(
-        CLASSES)
+    assert set(sum(map(list, CITYSCAPES_CATEGORIES.values()),
+                   [])) == set(CLASSES)
 
 
 @pytest.fixture(scope='module')
@@ -52,9 +52,8 @@ def cityscapes_fixture(tmp_path_factory):
     pairs, gt_files, pred_files = [], [], []
     for i, city in enumerate(('frankfurt', 'lindau')):
         name = f'{city}_000000_00001{i}'
-        ids = np.kron(
-            rng.integers(0, 34, (6, 8)), np.ones((8, 8),
-                                                 int)).astype(np.uint8)
+        ids = np.kron(rng.integers(0, 34, (6, 8)), np.ones(
+            (8, 8), int)).astype(np.uint8)
         train = lut[ids]
         # a prediction: mostly right, some confusions within and across
         # categories, only evaluated classes

@@ -13,7 +13,8 @@ from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
 from mmext_pixel.utils.run_config import load_config
 
 GSCNN_CONFIGS = sorted(
-    glob.glob(osp.join(REPO_ROOT, 'configs', 'gscnn', 'gscnn_*cityscapes*.py')))
+    glob.glob(
+        osp.join(REPO_ROOT, 'configs', 'gscnn', 'gscnn_*cityscapes*.py')))
 
 # the user's config of docs/train_test.md ("Boundary and category metrics")
 USER_CONFIG = '''
@@ -31,16 +32,14 @@ test_evaluator = [
 @pytest.mark.parametrize('path', GSCNN_CONFIGS, ids=osp.basename)
 def test_gscnn_configs_list_the_papers_metrics(path):
     cfg = Config.fromfile(path)
-    assert [e['type'] for e in cfg.test_evaluator] == [
-        'CategoryIoU', 'BoundaryFScore'
-    ]
+    assert [e['type']
+            for e in cfg.test_evaluator] == ['CategoryIoU', 'BoundaryFScore']
     assert tuple(cfg.test_evaluator[1]['thresholds']) == (0.0005, 0.001875,
                                                           0.00375, 0.005)
     assert cfg.val_evaluator['type'] == 'IoUMetric'
     metrics = [METRICS.build(e) for e in cfg.test_evaluator]
     # 2, 5, 9 and 12 pixels on a Cityscapes image
-    from mmext_pixel.evaluation.metrics.boundary_fscore import \
-        threshold_pixels
+    from mmext_pixel.evaluation.metrics.boundary_fscore import threshold_pixels
     assert [threshold_pixels(t, (1024, 2048))
             for t in metrics[1].thresholds] == [2, 5, 9, 12]
 
@@ -66,6 +65,7 @@ def test_tools_test_prints_the_metrics(synthetic_root, tmp_path):
     out = proc.stdout
     for key in ('PA', 'mPA', 'mIoU', 'category_mIoU', 'mBF@0.0005',
                 'mBF@0.001875', 'mBF@0.00375', 'mBF@0.005', 'mBIoU'):
-        assert re.search(rf'\b{re.escape(key)}: [0-9.]+', out), (key, out[-3000:])
+        assert re.search(rf'\b{re.escape(key)}: [0-9.]+',
+                         out), (key, out[-3000:])
     assert 'per category results' in out
     assert '| BF@0.0005 |' in out
