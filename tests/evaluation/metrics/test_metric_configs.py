@@ -16,7 +16,8 @@ GSCNN_CONFIGS = sorted(
     glob.glob(
         osp.join(REPO_ROOT, 'configs', 'gscnn', 'gscnn_*cityscapes*.py')))
 
-# the user's config of docs/train_test.md ("Boundary and category metrics")
+# a user's config as docs/train_test.md ("Boundary and category metrics")
+# shows it, on the 3-class demo config (so with categories of its own)
 USER_CONFIG = '''
 _base_ = ['{base}']
 custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
