@@ -1,5 +1,5 @@
 # registers the components
-from . import datasets, engine, models, visualization  # noqa: F401
+from . import datasets, engine, evaluation, models, visualization  # noqa: F401
 from .utils import allow_mmengine_checkpoint_globals, register_config_package
 from .version import __version__
 

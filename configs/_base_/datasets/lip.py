@@ -26,11 +26,15 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
+# Scored at the original size (mmseg's way). HRNet's and GSTO's LIP numbers
+# are scored at 473x473 with the labels resized (nearest): for that protocol
+# add --cfg-options test_dataloader.dataset.pipeline.4.enabled=True
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(473, 473), keep_ratio=False),
     dict(type='LoadAnnotations'),
     dict(type='CheckSegMap', num_classes=num_classes),
+    dict(type='ScoreAtInputSize', enabled=False),
     dict(type='PackSegInputs')
 ]
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]

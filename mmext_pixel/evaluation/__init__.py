@@ -1,0 +1,2 @@
+# registers the metrics in mmseg's METRICS
+from .metrics import *  # noqa: F401,F403

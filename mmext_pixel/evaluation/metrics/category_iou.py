@@ -1,0 +1,173 @@
+"""Class and category IoU and pixel accuracy from one confusion matrix."""
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+from mmseg.registry import METRICS
+from prettytable import PrettyTable
+
+from .label_maps import check_label_maps, sample_maps
+
+#: Cityscapes' 7 categories and their evaluated classes, as cityscapesscripts'
+#: label table (``helpers/labels.py``) groups the 19 train ids.
+CITYSCAPES_CATEGORIES = OrderedDict([
+    ('flat', ('road', 'sidewalk')),
+    ('construction', ('building', 'wall', 'fence')),
+    ('object', ('pole', 'traffic light', 'traffic sign')),
+    ('nature', ('vegetation', 'terrain')),
+    ('sky', ('sky', )),
+    ('human', ('person', 'rider')),
+    ('vehicle', ('car', 'truck', 'bus', 'train', 'motorcycle', 'bicycle')),
+])
+
+
+def confusion_matrix(pred: np.ndarray, label: np.ndarray, num_classes: int,
+                     ignore_index: int) -> np.ndarray:
+    """``(label, prediction)`` pixel counts of the pixels not ignored.
+
+    Args:
+        pred (np.ndarray): Predicted classes.
+        label (np.ndarray): Label, classes or ``ignore_index``.
+        num_classes (int): Number of classes.
+        ignore_index (int): Label value left out.
+    """
+    kept = label != ignore_index
+    index = label[kept].astype(np.int64) * num_classes + pred[kept]
+    return np.bincount(
+        index, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def iou_from_confusion(confusion: np.ndarray) -> np.ndarray:
+    """Per row/column IoU, NaN where a class is in neither."""
+    tp = np.diag(confusion).astype(np.float64)
+    union = confusion.sum(0) + confusion.sum(1) - tp
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return tp / union
+
+
+@METRICS.register_module()
+class CategoryIoU(BaseMetric):
+    """Pixel accuracy, mean class accuracy, class and category mIoU.
+
+    The four numbers of the Gated-SCNN re-implementation's tables (PA, mPA,
+    Class mIOU, Category mIOU; Takikawa et al., ICCV 2019), all from one
+    confusion matrix of the whole dataset. ``PA`` is mmseg's ``aAcc``,
+    ``mPA`` its ``mAcc`` and ``mIoU`` its class ``mIoU`` (absent classes
+    left out of the means, as mmseg); ``category_mIoU`` is cityscapesscripts'
+    category score: a category's classes merged in label and prediction,
+    its IoU, the mean over the categories present. Use it in place of
+    ``IoUMetric`` (the keys would clash).
+
+    Args:
+        categories (dict, optional): Category name -> its class names. None
+            gives Cityscapes' 7 categories (``CITYSCAPES_CATEGORIES``), which
+            need the dataset's classes to include the 19 Cityscapes ones.
+            Defaults to None.
+        ignore_index (int): Label value left out. Defaults to 255.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
+        prefix (str, optional): Prefix of the metric names. Defaults to None.
+    """
+
+    def __init__(self,
+                 categories: Optional[Dict[str, Sequence[str]]] = None,
+                 ignore_index: int = 255,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 **kwargs) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.categories = OrderedDict(categories or CITYSCAPES_CATEGORIES)
+        self.ignore_index = ignore_index
+
+    def category_of_classes(self, classes: Sequence[str]) -> np.ndarray:
+        """The category index of each class (-1: in no category).
+
+        Args:
+            classes (Sequence[str]): The dataset's class names.
+        """
+        index = {name: i for i, name in enumerate(classes)}
+        category = np.full(len(classes), -1, dtype=np.int64)
+        for k, (name, members) in enumerate(self.categories.items()):
+            for member in members:
+                if member not in index:
+                    raise ValueError(
+                        f'category {name!r}: class {member!r} is not among '
+                        f'the dataset classes {tuple(classes)}; pass '
+                        '`categories` for this dataset')
+                category[index[member]] = k
+        return category
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Append each image's class confusion matrix.
+
+        Args:
+            data_batch (dict): A batch from the dataloader (unused).
+            data_samples (Sequence[dict]): The model's outputs.
+        """
+        num_classes = len(self.dataset_meta['classes'])
+        for i, data_sample in enumerate(data_samples):
+            pred, label, image = sample_maps(data_sample, i)
+            check_label_maps(pred, label, num_classes, self.ignore_index,
+                             image)
+            self.results.append(
+                confusion_matrix(pred, label, num_classes, self.ignore_index))
+
+    def scores(self, results: List[np.ndarray]) -> dict:
+        """Unrounded fractions: ``PA``, per class ``Acc`` and ``IoU``, per
+        category ``category_IoU``.
+
+        Args:
+            results (List[np.ndarray]): The per-image confusion matrices.
+        """
+        confusion = np.sum(results, axis=0)
+        classes = self.dataset_meta['classes']
+        category = self.category_of_classes(classes)
+        # a class in no category (possible with ``categories``) counts as
+        # a miss or a false alarm of the categories it is confused with
+        merge = np.zeros((len(classes), len(self.categories)), np.int64)
+        grouped = np.flatnonzero(category >= 0)
+        merge[grouped, category[grouped]] = 1
+        tp = np.diag(merge.T @ confusion @ merge).astype(np.float64)
+        labelled = (merge.T @ confusion).sum(1)
+        predicted = (confusion @ merge).sum(0)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            category_iou = tp / (labelled + predicted - tp)
+            acc = np.diag(confusion) / confusion.sum(1)
+        return dict(
+            PA=np.diag(confusion).sum() / confusion.sum(),
+            Acc=acc,
+            IoU=iou_from_confusion(confusion),
+            category_IoU=category_iou)
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        """``PA``, ``mPA``, ``mIoU`` and ``category_mIoU`` in percent.
+
+        Args:
+            results (list): The per-image confusion matrices of all
+                processes.
+        """
+        scores = self.scores(results)
+        metrics = OrderedDict(
+            PA=np.round(scores['PA'] * 100, 2),
+            mPA=np.round(np.nanmean(scores['Acc']) * 100, 2),
+            mIoU=np.round(np.nanmean(scores['IoU']) * 100, 2),
+            category_mIoU=np.round(
+                np.nanmean(scores['category_IoU']) * 100, 2))
+        logger: MMLogger = MMLogger.get_current_instance()
+        class_table = PrettyTable()
+        class_table.add_column('Class', list(self.dataset_meta['classes']))
+        class_table.add_column('IoU',
+                               np.round(scores['IoU'] * 100, 2).tolist())
+        class_table.add_column('Acc',
+                               np.round(scores['Acc'] * 100, 2).tolist())
+        category_table = PrettyTable()
+        category_table.add_column('Category', list(self.categories))
+        category_table.add_column(
+            'IoU',
+            np.round(scores['category_IoU'] * 100, 2).tolist())
+        print_log('per class results:', logger)
+        print_log('\n' + class_table.get_string(), logger=logger)
+        print_log('per category results:', logger)
+        print_log('\n' + category_table.get_string(), logger=logger)
+        return metrics
