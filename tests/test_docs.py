@@ -27,6 +27,11 @@ CONSOLE_SCRIPTS = {
     'mmext-pixel-quantize': 'runtime/mmext_pixel_runtime/quantize.py',
 }
 CONSOLE_SCRIPT = re.compile('|'.join(map(re.escape, CONSOLE_SCRIPTS)))
+# `python -m mmext_pixel...`: one of our modules run as a command
+MODULE_COMMAND = re.compile(r'(?<=-m )mmext_pixel(?:_runtime)?(?:\.\w+)+')
+# Commands of other projects, whose options the docs may quote.
+EXTERNAL_COMMAND = re.compile(
+    r'(?<![\w-])(?:pytest|pre-commit|pip3?|git|apt-get|torchrun)(?![\w-])')
 # Options that the docs quote from commands that are not ours.
 EXTERNAL_OPTIONS = {
     '--rgb': "the official GALD/DGCN repository's test scripts",
@@ -62,7 +67,9 @@ def commands(span):
     starts = sorted([(m.start(), m.end(), m.group())
                      for m in TOOL_PATH.finditer(span)] +
                     [(m.start(), m.end(), CONSOLE_SCRIPTS[m.group()])
-                     for m in CONSOLE_SCRIPT.finditer(span)])
+                     for m in CONSOLE_SCRIPT.finditer(span)] +
+                    [(m.start(), m.end(), module_file(m.group()))
+                     for m in MODULE_COMMAND.finditer(span)])
     for i, (_, end, command) in enumerate(starts):
         stop = starts[i + 1][0] if i + 1 < len(starts) else len(span)
         tail = span[end:stop]
@@ -71,6 +78,12 @@ def commands(span):
             tail = tail[:cut.start()]
         found.append((command, OPTION.findall(tail)))
     return found
+
+
+def module_file(module):
+    """The source file of one of our modules."""
+    base = 'runtime/' if module.startswith('mmext_pixel_runtime') else ''
+    return base + module.replace('.', '/') + '.py'
 
 
 def imported_library_files(path):
@@ -175,7 +188,7 @@ def test_every_option_named_alone_is_one_of_ours():
         with open(doc, encoding='utf-8') as f:
             spans = code_spans(f.read())
         for span in spans:
-            if commands(span):
+            if commands(span) or EXTERNAL_COMMAND.search(span):
                 continue
             for option in OPTION.findall(span):
                 if option in EXTERNAL_OPTIONS or re.search(
