@@ -33,10 +33,9 @@ from functools import partial
 import torch
 from mmengine.config import DictAction
 
-from mmext_pixel.analysis.gpu_check import (METHODS, NO_CUDA,
-                                            GPUCheckSettings, failed_steps,
-                                            markdown, result_files,
-                                            run_gpu_check)
+from mmext_pixel.analysis.gpu_check import (METHODS, NO_CUDA, GPUCheckSettings,
+                                            failed_steps, markdown,
+                                            result_files, run_gpu_check)
 
 
 def parse_args(argv=None):

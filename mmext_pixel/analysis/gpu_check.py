@@ -57,6 +57,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
+
 from .training_cost import (format_report, model_step, optim_wrapper_for,
                             step_settings, training_cost)
 
@@ -74,8 +75,7 @@ def shipped_path(*parts: str) -> str:
     Args:
         parts (str): The path's parts below the project's root.
     """
-    for root in (PACKAGE_ROOT, osp.join(PACKAGE_ROOT, 'mmext_pixel',
-                                        '.mim')):
+    for root in (PACKAGE_ROOT, osp.join(PACKAGE_ROOT, 'mmext_pixel', '.mim')):
         path = osp.join(root, *parts)
         if osp.exists(path):
             return path
@@ -488,13 +488,15 @@ def run_cmd(cmd, what: str, device: str) -> str:
 def cost_step(method, path, cfg, settings, work_dir, fp32) -> dict:
     counterpart = METHODS[method][1]
     if cfg.default_scope == POSE_SCOPE:
+        note = 'own step from train_fp32'
+        if settings.device != 'cuda':
+            note += '; peak memory only on CUDA'
         return dict(
             status='ok',
             baseline='n/a (benchmark_train measures segmentation configs)',
             median_ms=fp32['median_step_ms'],
             peak_mib=fp32.get('peak_mib'),
-            note='own step from train_fp32' +
-            ('' if settings.device == 'cuda' else '; peak memory only on CUDA'))
+            note=note)
     out = osp.join(work_dir, f'{method}_benchmark_train.json')
     config, options = path, dict(baseline=None, official=False)
     if counterpart == 'official':
@@ -559,7 +561,8 @@ def prepare_baseline(counterpart, method, settings, work_dir) -> str:
 def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
     ckpt = fp32['checkpoint']
     cmd = [
-        shipped_path('tools', 'test.py'), path, ckpt, '--aug-test', '--work-dir',
+        shipped_path('tools', 'test.py'), path, ckpt, '--aug-test',
+        '--work-dir',
         osp.join(work_dir, f'{method}_aug_test')
     ]
     if settings.smoke and cfg.default_scope != POSE_SCOPE:
@@ -706,10 +709,12 @@ def check_method(method: str,
         for name in ('cost', 'aug_test', 'onnx'):
             steps[name] = dict(status='skipped', reason='train_fp32 failed')
         return row
-    attempt('cost', lambda: cost_step(method, path, cfg, settings, work_dir, fp32))
+    attempt('cost',
+            lambda: cost_step(method, path, cfg, settings, work_dir, fp32))
     attempt('aug_test',
             lambda: aug_test_step(method, path, cfg, settings, fp32, work_dir))
-    attempt('onnx', lambda: onnx_step(method, path, cfg, settings, fp32, work_dir))
+    attempt('onnx',
+            lambda: onnx_step(method, path, cfg, settings, fp32, work_dir))
     return row
 
 
@@ -785,8 +790,9 @@ def markdown(result: dict) -> str:
 def result_files(work_dir: str) -> Tuple[str, str]:
     """The paths of ``gpu_check.json`` and ``gpu_check.md`` in
     ``work_dir``."""
-    return (osp.join(work_dir, 'gpu_check.json'),
-            osp.join(work_dir, 'gpu_check.md'))
+    return tuple(
+        osp.join(work_dir, name)
+        for name in ('gpu_check.json', 'gpu_check.md'))
 
 
 def write_results(result: dict, work_dir: str) -> tuple:

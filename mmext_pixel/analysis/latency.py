@@ -40,6 +40,7 @@ from torch import nn
 from mmext_pixel.testing.official_heads import (OFFICIAL_HEADS, official_head,
                                                 official_spnet)
 from mmext_pixel.utils.run_config import load_config
+
 from .measured_model import build_model, dummy_inputs, input_shape
 from .timing import (check_device, load_average, maxrss_mib, report_line,
                      reset_peak_rss, rss_kib, summarise, time_alternately)
@@ -257,9 +258,9 @@ def format_summary(summary: dict) -> str:
     if 'latency_ratios' in summary:
         first, second = (r['config'] for r in summary['results'])
         lines.append(f'latency ratio {osp.basename(second)} / '
-                     f'{osp.basename(first)} (runs alternating): ' +
-                     ', '.join(f'{stat} {ratio:.3f}' for stat, ratio in
-                               summary['latency_ratios'].items()))
+                     f'{osp.basename(first)} (runs alternating): ' + ', '.join(
+                         f'{stat} {ratio:.3f}'
+                         for stat, ratio in summary['latency_ratios'].items()))
     return '\n'.join(lines)
 
 

@@ -37,6 +37,7 @@ from mmengine.structures import PixelData
 from mmext_pixel.testing.official_heads import (official_head,
                                                 training_mode_references)
 from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
+
 from .timing import (check_device, load_average, maxrss_mib, report_line,
                      reset_peak_rss, rss_kib, summarise, time_alternately)
 
@@ -214,8 +215,7 @@ def memory_in_subprocess(cfg_path: str,
         amp=amp,
         batch=batch,
         shape=shape)
-    package_root = osp.dirname(
-        osp.dirname(osp.dirname(osp.abspath(__file__))))
+    package_root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
         [package_root, env.get('PYTHONPATH', '')])
