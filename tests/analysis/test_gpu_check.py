@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT
-from mmext_pixel.analysis import gpu_check
+from mmext_pixel.analysis import gpu_check, training_cost
 
 STEPS = ('train_fp32', 'train_amp', 'cost', 'aug_test', 'onnx')
 
@@ -125,6 +125,18 @@ def test_smoke_cost_against_the_counterpart(smoke_run):
     assert cost['median_ms'] == bench['steps']['model']['median_ms']
     assert cost['ratios']['median'] == bench['ratios']['median']
     assert cost['peak_mib'] > 0 and cost['ratios']['peak_memory'] > 0
+    # each model's peak memory from a process of its own
+    (bench_model, bench_base) = (
+        bench['steps'][k] for k in ('model', 'baseline'))
+    for s in (bench_model, bench_base):
+        assert s['memory']['peak_mib'] > 0
+        assert 'peak RSS' in s['memory']['kind']
+        assert s['images_per_s'] == pytest.approx(2000 / s['median_ms'])
+    assert bench['ratios']['peak_memory'] == pytest.approx(
+        bench_model['memory']['peak_mib'] / bench_base['memory']['peak_mib'])
+    assert bench['batch'] == 2 and bench['threads'] == 1
+    assert 'each model in its own process' in training_cost.format_report(
+        bench)
     assert f'{cost["ratios"]["median"]:.3f} / ' in table
     # the pose config: its own step, no baseline
     pose = r['methods']['gsto_pose']['steps']

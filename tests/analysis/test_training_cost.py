@@ -34,8 +34,10 @@ def one_thread():
 
 
 def test_against_a_baseline():
-    """Both steps timed in turn, each model's peak memory from a process
-    of its own, the ratios and the report from those numbers."""
+    """Both steps timed in turn, the ratios and the report from those
+    numbers. Each model's peak memory from a process of its own is checked
+    on the GPU check's smoke run (tests/analysis/test_gpu_check.py), which
+    measures GSTO against FCN-HRNet the same way."""
     r = cost.training_cost(
         GSTO,
         baseline=FCN,
@@ -43,7 +45,8 @@ def test_against_a_baseline():
         batch=2,
         iters=1,
         warmup=0,
-        threads=1)
+        threads=1,
+        memory=False)
     assert (r['batch'], r['shape'], r['threads']) == (2, [64, 64], 1)
     assert r['data_loading'].startswith('excluded')
     assert len(r['load_average']['before']) == 3
@@ -51,18 +54,14 @@ def test_against_a_baseline():
     for s in (model, base):
         assert len(s['times_ms']) == 1 and s['min_ms'] <= s['median_ms']
         assert s['images_per_s'] == pytest.approx(2000 / s['median_ms'])
-        assert s['memory']['peak_mib'] > 0
-        assert 'peak RSS' in s['memory']['kind']
+        assert 'memory' not in s
     assert r['ratios']['median'] == pytest.approx(model['median_ms'] /
                                                   base['median_ms'])
-    assert r['ratios']['peak_memory'] == pytest.approx(
-        model['memory']['peak_mib'] / base['memory']['peak_mib'])
     out = cost.format_report(r)
     printed = float(
         re.search(r'ratio model / baseline \(median\): ([\d.]+)',
                   out).group(1))
     assert printed == pytest.approx(r['ratios']['median'], abs=1e-3)
-    assert 'each model in its own process' in out
 
 
 def test_a_step_trains_the_model():
