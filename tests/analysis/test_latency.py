@@ -1,19 +1,25 @@
-"""tools/analysis_tools/benchmark.py --official: our GALD, DGCN and SPNet
-modules against the official arithmetic of mmext_pixel.testing, in-process
-at small inputs and once as a subprocess. Timings are not asserted: the two
-sides of every row must compute the same output (or differ on purpose, for
-the GA bound), and a disagreement must stop the benchmark."""
-import json
+"""mmext_pixel.analysis.latency: forward latency and peak memory of a
+config's model, and our GALD, DGCN and SPNet modules against the official
+arithmetic of mmext_pixel.testing, in-process at small inputs on the CPU.
+Timings are not asserted: the report's numbers must be those of its runs,
+the two sides of every official row must compute the same output (or
+differ on purpose, for the GA bound), and a disagreement must stop the
+benchmark."""
+import statistics
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import load_tool, run_tool
+from mmext_pixel.analysis import latency
 from mmext_pixel.testing import gald_dgcn_reference as ref
 from mmext_pixel.utils.run_config import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+CITYSCAPES_V1 = str(
+    REPO_ROOT / 'configs/hrnet/fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024.py')
+CITYSCAPES_V2 = str(
+    REPO_ROOT / 'configs/hrnet/fcn_hr18s-v2_4xb2-80k_cityscapes-512x1024.py')
 GALD = 'configs/gald/gald_r50-d8_8xb1-50k_cityscapes-769x769.py'
 DGCN = 'configs/dgcn/dgcn_r50-d8_8xb1-50k_cityscapes-832x832.py'
 SPNET = 'configs/spnet/spnet_r50-d8_4xb4-152k_ade20k-480x480.py'
@@ -22,20 +28,64 @@ FCN = 'configs/hrnet/fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024.py'
 # convolutions: a 257 crop (a 33 x 33 feature) is about the smallest it takes
 GALD_SHAPE = (257, 257)
 
-bench = load_tool('analysis_tools', 'benchmark.py')
-
 
 def _config(path):
     return load_config(str(REPO_ROOT / path))
 
 
-def test_gald_rows_agree_and_the_bound_is_marked(tmp_path, capsys):
-    out = tmp_path / 'r.json'
-    result = bench.main([
-        str(REPO_ROOT / GALD), '--official', '--shape', '257', '--runs', '1',
-        '--module-runs', '2', '--warmup', '0', '--out',
-        str(out)
-    ])
+# ----------------------------------------------------------- one config
+
+
+def test_benchmark_latencies():
+    cfg = load_config(CITYSCAPES_V1)
+    result = latency.benchmark(cfg, (64, 64), warmup=1, runs=3)
+    times = result['times_ms']
+    assert len(times) == 3 and all(t > 0 for t in times)
+    assert result['mean_ms'] == pytest.approx(statistics.fmean(times))
+    assert result['median_ms'] == pytest.approx(statistics.median(times))
+    assert result['min_ms'] == min(times) <= result['median_ms']
+    assert result['peak_memory_mib'] > 0
+    assert 0 <= result['peak_memory_increase_mib'] <= result['peak_memory_mib']
+    assert result['device'] == 'cpu' and result['input_shape'] == (64, 64)
+
+
+def test_benchmark_arguments():
+    cfg = load_config(CITYSCAPES_V1)
+    with pytest.raises(ValueError, match='runs'):
+        latency.benchmark(cfg, (64, 64), warmup=0, runs=0)
+    with pytest.raises(ValueError, match='device'):
+        latency.benchmark(cfg, (64, 64), device='tpu')
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match='CUDA'):
+            latency.benchmark(cfg, (64, 64), device='cuda')
+
+
+def test_compare_runs_the_two_models_in_turn(monkeypatch):
+    """The forward passes of the compared models alternate: a drift of the
+    machine's load hits both."""
+    calls = []
+    real_time_alternately = latency.time_alternately
+
+    def spy(runners, runs, warmup=0, device='cpu'):
+        wrapped = {
+            name: (lambda n=name, fn=fn: calls.append(n) or fn())
+            for name, fn in runners.items()
+        }
+        return real_time_alternately(wrapped, runs, warmup, device)
+
+    monkeypatch.setattr(latency, 'time_alternately', spy)
+    cfgs = [load_config(CITYSCAPES_V1), load_config(CITYSCAPES_V2)]
+    times = latency.compare_latency(cfgs, (64, 64), warmup=1, runs=2)
+    assert calls == [0, 1] * 3
+    assert [len(t) for t in times] == [2, 2]
+
+
+# ------------------------------------------------------------- official
+
+
+def test_gald_rows_agree_and_the_bound_is_marked():
+    result = latency.benchmark_official(
+        _config(GALD), (257, ), warmup=0, runs=1, module_runs=2)
     rows = result['rows']
     assert list(rows) == ['head', 'ga', 'ga_bound', 'ga_grouping']
     for name, row in rows.items():
@@ -48,29 +98,28 @@ def test_gald_rows_agree_and_the_bound_is_marked(tmp_path, capsys):
         if name == 'ga_bound':
             assert row['max_rel_diff'] is None
         else:
-            assert row['max_rel_diff'] <= bench.AGREEMENT, name
+            assert row['max_rel_diff'] <= latency.AGREEMENT, name
     assert result['shape'] == GALD_SHAPE
-    assert json.loads(out.read_text())['rows'].keys() == rows.keys()
-    printed = capsys.readouterr().out
+    printed = latency.format_official(result)
     assert 'ga_bound: outputs differ on purpose' in printed
     assert printed.count('ratio ours / official') == 4
 
 
 def test_spnet_rows_time_the_head_and_the_trunk():
     cfg = _config(SPNET)
-    rows = bench.official_rows(cfg, (41, 57))
+    rows = latency.official_rows(cfg, (41, 57))
     assert list(rows) == ['head', 'trunk']
     with torch.no_grad():
         assert rows['trunk']['ours']().shape == (1, 2048, 6, 8)
         assert rows['head']['ours']().shape == (1, 150, 6, 8)
-    result = bench.benchmark_official(cfg, (41, 57), warmup=0, runs=2)
+    result = latency.benchmark_official(cfg, (41, 57), warmup=0, runs=2)
     for row in result['rows'].values():
-        assert row['max_rel_diff'] <= bench.AGREEMENT
+        assert row['max_rel_diff'] <= latency.AGREEMENT
         assert len(row['ours']['times_ms']) == 2
 
 
 def test_default_shape_is_the_configs_crop(monkeypatch):
-    """Without --shape the rows are built at the crop the config trains
+    """Without a shape the rows are built at the crop the config trains
     on (DGCN: 832 x 832, a 104 x 104 feature)."""
     seen = {}
 
@@ -78,8 +127,8 @@ def test_default_shape_is_the_configs_crop(monkeypatch):
         seen['shape'] = shape
         return {}
 
-    monkeypatch.setattr(bench, 'official_rows', rows)
-    result = bench.benchmark_official(_config(DGCN), runs=1)
+    monkeypatch.setattr(latency, 'official_rows', rows)
+    result = latency.benchmark_official(_config(DGCN), runs=1)
     assert seen['shape'] == (832, 832) == result['shape']
 
 
@@ -96,36 +145,19 @@ def test_a_disagreeing_row_stops_the_benchmark(monkeypatch):
     official_ga_loop = ref.official_ga_loop
     monkeypatch.setattr(ref, 'official_ga_loop', off_by_a_little)
     with pytest.raises(RuntimeError, match="disagree on the 'head' row"):
-        bench.benchmark_official(_config(GALD), GALD_SHAPE, warmup=0, runs=1)
+        latency.benchmark_official(
+            _config(GALD), GALD_SHAPE, warmup=0, runs=1)
 
 
 def test_heads_without_a_reference_are_refused():
     with pytest.raises(ValueError, match='FCNHead, which has no official'):
-        bench.official_rows(_config(FCN), (64, 64))
-
-
-def test_official_and_compare_exclude_each_other(capsys):
-    with pytest.raises(SystemExit):
-        bench.parse_args([DGCN, '--official', '--compare', FCN])
-    assert 'not allowed with argument' in capsys.readouterr().err
+        latency.official_rows(_config(FCN), (64, 64))
 
 
 def test_cuda_without_a_device_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(RuntimeError, match='--device cuda: no CUDA device'):
-        bench.benchmark_official(_config(DGCN), (64, 64), device='cuda')
-
-
-def test_cli_runs_from_the_repository_root():
-    out = run_tool([
-        'tools/analysis_tools/benchmark.py', DGCN, '--official', '--shape',
-        '65', '97', '--runs', '1', '--warmup', '0', '--threads', '1'
-    ],
-                   cwd=REPO_ROOT,
-                   timeout=300).stdout
-    assert f'{DGCN} against the official arithmetic: input (H, W) (65, 97)' \
-        in out
-    assert 'ratio ours / official: median' in out
+        latency.benchmark_official(_config(DGCN), (64, 64), device='cuda')
 
 
 def test_ga_bound_is_the_ga_without_its_scalars():
@@ -159,7 +191,7 @@ def test_agreement_is_checked_without_tf32():
     seen = []
     try:
         cudnn.allow_tf32 = matmul.allow_tf32 = True
-        out = bench._exact_float32(lambda: seen.append(
+        out = latency.exact_float32(lambda: seen.append(
             (cudnn.allow_tf32, matmul.allow_tf32)) or torch.ones(1))
         assert seen == [(False, False)] and out.item() == 1
         assert (cudnn.allow_tf32, matmul.allow_tf32) == (True, True)
