@@ -254,10 +254,35 @@ class FitCheckedRunner(Runner):
 
     def load_or_resume(self) -> None:
         """As ``Runner.load_or_resume``; resuming without a named checkpoint
-        takes the newest checkpoint of the work dir that loads."""
-        if self._has_loaded or not self._resume or self._load_from:
+        takes the newest checkpoint of the work dir that loads and that no
+        run listed as saved while its loss diverged
+        (:mod:`mmext_pixel.engine.diverged_checkpoints`); resuming from a
+        listed one by name is an error."""
+        # here, not at the top: mmext_pixel.engine's hooks import this module
+        from mmext_pixel.engine.diverged_checkpoints import (
+            RECORD_NAME, read_record, recorded_entry, split_candidates)
+        if self._has_loaded or not self._resume:
             return super().load_or_resume()
-        candidates = resume_candidates(self.work_dir)
+        record = osp.join(self.work_dir, RECORD_NAME)
+        entries = read_record(self.work_dir)
+        if self._load_from:
+            entry = recorded_entry(self._load_from, entries)
+            if entry is not None:
+                raise CheckpointError(
+                    f'--resume {self._load_from}: this checkpoint was saved '
+                    f'while the loss diverged ({entry["why"]}; listed in '
+                    f'{record}) and fails again whatever the learning rate. '
+                    'Resume without a path to take the newest sound one, or '
+                    'delete the record to resume from it anyway')
+            return super().load_or_resume()
+        candidates, spoiled = split_candidates(
+            resume_candidates(self.work_dir), entries)
+        if spoiled:
+            self.logger.warning(
+                'resume: passing over ' + ', '.join(
+                    f'{path} (iteration {entry["iter"]})'
+                    for path, entry in spoiled) + ': saved while the loss '
+                f'diverged ({spoiled[0][1]["why"]}), as listed in {record}')
         failed = []
         for path in candidates:
             try:
@@ -274,8 +299,11 @@ class FitCheckedRunner(Runner):
                     f'({type(e).__name__}: {e})')
                 failed.append(path)
                 continue
+            instead = (' instead of ' + ', '.join(p for p, _ in spoiled)
+                       if spoiled else '')
             self.logger.info(f'resume: the newest checkpoint that loads in '
-                             f'{self.work_dir} is {path}')
+                             f'{self.work_dir} is {path}; resuming from it'
+                             f'{instead}')
             self._preloaded = (path, checkpoint)
             self.resume(path)
             self._has_loaded = True
@@ -284,6 +312,12 @@ class FitCheckedRunner(Runner):
             raise CheckpointError(
                 f'--resume: no checkpoint in {self.work_dir} loads (tried, '
                 f'newest first: {", ".join(failed)})')
+        if spoiled:
+            self.logger.warning(
+                f'resume: every checkpoint in {self.work_dir} was saved '
+                'while the loss diverged; training starts from the '
+                'beginning')
+            return
         self.logger.info(f'resume: no checkpoint in {self.work_dir}; '
                          'training starts from the beginning')
 
