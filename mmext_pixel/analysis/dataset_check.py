@@ -148,7 +148,8 @@ def read_label_facts(seg_map_path: str, img_path: str) -> dict:
     if label is None:
         facts['error'] = 'does not decode (truncated, empty or not an image)'
         return facts
-    label = label.squeeze()
+    if label.ndim == 3 and label.shape[2] == 1:
+        label = label[..., 0]
     if label.ndim != 2:
         facts['error'] = (f'has {label.shape[2]} channels; a label map has '
                           'one, the class index of each pixel')
