@@ -5,6 +5,7 @@ import os
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModel
 from mmseg.models import SegTTAModel
 
 from mmext_pixel.engine.diverged_checkpoints import (RECORD_NAME,
@@ -179,3 +180,54 @@ def test_resume_by_name_from_a_diverged_checkpoint_is_refused(tmp_path):
     assert str(info.value).startswith(
         f'--resume {paths[1]}: this checkpoint was saved while the loss '
         f'diverged (why; listed in {tmp_path}/{RECORD_NAME})')
+
+
+class ToyModel(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, labels=None, mode='loss'):
+        out = self.linear(inputs)
+        return dict(loss=((out - labels)**2).mean())
+
+
+def toy_runner(work_dir, lr, max_iters, resume=False):
+    data = [dict(inputs=torch.ones(2) * i, labels=torch.ones(1)) for i in
+            range(4)]
+    return FitCheckedRunner(
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=data,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            batch_size=2),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
+        param_scheduler=dict(
+            type='PolyLR', power=1.0, eta_min=0., begin=0, end=10,
+            by_epoch=False),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        default_hooks=dict(
+            checkpoint=dict(
+                type='CheckpointHook', by_epoch=False, interval=2)),
+        resume=resume,
+        default_scope='mmengine',
+        experiment_name=f'toy_{lr}_{max_iters}_{resume}')
+
+
+def test_resume_takes_the_configs_learning_rate(tmp_path):
+    toy_runner(tmp_path, 1.0, 2).train()
+    runner = toy_runner(tmp_path, 0.01, 3, resume=True)
+    runner.train()
+    group = runner.optim_wrapper.optimizer.param_groups[0]
+    # the schedule's position is kept: as a run at 0.01 from the start,
+    # not 100 times that as saved
+    fresh = toy_runner(tmp_path / 'fresh', 0.01, 3)
+    fresh.train()
+    expected = fresh.optim_wrapper.optimizer.param_groups[0]['lr']
+    assert expected < 0.01
+    assert group['lr'] == pytest.approx(expected, rel=1e-9)
+    assert group['initial_lr'] == 0.01
+    assert runner.param_schedulers[0].base_values == [0.01]
