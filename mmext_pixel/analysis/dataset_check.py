@@ -105,8 +105,9 @@ class SplitReport:
         line = (f'{self.split}: {self.num_maps} label maps '
                 f'({self.num_cached} unchanged since the last check) in '
                 f'{self.seconds:.1f} s, ')
-        line += (_count(len(self.problems), 'problem') if self.problems
-                 else 'all fit their images and classes')
+        line += (
+            _count(len(self.problems), 'problem')
+            if self.problems else 'all fit their images and classes')
         if self.num_unlabelled:
             line += f'; {self.num_unlabelled} samples without labels'
         return line
@@ -161,10 +162,9 @@ def read_label_facts(seg_map_path: str, img_path: str) -> dict:
         facts['values'] = {int(v): int(counts[v]) for v in values}
     else:
         values, counts = np.unique(label, return_counts=True)
-        facts['values'] = {
-            (int(v) if float(v).is_integer() else float(v)): int(c)
-            for v, c in zip(values, counts)
-        }
+        facts['values'] = {(int(v) if float(v).is_integer() else float(v)):
+                           int(c)
+                           for v, c in zip(values, counts)}
     return facts
 
 
@@ -479,8 +479,7 @@ def problem_list(problems: Sequence[str]) -> str:
     if len(problems) > MAX_LISTED:
         listed.append(f'... and {len(problems) - MAX_LISTED} more')
     return (f'label maps that the run would fail on '
-            f'({_count(len(problems), "problem")}):\n  ' +
-            '\n  '.join(listed))
+            f'({_count(len(problems), "problem")}):\n  ' + '\n  '.join(listed))
 
 
 def class_table(report: SplitReport) -> str:
@@ -495,8 +494,10 @@ def class_table(report: SplitReport) -> str:
     labelled = int(report.class_pixels.sum())
     total = labelled + report.ignored_pixels
     width = max([len('class')] + [len(str(c)) for c in report.rules.classes])
-    rows = [f'{"index":>5}  {"class":<{width}}  {"pixel share":>11}  '
-            f'{"pixels":>14}  {"images":>7}']
+    rows = [
+        f'{"index":>5}  {"class":<{width}}  {"pixel share":>11}  '
+        f'{"pixels":>14}  {"images":>7}'
+    ]
     for i, name in enumerate(report.rules.classes):
         pixels = int(report.class_pixels[i])
         share = 100.0 * pixels / labelled if labelled else 0.0

@@ -112,9 +112,7 @@ def spoiled_from(onset: Optional[int], last_iter: int) -> int:
 def _identity(path: str) -> Dict[str, object]:
     stat = os.stat(path)
     return dict(
-        path=osp.realpath(path),
-        size=stat.st_size,
-        mtime_ns=stat.st_mtime_ns)
+        path=osp.realpath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
 
 def read_record(work_dir: str) -> List[dict]:
@@ -192,8 +190,9 @@ def recorded_entry(path: str, entries: Sequence[dict]) -> Optional[dict]:
     return None
 
 
-def split_candidates(candidates: Sequence[str], entries: Sequence[dict]
-                     ) -> Tuple[List[str], List[Tuple[str, dict]]]:
+def split_candidates(
+        candidates: Sequence[str],
+        entries: Sequence[dict]) -> Tuple[List[str], List[Tuple[str, dict]]]:
     """Separate resume candidates into sound ones and recorded ones.
 
     Args:

@@ -261,8 +261,10 @@ class FitCheckedRunner(Runner):
         (:mod:`mmext_pixel.engine.diverged_checkpoints`); resuming from a
         listed one by name is an error."""
         # here, not at the top: mmext_pixel.engine's hooks import this module
-        from mmext_pixel.engine.diverged_checkpoints import (
-            RECORD_NAME, read_record, recorded_entry, split_candidates)
+        from mmext_pixel.engine.diverged_checkpoints import (RECORD_NAME,
+                                                             read_record,
+                                                             recorded_entry,
+                                                             split_candidates)
         if self._has_loaded or not self._resume:
             return super().load_or_resume()
         record = osp.join(self.work_dir, RECORD_NAME)
@@ -281,9 +283,10 @@ class FitCheckedRunner(Runner):
             resume_candidates(self.work_dir), entries)
         if spoiled:
             self.logger.warning(
-                'resume: passing over ' + ', '.join(
-                    f'{path} (iteration {entry["iter"]})'
-                    for path, entry in spoiled) + ': saved while the loss '
+                'resume: passing over ' +
+                ', '.join(f'{path} (iteration {entry["iter"]})'
+                          for path, entry in spoiled) +
+                ': saved while the loss '
                 f'diverged ({spoiled[0][1]["why"]}), as listed in {record}')
         failed = []
         for path in candidates:
@@ -301,8 +304,8 @@ class FitCheckedRunner(Runner):
                     f'({type(e).__name__}: {e})')
                 failed.append(path)
                 continue
-            instead = (' instead of ' + ', '.join(p for p, _ in spoiled)
-                       if spoiled else '')
+            instead = (' instead of ' +
+                       ', '.join(p for p, _ in spoiled) if spoiled else '')
             self.logger.info(f'resume: the newest checkpoint that loads in '
                              f'{self.work_dir} is {path}; resuming from it'
                              f'{instead}')
@@ -349,8 +352,8 @@ class FitCheckedRunner(Runner):
             schedulers = [s for group in schedulers.values() for s in group]
         changed = []
         for optimizer, rates in zip(self._optimizers(), configured):
-            for i, (group, rate) in enumerate(zip(optimizer.param_groups,
-                                                  rates)):
+            for i, (group,
+                    rate) in enumerate(zip(optimizer.param_groups, rates)):
                 saved = group.get('initial_lr', group['lr'])
                 if not saved or math.isclose(saved, rate, rel_tol=1e-9):
                     continue

@@ -9,14 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-import mmext_pixel.analysis.dataset_check as dataset_check
-from mmext_pixel.analysis.dataset_check import (
-    CACHE_NAME, DatasetCheckError, LabelCache, Sample, SplitRules,
-    build_split_dataset, check_label_maps, class_table, dataset_samples, read_label_facts,
-    scan_label_maps)
-from mmext_pixel.utils.run_config import load_config
-
 from conftest import DEMO_CONFIG
+from mmext_pixel.analysis import dataset_check
+from mmext_pixel.analysis.dataset_check import (CACHE_NAME, DatasetCheckError,
+                                                LabelCache, Sample, SplitRules)
+from mmext_pixel.utils.run_config import load_config
 
 RULES = SplitRules(classes=('background', 'built-up', 'road'))
 
@@ -51,7 +48,8 @@ def pairs(tmp_path):
 
 def test_problems_name_file_and_value(pairs):
     samples, _ = pairs
-    report = scan_label_maps('val', samples, RULES, progress=False, nproc=2)
+    report = dataset_check.scan_label_maps(
+        'val', samples, RULES, progress=False, nproc=2)
     assert report.problems == [
         f'val label {samples[1].seg_map_path} holds 7; classes are 0..2 and '
         'ignore 255',
@@ -64,7 +62,8 @@ def test_problems_name_file_and_value(pairs):
 
 def test_class_pixels_and_images(pairs):
     samples, (fine, ignored) = pairs
-    report = scan_label_maps('val', samples, RULES, progress=False)
+    report = dataset_check.scan_label_maps(
+        'val', samples, RULES, progress=False)
     stray = fine.copy()
     stray[1, 1:3] = 99  # the stray pixels count for no class
     expected = sum(
@@ -72,10 +71,12 @@ def test_class_pixels_and_images(pairs):
         for m in (fine, stray, ignored, fine))
     assert report.class_pixels.tolist() == expected.tolist()
     assert report.ignored_pixels == (ignored == 255).sum() == 8
-    present = [sum(int((m == c).any()) for m in (fine, stray, ignored, fine))
-               for c in range(3)]
+    present = [
+        sum(int((m == c).any()) for m in (fine, stray, ignored, fine))
+        for c in range(3)
+    ]
     assert report.class_images.tolist() == present
-    rows = class_table(report).splitlines()
+    rows = dataset_check.class_table(report).splitlines()
     share = 100 * expected[1] / expected.sum()
     assert rows[2].split() == [
         '1', 'built-up', f'{share:.2f}%',
@@ -94,7 +95,7 @@ def test_unreadable_files_named(tmp_path):
     missing = Sample(good.img_path, str(tmp_path / 'gone.png'))
     no_image = Sample(str(tmp_path / 'nope.png'), good.seg_map_path)
     colour = write_pair(tmp_path, 'rgb', np.zeros((4, 4, 3), np.uint8))
-    report = scan_label_maps(
+    report = dataset_check.scan_label_maps(
         'test', [cut, missing, no_image, colour], RULES, progress=False)
     assert report.problems == [
         f'test label {cut.seg_map_path} does not decode (truncated, empty '
@@ -112,7 +113,8 @@ def test_reduce_zero_label_and_16_bit_values(tmp_path):
     label = np.array([[0, 1, 2, 3, 4, 255]], np.uint8)
     sample = write_pair(tmp_path, 'ade', label)
     sample.reduce_zero_label = True
-    report = scan_label_maps('val', [sample], RULES, progress=False)
+    report = dataset_check.scan_label_maps(
+        'val', [sample], RULES, progress=False)
     assert len(report.problems) == 1
     assert report.problems[0].startswith(f'val label {sample.seg_map_path} '
                                          'holds 4; classes are 0..2')
@@ -121,7 +123,8 @@ def test_reduce_zero_label_and_16_bit_values(tmp_path):
     assert report.ignored_pixels == 2
     # 258 would wrap to 2 in mmseg's uint8 cast: a problem, not class 2
     wide = write_pair(tmp_path, 'wide', np.array([[1, 258]], np.uint16))
-    report = scan_label_maps('val', [wide], RULES, progress=False)
+    report = dataset_check.scan_label_maps(
+        'val', [wide], RULES, progress=False)
     assert report.problems == [
         f'val label {wide.seg_map_path} holds 258; classes are 0..2 and '
         'ignore 255'
@@ -132,7 +135,8 @@ def test_cache_keyed_by_path_size_and_mtime(pairs, tmp_path, monkeypatch):
     samples, _ = pairs
     cache_file = str(tmp_path / 'work' / CACHE_NAME)
     cache = LabelCache(cache_file)
-    first = scan_label_maps('val', samples, RULES, cache, progress=False)
+    first = dataset_check.scan_label_maps(
+        'val', samples, RULES, cache, progress=False)
     cache.save()
 
     reads = []
@@ -143,8 +147,8 @@ def test_cache_keyed_by_path_size_and_mtime(pairs, tmp_path, monkeypatch):
         return real(label, image)
 
     monkeypatch.setattr(dataset_check, 'read_label_facts', counted)
-    again = scan_label_maps('val', samples, RULES, LabelCache(cache_file),
-                            progress=False)
+    again = dataset_check.scan_label_maps(
+        'val', samples, RULES, LabelCache(cache_file), progress=False)
     assert reads == []
     assert again.num_cached == 4 and again.problems == first.problems
     assert again.class_pixels.tolist() == first.class_pixels.tolist()
@@ -152,10 +156,11 @@ def test_cache_keyed_by_path_size_and_mtime(pairs, tmp_path, monkeypatch):
     fixed = np.zeros((6, 8), np.uint8)
     cv2.imwrite(samples[1].seg_map_path, fixed)
     stat = os.stat(samples[1].seg_map_path)
-    os.utime(samples[1].seg_map_path,
-             ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    third = scan_label_maps('val', samples, RULES, LabelCache(cache_file),
-                            progress=False)
+    os.utime(
+        samples[1].seg_map_path,
+        ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    third = dataset_check.scan_label_maps(
+        'val', samples, RULES, LabelCache(cache_file), progress=False)
     assert reads == [samples[1].seg_map_path]
     assert third.num_cached == 3 and len(third.problems) == 1
     with open(cache_file) as f:
@@ -165,7 +170,8 @@ def test_cache_keyed_by_path_size_and_mtime(pairs, tmp_path, monkeypatch):
 def test_read_label_facts_counts_values(tmp_path):
     label = np.array([[0, 0, 2], [2, 2, 255]], np.uint8)
     sample = write_pair(tmp_path, 'a', label, image_shape=(2, 3))
-    facts = read_label_facts(sample.seg_map_path, sample.img_path)
+    facts = dataset_check.read_label_facts(sample.seg_map_path,
+                                           sample.img_path)
     assert facts == dict(
         values={
             0: 2,
@@ -182,17 +188,19 @@ def test_config_splits_with_cache_in_work_dir(synthetic_root, tmp_path):
     for split in ('train', 'val', 'test'):
         cfg[f'{split}_dataloader'].dataset.data_root = f'{synthetic_root}/'
     work = str(tmp_path / 'work')
-    reports = check_label_maps(cfg, ('val', 'test'), work, progress=False)
+    reports = dataset_check.check_label_maps(
+        cfg, ('val', 'test'), work, progress=False)
     assert [r.summary().split(' in ')[0] for r in reports] == [
         'val: 4 label maps (0 unchanged since the last check)',
         'test: the val dataset, checked above'
     ]
     assert osp.isfile(osp.join(work, CACHE_NAME))
-    again = check_label_maps(cfg, ('val', ), work, progress=False)
+    again = dataset_check.check_label_maps(
+        cfg, ('val', ), work, progress=False)
     assert again[0].num_cached == 4
 
-    samples, unlabelled, rules = dataset_samples(
-        build_split_dataset(cfg, 'train'))
+    samples, unlabelled, rules = dataset_check.dataset_samples(
+        dataset_check.build_split_dataset(cfg, 'train'))
     assert len(samples) == 16 and unlabelled == 0
     assert rules.classes == ('background', 'built-up', 'road')
 
@@ -208,7 +216,8 @@ def test_config_with_a_bad_label_raises_listing_it(synthetic_root, tmp_path):
     for split in ('train', 'val', 'test'):
         cfg[f'{split}_dataloader'].dataset.data_root = f'{root}/'
     with pytest.raises(DatasetCheckError) as info:
-        check_label_maps(cfg, ('val', 'test'), None, progress=False)
+        dataset_check.check_label_maps(
+            cfg, ('val', 'test'), None, progress=False)
     assert str(info.value) == (
         'label maps that the run would fail on (1 problem):\n'
         f'  val label {bad} holds 7; classes are 0..2 and ignore 255')

@@ -75,9 +75,9 @@ def checkpoint_files(folder, iterations):
 
 def test_record_and_split(tmp_path):
     paths = checkpoint_files(tmp_path, [1, 2, 3, 4])
-    added = record_diverged(str(tmp_path), [(3, paths[2]), (4, paths[3]),
-                                            (5, str(tmp_path / 'gone'))],
-                            'why')
+    added = record_diverged(
+        str(tmp_path), [(3, paths[2]), (4, paths[3]),
+                        (5, str(tmp_path / 'gone'))], 'why')
     assert [e['iter'] for e in added] == [3, 4]
     # recording the same files again adds nothing
     assert record_diverged(str(tmp_path), [(3, paths[2])], 'why') == []
@@ -95,8 +95,9 @@ def test_record_and_split(tmp_path):
 
 def test_damaged_record_is_named(tmp_path):
     (tmp_path / RECORD_NAME).write_text('{"checkpoints": [{"iter": 1}]}')
-    with pytest.raises(ValueError, match=f'{tmp_path}/{RECORD_NAME} is '
-                       'damaged'):
+    with pytest.raises(
+            ValueError, match=f'{tmp_path}/{RECORD_NAME} is '
+            'damaged'):
         read_record(str(tmp_path))
 
 
@@ -123,8 +124,8 @@ def train(hook, runner, losses, saved_from, work_dir):
     do; return the error that stops the run."""
     for i, loss in enumerate(losses, 1):
         runner.iter = i - 1
-        hook.after_train_iter(runner, i - 1, outputs=dict(loss=torch.tensor(
-            loss)))
+        hook.after_train_iter(
+            runner, i - 1, outputs=dict(loss=torch.tensor(loss)))
         if i >= saved_from:
             path = osp.join(work_dir, f'iter_{i}.pth')
             runner.message_hub.update_info('last_ckpt', path)
@@ -175,15 +176,14 @@ def test_refused_save_spoils_nothing_earlier(tmp_path):
     runner.iter = 2
     hook.after_train_iter(runner, 2, outputs=dict(loss=torch.tensor(0.45)))
     with pytest.raises(NonFiniteLossError) as info:
-        hook.before_save_checkpoint(
-            runner, {
-                'meta': {
-                    'iter': 3
-                },
-                'state_dict': {
-                    'w': torch.tensor([math.inf])
-                }
-            })
+        hook.before_save_checkpoint(runner, {
+            'meta': {
+                'iter': 3
+            },
+            'state_dict': {
+                'w': torch.tensor([math.inf])
+            }
+        })
     assert 'the loss was still in range at iteration 3. No checkpoint was ' \
         f'saved since; resume from {tmp_path}/iter_2.pth' in str(info.value)
     assert not osp.exists(tmp_path / RECORD_NAME)

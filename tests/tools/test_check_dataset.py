@@ -17,15 +17,16 @@ def test_lists_problems_and_class_shares(tmp_path, synthetic_root):
     label = cv2.imread(str(wrong), cv2.IMREAD_UNCHANGED)
     label[0, :5] = 9
     cv2.imwrite(str(wrong), label)
-    proc = run_tool([
-        TOOL, DEMO_CONFIG, '--split', 'train', 'val', '--work-dir',
-        str(tmp_path / 'work'), '--cfg-options'
-    ] + [
-        f'{split}_dataloader.dataset.data_root={root}/'
-        for split in ('train', 'val')
-    ],
-                    cwd=str(tmp_path),
-                    check=False)
+    proc = run_tool(
+        [
+            TOOL, DEMO_CONFIG, '--split', 'train', 'val', '--work-dir',
+            str(tmp_path / 'work'), '--cfg-options'
+        ] + [
+            f'{split}_dataloader.dataset.data_root={root}/'
+            for split in ('train', 'val')
+        ],
+        cwd=str(tmp_path),
+        check=False)
     out = proc.stdout
     assert proc.returncode == 1, out[-3000:]
     assert out.rstrip().endswith(

@@ -15,9 +15,8 @@ import cv2
 import pytest
 import torch
 
-from mmext_pixel.engine.diverged_checkpoints import RECORD_NAME, read_record
-
 from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
+from mmext_pixel.engine.diverged_checkpoints import RECORD_NAME, read_record
 
 pytestmark = pytest.mark.slow  # each test runs the tools
 
@@ -200,13 +199,18 @@ def test_diverging_loss_stops_at_first_non_finite_iteration(
 
     # the checkpoints saved since the loss left its range are recorded, and
     # the message says where --resume goes on
-    onset = int(re.search(r'the loss (?:left its range|was \S+) at '
-                          r'iteration (\d+)', out).group(1))
+    onset = int(
+        re.search(
+            r'the loss (?:left its range|was \S+) at '
+            r'iteration (\d+)', out).group(1))
     recorded = {e['path']: e['iter'] for e in read_record(str(work))}
     assert recorded, out[-3000:]
     assert all(i >= onset - 1 for i in recorded.values())
-    assert {p.name for p in saved if p.is_file() and str(p.resolve()) in
-            recorded} == {f'iter_{i}.pth' for i in recorded.values()}
+    assert {
+        p.name
+        for p in saved if p.is_file() and str(p.resolve()) in recorded
+    } == {f'iter_{i}.pth'
+          for i in recorded.values()}
     assert f'are listed in {work}/{RECORD_NAME} and --resume passes over ' \
         'them' in out
     sound = [p for p in saved if str(p.resolve()) not in recorded]
@@ -220,16 +224,19 @@ def test_diverging_loss_stops_at_first_non_finite_iteration(
     # --resume at the config's learning rate passes over them and trains
     # past the iteration that failed
     resumed = run_tool(
-        [TRAIN, DEMO_CONFIG, '--work-dir',
-         str(work), '--resume', '--cfg-options'] +
-        options(synthetic_root, stopped + 1,
-                'default_hooks.checkpoint.interval=1'),
+        [
+            TRAIN, DEMO_CONFIG, '--work-dir',
+            str(work), '--resume', '--cfg-options'
+        ] + options(synthetic_root, stopped + 1,
+                    'default_hooks.checkpoint.interval=1'),
         cwd=str(tmp_path)).stdout
-    passed_over = re.search(r'resume: passing over (.*): saved while the '
-                            'loss diverged', resumed)
+    passed_over = re.search(
+        r'resume: passing over (.*): saved while the '
+        'loss diverged', resumed)
     assert passed_over, resumed[-3000:]
-    assert sorted(osp.realpath(p.split(' (iteration')[0]) for p in
-                  passed_over.group(1).split(', ')) == sorted(recorded)
+    assert sorted(
+        osp.realpath(p.split(' (iteration')[0])
+        for p in passed_over.group(1).split(', ')) == sorted(recorded)
     iterations = [(int(i), float(v)) for i, v in ITER.findall(resumed)]
     assert iterations[-1][0] == stopped + 1, resumed[-3000:]
     assert all(math.isfinite(v) for _, v in iterations)
@@ -243,8 +250,7 @@ def test_diverging_loss_stops_at_first_non_finite_iteration(
         assert iterations[0][0] == 1
 
 
-def test_wrong_val_label_stops_before_the_first_step(tmp_path,
-                                                     synthetic_root):
+def test_wrong_val_label_stops_before_the_first_step(tmp_path, synthetic_root):
     root = tmp_path / 'data'
     shutil.copytree(synthetic_root, root)
     wrong = sorted((root / 'urbanisation' / 'y' / 'val').glob('*.png'))[2]

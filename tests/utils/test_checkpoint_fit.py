@@ -148,8 +148,9 @@ def saved_checkpoints(work_dir, iterations):
 
 def test_resume_passes_over_checkpoints_saved_while_diverging(tmp_path):
     paths = saved_checkpoints(tmp_path, [2, 4, 6])
-    record_diverged(str(tmp_path), [(4, paths[1]), (6, paths[2])],
-                    'the loss left its range at iteration 5')
+    record_diverged(
+        str(tmp_path), [(4, paths[1]), (6, paths[2])],
+        'the loss left its range at iteration 5')
     runner = resuming_runner(tmp_path)
     runner.load_or_resume()
     assert runner.resumed == [paths[0]]
@@ -194,8 +195,9 @@ class ToyModel(BaseModel):
 
 
 def toy_runner(work_dir, lr, max_iters, resume=False):
-    data = [dict(inputs=torch.ones(2) * i, labels=torch.ones(1)) for i in
-            range(4)]
+    data = [
+        dict(inputs=torch.ones(2) * i, labels=torch.ones(1)) for i in range(4)
+    ]
     return FitCheckedRunner(
         model=ToyModel(),
         work_dir=str(work_dir),
@@ -206,12 +208,16 @@ def toy_runner(work_dir, lr, max_iters, resume=False):
             batch_size=2),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
         param_scheduler=dict(
-            type='PolyLR', power=1.0, eta_min=0., begin=0, end=10,
+            type='PolyLR',
+            power=1.0,
+            eta_min=0.,
+            begin=0,
+            end=10,
             by_epoch=False),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
-            checkpoint=dict(
-                type='CheckpointHook', by_epoch=False, interval=2)),
+            checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                            interval=2)),
         resume=resume,
         default_scope='mmengine',
         experiment_name=f'toy_{lr}_{max_iters}_{resume}')

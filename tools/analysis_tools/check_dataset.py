@@ -47,9 +47,7 @@ def parse_args():
         action='store_true',
         help='read every file and keep nothing (default: off)')
     parser.add_argument(
-        '--nproc',
-        type=int,
-        help='reading threads (default: the CPU count)')
+        '--nproc', type=int, help='reading threads (default: the CPU count)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

@@ -12,6 +12,7 @@ from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 
 from mmext_pixel.utils.checkpoint_files import resume_candidates
+
 from ..diverged_checkpoints import (RECORD_NAME, LossRange, read_record,
                                     record_diverged, split_candidates,
                                     spoiled_from)
@@ -195,8 +196,9 @@ class NonFiniteLossHook(Hook):
         spoiled = self._spoiled_saves(first_spoiled)
         how = self.loss_range.describe()
         if spoiled and is_main_process():
-            record_diverged(work_dir, spoiled, f'{how}; the run stopped at '
-                            f'iteration {last_iter}')
+            record_diverged(
+                work_dir, spoiled, f'{how}; the run stopped at '
+                f'iteration {last_iter}')
         record = osp.join(work_dir, RECORD_NAME)
         if spoiled:
             note = (f'{how}. The checkpoints saved since, '
