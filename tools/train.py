@@ -111,14 +111,16 @@ def train(args) -> None:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
 
+    if cfg.get('load_from'):
+        check_checkpoint_file(cfg.load_from)  # before the long setup
     if args.no_label_check:
         print('label check: skipped (--no-label-check)')
     elif cfg.default_scope == SEG_SCOPE:
-        for report in check_label_maps(cfg, ('val', 'test'), cfg.work_dir):
+        # training does not use the test split: one that does not build
+        # is reported, not fatal
+        for report in check_label_maps(
+                cfg, ('val', 'test'), cfg.work_dir, optional=('test', )):
             print(f'label check: {report.summary()}', flush=True)
-
-    if cfg.get('load_from'):
-        check_checkpoint_file(cfg.load_from)  # before the long setup
     runner = FitCheckedRunner.from_cfg(cfg)
     runner.train()
     finish_run()

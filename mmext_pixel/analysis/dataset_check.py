@@ -94,11 +94,15 @@ class SplitReport:
     class_images: Optional[np.ndarray] = None
     ignored_pixels: int = 0
     same_as: Optional[str] = None
+    not_built: Optional[str] = None
 
     def summary(self) -> str:
         """One line: how many maps, from the cache, problems, time."""
         if self.same_as:
             return f'{self.split}: the {self.same_as} dataset, checked above'
+        if self.not_built:
+            return (f'{self.split}: not checked, its dataset does not build '
+                    f'({self.not_built})')
         if not self.num_maps:
             return (f'{self.split}: no label maps ({self.num_unlabelled} '
                     'samples without labels)')
@@ -417,12 +421,15 @@ def build_split_dataset(cfg: Config, split: str):
     return DATASETS.build(loader['dataset'])
 
 
-def check_label_maps(cfg: Config,
-                     splits: Sequence[str] = ('val', 'test'),
-                     work_dir: Optional[str] = None,
-                     nproc: Optional[int] = None,
-                     progress: bool = True,
-                     raise_on_problems: bool = True) -> List[SplitReport]:
+def check_label_maps(
+    cfg: Config,
+    splits: Sequence[str] = ('val', 'test'),
+    work_dir: Optional[str] = None,
+    nproc: Optional[int] = None,
+    progress: bool = True,
+    raise_on_problems: bool = True,
+    optional: Sequence[str] = ()
+) -> List[SplitReport]:
     """Scan the label maps of a segmentation config's splits.
 
     A split that the config does not have, or whose dataset is the same as
@@ -440,6 +447,9 @@ def check_label_maps(cfg: Config,
         progress (bool): Show a progress bar. Defaults to True.
         raise_on_problems (bool): Raise :class:`DatasetCheckError` listing
             every problem of every split. Defaults to True.
+        optional (Sequence[str]): Splits whose dataset may fail to build
+            (a test split that training does not use): reported as not
+            checked instead of raising. Defaults to ().
 
     Returns:
         list[SplitReport]: One per scanned split.
@@ -452,11 +462,20 @@ def check_label_maps(cfg: Config,
             continue
         same = [s for s, d in scanned.items() if d == loader.get('dataset')]
         if same:
-            reports.append(
-                SplitReport(split, reports[0].rules, same_as=same[0]))
+            reports.append(SplitReport(split, SplitRules(()), same_as=same[0]))
             continue
         scanned[split] = loader['dataset']
-        dataset = build_split_dataset(cfg, split)
+        try:
+            dataset = build_split_dataset(cfg, split)
+        except Exception as e:
+            if split not in optional:
+                raise
+            reports.append(
+                SplitReport(
+                    split,
+                    SplitRules(()),
+                    not_built=f'{type(e).__name__}: {e}'))
+            continue
         samples, unlabelled, rules = dataset_samples(dataset)
         reports.append(
             scan_label_maps(split, samples, rules, cache, nproc, progress,

@@ -221,3 +221,20 @@ def test_config_with_a_bad_label_raises_listing_it(synthetic_root, tmp_path):
     assert str(info.value) == (
         'label maps that the run would fail on (1 problem):\n'
         f'  val label {bad} holds 7; classes are 0..2 and ignore 255')
+
+
+def test_optional_split_that_does_not_build(synthetic_root, tmp_path):
+    cfg = load_config(DEMO_CONFIG)
+    cfg.val_dataloader.dataset.data_root = f'{synthetic_root}/'
+    cfg.test_dataloader = dict(
+        cfg.val_dataloader,
+        dataset=dict(
+            cfg.val_dataloader.dataset, data_root=f'{tmp_path}/missing/'))
+    reports = dataset_check.check_label_maps(
+        cfg, ('val', 'test'), None, progress=False, optional=('test', ))
+    assert reports[1].summary().startswith(
+        'test: not checked, its dataset does not build (')
+    assert f'{tmp_path}/missing' in reports[1].summary()
+    with pytest.raises(Exception, match=f'{tmp_path}/missing'):
+        dataset_check.check_label_maps(
+            cfg, ('val', 'test'), None, progress=False)
