@@ -121,6 +121,8 @@ def train(args) -> None:
         for report in check_label_maps(
                 cfg, ('val', 'test'), cfg.work_dir, optional=('test', )):
             print(f'label check: {report.summary()}', flush=True)
+    else:
+        print('label check: none, a pose config has no label maps')
     runner = FitCheckedRunner.from_cfg(cfg)
     runner.train()
     finish_run()
