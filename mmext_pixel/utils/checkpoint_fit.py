@@ -268,7 +268,10 @@ class FitCheckedRunner(Runner):
         if self._has_loaded or not self._resume:
             return super().load_or_resume()
         record = osp.join(self.work_dir, RECORD_NAME)
-        entries = read_record(self.work_dir)
+        try:
+            entries = read_record(self.work_dir)
+        except ValueError as e:  # a damaged record, named
+            raise CheckpointError(str(e)) from e
         if self._load_from:
             entry = recorded_entry(self._load_from, entries)
             if entry is not None:
