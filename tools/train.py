@@ -5,12 +5,14 @@
 
 The config's ``load_from`` loads what fits the model (fine-tuning from a
 checkpoint with another class count) and logs one summary of what did not;
-an empty or truncated checkpoint file is an error naming it. Heads and
-datasets that disagree on the class count stop the run before its first
-step, a non-finite loss at its iteration (``--cfg-options
-check_finite_loss=False`` turns that off); checkpoints are written
-atomically and ``--resume`` takes the newest one that loads
-(docs/train_test.md, "What stops a run").
+an empty or truncated checkpoint file is an error naming it. Before the
+first step the val and test label maps are read and checked against their
+images and the classes (``--no-label-check`` skips it; unchanged files are
+not read again), and heads and datasets that disagree on the class count
+stop the run; a non-finite loss stops it at its iteration (``--cfg-options
+check_finite_loss=False`` turns that off). Checkpoints are written
+atomically and ``--resume`` takes the newest one that loads and was not
+saved while the loss diverged (docs/train_test.md, "What stops a run").
 """
 import argparse
 import os
@@ -18,12 +20,15 @@ import os
 import torch
 from mmengine.config import DictAction
 
+from mmext_pixel.analysis.dataset_check import (DatasetCheckError,
+                                                check_label_maps)
 from mmext_pixel.engine import (ClassCountError, NonFiniteLossError,
                                 add_training_guards)
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
                                               FitCheckedRunner,
                                               check_checkpoint_file)
-from mmext_pixel.utils.run_config import finish_run, load_config, setup_run
+from mmext_pixel.utils.run_config import (SEG_SCOPE, finish_run, load_config,
+                                          setup_run)
 
 
 def parse_args():
@@ -48,6 +53,11 @@ def parse_args():
         action='store_true',
         help='do not evaluate during training')
     parser.add_argument(
+        '--no-label-check',
+        action='store_true',
+        help='do not read the val and test label maps before the first step '
+        '(see tools/analysis_tools/check_dataset.py)')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -68,7 +78,8 @@ def main():
     args = parse_args()
     try:
         train(args)
-    except (CheckpointError, ClassCountError, NonFiniteLossError) as e:
+    except (CheckpointError, ClassCountError, DatasetCheckError,
+            NonFiniteLossError) as e:
         raise SystemExit(f'error: {e}')
 
 
@@ -102,6 +113,16 @@ def train(args) -> None:
 
     if cfg.get('load_from'):
         check_checkpoint_file(cfg.load_from)  # before the long setup
+    if args.no_label_check:
+        print('label check: skipped (--no-label-check)')
+    elif cfg.default_scope == SEG_SCOPE:
+        # training does not use the test split: one that does not build
+        # is reported, not fatal
+        for report in check_label_maps(
+                cfg, ('val', 'test'), cfg.work_dir, optional=('test', )):
+            print(f'label check: {report.summary()}', flush=True)
+    else:
+        print('label check: none, a pose config has no label maps')
     runner = FitCheckedRunner.from_cfg(cfg)
     runner.train()
     finish_run()

@@ -12,6 +12,7 @@ checkpoints atomically and resumes (``resume=True`` without ``load_from``)
 from the newest checkpoint of the work dir that loads.
 """
 import inspect
+import math
 import os.path as osp
 import pickle
 import re
@@ -24,6 +25,7 @@ import torch.nn as nn
 from mmengine.dist import master_only
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import BaseTTAModel, is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
@@ -254,10 +256,41 @@ class FitCheckedRunner(Runner):
 
     def load_or_resume(self) -> None:
         """As ``Runner.load_or_resume``; resuming without a named checkpoint
-        takes the newest checkpoint of the work dir that loads."""
-        if self._has_loaded or not self._resume or self._load_from:
+        takes the newest checkpoint of the work dir that loads and that no
+        run listed as saved while its loss diverged
+        (:mod:`mmext_pixel.engine.diverged_checkpoints`); resuming from a
+        listed one by name is an error."""
+        # here, not at the top: mmext_pixel.engine's hooks import this module
+        from mmext_pixel.engine.diverged_checkpoints import (RECORD_NAME,
+                                                             read_record,
+                                                             recorded_entry,
+                                                             split_candidates)
+        if self._has_loaded or not self._resume:
             return super().load_or_resume()
-        candidates = resume_candidates(self.work_dir)
+        record = osp.join(self.work_dir, RECORD_NAME)
+        try:
+            entries = read_record(self.work_dir)
+        except ValueError as e:  # a damaged record, named
+            raise CheckpointError(str(e)) from e
+        if self._load_from:
+            entry = recorded_entry(self._load_from, entries)
+            if entry is not None:
+                raise CheckpointError(
+                    f'--resume {self._load_from}: this checkpoint was saved '
+                    f'while the loss diverged ({entry["why"]}; listed in '
+                    f'{record}) and fails again whatever the learning rate. '
+                    'Resume without a path to take the newest sound one, or '
+                    'delete the record to resume from it anyway')
+            return super().load_or_resume()
+        candidates, spoiled = split_candidates(
+            resume_candidates(self.work_dir), entries)
+        if spoiled:
+            self.logger.warning(
+                'resume: passing over ' +
+                ', '.join(f'{path} (iteration {entry["iter"]})'
+                          for path, entry in spoiled) +
+                ': saved while the loss '
+                f'diverged ({spoiled[0][1]["why"]}), as listed in {record}')
         failed = []
         for path in candidates:
             try:
@@ -274,8 +307,11 @@ class FitCheckedRunner(Runner):
                     f'({type(e).__name__}: {e})')
                 failed.append(path)
                 continue
+            instead = (' instead of ' +
+                       ', '.join(p for p, _ in spoiled) if spoiled else '')
             self.logger.info(f'resume: the newest checkpoint that loads in '
-                             f'{self.work_dir} is {path}')
+                             f'{self.work_dir} is {path}; resuming from it'
+                             f'{instead}')
             self._preloaded = (path, checkpoint)
             self.resume(path)
             self._has_loaded = True
@@ -284,8 +320,62 @@ class FitCheckedRunner(Runner):
             raise CheckpointError(
                 f'--resume: no checkpoint in {self.work_dir} loads (tried, '
                 f'newest first: {", ".join(failed)})')
+        if spoiled:
+            self.logger.warning(
+                f'resume: every checkpoint in {self.work_dir} was saved '
+                'while the loss diverged; training starts from the '
+                'beginning')
+            return
         self.logger.info(f'resume: no checkpoint in {self.work_dir}; '
                          'training starts from the beginning')
+
+    def _optimizers(self) -> list:
+        wrapper = getattr(self, 'optim_wrapper', None)
+        if isinstance(wrapper, OptimWrapperDict):
+            return [w.optimizer for w in wrapper.values()]
+        optimizer = getattr(wrapper, 'optimizer', None)
+        return [] if optimizer is None else [optimizer]
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """As ``Runner.resume`` (same arguments), but the learning rates of
+        the config, not the checkpoint's, carry on.
+
+        mmengine restores the optimizer's learning rates with its state, so
+        a run resumed after lowering ``optimizer.lr`` (the remedy for a
+        diverged run) would go on with the old rate. Where the config's base
+        rate of a parameter group differs from the checkpoint's, the group's
+        rate and its schedulers' base values are scaled to the config's,
+        keeping the schedule's position, and a warning says so.
+        """
+        configured = [[g.get('initial_lr', g['lr']) for g in o.param_groups]
+                      for o in self._optimizers()]
+        super().resume(filename, *args, **kwargs)
+        schedulers = self.param_schedulers
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        changed = []
+        for optimizer, rates in zip(self._optimizers(), configured):
+            for i, (group,
+                    rate) in enumerate(zip(optimizer.param_groups, rates)):
+                saved = group.get('initial_lr', group['lr'])
+                if not saved or math.isclose(saved, rate, rel_tol=1e-9):
+                    continue
+                group['lr'] *= rate / saved
+                if 'initial_lr' in group:
+                    group['initial_lr'] = rate
+                for scheduler in schedulers or []:
+                    # schedulers hold the optimizer wrapper
+                    target = getattr(scheduler, 'optimizer', None)
+                    target = getattr(target, 'optimizer', target)
+                    if target is optimizer and \
+                            getattr(scheduler, 'param_name', '') == 'lr':
+                        scheduler.base_values[i] = rate
+                changed.append(f'{saved:.6g} -> {rate:.6g}')
+        if changed:
+            self.logger.warning(
+                f'resume: the config\'s learning rate replaces the one saved '
+                f'in {filename} ({", ".join(dict.fromkeys(changed))}); the '
+                'schedule goes on from the resumed iteration')
 
     def load_checkpoint(
             self,

@@ -1,6 +1,7 @@
 """What stops a run of tools/train.py and tools/test.py, as a user meets it:
-a wrong class count, a diverging loss, a damaged label map; and what a
-killed save leaves for ``--resume``."""
+a wrong class count, a diverging loss, a damaged or wrong label map; and
+what a killed save or a diverged run leaves for ``--resume``."""
+import math
 import os
 import os.path as osp
 import re
@@ -10,9 +11,14 @@ import subprocess
 import sys
 import time
 
+import cv2
+import pytest
 import torch
 
 from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
+from mmext_pixel.engine.diverged_checkpoints import RECORD_NAME, read_record
+
+pytestmark = pytest.mark.slow  # each test runs the tools
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
@@ -115,12 +121,14 @@ def test_users_config_with_more_classes_than_the_data(tmp_path,
 
 def test_recipe_with_19_classes_names_class_weight(tmp_path, synthetic_root):
     """The 2-class urbanisation recipe with ``num_classes=19``: the head
-    disagrees with the data, and its 2-entry class_weight with the head."""
+    disagrees with the data, and its 2-entry class_weight with the head.
+    (The synthetic tiles hold 3 classes, which the label check would report
+    first.)"""
     proc = run_tool(
         [
             TRAIN, RECIPE, '--work-dir',
-            str(tmp_path / 'work'), '--cfg-options', 'load_from=None',
-            'model.decode_head.num_classes=19'
+            str(tmp_path / 'work'), '--no-label-check', '--cfg-options',
+            'load_from=None', 'model.decode_head.num_classes=19'
         ] + data_options(synthetic_root),
         cwd=str(tmp_path),
         check=False)
@@ -190,6 +198,77 @@ def test_diverging_loss_stops_at_first_non_finite_iteration(
                 assert torch.isfinite(value).all(), (path, key)
     last = (work / 'last_checkpoint').read_text().strip()
     assert osp.isfile(last) and checkpoint['meta']['iter'] < stopped
+
+    # the checkpoints saved since the loss left its range are recorded, and
+    # the message says where --resume goes on
+    onset = int(
+        re.search(
+            r'the loss (?:left its range|was \S+) at '
+            r'iteration (\d+)', out).group(1))
+    recorded = {e['path']: e['iter'] for e in read_record(str(work))}
+    assert recorded, out[-3000:]
+    assert all(i >= onset - 1 for i in recorded.values())
+    assert {
+        p.name
+        for p in saved if p.is_file() and str(p.resolve()) in recorded
+    } == {f'iter_{i}.pth'
+          for i in recorded.values()}
+    assert f'are listed in {work}/{RECORD_NAME} and --resume passes over ' \
+        'them' in out
+    sound = [p for p in saved if str(p.resolve()) not in recorded]
+    if sound:
+        newest = max(sound, key=lambda p: p.stat().st_mtime_ns)
+        assert f'resume from {newest} (tools/train.py --resume takes it)' \
+            in out
+    else:
+        assert 'so tools/train.py --resume starts from the beginning' in out
+
+    # --resume at the config's learning rate passes over them and trains
+    # past the iteration that failed
+    resumed = run_tool(
+        [
+            TRAIN, DEMO_CONFIG, '--work-dir',
+            str(work), '--resume', '--cfg-options'
+        ] + options(synthetic_root, stopped + 1,
+                    'default_hooks.checkpoint.interval=1'),
+        cwd=str(tmp_path)).stdout
+    passed_over = re.search(
+        r'resume: passing over (.*): saved while the '
+        'loss diverged', resumed)
+    assert passed_over, resumed[-3000:]
+    assert sorted(
+        osp.realpath(p.split(' (iteration')[0])
+        for p in passed_over.group(1).split(', ')) == sorted(recorded)
+    iterations = [(int(i), float(v)) for i, v in ITER.findall(resumed)]
+    assert iterations[-1][0] == stopped + 1, resumed[-3000:]
+    assert all(math.isfinite(v) for _, v in iterations)
+    if sound:
+        assert f'is {newest}; resuming from it instead of' in resumed
+        assert 'the config\'s learning rate replaces the one saved' in \
+            resumed
+        assert iterations[0][0] == int(newest.stem.split('_')[1]) + 1
+    else:
+        assert 'training starts from the beginning' in resumed
+        assert iterations[0][0] == 1
+
+
+def test_wrong_val_label_stops_before_the_first_step(tmp_path, synthetic_root):
+    root = tmp_path / 'data'
+    shutil.copytree(synthetic_root, root)
+    wrong = sorted((root / 'urbanisation' / 'y' / 'val').glob('*.png'))[2]
+    label = cv2.imread(str(wrong), cv2.IMREAD_UNCHANGED)
+    label[5:7, 3:9] = 7
+    cv2.imwrite(str(wrong), label)
+    args = [
+        TRAIN, DEMO_CONFIG, '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options'
+    ] + options(root, 1)
+    proc = run_tool(args, cwd=str(tmp_path), check=False)
+    assert_stopped_before_training(proc)
+    assert proc.stdout.rstrip().endswith(
+        'error: label maps that the run would fail on (1 problem):\n'
+        f'  val label {wrong} holds 7; classes are 0..2 and ignore 255'), \
+        proc.stdout[-3000:]
 
 
 def test_damaged_label_map_named_from_a_worker(tmp_path, synthetic_root):

@@ -1,11 +1,21 @@
-"""Stop training at the first non-finite loss, and never save one's result."""
+"""Stop training at the first non-finite loss, never save one's result, and
+record which checkpoints the divergence before it spoiled."""
 import math
-from typing import Dict, Iterator, Optional, Tuple
+import os.path as osp
+import time
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
+
+from mmext_pixel.utils.checkpoint_files import resume_candidates
+
+from ..diverged_checkpoints import (RECORD_NAME, LossRange, read_record,
+                                    record_diverged, split_candidates,
+                                    spoiled_from)
 
 #: The config key that turns the check off (``--cfg-options
 #: check_finite_loss=False``); the hook is on when the key is absent.
@@ -65,6 +75,22 @@ def _describe(losses: Dict[str, float]) -> str:
     return ', '.join(f'{k}={v:.6g}' for k, v in losses.items())
 
 
+def _total(losses: Dict[str, float]) -> Optional[float]:
+    """The loss that is optimised: mmengine's ``loss`` sum, else the sum of
+    the terms."""
+    if 'loss' in losses:
+        return losses['loss']
+    return sum(losses.values()) if losses else None
+
+
+def _names(paths: List[str]) -> str:
+    folders = {osp.dirname(p) for p in paths}
+    if len(folders) == 1:
+        return ', '.join(osp.basename(p) for p in paths) + \
+            f' (in {folders.pop()})'
+    return ', '.join(paths)
+
+
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
     """Stop training at the first iteration whose loss is NaN or infinite.
@@ -79,14 +105,34 @@ class NonFiniteLossHook(Hook):
     saves them. Under AMP, a step that the loss scaler skips because the
     gradients overflowed is no error: its loss is finite.
 
+    When it stops the run, it works out from the loss history when the run
+    began to diverge (:mod:`mmext_pixel.engine.diverged_checkpoints`: the
+    first iteration of the final stretch of losses more than
+    ``diverge_factor`` times the median of the ``diverge_window`` in-range
+    losses before), lists the checkpoints this run saved since in
+    ``WORK_DIR/diverged_checkpoints.json`` so that ``tools/train.py
+    --resume`` passes over them, and names in its message the checkpoint
+    that ``--resume`` takes instead.
+
     The check is on unless the config sets ``check_finite_loss = False``.
+
+    Args:
+        diverge_factor (float): A loss more than this many times the
+            median of the recent ones has left its range. Defaults to 2.0.
+        diverge_window (int): How many recent in-range losses make that
+            median. Defaults to 50.
     """
 
     priority = 'VERY_HIGH'
 
-    def __init__(self) -> None:
+    def __init__(self,
+                 diverge_factor: float = 2.0,
+                 diverge_window: int = 50) -> None:
         self.enabled = True
         self._last: Optional[Tuple[str, Dict[str, float]]] = None
+        self.loss_range = LossRange(diverge_factor, diverge_window)
+        # path -> (meta iteration, time the save began) of this run's saves
+        self._saved: Dict[str, Tuple[int, float]] = {}
 
     def before_run(self, runner) -> None:
         cfg = getattr(runner, 'cfg', None) or {}
@@ -118,6 +164,9 @@ class NonFiniteLossHook(Hook):
                 losses[key] = number
         where = self._where(runner)
         self._last = (where, losses)
+        total = _total(losses)
+        if total is not None:
+            self.loss_range.update(runner.iter + 1, total)
         if all(math.isfinite(v) for v in losses.values()):
             return
         bad = [k for k, v in losses.items() if not math.isfinite(v)]
@@ -126,11 +175,49 @@ class NonFiniteLossHook(Hook):
             f'{", ".join(bad)}). Training stops here and saves nothing more; '
             'lower the learning rate or clip gradients '
             '(optim_wrapper.clip_grad), or set check_finite_loss=False to '
-            'train on regardless')
+            'train on regardless.\n' + self._resume_note(runner))
+
+    def _spoiled_saves(self, first_spoiled: int) -> List[Tuple[int, str]]:
+        spoiled = []
+        for path, (iteration, began) in self._saved.items():
+            # a file older than the save names another checkpoint (a
+            # stale ``last_ckpt``); allow the file clock's coarse tick
+            if iteration >= first_spoiled and osp.isfile(path) and \
+                    osp.getmtime(path) >= began - 0.05:
+                spoiled.append((iteration, path))
+        return sorted(spoiled)
+
+    def _resume_note(self, runner) -> str:
+        """Record the checkpoints saved while the loss diverged and say
+        which one ``--resume`` takes."""
+        last_iter = self.loss_range.last_iter or runner.iter + 1
+        first_spoiled = spoiled_from(self.loss_range.onset(), last_iter)
+        work_dir = runner.work_dir
+        spoiled = self._spoiled_saves(first_spoiled)
+        how = self.loss_range.describe()
+        if spoiled and is_main_process():
+            record_diverged(
+                work_dir, spoiled, f'{how}; the run stopped at '
+                f'iteration {last_iter}')
+        record = osp.join(work_dir, RECORD_NAME)
+        if spoiled:
+            note = (f'{how}. The checkpoints saved since, '
+                    f'{_names([p for _, p in spoiled])}, are listed in '
+                    f'{record} and --resume passes over them')
+        else:
+            note = f'{how}. No checkpoint was saved since'
+        sound, _ = split_candidates(
+            resume_candidates(work_dir), read_record(work_dir))
+        if sound:
+            return note + (f'; resume from {sound[0]} (tools/train.py '
+                           '--resume takes it) with a lower learning rate')
+        return note + ('; no checkpoint from before remains, so '
+                       'tools/train.py --resume starts from the beginning')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if not self.enabled:
             return
+        began = time.time()
         for part in ('state_dict', 'optimizer'):
             bad, total, first = non_finite_tensors(checkpoint.get(part))
             if not bad:
@@ -143,4 +230,12 @@ class NonFiniteLossHook(Hook):
                 f'the checkpoint\'s {part} holds {bad} non-finite values of '
                 f'{total} (the first in {first}){after}: the run diverged; '
                 'nothing is saved. Lower the learning rate or clip gradients '
-                '(optim_wrapper.clip_grad)')
+                '(optim_wrapper.clip_grad).\n' + self._resume_note(runner))
+        # CheckpointHook names the file it is about to write in
+        # ``last_ckpt``; a save that does not (a best checkpoint) leaves the
+        # previous name there, which is already known or older than now
+        path = runner.message_hub.get_info('last_ckpt')
+        meta = checkpoint.get('meta') or {}
+        if isinstance(path, str) and path not in self._saved and \
+                'iter' in meta and '://' not in path:
+            self._saved[path] = (int(meta['iter']), began)

@@ -1,10 +1,12 @@
 """NonFiniteLossHook: the iteration and terms named, no non-finite saves."""
 import math
+import tempfile
 
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from mmengine.logging import MessageHub
 
 from mmext_pixel.engine import NonFiniteLossError, NonFiniteLossHook
 
@@ -25,6 +27,8 @@ class FakeRunner:
         self.epoch = 0
         self.cfg = Config(cfg)
         self.logger = FakeLogger()
+        self.work_dir = tempfile.mkdtemp()
+        self.message_hub = MessageHub.get_instance('non_finite_loss_hook')
 
 
 def started(**cfg):

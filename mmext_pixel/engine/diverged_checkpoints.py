@@ -1,0 +1,213 @@
+"""Which checkpoints of a run were saved while its loss was diverging.
+
+A run stopped for a non-finite loss has usually been diverging for a few
+iterations before: its loss grew by orders of magnitude while every value
+stayed finite, and the checkpoints saved meanwhile hold finite but ruined
+weights, BatchNorm running variances and optimizer moments. Resuming from
+one of them fails again at once, whatever the learning rate.
+
+**When the divergence began.** Each iteration's total loss is compared with
+its *running range*: the median of the last ``window`` losses that were
+themselves in range. A loss that is NaN or infinite, or more than ``factor``
+times that median, is out of range; out-of-range losses never enter the
+reference, so a loss that keeps climbing is measured against the level
+before the climb. The divergence began at the first iteration of the
+unbroken stretch of out-of-range losses that ends where the run stopped
+(one in-range loss in between, as after a single hard batch, ends a
+stretch). A stretch that only began at the last iteration (a sudden NaN)
+makes that iteration the onset.
+
+**Which checkpoints it spoiled.** The checkpoint saved after iteration
+``k`` holds the weights that computed the loss of iteration ``k + 1``; so
+every checkpoint saved after iteration ``onset - 1`` or later is spoiled,
+and the one saved after iteration ``onset - 2`` (or earlier) is the newest
+sound one. The stopped run lists the spoiled files in
+``WORK_DIR/diverged_checkpoints.json`` (path, iteration, size and
+modification time, so that a later healthy checkpoint written under the
+same name is not mistaken for it), and ``--resume`` passes over them.
+"""
+import json
+import math
+import os
+import os.path as osp
+import statistics
+from collections import deque
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+#: The file in the work dir listing the checkpoints saved while diverging.
+RECORD_NAME = 'diverged_checkpoints.json'
+
+
+class LossRange:
+    """The running range of a run's loss, and where it was left for good.
+
+    Args:
+        factor (float): A loss more than ``factor`` times the median of the
+            reference window is out of range. Defaults to 2.0.
+        window (int): Number of recent in-range losses that make the
+            reference. Defaults to 50.
+    """
+
+    def __init__(self, factor: float = 2.0, window: int = 50) -> None:
+        if factor <= 1:
+            raise ValueError(f'factor must be > 1, got {factor}')
+        self.factor = factor
+        self.reference: deque = deque(maxlen=window)
+        # the unbroken out-of-range stretch up to the latest iteration:
+        # (iteration, loss, median it was compared with) of its first one
+        self.stretch_start: Optional[Tuple[int, float, float]] = None
+        self.last_iter: Optional[int] = None
+
+    def update(self, iteration: int, loss: float) -> bool:
+        """Add the total loss of ``iteration`` (1-based).
+
+        Returns:
+            bool: Whether the loss is in range.
+        """
+        self.last_iter = iteration
+        median = statistics.median(self.reference) if self.reference \
+            else None
+        out = not math.isfinite(loss) or (median is not None
+                                          and loss > self.factor * median)
+        if not out:
+            self.reference.append(loss)
+            self.stretch_start = None
+        elif self.stretch_start is None:
+            self.stretch_start = (iteration, loss, median)
+        return not out
+
+    def onset(self) -> Optional[int]:
+        """The first iteration of the out-of-range stretch that the latest
+        iteration ends, or None when the latest loss is in range."""
+        return None if self.stretch_start is None else self.stretch_start[0]
+
+    def describe(self) -> str:
+        """How the loss left its range, for messages."""
+        if self.stretch_start is None:
+            return (f'the loss was still in range at iteration '
+                    f'{self.last_iter}')
+        iteration, loss, median = self.stretch_start
+        if median is None:
+            return f'the loss was {loss:.6g} at iteration {iteration}'
+        return (f'the loss left its range at iteration {iteration}: '
+                f'{loss:.6g}, over {self.factor:g} x the median '
+                f'{median:.6g} of the iterations before')
+
+
+def spoiled_from(onset: Optional[int], last_iter: int) -> int:
+    """The first checkpoint iteration that the divergence spoiled.
+
+    Args:
+        onset (int, optional): First iteration of the final out-of-range
+            stretch; None when the last loss (at ``last_iter``) was in
+            range, as when a step made the weights non-finite.
+        last_iter (int): The iteration the run stopped at.
+
+    Returns:
+        int: Checkpoints whose ``meta.iter`` is at least this are spoiled.
+    """
+    return last_iter if onset is None else onset - 1
+
+
+def _identity(path: str) -> Dict[str, object]:
+    stat = os.stat(path)
+    return dict(
+        path=osp.realpath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+
+
+def read_record(work_dir: str) -> List[dict]:
+    """The entries of ``WORK_DIR/diverged_checkpoints.json``.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Returns:
+        list[dict]: One dict per recorded checkpoint (``path``, ``iter``,
+        ``size``, ``mtime_ns``, ``why``); empty without a record.
+
+    Raises:
+        ValueError: The record exists but is not one this module wrote.
+    """
+    path = osp.join(work_dir, RECORD_NAME)
+    if not osp.isfile(path):
+        return []
+    try:
+        with open(path) as f:
+            entries = json.load(f)['checkpoints']
+        for entry in entries:
+            for key in ('path', 'size', 'mtime_ns'):
+                entry[key]  # noqa: B018  (every entry names its file)
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(
+            f'{path} is damaged ({type(e).__name__}: {e}); it lists the '
+            'checkpoints saved while a run diverged. Delete it to resume '
+            'from any checkpoint') from e
+    return entries
+
+
+def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
+                    why: str) -> List[dict]:
+    """Add checkpoint files to the work dir's record of spoiled ones.
+
+    Args:
+        work_dir (str): The run's work dir.
+        checkpoints (Iterable[tuple[int, str]]): ``(meta iteration, path)``
+            of each spoiled checkpoint; files that no longer exist are left
+            out.
+        why (str): How the run diverged, kept with each entry.
+
+    Returns:
+        list[dict]: The entries added.
+    """
+    entries = read_record(work_dir)
+    known = {(e['path'], e['size'], e['mtime_ns']) for e in entries}
+    added = []
+    for iteration, path in checkpoints:
+        if not osp.isfile(path):
+            continue
+        entry = dict(_identity(path), iter=int(iteration), why=why)
+        if (entry['path'], entry['size'], entry['mtime_ns']) not in known:
+            added.append(entry)
+    if added:
+        os.makedirs(work_dir, exist_ok=True)
+        record = osp.join(work_dir, RECORD_NAME)
+        with open(record + '.part', 'w') as f:
+            json.dump(dict(checkpoints=entries + added), f, indent=1)
+        os.replace(record + '.part', record)
+    return added
+
+
+def recorded_entry(path: str, entries: Sequence[dict]) -> Optional[dict]:
+    """The record entry of a checkpoint file, or None when it is not
+    recorded as spoiled (a file rewritten since, under the same name,
+    is not)."""
+    if not osp.isfile(path):
+        return None
+    identity = _identity(path)
+    for entry in entries:
+        if all(entry[k] == identity[k] for k in identity):
+            return entry
+    return None
+
+
+def split_candidates(
+        candidates: Sequence[str],
+        entries: Sequence[dict]) -> Tuple[List[str], List[Tuple[str, dict]]]:
+    """Separate resume candidates into sound ones and recorded ones.
+
+    Args:
+        candidates (Sequence[str]): Checkpoint paths, newest first.
+        entries (Sequence[dict]): :func:`read_record`'s entries.
+
+    Returns:
+        tuple[list[str], list[tuple[str, dict]]]: The candidates not
+        recorded (order kept), and each recorded one with its entry.
+    """
+    sound, spoiled = [], []
+    for path in candidates:
+        entry = recorded_entry(path, entries)
+        if entry is None:
+            sound.append(path)
+        else:
+            spoiled.append((path, entry))
+    return sound, spoiled

@@ -1,0 +1,85 @@
+"""Check the label maps of a seg config's splits and count its classes.
+
+    python tools/analysis_tools/check_dataset.py CONFIG
+        [--split {train,val,test} ...] [--work-dir DIR] [--no-cache]
+        [--nproc N] [--cfg-options k=v ...]
+
+Reads every label map of the chosen splits (default: all three) as
+``tools/train.py`` does for val and test before its first step: a file that
+is missing or does not decode, a size other than its image's, or a value
+that is neither a class nor the ignore index is listed, and the exit status
+is 1. For each split it prints each class's share of the labelled pixels and
+the number of images holding it (what class weights are computed from). What
+was read is kept in ``WORK_DIR/label_check_cache.json`` (default work dir
+``work_dirs/CONFIG_NAME``, the one ``tools/train.py`` uses), so unchanged
+files are not read again, here or by training. See
+``mmext_pixel.analysis.dataset_check``.
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import DictAction
+
+from mmext_pixel.analysis.dataset_check import (check_label_maps, class_table,
+                                                problem_list)
+from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
+
+SPLITS = ('train', 'val', 'test')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Check the label maps of a segmentation config and '
+        'print the class pixel shares and image counts')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--split',
+        nargs='+',
+        choices=SPLITS,
+        default=list(SPLITS),
+        help='the splits to check (default: %(default)s)')
+    parser.add_argument(
+        '--work-dir',
+        help='where the cache is kept (default: work_dirs/CONFIG_NAME, as '
+        'tools/train.py)')
+    parser.add_argument(
+        '--no-cache',
+        action='store_true',
+        help='read every file and keep nothing (default: off)')
+    parser.add_argument(
+        '--nproc', type=int, help='reading threads (default: the CPU count)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value (see mmengine)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    if cfg.default_scope != SEG_SCOPE:
+        raise SystemExit(f'error: {args.config} is a {cfg.default_scope} '
+                         'config; this tool checks segmentation label maps')
+    work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
+    reports = check_label_maps(
+        cfg,
+        args.split,
+        None if args.no_cache else work_dir,
+        nproc=args.nproc,
+        raise_on_problems=False)
+    for report in reports:
+        print(report.summary())
+        if report.num_maps:
+            print(class_table(report))
+        print()
+    problems = [p for r in reports for p in r.problems]
+    if problems:
+        raise SystemExit(f'error: {problem_list(problems)}')
+
+
+if __name__ == '__main__':
+    main()
