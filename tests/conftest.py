@@ -55,8 +55,10 @@ def pytest_configure(config):
         'before any fixture is built where it is not installed')
     config.addinivalue_line(
         'markers', 'slow: starts a process (a tool, a training, an '
-        'install, a server or a browser); `-m "not slow"` leaves these out '
-        'for the edit loop, and an unmarked test that starts one fails')
+        'install, a server or a browser) or trains a model (steps of a '
+        'shipped config at full width, or many steps); `-m "not slow"` '
+        'leaves these out for the edit loop, and an unmarked test that '
+        'starts a process fails')
 
 
 def pytest_collection_modifyitems(config, items):
@@ -136,7 +138,7 @@ def mmseg_scope():
 
 
 # Commands that return in milliseconds, allowed in the fast tier.
-CHEAP_COMMANDS = ('git', )
+CHEAP_COMMANDS = ('git', 'gcc')  # gcc: mmengine's Runner logs its version
 
 
 def _refuse_processes(item):

@@ -138,6 +138,7 @@ def test_losses_are_the_official_sum():
         rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_one_training_iteration(name):
     torch.manual_seed(1)

@@ -77,6 +77,7 @@ def test_official_recipe_in_configs():
     assert head.dilations == (1, 12, 24, 36)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_one_training_iteration(name):
     cfg = load_config(osp.join(GSCNN, CONFIGS[name]))
@@ -137,6 +138,7 @@ def loss_terms(model, data, seed=0):
     return {k: float(losses[f'decode.{k}']) for k in LOSSES}
 
 
+@pytest.mark.slow
 def test_training_lowers_every_loss_term(synthetic_batch):
     init_default_scope('mmseg')
     torch.manual_seed(0)

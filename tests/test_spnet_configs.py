@@ -61,6 +61,7 @@ def synthetic_batch(cfg, num_classes, n=2, seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'path', CONFIGS, ids=[osp.basename(p)[:-3] for p in CONFIGS])
 def test_one_training_iteration(path):

@@ -77,6 +77,7 @@ def training_batch(cfg, tmp_path, num_classes, batch_size=2):
     return pseudo_collate(samples)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'path', GSTO_CONFIGS, ids=[osp.basename(p) for p in GSTO_CONFIGS])
 def test_one_training_iteration(path, tmp_path):
@@ -128,6 +129,7 @@ def test_w48_has_the_official_parameter_count():
     assert sum(p.numel() for p in model.auxiliary_head.parameters()) == 0
 
 
+@pytest.mark.slow
 def test_training_lowers_every_loss(synthetic_root):
     """A few AdamW steps of the quick synthetic config on one batch of the
     synthetic dataset lower the final and both stage losses."""
