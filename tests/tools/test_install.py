@@ -499,7 +499,9 @@ def test_suite_collects_and_skips_without_deploy_packages(tmp_path):
         os.environ,
         PYTHONWARNINGS='ignore',
         PYTHONPATH=os.pathsep.join([blocker, REPO_ROOT]))
-    pytest_cmd = [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider']
+    pytest_cmd = [
+        sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-n', '0'
+    ]
     collect = subprocess.run(
         pytest_cmd + ['--collect-only', '-q', 'tests'],
         cwd=REPO_ROOT,
