@@ -123,3 +123,22 @@ def mmseg_scope():
     """Build transforms and models from mmseg's registries, as its tools do."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmseg')
+
+
+@pytest.fixture(scope='session')
+def tiny_onnx(tmp_path_factory, synthetic_root):
+    """The tiny HRNet FCN exported with seeded random weights (whole and
+    slide mode; see helpers/tiny_trained_seg.py): for the tests of files,
+    metadata, errors and runtime parity, which need no training."""
+    pytest.importorskip('onnx', reason=DEPLOY_SKIP_REASON)
+    from helpers.tiny_trained_seg import untrained_tiny
+    return untrained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
+
+
+@pytest.fixture(scope='session')
+def trained_tiny_onnx(tmp_path_factory, synthetic_root):
+    """The same network trained for a few seconds, and its exports: for the
+    tests that need a model that tells the classes apart."""
+    pytest.importorskip('onnx', reason=DEPLOY_SKIP_REASON)
+    from helpers.tiny_trained_seg import trained_tiny
+    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
