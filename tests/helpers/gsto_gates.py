@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from mmseg.registry import MODELS
 
+from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
 from mmext_pixel.utils.run_config import load_config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -33,7 +34,10 @@ def gsto_checkpoint_and_image(folder):
     state[prefix + 'bn.running_mean'].zero_()
     state[prefix + 'bn.bias'].fill_(12.)
     checkpoint = folder / 'gsto.pth'
-    torch.save(dict(state_dict=state, meta=dict()), checkpoint)
+    # with the classes, as a training saves them (mmseg's init_model warns
+    # and falls back to Cityscapes' without)
+    meta = dict(dataset_meta=dict(SYNTHETIC_METAINFO))
+    torch.save(dict(state_dict=state, meta=meta), checkpoint)
     image = folder / 'tile.png'
     cv2.imwrite(
         str(image),
