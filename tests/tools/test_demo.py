@@ -26,10 +26,13 @@ DEMO_WORK_DIR = osp.join(REPO_ROOT, 'work_dirs', 'demo')
 SHORT_ITERS = 20  # the config's log interval: one progress line of training
 
 
-def check_visualizations(summary, num=4):
+def check_visualizations(summary, cwd, num=4):
+    """The PNGs of the summary (paths as the demo wrote them, relative to
+    the folder it ran in)."""
     assert len(summary['visualizations']) == num
     for path in summary['visualizations']:
-        panel = cv2.imread(path)
+        panel = cv2.imread(osp.join(cwd, path))
+        assert panel is not None, path
         assert panel.shape == (128, 3 * 128, 3), path
 
 
@@ -69,7 +72,7 @@ def test_demo_command_line(tmp_path):
         assert 0 <= summary[key] <= 100, summary
     assert (f'val mIoU {summary["val_mIoU"]:.2f} (single scale), '
             f'{summary["val_mIoU_aug_test"]:.2f} (--aug-test)') in proc.stdout
-    check_visualizations(summary)
+    check_visualizations(summary, str(tmp_path))
 
 
 def test_demo_trained_a_model_that_segments():
@@ -86,4 +89,5 @@ def test_demo_trained_a_model_that_segments():
     assert summary['config'] == osp.relpath(DEMO_CONFIG, REPO_ROOT)
     assert summary['val_mIoU'] >= MIN_VAL_MIOU, summary
     assert summary['val_mIoU_aug_test'] >= MIN_VAL_MIOU, summary
-    check_visualizations(summary)
+    # the README runs the demo from the repository root
+    check_visualizations(summary, REPO_ROOT)
