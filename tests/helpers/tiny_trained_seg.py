@@ -100,17 +100,13 @@ def untrained_tiny(base_temp: Path, data_root: Path) -> dict:
     """Export the tiny model with seeded random weights (once per session).
 
     Returns:
-        dict: ``config``, ``whole`` (dynamic whole-mode ONNX) and ``slide``
-        (the same weights, 40x40 crops every 24 px).
+        dict: ``config`` and ``whole`` (dynamic whole-mode ONNX).
     """
     import torch
 
     from mmext_pixel.deployment import build_model, export_onnx
     work = base_temp / 'tiny_untrained_seg'
-    files = dict(
-        config=work / 'tiny.py',
-        whole=work / 'whole.onnx',
-        slide=work / 'slide.onnx')
+    files = dict(config=work / 'tiny.py', whole=work / 'whole.onnx')
     if all(p.exists() for p in files.values()):
         return {k: str(v) for k, v in files.items()}
     work.mkdir(exist_ok=True)
@@ -121,10 +117,6 @@ def untrained_tiny(base_temp: Path, data_root: Path) -> dict:
         # scores that vary with the pixel, so that every class wins somewhere
         model.decode_head.conv_seg.weight.normal_(0, 1.)
     export_onnx(model, None, (64, 64), str(files['whole']), dynamic=True)
-    model.cfg.model.test_cfg = dict(
-        mode='slide', crop_size=(40, 40), stride=(24, 24))
-    model.test_cfg = model.cfg.model.test_cfg
-    export_onnx(model, None, (40, 40), str(files['slide']), dynamic=True)
     return {k: str(v) for k, v in files.items()}
 
 
