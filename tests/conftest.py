@@ -137,6 +137,26 @@ def mmseg_scope():
     init_default_scope('mmseg')
 
 
+@pytest.fixture(scope='session')
+def tiny_onnx(tmp_path_factory, synthetic_root):
+    """The tiny HRNet FCN exported (whole mode) with seeded random weights
+    (see helpers/tiny_trained_seg.py): for the tests of files, metadata,
+    errors and runtime agreement, which need no training."""
+    pytest.importorskip('onnx', reason=DEPLOY_SKIP_REASON)
+    from helpers.tiny_trained_seg import untrained_tiny
+    return untrained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
+
+
+@pytest.fixture(scope='session')
+def trained_tiny_onnx(tmp_path_factory, synthetic_root):
+    """The same network trained for a few seconds, and its whole and slide
+    mode exports: for the tests that need a model that tells the classes
+    apart."""
+    pytest.importorskip('onnx', reason=DEPLOY_SKIP_REASON)
+    from helpers.tiny_trained_seg import trained_tiny
+    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
+
+
 # Commands that return in milliseconds, allowed in the fast tier.
 CHEAP_COMMANDS = ('git', 'gcc')  # gcc: mmengine's Runner logs its version
 

@@ -17,19 +17,16 @@ import argparse
 import json
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
-import warnings
 
-import cv2
-import numpy as np
+from mmext_pixel.apis.demo import (demo_options, is_progress_line, last_miou,
+                                   write_visualizations)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(
     REPO, 'configs', 'hrnet',
     'fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128.py')
-MIOU_PATTERN = re.compile(r'mIoU: ([0-9.]+)')
 
 
 def parse_args():
@@ -43,13 +40,6 @@ def parse_args():
     parser.add_argument('--num-visualized', type=int, default=4)
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
-
-
-def is_progress_line(line: str) -> bool:
-    """What a person follows in a tool's log: the training and evaluation
-    lines (mmengine's ``Iter(...)``) and the per-class results table; not
-    the config dump, which also mentions the metric."""
-    return 'Iter(' in line or line.startswith(('|', '+-'))
 
 
 def run_tool(argv, log_path):
@@ -77,48 +67,6 @@ def run_tool(argv, log_path):
     return ''.join(lines)
 
 
-def last_miou(output: str) -> float:
-    found = MIOU_PATTERN.findall(output)
-    if not found:
-        raise RuntimeError('no mIoU in the test output')
-    return float(found[-1])
-
-
-# Raised by mmseg while it builds the demo's model for the PNGs, about
-# mmseg's own code: its decode heads build their losses with its deprecated
-# helper, and its CrossEntropyLoss warns about a default that the config keeps
-# as mmseg's own configs do. Nothing for the demo's reader to act on.
-MMSEG_BUILD_WARNINGS = (
-    r'``build_loss`` would be deprecated soon',
-    r'Default ``avg_non_ignore`` is False',
-)
-
-
-def write_visualizations(cfg_path, checkpoint, data_root, out_dir, num):
-    from mmseg.apis import inference_model, init_model
-
-    from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
-    palette = np.array(SYNTHETIC_METAINFO['palette'], np.uint8)
-    with warnings.catch_warnings():
-        for message in MMSEG_BUILD_WARNINGS:
-            warnings.filterwarnings('ignore', message, UserWarning)
-        model = init_model(cfg_path, checkpoint, device='cpu')
-    img_dir = osp.join(data_root, 'urbanisation', 'x', 'val')
-    ann_dir = osp.join(data_root, 'urbanisation', 'y', 'val')
-    os.makedirs(out_dir, exist_ok=True)
-    written = []
-    for name in sorted(os.listdir(img_dir))[:num]:
-        img = cv2.imread(osp.join(img_dir, name))
-        gt = cv2.imread(osp.join(ann_dir, name), cv2.IMREAD_GRAYSCALE)
-        pred = inference_model(model, img).pred_sem_seg.data[0].numpy()
-        # palette is RGB, cv2 writes BGR
-        panels = [img, palette[gt][..., ::-1], palette[pred][..., ::-1]]
-        path = osp.join(out_dir, name)
-        cv2.imwrite(path, np.concatenate(panels, axis=1))
-        written.append(path)
-    return written
-
-
 def main():
     args = parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
@@ -128,17 +76,8 @@ def main():
         print(f'writing the synthetic urbanisation dataset to {data_root}')
         make_synthetic_urbanisation(data_root, seed=args.seed)
 
-    data_options = [
-        f'{split}_dataloader.dataset.data_root={data_root}'
-        for split in ('train', 'val', 'test')
-    ]
     iters = args.iters
-    train_options = data_options + [
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        f'param_scheduler.0.end={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        f'randomness.seed={args.seed}'
-    ]
+    data_options, train_options = demo_options(data_root, iters, args.seed)
     run_tool([
         osp.join(REPO, 'tools', 'train.py'), DEMO_CONFIG, '--work-dir',
         args.work_dir, '--cfg-options'

@@ -31,29 +31,14 @@ keys) stops the test, unless ``--allow-partial`` loads what fits.
 """
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmext_pixel.datasets.transforms import split_has_labels
-from mmext_pixel.engine import ClassCountError, add_training_guards
+from mmext_pixel.apis.tester import TestOptionError, prepare_test, run_test
+from mmext_pixel.engine import ClassCountError
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
-                                              FitCheckedRunner,
                                               check_checkpoint_file)
-# yapf: disable
-from mmext_pixel.utils.run_config import (POSE_SCOPE, build_test_dataset,
-                                          enable_test_time_aug,
-                                          enable_visualization,
-                                          evaluator_names, finish_run,
-                                          is_cityscapes, labels_all_ignored,
-                                          load_config,
-                                          set_cityscapes_submission,
-                                          set_coco_test_dev,
-                                          set_pose_flip_test,
-                                          set_prediction_output, setup_run,
-                                          tta_summary)
-
-# yapf: enable
+from mmext_pixel.utils.run_config import load_config
 
 
 def parse_args():
@@ -137,92 +122,31 @@ def main():
     args = parse_args()
     try:
         check_checkpoint_file(args.checkpoint)
-        test(args)
+        cfg = load_config(args.config, args.cfg_options)
+        try:
+            cfg, dataset = prepare_test(
+                cfg,
+                args.config,
+                args.checkpoint,
+                work_dir=args.work_dir,
+                launcher=args.launcher,
+                out=args.out,
+                show=args.show,
+                show_dir=args.show_dir,
+                wait_time=args.wait_time,
+                show_interval=args.show_interval,
+                aug_test=args.aug_test,
+                aug_scales=args.aug_scales,
+                aug_flip=not args.no_aug_flip,
+                no_flip_test=args.no_flip_test,
+                coco_test_dev=args.coco_test_dev)
+        except TestOptionError as e:
+            raise SystemExit(str(e))
+        except (FileNotFoundError, ImportError) as e:
+            raise SystemExit(f'error: {e}')
+        run_test(cfg, dataset, args.allow_partial)
     except (CheckpointError, ClassCountError) as e:
         raise SystemExit(f'error: {e}')
-
-
-def test(args) -> None:
-    cfg = load_config(args.config, args.cfg_options)
-    cfg = setup_run(cfg, args.config, args.work_dir, args.launcher)
-    add_training_guards(cfg)
-    cfg.load_from = args.checkpoint
-
-    if args.show or args.show_dir:
-        enable_visualization(cfg, args.show_dir, args.show, args.wait_time,
-                             args.show_interval)
-
-    out, dataset = args.out, None
-    if cfg.default_scope == POSE_SCOPE:
-        if args.aug_test:  # refuses the seg-only --aug-scales/--no-aug-flip
-            enable_test_time_aug(cfg, args.config, args.aug_scales,
-                                 not args.no_aug_flip)
-        print('flip test: ' +
-              set_pose_flip_test(cfg, args.aug_test, args.no_flip_test))
-        if args.coco_test_dev is not None:
-            try:
-                results = set_coco_test_dev(cfg, args.coco_test_dev or None)
-            except FileNotFoundError as e:
-                raise SystemExit(f'error: {e}')
-            print('COCO test-dev: keypoint results for the server are '
-                  f'written to {results}; rename it person_keypoints_'
-                  'test-dev2017_NAME_results.json and zip it')
-    else:
-        if args.coco_test_dev is not None:
-            raise SystemExit('--coco-test-dev is for COCO pose configs')
-        if args.no_flip_test:
-            raise SystemExit('--no-flip-test is for pose configs; for '
-                             'segmentation use --aug-test --no-aug-flip')
-        if args.aug_test:
-            swapped = enable_test_time_aug(cfg, args.config, args.aug_scales,
-                                           not args.no_aug_flip)
-            print(f'--aug-test: {tta_summary(cfg.model)}')
-            if swapped:
-                print('--aug-test: the flipped views swap the dataset\'s '
-                      f'left/right classes {[tuple(p) for p in swapped]} '
-                      f'({cfg.model.type})')
-        # built once, here, with the final pipeline; the Runner takes it
-        dataset = build_test_dataset(cfg)
-        labelled = split_has_labels(dataset)
-        ignored = labelled and labels_all_ignored(dataset)
-        if ignored:
-            print(f'test split: every label map is all ignore (e.g. '
-                  f'{ignored}): the split has no labels')
-            labelled = False
-        if labelled:
-            print(f'test split has labels: {len(dataset)} samples, '
-                  f'evaluating with {evaluator_names(cfg)}')
-        elif is_cityscapes(dataset):
-            # the server scores Cityscapes label IDs, not train IDs
-            folder = out or osp.join(cfg.work_dir, 'cityscapes_test')
-            try:
-                set_cityscapes_submission(cfg, folder)
-            except ImportError as e:
-                raise SystemExit(f'error: {e}')
-            out = None
-            print(f'Cityscapes test split ({len(dataset)} images): label-ID '
-                  f'PNGs for the benchmark server are written to {folder}; '
-                  f'zip them with: (cd {folder} && zip -q '
-                  '../cityscapes_test_results.zip *.png)')
-        else:
-            # nothing to score: write the predictions instead
-            out = out or osp.join(cfg.work_dir, 'predictions')
-            cfg.test_evaluator['format_only'] = True
-            print('test split has no labels: predictions are written to '
-                  f'{out}')
-    if out is not None:
-        set_prediction_output(cfg, out)
-
-    runner = FitCheckedRunner.from_cfg(cfg)
-    if dataset is not None:
-        # mmengine's build_dataloader takes a built dataset as it is, so the
-        # split is indexed once (set after from_cfg: the saved config stays
-        # plain)
-        runner._test_dataloader = dict(
-            runner._test_dataloader, dataset=dataset)
-    runner.allow_partial = args.allow_partial
-    runner.test()
-    finish_run()
 
 
 if __name__ == '__main__':

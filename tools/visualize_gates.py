@@ -15,48 +15,8 @@ ReLU-then-sigmoid keeps the unsupervised and supervised gates in [0.5, 1).
 Colour (JET) unless ``--gray``.
 """
 import argparse
-import os
-import os.path as osp
-from typing import Dict
 
-import cv2
-import numpy as np
-import torch
-
-import mmext_pixel  # noqa: F401  (registers GSTOHRNet)
-
-
-def gate_to_image(gate: torch.Tensor, size, gray: bool) -> np.ndarray:
-    """One (1, H, W) gate map in [0, 1] -> uint8 image of ``size`` (h, w)."""
-    values = np.rint(gate[0].float().cpu().numpy() * 255).astype(np.uint8)
-    values = cv2.resize(
-        values, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
-    return values if gray else cv2.applyColorMap(values, cv2.COLORMAP_JET)
-
-
-def save_gate_maps(model,
-                   image_path: str,
-                   out_dir: str,
-                   gray: bool = False) -> Dict[str, str]:
-    """Run ``model`` (an mmseg segmentor with a GSTOHRNet backbone) on one
-    image and write its gate maps; returns {name: png path}."""
-    from mmseg.apis import inference_model
-    backbone = model.backbone
-    if not hasattr(backbone, 'record_gates'):
-        raise TypeError(f'{type(backbone).__name__} has no GSTO gates: '
-                        'visualize_gates.py needs a GSTOHRNet backbone')
-    image = cv2.imread(image_path)
-    if image is None:
-        raise FileNotFoundError(f'cannot read image {image_path}')
-    with backbone.record_gates() as maps:
-        inference_model(model, image_path)
-    os.makedirs(out_dir, exist_ok=True)
-    written = {}
-    for name, gate in maps.items():
-        path = osp.join(out_dir, name + '.png')
-        cv2.imwrite(path, gate_to_image(gate[0], image.shape[:2], gray))
-        written[name] = path
-    return written
+from mmext_pixel.visualization.gate_maps import save_gate_maps
 
 
 def main():

@@ -11,14 +11,14 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
+from mmext_pixel.analysis.timing import (load_average, summarise,
+                                         time_alternately)
 from mmext_pixel.evaluation.metrics.boundary_fscore import (GSCNN_THRESHOLDS,
                                                             boundary_fscores,
                                                             check_thresholds,
                                                             threshold_pixels)
 from mmext_pixel.testing.boundary_fscore_reference import \
     official_boundary_fscores
-from mmext_pixel.utils.analysis import (load_average, summarise,
-                                        time_alternately)
 
 
 def cityscapes_like_pair(shape: Sequence[int] = (1024, 2048),

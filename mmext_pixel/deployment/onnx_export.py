@@ -667,3 +667,23 @@ def verify_export(model: nn.Module,
         export_onnx(model, None, other, again, False, meta['opset'])
         results.append(verify_onnx(model, again, other, batch_size, seed=1))
     return results
+
+
+def format_check(result: dict) -> str:
+    """One result of :func:`verify_export` as text: the input size, batch
+    and verdict, then a line per output with its differences."""
+    lines = [
+        f"input {result['shape'][0]}x{result['shape'][1]}, batch "
+        f"{result['batch_size']}: {'OK' if result['ok'] else 'FAILED'}"
+    ]
+    for name, r in result.items():
+        if not isinstance(r, dict):
+            continue
+        line = (f"  {name}: max |torch| {r['max_abs_ref']:.3g}, max abs "
+                f"diff {r['max_abs_diff']:.3g}, max rel diff (|torch| > 10) "
+                f"{r['max_rel_diff']:.3g}")
+        if 'argmax_agreement' in r:
+            line += (f", argmax agreement {100 * r['argmax_agreement']:.4f}%"
+                     f" ({r['argmax_disagreements']} outside ties)")
+        lines.append(line)
+    return '\n'.join(lines)

@@ -8,16 +8,10 @@ import cv2
 import pytest
 
 from conftest import REPO_ROOT, import_deploy_package, run_tool
-from helpers.tiny_trained_seg import trained_tiny
 
 onnx = import_deploy_package('onnx')
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
-
-
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory, synthetic_root):
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
 
 
 @pytest.fixture
@@ -35,15 +29,15 @@ def fails(*args):
     return lines[0]
 
 
-def test_output_folder_is_a_file(tiny_models, image, tmp_path):
+def test_output_folder_is_a_file(tiny_onnx, image, tmp_path):
     taken = tmp_path / 'taken'
     taken.write_text('a file, not a folder')
     for option in ('--out', '--show-dir'):
-        line = fails(tiny_models['whole'], image, option, str(taken))
+        line = fails(tiny_onnx['whole'], image, option, str(taken))
         assert line == (f'onnx_infer.py: error: {taken}: exists and is not '
                         f'a folder (given as {option})')
     # a file in the way of the folder's parent
-    line = fails(tiny_models['whole'], image, '--out', str(taken / 'sub'))
+    line = fails(tiny_onnx['whole'], image, '--out', str(taken / 'sub'))
     assert str(taken / 'sub') in line and '--out' in line
     assert taken.read_text() == 'a file, not a folder'
 
@@ -66,9 +60,9 @@ def edit_metadata(src, dst, edit):
      (lambda m: m['palette'].pop(), '2 palette colours'),
      (lambda m: m.update(num_classes=2, classes=m['classes'][:2]),
       'num_classes=2, 2 class names')])
-def test_class_count_disagrees_with_graph(tiny_models, image, tmp_path, edit,
+def test_class_count_disagrees_with_graph(tiny_onnx, image, tmp_path, edit,
                                           said):
-    model = edit_metadata(tiny_models['whole'], str(tmp_path / 'edited.onnx'),
+    model = edit_metadata(tiny_onnx['whole'], str(tmp_path / 'edited.onnx'),
                           edit)
     out = tmp_path / 'out'
     line = fails(model, image, '--out', str(out))
@@ -78,10 +72,10 @@ def test_class_count_disagrees_with_graph(tiny_models, image, tmp_path, edit,
     assert not out.exists()  # refused at load, before any output
 
 
-def test_unedited_model_runs(tiny_models, image, tmp_path):
+def test_unedited_model_runs(tiny_onnx, image, tmp_path):
     """The same call on the export as written succeeds (the checks above
     fail for the edit, not for the call)."""
-    run_tool([TOOL, tiny_models['whole'], image, '--out',
+    run_tool([TOOL, tiny_onnx['whole'], image, '--out',
               str(tmp_path)],
              cwd=REPO_ROOT,
              timeout=300)

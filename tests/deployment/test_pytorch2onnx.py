@@ -12,8 +12,9 @@ from conftest import (DEMO_CONFIG, REPO_ROOT, import_deploy_package, load_tool,
                       run_tool)
 from mmext_pixel.deployment import (build_model, export_metadata, export_onnx,
                                     read_metadata, verify_onnx)
-from mmext_pixel.deployment.onnx_export import (compare, sample_image,
-                                                sample_inputs, second_shape)
+from mmext_pixel.deployment.onnx_export import (compare, format_check,
+                                                sample_image, sample_inputs,
+                                                second_shape)
 from mmext_pixel.utils.checkpoint_fit import CheckpointError
 
 onnx = import_deploy_package('onnx')
@@ -108,6 +109,34 @@ def test_cli_exits_1_when_parity_fails(tmp_path, monkeypatch):
     assert calls == [('export', [64, 96], out, False, 16),
                      ('verify', out, [64, 96], [50, 70])]
     assert tool.main(args[:-4]) == 0
+
+
+def test_format_check():
+    ok = dict(
+        shape=[64, 96],
+        batch_size=2,
+        ok=True,
+        seg_logits=dict(
+            max_abs_ref=12.5,
+            max_abs_diff=2e-6,
+            max_rel_diff=1e-7,
+            argmax_agreement=0.999,
+            argmax_disagreements=0))
+    assert format_check(ok).splitlines() == [
+        'input 64x96, batch 2: OK',
+        '  seg_logits: max |torch| 12.5, max abs diff 2e-06, max rel diff '
+        '(|torch| > 10) 1e-07, argmax agreement 99.9000% (0 outside ties)'
+    ]
+    failed = dict(
+        shape=[81, 121],
+        batch_size=1,
+        ok=False,
+        edge=dict(max_abs_ref=3.0, max_abs_diff=0.5, max_rel_diff=0.0))
+    assert format_check(failed).splitlines() == [
+        'input 81x121, batch 1: FAILED',
+        '  edge: max |torch| 3, max abs diff 0.5, max rel diff (|torch| > '
+        '10) 0'
+    ]
 
 
 def test_slide_config_metadata():

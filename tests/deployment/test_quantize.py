@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, import_deploy_package, run_tool
-from helpers.tiny_trained_seg import trained_tiny
 
 onnx = import_deploy_package('onnx')
 runtime = import_deploy_package('mmext_pixel_runtime')
@@ -20,8 +19,8 @@ INFER = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
 
 
 @pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory, synthetic_root):
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
+def tiny_models(trained_tiny_onnx):
+    return trained_tiny_onnx
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,14 @@
-"""A tiny HRNet FCN trained for a few seconds on the synthetic urbanisation
-data by tools/train.py, and its ONNX exports (whole and slide mode), shared
-by the runtime, server and quantisation tests of one pytest session."""
+"""A tiny HRNet FCN on the synthetic urbanisation data and its ONNX exports
+(whole and slide mode), shared by the deployment, runtime, server and
+quantisation tests of one pytest session (the session fixtures
+``tiny_onnx`` and ``trained_tiny_onnx`` of tests/conftest.py).
+
+``trained_tiny`` trains it for a few seconds with tools/train.py, for the
+tests that need a model that tells the classes apart; ``untrained_tiny``
+exports the same network with seeded random weights (and class scores that
+vary with the pixel), for the tests of files, metadata, errors and the
+agreement of two runtimes, which any weights show.
+"""
 import copy
 import os
 import subprocess
@@ -76,8 +84,8 @@ def trained_tiny(base_temp: Path, data_root: Path) -> dict:
     return {k: str(v) for k, v in files.items()}
 
 
-def train(config: Path, work: Path, data_root: Path) -> None:
-    """Write the tiny config and train it with tools/train.py."""
+def write_config(config: Path, data_root: Path) -> None:
+    """The tiny model's config, reading ``data_root``."""
     config.write_text(
         CONFIG.format(
             base=str(BASE_CONFIG),
@@ -86,6 +94,35 @@ def train(config: Path, work: Path, data_root: Path) -> None:
             channels=list(TINY_CHANNELS),
             sum_channels=sum(TINY_CHANNELS),
             iters=ITERS))
+
+
+def untrained_tiny(base_temp: Path, data_root: Path) -> dict:
+    """Export the tiny model with seeded random weights (once per session).
+
+    Returns:
+        dict: ``config`` and ``whole`` (dynamic whole-mode ONNX).
+    """
+    import torch
+
+    from mmext_pixel.deployment import build_model, export_onnx
+    work = base_temp / 'tiny_untrained_seg'
+    files = dict(config=work / 'tiny.py', whole=work / 'whole.onnx')
+    if all(p.exists() for p in files.values()):
+        return {k: str(v) for k, v in files.items()}
+    work.mkdir(exist_ok=True)
+    write_config(files['config'], data_root)
+    torch.manual_seed(0)
+    model = build_model(str(files['config']))
+    with torch.no_grad():
+        # scores that vary with the pixel, so that every class wins somewhere
+        model.decode_head.conv_seg.weight.normal_(0, 1.)
+    export_onnx(model, None, (64, 64), str(files['whole']), dynamic=True)
+    return {k: str(v) for k, v in files.items()}
+
+
+def train(config: Path, work: Path, data_root: Path) -> None:
+    """Write the tiny config and train it with tools/train.py."""
+    write_config(config, data_root)
     # one thread: a tiny model gains nothing from more, and on a loaded
     # machine OpenMP threads waiting for each other cost many times the work
     env = dict(

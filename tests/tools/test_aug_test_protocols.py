@@ -1,6 +1,7 @@
 """--aug-test (ours) and mmseg's stock --tta on our paper configs run the
 official test's merge (MultiScaleTileTTAModel with the script's settings),
-and tools/test.py runs it end to end on a user's config that selects it."""
+and a test run (mmext_pixel.apis.tester, what tools/test.py runs) runs it end
+to end on a user's config that selects it."""
 import glob
 import os.path as osp
 
@@ -13,12 +14,12 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT
 from helpers.tiny_fcn_user_config import (TINY_FCN_USER_MODEL,
                                           build_user_model, save_checkpoint)
+from mmext_pixel.apis.tester import prepare_test, run_test
 from mmext_pixel.utils.run_config import enable_test_time_aug, load_config
 
-TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 SCALES = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 HRNET = dict(view_merge='exp_mean_logits', scale_merge='sum')
 SEMSEG = dict(
@@ -178,17 +179,19 @@ def test_aug_test_runs_the_tile_model_end_to_end(tmp_path):
     ckpt = save_checkpoint(model, tmp_path / 'tiny.pth')
 
     out_dir = tmp_path / 'preds'
-    proc = run_tool([
-        TEST,
+    notes = []
+    test_cfg, dataset = prepare_test(
+        load_config(str(cfg_path)),
         str(cfg_path),
-        str(ckpt), '--aug-test', '--out',
-        str(out_dir), '--work-dir',
-        str(tmp_path / 'work')
-    ],
-                    cwd=str(tmp_path))
-    assert '--aug-test: MultiScaleTileTTAModel: scales [0.5, 1.0, 1.5] ' \
-        'of 64, flip on' in proc.stdout
-    assert 'evaluating with IoUMetric' in proc.stdout
+        str(ckpt),
+        work_dir=str(tmp_path / 'work'),
+        out=str(out_dir),
+        aug_test=True,
+        log=notes.append)
+    assert any('--aug-test: MultiScaleTileTTAModel: scales [0.5, 1.0, 1.5] '
+               'of 64, flip on' in note for note in notes)
+    assert any('evaluating with IoUMetric' in note for note in notes)
+    run_test(test_cfg, dataset)
 
     model.eval()
     tta = MODELS.build(dict(cfg.tta_model, module=model))

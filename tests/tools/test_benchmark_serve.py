@@ -1,12 +1,12 @@
-"""tools/analysis_tools/benchmark_serve.py: a table row per backend and
-client count, every server response checked against the library."""
+"""tools/analysis_tools/benchmark_serve.py as a user runs it: a table row
+per backend and client count, every server response checked against the
+library (the server a real process on 127.0.0.1)."""
 import json
 import os.path as osp
 
 import pytest
 
 from conftest import REPO_ROOT, import_deploy_package, run_tool
-from helpers.tiny_trained_seg import trained_tiny
 
 import_deploy_package('mmext_pixel_runtime')
 import_deploy_package('fastapi')
@@ -14,16 +14,12 @@ import_deploy_package('fastapi')
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark_serve.py')
 
 
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory, synthetic_root):
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
-
-
-def test_table(tiny_models, synthetic_root, tmp_path):
+@pytest.mark.slow
+def test_table(tiny_onnx, synthetic_root, tmp_path):
     images = synthetic_root / 'urbanisation' / 'x' / 'val'
     out = tmp_path / 'result.json'
     proc = run_tool([
-        TOOL, tiny_models['whole'],
+        TOOL, tiny_onnx['whole'],
         str(images), '--clients', '1', '2', '--requests', '6', '--workers',
         '1', '--threads', '1', '--out',
         str(out)

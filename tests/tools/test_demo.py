@@ -1,10 +1,14 @@
-"""The main job (tools/demo.py) learns: a threshold an untrained model fails.
+"""The main job (tools/demo.py): its command line on a shortened schedule,
+and the model that the README's full run (`python3 tools/demo.py`, which CI
+runs before the suite) trained.
 
 An HRNetV2-W18-Small-v1 that has not been trained (or trained for 20
 iterations) predicts almost only the background on these tiles: about 29 val
 mIoU (built-up and road IoU near 0). After the demo's 600 iterations it
 reaches about 93 (see README). 80 leaves room for platform noise while still
-requiring both small classes to be segmented well.
+requiring both small classes to be segmented well. The suite does not train
+the 600 iterations a second time: it checks what the full run wrote to
+work_dirs/demo.
 """
 import json
 import os
@@ -15,12 +19,28 @@ import sys
 import cv2
 import pytest
 
-from conftest import REPO_ROOT, load_tool
+from conftest import DEMO_CONFIG, REPO_ROOT
 
 MIN_VAL_MIOU = 80.0
+DEMO_WORK_DIR = osp.join(REPO_ROOT, 'work_dirs', 'demo')
+SHORT_ITERS = 20  # the config's log interval: one progress line of training
 
 
-def test_demo_trains_a_model_that_segments(tmp_path):
+def check_visualizations(summary, cwd, num=4):
+    """The PNGs of the summary (paths as the demo wrote them, relative to
+    the folder it ran in)."""
+    assert len(summary['visualizations']) == num
+    for path in summary['visualizations']:
+        panel = cv2.imread(osp.join(cwd, path))
+        assert panel is not None, path
+        assert panel.shape == (128, 3 * 128, 3), path
+
+
+@pytest.mark.slow
+def test_demo_command_line(tmp_path):
+    """What a person sees (commands, progress, result tables, the summary;
+    no config dump and no warning) and what the demo writes, on a schedule
+    of a few iterations."""
     work_dir = tmp_path / 'demo'
     # as a person runs it: Python's default warning filters
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONWARNINGS'}
@@ -29,7 +49,8 @@ def test_demo_trains_a_model_that_segments(tmp_path):
         sys.executable,
         osp.join(REPO_ROOT, 'tools', 'demo.py'), '--work-dir',
         str(work_dir), '--data-root',
-        str(tmp_path / 'data')
+        str(tmp_path / 'data'), '--iters',
+        str(SHORT_ITERS)
     ],
                           cwd=str(tmp_path),
                           env=env,
@@ -38,38 +59,35 @@ def test_demo_trains_a_model_that_segments(tmp_path):
                           text=True,
                           timeout=1800)
     assert proc.returncode == 0, proc.stdout[-6000:]
-    # what it prints: commands, progress, result tables, the summary; no
-    # config dump and no warning
     for line in proc.stdout.splitlines():
         assert 'Warning' not in line, proc.stdout
         assert line.strip() != "'mIoU',", proc.stdout
     assert sum(line.startswith('$ ')
                for line in proc.stdout.splitlines()) == 3, proc.stdout
-    assert 'Iter(train) [600/600]' in proc.stdout
+    assert f'Iter(train) [{SHORT_ITERS}/{SHORT_ITERS}]' in proc.stdout
     summary = json.loads((work_dir / 'summary.json').read_text())
+    assert summary['iters'] == SHORT_ITERS
+    assert summary['checkpoint'] == str(work_dir / f'iter_{SHORT_ITERS}.pth')
+    for key in ('val_mIoU', 'val_mIoU_aug_test'):
+        assert 0 <= summary[key] <= 100, summary
+    assert (f'val mIoU {summary["val_mIoU"]:.2f} (single scale), '
+            f'{summary["val_mIoU_aug_test"]:.2f} (--aug-test)') in proc.stdout
+    check_visualizations(summary, str(tmp_path))
+
+
+def test_demo_trained_a_model_that_segments():
+    """The full run's model (600 iterations, default options) reaches the
+    threshold, plain and with --aug-test, and its PNGs are there."""
+    summary_file = osp.join(DEMO_WORK_DIR, 'summary.json')
+    if not osp.exists(summary_file):
+        pytest.skip(f'no {summary_file}: run `python3 tools/demo.py` from '
+                    'the repository root first (the README\'s Quick start '
+                    'and CI run it before the suite)')
+    with open(summary_file) as f:
+        summary = json.load(f)
+    assert summary['iters'] == 600, summary
+    assert summary['config'] == osp.relpath(DEMO_CONFIG, REPO_ROOT)
     assert summary['val_mIoU'] >= MIN_VAL_MIOU, summary
     assert summary['val_mIoU_aug_test'] >= MIN_VAL_MIOU, summary
-    assert len(summary['visualizations']) == 4
-    for path in summary['visualizations']:
-        panel = cv2.imread(path)
-        assert panel.shape == (128, 3 * 128, 3)
-
-
-@pytest.mark.parametrize(
-    'line,shown',
-    [
-        ('12/03 07:33:29 - mmengine - INFO - Iter(train) [ 12/600]  '
-         'lr: 2.9e-03  loss: 0.3919\n', True),
-        ('12/03 07:39:06 - mmengine - INFO - Iter(test) [24/24]    '
-         'aAcc: 63.0000  mIoU: 24.3600\n', True),
-        ('+------------+-------+-------+\n', True),
-        ('| background | 63.93 | 69.84 |\n', True),
-        # the config dump names the metric too
-        ("        'mIoU',\n", False),
-        ("    iou_metrics=[\n", False),
-        ("test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])\n",
-         False),
-    ])
-def test_demo_shows_progress_lines_only(line, shown):
-    demo = load_tool('demo.py')
-    assert demo.is_progress_line(line) is shown
+    # the README runs the demo from the repository root
+    check_visualizations(summary, REPO_ROOT)

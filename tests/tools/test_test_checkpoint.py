@@ -140,31 +140,3 @@ def test_train_loads_what_fits_and_says_what_not(other_model, synthetic_root,
     key = 'backbone.conv2.weight'
     assert (trained[key] - source[key]).abs().max() < 3.5e-3
     assert (source[key] - demo_weights(seed=1)[key]).abs().max() > 3e-2
-
-
-@pytest.mark.parametrize('aug_test', [False, True])
-def test_test_split_is_indexed_once(synthetic_root, tmp_path, monkeypatch,
-                                    aug_test):
-    """tools/test.py builds the test dataset once (to see whether it has
-    labels) and hands that one to the Runner, with or without --aug-test."""
-    from mmext_pixel.datasets.pair_list_dataset import PairListSegDataset
-    ckpt = tmp_path / 'demo.pth'
-    torch.save({'state_dict': demo_weights(), 'meta': {}}, ckpt)
-    indexed = []
-    load_data_list = PairListSegDataset.load_data_list
-
-    def counting(self):
-        indexed.append(self.split)
-        return load_data_list(self)
-
-    monkeypatch.setattr(PairListSegDataset, 'load_data_list', counting)
-    argv = [DEMO_CONFIG, ckpt, '--work-dir', tmp_path / 'work']
-    if aug_test:
-        argv += ['--aug-test', '--aug-scales', '1']
-    monkeypatch.setattr(sys, 'argv', [
-        'test.py', *map(str, argv), '--cfg-options',
-        *data_options(synthetic_root)
-    ])
-    monkeypatch.setenv('LOCAL_RANK', '0')
-    load_tool('test.py').main()
-    assert indexed == ['val']

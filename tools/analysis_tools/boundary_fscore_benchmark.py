@@ -15,8 +15,8 @@ import argparse
 import sys
 
 from mmext_pixel.analysis.boundary_fscore import benchmark
+from mmext_pixel.analysis.timing import report_line
 from mmext_pixel.evaluation.metrics.boundary_fscore import GSCNN_THRESHOLDS
-from mmext_pixel.utils.analysis import report_line
 
 
 def main(argv=None):

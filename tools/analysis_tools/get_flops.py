@@ -22,14 +22,11 @@ units of 2**30, which is how HRNet's official ``lib/utils/modelsummary.py``
 computes the "GFLOPs" of the official HRNet model zoos.
 """
 import argparse
-from typing import Optional, Sequence
 
-import torch
-from mmengine.config import Config, DictAction
-from torch import nn
+from mmengine.config import DictAction
 
-from mmext_pixel.utils.analysis import (TensorForward, add_shape_arg,
-                                        build_model, dummy_inputs, input_shape)
+from mmext_pixel.analysis.complexity import format_complexity, get_complexity
+from mmext_pixel.analysis.measured_model import add_shape_arg, input_shape
 from mmext_pixel.utils.run_config import load_config
 
 
@@ -52,88 +49,13 @@ def parse_args():
     return parser.parse_args()
 
 
-def get_complexity(cfg: Config,
-                   shape: Optional[Sequence[int]] = None,
-                   model: Optional[nn.Module] = None,
-                   by_operator: bool = False) -> dict:
-    """Params and FLOPs of ``cfg.model`` for one ``shape`` (H, W) input.
-
-    Args:
-        cfg (Config): A config loaded with ``load_config`` (default_scope
-            ``'mmseg'`` or ``'mmpose'``).
-        shape (Sequence[int], optional): Input ``(H, W)`` or ``(S,)``; the
-            scope's default when None.
-        model (nn.Module, optional): The model built from ``cfg`` (by
-            :func:`build_model`), to avoid building it again.
-        by_operator (bool): Also return ``flops_by_operator`` (operator
-            type, e.g. ``'conv'``, to multiply-adds), from a second trace.
-
-    Returns:
-        dict: ``params`` (int, every parameter of the measured model),
-        ``flops`` (int, multiply-adds), ``activations`` (int), ``shape`` (the
-        requested H, W) and ``input_shape`` (the H, W fed to the network
-        after the preprocessor's padding).
-    """
-    from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
-
-    shape = input_shape(cfg, shape)
-    if model is None:
-        model = build_model(cfg)
-    if getattr(model, 'auxiliary_head', None) is not None:
-        model.auxiliary_head = None  # training only
-    model.eval()
-    with torch.no_grad():
-        inputs = dummy_inputs(model, cfg, shape)
-        info = get_model_complexity_info(
-            TensorForward(model),
-            inputs=(inputs, ),
-            show_table=False,
-            show_arch=False)
-        result = dict(
-            params=int(info['params']),
-            flops=int(info['flops']),
-            activations=int(info['activations']),
-            shape=tuple(shape),
-            input_shape=tuple(inputs.shape[-2:]))
-        if by_operator:
-            analyzer = FlopAnalyzer(TensorForward(model), (inputs, ))
-            analyzer.unsupported_ops_warnings(False)
-            analyzer.uncalled_modules_warnings(False)
-            result['flops_by_operator'] = {
-                op: int(n)
-                for op, n in analyzer.by_operator().items()
-            }
-    return result
-
-
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
     cfg.log_level = 'WARN'
     shape = input_shape(cfg, args.shape)
     result = get_complexity(cfg, shape, by_operator=args.by_operator)
-
-    split_line = '=' * 40
-    print(split_line)
-    print(f'Config: {args.config}')
-    print(f'Input shape (H, W): {result["shape"]}')
-    if result['input_shape'] != result['shape']:
-        print(f'  padded by the data_preprocessor to {result["input_shape"]}')
-    print(f'Params: {result["params"]:,} ({result["params"] / 1e6:.2f} M)')
-    print(f'GFLOPs: {result["flops"] / 1e9:.2f} (multiply-adds, '
-          f'{result["flops"]:,})')
-    if args.by_operator:
-        by_op = result['flops_by_operator']
-        for op, n in sorted(by_op.items(), key=lambda kv: -kv[1]):
-            print(f'  {op:<24} {n / 1e9:10.2f} GFLOPs')
-        conv = sum(n for op, n in by_op.items()
-                   if op in ('conv', 'linear', 'addmm'))
-        print(f'Conv + linear only, / 2**30 (HRNet modelsummary.py): '
-              f'{conv / 2**30:.2f} GFLOPs')
-    print(split_line)
-    print('!!!Please be cautious if you use the results in papers. You may '
-          'need to check if all ops are supported and verify that the flops '
-          'computation is correct.')
+    print(format_complexity(args.config, result))
 
 
 if __name__ == '__main__':

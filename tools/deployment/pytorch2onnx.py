@@ -25,7 +25,8 @@ import torch
 from mmengine.config import DictAction
 
 from mmext_pixel.deployment.onnx_export import (DEFAULT_OPSET, build_model,
-                                                export_onnx, verify_export)
+                                                export_onnx, format_check,
+                                                verify_export)
 
 
 def parse_args(argv=None):
@@ -68,24 +69,6 @@ def parse_args(argv=None):
         action=DictAction,
         help='override settings of the config, key=value (see mmengine)')
     return parser.parse_args(argv)
-
-
-def format_check(result: dict) -> str:
-    lines = [
-        f"input {result['shape'][0]}x{result['shape'][1]}, batch "
-        f"{result['batch_size']}: {'OK' if result['ok'] else 'FAILED'}"
-    ]
-    for name, r in result.items():
-        if not isinstance(r, dict):
-            continue
-        line = (f"  {name}: max |torch| {r['max_abs_ref']:.3g}, max abs "
-                f"diff {r['max_abs_diff']:.3g}, max rel diff (|torch| > 10) "
-                f"{r['max_rel_diff']:.3g}")
-        if 'argmax_agreement' in r:
-            line += (f", argmax agreement {100 * r['argmax_agreement']:.4f}%"
-                     f" ({r['argmax_disagreements']} outside ties)")
-        lines.append(line)
-    return '\n'.join(lines)
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,114 @@
+"""Parameters and FLOPs of the model of a segmentation or pose config, as
+``tools/analysis_tools/get_flops.py`` reports them.
+
+The model is built without loading any weights, SyncBN reverted to BN, and
+one random image is run in eval mode through the model's
+``data_preprocessor`` and its ``mode='tensor'`` forward (the network without
+post-processing: for segmentors the decode head's logits at its own
+resolution, as in mmseg's tool), traced by mmengine's
+``get_model_complexity_info``. A segmentor's auxiliary head is used in
+training only and is left out, as mmseg's ``get_flops.py`` does.
+
+mmengine counts one multiply-add as one FLOP (fvcore's convention, also
+mmseg's) and counts convolutions, linear layers, normalisation layers and
+interpolation; element-wise operations (ReLU, additions) are not counted.
+:func:`format_complexity` prints the total in units of 1e9 as "GFLOPs" and,
+by operator, also the convolution + linear count in units of 2**30, which is
+how HRNet's official ``lib/utils/modelsummary.py`` computes the "GFLOPs" of
+the official HRNet model zoos.
+"""
+from typing import Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from mmext_pixel.analysis.measured_model import (TensorForward, build_model,
+                                                 dummy_inputs, input_shape)
+
+
+def get_complexity(cfg: Config,
+                   shape: Optional[Sequence[int]] = None,
+                   model: Optional[nn.Module] = None,
+                   by_operator: bool = False) -> dict:
+    """Params and FLOPs of ``cfg.model`` for one ``shape`` (H, W) input.
+
+    Args:
+        cfg (Config): A config loaded with ``load_config`` (default_scope
+            ``'mmseg'`` or ``'mmpose'``).
+        shape (Sequence[int], optional): Input ``(H, W)`` or ``(S,)``; the
+            scope's default when None.
+        model (nn.Module, optional): The model built from ``cfg`` (by
+            :func:`build_model`), to avoid building it again.
+        by_operator (bool): Also return ``flops_by_operator`` (operator
+            type, e.g. ``'conv'``, to multiply-adds), from a second trace.
+
+    Returns:
+        dict: ``params`` (int, every parameter of the measured model),
+        ``flops`` (int, multiply-adds), ``activations`` (int), ``shape`` (the
+        requested H, W) and ``input_shape`` (the H, W fed to the network
+        after the preprocessor's padding).
+    """
+    from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
+
+    shape = input_shape(cfg, shape)
+    if model is None:
+        model = build_model(cfg)
+    if getattr(model, 'auxiliary_head', None) is not None:
+        model.auxiliary_head = None  # training only
+    model.eval()
+    with torch.no_grad():
+        inputs = dummy_inputs(model, cfg, shape)
+        info = get_model_complexity_info(
+            TensorForward(model),
+            inputs=(inputs, ),
+            show_table=False,
+            show_arch=False)
+        result = dict(
+            params=int(info['params']),
+            flops=int(info['flops']),
+            activations=int(info['activations']),
+            shape=tuple(shape),
+            input_shape=tuple(inputs.shape[-2:]))
+        if by_operator:
+            analyzer = FlopAnalyzer(TensorForward(model), (inputs, ))
+            analyzer.unsupported_ops_warnings(False)
+            analyzer.uncalled_modules_warnings(False)
+            result['flops_by_operator'] = {
+                op: int(n)
+                for op, n in analyzer.by_operator().items()
+            }
+    return result
+
+
+def format_complexity(config_path: str, result: dict) -> str:
+    """:func:`get_complexity`'s result as get_flops.py prints it (with the
+    count per operator where the result has it)."""
+    split_line = '=' * 40
+    lines = [
+        split_line, f'Config: {config_path}',
+        f'Input shape (H, W): {result["shape"]}'
+    ]
+    if result['input_shape'] != result['shape']:
+        lines.append(
+            f'  padded by the data_preprocessor to {result["input_shape"]}')
+    lines += [
+        f'Params: {result["params"]:,} ({result["params"] / 1e6:.2f} M)',
+        f'GFLOPs: {result["flops"] / 1e9:.2f} (multiply-adds, '
+        f'{result["flops"]:,})'
+    ]
+    by_op = result.get('flops_by_operator')
+    if by_op is not None:
+        for op, n in sorted(by_op.items(), key=lambda kv: -kv[1]):
+            lines.append(f'  {op:<24} {n / 1e9:10.2f} GFLOPs')
+        conv = sum(n for op, n in by_op.items()
+                   if op in ('conv', 'linear', 'addmm'))
+        lines.append('Conv + linear only, / 2**30 (HRNet modelsummary.py): '
+                     f'{conv / 2**30:.2f} GFLOPs')
+    lines += [
+        split_line,
+        '!!!Please be cautious if you use the results in papers. You may '
+        'need to check if all ops are supported and verify that the flops '
+        'computation is correct.'
+    ]
+    return '\n'.join(lines)

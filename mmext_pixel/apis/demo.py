@@ -1,0 +1,104 @@
+"""The pieces of the embedded demo (``tools/demo.py``) that are not its
+command lines: the options that point the demo config at the synthetic data
+and set its schedule, what of a tool's log a person follows, the mIoU a test
+run reports, and the ``image | ground truth | prediction`` panels.
+"""
+import os
+import os.path as osp
+import re
+import warnings
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+
+MIOU_PATTERN = re.compile(r'mIoU: ([0-9.]+)')
+
+# Raised by mmseg while it builds the demo's model for the PNGs, about
+# mmseg's own code: its decode heads build their losses with its deprecated
+# helper, and its CrossEntropyLoss warns about a default that the config keeps
+# as mmseg's own configs do. Nothing for the demo's reader to act on.
+MMSEG_BUILD_WARNINGS = (
+    r'``build_loss`` would be deprecated soon',
+    r'Default ``avg_non_ignore`` is False',
+)
+
+
+def demo_options(data_root: str, iters: int,
+                 seed: int) -> Tuple[List[str], List[str]]:
+    """``--cfg-options`` of the demo's test and training runs.
+
+    Args:
+        data_root (str): The synthetic dataset's root, ending in '/'.
+        iters (int): Training iterations (also the validation and checkpoint
+            interval and the end of the learning-rate schedule).
+        seed (int): The training's random seed.
+
+    Returns:
+        tuple[list[str], list[str]]: The data options (every split reads
+        ``data_root``) and the training options (those and the schedule).
+    """
+    data = [
+        f'{split}_dataloader.dataset.data_root={data_root}'
+        for split in ('train', 'val', 'test')
+    ]
+    train = data + [
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        f'param_scheduler.0.end={iters}',
+        f'default_hooks.checkpoint.interval={iters}', f'randomness.seed={seed}'
+    ]
+    return data, train
+
+
+def is_progress_line(line: str) -> bool:
+    """What a person follows in a tool's log: the training and evaluation
+    lines (mmengine's ``Iter(...)``) and the per-class results table; not
+    the config dump, which also mentions the metric."""
+    return 'Iter(' in line or line.startswith(('|', '+-'))
+
+
+def last_miou(output: str) -> float:
+    """The last mIoU that a test run's log reports."""
+    found = MIOU_PATTERN.findall(output)
+    if not found:
+        raise RuntimeError('no mIoU in the test output')
+    return float(found[-1])
+
+
+def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,
+                         out_dir: str, num: int) -> List[str]:
+    """``image | ground truth | prediction`` PNGs of the first ``num`` val
+    tiles of the synthetic dataset, predicted by mmseg's ``inference_model``.
+
+    Args:
+        cfg_path (str): The demo config.
+        checkpoint (str): The trained weights.
+        data_root (str): The synthetic dataset's root.
+        out_dir (str): Folder of the PNGs (named as the tiles).
+        num (int): How many tiles.
+
+    Returns:
+        list[str]: The PNGs written.
+    """
+    from mmseg.apis import inference_model, init_model
+
+    from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
+    palette = np.array(SYNTHETIC_METAINFO['palette'], np.uint8)
+    with warnings.catch_warnings():
+        for message in MMSEG_BUILD_WARNINGS:
+            warnings.filterwarnings('ignore', message, UserWarning)
+        model = init_model(cfg_path, checkpoint, device='cpu')
+    img_dir = osp.join(data_root, 'urbanisation', 'x', 'val')
+    ann_dir = osp.join(data_root, 'urbanisation', 'y', 'val')
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for name in sorted(os.listdir(img_dir))[:num]:
+        img = cv2.imread(osp.join(img_dir, name))
+        gt = cv2.imread(osp.join(ann_dir, name), cv2.IMREAD_GRAYSCALE)
+        pred = inference_model(model, img).pred_sem_seg.data[0].numpy()
+        # palette is RGB, cv2 writes BGR
+        panels = [img, palette[gt][..., ::-1], palette[pred][..., ::-1]]
+        path = osp.join(out_dir, name)
+        cv2.imwrite(path, np.concatenate(panels, axis=1))
+        written.append(path)
+    return written

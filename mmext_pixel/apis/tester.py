@@ -1,0 +1,204 @@
+"""A test (and evaluation) run of a checkpoint of an MMSeg or MMPose config,
+as ``tools/test.py`` starts it.
+
+:func:`prepare_test` applies the test options to a loaded config: test-time
+augmentation (mmseg's ``tta_pipeline`` and the config's ``tta_model``; our
+paper configs merge the views with ``MultiScaleTileTTAModel``, and a dataset
+with left/right class pairs gets ``FlipSwapSegTTAModel``), the pose flip test,
+COCO test-dev, and, for a segmentation split without labels (also one whose
+label maps are all ignore, as Cityscapes' ``gtFine/test``), prediction output
+instead of evaluation (the Cityscapes server's label-ID PNGs for
+Cityscapes). :func:`run_test` then runs mmengine's test loop with the
+checkpoint-fit check of ``FitCheckedRunner``.
+"""
+import os.path as osp
+from typing import Callable, Optional, Sequence, Tuple
+
+from mmengine.config import Config
+from mmengine.dataset import BaseDataset
+
+from mmext_pixel.datasets.transforms import split_has_labels
+from mmext_pixel.engine import add_training_guards
+from mmext_pixel.utils.checkpoint_fit import FitCheckedRunner
+# yapf: disable
+from mmext_pixel.utils.run_config import (POSE_SCOPE, build_test_dataset,
+                                          enable_test_time_aug,
+                                          enable_visualization,
+                                          evaluator_names, finish_run,
+                                          is_cityscapes, labels_all_ignored,
+                                          set_cityscapes_submission,
+                                          set_coco_test_dev,
+                                          set_pose_flip_test,
+                                          set_prediction_output, setup_run,
+                                          tta_summary)
+
+# yapf: enable
+
+
+class TestOptionError(ValueError):
+    """A test option that does not apply to the config (the message names
+    the option and what it is for)."""
+
+    __test__ = False  # not a test class, for pytest
+
+
+def _configure_pose(cfg: Config, config_path: str, aug_test: bool,
+                    aug_scales: Optional[Sequence[float]], aug_flip: bool,
+                    no_flip_test: bool, coco_test_dev: Optional[str],
+                    log: Callable[[str], None]) -> None:
+    if aug_test:  # refuses the seg-only aug_scales / aug_flip=False
+        enable_test_time_aug(cfg, config_path, aug_scales, aug_flip)
+    log('flip test: ' + set_pose_flip_test(cfg, aug_test, no_flip_test))
+    if coco_test_dev is not None:
+        results = set_coco_test_dev(cfg, coco_test_dev or None)
+        log('COCO test-dev: keypoint results for the server are written '
+            f'to {results}; rename it person_keypoints_test-dev2017_NAME_'
+            'results.json and zip it')
+
+
+def _configure_seg(
+        cfg: Config, config_path: str, out: Optional[str], aug_test: bool,
+        aug_scales: Optional[Sequence[float]], aug_flip: bool,
+        no_flip_test: bool, coco_test_dev: Optional[str],
+        log: Callable[[str], None]) -> Tuple[Optional[str], BaseDataset]:
+    if coco_test_dev is not None:
+        raise TestOptionError('--coco-test-dev is for COCO pose configs')
+    if no_flip_test:
+        raise TestOptionError('--no-flip-test is for pose configs; for '
+                              'segmentation use --aug-test --no-aug-flip')
+    if aug_test:
+        swapped = enable_test_time_aug(cfg, config_path, aug_scales, aug_flip)
+        log(f'--aug-test: {tta_summary(cfg.model)}')
+        if swapped:
+            log('--aug-test: the flipped views swap the dataset\'s '
+                f'left/right classes {[tuple(p) for p in swapped]} '
+                f'({cfg.model.type})')
+    # built once, here, with the final pipeline; the Runner takes it
+    dataset = build_test_dataset(cfg)
+    labelled = split_has_labels(dataset)
+    ignored = labelled and labels_all_ignored(dataset)
+    if ignored:
+        log(f'test split: every label map is all ignore (e.g. {ignored}): '
+            'the split has no labels')
+        labelled = False
+    if labelled:
+        log(f'test split has labels: {len(dataset)} samples, evaluating '
+            f'with {evaluator_names(cfg)}')
+    elif is_cityscapes(dataset):
+        # the server scores Cityscapes label IDs, not train IDs
+        folder = out or osp.join(cfg.work_dir, 'cityscapes_test')
+        set_cityscapes_submission(cfg, folder)
+        out = None
+        log(f'Cityscapes test split ({len(dataset)} images): label-ID PNGs '
+            f'for the benchmark server are written to {folder}; zip them '
+            f'with: (cd {folder} && zip -q ../cityscapes_test_results.zip '
+            '*.png)')
+    else:
+        # nothing to score: write the predictions instead
+        out = out or osp.join(cfg.work_dir, 'predictions')
+        cfg.test_evaluator['format_only'] = True
+        log(f'test split has no labels: predictions are written to {out}')
+    return out, dataset
+
+
+def prepare_test(
+    cfg: Config,
+    config_path: str,
+    checkpoint: str,
+    work_dir: Optional[str] = None,
+    launcher: str = 'none',
+    out: Optional[str] = None,
+    show: bool = False,
+    show_dir: Optional[str] = None,
+    wait_time: float = 2,
+    show_interval: int = 1,
+    aug_test: bool = False,
+    aug_scales: Optional[Sequence[float]] = None,
+    aug_flip: bool = True,
+    no_flip_test: bool = False,
+    coco_test_dev: Optional[str] = None,
+    log: Callable[[str],
+                  None] = print) -> Tuple[Config, Optional[BaseDataset]]:
+    """Apply ``tools/test.py``'s options to ``cfg`` (see the module doc).
+
+    Args:
+        cfg (Config): The config, loaded by ``load_config``.
+        config_path (str): Its path (work dir names, messages).
+        checkpoint (str): The weights to test (``cfg.load_from``).
+        work_dir (str, optional): Where results go. Defaults to None
+            (``work_dirs/CONFIG_NAME``).
+        launcher (str): Job launcher. Defaults to 'none'.
+        out (str, optional): Segmentation: folder of predicted label PNGs;
+            pose: a .pkl dump. Defaults to None.
+        show (bool): Show the painted predictions. Defaults to False.
+        show_dir (str, optional): Folder of painted predictions. Defaults to
+            None.
+        wait_time (float): Seconds each shown image stays. Defaults to 2.
+        show_interval (int): Paint every n-th image. Defaults to 1.
+        aug_test (bool): Test-time augmentation (flip test for pose).
+            Defaults to False.
+        aug_scales (Sequence[float], optional): Scales of ``aug_test``
+            instead of the config's. Defaults to None.
+        aug_flip (bool): Whether ``aug_test`` includes the flip. Defaults to
+            True.
+        no_flip_test (bool): Pose: turn the config's flip test off. Defaults
+            to False.
+        coco_test_dev (str, optional): Pose: predict COCO test-dev on these
+            detections ('' for the default file). Defaults to None (no).
+        log (Callable[[str], None]): Receives the notes on what the run
+            does. Defaults to print.
+
+    Returns:
+        tuple: The run's config and, for segmentation, the test dataset
+        built with the final pipeline (None for pose).
+
+    Raises:
+        TestOptionError: An option that does not apply to the config.
+        FileNotFoundError: A missing COCO test-dev file.
+        ImportError: cityscapesscripts missing for a Cityscapes test split.
+    """
+    cfg = setup_run(cfg, config_path, work_dir, launcher)
+    add_training_guards(cfg)
+    cfg.load_from = checkpoint
+    if show or show_dir:
+        enable_visualization(cfg, show_dir, show, wait_time, show_interval)
+    dataset = None
+    if cfg.default_scope == POSE_SCOPE:
+        _configure_pose(cfg, config_path, aug_test, aug_scales, aug_flip,
+                        no_flip_test, coco_test_dev, log)
+    else:
+        out, dataset = _configure_seg(cfg, config_path, out, aug_test,
+                                      aug_scales, aug_flip, no_flip_test,
+                                      coco_test_dev, log)
+    if out is not None:
+        set_prediction_output(cfg, out)
+    return cfg, dataset
+
+
+def run_test(cfg: Config,
+             dataset: Optional[BaseDataset] = None,
+             allow_partial: bool = False) -> dict:
+    """Run the test loop of :func:`prepare_test`'s config.
+
+    Args:
+        cfg (Config): The prepared config.
+        dataset (BaseDataset, optional): The test dataset it built, used as
+            it is (the split is indexed once). Defaults to None (built by the
+            Runner).
+        allow_partial (bool): Load a checkpoint that does not fit the model
+            (a warning; what does not fit stays as initialised). Defaults to
+            False (``CheckpointError``).
+
+    Returns:
+        dict: The metrics of the test loop.
+    """
+    runner = FitCheckedRunner.from_cfg(cfg)
+    if dataset is not None:
+        # mmengine's build_dataloader takes a built dataset as it is (set
+        # after from_cfg: the saved config stays plain)
+        runner._test_dataloader = dict(
+            runner._test_dataloader, dataset=dataset)
+    runner.allow_partial = allow_partial
+    metrics = runner.test()
+    finish_run()
+    return metrics

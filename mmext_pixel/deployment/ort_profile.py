@@ -1,0 +1,217 @@
+"""Where the time of an onnxruntime and a PyTorch eager run goes: time per
+operator type, the convolutions per kernel size with their rate, each
+runtime's GEMM rate on this CPU and onnxruntime's time if every convolution
+ran as fast as its most efficient kernel size does in the model
+(``benchmark_onnx.py --profile``).
+"""
+import json
+import os.path as osp
+import statistics
+import tempfile
+from collections import defaultdict
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from mmext_pixel.analysis.timing import time_alternately
+
+from .ort_session import ort_session
+
+
+def _kernel(weight_shape: Sequence[int]) -> str:
+    """``'KHxKW'`` of a convolution weight (O, I/groups, KH, KW)."""
+    return f'{weight_shape[2]}x{weight_shape[3]}'
+
+
+def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
+                   runs: int) -> dict:
+    """onnxruntime's profile of ``runs`` runs (after one unprofiled).
+
+    Returns:
+        dict: ``ops``: ms per run of each operator type; ``conv``: per
+        kernel size (``'3x3'``), ms per run and multiply-adds (``macs``,
+        from the shapes the profiler records).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        session = ort_session(onnx_file, threads, level, osp.join(tmp, 'ort'))
+        for _ in range(runs + 1):
+            session.run(None, feeds)
+        with open(session.end_profiling()) as f:
+            events = json.load(f)
+    model_runs = sorted(
+        (e['ts'], e['ts'] + e['dur']) for e in events
+        if e.get('cat') == 'Session' and e.get('name') == 'model_run')
+    # the first run allocates its buffers: left out
+    first_end = model_runs[0][1]
+    ops = defaultdict(float)
+    conv = defaultdict(lambda: dict(ms=0.0, macs=0))
+    for event in events:
+        if (event.get('cat') != 'Node'
+                or not event.get('name', '').endswith('_kernel_time')
+                or event['ts'] <= first_end):
+            continue
+        args = event['args']
+        ms = event['dur'] / 1000 / runs
+        ops[args['op_name']] += ms
+        if args['op_name'] in ('Conv', 'FusedConv'):
+            weight = list(args['input_type_shape'][1].values())[0]
+            out = list(args['output_type_shape'][0].values())[0]
+            entry = conv[_kernel(weight)]
+            entry['ms'] += ms
+            entry['macs'] += int(np.prod(out) * np.prod(weight[1:])) // runs
+    return dict(ops=dict(ops), conv={k: dict(v) for k, v in conv.items()})
+
+
+def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
+    """``torch.profiler``'s profile of one eager run.
+
+    Returns:
+        dict: ``ops``: ms (self time) of each aten operator; ``conv``: per
+        kernel size, ms in the convolution kernels (oneDNN's and the
+        im2col/GEMM one).
+    """
+    from torch.profiler import ProfilerActivity, profile
+    with torch.no_grad(), profile(
+            activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        graph(*inputs)
+    conv = defaultdict(lambda: dict(ms=0.0))
+    for event in prof.events():
+        if event.name in ('aten::mkldnn_convolution',
+                          'aten::_slow_conv2d_forward', 'aten::thnn_conv2d'):
+            shapes = event.input_shapes
+            if len(shapes) > 1 and len(shapes[1]) == 4:
+                conv[_kernel(shapes[1])]['ms'] += \
+                    event.self_cpu_time_total / 1000
+    ops = {
+        e.key: e.self_cpu_time_total / 1000
+        for e in prof.key_averages() if e.self_cpu_time_total > 0
+    }
+    return dict(ops=ops, conv={k: dict(v) for k, v in conv.items()})
+
+
+def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
+    """GMAC/s of one ``size``-cubed fp32 matrix product in each runtime.
+
+    This is what each runtime's GEMM kernels reach on this CPU with
+    ``threads`` threads: the rate its convolutions would have if they were
+    as efficient as a large square GEMM (their practical ceiling), run
+    interleaved like the benchmark itself.
+
+    Args:
+        threads (int): Threads of both runtimes.
+        size (int): M = N = K. Defaults to 1024.
+        runs (int): Timed runs of each (after one untimed). Defaults to 10.
+
+    Returns:
+        dict: ``onnxruntime`` and ``PyTorch``: GMAC/s of the median run;
+        ``size``.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node('MatMul', ['a', 'b'], ['c'])], 'gemm',
+        [helper.make_tensor_value_info('a', TensorProto.FLOAT, a.shape)],
+        [helper.make_tensor_value_info('c', TensorProto.FLOAT, a.shape)],
+        [numpy_helper.from_array(b, 'b')])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid('', 13)])
+    onnx.checker.check_model(model)
+    session = ort_session(model.SerializeToString(), threads)
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    times = time_alternately(
+        {
+            'onnxruntime': lambda: session.run(None, {'a': a}),
+            'PyTorch': lambda: torch.mm(ta, tb)
+        },
+        runs,
+        warmup=1)
+    macs = size**3
+    rates = {
+        name: macs / statistics.median(ms) / 1e6
+        for name, ms in times.items()
+    }
+    return dict(size=size, **rates)
+
+
+def conv_ceiling(ort_profile: dict, ort_ratio: float) -> dict:
+    """onnxruntime's time if all its convolutions ran at the rate of its
+    most efficient kernel size in this model.
+
+    Args:
+        ort_profile (dict): ``ort_op_profile``'s result.
+        ort_ratio (float): The timed onnxruntime / eager ratio of medians.
+
+    Returns:
+        dict: ``kernel`` and ``rate`` (GMAC/s) of the most efficient kernel
+        size, ``conv_ms`` (every convolution's multiply-adds at that rate),
+        ``other_ms`` (profiled time of every other operator), ``ms`` (their
+        sum), ``profiled_ms`` (the profiled time of all operators) and
+        ``ratio``: the timed ratio scaled by ``ms / profiled_ms`` (the
+        profiler's own overhead cancels out).
+    """
+    conv = ort_profile['conv']
+    kernel = max(conv, key=lambda k: conv[k]['macs'] / conv[k]['ms'])
+    rate = conv[kernel]['macs'] / conv[kernel]['ms'] / 1e6
+    conv_ms = sum(entry['macs'] for entry in conv.values()) / rate / 1e6
+    profiled_ms = sum(ort_profile['ops'].values())
+    other_ms = profiled_ms - sum(entry['ms'] for entry in conv.values())
+    return dict(
+        kernel=kernel,
+        rate=rate,
+        conv_ms=conv_ms,
+        other_ms=other_ms,
+        ms=conv_ms + other_ms,
+        profiled_ms=profiled_ms,
+        ratio=ort_ratio * (conv_ms + other_ms) / profiled_ms)
+
+
+def format_profile(profile: dict, top: int = 12) -> str:
+    """Time per operator type of both runtimes, largest first, and the
+    convolutions per kernel size with their rate (multiply-adds from
+    onnxruntime's shapes: the same convolutions in both)."""
+    lines = []
+    for name, prof in (('onnxruntime (per run)', profile['onnxruntime']),
+                       ('PyTorch eager (one run, self time)',
+                        profile['eager'])):
+        ops = prof['ops']
+        total = sum(ops.values())
+        lines += [
+            f'{name}: {total:.1f} ms in operators', '',
+            '| operator | ms | share |', '| --- | ---: | ---: |'
+        ]
+        for op, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:top]:
+            lines.append(f'| {op} | {ms:.1f} | {100 * ms / total:.1f}% |')
+        lines.append('')
+    ort_conv = profile['onnxruntime']['conv']
+    eager_conv = profile['eager']['conv']
+    lines += [
+        'convolutions by kernel size', '',
+        '| kernel | GMACs | onnxruntime ms | GMAC/s | eager ms | GMAC/s |',
+        '| --- | ---: | ---: | ---: | ---: | ---: |'
+    ]
+    for kernel, entry in sorted(ort_conv.items(), key=lambda kv: -kv[1]['ms']):
+        macs = entry['macs']
+        eager_ms = eager_conv.get(kernel, {}).get('ms', 0.0)
+        eager_rate = f'{macs / eager_ms / 1e6:.1f}' if eager_ms else '-'
+        lines.append(f'| {kernel} | {macs / 1e9:.2f} | {entry["ms"]:.1f} | '
+                     f'{macs / max(entry["ms"], 1e-9) / 1e6:.1f} | '
+                     f'{eager_ms:.1f} | {eager_rate} |')
+    gemm, ceiling = profile['gemm'], profile['ceiling']
+    size = gemm['size']
+    lines += [
+        '', f'GEMM rate ({size}x{size}x{size} fp32 matrix product): '
+        f'onnxruntime {gemm["onnxruntime"]:.1f} GMAC/s, PyTorch '
+        f'{gemm["PyTorch"]:.1f} GMAC/s',
+        'onnxruntime with every convolution at the rate of its '
+        f'{ceiling["kernel"]} ones ({ceiling["rate"]:.1f} GMAC/s): '
+        f'{ceiling["conv_ms"]:.1f} ms of convolutions + '
+        f'{ceiling["other_ms"]:.1f} ms of other operators = '
+        f'{ceiling["ms"]:.1f} ms of the profiled {ceiling["profiled_ms"]:.1f}'
+        f' ms; onnxruntime / eager would be {ceiling["ratio"]:.3f}'
+    ]
+    return '\n'.join(lines)

@@ -1,0 +1,53 @@
+"""The gate maps of a GSTO-HRNet model (Gated Stage Transition and
+Orchestration for HRNet) on one image, as PNGs resized to the image size:
+
+- ``stage{s}_module{m}_to{i}_from{j}.png``: the unsupervised gate that
+  multiplies branch ``j`` where module ``m`` of stage ``s`` fuses it into
+  output branch ``i`` (``i == j``: the identity path);
+- ``transition{t}_branch{b}.png``: the supervised gate, computed from the
+  stage-``t`` class scores, on the feature that creates branch ``b``.
+
+Gate values map linearly to 0 (closed) .. 255 (open), in colour (JET) or
+grey. ``tools/visualize_gates.py`` is the command line.
+"""
+import os
+import os.path as osp
+from typing import Dict, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+
+def gate_to_image(gate: torch.Tensor, size: Sequence[int],
+                  gray: bool) -> np.ndarray:
+    """One (1, H, W) gate map in [0, 1] -> uint8 image of ``size`` (h, w)."""
+    values = np.rint(gate[0].float().cpu().numpy() * 255).astype(np.uint8)
+    values = cv2.resize(
+        values, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    return values if gray else cv2.applyColorMap(values, cv2.COLORMAP_JET)
+
+
+def save_gate_maps(model,
+                   image_path: str,
+                   out_dir: str,
+                   gray: bool = False) -> Dict[str, str]:
+    """Run ``model`` (an mmseg segmentor with a GSTOHRNet backbone) on one
+    image and write its gate maps; returns {name: png path}."""
+    from mmseg.apis import inference_model
+    backbone = model.backbone
+    if not hasattr(backbone, 'record_gates'):
+        raise TypeError(f'{type(backbone).__name__} has no GSTO gates: '
+                        'visualize_gates.py needs a GSTOHRNet backbone')
+    image = cv2.imread(image_path)
+    if image is None:
+        raise FileNotFoundError(f'cannot read image {image_path}')
+    with backbone.record_gates() as maps:
+        inference_model(model, image_path)
+    os.makedirs(out_dir, exist_ok=True)
+    written = {}
+    for name, gate in maps.items():
+        path = osp.join(out_dir, name + '.png')
+        cv2.imwrite(path, gate_to_image(gate[0], image.shape[:2], gray))
+        written[name] = path
+    return written

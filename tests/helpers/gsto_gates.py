@@ -1,0 +1,46 @@
+"""A GSTO-HRNet checkpoint whose gates are known (one closed as far as the
+ReLU-then-sigmoid allows, one wide open) and an image to run it on, for the
+gate-map tests of the library and of tools/visualize_gates.py."""
+import os.path as osp
+
+import cv2
+import numpy as np
+import torch
+from mmseg.registry import MODELS
+
+from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
+from mmext_pixel.utils.run_config import load_config
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'gsto',
+    'gsto_hrnet-w18s_1xb8-600_synthetic-urbanisation-128x128.py')
+
+
+def gsto_checkpoint_and_image(folder):
+    """A GSTO checkpoint with one gate closed as far as possible and one
+    wide open, and a 72x100 image."""
+    torch.manual_seed(0)
+    model = MODELS.build(load_config(CONFIG).model)
+    state = model.state_dict()
+    # a closed-as-far-as-possible gate: sigmoid(ReLU(0)) = 0.5
+    prefix = 'backbone.stage2.0.gate_layers.0.0.'
+    state[prefix + 'conv.weight'].zero_()
+    state[prefix + 'bn.running_mean'].zero_()
+    state[prefix + 'bn.bias'].zero_()
+    # a wide-open one: sigmoid(ReLU(12)) ~ 1
+    prefix = 'backbone.stage3.1.gate_layers.1.2.'
+    state[prefix + 'conv.weight'].zero_()
+    state[prefix + 'bn.running_mean'].zero_()
+    state[prefix + 'bn.bias'].fill_(12.)
+    checkpoint = folder / 'gsto.pth'
+    # with the classes, as a training saves them (mmseg's init_model warns
+    # and falls back to Cityscapes' without)
+    meta = dict(dataset_meta=dict(SYNTHETIC_METAINFO))
+    torch.save(dict(state_dict=state, meta=meta), checkpoint)
+    image = folder / 'tile.png'
+    cv2.imwrite(
+        str(image),
+        np.random.default_rng(0).integers(
+            0, 256, (72, 100, 3), dtype=np.uint8))
+    return checkpoint, image
