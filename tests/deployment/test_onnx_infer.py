@@ -24,6 +24,8 @@ from helpers.import_blocker import write_import_blocker
 from mmext_pixel.deployment import build_model, export_onnx
 from mmext_pixel.utils.run_config import load_config
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 onnx = import_deploy_package('onnx')
 TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
 ONNX_INFER = load_tool('deployment', 'onnx_infer.py')

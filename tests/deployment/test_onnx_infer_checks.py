@@ -1,17 +1,20 @@
 """tools/deployment/onnx_infer.py refuses outputs that exist as files and
 models whose metadata counts another number of classes than the graph has,
-with a one-line error naming the path or the model file."""
+with a one-line error naming the path or the model file.
+
+The tool's ``main`` (``mmext_pixel_runtime.infer.main``) is called
+in-process; its command line is run as a process in test_onnx_infer.py."""
+import io
 import json
-import os.path as osp
+from contextlib import redirect_stderr, redirect_stdout
 
 import cv2
 import pytest
 
-from conftest import REPO_ROOT, import_deploy_package, run_tool
+from conftest import import_deploy_package
 
 onnx = import_deploy_package('onnx')
-
-TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
+infer = import_deploy_package('mmext_pixel_runtime.infer')
 
 
 @pytest.fixture
@@ -19,13 +22,29 @@ def image(synthetic_root):
     return str(synthetic_root / 'urbanisation' / 'x' / 'val' / 'val_0000.png')
 
 
+def run_main(*args):
+    """The tool's exit status and all it printed (the message of
+    ``sys.exit(message)`` included, as the interpreter prints it)."""
+    printed = io.StringIO()
+    with redirect_stdout(printed), redirect_stderr(printed):
+        try:
+            infer.main(list(args), prog='onnx_infer.py')
+            status = 0
+        except SystemExit as done:
+            status = done.code
+    if isinstance(status, str):
+        printed.write(status + '\n')
+        status = 1
+    return status or 0, printed.getvalue()
+
+
 def fails(*args):
     """The tool's one-line error (non-zero exit, no traceback)."""
-    proc = run_tool([TOOL, *args], cwd=REPO_ROOT, timeout=300, check=False)
-    assert proc.returncode != 0, proc.stdout
-    assert 'Traceback' not in proc.stdout, proc.stdout
-    lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 1, proc.stdout
+    status, printed = run_main(*args)
+    assert status != 0, printed
+    assert 'Traceback' not in printed, printed
+    lines = printed.strip().splitlines()
+    assert len(lines) == 1, printed
     return lines[0]
 
 
@@ -75,9 +94,8 @@ def test_class_count_disagrees_with_graph(tiny_onnx, image, tmp_path, edit,
 def test_unedited_model_runs(tiny_onnx, image, tmp_path):
     """The same call on the export as written succeeds (the checks above
     fail for the edit, not for the call)."""
-    run_tool([TOOL, tiny_onnx['whole'], image, '--out',
-              str(tmp_path)],
-             cwd=REPO_ROOT,
-             timeout=300)
+    status, printed = run_main(tiny_onnx['whole'], image, '--out',
+                               str(tmp_path))
+    assert status == 0, printed
     labels = cv2.imread(str(tmp_path / 'val_0000.png'), cv2.IMREAD_UNCHANGED)
     assert labels.shape == (64, 64) and labels.max() <= 2

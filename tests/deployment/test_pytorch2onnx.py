@@ -42,6 +42,7 @@ SMALL_GSCNN = {
 }
 
 
+@pytest.mark.slow
 def test_cli_dynamic_export_with_verify(tmp_path):
     out = tmp_path / 'hr18s.onnx'
     proc = run_tool(

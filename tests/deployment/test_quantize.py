@@ -11,6 +11,8 @@ import pytest
 
 from conftest import REPO_ROOT, import_deploy_package, run_tool
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 onnx = import_deploy_package('onnx')
 runtime = import_deploy_package('mmext_pixel_runtime')
 

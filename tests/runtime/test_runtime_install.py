@@ -14,6 +14,8 @@ import pytest
 from conftest import REPO_ROOT, import_deploy_package
 from helpers.tiny_trained_seg import trained_tiny
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 runtime = import_deploy_package('mmext_pixel_runtime')
 
 

@@ -22,6 +22,7 @@ def val_images(root):
     return sorted((root / 'urbanisation' / 'x' / 'val').glob('*.png'))
 
 
+@pytest.mark.slow
 def test_predict_inputs_and_outputs(tiny_models, synthetic_root):
     model = runtime.Segmenter(tiny_models['whole'], threads=1)
     meta = model.meta
@@ -50,6 +51,7 @@ def test_predict_inputs_and_outputs(tiny_models, synthetic_root):
     assert shares[1] == pytest.approx((labels == 1).mean())
 
 
+@pytest.mark.slow
 def test_slide_model(tiny_models, synthetic_root):
     whole = runtime.Segmenter(tiny_models['whole'], threads=1)
     slide = runtime.Segmenter(tiny_models['slide'], threads=1)
@@ -61,6 +63,7 @@ def test_slide_model(tiny_models, synthetic_root):
     assert agree > 0.8
 
 
+@pytest.mark.slow
 def test_draw_overlay(tiny_models, synthetic_root):
     model = runtime.Segmenter(tiny_models['whole'], threads=1)
     img = cv2.imread(str(val_images(synthetic_root)[0]))
@@ -88,6 +91,7 @@ def test_bad_model_files(tmp_path):
         runtime.Segmenter(junk)
 
 
+@pytest.mark.slow
 def test_class_count_checked_at_load(tiny_models, tmp_path):
     proto = onnx.load(tiny_models['whole'])
     entry = [e for e in proto.metadata_props if e.key == 'mmext_pixel'][0]

@@ -11,6 +11,8 @@ import pytest
 
 from conftest import DEMO_CONFIG, REPO_ROOT, import_deploy_package, run_tool
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 import_deploy_package('onnxruntime')
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark_onnx.py')

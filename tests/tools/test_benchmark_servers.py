@@ -96,6 +96,7 @@ def train_ids(model, path):
     return logits[0].argmax(0).numpy()
 
 
+@pytest.mark.slow
 def test_cityscapes_test_split_writes_label_ids(cityscapes_test):
     labels = cityscapes_labels()
     out_dir = cityscapes_test['base'] / 'server'
@@ -167,6 +168,7 @@ def test_every_train_id_becomes_its_label_id(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_missing_cityscapesscripts_is_named(cityscapes_test, tmp_path):
     blocker = tmp_path / 'blocked' / 'cityscapesscripts'
     blocker.mkdir(parents=True)

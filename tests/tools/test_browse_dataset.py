@@ -9,6 +9,8 @@ import pytest
 from conftest import run_tool
 from mmext_pixel.datasets import make_synthetic_urbanisation
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOL = str(REPO_ROOT / 'tools' / 'analysis_tools' / 'browse_dataset.py')
 SYNTHETIC = str(

@@ -4,9 +4,13 @@ by tests/analysis/test_complexity.py)."""
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import run_tool
 from mmext_pixel.analysis.complexity import get_complexity
 from mmext_pixel.utils.run_config import load_config
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOL = str(REPO_ROOT / 'tools' / 'analysis_tools' / 'get_flops.py')

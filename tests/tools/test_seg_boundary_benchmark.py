@@ -3,7 +3,11 @@ status and the printed report (the measurement is tested in-process by
 tests/analysis/test_boundary_targets.py)."""
 import os.path as osp
 
+import pytest
+
 from conftest import REPO_ROOT, run_tool
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
                 'seg_boundary_benchmark.py')

@@ -46,6 +46,7 @@ def run_test(ckpt, root, work_dir, *args):
         check=False)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_model_stops_the_test(other_model,
                                                     synthetic_root, tmp_path):
     proc = run_test(other_model, synthetic_root, tmp_path / 'work')
@@ -60,6 +61,7 @@ def test_checkpoint_of_another_model_stops_the_test(other_model,
     assert not re.search(r'mIoU: [0-9.]+', proc.stdout)
 
 
+@pytest.mark.slow
 def test_allow_partial_loads_what_fits(other_model, synthetic_root, tmp_path):
     proc = run_test(other_model, synthetic_root, tmp_path / 'work',
                     '--allow-partial')
@@ -114,6 +116,7 @@ def test_broken_checkpoint_files_are_named_by_train(tmp_path, monkeypatch):
         assert message.startswith(f'error: checkpoint {path}: {problem}')
 
 
+@pytest.mark.slow
 def test_train_loads_what_fits_and_says_what_not(other_model, synthetic_root,
                                                  tmp_path):
     """Fine-tuning from a checkpoint with another class count."""

@@ -12,6 +12,8 @@ from mmengine.config import Config
 
 from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 

@@ -4,8 +4,12 @@ tests/visualization/test_gate_maps.py)."""
 import os
 import os.path as osp
 
+import pytest
+
 from conftest import REPO_ROOT, run_tool
 from helpers.gsto_gates import CONFIG, gsto_checkpoint_and_image
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 
 def test_cli_writes_every_gate_map(tmp_path):
