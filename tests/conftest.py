@@ -9,6 +9,7 @@ import pytest
 
 import mmext_pixel  # noqa: F401  (registers the components)
 from helpers.chromium_cdp import CHROMIUM_SKIP_REASON
+from helpers.runtime_server import free_port
 
 
 def _share_the_cores_between_workers():
@@ -119,7 +120,9 @@ def run_tool(args,
 
     ``extra_paths`` are put on the tool's PYTHONPATH (after the repo root).
     """
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    # dist_train.sh's torchrun rendezvous port: tests run side by side on
+    # xdist workers, so each launch takes a free one instead of 29500
+    env = dict(os.environ, PYTHONWARNINGS='ignore', PORT=str(free_port()))
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO_ROOT, *extra_paths,
          env.get('PYTHONPATH', '')])

@@ -443,12 +443,15 @@ def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
         if device == 'cuda':
             torch.cuda.synchronize()
         times.append(1000 * (time.perf_counter() - start))
-        total = float(log['loss'])  # mmengine's sum of the losses
+        # mmengine logs the loss tensors, still in the graph
+        values = {
+            k: float(torch.as_tensor(v).detach())
+            for k, v in log.items()
+        }
+        total = values['loss']  # mmengine's sum of the losses
         losses.append(total)
         if not math.isfinite(total):
-            raise FloatingPointError(
-                f'step {i + 1}: loss {total} ({ {k: float(v) for k, v in log.items()} })'  # noqa: E501
-            )
+            raise FloatingPointError(f'step {i + 1}: loss {total} ({values})')
     result = dict(
         batch=batch,
         shape=size,

@@ -5,7 +5,10 @@ import threading
 
 import pytest
 
-from mmext_pixel.analysis.serve_load import format_table, measure
+from conftest import import_deploy_package
+
+import_deploy_package('mmext_pixel_runtime')
+from mmext_pixel.analysis.serve_load import format_table, measure  # noqa: E402
 
 
 def test_measure_counts_every_request_once():

@@ -15,6 +15,7 @@ RUNTIME_SERVER = 'mmext_pixel_runtime.server'
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]

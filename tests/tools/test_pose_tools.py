@@ -397,14 +397,7 @@ def test_show_dir_writes_painted_images(setup, trained):
     assert 0.0 <= _test_metrics(run['proc'].stdout)['coco/AP'] <= 1.0
 
 
-def _free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def test_dist_train_gsto_on_two_cpu_processes(data, tmp_path, monkeypatch):
+def test_dist_train_gsto_on_two_cpu_processes(data, tmp_path):
     """tools/dist_train.sh on the GSTO pose config, as for seg configs: two
     processes on the CPU (gloo) share the data, validation gathers both."""
     from conftest import run_tool
@@ -415,7 +408,6 @@ def test_dist_train_gsto_on_two_cpu_processes(data, tmp_path, monkeypatch):
         max_epochs=1,
         imports=('mmext_pixel', 'helpers.rank_marker_hook'),
         custom_hooks="[dict(type='RankMarkerHook')]")
-    monkeypatch.setenv('PORT', str(_free_port()))
     work_dir = tmp_path / 'work'
     proc = run_tool(
         ['tools/dist_train.sh',

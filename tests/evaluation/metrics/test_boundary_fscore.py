@@ -1,6 +1,5 @@
 """BoundaryFScore: the official Gated-SCNN arithmetic, exactly."""
 import os
-import socket
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO_ROOT, run_tool
+from conftest import REPO_ROOT, free_port, run_tool
 from mmext_pixel.evaluation import BoundaryFScore
 from mmext_pixel.evaluation.metrics.boundary_fscore import (
     boundary_fscores, check_thresholds, class_boundary_pixels,
@@ -191,12 +190,6 @@ def test_bad_maps_name_the_image():
 # ------------------------------------------------------------- distributed
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _rank_worker(rank, world_size, port, pairs, queue):
     import torch.distributed as dist
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
@@ -225,10 +218,7 @@ def test_two_gloo_processes_equal_one():
     ctx = mp.get_context('spawn')
     queue = ctx.SimpleQueue()
     mp.spawn(
-        _rank_worker,
-        args=(2, _free_port(), pairs, queue),
-        nprocs=2,
-        join=True)
+        _rank_worker, args=(2, free_port(), pairs, queue), nprocs=2, join=True)
     results = dict(queue.get() for _ in range(2))
     assert results[0] == expected
     assert results[1] == expected
