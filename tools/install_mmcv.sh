@@ -1,0 +1,177 @@
+# Step 3 of tools/install.sh: mmcv 2.1.0 with compiled ops, a wheel cached per
+# build key, one from $MMEXT_WHEELHOUSE, or a source build. Sourced by
+# install.sh, whose settings ($PY, $CACHE, $MMCV_VERSION, ...) and helpers
+# (log, pip_install, pip_with_build_tools) it uses; not run on its own.
+# --- 3. mmcv 2.1.0 with compiled ops ----------------------------------------
+# Installed after the stack: `import mmcv` needs its dependencies (mmengine,
+# opencv, ...), which its wheel is installed without.
+
+# What the compiled ops depend on: mmcv's version, the exact torch build
+# (version and CUDA tag, e.g. 2.13.0+cu130 or 2.13.0+cpu), the Python ABI and
+# whether CUDA ops are compiled in ('-cudaops'; a CPU-ops build has no suffix).
+mmcv_build_key() {
+    local key
+    key=$("$PY" - "$MMCV_VERSION" <<'EOF'
+import sys
+
+import torch
+
+impl = {'cpython': 'cp', 'pypy': 'pp'}.get(sys.implementation.name,
+                                           sys.implementation.name)
+print(f'mmcv{sys.argv[1]}-torch{torch.__version__}-'
+      f'{impl}{sys.version_info[0]}{sys.version_info[1]}')
+EOF
+)
+    if [ "$MMCV_OPS" = cuda ]; then key=$key-cudaops; fi
+    printf '%s\n' "$key"
+}
+
+# The CUDA release of the nvcc that torch's extension builder would use
+# (CUDA_HOME, CUDA_PATH, the PATH, then /usr/local/cuda), e.g. "13.0"; empty
+# without one.
+nvcc_release() {
+    local nvcc=
+    if [ -n "${CUDA_HOME:-${CUDA_PATH:-}}" ]; then
+        nvcc=${CUDA_HOME:-$CUDA_PATH}/bin/nvcc
+    elif command -v nvcc >/dev/null; then
+        nvcc=$(command -v nvcc)
+    else
+        nvcc=/usr/local/cuda/bin/nvcc
+    fi
+    [ -x "$nvcc" ] || return 0
+    "$nvcc" --version 2>/dev/null |
+        sed -n 's/.*release \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+# Sets MMCV_OPS to "cuda" or "cpu": which ops a build here compiles. mmcv's
+# setup.py compiles CUDA ops whenever torch sees a GPU, and that needs an nvcc
+# of torch's CUDA major version; without one the build is made with the GPU
+# hidden from it (CPU ops, all that mmext_pixel and mmseg's start-up need),
+# unless --mmcv-cuda-ops.
+choose_mmcv_ops() {
+    local gpu torch_cuda nvcc
+    read -r gpu torch_cuda < <("$PY" -c 'import torch
+print(int(torch.cuda.is_available()), torch.version.cuda or "-")')
+    MMCV_OPS=cpu
+    if [ "$gpu" != 1 ]; then return; fi
+    nvcc=$(nvcc_release)
+    if [ "$MMCV_CUDA_OPS" = force ]; then
+        MMCV_OPS=cuda
+        log "mmcv: building CUDA ops (--mmcv-cuda-ops; torch's CUDA" \
+            "$torch_cuda, nvcc ${nvcc:-not found})"
+    elif [ -n "$nvcc" ] && [ "${nvcc%%.*}" = "${torch_cuda%%.*}" ]; then
+        MMCV_OPS=cuda
+        log "mmcv: building CUDA ops with nvcc $nvcc (torch's CUDA $torch_cuda)"
+    else
+        log "mmcv: no nvcc matching torch's CUDA $torch_cuda found" \
+            "(${nvcc:+nvcc }${nvcc:-none}): its CPU ops only, built with" \
+            "the GPU hidden; mmext_pixel calls no mmcv op. --mmcv-cuda-ops" \
+            "forces the CUDA build"
+    fi
+}
+
+# Succeeds if mmcv $MMCV_VERSION is installed and its compiled ops load (with
+# CUDA ops compiled in, if MMCV_OPS is "cuda"); otherwise sets MMCV_LOAD_ERROR
+# to the last line of the error.
+mmcv_ops_load() {
+    local out
+    local check="import mmcv, mmcv.ops
+assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__
+if '$MMCV_OPS' == 'cuda':
+    from mmcv.ops import get_compiling_cuda_version
+    assert get_compiling_cuda_version() != 'not available', \\
+        'its ops were compiled without CUDA'"
+    if out=$("$PY" -c "$check" 2>&1); then return 0; fi
+    MMCV_LOAD_ERROR=$(printf '%s\n' "$out" | tail -n 1)
+    return 1
+}
+
+# Installs the first mmcv $MMCV_VERSION wheel in folder $1 whose ops load with
+# the installed torch (build key $2). Each one whose ops do not load is
+# uninstalled again and, if $3 is "ours" (our cache), deleted.
+use_mmcv_wheel_from() {
+    local whl
+    for whl in "$1/mmcv-$MMCV_VERSION-"*.whl; do
+        [ -e "$whl" ] || continue
+        log "trying $whl"
+        if ! pip_install --no-index --no-deps --force-reinstall "$whl"; then
+            log "not using it: pip cannot install it here (another platform?)"
+            continue
+        fi
+        if mmcv_ops_load; then
+            log "using it: its ops load with $2"
+            return 0
+        fi
+        log "not using it: its ops do not load with this torch" \
+            "($MMCV_LOAD_ERROR)"
+        "$PY" -m pip uninstall -y mmcv
+        if [ "${3:-}" = ours ]; then rm -f "$whl"; fi
+    done
+    return 1
+}
+
+# Runs "$@" and, while it runs, logs the elapsed time every
+# $PROGRESS_INTERVAL seconds under the name $1: pip says nothing for the
+# whole of a long build.
+with_progress() {
+    local what=$1 start rc=0 ticker
+    shift
+    start=$(date +%s)
+    (
+        while sleep "$PROGRESS_INTERVAL"; do
+            elapsed=$(($(date +%s) - start))
+            log "$what: $((elapsed / 60)) min $((elapsed % 60)) s elapsed"
+        done
+    ) &
+    ticker=$!
+    "$@" || rc=$?
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    return "$rc"
+}
+
+# Builds an mmcv wheel from PyPI's source archive into folder $1.
+build_mmcv_wheel() {
+    # mmcv 2.1.0 ships only as a source archive; its setup.py imports
+    # pkg_resources (setuptools<70) and must see the installed torch. pip's
+    # own wheel cache is bypassed: its key does not include torch, so it would
+    # hand back a wheel built against an earlier torch. An empty
+    # CUDA_VISIBLE_DEVICES hides the GPU from setup.py: CPU ops only.
+    (
+        if [ "$MMCV_OPS" = cpu ]; then export CUDA_VISIBLE_DEVICES=; fi
+        MMCV_WITH_OPS=1 with_progress "building mmcv $MMCV_VERSION" \
+            pip_with_build_tools "setuptools<70 wheel" \
+            wheel --no-build-isolation --no-deps --no-binary mmcv \
+            --no-cache-dir -w "$1" "mmcv==$MMCV_VERSION"
+    )
+}
+
+install_mmcv() {
+    choose_mmcv_ops
+    if mmcv_ops_load; then
+        log "keeping installed mmcv $MMCV_VERSION (its ops load)"
+        return
+    fi
+    if "$PY" -c 'import mmcv' 2>/dev/null; then
+        log "replacing the installed mmcv: $MMCV_LOAD_ERROR"
+    fi
+    local key dir
+    key=$(mmcv_build_key)
+    dir=$CACHE/$key
+    if use_mmcv_wheel_from "$dir" "$key" ours; then return; fi
+    if [ -n "${MMEXT_WHEELHOUSE:-}" ] &&
+        use_mmcv_wheel_from "$MMEXT_WHEELHOUSE" "$key"; then
+        return
+    fi
+    log "building mmcv $MMCV_VERSION for $key from source" \
+        "(about 10 minutes on 2 idle cores, 40+ on loaded ones)"
+    mkdir -p "$dir"
+    build_mmcv_wheel "$dir"
+    MMCV_LOAD_ERROR=
+    if ! use_mmcv_wheel_from "$dir" "$key" ours; then
+        log "ERROR: no mmcv $MMCV_VERSION built into $dir loads its ops" \
+            "(${MMCV_LOAD_ERROR:-no wheel})"
+        exit 1
+    fi
+    log "built and cached in $dir"
+}
