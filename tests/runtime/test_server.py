@@ -271,6 +271,34 @@ def test_stalled_clients_do_not_starve_others(tiny_models, synthetic_root,
     assert server.output().count(f':{port} ') == 1
 
 
+def test_connections_beyond_the_bound_are_refused(tiny_models, synthetic_root,
+                                                  server):
+    """``--max-connections 16``: with 16 connections open and silent, the
+    17th is answered 503 with ``Retry-After`` and closed at once; once they
+    are gone a request is served again."""
+    opened = [
+        socket.create_connection(('127.0.0.1', server.port), timeout=5)
+        for _ in range(16)
+    ]
+    try:
+        time.sleep(0.2)  # every connection accepted before the next one
+        extra = socket.create_connection(('127.0.0.1', server.port), timeout=5)
+        data, seconds = read_until_closed(extra, TIMEOUT_S)
+        assert data.startswith(b'HTTP/1.1 503'), data
+        assert re.search(rb'(?i)\r\nretry-after: \d+\r\n', data), data
+        assert b'the server has 16 connections open' in data
+        assert seconds < TIMEOUT_S  # refused, not left to its deadline
+    finally:
+        for sock in opened:
+            sock.close()
+    time.sleep(0.5)
+    img = images(synthetic_root)[0]
+    status, _, body = server.predict(png(img))
+    assert status == 200
+    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+    np.testing.assert_array_equal(decode_png(body), model.predict(img))
+
+
 def test_full_is_503_with_retry_after(tiny_models, synthetic_root, server):
     """Two slots: of 8 simultaneous requests for a large image some are
     refused 503 with Retry-After, the others answered right; /health says
