@@ -10,7 +10,7 @@ from mmseg.registry import METRICS
 from prettytable import PrettyTable
 from scipy.spatial import cKDTree
 
-from .label_maps import check_label_maps, sample_maps
+from .label_maps import checked_label_maps
 
 #: The official ``train.py --eval_thresholds``: fractions of the diagonal,
 #: 2, 5, 9 and 12 pixels on a 1024x2048 Cityscapes image.
@@ -252,10 +252,8 @@ class BoundaryFScore(BaseMetric):
             data_samples (Sequence[dict]): The model's outputs.
         """
         num_classes = len(self.dataset_meta['classes'])
-        for i, data_sample in enumerate(data_samples):
-            pred, label, image = sample_maps(data_sample, i)
-            check_label_maps(pred, label, num_classes, self.ignore_index,
-                             image)
+        for pred, label in checked_label_maps(data_samples, num_classes,
+                                              self.ignore_index):
             self.results.append(
                 boundary_fscores(pred, label, num_classes, self.thresholds,
                                  self.ignore_index))

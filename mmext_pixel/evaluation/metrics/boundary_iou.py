@@ -10,7 +10,7 @@ from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from .label_maps import check_label_maps, sample_maps
+from .label_maps import checked_label_maps
 
 
 def boundary_width(dilation_ratio: float, shape: Sequence[int]) -> int:
@@ -124,10 +124,8 @@ class BoundaryIoU(BaseMetric):
             data_samples (Sequence[dict]): The model's outputs.
         """
         num_classes = len(self.dataset_meta['classes'])
-        for i, data_sample in enumerate(data_samples):
-            pred, label, image = sample_maps(data_sample, i)
-            check_label_maps(pred, label, num_classes, self.ignore_index,
-                             image)
+        for pred, label in checked_label_maps(data_samples, num_classes,
+                                              self.ignore_index):
             self.results.append(
                 boundary_intersection_union(pred, label, num_classes,
                                             self.dilation_ratio,

@@ -8,7 +8,7 @@ from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from .label_maps import check_label_maps, sample_maps
+from .label_maps import checked_label_maps
 
 #: Cityscapes' 7 categories and their evaluated classes, as cityscapesscripts'
 #: label table (``helpers/labels.py``) groups the 19 train ids.
@@ -106,10 +106,8 @@ class CategoryIoU(BaseMetric):
             data_samples (Sequence[dict]): The model's outputs.
         """
         num_classes = len(self.dataset_meta['classes'])
-        for i, data_sample in enumerate(data_samples):
-            pred, label, image = sample_maps(data_sample, i)
-            check_label_maps(pred, label, num_classes, self.ignore_index,
-                             image)
+        for pred, label in checked_label_maps(data_samples, num_classes,
+                                              self.ignore_index):
             self.results.append(
                 confusion_matrix(pred, label, num_classes, self.ignore_index))
 

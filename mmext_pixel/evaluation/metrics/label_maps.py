@@ -1,5 +1,5 @@
 """The prediction and label of a data sample, checked, for our metrics."""
-from typing import Tuple
+from typing import Iterator, Sequence, Tuple
 
 import numpy as np
 
@@ -44,3 +44,14 @@ def sample_maps(data_sample: dict,
     label = data_sample['gt_sem_seg']['data'].squeeze(0).cpu().numpy()
     image = data_sample.get('img_path') or f'image {index} of the batch'
     return pred, label, str(image)
+
+
+def checked_label_maps(
+        data_samples: Sequence[dict], num_classes: int,
+        ignore_index: int) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    """Each sample's ``(prediction, label)``, checked by
+    :func:`check_label_maps` (the error names the sample's image)."""
+    for i, data_sample in enumerate(data_samples):
+        pred, label, image = sample_maps(data_sample, i)
+        check_label_maps(pred, label, num_classes, ignore_index, image)
+        yield pred, label
