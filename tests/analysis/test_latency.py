@@ -145,8 +145,7 @@ def test_a_disagreeing_row_stops_the_benchmark(monkeypatch):
     official_ga_loop = ref.official_ga_loop
     monkeypatch.setattr(ref, 'official_ga_loop', off_by_a_little)
     with pytest.raises(RuntimeError, match="disagree on the 'head' row"):
-        latency.benchmark_official(
-            _config(GALD), GALD_SHAPE, warmup=0, runs=1)
+        latency.benchmark_official(_config(GALD), GALD_SHAPE, warmup=0, runs=1)
 
 
 def test_heads_without_a_reference_are_refused():
