@@ -3,18 +3,15 @@ in-process: the torch.compile column working and the int8 column. No timing
 asserts. The table, the failing compiler's n/a and the operator profiles
 (mmext_pixel.deployment.ort_profile) are checked through the command line,
 tests/tools/test_benchmark_onnx.py."""
-import re
 
 import pytest
 import torch
 
 from conftest import DEMO_CONFIG, import_deploy_package
+from helpers.ort_table import ROW, table_rows
 from mmext_pixel.deployment.ort_latency import benchmark, format_table
 
 import_deploy_package('onnxruntime')
-
-HEADER = '| backend | median ms | min ms | median / eager |'
-ROW = re.compile(r'^\| (.+?) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$')
 
 
 @pytest.fixture(autouse=True)
@@ -24,18 +21,6 @@ def keep_threads():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
-
-
-def table_rows(text):
-    lines = text.splitlines()
-    start = lines.index(HEADER)
-    assert lines[start + 1] == '| --- | ---: | ---: | ---: |'
-    rows = []
-    for line in lines[start + 2:]:
-        if not line.startswith('|'):
-            break
-        rows.append(line)
-    return lines[start - 2], rows
 
 
 def test_compile_column():

@@ -5,31 +5,17 @@ of --out. No timing asserts. The torch.compile and int8 columns are checked
 in-process by tests/deployment/test_ort_latency.py."""
 import json
 import os.path as osp
-import re
 
 import pytest
 
 from conftest import DEMO_CONFIG, REPO_ROOT, import_deploy_package, run_tool
+from helpers.ort_table import ROW, table_rows
 
 pytestmark = pytest.mark.slow  # every test here starts a process
 
 import_deploy_package('onnxruntime')
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark_onnx.py')
-HEADER = '| backend | median ms | min ms | median / eager |'
-ROW = re.compile(r'^\| (.+?) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|$')
-
-
-def table_rows(text):
-    lines = text.splitlines()
-    start = lines.index(HEADER)
-    assert lines[start + 1] == '| --- | ---: | ---: | ---: |'
-    rows = []
-    for line in lines[start + 2:]:
-        if not line.startswith('|'):
-            break
-        rows.append(line)
-    return lines[start - 2], rows
 
 
 def test_table_and_profile(tmp_path):
