@@ -42,8 +42,10 @@ def gscnn_adjust_hue(img: Image.Image, hue_factor: float) -> Image.Image:
                        (Image.fromarray(np_h, 'L'), s, v)).convert(img.mode)
 
 
-def gscnn_color_jitter(img: Image.Image, factors: Tuple[float, float, float,
-                                                        float],
+Factors = Tuple[float, float, float, float]
+
+
+def gscnn_color_jitter(img: Image.Image, factors: Factors,
                        order: Sequence[int]) -> Image.Image:
     """The official ``ColorJitter`` for drawn factors (brightness, contrast,
     saturation, hue) applied in ``order`` (the shuffled list of the
