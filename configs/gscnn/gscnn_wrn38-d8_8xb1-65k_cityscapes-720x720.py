@@ -39,8 +39,9 @@ train_pipeline = [
         saturation=0.25,
         hue=0.25),
     dict(type='RandomSigmaGaussianBlur', sigma_min=0.15, sigma_span=1.15),
-    # boundary ground truth of the augmented label map (radius 2)
-    dict(type='GenerateSegBoundary', radius=2),
+    # boundary ground truth of the augmented label map (radius 2);
+    # official=True also drops road and marks the frame, as the released code
+    dict(type='GenerateSegBoundary', radius=2, official=False),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
