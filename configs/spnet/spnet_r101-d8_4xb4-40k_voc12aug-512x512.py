@@ -30,7 +30,7 @@ train_pipeline = [
         seg_pad_val=255),
     dict(type='RandomGaussianBlur', prob=0.5, kernel_size=5),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
