@@ -14,10 +14,14 @@ _base_ = [
 ]
 crop_size = (1024, 1024)
 data_preprocessor = dict(size=crop_size)
+# the fork's BN_MOMENTUM (lib/models/seg_hrnet.py)
+norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.01)
 model = dict(
     data_preprocessor=data_preprocessor,
+    backbone=dict(norm_cfg=norm_cfg),
     decode_head=dict(
         num_classes=2,
+        norm_cfg=norm_cfg,
         # the fork's class weights (lib/datasets/urbanisation.py), averaged
         # as torch's weighted cross-entropy
         loss_decode=dict(

@@ -44,8 +44,12 @@ def reduced_pipeline(pipeline):
         step = dict(step)
         if step['type'] == 'RandomResize':
             step['scale'] = (160, 128)  # at ratio 0.5 still >= CROP
-        elif step['type'] == 'RandomCrop':
-            step['crop_size'] = CROP
+        elif step['type'] == 'RandomChoiceResize':
+            step['scales'] = [(64, 64), (128, 128)]
+        elif step['type'] == 'Resize':  # LIP's resize before the scale
+            step['scale'] = CROP
+        elif step['type'] in ('RandomCrop', 'Pad'):
+            step['crop_size' if step['type'] == 'RandomCrop' else 'size'] = CROP
         steps.append(step)
     return Compose(steps)
 
