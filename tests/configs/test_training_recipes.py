@@ -34,7 +34,9 @@ MAIN_CONFIGS = {
     ],
     'gsto_pose': [
         'td-hm_gsto-hrnet-w32_*_coco-256x192.py',
-        'td-hm_gsto-hrnet-w48_*_coco-256x192.py'
+        'td-hm_gsto-hrnet-w48_*_coco-256x192.py',
+        'td-hm_gsto-hrnet-w32_*_coco-384x288.py',
+        'td-hm_gsto-hrnet-w48_*_coco-384x288.py'
     ],
     'hrnet': ['fcn_hr18s-v1_*_urbanisation-1024x1024.py'],
     'gscnn': ['gscnn_wrn38-d8_*_cityscapes-*.py'],
