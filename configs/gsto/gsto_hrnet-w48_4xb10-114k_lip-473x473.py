@@ -1,7 +1,8 @@
 # GSTO-HRNet-W48 on LIP human parsing, 20 classes, 473x473 crops: HRNet's
 # LIP recipe (4 GPUs x 10 images, SGD lr 7e-3, weight decay 5e-4, poly, 150
-# epochs of int(30462 / 40) = 761 iterations = 114150 iterations). Flips swap left/right labels in training and
-# score channels in --aug-test (../_base_/datasets/lip.py).
+# epochs of int(30462 / 40) = 761 iterations = 114150 iterations). Flips
+# swap left/right labels in training and score channels in --aug-test
+# (../_base_/datasets/lip.py).
 _base_ = [
     '../_base_/models/gsto_hr48.py', '../_base_/datasets/lip.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_90k.py'

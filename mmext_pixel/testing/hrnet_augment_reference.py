@@ -7,7 +7,7 @@ which GSTO and the urbanisation fork inherit, with cv2 and numpy only: the
 random draws (scale index, crop offsets, flip) are arguments, so a test can
 feed the same draws to our config's pipeline and compare the arrays.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -32,19 +32,17 @@ def multi_scale_aug(image: np.ndarray, label: np.ndarray, base_size: int,
 
 
 def rand_crop(image: np.ndarray, label: np.ndarray, crop_size: Sequence[int],
-              x: int, y: int,
-              ignore_label: int = 255) -> Tuple[np.ndarray, np.ndarray]:
-    """Pad bottom/right to ``crop_size`` (h, w) with black and
-    ``ignore_label``, then crop at column ``x``, row ``y``."""
-    h, w = label.shape
-    pad_h, pad_w = max(crop_size[0] - h, 0), max(crop_size[1] - w, 0)
-    if pad_h or pad_w:
-        image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w,
-                                   cv2.BORDER_CONSTANT, value=(0., 0., 0.))
-        label = cv2.copyMakeBorder(label, 0, pad_h, 0, pad_w,
-                                   cv2.BORDER_CONSTANT, value=(ignore_label, ))
-    return (image[y:y + crop_size[0], x:x + crop_size[1]],
-            label[y:y + crop_size[0], x:x + crop_size[1]])
+              x: int, y: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Pad bottom/right to ``crop_size`` (h, w) with black and the ignore
+    label 255, then crop at column ``x``, row ``y``."""
+    short_h, short_w = np.subtract(crop_size, label.shape).clip(min=0)
+    pad = (0, int(short_h), 0, int(short_w))
+    if any(pad):
+        border = cv2.BORDER_CONSTANT
+        image = cv2.copyMakeBorder(image, *pad, border, value=(0., 0., 0.))
+        label = cv2.copyMakeBorder(label, *pad, border, value=(255, ))
+    rows, cols = slice(y, y + crop_size[0]), slice(x, x + crop_size[1])
+    return image[rows, cols], label[rows, cols]
 
 
 def gen_sample(image: np.ndarray, label: np.ndarray, base_size: int, k: int,
@@ -58,13 +56,16 @@ def gen_sample(image: np.ndarray, label: np.ndarray, base_size: int, k: int,
     return image, label
 
 
-def lip_sample(image: np.ndarray, label: np.ndarray, k: int, x: int, y: int,
-               flip: bool,
-               label_rev: Optional[np.ndarray] = None,
+def lip_sample(image: np.ndarray,
+               label: np.ndarray,
+               label_rev: np.ndarray,
+               draws: Tuple[int, int, int, bool],
                size: int = 473) -> Tuple[np.ndarray, np.ndarray]:
-    """LIP's ``__getitem__``: the image flipped with its reversed label file
-    (``label_rev``, the flipped label with left/right swapped), both resized
-    to ``size`` x ``size``, then ``gen_sample`` without its flip."""
+    """LIP's ``__getitem__`` for ``draws`` = (k, x, y, flip): the image
+    flipped with its reversed label file (``label_rev``, the flipped label
+    with left/right swapped), both resized to ``size`` x ``size``, then
+    ``gen_sample`` without its flip."""
+    k, x, y, flip = draws
     if flip:
         image, label = image[:, ::-1], label_rev
     image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)

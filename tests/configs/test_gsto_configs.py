@@ -48,8 +48,10 @@ def reduced_pipeline(pipeline):
             step['scales'] = [(64, 64), (128, 128)]
         elif step['type'] == 'Resize':  # LIP's resize before the scale
             step['scale'] = CROP
-        elif step['type'] in ('RandomCrop', 'Pad'):
-            step['crop_size' if step['type'] == 'RandomCrop' else 'size'] = CROP
+        elif step['type'] == 'RandomCrop':
+            step['crop_size'] = CROP
+        elif step['type'] == 'Pad':
+            step['size'] = CROP
         steps.append(step)
     return Compose(steps)
 

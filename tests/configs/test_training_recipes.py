@@ -139,8 +139,9 @@ def test_recipe_tables_are_the_configs(readme):
 
 
 @pytest.mark.parametrize('method', [
-    pytest.param(method, marks=OTHER_BRANCH)
-    if method in ('gscnn', 'gald', 'dgcn', 'spnet') else method
+    pytest.param(method, marks=OTHER_BRANCH) if method in ('gscnn', 'gald',
+                                                           'dgcn',
+                                                           'spnet') else method
     for method in MAIN_CONFIGS
 ])
 def test_every_main_config_has_a_table(method):

@@ -13,16 +13,17 @@ from mmext_pixel.testing import hrnet_augment_reference as ref
 
 register_all_modules()
 LIP_PAIRS = ((14, 15), (16, 17), (18, 19))
-# config, image (h, w), base size, crop (h, w), number of scales
+# config, image (h, w), base size, crop (h, w), scales
 CASES = {
-    'cityscapes': ('configs/gsto/gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py',
-                   (1024, 2048), 2048, (512, 1024), 17),
-    'pascal-context': (
-        'configs/gsto/gsto_hrnet-w48_4xb4-62k_pascal-context-59-480x480.py',
-        (375, 500), 520, (480, 480), 17),
-    'urbanisation': (
-        'configs/hrnet/fcn_hr18s-v1_1xb3-5e_urbanisation-1024x1024.py',
-        (1024, 1024), 2048, (1024, 1024), 17),
+    'cityscapes':
+    ('configs/gsto/gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py',
+     (1024, 2048), 2048, (512, 1024), 17),
+    'pascal-context':
+    ('configs/gsto/gsto_hrnet-w48_4xb4-62k_pascal-context-59-480x480.py',
+     (375, 500), 520, (480, 480), 17),
+    'urbanisation':
+    ('configs/hrnet/fcn_hr18s-v1_1xb3-5e_urbanisation-1024x1024.py',
+     (1024, 1024), 2048, (1024, 1024), 17),
     'lip': ('configs/gsto/gsto_hrnet-w48_4xb10-114k_lip-473x473.py',
             (301, 188), 473, (473, 473), 12),
 }
@@ -41,9 +42,13 @@ def _run(pipeline, img, seg, draws, monkeypatch):
 
     monkeypatch.setattr(np.random, 'randint', scripted)
     out = Compose(pipeline)(
-        dict(img=img.copy(), gt_seg_map=seg.copy(), seg_fields=['gt_seg_map'],
-             img_shape=img.shape[:2], ori_shape=img.shape[:2],
-             reduce_zero_label=False))
+        dict(
+            img=img.copy(),
+            gt_seg_map=seg.copy(),
+            seg_fields=['gt_seg_map'],
+            img_shape=img.shape[:2],
+            ori_shape=img.shape[:2],
+            reduce_zero_label=False))
     assert not queue
     return (out['inputs'].permute(1, 2, 0).numpy(),
             out['data_samples'].gt_sem_seg.data[0].numpy())
@@ -81,7 +86,7 @@ def test_pipeline_is_the_official_arithmetic(name, monkeypatch):
         x = rng.randint(0, max(sw - crop[1], 0) + 1)
         ours = _run(pipeline, img, seg, (k, y, x), monkeypatch)
         if name == 'lip':
-            theirs = ref.lip_sample(img, seg, k, x, y, flip, label_rev)
+            theirs = ref.lip_sample(img, seg, label_rev, (k, x, y, flip))
         else:
             theirs = ref.gen_sample(img, seg, base, k, crop, x, y, flip)
         for a, b in zip(ours, theirs):
