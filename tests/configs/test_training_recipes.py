@@ -21,8 +21,6 @@ from mmengine.config import Config
 
 CONFIGS = Path(__file__).parents[2] / 'configs'
 READMES = sorted(CONFIGS.glob('*/README.md'))
-OTHER_BRANCH = pytest.mark.xfail(
-    strict=True, reason='tables written on another branch')
 # the main configs of the recipe issue, by method (file name patterns, so
 # that a schedule in the name may follow the official arithmetic)
 MAIN_CONFIGS = {
@@ -138,12 +136,7 @@ def test_recipe_tables_are_the_configs(readme):
     assert not problems, '\n'.join(problems)
 
 
-@pytest.mark.parametrize('method', [
-    pytest.param(method, marks=OTHER_BRANCH) if method in ('gscnn', 'gald',
-                                                           'dgcn',
-                                                           'spnet') else method
-    for method in MAIN_CONFIGS
-])
+@pytest.mark.parametrize('method', MAIN_CONFIGS)
 def test_every_main_config_has_a_table(method):
     tables = recipe_tables(CONFIGS / method / 'README.md')
     for pattern in MAIN_CONFIGS[method]:
