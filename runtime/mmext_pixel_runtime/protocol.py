@@ -1,8 +1,10 @@
 """uvicorn's h11 protocol with the limits a public server needs before a
 request reaches the application: a deadline for the request line and
-headers (slowloris) and a bound on open connections."""
+headers (slowloris) and bounds on open connections, in all and from one
+client address."""
 import json
 import logging
+from collections import Counter
 from typing import Callable, Optional
 
 import h11
@@ -24,7 +26,8 @@ def raw_response(status: int,
 
 
 def guarded_protocol(header_timeout: float, max_connections: int,
-                     retry_after: Callable[[], int]) -> type:
+                     max_per_client: int, retry_after: Callable[[],
+                                                                int]) -> type:
     """An ``H11Protocol`` subclass for ``uvicorn.Config(http=...)``.
 
     Args:
@@ -34,28 +37,42 @@ def guarded_protocol(header_timeout: float, max_connections: int,
             idle keep-alive connection is closed.
         max_connections (int): Open connections at most; one more is
             answered 503 with ``Retry-After`` and closed.
+        max_per_client (int): Open connections from one address at most;
+            one more is answered so.
         retry_after (Callable): Seconds to put in ``Retry-After``.
     """
 
+    per_client: Counter = Counter()
+    warned = set()  # addresses refused since their last connection closed
+
     class GuardedH11Protocol(H11Protocol):
         header_timer: Optional[object] = None
+        address: Optional[str] = None
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
+            address = self.client[0] if self.client else ''
             if len(self.connections) > max_connections:
-                logger.warning(
-                    'refused a connection from %s: %d connections open, '
-                    'at most %d', self.client_name(), len(self.connections),
-                    max_connections)
-                transport.write(
-                    raw_response(
-                        503, 'Service Unavailable',
-                        f'the server has {max_connections} connections open, '
-                        'the most it takes; retry later',
-                        f'retry-after: {retry_after()}\r\n'))
-                transport.close()
+                address = ''
+                refusal = (f'the server has {max_connections} connections '
+                           'open, the most it takes')
+            elif per_client[address] >= max_per_client:
+                refusal = (f'{address} has {max_per_client} connections '
+                           'open, the most one client may have')
+            else:
+                self.address = address
+                per_client[address] += 1
+                self.arm_header_timer()
                 return
-            self.arm_header_timer()
+            if address not in warned:  # once per flood, not per connection
+                warned.add(address)
+                logger.warning('refusing connections from %s: %s',
+                               self.client_name(), refusal)
+            transport.write(
+                raw_response(503, 'Service Unavailable',
+                             f'{refusal}; retry later',
+                             f'retry-after: {retry_after()}\r\n'))
+            transport.close()
 
         def client_name(self) -> str:
             return '%s:%d' % self.client if self.client else 'a client'
@@ -93,6 +110,13 @@ def guarded_protocol(header_timeout: float, max_connections: int,
 
         def connection_lost(self, exc) -> None:
             self.cancel_header_timer()
+            if self.address is not None:
+                per_client[self.address] -= 1
+                if not per_client[self.address]:
+                    del per_client[self.address]
+                warned.discard(self.address)
+                warned.discard('')  # the total bound's refusals
+                self.address = None
             super().connection_lost(exc)
 
     return GuardedH11Protocol
