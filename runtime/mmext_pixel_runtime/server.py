@@ -34,7 +34,7 @@ import logging
 import os.path as osp
 import sys
 import time
-from typing import AsyncIterator, Optional, Sequence
+from typing import Optional, Sequence
 
 from .cli import DefaultsHelpFormatter
 from .image_header import FORMATS
@@ -46,10 +46,8 @@ from .uploads import UploadError
 try:
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
-    from starlette.datastructures import Headers, UploadFile
-    from starlette.formparsers import MultiPartException, MultiPartParser
 
-    from .protocol import guarded_protocol
+    from .protocol import ClientGone, guarded_protocol, read_upload
 except ImportError as e:  # the optional extra is missing
     raise ImportError(f'{e}; the server needs the "serve" extra: pip install '
                       '"mmext-pixel-runtime[serve]"') from None
@@ -63,70 +61,11 @@ logger = logging.getLogger('mmext_pixel_runtime.server')
 CONNECTION_BYTES = 128 << 10
 
 
-class ClientGone(Exception):
-    """The client closed its connection before its body was in."""
-
-
 def error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse(
         dict(error=message, status=status),
         status_code=status,
         headers=headers or None)
-
-
-async def read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The request body: 413 as soon as it passes ``limit`` bytes, 408 when
-    all of it has not arrived within ``timeout`` seconds, and
-    :class:`ClientGone` when the client leaves."""
-    declared = request.headers.get('content-length')
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise UploadError(
-            413, f'the upload is {int(declared)} bytes; this server takes '
-            f'at most {limit}')
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    chunks, size = [], 0
-    while True:
-        try:
-            message = await asyncio.wait_for(request.receive(),
-                                             max(deadline - loop.time(), 0))
-        except asyncio.TimeoutError:
-            raise UploadError(
-                408, f'the request body did not arrive within {timeout:g} s '
-                f'({size} bytes came)') from None
-        if message['type'] == 'http.disconnect':
-            raise ClientGone(f'after {size} bytes of its body')
-        chunk = message.get('body', b'')
-        size += len(chunk)
-        if size > limit:
-            raise UploadError(
-                413, f'the upload is over {limit} bytes, the most this '
-                'server takes')
-        chunks.append(chunk)
-        if not message.get('more_body', False):
-            return b''.join(chunks)
-
-
-async def uploaded_file(request: Request, body: bytes) -> bytes:
-    """The image of a request: the body, or a multipart form's file."""
-    ctype = request.headers.get('content-type', '')
-    if not ctype.startswith('multipart/form-data'):
-        return body
-
-    async def stream() -> AsyncIterator[bytes]:
-        yield body
-
-    try:
-        form = await MultiPartParser(
-            Headers(raw=request.headers.raw), stream(), max_files=1).parse()
-    except MultiPartException as e:
-        raise UploadError(422, f'malformed multipart form: {e}') from None
-    files = [v for v in form.values() if isinstance(v, UploadFile)]
-    if len(files) != 1:
-        raise UploadError(
-            422, 'a multipart request must hold one file field (the image), '
-            f'it has {len(files)}')
-    return await files[0].read()
 
 
 def create_app(service: ModelService,
@@ -221,9 +160,8 @@ def create_app(service: ModelService,
                      start: float) -> Response:
         try:
             # the body first: a slow upload holds no slot
-            data = await uploaded_file(
-                request, await read_body(request, service.max_bytes,
-                                         body_timeout))
+            data = await read_upload(request, service.max_bytes,
+                                     body_timeout)
         except UploadError as e:
             headers = {'Connection': 'close'} if e.status == 408 else {}
             return error(e.status, e.message, **headers)
@@ -377,7 +315,9 @@ def report_memory(args: argparse.Namespace, service: ModelService,
         peak = measured['peak_bytes']
         how = (f'network inputs up to {measured["network_pixels"]} pixels, '
                'measured at two small sizes')
-    bodies = args.max_bodies * service.max_bytes
+    # and the copy of the one body being joined (the event loop joins one
+    # at a time)
+    bodies = (args.max_bodies + 1) * service.max_bytes
     connections = args.max_connections * CONNECTION_BYTES
     total = service.workers * peak + bodies + connections
     limits.update(request_peak_bytes=peak, memory_ceiling_bytes=total)
@@ -385,8 +325,9 @@ def report_memory(args: argparse.Namespace, service: ModelService,
         f'mmext-pixel-serve: memory ceiling {total / MIB:.0f} MiB beyond the '
         f'idle process = --workers {service.workers} x {peak / MIB:.0f} MiB '
         f'(one request at --max-pixels {service.max_pixels}, {how}) + '
-        f'--max-bodies {args.max_bodies} x {service.max_bytes / MIB:g} MiB '
-        f'(--max-upload-mb) + --max-connections {args.max_connections} x '
+        f'(--max-bodies {args.max_bodies} + 1) x '
+        f'{service.max_bytes / MIB:g} MiB (--max-upload-mb) + '
+        f'--max-connections {args.max_connections} x '
         f'{CONNECTION_BYTES >> 10} KiB',
         flush=True)
 
