@@ -120,8 +120,8 @@ def network_cost(model: Segmenter) -> Tuple[float, float]:
         inputs = normalise(
             rng.integers(0, 256, (h, w, 3), np.uint8), meta.preprocess)
         model._run(inputs)
-        points.append((inputs.shape[2] * inputs.shape[3],
-                       proc_status()['VmHWM'] - base))
+        points.append(
+            (inputs.shape[2] * inputs.shape[3], proc_status()['VmHWM'] - base))
         del inputs
         gc.collect()
     if len(points) == 1:

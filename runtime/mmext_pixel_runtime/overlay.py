@@ -76,4 +76,3 @@ def draw_overlay(img: np.ndarray,
         out[r:r + rows] = img[r:r + rows] * (1 - alpha) + \
             mask[r:r + rows] * alpha
     return out
-

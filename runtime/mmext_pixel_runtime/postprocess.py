@@ -57,8 +57,9 @@ def _bands(x: np.ndarray, size: Tuple[int, int], align_corners: bool,
         # the band's source rows, resized along W
         src = x[:, lo:hi]
         cols = src[:, :, x0] * wx0 + src[:, :, x1] * wx1
-        yield r, (cols[:, y0[s] - lo] * wy0[s, None] +
-                  cols[:, y1[s] - lo] * wy1[s, None])
+        yield r, (
+            cols[:, y0[s] - lo] * wy0[s, None] +
+            cols[:, y1[s] - lo] * wy1[s, None])
 
 
 def upsample_argmax(x: np.ndarray, size: Tuple[int, int],

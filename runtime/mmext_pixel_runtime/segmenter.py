@@ -26,10 +26,10 @@ import numpy as np
 import onnxruntime as ort
 
 from .image_header import ImageError, check_pixels, measure
-from .postprocess import label_counts, resize_bilinear, upsample_argmax
 from .metadata import (METADATA_KEY, InferenceError, ModelMeta, Preprocess,
                        TestResize, check_class_count, check_graph,
                        parse_metadata, to_model_meta)
+from .postprocess import label_counts, resize_bilinear, upsample_argmax
 
 ImageLike = Union[np.ndarray, str, os.PathLike, bytes]
 

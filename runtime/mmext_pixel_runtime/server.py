@@ -141,8 +141,9 @@ def create_app(service: ModelService,
         # the memory of the body, and for a form of its file, held until
         # the answer is made
         declared = request.headers.get('content-length', '')
-        need = min(int(declared) if declared.isdigit() else service.max_bytes,
-                   service.max_bytes)
+        need = min(
+            int(declared) if declared.isdigit() else service.max_bytes,
+            service.max_bytes)
         if request.headers.get('content-type', '').startswith('multipart/'):
             need *= 2
         if service.body_bytes + need > body_budget:
@@ -160,8 +161,7 @@ def create_app(service: ModelService,
                      start: float) -> Response:
         try:
             # the body first: a slow upload holds no slot
-            data = await read_upload(request, service.max_bytes,
-                                     body_timeout)
+            data = await read_upload(request, service.max_bytes, body_timeout)
         except UploadError as e:
             headers = {'Connection': 'close'} if e.status == 408 else {}
             return error(e.status, e.message, **headers)

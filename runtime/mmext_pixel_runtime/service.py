@@ -119,8 +119,13 @@ class ModelService:
         # drawn into the decoded image, which nothing else needs
         overlay_png = base64.b64encode(
             encode_png(
-                draw_overlay(img, labels, self.meta.classes,
-                             self.meta.palette, with_labels, inplace=True)))
+                draw_overlay(
+                    img,
+                    labels,
+                    self.meta.classes,
+                    self.meta.palette,
+                    with_labels,
+                    inplace=True)))
         del img
         return self.answer(labels, overlay_png, infer_ms,
                            (time.perf_counter() - start) * 1000), \
@@ -162,4 +167,3 @@ class ModelService:
         labels_png = base64.b64encode(encode_png(labels))
         return b''.join((head[:-1].encode(), b', "labels_png": "', labels_png,
                          b'", "overlay_png": "', overlay_png, b'"}'))
-

@@ -167,8 +167,8 @@ def noise_png(pixels: int, seed: int = 0) -> bytes:
     """A PNG of uniform noise (it does not compress) of the square nearest
     ``pixels`` from below."""
     side = int(pixels**0.5)
-    img = np.random.default_rng(seed).integers(0, 256, (side, side, 3),
-                                                np.uint8)
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (side, side, 3), np.uint8)
     return cv2.imencode('.png', img)[1].tobytes()
 
 
@@ -197,12 +197,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         for fmt in ('png', 'json'):
             with serve(args.model, '--max-pixels', str(pixels), '--threads',
                        args.threads, '--max-upload-mb', '64') as client:
-                stated = client.get_json('/model')[1]['limits'][
-                    'request_peak_bytes']
+                stated = client.get_json(
+                    '/model')[1]['limits']['request_peak_bytes']
                 growth = request_growth(client, body, fmt)
-            print(f'| {mp} | {fmt} | {growth / 2**20:.0f} | '
-                  f'{growth / pixels:.1f} | {stated / 2**20:.0f} |',
-                  flush=True)
+            print(
+                f'| {mp} | {fmt} | {growth / 2**20:.0f} | '
+                f'{growth / pixels:.1f} | {stated / 2**20:.0f} |',
+                flush=True)
 
 
 if __name__ == '__main__':

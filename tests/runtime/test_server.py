@@ -33,8 +33,8 @@ pytestmark = pytest.mark.slow
 MAX_PIXELS = 512 * 512
 TIMEOUT_S = 2
 OPTIONS = ('--workers', '1', '--threads', '1', '--queue', '1', '--max-pixels',
-           str(MAX_PIXELS), '--max-upload-mb', '1', '--max-connections',
-           '16', '--max-connections-per-client', '12', '--header-timeout',
+           str(MAX_PIXELS), '--max-upload-mb', '1', '--max-connections', '16',
+           '--max-connections-per-client', '12', '--header-timeout',
            str(TIMEOUT_S), '--body-timeout', str(TIMEOUT_S))
 
 
@@ -278,8 +278,8 @@ def connect(port, address):
                                     source_address=(address, 0))
 
 
-def test_connections_beyond_the_bounds_are_refused(tiny_models,
-                                                   synthetic_root, server):
+def test_connections_beyond_the_bounds_are_refused(tiny_models, synthetic_root,
+                                                   server):
     """``--max-connections-per-client 12``: with 12 silent connections from
     127.0.0.1 its 13th is answered 503 with ``Retry-After`` and closed at
     once while 127.0.0.2 still connects; ``--max-connections 16``: with 4
@@ -367,8 +367,8 @@ def test_memory_ceiling_holds_at_the_limit(server):
     _, info = server.get_json('/model')
     limits = info['limits']
     peak, total = limits['request_peak_bytes'], limits['memory_ceiling_bytes']
-    assert total == (peak + (16 + 1) * limits['max_upload_bytes'] +
-                     16 * (128 << 10))
+    assert total == (
+        peak + (16 + 1) * limits['max_upload_bytes'] + 16 * (128 << 10))
     assert f'memory ceiling {total / (1 << 20):.0f} MiB' in line
     assert re.search(
         rf'--workers 1 x {peak / (1 << 20):.0f} MiB \(one request at '

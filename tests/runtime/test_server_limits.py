@@ -37,9 +37,10 @@ def cityscapes_onnx(tmp_path_factory):
     user does."""
     out = tmp_path_factory.mktemp('cityscapes') / 'hr18s.onnx'
     subprocess.run([
-        sys.executable, str(REPO_ROOT / 'tools/deployment/pytorch2onnx.py'),
-        str(REPO_ROOT / CITYSCAPES),
-        '--shape', '512', '1024', '--dynamic', '--out',
+        sys.executable,
+        str(REPO_ROOT / 'tools/deployment/pytorch2onnx.py'),
+        str(REPO_ROOT / CITYSCAPES), '--shape', '512', '1024', '--dynamic',
+        '--out',
         str(out)
     ],
                    check=True,
@@ -96,8 +97,8 @@ async def drip(port: int, stop: threading.Event, counts: dict) -> None:
                     data = await asyncio.wait_for(reader.read(4096), 1)
                 except asyncio.TimeoutError:
                     continue  # still open: the next byte
-                counts['503' if data.startswith(b'HTTP/1.1 503') else
-                       'closed'] += 1
+                counts['503' if data.startswith(b'HTTP/1.1 503'
+                                                ) else 'closed'] += 1
                 break
         except OSError:
             counts['closed'] += 1
@@ -120,18 +121,18 @@ def test_one_client_cannot_lock_out_another(tiny_onnx, synthetic_root):
     answered 200 within 2 s, and the server's memory stays under the
     ceiling it states."""
     img = cv2.imread(
-        str(sorted((synthetic_root / 'urbanisation' / 'x' /
+        str(
+            sorted((synthetic_root / 'urbanisation' / 'x' /
                     'val').glob('*.png'))[0]))
     body = cv2.imencode('.png', img)[1].tobytes()
     with serve(tiny_onnx['whole'], '--threads', '1') as client:
-        ceiling = client.get_json('/model')[1]['limits'][
-            'memory_ceiling_bytes']
+        ceiling = client.get_json(
+            '/model')[1]['limits']['memory_ceiling_bytes']
         idle = tree_status(client.pid)['VmRSS']
         stop = threading.Event()
         counts = {'opened': 0, '503': 0, 'closed': 0}
         attacker = threading.Thread(
-            target=asyncio.run,
-            args=(flood(client.port, 200, stop, counts), ))
+            target=asyncio.run, args=(flood(client.port, 200, stop, counts), ))
         attacker.start()
         latencies, peak = [], 0
         try:
