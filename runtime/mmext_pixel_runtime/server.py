@@ -148,17 +148,20 @@ def create_app(service: ModelService,
             need *= 2
         if service.body_bytes + need > body_budget:
             return error(
-                503, f'the server holds {service.body_bytes} bytes of '
+                503,
+                f'the server holds {service.body_bytes} bytes of '
                 f'request bodies, {need} more would pass its {body_budget}; '
-                'retry later', **busy())
+                'retry later',
+                Connection='close',  # its body is not read
+                **busy())
         service.body_bytes += need
         try:
-            return await answer(request, format, labels, start)
+            return await segment(request, format, labels, start)
         finally:
             service.body_bytes -= need
 
-    async def answer(request: Request, format: str, labels: bool,
-                     start: float) -> Response:
+    async def segment(request: Request, format: str, labels: bool,
+                      start: float) -> Response:
         try:
             # the body first: a slow upload holds no slot
             data = await read_upload(request, service.max_bytes, body_timeout)

@@ -1,11 +1,14 @@
 """mmext-pixel-serve at its limits, as a real process on local addresses:
 a start without a probe process, one request at the default pixel limit
 with HRNetV2-W18-Small Cityscapes (19 classes) in at most 40 bytes per
-pixel and under the figure the server states, and one client address
-flooding the server with dripping connections while another is served.
-Memory is the resident size of the server's process tree, from /proc."""
+pixel and under the figure the server states, one client address flooding
+the server with dripping connections while another is served, and the
+bodies bounded by their memory budget. Memory is the resident size of the
+server's process tree, from /proc."""
 import asyncio
+import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -158,3 +161,31 @@ def test_one_client_cannot_lock_out_another(tiny_onnx, synthetic_root):
     assert 1 <= refusals <= 3, refusals
     assert max(latencies) < 2
     assert peak < ceiling
+
+
+def test_bodies_bounded_by_their_budget(tiny_onnx, synthetic_root):
+    """``--max-upload-mb 1 --max-bodies 2``: two uploads announcing 1 MiB
+    and stalling take the budget; a third request gets 503 with
+    ``Retry-After`` at once, and once the stalled ones are answered 408 a
+    request is served."""
+    path = sorted((synthetic_root / 'urbanisation' / 'x' / 'val').glob('*'))[0]
+    with serve(tiny_onnx['whole'], '--max-upload-mb', '1', '--max-bodies', '2',
+               '--body-timeout', '2') as client:
+        stalled = []
+        for _ in range(2):
+            sock = socket.create_connection(('127.0.0.1', client.port))
+            sock.sendall(b'POST /predict HTTP/1.1\r\nHost: x\r\n'
+                         b'Content-Length: 1048576\r\n\r\n\x89PNG')
+            stalled.append(sock)
+        time.sleep(0.5)
+        status, headers, answer = client.predict(path.read_bytes())
+        assert status == 503, answer
+        assert int(headers['retry-after']) >= 1
+        assert ('the server holds 2097152 bytes of request bodies, '
+                f'{path.stat().st_size} more would pass its 2097152'
+                ) in json.loads(answer)['error']
+        for sock in stalled:
+            sock.settimeout(10)
+            assert sock.recv(4096).startswith(b'HTTP/1.1 408')
+            sock.close()
+        assert client.predict(path.read_bytes())[0] == 200
