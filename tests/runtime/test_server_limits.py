@@ -157,8 +157,9 @@ def test_one_client_cannot_lock_out_another(tiny_onnx, synthetic_root):
           f'flood: {counts}; server growth {peak >> 20} MiB of a ceiling '
           f'of {ceiling >> 20} MiB')
     assert counts['opened'] > 200 and counts['503'] > 0, counts
-    # a line per flood, not per refused connection
-    assert 1 <= refusals <= 3, refusals
+    # a line per flood (again whenever its 8 connections all time out
+    # together, every 10 s), not per refused connection
+    assert 1 <= refusals <= 2 + FLOOD_S // 10, refusals
     assert max(latencies) < 2
     assert peak < ceiling
 
