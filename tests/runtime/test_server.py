@@ -391,8 +391,11 @@ def test_burst(tiny_models, synthetic_root):
     bodies = [png(img) for img in imgs]
     wants = [model.predict(img) for img in imgs]
     assert len({w.tobytes() for w in wants}) == len(wants)
+    # 8 clients on one address, each connecting again as soon as its last
+    # answer is in: above 8 connections while the server sees them close
     with serve(tiny_models['whole'], '--workers', '2', '--threads', '1',
-               '--max-pixels', str(MAX_PIXELS)) as client:
+               '--max-pixels', str(MAX_PIXELS), '--max-connections-per-client',
+               '16') as client:
         start = time.monotonic()
 
         def call(i):
