@@ -63,18 +63,6 @@ def reset_peak(pid: str = 'self') -> None:
         f.write('5')
 
 
-def padded(meta, h: int, w: int) -> int:
-    """Pixels of the network input of an (h, w) test-resized image, padded
-    as :func:`.normalise` pads it."""
-    pre = meta.preprocess
-    if pre.pad_size is not None:
-        h, w = max(pre.pad_size[0], h), max(pre.pad_size[1], w)
-    elif pre.size_divisor:
-        d = pre.size_divisor
-        h, w = -(-h // d) * d, -(-w // d) * d
-    return h * w
-
-
 def network_pixels(meta, max_pixels: int) -> int:
     """The most pixels a network input of an image within ``max_pixels``
     has: the test resize's largest output, or the limit itself, padded at
@@ -84,7 +72,14 @@ def network_pixels(meta, max_pixels: int) -> int:
         meta (ModelMeta): The model's metadata.
         max_pixels (int): The server's pixel limit.
     """
-    resize = meta.test_resize
+    pre, resize = meta.preprocess, meta.test_resize
+
+    def padded(h: int, w: int) -> int:  # as normalise pads
+        if pre.pad_size is not None:
+            return max(pre.pad_size[0], h) * max(pre.pad_size[1], w)
+        d = pre.size_divisor or 1
+        return -(-h // d) * d * (-(-w // d) * d)
+
     if resize is None:
         side = math.isqrt(max_pixels)
         shapes = [(1, max_pixels), (max_pixels, 1), (side, side)]
@@ -94,7 +89,7 @@ def network_pixels(meta, max_pixels: int) -> int:
         shapes = [(small, big), (big, small)]
     else:
         shapes = [tuple(resize.scale[::-1])]
-    return max(padded(meta, h, w) for h, w in shapes)
+    return max(padded(h, w) for h, w in shapes)
 
 
 def network_cost(model: Segmenter) -> Tuple[float, float]:

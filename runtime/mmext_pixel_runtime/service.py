@@ -92,19 +92,10 @@ class ModelService:
 
     def run(self, data: bytes, fmt: str, with_labels: bool,
             start: float) -> Tuple[bytes, str, float]:
-        """One request's work, in a worker thread: decode and segment the
-        upload, and the response body (see :meth:`answer`).
-
-        Args:
-            data (bytes): The uploaded image.
-            fmt (str): 'png' or 'json'.
-            with_labels (bool): Class names on the overlay.
-            start (float): ``time.perf_counter()`` at the request's arrival.
-
-        Returns:
-            Tuple[bytes, str, float]: The body, its media type and the
-            inference time in ms.
-        """
+        """One request's work, in a worker thread: the body of the answer
+        (the label PNG, or for ``fmt='json'`` :meth:`answer`), its media
+        type and the inference time (ms); ``start`` is the request's
+        ``time.perf_counter()`` at arrival."""
         img = decode_upload(data, self.max_pixels)
         model = self.idle.get()
         try:
