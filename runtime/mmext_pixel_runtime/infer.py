@@ -57,13 +57,13 @@ def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
     sys.stderr.write('\n')
 
 
-def encode_png(img: np.ndarray) -> bytes:
-    """PNG bytes of a uint8 image (H, W) or BGR (H, W, 3)."""
+def encode_png(img: np.ndarray) -> np.ndarray:
+    """PNG of a uint8 image (H, W) or BGR (H, W, 3), as a uint8 buffer."""
     ok, data = cv2.imencode('.png', img)
     if not ok:
         raise InferenceError(f'PNG encoding of a {img.dtype} {img.shape} '
                              'image failed')
-    return data.tobytes()
+    return data
 
 
 def write_png(path: str, img: np.ndarray) -> None:

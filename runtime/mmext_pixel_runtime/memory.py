@@ -1,26 +1,45 @@
-"""The memory of one ``mmext-pixel-serve`` request at the pixel limit,
-measured, and the server's worst case.
+"""The memory of one ``mmext-pixel-serve`` request at the pixel limit, and
+the server's worst case, derived from the model at start.
 
-The probe runs in a fresh process (``python -m
-mmext_pixel_runtime.memory MODEL --pixels N``): it loads the model as a
-server worker does, sends a small image through the whole request path (so
-that code pages and onnxruntime's first allocations are in), resets the
-kernel's high-water mark of its resident memory (``/proc/self/clear_refs``)
-and then does the work of the most expensive request: a noise image of
-``N`` pixels decoded, segmented, drawn over and answered as JSON. The peak
-is ``VmHWM`` after it minus ``VmRSS`` before it: numpy, OpenCV and
-onnxruntime allocations alike, which ``tracemalloc`` would not see.
+A request holds two parts at once. The network's (onnxruntime's
+activations, which its arena keeps resident, the normalised input and the
+logits) is linear in the pixels of the network input: it is measured in the
+serving process before it serves, at two small inputs (the growth of
+``VmHWM`` over ``VmRSS``, the kernel's resident high-water mark reset
+through ``/proc/self/clear_refs``: numpy, OpenCV and onnxruntime memory
+alike) and extrapolated to the largest input the pixel limit lets through
+(the test resize's scale, or the limit itself, padded at the most adverse
+aspect ratio). The rest is linear in the image's pixels and counted from
+the request path (:data:`BYTES_PER_PIXEL`), plus the bands of the
+postprocessing.
 """
-import argparse
 import gc
-import json
 import math
-import os
-import subprocess
-import sys
-from typing import Dict, Optional, Sequence
+from typing import Dict, Tuple
+
+import numpy as np
+
+from .postprocess import BAND_BYTES
+from .segmenter import Segmenter, normalise
 
 MIB = 1 << 20
+# Per image pixel, the most the request path holds at once beyond the
+# network: the decoded image (3 bytes), the labels (1), the overlay's
+# colour mask (3) and a class's mask (1) while drawing; the overlay's PNG
+# (3, noise does not compress) and its base64 (4) with the image; or, while
+# the JSON answer is written out, its base64 PNGs (5.4), their join (5.4)
+# and the socket's copy of what it has not sent yet (5.4).
+BYTES_PER_PIXEL = 17
+# the postprocessing's bands (see postprocess.py, overlay.py): six
+# float32 bands of logits at once, the overlay's float64 blend and counting
+FIXED_BYTES = 6 * BAND_BYTES + 32 * MIB
+# sides of the two inputs measured: a start costs them, and below 128 the
+# first chunk of onnxruntime's arena hides the growth
+PROBE_SIDES = (128, 256)
+# on the extrapolated growth: onnxruntime's allocations grow a little faster
+# than linearly with the input (1.5 % from 256x256 to 1024x1024 for the
+# tests' tiny HRNet)
+MARGIN = 1.1
 
 
 def proc_status(pid: str = 'self') -> Dict[str, int]:
@@ -44,103 +63,83 @@ def reset_peak(pid: str = 'self') -> None:
         f.write('5')
 
 
-def probe_shape(max_pixels: int) -> tuple:
-    """(w, h) of the probe image: the square nearest ``max_pixels`` from
-    below."""
-    side = math.isqrt(max_pixels)
-    return side, max_pixels // side
-
-
-def measure_request(model: str, max_pixels: int,
-                    threads: Optional[int]) -> dict:
-    """The peak memory of one request at the pixel limit, in this process
-    (see the module doc)."""
-    import cv2
-    import numpy as np
-
-    from .service import ModelService
-    service = ModelService(
-        model, workers=1, threads=threads, queue_size=0, max_pixels=max_pixels)
-    w, h = probe_shape(max_pixels)
-    rng = np.random.default_rng(0)
-
-    def request(data: bytes) -> None:
-        result = service.infer(data, True, True)
-        service.answer(result, 'json', 0.0)
-
-    request(
-        cv2.imencode('.png', rng.integers(0, 256, (32, 32, 3),
-                                          np.uint8))[1].tobytes())
-    img = rng.integers(0, 256, (h, w, 3), np.uint8)
-    data = cv2.imencode('.png', img)[1].tobytes()
-    del img
-    gc.collect()
-    reset_peak()
-    before = proc_status()['VmRSS']
-    request(data)
-    peak = proc_status()['VmHWM'] - before
-    return dict(peak_bytes=peak, width=w, height=h, upload_bytes=len(data))
-
-
-def request_peak(model: str,
-                 max_pixels: int,
-                 threads: Optional[int] = None,
-                 timeout: float = 600) -> dict:
-    """:func:`measure_request` in a fresh process.
+def network_pixels(meta, max_pixels: int) -> int:
+    """The most pixels a network input of an image within ``max_pixels``
+    has: the test resize's largest output, or the limit itself, padded at
+    the most adverse aspect ratio (one row or column pads most).
 
     Args:
-        model (str): The ONNX file.
+        meta (ModelMeta): The model's metadata.
         max_pixels (int): The server's pixel limit.
-        threads (int, optional): onnxruntime threads. Defaults to None.
-        timeout (float): Seconds before giving up. Defaults to 600.
+    """
+    pre, resize = meta.preprocess, meta.test_resize
+
+    def padded(h: int, w: int) -> int:  # as normalise pads
+        if pre.pad_size is not None:
+            return max(pre.pad_size[0], h) * max(pre.pad_size[1], w)
+        d = pre.size_divisor or 1
+        return -(-h // d) * d * (-(-w // d) * d)
+
+    if resize is None:
+        side = math.isqrt(max_pixels)
+        shapes = [(1, max_pixels), (max_pixels, 1), (side, side)]
+    elif resize.keep_ratio:
+        # within the scale's long and short edges, either way round
+        big, small = max(resize.scale), min(resize.scale)
+        shapes = [(small, big), (big, small)]
+    else:
+        shapes = [tuple(resize.scale[::-1])]
+    return max(padded(h, w) for h, w in shapes)
+
+
+def network_cost(model: Segmenter) -> Tuple[float, float]:
+    """The network's memory as bytes + bytes per input pixel, measured in
+    this process (which nothing else may use meanwhile): two inputs of
+    :data:`PROBE_SIDES` (one for a fixed-size graph or a sliding window,
+    whose crops are all one size; the input at the image's size and the
+    logits averaged there then cost ``15 + 4 x (classes + 1)`` bytes per
+    pixel more)."""
+    meta = model.meta
+    if meta.test_mode == 'slide':
+        sizes = [tuple(meta.crop_size)]
+    elif all(model.fixed_hw):
+        sizes = [model.fixed_hw]
+    else:
+        sizes = [(s, s) for s in PROBE_SIDES]
+    rng = np.random.default_rng(0)
+    gc.collect()
+    base = proc_status()['VmRSS']
+    points = []
+    for h, w in sizes:
+        reset_peak()
+        inputs = normalise(
+            rng.integers(0, 256, (h, w, 3), np.uint8), meta.preprocess)
+        model._run(inputs)
+        points.append(
+            (inputs.shape[2] * inputs.shape[3], proc_status()['VmHWM'] - base))
+        del inputs
+        gc.collect()
+    if len(points) == 1:
+        slide = meta.test_mode == 'slide'
+        return points[0][1], 15 + 4 * (meta.num_classes + 1) if slide else 0
+    (p1, g1), (p2, g2) = points
+    slope = MARGIN * max(g2 - g1, 0) / (p2 - p1)
+    return max(g1 - slope * p1, 0), slope
+
+
+def request_peak(model: Segmenter, max_pixels: int) -> Dict[str, int]:
+    """One request's memory at the pixel limit, at most (see the module
+    doc).
+
+    Args:
+        model (Segmenter): A server worker's model (measured in place).
+        max_pixels (int): The server's pixel limit.
 
     Returns:
-        dict: ``peak_bytes``, ``width``, ``height``, ``upload_bytes``.
+        dict: ``peak_bytes``, and the ``network_pixels`` it assumes.
     """
-    cmd = [
-        sys.executable, '-m', 'mmext_pixel_runtime.memory', model, '--pixels',
-        str(max_pixels)
-    ]
-    if threads:
-        cmd += ['--threads', str(threads)]
-    proc = subprocess.run(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError('the memory probe failed: ' +
-                           (proc.stderr.strip().splitlines() or ['?'])[-1])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def worst_case(workers: int, request_bytes: int, connections: int,
-               upload_bytes: int) -> int:
-    """The server's memory beyond its idle size, at most: every worker in a
-    request at the pixel limit, every connection holding an upload of the
-    largest size twice (the body and, for a form, its file).
-
-    Args:
-        workers (int): ``--workers``.
-        request_bytes (int): One request's peak (:func:`request_peak`).
-        connections (int): ``--max-connections``.
-        upload_bytes (int): ``--max-upload-mb`` in bytes.
-    """
-    return workers * request_bytes + connections * 2 * upload_bytes
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(
-        description='Peak memory of one request at the pixel limit')
-    parser.add_argument('model')
-    parser.add_argument('--pixels', type=int, required=True)
-    parser.add_argument('--threads', type=int)
-    args = parser.parse_args(argv)
-    # beside a serving process: its requests come first
-    os.nice(19)
-    print(json.dumps(measure_request(args.model, args.pixels, args.threads)))
-
-
-if __name__ == '__main__':
-    main()
+    fixed, per_pixel = network_cost(model)
+    net = network_pixels(model.meta, max_pixels)
+    peak = fixed + per_pixel * net + BYTES_PER_PIXEL * max_pixels + \
+        FIXED_BYTES
+    return dict(peak_bytes=int(peak), network_pixels=net)

@@ -1,12 +1,21 @@
-"""uvicorn's h11 protocol with the limits a public server needs before a
-request reaches the application: a deadline for the request line and
-headers (slowloris) and a bound on open connections."""
+"""The limits a public server needs on what clients send: in uvicorn's h11
+protocol, before a request reaches the application, a deadline for the
+request line and headers (slowloris) and bounds on open connections, in
+all and from one client address; in the application, the upload read
+within a size and a deadline."""
+import asyncio
 import json
 import logging
-from typing import Callable, Optional
+from collections import Counter
+from typing import AsyncIterator, Callable, Optional
 
 import h11
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .uploads import UploadError
 
 logger = logging.getLogger('mmext_pixel_runtime.server')
 
@@ -24,7 +33,8 @@ def raw_response(status: int,
 
 
 def guarded_protocol(header_timeout: float, max_connections: int,
-                     retry_after: Callable[[], int]) -> type:
+                     max_per_client: int, retry_after: Callable[[],
+                                                                int]) -> type:
     """An ``H11Protocol`` subclass for ``uvicorn.Config(http=...)``.
 
     Args:
@@ -34,28 +44,42 @@ def guarded_protocol(header_timeout: float, max_connections: int,
             idle keep-alive connection is closed.
         max_connections (int): Open connections at most; one more is
             answered 503 with ``Retry-After`` and closed.
+        max_per_client (int): Open connections from one address at most;
+            one more is answered so.
         retry_after (Callable): Seconds to put in ``Retry-After``.
     """
 
+    per_client: Counter = Counter()
+    warned = set()  # addresses refused since they last had none open
+
     class GuardedH11Protocol(H11Protocol):
         header_timer: Optional[object] = None
+        address: Optional[str] = None
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
+            address = self.client[0] if self.client else ''
             if len(self.connections) > max_connections:
-                logger.warning(
-                    'refused a connection from %s: %d connections open, '
-                    'at most %d', self.client_name(), len(self.connections),
-                    max_connections)
-                transport.write(
-                    raw_response(
-                        503, 'Service Unavailable',
-                        f'the server has {max_connections} connections open, '
-                        'the most it takes; retry later',
-                        f'retry-after: {retry_after()}\r\n'))
-                transport.close()
+                address = ''
+                refusal = (f'the server has {max_connections} connections '
+                           'open, the most it takes')
+            elif per_client[address] >= max_per_client:
+                refusal = (f'{address} has {max_per_client} connections '
+                           'open, the most one client may have')
+            else:
+                self.address = address
+                per_client[address] += 1
+                self.arm_header_timer()
                 return
-            self.arm_header_timer()
+            if address not in warned:  # once per flood, not per connection
+                warned.add(address)
+                logger.warning('refusing connections from %s: %s',
+                               self.client_name(), refusal)
+            transport.write(
+                raw_response(503, 'Service Unavailable',
+                             f'{refusal}; retry later',
+                             f'retry-after: {retry_after()}\r\n'))
+            transport.close()
 
         def client_name(self) -> str:
             return '%s:%d' % self.client if self.client else 'a client'
@@ -93,6 +117,74 @@ def guarded_protocol(header_timeout: float, max_connections: int,
 
         def connection_lost(self, exc) -> None:
             self.cancel_header_timer()
+            if self.address is not None:
+                per_client[self.address] -= 1
+                if not per_client[self.address]:
+                    del per_client[self.address]
+                    warned.discard(self.address)
+                warned.discard('')  # the total bound's refusals
+                self.address = None
             super().connection_lost(exc)
 
     return GuardedH11Protocol
+
+
+class ClientGone(Exception):
+    """The client closed its connection before its body was in."""
+
+
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The request body: 413 as soon as it passes ``limit`` bytes, 408 when
+    all of it has not arrived within ``timeout`` seconds, and
+    :class:`ClientGone` when the client leaves."""
+    declared = request.headers.get('content-length')
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise UploadError(
+            413, f'the upload is {int(declared)} bytes; this server takes '
+            f'at most {limit}')
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    chunks, size = [], 0
+    while True:
+        try:
+            message = await asyncio.wait_for(request.receive(),
+                                             max(deadline - loop.time(), 0))
+        except asyncio.TimeoutError:
+            raise UploadError(
+                408, f'the request body did not arrive within {timeout:g} s '
+                f'({size} bytes came)') from None
+        if message['type'] == 'http.disconnect':
+            raise ClientGone(f'after {size} bytes of its body')
+        chunk = message.get('body', b'')
+        size += len(chunk)
+        if size > limit:
+            raise UploadError(
+                413, f'the upload is over {limit} bytes, the most this '
+                'server takes')
+        chunks.append(chunk)
+        if not message.get('more_body', False):
+            return b''.join(chunks)
+
+
+async def read_upload(request: Request, limit: int, timeout: float) -> bytes:
+    """The image of a request (:func:`read_body`): the body, or a multipart
+    form's file."""
+    body = await read_body(request, limit, timeout)
+    ctype = request.headers.get('content-type', '')
+    if not ctype.startswith('multipart/form-data'):
+        return body
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield body
+
+    try:
+        form = await MultiPartParser(
+            Headers(raw=request.headers.raw), stream(), max_files=1).parse()
+    except MultiPartException as e:
+        raise UploadError(422, f'malformed multipart form: {e}') from None
+    files = [v for v in form.values() if isinstance(v, UploadFile)]
+    if len(files) != 1:
+        raise UploadError(
+            422, 'a multipart request must hold one file field (the image), '
+            f'it has {len(files)}')
+    return await files[0].read()

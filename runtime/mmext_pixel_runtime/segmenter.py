@@ -29,6 +29,7 @@ from .image_header import ImageError, check_pixels, measure
 from .metadata import (METADATA_KEY, InferenceError, ModelMeta, Preprocess,
                        TestResize, check_class_count, check_graph,
                        parse_metadata, to_model_meta)
+from .postprocess import label_counts, resize_bilinear, upsample_argmax
 
 ImageLike = Union[np.ndarray, str, os.PathLike, bytes]
 
@@ -223,42 +224,6 @@ def canny_input(inputs: np.ndarray, meta: ModelMeta) -> np.ndarray:
     return edges.astype(np.float32)[:, None] * scale
 
 
-def resize_bilinear(x: np.ndarray, size: Tuple[int, int],
-                    align_corners: bool) -> np.ndarray:
-    """``F.interpolate(x, size, mode='bilinear')`` of a (C, H, W) array.
-
-    Source coordinates as PyTorch computes them (half-pixel centres clamped
-    at 0, or corner-aligned), interpolated along W, then along H.
-
-    Args:
-        x (np.ndarray): (C, H, W) float32.
-        size (Tuple[int, int]): Output (H, W).
-        align_corners (bool): PyTorch's ``align_corners``.
-    """
-
-    def taps(n_in: int, n_out: int):
-        dst = np.arange(n_out, dtype=np.float32)
-        if align_corners:
-            scale = np.float32((n_in - 1) / (n_out - 1) if n_out > 1 else 0)
-            src = dst * scale
-        else:
-            scale = np.float32(n_in / n_out)
-            src = np.maximum((dst + np.float32(0.5)) * scale - np.float32(0.5),
-                             np.float32(0))
-        i0 = np.minimum(src.astype(np.int64), n_in - 1)
-        i1 = np.minimum(i0 + 1, n_in - 1)
-        w1 = (src - i0).astype(np.float32)
-        return i0, i1, np.float32(1) - w1, w1
-
-    h_out, w_out = size
-    if x.shape[1:] == (h_out, w_out):
-        return x
-    x0, x1, wx0, wx1 = taps(x.shape[2], w_out)
-    rows = x[:, :, x0] * wx0 + x[:, :, x1] * wx1
-    y0, y1, wy0, wy1 = taps(x.shape[1], h_out)
-    return rows[:, y0] * wy0[:, None] + rows[:, y1] * wy1[:, None]
-
-
 class Segmenter:
     """An exported segmentation model and the pre/postprocessing its
     metadata describes.
@@ -371,6 +336,16 @@ class Segmenter:
                                  f'{image.dtype} {image.shape}')
         return image
 
+    def _network(self, img: np.ndarray) -> np.ndarray:
+        """Logits (C, h, w) of the test-resized image, padding removed."""
+        resized = test_resize(img, self.meta.test_resize)
+        h, w = resized.shape[:2]
+        inputs = normalise(resized, self.meta.preprocess)
+        del resized
+        if self.meta.test_mode == 'slide':
+            return self._slide(inputs)[0, :, :h, :w]
+        return self._run(inputs)[0, :, :h, :w]
+
     def logits(self, image: ImageLike) -> np.ndarray:
         """Logits (C, H, W) of an image at its own size, as
         ``inference_model``'s ``seg_logits``.
@@ -380,15 +355,8 @@ class Segmenter:
                 image file or its encoded bytes.
         """
         img = self._image(image)
-        resized = test_resize(img, self.meta.test_resize)
-        inputs = normalise(resized, self.meta.preprocess)
-        if self.meta.test_mode == 'slide':
-            out = self._slide(inputs)
-        else:
-            out = self._run(inputs)
-        # remove the padding, then back to the original size
-        out = out[0, :, :resized.shape[0], :resized.shape[1]]
-        return resize_bilinear(out, img.shape[:2], self.meta.align_corners)
+        return resize_bilinear(
+            self._network(img), img.shape[:2], self.meta.align_corners)
 
     def predict(
         self,
@@ -396,7 +364,8 @@ class Segmenter:
         return_logits: bool = False
     ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """Label map (H, W) uint8 of an image (first maximum on ties, as
-        torch's argmax).
+        torch's argmax). Without ``return_logits`` the logits are resized
+        and reduced in bands of rows, never at the image's full size.
 
         Args:
             image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
@@ -408,9 +377,12 @@ class Segmenter:
             np.ndarray | Tuple[np.ndarray, np.ndarray]: The labels, or the
             labels and the logits.
         """
-        logits = self.logits(image)
-        labels = logits.argmax(axis=0).astype(np.uint8)
-        return (labels, logits) if return_logits else labels
+        if return_logits:
+            logits = self.logits(image)
+            return logits.argmax(axis=0).astype(np.uint8), logits
+        img = self._image(image)
+        return upsample_argmax(
+            self._network(img), img.shape[:2], self.meta.align_corners)
 
     def class_shares(self, labels: np.ndarray) -> np.ndarray:
         """The share of the pixels of each class, (num_classes,) float64.
@@ -418,5 +390,5 @@ class Segmenter:
         Args:
             labels (np.ndarray): A label map from :meth:`predict`.
         """
-        counts = np.bincount(labels.ravel(), minlength=self.meta.num_classes)
-        return counts[:self.meta.num_classes] / max(labels.size, 1)
+        counts = label_counts(labels)[:self.meta.num_classes]
+        return counts / max(labels.size, 1)

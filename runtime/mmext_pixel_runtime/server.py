@@ -2,7 +2,8 @@
 
     mmext-pixel-serve MODEL.onnx [--host 127.0.0.1] [--port 8000]
         [--workers N] [--threads T] [--queue Q] [--max-upload-mb M]
-        [--max-pixels P] [--max-connections C] [--header-timeout S]
+        [--max-bodies B] [--max-pixels P] [--max-connections C]
+        [--max-connections-per-client K] [--header-timeout S]
         [--body-timeout S] [--request-peak-mb MB]
 
 FastAPI on uvicorn (``pip install mmext-pixel-runtime[serve]``). Endpoints:
@@ -16,11 +17,13 @@ FastAPI on uvicorn (``pip install mmext-pixel-runtime[serve]``). Endpoints:
 - ``GET /health``: ``ok``, or ``full`` (503) while every slot is taken;
 - ``GET /``: a web page to try the model in a browser.
 
-A request's body is read first, within ``--body-timeout``, without holding
-anything but its connection (at most ``--max-connections``, whose request
-headers must arrive within ``--header-timeout``); only then does it take
-one of the ``--workers`` + ``--queue`` slots, or get 503 with
-``Retry-After`` when all are taken. Uploads over ``--max-upload-mb`` or
+A request's body is read first, within ``--body-timeout``, holding its
+connection (at most ``--max-connections``, ``--max-connections-per-client``
+from one address, whose request headers must arrive within
+``--header-timeout``) and its share of the bodies' memory (``--max-bodies``
+x ``--max-upload-mb``, taken until it is answered); only then does it take
+one of the ``--workers`` + ``--queue`` slots. Either is 503 with
+``Retry-After`` when none is left. Uploads over ``--max-upload-mb`` or
 images over ``--max-pixels`` (read from their headers) are 413, other
 formats 415, damaged or truncated images 422, a body that stops arriving
 408; every error is JSON ``{"error": ...}``.
@@ -30,13 +33,12 @@ import asyncio
 import logging
 import os.path as osp
 import sys
-import threading
 import time
-from typing import AsyncIterator, Optional, Sequence
+from typing import Optional, Sequence
 
 from .cli import DefaultsHelpFormatter
 from .image_header import FORMATS
-from .memory import MIB, request_peak, worst_case
+from .memory import MIB, request_peak
 from .metadata import InferenceError
 from .service import ModelService
 from .uploads import UploadError
@@ -44,10 +46,8 @@ from .uploads import UploadError
 try:
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
-    from starlette.datastructures import Headers, UploadFile
-    from starlette.formparsers import MultiPartException, MultiPartParser
 
-    from .protocol import guarded_protocol
+    from .protocol import ClientGone, guarded_protocol, read_upload
 except ImportError as e:  # the optional extra is missing
     raise ImportError(f'{e}; the server needs the "serve" extra: pip install '
                       '"mmext-pixel-runtime[serve]"') from None
@@ -56,10 +56,9 @@ __all__ = ['ModelService', 'create_app', 'main']
 
 PAGE = osp.join(osp.dirname(osp.abspath(__file__)), 'page.html')
 logger = logging.getLogger('mmext_pixel_runtime.server')
-
-
-class ClientGone(Exception):
-    """The client closed its connection before its body was in."""
+# an open connection's buffers at most (h11's 16 KiB of incomplete headers,
+# uvicorn's 64 KiB read-ahead of a body) and its objects
+CONNECTION_BYTES = 128 << 10
 
 
 def error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -69,79 +68,30 @@ def error(status: int, message: str, **headers: str) -> JSONResponse:
         headers=headers or None)
 
 
-async def read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The request body: 413 as soon as it passes ``limit`` bytes, 408 when
-    all of it has not arrived within ``timeout`` seconds, and
-    :class:`ClientGone` when the client leaves."""
-    declared = request.headers.get('content-length')
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise UploadError(
-            413, f'the upload is {int(declared)} bytes; this server takes '
-            f'at most {limit}')
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    chunks, size = [], 0
-    while True:
-        try:
-            message = await asyncio.wait_for(request.receive(),
-                                             max(deadline - loop.time(), 0))
-        except asyncio.TimeoutError:
-            raise UploadError(
-                408, f'the request body did not arrive within {timeout:g} s '
-                f'({size} bytes came)') from None
-        if message['type'] == 'http.disconnect':
-            raise ClientGone(f'after {size} bytes of its body')
-        chunk = message.get('body', b'')
-        size += len(chunk)
-        if size > limit:
-            raise UploadError(
-                413, f'the upload is over {limit} bytes, the most this '
-                'server takes')
-        chunks.append(chunk)
-        if not message.get('more_body', False):
-            return b''.join(chunks)
-
-
-async def uploaded_file(request: Request, body: bytes) -> bytes:
-    """The image of a request: the body, or a multipart form's file."""
-    ctype = request.headers.get('content-type', '')
-    if not ctype.startswith('multipart/form-data'):
-        return body
-
-    async def stream() -> AsyncIterator[bytes]:
-        yield body
-
-    try:
-        form = await MultiPartParser(
-            Headers(raw=request.headers.raw), stream(), max_files=1).parse()
-    except MultiPartException as e:
-        raise UploadError(422, f'malformed multipart form: {e}') from None
-    files = [v for v in form.values() if isinstance(v, UploadFile)]
-    if len(files) != 1:
-        raise UploadError(
-            422, 'a multipart request must hold one file field (the image), '
-            f'it has {len(files)}')
-    return await files[0].read()
-
-
 def create_app(service: ModelService,
                limits: Optional[dict] = None,
-               body_timeout: float = 60) -> FastAPI:
+               body_timeout: float = 60,
+               body_budget: Optional[int] = None) -> FastAPI:
     """The FastAPI application of ``service``.
 
     Args:
         service (ModelService): The model.
         limits (dict, optional): More limits for ``GET /model`` (the
-            connection limits, the memory figures once known). Defaults to
-            None.
+            connection limits, the memory figures). Defaults to None.
         body_timeout (float): Seconds to receive a request body. Defaults
             to 60.
+        body_budget (int, optional): Bytes of request bodies held at once
+            (each counted at its ``Content-Length``, or the largest upload
+            without one; twice for a form). Defaults to None (16 of the
+            largest uploads).
     """
     app = FastAPI(
         title='mmext_pixel segmentation',
         description=f'{osp.basename(service.model_path)}: '
         f'{service.meta.num_classes} classes')
     limits = limits if limits is not None else {}
+    if body_budget is None:
+        body_budget = 16 * service.max_bytes
     with open(PAGE, encoding='utf-8') as f:
         page = f.read()
 
@@ -188,11 +138,33 @@ def create_app(service: ModelService,
             format = 'json' if 'application/json' in accept else 'png'
         if format not in ('png', 'json'):
             return error(422, f'format={format!r}: use png or json')
+        # the memory of the body, and for a form of its file, held until
+        # the answer is made
+        declared = request.headers.get('content-length', '')
+        need = min(
+            int(declared) if declared.isdigit() else service.max_bytes,
+            service.max_bytes)
+        if request.headers.get('content-type', '').startswith('multipart/'):
+            need *= 2
+        if service.body_bytes + need > body_budget:
+            return error(
+                503,
+                f'the server holds {service.body_bytes} bytes of '
+                f'request bodies, {need} more would pass its {body_budget}; '
+                'retry later',
+                Connection='close',  # its body is not read
+                **busy())
+        service.body_bytes += need
         try:
-            # the body first: a slow upload holds its connection only
-            data = await uploaded_file(
-                request, await read_body(request, service.max_bytes,
-                                         body_timeout))
+            return await segment(request, format, labels, start)
+        finally:
+            service.body_bytes -= need
+
+    async def segment(request: Request, format: str, labels: bool,
+                      start: float) -> Response:
+        try:
+            # the body first: a slow upload holds no slot
+            data = await read_upload(request, service.max_bytes, body_timeout)
         except UploadError as e:
             headers = {'Connection': 'close'} if e.status == 408 else {}
             return error(e.status, e.message, **headers)
@@ -210,9 +182,9 @@ def create_app(service: ModelService,
         service.in_flight += 1
         admitted = time.perf_counter()
         try:
-            result = await asyncio.get_running_loop().run_in_executor(
-                service.executor, service.infer, data, format == 'json',
-                labels)
+            content, media_type, infer_ms = await asyncio.get_running_loop(
+            ).run_in_executor(service.executor, service.run, data, format,
+                              labels, start)
         except UploadError as e:
             return error(e.status, e.message)
         except InferenceError as e:
@@ -220,14 +192,12 @@ def create_app(service: ModelService,
         finally:
             service.in_flight -= 1
             service.record(time.perf_counter() - admitted)
-        latency_ms = (time.perf_counter() - start) * 1000
-        content, media_type = service.answer(result, format, latency_ms)
         return Response(
             content,
             media_type=media_type,
             headers={
-                'X-Inference-Ms': f'{result["infer_ms"]:.1f}',
-                'X-Latency-Ms': f'{latency_ms:.1f}'
+                'X-Inference-Ms': f'{infer_ms:.1f}',
+                'X-Latency-Ms': f'{(time.perf_counter() - start) * 1000:.1f}'
             })
 
     @app.exception_handler(Exception)
@@ -267,6 +237,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=20,
         help='largest upload in MiB; more is 413')
     parser.add_argument(
+        '--max-bodies',
+        type=int,
+        default=16,
+        help='request bodies held at once (read, queued or in inference), '
+        'in units of --max-upload-mb: a body takes its Content-Length (a '
+        'form twice); one more gets 503 with Retry-After')
+    parser.add_argument(
         '--max-pixels',
         type=int,
         default=4096 * 4096,
@@ -275,8 +252,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--max-connections',
         type=int,
-        default=32,
+        default=1024,
         help='open connections at most; one more gets 503 with Retry-After')
+    parser.add_argument(
+        '--max-connections-per-client',
+        type=int,
+        default=8,
+        help='open connections from one client address at most; one more '
+        'gets 503 with Retry-After')
     parser.add_argument(
         '--header-timeout',
         type=float,
@@ -295,16 +278,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--request-peak-mb',
         type=float,
-        help='memory of one request at --max-pixels, for the worst case '
-        'printed at start (default: measured at start in a separate '
-        'process)')
+        help='memory of one request at --max-pixels, for the ceiling '
+        'printed at start (default: derived from the model at start)')
     parser.add_argument(
         '--log-level',
         default='info',
         choices=['critical', 'error', 'warning', 'info', 'debug', 'trace'],
         help="uvicorn's log level")
     args = parser.parse_args(argv)
-    for name in ('workers', 'threads', 'max_pixels', 'max_connections'):
+    for name in ('workers', 'threads', 'max_pixels', 'max_connections',
+                 'max_connections_per_client', 'max_bodies'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
@@ -322,28 +305,33 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def report_memory(args: argparse.Namespace, service: ModelService,
                   limits: dict) -> None:
-    """Print the memory ceiling (measuring one request's peak unless
-    ``--request-peak-mb`` gives it) and add it to ``limits``."""
+    """Print the memory ceiling (one request's peak derived from the model
+    unless ``--request-peak-mb`` gives it) and add it to ``limits``."""
     if args.request_peak_mb:
         peak, how = int(args.request_peak_mb * MIB), 'as given'
     else:
         try:
-            probe = request_peak(service.model_path, service.max_pixels,
-                                 service.threads)
-        except Exception as e:  # the server keeps serving without it
+            measured = request_peak(service.models[0], service.max_pixels)
+        except OSError as e:  # no /proc: the server serves without it
             print(f'mmext-pixel-serve: memory: not measured ({e})', flush=True)
             return
-        peak = probe['peak_bytes']
-        how = f'measured at {probe["width"]}x{probe["height"]}'
-    total = worst_case(service.workers, peak, args.max_connections,
-                       service.max_bytes)
+        peak = measured['peak_bytes']
+        how = (f'network inputs up to {measured["network_pixels"]} pixels, '
+               'measured at two small sizes')
+    # and the copy of the one body being joined (the event loop joins one
+    # at a time)
+    bodies = (args.max_bodies + 1) * service.max_bytes
+    connections = args.max_connections * CONNECTION_BYTES
+    total = service.workers * peak + bodies + connections
     limits.update(request_peak_bytes=peak, memory_ceiling_bytes=total)
     print(
         f'mmext-pixel-serve: memory ceiling {total / MIB:.0f} MiB beyond the '
         f'idle process = --workers {service.workers} x {peak / MIB:.0f} MiB '
         f'(one request at --max-pixels {service.max_pixels}, {how}) + '
-        f'--max-connections {args.max_connections} x 2 x '
-        f'{service.max_bytes / MIB:g} MiB (--max-upload-mb)',
+        f'(--max-bodies {args.max_bodies} + 1) x '
+        f'{service.max_bytes / MIB:g} MiB (--max-upload-mb) + '
+        f'--max-connections {args.max_connections} x '
+        f'{CONNECTION_BYTES >> 10} KiB',
         flush=True)
 
 
@@ -362,20 +350,21 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         sys.exit(f'mmext-pixel-serve: error: {e}')
     limits = dict(
         max_connections=args.max_connections,
+        max_connections_per_client=args.max_connections_per_client,
+        max_bodies=args.max_bodies,
         header_timeout_s=args.header_timeout,
         body_timeout_s=args.body_timeout)
-    # measured beside the serving process, which starts at once
-    threading.Thread(
-        target=report_memory, args=(args, service, limits),
-        daemon=True).start()
+    report_memory(args, service, limits)
     logging.basicConfig(format='%(levelname)s: %(message)s')
     uvicorn.run(
-        create_app(service, limits, args.body_timeout),
+        create_app(service, limits, args.body_timeout,
+                   args.max_bodies * service.max_bytes),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         timeout_keep_alive=args.keep_alive,
         http=guarded_protocol(args.header_timeout, args.max_connections,
+                              args.max_connections_per_client,
                               service.retry_after))
 
 

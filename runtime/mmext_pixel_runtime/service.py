@@ -1,7 +1,6 @@
 """The model behind ``mmext-pixel-serve``: its sessions, the work of one
 request (decode, segment, overlay, encode the answer) and the admission
-count; no web framework here, so that the memory probe runs the same
-work."""
+count; no web framework here."""
 import base64
 import json
 import os
@@ -14,6 +13,7 @@ import numpy as np
 
 from .infer import encode_png
 from .overlay import class_centre, draw_overlay
+from .postprocess import label_counts
 from .segmenter import Segmenter
 from .uploads import decode_upload
 
@@ -66,6 +66,8 @@ class ModelService:
         # requests holding a slot (their body is in) and not yet answered;
         # only the event loop changes it, so it needs no lock
         self.in_flight = 0
+        # bytes of request bodies taken from --max-bodies (event loop only)
+        self.body_bytes = 0
         # moving average of the seconds a request holds its slot, for the
         # Retry-After of a 503
         self.service_s = 1.0
@@ -88,60 +90,71 @@ class ModelService:
         """Add one request's time in its slot to the average."""
         self.service_s = 0.8 * self.service_s + 0.2 * seconds
 
-    def infer(self, data: bytes, overlay: bool, with_labels: bool) -> dict:
-        """Decode and segment one upload (in a worker thread)."""
+    def run(self, data: bytes, fmt: str, with_labels: bool,
+            start: float) -> Tuple[bytes, str, float]:
+        """One request's work, in a worker thread: the body of the answer
+        (the label PNG, or for ``fmt='json'`` :meth:`answer`), its media
+        type and the inference time (ms); ``start`` is the request's
+        ``time.perf_counter()`` at arrival."""
         img = decode_upload(data, self.max_pixels)
         model = self.idle.get()
         try:
-            start = time.perf_counter()
+            begin = time.perf_counter()
             labels = model.predict(img)
-            infer_ms = (time.perf_counter() - start) * 1000
+            infer_ms = (time.perf_counter() - begin) * 1000
         finally:
             self.idle.put(model)
-        result = dict(labels=labels, infer_ms=infer_ms)
-        if overlay:
-            result['overlay'] = draw_overlay(img, labels, self.meta.classes,
-                                             self.meta.palette, with_labels)
-        return result
+        if fmt == 'png':
+            del img
+            return encode_png(labels).tobytes(), 'image/png', infer_ms
+        # drawn into the decoded image, which nothing else needs
+        overlay_png = base64.b64encode(
+            encode_png(
+                draw_overlay(
+                    img,
+                    labels,
+                    self.meta.classes,
+                    self.meta.palette,
+                    with_labels,
+                    inplace=True)))
+        del img
+        return self.answer(labels, overlay_png, infer_ms,
+                           (time.perf_counter() - start) * 1000), \
+            'application/json', infer_ms
 
-    def answer(self, result: dict, fmt: str,
-               latency_ms: float) -> Tuple[bytes, str]:
-        """The response body of a result and its media type: the label PNG,
-        or the JSON of the ``format=json`` answer.
+    def answer(self, labels: np.ndarray, overlay_png: bytes, infer_ms: float,
+               latency_ms: float) -> bytes:
+        """The JSON of a ``format=json`` answer, built around the base64
+        PNGs so that each is copied once.
 
         Args:
-            result (dict): What :meth:`infer` returned.
-            fmt (str): 'png' or 'json'.
+            labels (np.ndarray): The label map.
+            overlay_png (bytes): The overlay's PNG in base64.
+            infer_ms (float): The inference time.
             latency_ms (float): The request's time in the server so far.
         """
-        label_map = result['labels']
-        if fmt == 'png':
-            return encode_png(label_map), 'image/png'
         meta = self.meta
-        h, w = label_map.shape
-        counts = np.bincount(label_map.ravel(), minlength=meta.num_classes)
+        h, w = labels.shape
+        counts = label_counts(labels)
         classes = []
         for i in range(meta.num_classes):
             # where the page writes the class's name: the place
             # SegLocalVisualizer writes it
-            centre = class_centre(label_map == i) if counts[i] else None
+            centre = class_centre(labels == i) if counts[i] else None
             classes.append(
                 dict(
                     index=i,
                     name=meta.classes[i],
                     color=list(meta.palette[i]),
-                    share=float(counts[i] / label_map.size),
+                    share=float(counts[i] / labels.size),
                     centre=centre))
-        body = dict(
-            width=w,
-            height=h,
-            latency_ms=round(latency_ms, 1),
-            inference_ms=round(result['infer_ms'], 1),
-            classes=classes,
-            labels_png=png_b64(label_map),
-            overlay_png=png_b64(result['overlay']))
-        return json.dumps(body).encode(), 'application/json'
-
-
-def png_b64(img: np.ndarray) -> str:
-    return base64.b64encode(encode_png(img)).decode('ascii')
+        head = json.dumps(
+            dict(
+                width=w,
+                height=h,
+                latency_ms=round(latency_ms, 1),
+                inference_ms=round(infer_ms, 1),
+                classes=classes))
+        labels_png = base64.b64encode(encode_png(labels))
+        return b''.join((head[:-1].encode(), b', "labels_png": "', labels_png,
+                         b'", "overlay_png": "', overlay_png, b'"}'))

@@ -1,5 +1,15 @@
-"""``mmext-pixel-serve`` as a real process on 127.0.0.1, and a small
-stdlib HTTP client for it."""
+"""``mmext-pixel-serve`` as a real process on 127.0.0.1, a small stdlib
+HTTP client for it, and the memory of its process tree.
+
+    python tests/helpers/runtime_server.py MODEL.onnx [--megapixels 1 4 16]
+
+prints, for a noise image of each size (the megapixels in binary units:
+1 MP is 1024x1024), the growth of the server's resident high-water mark
+over its idle size for one request answered as PNG and as JSON (a fresh
+server for each), in bytes per pixel, and the per-request figure the
+server stated.
+"""
+import argparse
 import http.client
 import json
 import socket
@@ -9,7 +19,10 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
 
 RUNTIME_SERVER = 'mmext_pixel_runtime.server'
 
@@ -129,3 +142,69 @@ def serve(model: str, *options: str, timeout: float = 90) -> Iterator[Client]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def tree_status(pid: int) -> Dict[str, int]:
+    """``VmRSS`` and ``VmHWM`` (bytes) summed over a process and its
+    children, from /proc."""
+    pids, total = [str(pid)], dict(VmRSS=0, VmHWM=0)
+    while pids:
+        p = pids.pop()
+        try:
+            with open(f'/proc/{p}/status') as f:
+                for line in f:
+                    key = line.split(':', 1)[0]
+                    if key in total:
+                        total[key] += int(line.split()[1]) * 1024
+            with open(f'/proc/{p}/task/{p}/children') as f:
+                pids += f.read().split()
+        except FileNotFoundError:
+            pass  # it ended meanwhile
+    return total
+
+
+def noise_png(pixels: int, seed: int = 0) -> bytes:
+    """A PNG of uniform noise (it does not compress) of the square nearest
+    ``pixels`` from below."""
+    side = int(pixels**0.5)
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (side, side, 3), np.uint8)
+    return cv2.imencode('.png', img)[1].tobytes()
+
+
+def request_growth(client: 'Client', body: bytes, fmt: str) -> int:
+    """The growth of the server's resident high-water mark over its
+    resident size for one request (200 expected)."""
+    with open(f'/proc/{client.pid}/clear_refs', 'w') as f:
+        f.write('5')
+    before = tree_status(client.pid)['VmRSS']
+    status, _, answer = client.predict(body, fmt=fmt)
+    assert status == 200, answer[:300]
+    return tree_status(client.pid)['VmHWM'] - before
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('model')
+    parser.add_argument('--megapixels', type=int, nargs='+', default=[1, 4])
+    parser.add_argument('--threads', default='2')
+    args = parser.parse_args(argv)
+    print('| megapixels | answer | growth MiB | bytes/pixel | stated MiB |')
+    print('| ---: | --- | ---: | ---: | ---: |')
+    for mp in args.megapixels:
+        pixels = mp << 20
+        body = noise_png(pixels)
+        for fmt in ('png', 'json'):
+            with serve(args.model, '--max-pixels', str(pixels), '--threads',
+                       args.threads, '--max-upload-mb', '64') as client:
+                stated = client.get_json(
+                    '/model')[1]['limits']['request_peak_bytes']
+                growth = request_growth(client, body, fmt)
+            print(
+                f'| {mp} | {fmt} | {growth / 2**20:.0f} | '
+                f'{growth / pixels:.1f} | {stated / 2**20:.0f} |',
+                flush=True)
+
+
+if __name__ == '__main__':
+    main()

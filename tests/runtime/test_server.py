@@ -1,10 +1,11 @@
 """mmext-pixel-serve as a real process on 127.0.0.1, called over HTTP:
 results equal to Segmenter.predict, every limit answered with its status
 and message, decompression bombs refused before decoding, stalled and slow
-clients unable to starve the others, the printed memory ceiling above what
-a request at the pixel limit takes, and a bounded concurrent burst answered
-completely. One server (workers 1, queue 1: two slots; 2 s header and body
-deadlines) serves most of the module."""
+clients unable to starve the others, connections bounded per client and in
+all, the printed memory ceiling above what a request at the pixel limit
+takes, and a bounded concurrent burst answered completely. One server
+(workers 1, queue 1: two slots; 2 s header and body deadlines) serves most
+of the module."""
 import base64
 import json
 import re
@@ -20,7 +21,7 @@ import pytest
 from conftest import import_deploy_package
 from helpers.image_bombs import bombs
 from helpers.image_bombs import png as png_claiming
-from helpers.runtime_server import serve
+from helpers.runtime_server import request_growth, serve
 from helpers.tiny_trained_seg import trained_tiny
 
 runtime = import_deploy_package('mmext_pixel_runtime')
@@ -32,9 +33,9 @@ pytestmark = pytest.mark.slow
 MAX_PIXELS = 512 * 512
 TIMEOUT_S = 2
 OPTIONS = ('--workers', '1', '--threads', '1', '--queue', '1', '--max-pixels',
-           str(MAX_PIXELS), '--max-upload-mb', '1', '--max-connections',
-           '16', '--header-timeout', str(TIMEOUT_S), '--body-timeout',
-           str(TIMEOUT_S))
+           str(MAX_PIXELS), '--max-upload-mb', '1', '--max-connections', '16',
+           '--max-connections-per-client', '12', '--header-timeout',
+           str(TIMEOUT_S), '--body-timeout', str(TIMEOUT_S))
 
 
 @pytest.fixture(scope='module')
@@ -111,8 +112,8 @@ def test_predict_equals_library(tiny_models, synthetic_root, server):
 
 def test_slide_model_equals_library(tiny_models, synthetic_root):
     model = runtime.Segmenter(tiny_models['slide'], threads=1)
-    with serve(tiny_models['slide'], '--max-pixels', str(MAX_PIXELS),
-               '--request-peak-mb', '100') as client:
+    with serve(tiny_models['slide'], '--max-pixels',
+               str(MAX_PIXELS)) as client:
         check_predict(client, model, images(synthetic_root)[2])
 
 
@@ -271,23 +272,36 @@ def test_stalled_clients_do_not_starve_others(tiny_models, synthetic_root,
     assert server.output().count(f':{port} ') == 1
 
 
-def test_connections_beyond_the_bound_are_refused(tiny_models, synthetic_root,
-                                                  server):
-    """``--max-connections 16``: with 16 connections open and silent, the
-    17th is answered 503 with ``Retry-After`` and closed at once; once they
-    are gone a request is served again."""
-    opened = [
-        socket.create_connection(('127.0.0.1', server.port), timeout=5)
-        for _ in range(16)
-    ]
+def connect(port, address):
+    return socket.create_connection(('127.0.0.1', port),
+                                    timeout=5,
+                                    source_address=(address, 0))
+
+
+def test_connections_beyond_the_bounds_are_refused(tiny_models, synthetic_root,
+                                                   server):
+    """``--max-connections-per-client 12``: with 12 silent connections from
+    127.0.0.1 its 13th is answered 503 with ``Retry-After`` and closed at
+    once while 127.0.0.2 still connects; ``--max-connections 16``: with 4
+    more from 127.0.0.2, a 17th from 127.0.0.3 is refused so; once they are
+    gone a request is served again."""
+    opened = [connect(server.port, '127.0.0.1') for _ in range(12)]
     try:
         time.sleep(0.2)  # every connection accepted before the next one
-        extra = socket.create_connection(('127.0.0.1', server.port), timeout=5)
-        data, seconds = read_until_closed(extra, TIMEOUT_S)
-        assert data.startswith(b'HTTP/1.1 503'), data
-        assert re.search(rb'(?i)\r\nretry-after: \d+\r\n', data), data
-        assert b'the server has 16 connections open' in data
-        assert seconds < TIMEOUT_S  # refused, not left to its deadline
+        for address, words in [
+            ('127.0.0.1', b'127.0.0.1 has 12 connections open, the most '
+             b'one client may have'),
+            ('127.0.0.3', b'the server has 16 connections open'),
+        ]:
+            if address == '127.0.0.3':
+                opened += [connect(server.port, '127.0.0.2') for _ in range(4)]
+                time.sleep(0.2)
+            data, seconds = read_until_closed(
+                connect(server.port, address), TIMEOUT_S)
+            assert data.startswith(b'HTTP/1.1 503'), data
+            assert re.search(rb'(?i)\r\nretry-after: \d+\r\n', data), data
+            assert words in data, data
+            assert seconds < TIMEOUT_S  # refused, not left to its deadline
     finally:
         for sock in opened:
             sock.close()
@@ -345,31 +359,28 @@ def test_full_is_503_with_retry_after(tiny_models, synthetic_root, server):
 
 
 def test_memory_ceiling_holds_at_the_limit(server):
-    """The ceiling printed at start; a request for a noise image of exactly
-    --max-pixels, answered as JSON (overlay and all), raises the server's
-    resident memory by less than the per-request figure plus its body
-    twice."""
+    """The ceiling printed at start, as ``/model`` states it; a request for a
+    noise image of exactly --max-pixels, answered as JSON (overlay and all),
+    and one of a single row of as many pixels raise the server's resident
+    high-water mark by less than the stated per-request figure."""
     line = server.wait_output('memory ceiling')
     _, info = server.get_json('/model')
-    peak = info['limits']['request_peak_bytes']
-    total = info['limits']['memory_ceiling_bytes']
-    upload = info['limits']['max_upload_bytes']
-    assert total == 1 * peak + 16 * 2 * upload
+    limits = info['limits']
+    peak, total = limits['request_peak_bytes'], limits['memory_ceiling_bytes']
+    assert total == (
+        peak + (16 + 1) * limits['max_upload_bytes'] + 16 * (128 << 10))
     assert f'memory ceiling {total / (1 << 20):.0f} MiB' in line
     assert re.search(
-        rf'--workers 1 x {peak / (1 << 20):.0f} MiB \(one '
-        rf'request at --max-pixels {MAX_PIXELS}, measured at '
-        r'512x512\)', line), line
-    img = np.random.default_rng(1).integers(0, 256, (512, 512, 3), np.uint8)
-    body = png(img)
-    reset_peak(server.pid)
-    before = proc_status(server.pid)['VmRSS']
-    status, _, _ = server.predict(body, fmt='json')
-    assert status == 200
-    growth = proc_status(server.pid)['VmHWM'] - before
-    print(f'request at the limit: {growth / (1 << 20):.1f} MiB, measured '
-          f'per request {peak / (1 << 20):.1f} MiB')
-    assert growth <= peak + 2 * len(body), (growth, peak)
+        rf'--workers 1 x {peak / (1 << 20):.0f} MiB \(one request at '
+        rf'--max-pixels {MAX_PIXELS}, network inputs up to {MAX_PIXELS} '
+        r'pixels, measured at two small sizes\)', line), line
+    rng = np.random.default_rng(1)
+    for shape in [(512, 512, 3), (1, MAX_PIXELS, 3)]:
+        body = png(rng.integers(0, 256, shape, np.uint8))
+        growth = request_growth(server, body, 'json')
+        print(f'{shape}: {growth / (1 << 20):.1f} MiB, stated per request '
+              f'{peak / (1 << 20):.1f} MiB')
+        assert growth <= peak, (shape, growth, peak)
 
 
 def test_burst(tiny_models, synthetic_root):
@@ -380,8 +391,11 @@ def test_burst(tiny_models, synthetic_root):
     bodies = [png(img) for img in imgs]
     wants = [model.predict(img) for img in imgs]
     assert len({w.tobytes() for w in wants}) == len(wants)
+    # 8 clients on one address, each connecting again as soon as its last
+    # answer is in: above 8 connections while the server sees them close
     with serve(tiny_models['whole'], '--workers', '2', '--threads', '1',
-               '--max-pixels', str(MAX_PIXELS)) as client:
+               '--max-pixels', str(MAX_PIXELS), '--max-connections-per-client',
+               '16') as client:
         start = time.monotonic()
 
         def call(i):

@@ -32,8 +32,8 @@ def tiny_models(tmp_path_factory, synthetic_root):
 
 @pytest.fixture(scope='module')
 def server(tiny_models):
-    with serve(tiny_models['whole'], '--max-pixels', str(1024 * 1024),
-               '--request-peak-mb', '200') as client:
+    with serve(tiny_models['whole'], '--max-pixels',
+               str(1024 * 1024)) as client:
         yield client
 
 
