@@ -9,15 +9,90 @@ import os.path as osp
 import statistics
 import tempfile
 from collections import defaultdict
-from typing import Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import torch
+from onnx import TensorProto, helper, numpy_helper
+from prettytable import PrettyTable, TableStyle
 from torch import nn
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.benchmark import Timer
 
-from mmext_pixel.analysis.timing import time_alternately
+ORT_LEVELS = dict(
+    disable=ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    basic=ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    extended=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    all=ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
 
-from .ort_session import ort_session
+
+def ort_session(onnx_file: Union[str, bytes],
+                threads: int,
+                level: str = 'all',
+                profile_prefix: Optional[str] = None):
+    """An onnxruntime CPU session: ``threads`` intra-op threads, one
+    inter-op thread, sequential execution.
+
+    Args:
+        onnx_file (str | bytes): The model's path or its serialised bytes.
+        threads (int): ``intra_op_num_threads``.
+        level (str): Graph optimisation, a key of ``ORT_LEVELS``. Defaults
+            to 'all'.
+        profile_prefix (str, optional): Profile to files with this prefix.
+            Defaults to None (no profiling).
+    """
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ORT_LEVELS[level]
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(
+        onnx_file, options, providers=['CPUExecutionProvider'])
+
+
+def time_in_turn(runners: Dict[str, Callable[[], object]],
+                 runs: int,
+                 warmup: int = 0,
+                 threads: int = 1) -> Dict[str, List[float]]:
+    """Milliseconds of each timed run of each runner, the runners taking
+    turns (``warmup`` untimed rounds, then ``runs`` timed ones) so that
+    drifts of the machine's load hit them alike; each run is one
+    ``torch.utils.benchmark.Timer.timeit(1)``, whose own loop would time one
+    runner's runs back to back.
+
+    Args:
+        runners (Dict[str, Callable[[], object]]): Name -> what to time.
+        runs (int): Timed runs of each.
+        warmup (int): Untimed runs of each first. Defaults to 0.
+        threads (int): torch threads while timing. Defaults to 1.
+    """
+    timers = {
+        name: Timer('fn()', globals=dict(fn=fn), num_threads=threads)
+        for name, fn in runners.items()
+    }
+    times: Dict[str, List[float]] = {name: [] for name in runners}
+    for i in range(warmup + runs):
+        for name, timer in timers.items():
+            ms = timer.timeit(1).mean * 1000
+            if i >= warmup:
+                times[name].append(ms)
+    return times
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A Markdown table, the first column left-aligned and the rest right
+    (prettytable)."""
+    table = PrettyTable(list(header))
+    table.set_style(TableStyle.MARKDOWN)
+    table.align = 'r'
+    table.align[header[0]] = 'l'
+    table.add_rows([list(row) for row in rows])
+    return table.get_string()
 
 
 def _kernel(weight_shape: Sequence[int]) -> str:
@@ -72,7 +147,6 @@ def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
         kernel size, ms in the convolution kernels (oneDNN's and the
         im2col/GEMM one).
     """
-    from torch.profiler import ProfilerActivity, profile
     with torch.no_grad(), profile(
             activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         graph(*inputs)
@@ -108,8 +182,6 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
         dict: ``onnxruntime`` and ``PyTorch``: GMAC/s of the median run;
         ``size``.
     """
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(0)
     a = rng.standard_normal((size, size), dtype=np.float32)
     b = rng.standard_normal((size, size), dtype=np.float32)
@@ -123,13 +195,14 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
     onnx.checker.check_model(model)
     session = ort_session(model.SerializeToString(), threads)
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    times = time_alternately(
+    times = time_in_turn(
         {
             'onnxruntime': lambda: session.run(None, {'a': a}),
             'PyTorch': lambda: torch.mm(ta, tb)
         },
         runs,
-        warmup=1)
+        warmup=1,
+        threads=threads)
     macs = size**3
     rates = {
         name: macs / statistics.median(ms) / 1e6
@@ -180,27 +253,30 @@ def format_profile(profile: dict, top: int = 12) -> str:
                         profile['eager'])):
         ops = prof['ops']
         total = sum(ops.values())
+        top_ops = sorted(ops.items(), key=lambda kv: -kv[1])[:top]
         lines += [
             f'{name}: {total:.1f} ms in operators', '',
-            '| operator | ms | share |', '| --- | ---: | ---: |'
+            markdown_table(['operator', 'ms', 'share'],
+                           [(op, f'{ms:.1f}', f'{100 * ms / total:.1f}%')
+                            for op, ms in top_ops]), ''
         ]
-        for op, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:top]:
-            lines.append(f'| {op} | {ms:.1f} | {100 * ms / total:.1f}% |')
-        lines.append('')
-    ort_conv = profile['onnxruntime']['conv']
-    eager_conv = profile['eager']['conv']
+    rows = []
+    for kernel, entry in sorted(
+            profile['onnxruntime']['conv'].items(),
+            key=lambda kv: -kv[1]['ms']):
+        macs = entry['macs']
+        eager_ms = profile['eager']['conv'].get(kernel, {}).get('ms', 0.0)
+        rows.append(
+            (kernel, f'{macs / 1e9:.2f}', f'{entry["ms"]:.1f}',
+             f'{macs / max(entry["ms"], 1e-9) / 1e6:.1f}', f'{eager_ms:.1f}',
+             f'{macs / eager_ms / 1e6:.1f}' if eager_ms else '-'))
     lines += [
         'convolutions by kernel size', '',
-        '| kernel | GMACs | onnxruntime ms | GMAC/s | eager ms | GMAC/s |',
-        '| --- | ---: | ---: | ---: | ---: | ---: |'
+        markdown_table([
+            'kernel', 'GMACs', 'onnxruntime ms', 'onnxruntime GMAC/s',
+            'eager ms', 'eager GMAC/s'
+        ], rows)
     ]
-    for kernel, entry in sorted(ort_conv.items(), key=lambda kv: -kv[1]['ms']):
-        macs = entry['macs']
-        eager_ms = eager_conv.get(kernel, {}).get('ms', 0.0)
-        eager_rate = f'{macs / eager_ms / 1e6:.1f}' if eager_ms else '-'
-        lines.append(f'| {kernel} | {macs / 1e9:.2f} | {entry["ms"]:.1f} | '
-                     f'{macs / max(entry["ms"], 1e-9) / 1e6:.1f} | '
-                     f'{eager_ms:.1f} | {eager_rate} |')
     gemm, ceiling = profile['gemm'], profile['ceiling']
     size = gemm['size']
     lines += [
