@@ -1,8 +1,9 @@
 """tools/analysis_tools/benchmark_onnx.py on the small demo HRNet at 32x48,
 as a user runs it: the results of --out (positive timings, the
 torch.compile column n/a with the reason, the operator profiles) and the
-printed report's lines that state them. No timing asserts. The torch.compile and int8 columns are checked
-in-process by tests/deployment/test_ort_latency.py."""
+printed lines that state them. No timing asserts. The torch.compile and
+int8 columns are checked in-process by tests/deployment/test_ort_latency.py.
+"""
 import json
 import os.path as osp
 
