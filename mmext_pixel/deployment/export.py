@@ -1,14 +1,6 @@
-"""ONNX export of our segmentors and pose estimators, with the metadata that
-torch-free inference (``tools/deployment/onnx_infer.py``) needs.
-
-The graph's input ``input`` is the normalised (and padded) image batch the
-model's data preprocessor produces; its output ``seg_logits`` is what
-``EncoderDecoder.encode_decode`` returns for it (logits resized to the input
-size), or ``heatmaps`` for pose estimators (their ``mode='tensor'`` output).
-Gated-SCNN takes the Canny map as a second input ``canny`` (OpenCV cannot be
-traced into a graph) and returns its edge logits as a second output
-``edge``. The exporter is PyTorch's TorchScript-based one
-(``dynamo=False``); docs/deployment.md says why.
+"""ONNX export of our segmentors and pose estimators with the metadata the
+torch-free runtime reads (docs/deployment.md: the graph's inputs and outputs,
+the metadata fields, and why the TorchScript-based exporter).
 """
 import copy
 import io
@@ -16,7 +8,7 @@ import json
 import os
 import os.path as osp
 import warnings
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import onnx
@@ -44,70 +36,48 @@ CANNY_SOURCES = {
 }
 
 
-def _task(cfg: Config) -> str:
-    return 'pose' if cfg.get('default_scope') == POSE_SCOPE else 'seg'
+class ExportGraph(nn.Module):
+    """The module traced: a segmentor's ``encode_decode`` (logits at the
+    input size), Gated-SCNN with its Canny map as a second input and its
+    edge logits (``GatedSCNN.predict``'s) as a second output, or a pose
+    estimator's heatmaps (``mode='tensor'``).
 
-
-class SegmentorGraph(nn.Module):
-    """``encode_decode`` of a segmentor as a one-input module to trace."""
+    Args:
+        model (nn.Module): A model from
+            :func:`~mmext_pixel.utils.model_builder.build_model`.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.gated = isinstance(model, GatedSCNN)
+        self.pose = model.cfg.get('default_scope') == POSE_SCOPE
+        self.input_names = ['input', 'canny'][:1 + self.gated]
+        self.output_names = ['heatmaps'] if self.pose else [
+            'seg_logits', 'edge'
+        ][:1 + self.gated]
 
-    def forward(self, inputs: Tensor) -> Tensor:
+    def forward(self, inputs: Tensor, canny: Optional[Tensor] = None):
+        if self.pose:
+            return self.model(inputs, None, mode='tensor')
         # a torch.Size img_shape makes predict_by_feat resize to it (as in
         # slide inference); traced, it follows the runtime input size
-        return self.model.encode_decode(inputs,
-                                        [dict(img_shape=inputs.shape[2:])])
-
-
-class GatedSCNNGraph(SegmentorGraph):
-    """Gated-SCNN with the Canny map as an input; segmentation and edge
-    logits at the input size, as ``GatedSCNN.predict`` computes them."""
-
-    def forward(self, inputs: Tensor, canny: Tensor) -> Tuple[Tensor, Tensor]:
-        model = self.model
-        feats = model.extract_feat_with_gradient(inputs, canny)
-        logits = model.decode_head.predict_with_edge(
-            feats, [dict(img_shape=inputs.shape[2:])], model.test_cfg)
+        metas = [dict(img_shape=inputs.shape[2:])]
+        if not self.gated:
+            return self.model.encode_decode(inputs, metas)
+        feats = self.model.extract_feat_with_gradient(inputs, canny)
+        logits = self.model.decode_head.predict_with_edge(
+            feats, metas, self.model.test_cfg)
         return logits[:, :-1], logits[:, -1:]
-
-
-class PoseGraph(SegmentorGraph):
-    """A pose estimator's ``mode='tensor'`` output (the heatmaps)."""
-
-    def forward(self, inputs: Tensor) -> Tensor:
-        return self.model(inputs, None, mode='tensor')
-
-
-def graph_module(model: nn.Module) -> nn.Module:
-    """The module that is traced: the model wrapped for its task."""
-    if isinstance(model, GatedSCNN):
-        return GatedSCNNGraph(model)
-    if _task(model.cfg) == 'pose':
-        return PoseGraph(model)
-    return SegmentorGraph(model)
-
-
-def io_names(model: nn.Module) -> Tuple[List[str], List[str]]:
-    """Graph input and output names of ``model``."""
-    if isinstance(model, GatedSCNN):
-        return ['input', 'canny'], ['seg_logits', 'edge']
-    if _task(model.cfg) == 'pose':
-        return ['input'], ['heatmaps']
-    return ['input'], ['seg_logits']
 
 
 class ScaleUpsample(nn.Module):
     """mmseg's ``Upsample`` by an integer factor, in one traceable op.
 
     mmseg's module computes its output size with ``int()`` of the traced
-    shape, which the exporter records as a constant (a dynamic export then
-    upsamples every input to the export size); ``F.interpolate`` with the
-    factor exports a constant scale instead. For integer factors the output
-    size (``in * factor``) and the sampling positions (``1 / factor``) are
-    those of mmseg's module.
+    shape, a constant in the graph; ``F.interpolate`` with the factor
+    exports a constant scale, with the same output size and sampling
+    positions for integer factors.
 
     Args:
         upsample (nn.Module): The mmseg ``Upsample`` replaced.
@@ -172,14 +142,13 @@ def _preprocess_meta(pre: nn.Module) -> dict:
 
 
 def _test_resize(cfg: Config) -> Optional[dict]:
-    """The Resize step of the test pipeline (as mmseg's inference_model
-    builds it from ``cfg.test_pipeline``)."""
+    """The Resize step of the test pipeline (mmseg's inference_model reads
+    ``cfg.test_pipeline``)."""
     key = 'test_pipeline'
-    pipeline = cfg.get('test_pipeline')
+    pipeline = cfg.get(key)
     if pipeline is None:
         key = 'test_dataloader.dataset.pipeline'
-        pipeline = cfg.get('test_dataloader', {}).get('dataset',
-                                                      {}).get('pipeline', [])
+        pipeline = cfg.test_dataloader.dataset.get('pipeline', [])
     resizes = [t for t in pipeline if 'Resize' in t['type'].split('.')[-1]]
     if not resizes:
         return None
@@ -188,10 +157,9 @@ def _test_resize(cfg: Config) -> Optional[dict]:
         raise ValueError(
             f'{cfg.filename}: {key} resizes with {resizes}; the ONNX '
             'metadata describes one Resize with a scale (w, h)')
-    step = resizes[0]
     return dict(
-        scale=[int(s) for s in step['scale']],
-        keep_ratio=bool(step.get('keep_ratio', False)))
+        scale=[int(s) for s in resizes[0]['scale']],
+        keep_ratio=bool(resizes[0].get('keep_ratio', False)))
 
 
 def _dataset_meta(model: nn.Module) -> dict:
@@ -243,20 +211,18 @@ def export_metadata(model: nn.Module,
         config (str, optional): Config path to record. Defaults to
             ``model.cfg.filename``.
     """
-    cfg = model.cfg
-    task = _task(cfg)
-    inputs, outputs = io_names(model)
+    cfg, graph = model.cfg, ExportGraph(model)
     meta = dict(
         format_version=FORMAT_VERSION,
-        task=task,
+        task='pose' if graph.pose else 'seg',
         config=config or cfg.filename,
-        inputs=inputs,
-        outputs=outputs,
+        inputs=graph.input_names,
+        outputs=graph.output_names,
         preprocess=_preprocess_meta(model.data_preprocessor),
         dynamic=bool(dynamic),
         export_shape=[int(s) for s in shape],
         opset=int(opset))
-    if task == 'pose':
+    if graph.pose:
         codec = cfg.get('codec') or {}
         meta.update(
             test_resize=None,
@@ -288,26 +254,10 @@ def export_metadata(model: nn.Module,
     return meta
 
 
-def _as_model(cfg_or_model, checkpoint, cfg_options) -> nn.Module:
-    if isinstance(cfg_or_model, nn.Module):
-        if checkpoint is not None or cfg_options:
-            raise ValueError('checkpoint and cfg_options apply to a config; '
-                             'pass a built model without them')
-        if not isinstance(getattr(cfg_or_model, 'cfg', None), Config):
-            raise ValueError('export_onnx needs the model\'s config as '
-                             'model.cfg (build_model sets it)')
-        return cfg_or_model.eval()
-    return build_model(cfg_or_model, checkpoint, cfg_options)
-
-
 def _fix_channels(proto, graph: nn.Module, inputs: Tuple[Tensor, ...]) -> None:
-    """Write the outputs' channel counts into the graph's output shapes.
-
-    The weights fix them, but the tracer leaves the channel axis of an
-    output that comes out of a ``Resize`` symbolic; static, they let a
-    reader of the model (the runtime) check the class count in the metadata
-    against the graph without running it.
-    """
+    """Write the outputs' channel counts into the graph's output shapes:
+    the tracer leaves them symbolic after a ``Resize``; static, they let the
+    runtime check the metadata's class count without running the graph."""
     with torch.no_grad():
         outs = graph(*inputs)
     outs = outs if isinstance(outs, (tuple, list)) else (outs, )
@@ -341,19 +291,25 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
     Returns:
         dict: The metadata stored under ``metadata_props['mmext_pixel']``.
     """
-    model = _as_model(cfg_or_model, checkpoint, cfg_options)
+    model = cfg_or_model
+    if not isinstance(model, nn.Module):
+        model = build_model(model, checkpoint, cfg_options)
+    elif checkpoint is not None or cfg_options:
+        raise ValueError('checkpoint and cfg_options apply to a config; '
+                         'pass a built model without them')
+    elif not isinstance(getattr(model, 'cfg', None), Config):
+        raise ValueError('export_onnx needs the model\'s config as '
+                         'model.cfg (build_model sets it)')
     shape = check_shape(shape)
-    graph = graph_module(exportable(model)).eval()
-    in_names, out_names = io_names(model)
-    # values only need to be plausible: the trace records shapes and ops
-    gen = torch.Generator().manual_seed(0)
-    inputs = (torch.randn(batch_size, 3, *shape, generator=gen),
-              (torch.rand(batch_size, 1, *shape, generator=gen) > 0.9).float())
-    inputs = inputs[:len(in_names)]
+    graph = ExportGraph(exportable(model)).eval()
+    in_names, out_names = graph.input_names, graph.output_names
+    # the trace records shapes and ops, not values
+    inputs = (torch.ones(batch_size, 3,
+                         *shape), torch.zeros(batch_size, 1,
+                                              *shape))[:len(in_names)]
     axes = {0: 'batch', 2: 'height', 3: 'width'}
-    dynamic_axes = {n: axes for n in in_names + out_names} \
-        if dynamic else None
-    if _task(model.cfg) == 'pose' and dynamic:
+    dynamic_axes = {n: axes for n in in_names + out_names}
+    if graph.pose:
         dynamic_axes['heatmaps'] = {
             0: 'batch',
             2: 'heatmap_height',
@@ -362,7 +318,7 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
     buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         # shape-dependent Python branches are checked at two sizes by
-        # verify.verify_export; the tracer's warnings about them are noise here
+        # verify_export; the tracer's warnings about them are noise here
         warnings.simplefilter('ignore')
         torch.onnx.export(
             graph,
@@ -372,7 +328,7 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
             opset_version=opset,
             input_names=in_names,
             output_names=out_names,
-            dynamic_axes=dynamic_axes,
+            dynamic_axes=dynamic_axes if dynamic else None,
             do_constant_folding=True)
     proto = onnx.load_from_string(buf.getvalue())
     _fix_channels(proto, graph, inputs)
@@ -381,8 +337,7 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta)
     onnx.checker.check_model(proto)
-    out_dir = osp.dirname(osp.abspath(out))
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     onnx.save(proto, out)
     return meta
 

@@ -1,24 +1,17 @@
-"""CPU latency of a config's exported network: PyTorch eager, onnxruntime
-(fp32 and, on request, static int8) and ``torch.compile``, in one process on
-the same input; ``tools/analysis_tools/benchmark_onnx.py`` is its command
-line.
+"""CPU latency of a config's exported network in PyTorch eager, onnxruntime
+(fp32, and static int8 on request) and ``torch.compile``, in one process on
+one input (``tools/analysis_tools/benchmark_onnx.py``).
 
-The network is what :func:`~mmext_pixel.deployment.export_onnx` exports: the
-segmentor's ``encode_decode`` (logits resized to the input size; Gated-SCNN
-with its Canny map as a second input, computed once outside the timing) or a
-pose estimator's heatmaps. The model is built by
-:func:`~mmext_pixel.utils.model_builder.build_model` (SyncBN reverted, eval
-mode, random weights unless a checkpoint is given; latency does not depend on
-the values), exported at the requested shape to a temporary file, and run on
-one image of that size prepared as the runtime prepares it
-(:func:`~mmext_pixel.deployment.verify.runtime_inputs`).
-
-PyTorch runs with ``torch.set_num_threads(N)`` under ``torch.no_grad()``;
-onnxruntime's CPU session with ``intra_op_num_threads=N`` and one inter-op
-thread at the requested graph optimisation level; ``torch.compile`` compiles
-during its warm-up and is reported as ``n/a: <reason>`` where it fails. The
-warm-up and timed runs of the backends are interleaved (one run of each in
-turn), so that load on the machine affects them alike.
+The network is what :func:`~mmext_pixel.deployment.export_onnx` exports
+(Gated-SCNN's Canny map computed once, outside the timing), built by
+:func:`~mmext_pixel.utils.model_builder.build_model` (random weights unless
+a checkpoint is given: latency does not depend on them), exported at the
+requested shape to a temporary file and run on one image prepared as the
+runtime prepares it. PyTorch runs with ``torch.set_num_threads(N)`` under
+``torch.no_grad()``, onnxruntime with ``intra_op_num_threads=N`` and one
+inter-op thread; ``torch.compile`` compiles in its warm-up and is reported
+as ``n/a: <reason>`` where it fails. The backends' runs are interleaved so
+that load on the machine affects them alike.
 """
 import os.path as osp
 import statistics
@@ -34,7 +27,7 @@ from mmext_pixel_runtime.quantize import quantize_qdq
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
 
-from .export import check_shape, export_onnx, graph_module
+from .export import ExportGraph, check_shape, export_onnx
 from .ort_profile import (conv_ceiling, gemm_rates, markdown_table,
                           ort_op_profile, ort_session, time_in_turn,
                           torch_op_profile)
@@ -74,16 +67,15 @@ def measure_ort_latency(cfg_path: str,
         profile (int): onnxruntime runs to profile after the timing (0:
             none). Defaults to 0.
         cfg_options (dict, optional): Config overrides. Defaults to None.
-        int8 (bool): Also time onnxruntime on the export quantised as the
-            runtime quantises (``quantize_qdq``: static QDQ, calibrated on
-            the benchmark input). Defaults to False.
+        int8 (bool): Also time the export quantised as the runtime does it
+            (static QDQ, calibrated on the input). Defaults to False.
 
     Returns:
-        dict: Settings, and per backend ``times_ms``, ``median_ms``,
-        ``min_ms`` and ``ratio`` (median over eager's), or ``error`` for a
-        backend that could not run; ``profile`` when asked for; ``int8``
-        (``quantized_convs``, ``convs``, and the int8 first output against
-        fp32's: ``max_abs_diff`` and ``argmax_agreement`` over channels).
+        dict: Settings; per backend ``times_ms``, ``median_ms``, ``min_ms``
+        and ``ratio`` (median over eager's), or ``error``; ``profile`` if
+        asked for; with ``int8``, ``quantized_convs``, ``convs`` and the
+        first output's ``max_abs_diff`` and ``argmax_agreement`` (over
+        channels) against fp32.
     """
     cfg = load_config(cfg_path, cfg_options)
     cfg.log_level = 'WARN'
@@ -92,7 +84,7 @@ def measure_ort_latency(cfg_path: str,
     shape = check_shape(tuple(shape) * 2 if len(shape) == 1 else shape)
     torch.set_num_threads(threads)
     model = build_model(cfg, checkpoint)
-    graph = graph_module(model).eval()
+    graph = ExportGraph(model).eval()
     results = dict(config=cfg_path, shape=list(shape))
     with tempfile.TemporaryDirectory() as tmp:
         onnx_file = osp.join(tmp, 'model.onnx')

@@ -33,16 +33,8 @@ def ort_session(onnx_file: Union[str, bytes],
                 level: str = 'all',
                 profile_prefix: Optional[str] = None):
     """An onnxruntime CPU session: ``threads`` intra-op threads, one
-    inter-op thread, sequential execution.
-
-    Args:
-        onnx_file (str | bytes): The model's path or its serialised bytes.
-        threads (int): ``intra_op_num_threads``.
-        level (str): Graph optimisation, a key of ``ORT_LEVELS``. Defaults
-            to 'all'.
-        profile_prefix (str, optional): Profile to files with this prefix.
-            Defaults to None (no profiling).
-    """
+    inter-op thread, graph optimisation ``level`` (a key of ``ORT_LEVELS``),
+    profiling to files ``profile_prefix*`` if given."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -59,18 +51,11 @@ def time_in_turn(runners: Dict[str, Callable[[], object]],
                  runs: int,
                  warmup: int = 0,
                  threads: int = 1) -> Dict[str, List[float]]:
-    """Milliseconds of each timed run of each runner, the runners taking
-    turns (``warmup`` untimed rounds, then ``runs`` timed ones) so that
-    drifts of the machine's load hit them alike; each run is one
-    ``torch.utils.benchmark.Timer.timeit(1)``, whose own loop would time one
-    runner's runs back to back.
-
-    Args:
-        runners (Dict[str, Callable[[], object]]): Name -> what to time.
-        runs (int): Timed runs of each.
-        warmup (int): Untimed runs of each first. Defaults to 0.
-        threads (int): torch threads while timing. Defaults to 1.
-    """
+    """Milliseconds of each timed run of each runner (name -> callable),
+    the runners taking turns (``warmup`` untimed rounds, then ``runs``
+    timed ones) so that drifts of the machine's load hit them alike: each
+    run is a ``torch.utils.benchmark.Timer.timeit(1)`` (whose own loops
+    would time one runner's runs back to back) with ``threads`` threads."""
     timers = {
         name: Timer('fn()', globals=dict(fn=fn), num_threads=threads)
         for name, fn in runners.items()
@@ -96,19 +81,15 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
 
 
 def _kernel(weight_shape: Sequence[int]) -> str:
-    """``'KHxKW'`` of a convolution weight (O, I/groups, KH, KW)."""
-    return f'{weight_shape[2]}x{weight_shape[3]}'
+    return f'{weight_shape[2]}x{weight_shape[3]}'  # (O, I/g, KH, KW)
 
 
 def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
                    runs: int) -> dict:
-    """onnxruntime's profile of ``runs`` runs (after one unprofiled).
-
-    Returns:
-        dict: ``ops``: ms per run of each operator type; ``conv``: per
-        kernel size (``'3x3'``), ms per run and multiply-adds (``macs``,
-        from the shapes the profiler records).
-    """
+    """onnxruntime's profile of ``runs`` runs (after one unprofiled):
+    ``ops``, ms per run of each operator type, and ``conv``, per kernel size
+    (``'3x3'``) ms per run and multiply-adds (``macs``, from the recorded
+    shapes)."""
     with tempfile.TemporaryDirectory() as tmp:
         session = ort_session(onnx_file, threads, level, osp.join(tmp, 'ort'))
         for _ in range(runs + 1):
@@ -140,13 +121,9 @@ def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
 
 
 def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
-    """``torch.profiler``'s profile of one eager run.
-
-    Returns:
-        dict: ``ops``: ms (self time) of each aten operator; ``conv``: per
-        kernel size, ms in the convolution kernels (oneDNN's and the
-        im2col/GEMM one).
-    """
+    """``torch.profiler``'s profile of one eager run: ``ops``, ms (self
+    time) of each aten operator, and ``conv``, per kernel size ms in the
+    convolution kernels (oneDNN's and the im2col/GEMM one)."""
     with torch.no_grad(), profile(
             activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         graph(*inputs)
@@ -166,12 +143,8 @@ def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
 
 
 def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
-    """GMAC/s of one ``size``-cubed fp32 matrix product in each runtime.
-
-    This is what each runtime's GEMM kernels reach on this CPU with
-    ``threads`` threads: the rate its convolutions would have if they were
-    as efficient as a large square GEMM (their practical ceiling), run
-    interleaved like the benchmark itself.
+    """GMAC/s of a ``size``-cubed fp32 matrix product in each runtime, the
+    practical ceiling of its convolutions on this CPU (timed in turn).
 
     Args:
         threads (int): Threads of both runtimes.
@@ -179,8 +152,7 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
         runs (int): Timed runs of each (after one untimed). Defaults to 10.
 
     Returns:
-        dict: ``onnxruntime`` and ``PyTorch``: GMAC/s of the median run;
-        ``size``.
+        dict: ``size``; ``onnxruntime``, ``PyTorch``: GMAC/s of the median.
     """
     rng = np.random.default_rng(0)
     a = rng.standard_normal((size, size), dtype=np.float32)
@@ -220,12 +192,11 @@ def conv_ceiling(ort_profile: dict, ort_ratio: float) -> dict:
         ort_ratio (float): The timed onnxruntime / eager ratio of medians.
 
     Returns:
-        dict: ``kernel`` and ``rate`` (GMAC/s) of the most efficient kernel
-        size, ``conv_ms`` (every convolution's multiply-adds at that rate),
-        ``other_ms`` (profiled time of every other operator), ``ms`` (their
-        sum), ``profiled_ms`` (the profiled time of all operators) and
-        ``ratio``: the timed ratio scaled by ``ms / profiled_ms`` (the
-        profiler's own overhead cancels out).
+        dict: ``kernel`` and ``rate`` (GMAC/s) of that kernel size,
+        ``conv_ms`` (all multiply-adds at that rate), ``other_ms`` (the
+        other operators' profiled time), ``ms`` (their sum),
+        ``profiled_ms`` (all operators) and ``ratio`` (``ort_ratio`` scaled
+        by ``ms / profiled_ms``: the profiler's overhead cancels out).
     """
     conv = ort_profile['conv']
     kernel = max(conv, key=lambda k: conv[k]['macs'] / conv[k]['ms'])

@@ -1,12 +1,8 @@
-"""Verification of an ONNX export: what ships against eager PyTorch.
-
-The exported graph runs in onnxruntime on inputs prepared by the torch-free
-runtime that users run (``mmext_pixel_runtime``: its metadata reader and
-checks in :class:`~mmext_pixel_runtime.Segmenter`, its ``normalise`` and its
-``canny_input``); the model runs in PyTorch on the same uint8 images
-prepared by its own data preprocessor (``GatedSCNN`` computes its Canny map
-itself). A difference in the graph, the metadata or the runtime's
-preprocessing therefore shows as a failed check.
+"""Verification of an ONNX export as it ships: the graph in onnxruntime on
+inputs the torch-free runtime prepares (its metadata reader and checks in
+``Segmenter``, its ``normalise`` and ``canny_input``), against the model in
+PyTorch on the same uint8 images through its own data preprocessor. A fault
+in the graph, the metadata or the runtime's preprocessing fails it.
 """
 import os.path as osp
 import tempfile
@@ -46,20 +42,16 @@ def sample_image(shape: Sequence[int], seed: int = 0) -> np.ndarray:
 def sample_images(shape: Sequence[int],
                   batch_size: int = 1,
                   seed: int = 0) -> List[np.ndarray]:
-    """``batch_size`` :func:`sample_image` images, seeds ``seed`` on."""
+    """:func:`sample_image` of seeds ``seed`` to ``seed + batch_size - 1``."""
     return [sample_image(shape, seed + i) for i in range(batch_size)]
 
 
 def runtime_inputs(onnx_file: str, meta: dict,
                    images: Sequence[np.ndarray]) -> Tuple[object, dict]:
     """An onnxruntime session of ``onnx_file`` and the graph's inputs for
-    ``images``, both as the runtime makes them.
-
-    A segmentation export is opened by :class:`mmext_pixel_runtime.Segmenter`
-    (the runtime's metadata reader and its checks of the graph); the images
-    go through the runtime's ``normalise`` (and ``canny_input`` for
-    Gated-SCNN). The runtime does not run pose estimators: their export is
-    opened as it is and its stored preprocessing applied by ``normalise``.
+    ``images``, as the runtime makes them (it does not run pose estimators:
+    their export is opened as it is, its preprocessing applied by the
+    runtime's ``normalise``).
 
     Args:
         onnx_file (str): The export.
@@ -114,13 +106,12 @@ def compare_outputs(ref: np.ndarray,
             over channels per pixel. Defaults to False.
 
     Returns:
-        dict: ``max_abs_ref`` (the largest |PyTorch value|, for scale);
-        ``max_abs_diff``; ``max_rel_diff`` (over elements whose
-        reference exceeds 10 in magnitude, 0 if none); ``within_tolerance``
-        (every |diff| <= max(1e-4, 1e-5 |ref|)); ``argmax_agreement`` (the
-        fraction of equal argmaxes) and ``argmax_disagreements`` (the
-        unequal ones that are not ties: PyTorch's top two differ by more
-        than that tolerance).
+        dict: ``max_abs_ref`` (largest |PyTorch value|), ``max_abs_diff``,
+        ``max_rel_diff`` (where |ref| > 10; 0 if nowhere),
+        ``within_tolerance`` (every |diff| <= max(1e-4, 1e-5 |ref|)),
+        ``argmax_agreement`` (share of equal argmaxes) and
+        ``argmax_disagreements`` (unequal ones outside ties: PyTorch's top
+        two apart by more than that tolerance).
     """
     if ref.shape != out.shape:
         raise ValueError(f'output shape {out.shape} differs from PyTorch\'s '
@@ -156,9 +147,8 @@ def verify_onnx(model: nn.Module,
                 shape: Sequence[int],
                 batch_size: int = 1,
                 seed: int = 0) -> dict:
-    """Run ``onnx_file`` through the runtime (:func:`runtime_inputs`, CPU)
-    and ``model`` in PyTorch (:func:`eager_outputs`) on the same
-    :func:`sample_images` and compare every output.
+    """Compare every output of ``onnx_file`` (:func:`runtime_inputs`) and
+    of ``model`` (:func:`eager_outputs`) on the same :func:`sample_images`.
 
     Args:
         model (nn.Module): The exported model.
@@ -198,11 +188,9 @@ def verify_export(model: nn.Module,
                   meta: dict,
                   other_shape: Optional[Sequence[int]] = None,
                   batch_size: int = 1) -> List[dict]:
-    """:func:`verify_onnx` at the export size and at ``other_shape``
-    (:func:`second_shape` by default). A dynamic export runs the same file
-    at both (a batch of 2 at the second); a fixed-size one is exported again
-    at the size the runtime's padding gives the other size (the same model
-    traced there, in a temporary file).
+    """:func:`verify_onnx` at the export size and at ``other_shape``: the
+    same file with a batch of 2 for a dynamic export, else the model
+    exported again there (at the runtime's padded size, temporarily).
 
     Args:
         model (nn.Module): The exported model.
@@ -230,9 +218,8 @@ def verify_export(model: nn.Module,
 
 
 def format_check(result: dict) -> str:
-    """One result of :func:`verify_export` as text: the input size, batch
-    and verdict (what failed, if anything), then a line per output with its
-    differences."""
+    """A :func:`verify_onnx` result as text: size, batch and verdict (with
+    what failed), then each output's differences."""
     failed = [
         name for name, r in result.items() if isinstance(r, dict) and (
             not r['within_tolerance'] or r.get('argmax_disagreements', 0))

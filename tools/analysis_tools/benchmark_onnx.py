@@ -7,15 +7,9 @@
         [--ort-opt {disable,basic,extended,all}] [--profile [N]] [--int8]
         [--out RESULT.json] [--cfg-options k=v ...]
 
-What is timed and how: ``mmext_pixel.deployment.ort_latency``. ``--int8``
-adds onnxruntime on the export quantised statically to int8 (as
-``mmext_pixel_runtime.quantize`` does it, calibrated on the benchmark input).
-``--profile N`` then profiles N onnxruntime runs and one eager run and
-prints the time per operator type of both, the convolutions' rate per kernel
-size, both runtimes' GEMM rate and onnxruntime's time if every convolution
-ran as fast as its most efficient kernel size
-(``mmext_pixel.deployment.ort_profile``). docs/deployment.md has measured
-tables.
+What is timed and how: ``mmext_pixel.deployment.ort_latency``; ``--profile``
+(time per operator type, convolution rates per kernel size, GEMM rates):
+``mmext_pixel.deployment.ort_profile``. Measured tables: docs/deployment.md.
 """
 import argparse
 import json
