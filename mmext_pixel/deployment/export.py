@@ -13,7 +13,6 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 import onnx
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmext_pixel_runtime.metadata import FORMAT_VERSION, METADATA_KEY
 from mmseg.models.utils import Upsample
@@ -71,32 +70,6 @@ class ExportGraph(nn.Module):
         return logits[:, :-1], logits[:, -1:]
 
 
-class ScaleUpsample(nn.Module):
-    """mmseg's ``Upsample`` by an integer factor, in one traceable op.
-
-    mmseg's module computes its output size with ``int()`` of the traced
-    shape, a constant in the graph; ``F.interpolate`` with the factor
-    exports a constant scale, with the same output size and sampling
-    positions for integer factors.
-
-    Args:
-        upsample (nn.Module): The mmseg ``Upsample`` replaced.
-    """
-
-    def __init__(self, upsample: nn.Module) -> None:
-        super().__init__()
-        self.scale_factor = upsample.scale_factor
-        self.mode = upsample.mode
-        self.align_corners = upsample.align_corners
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.interpolate(
-            x,
-            scale_factor=self.scale_factor,
-            mode=self.mode,
-            align_corners=self.align_corners)
-
-
 def _integer_factor(upsample: nn.Module) -> bool:
     factors = upsample.scale_factor
     if not isinstance(factors, tuple):
@@ -106,10 +79,12 @@ def _integer_factor(upsample: nn.Module) -> bool:
 
 
 def exportable(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` that exports exactly at any input size: adaptive
-    average pools (e.g. mmseg's ``PSPHead``) become
-    :class:`ExactAdaptiveAvgPool2d` and mmseg's integer-factor ``Upsample``
-    (HRNet's fuse layers) :class:`ScaleUpsample`; eager outputs unchanged."""
+    """A copy of ``model`` that exports exactly at any input size, eager
+    outputs unchanged: adaptive average pools (e.g. mmseg's ``PSPHead``)
+    become :class:`ExactAdaptiveAvgPool2d`, and mmseg's integer-factor
+    ``Upsample`` (HRNet's fuse layers; it computes its output size with
+    ``int()`` of the shape, a constant in a trace) torch's ``nn.Upsample``,
+    whose constant scale gives the same sizes and sampling positions."""
     model = copy.deepcopy(model)
     for module in list(model.modules()):
         for name, child in module.named_children():
@@ -117,7 +92,12 @@ def exportable(model: nn.Module) -> nn.Module:
                 setattr(module, name,
                         ExactAdaptiveAvgPool2d(child.output_size))
             elif type(child) is Upsample and _integer_factor(child):
-                setattr(module, name, ScaleUpsample(child))
+                setattr(
+                    module, name,
+                    nn.Upsample(
+                        scale_factor=child.scale_factor,
+                        mode=child.mode,
+                        align_corners=child.align_corners))
     return model
 
 

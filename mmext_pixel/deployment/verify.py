@@ -18,7 +18,7 @@ from torch import nn
 
 from mmext_pixel.models.segmentors.gated_scnn import GatedSCNN
 
-from .export import check_shape, export_onnx
+from .export import ExportGraph, check_shape, export_onnx
 
 # parity bounds of issue 13: |diff| <= 1e-4, or 1e-5 relative where the
 # reference exceeds 10 in magnitude
@@ -82,16 +82,11 @@ def eager_outputs(model: nn.Module,
         inputs=[torch.from_numpy(img).permute(2, 0, 1) for img in images],
         data_samples=[BaseDataElement() for _ in images])
     x = model.data_preprocessor(data, False)['inputs']
-    metas = [dict(img_shape=x.shape[2:])]
-    if isinstance(model, GatedSCNN):
-        with model._edge_as_extra_channel():
-            logits = model.encode_decode(x, metas)
-        outs = [logits[:, :-1], logits[:, -1:]]
-    elif hasattr(model, 'encode_decode'):
-        outs = [model.encode_decode(x, metas)]
-    else:
-        outs = [model(x, None, mode='tensor')]
-    return [o.numpy() for o in outs]
+    if not isinstance(model, GatedSCNN):
+        return [ExportGraph(model)(x).numpy()]
+    with model._edge_as_extra_channel():
+        logits = model.encode_decode(x, [dict(img_shape=x.shape[2:])])
+    return [logits[:, :-1].numpy(), logits[:, -1:].numpy()]
 
 
 def compare_outputs(ref: np.ndarray,
