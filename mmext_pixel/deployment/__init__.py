@@ -4,12 +4,9 @@ runtime (:mod:`.verify`) and the onnxruntime latency comparison
 try:
     import mmext_pixel_runtime  # noqa: F401
     import onnx  # noqa: F401
-    import onnxruntime  # noqa: F401
 except ImportError as e:
-    raise ImportError(
-        f'mmext_pixel.deployment needs {e.name}: install the deployment '
-        'extras, pip install -e .[deploy] (onnx, onnxruntime and the '
-        'runtime in runtime/; see README.md)') from e
+    raise ImportError(f'mmext_pixel.deployment needs {e.name}: pip install '
+                      '-e .[deploy] (see README.md)') from e
 
 from .export import export_metadata, export_onnx  # noqa: E402
 from .verify import verify_export, verify_onnx  # noqa: E402

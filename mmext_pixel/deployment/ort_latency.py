@@ -19,7 +19,6 @@ import tempfile
 from typing import Optional, Sequence
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import torch
 from mmext_pixel_runtime.quantize import quantize_qdq
@@ -107,11 +106,7 @@ def measure_ort_latency(cfg_path: str,
         }
         if int8:
             int8_file = osp.join(tmp, 'model_int8.onnx')
-            results['int8'] = dict(
-                quantized_convs=quantize_qdq(onnx_file, [feeds],
-                                             int8_file)['quantized_convs'],
-                convs=sum(n.op_type == 'Conv'
-                          for n in onnx.load(onnx_file).graph.node))
+            results['int8'] = quantize_qdq(onnx_file, [feeds], int8_file)
             int8_session = ort_session(int8_file, threads, ort_opt)
             runners['onnxruntime int8'] = lambda: int8_session.run(None, feeds)
         errors = {}
