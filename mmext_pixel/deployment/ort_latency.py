@@ -34,7 +34,7 @@ from .verify import runtime_inputs, sample_image
 
 GOAL = 0.75  # issue 13: onnxruntime at most 0.75x PyTorch eager
 # input (H, W) without --shape, as get_flops.py's
-DEFAULT_SHAPES = {'mmseg': (1024, 2048), POSE_SCOPE: (256, 192)}
+_DEFAULT_SHAPES = {'mmseg': (1024, 2048), POSE_SCOPE: (256, 192)}
 
 
 def measure_ort_latency(cfg_path: str,
@@ -79,7 +79,7 @@ def measure_ort_latency(cfg_path: str,
     cfg = load_config(cfg_path, cfg_options)
     cfg.log_level = 'WARN'
     if shape is None:
-        shape = DEFAULT_SHAPES.get(cfg.get('default_scope'), (1024, 2048))
+        shape = _DEFAULT_SHAPES.get(cfg.get('default_scope'), (1024, 2048))
     shape = check_shape(tuple(shape) * 2 if len(shape) == 1 else shape)
     torch.set_num_threads(threads)
     model = build_model(cfg, checkpoint)
@@ -125,7 +125,7 @@ def measure_ort_latency(cfg_path: str,
             else:
                 runners[f'torch.compile ({compile_backend})'] = \
                     torch.no_grad()(lambda: compiled(*inputs))
-        times = time_in_turn(runners, runs, warmup, threads)
+        times = time_in_turn(runners, runs, warmup)
         eager_median = statistics.median(times['PyTorch eager'])
         backends = {
             name: dict(

@@ -8,6 +8,7 @@ import json
 import os.path as osp
 import statistics
 import tempfile
+import time
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
@@ -19,7 +20,6 @@ from onnx import TensorProto, helper, numpy_helper
 from prettytable import PrettyTable, TableStyle
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
-from torch.utils.benchmark import Timer
 
 ORT_LEVELS = dict(
     disable=ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -49,23 +49,22 @@ def ort_session(onnx_file: Union[str, bytes],
 
 def time_in_turn(runners: Dict[str, Callable[[], object]],
                  runs: int,
-                 warmup: int = 0,
-                 threads: int = 1) -> Dict[str, List[float]]:
+                 warmup: int = 0) -> Dict[str, List[float]]:
     """Milliseconds of each timed run of each runner (name -> callable),
     the runners taking turns (``warmup`` untimed rounds, then ``runs``
-    timed ones) so that drifts of the machine's load hit them alike: each
-    run is a ``torch.utils.benchmark.Timer.timeit(1)`` (whose own loops
-    would time one runner's runs back to back) with ``threads`` threads."""
-    timers = {
-        name: Timer('fn()', globals=dict(fn=fn), num_threads=threads)
-        for name, fn in runners.items()
-    }
+    timed ones) so that drifts of the machine's load hit them alike.
+
+    ``torch.utils.benchmark`` cannot serve: its ``Timer`` runs one
+    statement's runs back to back, and each ``timeit`` call adds two
+    warm-up runs of its own.
+    """
     times: Dict[str, List[float]] = {name: [] for name in runners}
     for i in range(warmup + runs):
-        for name, timer in timers.items():
-            ms = timer.timeit(1).mean * 1000
+        for name, fn in runners.items():
+            start = time.perf_counter()
+            fn()
             if i >= warmup:
-                times[name].append(ms)
+                times[name].append((time.perf_counter() - start) * 1000)
     return times
 
 
@@ -173,8 +172,7 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
             'PyTorch': lambda: torch.mm(ta, tb)
         },
         runs,
-        warmup=1,
-        threads=threads)
+        warmup=1)
     macs = size**3
     rates = {
         name: macs / statistics.median(ms) / 1e6

@@ -10,6 +10,7 @@ import torch
 from conftest import DEMO_CONFIG, import_deploy_package
 from mmext_pixel.deployment.ort_latency import (format_ort_latency,
                                                 measure_ort_latency)
+from mmext_pixel.deployment.ort_profile import time_in_turn
 
 import_deploy_package('onnxruntime')
 
@@ -66,3 +67,17 @@ def test_int8_column():
             'in int8') in format_ort_latency(result)
     assert result['backends']['torch.compile'] == dict(
         error='n/a: not run (--no-compile)')
+
+
+def test_time_in_turn_interleaves_the_runners():
+    calls = []
+    times = time_in_turn(
+        {
+            'a': lambda: calls.append('a'),
+            'b': lambda: calls.append('b')
+        },
+        runs=2,
+        warmup=1)
+    assert calls == ['a', 'b'] * 3
+    assert [len(t) for t in times.values()] == [2, 2]
+    assert min(times['a'] + times['b']) >= 0
