@@ -204,12 +204,9 @@ def export_metadata(model: nn.Module,
         opset=int(opset))
     if graph.pose:
         codec = cfg.get('codec') or {}
-        meta.update(
-            test_resize=None,
-            input_size=list(codec['input_size'])
-            if 'input_size' in codec else None,
-            heatmap_size=list(codec['heatmap_size'])
-            if 'heatmap_size' in codec else None)
+        sizes = ('input_size', 'heatmap_size')
+        meta.update(test_resize=None)
+        meta.update({k: list(codec[k]) if k in codec else None for k in sizes})
         return meta
     test_cfg = model.test_cfg or {}
     mode = test_cfg.get('mode', 'whole')
