@@ -600,7 +600,8 @@ def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
     else:
         h, w = cfg.model.data_preprocessor.size
     out = osp.join(work_dir, f'{method}.onnx')
-    from mmext_pixel.deployment.onnx_export import build_model, export_onnx
+    from mmext_pixel.deployment import export_onnx
+    from mmext_pixel.utils.model_builder import build_model
 
     # as tools/deployment/pytorch2onnx.py CONFIG CKPT --shape H W --out OUT
     torch.manual_seed(0)

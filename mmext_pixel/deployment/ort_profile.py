@@ -8,32 +8,87 @@ import json
 import os.path as osp
 import statistics
 import tempfile
+import time
 from collections import defaultdict
-from typing import Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import torch
+from onnx import TensorProto, helper, numpy_helper
+from prettytable import PrettyTable, TableStyle
 from torch import nn
+from torch.profiler import ProfilerActivity, profile
 
-from mmext_pixel.analysis.timing import time_alternately
+ORT_LEVELS = dict(
+    disable=ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    basic=ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    extended=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    all=ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
 
-from .ort_session import ort_session
+
+def ort_session(onnx_file: Union[str, bytes],
+                threads: int,
+                level: str = 'all',
+                profile_prefix: Optional[str] = None):
+    """An onnxruntime CPU session: ``threads`` intra-op threads, one
+    inter-op thread, graph optimisation ``level`` (a key of ``ORT_LEVELS``),
+    profiling to files ``profile_prefix*`` if given."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ORT_LEVELS[level]
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(
+        onnx_file, options, providers=['CPUExecutionProvider'])
+
+
+def time_in_turn(runners: Dict[str, Callable[[], object]],
+                 runs: int,
+                 warmup: int = 0) -> Dict[str, List[float]]:
+    """Milliseconds of each timed run of each runner (name -> callable),
+    the runners taking turns (``warmup`` untimed rounds, then ``runs``
+    timed ones) so that drifts of the machine's load hit them alike.
+
+    ``torch.utils.benchmark`` cannot serve: its ``Timer`` runs one
+    statement's runs back to back, and each ``timeit`` call adds two
+    warm-up runs of its own.
+    """
+    times: Dict[str, List[float]] = {name: [] for name in runners}
+    for i in range(warmup + runs):
+        for name, fn in runners.items():
+            start = time.perf_counter()
+            fn()
+            if i >= warmup:
+                times[name].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A Markdown table, the first column left-aligned and the rest right
+    (prettytable)."""
+    table = PrettyTable(list(header))
+    table.set_style(TableStyle.MARKDOWN)
+    table.align = 'r'
+    table.align[header[0]] = 'l'
+    table.add_rows([list(row) for row in rows])
+    return table.get_string()
 
 
 def _kernel(weight_shape: Sequence[int]) -> str:
-    """``'KHxKW'`` of a convolution weight (O, I/groups, KH, KW)."""
-    return f'{weight_shape[2]}x{weight_shape[3]}'
+    return f'{weight_shape[2]}x{weight_shape[3]}'  # (O, I/g, KH, KW)
 
 
 def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
                    runs: int) -> dict:
-    """onnxruntime's profile of ``runs`` runs (after one unprofiled).
-
-    Returns:
-        dict: ``ops``: ms per run of each operator type; ``conv``: per
-        kernel size (``'3x3'``), ms per run and multiply-adds (``macs``,
-        from the shapes the profiler records).
-    """
+    """onnxruntime's profile of ``runs`` runs (after one unprofiled):
+    ``ops``, ms per run of each operator type, and ``conv``, per kernel size
+    (``'3x3'``) ms per run and multiply-adds (``macs``, from the recorded
+    shapes)."""
     with tempfile.TemporaryDirectory() as tmp:
         session = ort_session(onnx_file, threads, level, osp.join(tmp, 'ort'))
         for _ in range(runs + 1):
@@ -65,14 +120,9 @@ def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
 
 
 def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
-    """``torch.profiler``'s profile of one eager run.
-
-    Returns:
-        dict: ``ops``: ms (self time) of each aten operator; ``conv``: per
-        kernel size, ms in the convolution kernels (oneDNN's and the
-        im2col/GEMM one).
-    """
-    from torch.profiler import ProfilerActivity, profile
+    """``torch.profiler``'s profile of one eager run: ``ops``, ms (self
+    time) of each aten operator, and ``conv``, per kernel size ms in the
+    convolution kernels (oneDNN's and the im2col/GEMM one)."""
     with torch.no_grad(), profile(
             activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         graph(*inputs)
@@ -92,12 +142,8 @@ def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
 
 
 def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
-    """GMAC/s of one ``size``-cubed fp32 matrix product in each runtime.
-
-    This is what each runtime's GEMM kernels reach on this CPU with
-    ``threads`` threads: the rate its convolutions would have if they were
-    as efficient as a large square GEMM (their practical ceiling), run
-    interleaved like the benchmark itself.
+    """GMAC/s of a ``size``-cubed fp32 matrix product in each runtime, the
+    practical ceiling of its convolutions on this CPU (timed in turn).
 
     Args:
         threads (int): Threads of both runtimes.
@@ -105,11 +151,8 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
         runs (int): Timed runs of each (after one untimed). Defaults to 10.
 
     Returns:
-        dict: ``onnxruntime`` and ``PyTorch``: GMAC/s of the median run;
-        ``size``.
+        dict: ``size``; ``onnxruntime``, ``PyTorch``: GMAC/s of the median.
     """
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(0)
     a = rng.standard_normal((size, size), dtype=np.float32)
     b = rng.standard_normal((size, size), dtype=np.float32)
@@ -123,7 +166,7 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
     onnx.checker.check_model(model)
     session = ort_session(model.SerializeToString(), threads)
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    times = time_alternately(
+    times = time_in_turn(
         {
             'onnxruntime': lambda: session.run(None, {'a': a}),
             'PyTorch': lambda: torch.mm(ta, tb)
@@ -147,12 +190,11 @@ def conv_ceiling(ort_profile: dict, ort_ratio: float) -> dict:
         ort_ratio (float): The timed onnxruntime / eager ratio of medians.
 
     Returns:
-        dict: ``kernel`` and ``rate`` (GMAC/s) of the most efficient kernel
-        size, ``conv_ms`` (every convolution's multiply-adds at that rate),
-        ``other_ms`` (profiled time of every other operator), ``ms`` (their
-        sum), ``profiled_ms`` (the profiled time of all operators) and
-        ``ratio``: the timed ratio scaled by ``ms / profiled_ms`` (the
-        profiler's own overhead cancels out).
+        dict: ``kernel`` and ``rate`` (GMAC/s) of that kernel size,
+        ``conv_ms`` (all multiply-adds at that rate), ``other_ms`` (the
+        other operators' profiled time), ``ms`` (their sum),
+        ``profiled_ms`` (all operators) and ``ratio`` (``ort_ratio`` scaled
+        by ``ms / profiled_ms``: the profiler's overhead cancels out).
     """
     conv = ort_profile['conv']
     kernel = max(conv, key=lambda k: conv[k]['macs'] / conv[k]['ms'])
@@ -180,27 +222,30 @@ def format_profile(profile: dict, top: int = 12) -> str:
                         profile['eager'])):
         ops = prof['ops']
         total = sum(ops.values())
+        top_ops = sorted(ops.items(), key=lambda kv: -kv[1])[:top]
         lines += [
             f'{name}: {total:.1f} ms in operators', '',
-            '| operator | ms | share |', '| --- | ---: | ---: |'
+            markdown_table(['operator', 'ms', 'share'],
+                           [(op, f'{ms:.1f}', f'{100 * ms / total:.1f}%')
+                            for op, ms in top_ops]), ''
         ]
-        for op, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:top]:
-            lines.append(f'| {op} | {ms:.1f} | {100 * ms / total:.1f}% |')
-        lines.append('')
-    ort_conv = profile['onnxruntime']['conv']
-    eager_conv = profile['eager']['conv']
+    rows = []
+    for kernel, entry in sorted(
+            profile['onnxruntime']['conv'].items(),
+            key=lambda kv: -kv[1]['ms']):
+        macs = entry['macs']
+        eager_ms = profile['eager']['conv'].get(kernel, {}).get('ms', 0.0)
+        rows.append(
+            (kernel, f'{macs / 1e9:.2f}', f'{entry["ms"]:.1f}',
+             f'{macs / max(entry["ms"], 1e-9) / 1e6:.1f}', f'{eager_ms:.1f}',
+             f'{macs / eager_ms / 1e6:.1f}' if eager_ms else '-'))
     lines += [
         'convolutions by kernel size', '',
-        '| kernel | GMACs | onnxruntime ms | GMAC/s | eager ms | GMAC/s |',
-        '| --- | ---: | ---: | ---: | ---: | ---: |'
+        markdown_table([
+            'kernel', 'GMACs', 'onnxruntime ms', 'onnxruntime GMAC/s',
+            'eager ms', 'eager GMAC/s'
+        ], rows)
     ]
-    for kernel, entry in sorted(ort_conv.items(), key=lambda kv: -kv[1]['ms']):
-        macs = entry['macs']
-        eager_ms = eager_conv.get(kernel, {}).get('ms', 0.0)
-        eager_rate = f'{macs / eager_ms / 1e6:.1f}' if eager_ms else '-'
-        lines.append(f'| {kernel} | {macs / 1e9:.2f} | {entry["ms"]:.1f} | '
-                     f'{macs / max(entry["ms"], 1e-9) / 1e6:.1f} | '
-                     f'{eager_ms:.1f} | {eager_rate} |')
     gemm, ceiling = profile['gemm'], profile['ceiling']
     size = gemm['size']
     lines += [

@@ -19,16 +19,17 @@ import torch
 from mmseg.apis import inference_model, init_model
 from mmseg.visualization import SegLocalVisualizer
 
-from conftest import REPO_ROOT, import_deploy_package, load_tool, run_tool
+from conftest import REPO_ROOT, import_deploy_package, run_tool
 from helpers.import_blocker import write_import_blocker
-from mmext_pixel.deployment import build_model, export_onnx
+from mmext_pixel.deployment import export_onnx
+from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import load_config
 
 pytestmark = pytest.mark.slow  # every test here starts a process
 
 onnx = import_deploy_package('onnx')
+runtime = import_deploy_package('mmext_pixel_runtime')
 TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
-ONNX_INFER = load_tool('deployment', 'onnx_infer.py')
 # the tool runs where none of these can be imported
 BLOCKED = ('torch', 'torchvision', 'mmcv', 'mmengine', 'mmseg', 'mmdet',
            'mmpose', 'mmext_pixel')
@@ -230,7 +231,7 @@ def test_matches_inference_model(exported, blocker, tmp_path):
     assert clear.mean() > 0.9
 
     # the same numbers in-process: logits at the original size
-    logits = ONNX_INFER.Segmenter(onnx_file).logits(cv2.imread(img))
+    logits = runtime.Segmenter(onnx_file).logits(cv2.imread(img))
     assert logits.shape == ref_logits.shape
     scale = max(1, np.abs(ref_logits).max())
     assert np.abs(logits - ref_logits).max() <= 1e-4 * scale
@@ -264,7 +265,7 @@ def test_folder(whole_model, blocker, tmp_path):
         in proc.stdout
     assert sorted(p.name
                   for p in (tmp_path / 'out').iterdir()) == ['a.png', 'b.png']
-    segmenter = ONNX_INFER.Segmenter(whole_model)
+    segmenter = runtime.Segmenter(whole_model)
     for path in paths:
         labels = cv2.imread(
             str(tmp_path / 'out' / osp.basename(path)), cv2.IMREAD_UNCHANGED)
@@ -283,7 +284,7 @@ def test_video(whole_model, blocker, tmp_path):
     run_blocked(blocker, whole_model, src, '--out', str(tmp_path / 'out'),
                 '--show-dir', str(tmp_path / 'show'))
     # every decoded frame's labels, as the model predicts them in-process
-    segmenter = ONNX_INFER.Segmenter(whole_model)
+    segmenter = runtime.Segmenter(whole_model)
     cap = cv2.VideoCapture(src)
     frames = []
     while True:

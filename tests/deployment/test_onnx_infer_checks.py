@@ -1,17 +1,20 @@
 """tools/deployment/onnx_infer.py refuses outputs that exist as files and
 models whose metadata counts another number of classes than the graph has,
-with a one-line error naming the path or the model file.
+with a one-line error naming the path or the model file; it and
+tools/deployment/quantize.py say how to install the runtime where it is
+missing.
 
 The tool's ``main`` (``mmext_pixel_runtime.infer.main``) is called
 in-process; its command line is run as a process in test_onnx_infer.py."""
 import io
 import json
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import cv2
 import pytest
 
-from conftest import import_deploy_package
+from conftest import import_deploy_package, load_tool
 
 onnx = import_deploy_package('onnx')
 infer = import_deploy_package('mmext_pixel_runtime.infer')
@@ -99,3 +102,28 @@ def test_unedited_model_runs(tiny_onnx, image, tmp_path):
     assert status == 0, printed
     labels = cv2.imread(str(tmp_path / 'val_0000.png'), cv2.IMREAD_UNCHANGED)
     assert labels.shape == (64, 64) and labels.max() <= 2
+
+
+@pytest.mark.parametrize('tool, extra',
+                         [('onnx_infer.py', "'./runtime'"),
+                          ('quantize.py', "'./runtime[quantize]'")])
+def test_tool_without_the_runtime_says_how_to_install_it(
+        tool, extra, monkeypatch):
+
+    class NotInstalled:
+        """Finds the runtime nowhere, as where it is not installed."""
+
+        def find_spec(self, name, path=None, target=None):
+            if name.partition('.')[0] == 'mmext_pixel_runtime':
+                raise ModuleNotFoundError(name, name=name)
+
+    for name in [
+            m for m in sys.modules if m.startswith('mmext_pixel_runtime')
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, 'meta_path', [NotInstalled(), *sys.meta_path])
+    with pytest.raises(SystemExit) as done:
+        load_tool('deployment', tool)
+    assert done.value.code == (
+        f'{tool} needs the runtime package mmext_pixel_runtime: pip install '
+        f'-e {extra} (or pip install -e .[deploy]; see README.md)')

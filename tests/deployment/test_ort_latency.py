@@ -1,6 +1,6 @@
 """mmext_pixel.deployment.ort_latency on the small demo HRNet at 32x48,
 in-process: the torch.compile column working and the int8 column. No timing
-asserts. The table, the failing compiler's n/a and the operator profiles
+asserts. The failing compiler's n/a and the operator profiles
 (mmext_pixel.deployment.ort_profile) are checked through the command line,
 tests/tools/test_benchmark_onnx.py."""
 
@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from conftest import DEMO_CONFIG, import_deploy_package
-from helpers.ort_table import ROW, table_rows
-from mmext_pixel.deployment.ort_latency import benchmark, format_table
+from mmext_pixel.deployment.ort_latency import (format_ort_latency,
+                                                measure_ort_latency)
+from mmext_pixel.deployment.ort_profile import time_in_turn
 
 import_deploy_package('onnxruntime')
 
@@ -24,33 +25,35 @@ def keep_threads():
 
 
 def test_compile_column():
-    result = benchmark(
+    result = measure_ort_latency(
         DEMO_CONFIG,
         shape=(32, 48),
         threads=1,
         runs=2,
         warmup=0,
         compile_backend='eager')
+    assert list(result['backends']) == [
+        'PyTorch eager', 'onnxruntime', 'torch.compile (eager)'
+    ]
     compiled = result['backends']['torch.compile (eager)']
     assert len(compiled['times_ms']) == 2 and compiled['min_ms'] > 0
     assert compiled['ratio'] > 0
-    _, rows = table_rows(format_table(result))
-    assert ROW.match(rows[2]).group(1) == 'torch.compile (eager)'
+    assert '| torch.compile (eager) |' in format_ort_latency(result)
 
 
 def test_int8_column():
-    result = benchmark(
+    result = measure_ort_latency(
         DEMO_CONFIG,
-        shape=(32, 48),
+        shape=(32, ),
         threads=1,
         runs=2,
         warmup=0,
         compile_backend=None,
         int8=True)
-    text = format_table(result)
-    _, rows = table_rows(text)
-    assert [ROW.match(row).group(1) for row in rows[:3]
-            ] == ['PyTorch eager', 'onnxruntime', 'onnxruntime int8']
+    assert result['shape'] == [32, 32]  # one size: a square input
+    assert list(result['backends']) == [
+        'PyTorch eager', 'onnxruntime', 'onnxruntime int8', 'torch.compile'
+    ]
     int8 = result['backends']['onnxruntime int8']
     assert len(int8['times_ms']) == 2 and int8['min_ms'] > 0
     # onnxruntime runs every convolution of the demo HRNet in int8
@@ -61,6 +64,20 @@ def test_int8_column():
     assert 0 < q['max_abs_diff'] < 1
     assert 0.5 < q['argmax_agreement'] <= 1
     assert (f'int8: {q["quantized_convs"]} of {q["convs"]} convolutions run '
-            'in int8') in text
+            'in int8') in format_ort_latency(result)
     assert result['backends']['torch.compile'] == dict(
         error='n/a: not run (--no-compile)')
+
+
+def test_time_in_turn_interleaves_the_runners():
+    calls = []
+    times = time_in_turn(
+        {
+            'a': lambda: calls.append('a'),
+            'b': lambda: calls.append('b')
+        },
+        runs=2,
+        warmup=1)
+    assert calls == ['a', 'b'] * 3
+    assert [len(t) for t in times.values()] == [2, 2]
+    assert min(times['a'] + times['b']) >= 0

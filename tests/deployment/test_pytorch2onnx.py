@@ -1,6 +1,7 @@
-"""tools/deployment/pytorch2onnx.py and mmext_pixel.deployment: the CLI,
-the metadata contract, Gated-SCNN's Canny input, checkpoints, the parity
-measure and the errors."""
+"""tools/deployment/pytorch2onnx.py and mmext_pixel.deployment.export: the
+CLI, the metadata contract, Gated-SCNN's Canny input, checkpoints and the
+errors. The parity measure and verification: test_verify.py."""
+import dataclasses
 import json
 import os.path as osp
 
@@ -10,15 +11,16 @@ import torch
 
 from conftest import (DEMO_CONFIG, REPO_ROOT, import_deploy_package, load_tool,
                       run_tool)
-from mmext_pixel.deployment import (build_model, export_metadata, export_onnx,
-                                    read_metadata, verify_onnx)
-from mmext_pixel.deployment.onnx_export import (compare, format_check,
-                                                sample_image, sample_inputs,
-                                                second_shape)
+from helpers.onnx_parity import stored_metadata
+from mmext_pixel.deployment import export_metadata, export_onnx, verify_onnx
+from mmext_pixel.deployment.verify import (runtime_inputs, sample_image,
+                                           sample_images)
 from mmext_pixel.utils.checkpoint_fit import CheckpointError
+from mmext_pixel.utils.model_builder import build_model
 
 onnx = import_deploy_package('onnx')
 ort = import_deploy_package('onnxruntime')
+runtime = import_deploy_package('mmext_pixel_runtime')
 
 TOOL = ['tools/deployment/pytorch2onnx.py']
 SPNET = osp.join(REPO_ROOT, 'configs', 'spnet',
@@ -54,7 +56,9 @@ def test_cli_dynamic_export_with_verify(tmp_path):
     assert proc.stdout.count(': OK') == 2, proc.stdout
     assert 'input 64x96, batch 1' in proc.stdout
     assert 'input 81x121, batch 2' in proc.stdout
-    meta = read_metadata(str(out))
+    meta = stored_metadata(str(out))
+    # the runtime reads what was written
+    assert runtime.read_metadata(str(out)).raw == meta
     assert meta == dict(
         format_version=1,
         task='seg',
@@ -112,34 +116,6 @@ def test_cli_exits_1_when_parity_fails(tmp_path, monkeypatch):
     assert tool.main(args[:-4]) == 0
 
 
-def test_format_check():
-    ok = dict(
-        shape=[64, 96],
-        batch_size=2,
-        ok=True,
-        seg_logits=dict(
-            max_abs_ref=12.5,
-            max_abs_diff=2e-6,
-            max_rel_diff=1e-7,
-            argmax_agreement=0.999,
-            argmax_disagreements=0))
-    assert format_check(ok).splitlines() == [
-        'input 64x96, batch 2: OK',
-        '  seg_logits: max |torch| 12.5, max abs diff 2e-06, max rel diff '
-        '(|torch| > 10) 1e-07, argmax agreement 99.9000% (0 outside ties)'
-    ]
-    failed = dict(
-        shape=[81, 121],
-        batch_size=1,
-        ok=False,
-        edge=dict(max_abs_ref=3.0, max_abs_diff=0.5, max_rel_diff=0.0))
-    assert format_check(failed).splitlines() == [
-        'input 81x121, batch 1: FAILED',
-        '  edge: max |torch| 3, max abs diff 0.5, max rel diff (|torch| > '
-        '10) 0'
-    ]
-
-
 def test_slide_config_metadata():
     torch.manual_seed(0)
     model = build_model(SPNET, None, SMALL_SPNET)
@@ -174,10 +150,10 @@ def test_pose_metadata_and_heatmaps(tmp_path):
     assert meta['input_size'] == [192, 256]
     assert meta['heatmap_size'] == [48, 64]
     assert 'classes' not in meta and 'canny' not in meta
-    result = verify_onnx(model, out, (64, 48))
+    result = verify_onnx(model, out, meta, (64, 48))
     assert result['ok'] and result['heatmaps']['argmax_agreement'] == 1.0
-    (heatmaps, ) = ort.InferenceSession(out).run(
-        None, sample_inputs(model, (64, 48)))
+    session, feeds = runtime_inputs(out, meta, sample_images((64, 48)))
+    (heatmaps, ) = session.run(None, feeds)
     assert heatmaps.shape == (1, 17, 16, 12)
 
 
@@ -187,7 +163,7 @@ def gscnn():
     return build_model(GSCNN, None, SMALL_GSCNN)
 
 
-def test_gscnn_canny_is_a_graph_input(gscnn, tmp_path):
+def test_gscnn_canny_is_a_graph_input(gscnn, tmp_path, monkeypatch):
     out = str(tmp_path / 'gscnn.onnx')
     meta = export_onnx(gscnn, None, (64, 96), out, dynamic=True)
     assert meta['inputs'] == ['input', 'canny']
@@ -196,30 +172,53 @@ def test_gscnn_canny_is_a_graph_input(gscnn, tmp_path):
     assert meta['canny']['mode'] == 'image'
     session = ort.InferenceSession(out)
     assert [i.name for i in session.get_inputs()] == ['input', 'canny']
-    feeds = sample_inputs(gscnn, (64, 96))
+    _, feeds = runtime_inputs(out, meta, sample_images((64, 96)))
     assert 0 < feeds['canny'].mean() < 0.5 and feeds['canny'].max() == 1
     seg, edge = session.run(None, feeds)
     assert seg.shape == (1, 19, 64, 96) and edge.shape == (1, 1, 64, 96)
     # another image's Canny map changes the outputs: nothing is frozen
-    other = dict(feeds, canny=sample_inputs(gscnn, (64, 96), seed=5)['canny'])
+    _, fives = runtime_inputs(out, meta, sample_images((64, 96), seed=5))
+    other = dict(feeds, canny=fives['canny'])
     seg2, edge2 = session.run(None, other)
     assert np.abs(seg2 - seg).max() > 1e-4
     # the shape stream (edge logits) is computed before the Canny fusion
     np.testing.assert_array_equal(edge2, edge)
-    result = verify_onnx(gscnn, out, (64, 96))
+    result = verify_onnx(gscnn, out, meta, (64, 96))
     assert result['ok'], result
+    # verification feeds the runtime's Canny input: the other mode's map
+    # there makes the logits differ from PyTorch's
+    canny_input = runtime.segmenter.canny_input
+
+    def other_mode(x, model_meta):
+        canny = dataclasses.replace(model_meta.canny, mode='official')
+        return canny_input(x, dataclasses.replace(model_meta, canny=canny))
+
+    monkeypatch.setattr(runtime.segmenter, 'canny_input', other_mode)
+    result = verify_onnx(gscnn, out, meta, (64, 96))
+    assert not result['ok']
+    assert not result['seg_logits']['within_tolerance']
+    # the shape stream does not see the Canny map
+    assert result['edge']['within_tolerance']
 
 
 @pytest.mark.parametrize('mode', ['image', 'official'])
 def test_canny_input_is_what_the_segmentor_computes(gscnn, mode):
+    """The runtime's Canny input, from the metadata the export writes, is
+    ``GatedSCNN.image_gradient`` of the same normalised batch."""
     gscnn.gradient_mode = mode
     try:
-        feeds = sample_inputs(gscnn, (48, 80), batch_size=2, seed=3)
-        expected = gscnn.image_gradient(torch.from_numpy(feeds['input']))
+        meta = runtime.metadata.to_model_meta(
+            export_metadata(gscnn, (48, 80), True, 17))
+        x = np.concatenate([
+            runtime.segmenter.normalise(img, meta.preprocess)
+            for img in sample_images((48, 80), batch_size=2, seed=3)
+        ])
+        expected = gscnn.image_gradient(torch.from_numpy(x))
     finally:
         gscnn.gradient_mode = 'image'
-    np.testing.assert_array_equal(feeds['canny'], expected.numpy())
-    assert feeds['canny'].max() == (255 if mode == 'official' else 1)
+    canny = runtime.segmenter.canny_input(x, meta)
+    np.testing.assert_array_equal(canny, expected.numpy())
+    assert canny.max() == (255 if mode == 'official' else 1)
 
 
 def test_checkpoint_weights_and_dataset_meta(gscnn, tmp_path):
@@ -245,43 +244,6 @@ def test_checkpoint_weights_and_dataset_meta(gscnn, tmp_path):
         })
 
 
-def test_compare_measures_and_flags_differences():
-    rng = np.random.default_rng(0)
-    ref = rng.normal(size=(1, 4, 8, 8)).astype(np.float32)
-    assert compare(ref, ref.copy())['within_tolerance']
-    result = compare(ref, ref + 2e-4)
-    assert not result['within_tolerance']
-    assert result['max_abs_diff'] == pytest.approx(2e-4, rel=1e-2)
-    # relative bound where logits exceed 10: 1e-5 of 100 is 1e-3
-    big = ref * 100
-    assert compare(big, big * (1 + 5e-6))['within_tolerance']
-    result = compare(big, big * (1 + 5e-5))
-    assert not result['within_tolerance']
-    assert result['max_rel_diff'] == pytest.approx(5e-5, rel=1e-2)
-    # an argmax flip is counted unless the top two are within the diff
-    flipped = ref.copy()
-    top = ref.argmax(1)[0, 0, 0]
-    flipped[0, top, 0, 0] -= 10
-    result = compare(ref, flipped)
-    assert result['argmax_agreement'] == 63 / 64
-    assert result['argmax_disagreements'] == 1
-    tie = ref.copy()
-    tie[0, :2, 1, 1] = 1.0
-    tie2 = tie.copy()
-    tie2[0, 0, 1, 1] -= 1e-6
-    tie2[0, 2:, 1, 1] = -5
-    tie[0, 2:, 1, 1] = -5
-    result = compare(tie, tie2)
-    assert result['argmax_agreement'] == 63 / 64
-    assert result['argmax_disagreements'] == 0
-
-
-def test_second_shape_is_not_a_multiple_of_32():
-    for shape in [(64, 96), (512, 1024), (480, 480), (256, 192), (63, 95)]:
-        other = second_shape(shape)
-        assert all(o % 32 and o % 8 and o > s for o, s in zip(other, shape))
-
-
 def test_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.py'):
         build_model(str(tmp_path / 'nope.py'))
@@ -290,27 +252,14 @@ def test_errors(tmp_path):
     model = torch.nn.Conv2d(3, 3, 1)
     with pytest.raises(ValueError, match='model.cfg'):
         export_onnx(model, None, (64, 64), str(tmp_path / 'a.onnx'))
-    # a model without our metadata
+    # a model without our metadata, for the runtime's reader
     plain = str(tmp_path / 'plain.onnx')
     torch.onnx.export(model, (torch.zeros(1, 3, 4, 4), ), plain, dynamo=False)
-    with pytest.raises(KeyError, match='plain.onnx'):
-        read_metadata(plain)
+    with pytest.raises(
+            runtime.InferenceError,
+            match="plain.onnx: no 'mmext_pixel' metadata"):
+        runtime.read_metadata(plain)
     assert sample_image((20, 30)).shape == (20, 30, 3)
-
-
-def test_parity_where_logits_exceed_10(tmp_path):
-    # random classifiers give logits far below 10; scaled up, the relative
-    # bound is what is checked
-    torch.manual_seed(0)
-    model = build_model(DEMO_CONFIG)
-    with torch.no_grad():
-        model.decode_head.conv_seg.weight.mul_(2000)
-    out = str(tmp_path / 'big.onnx')
-    export_onnx(model, None, (64, 96), out)
-    result = verify_onnx(model, out, (64, 96))
-    logits = result['seg_logits']
-    assert logits['max_abs_ref'] > 10 and logits['max_rel_diff'] > 0
-    assert logits['max_rel_diff'] <= 1e-5 and result['ok'], result
 
 
 def test_a_config_builds_more_than_once():

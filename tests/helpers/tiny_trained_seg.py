@@ -104,7 +104,8 @@ def untrained_tiny(base_temp: Path, data_root: Path) -> dict:
     """
     import torch
 
-    from mmext_pixel.deployment import build_model, export_onnx
+    from mmext_pixel.deployment import export_onnx
+    from mmext_pixel.utils.model_builder import build_model
     work = base_temp / 'tiny_untrained_seg'
     files = dict(config=work / 'tiny.py', whole=work / 'whole.onnx')
     if all(p.exists() for p in files.values()):

@@ -10,13 +10,12 @@ from argparse import Namespace
 
 import pytest
 import torch
-from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
 from conftest import REPO_ROOT, run_tool
 from mmext_pixel.converters import gald_dgcn
 from mmext_pixel.testing import gald_dgcn_reference as ref
-from mmext_pixel.utils.run_config import load_config
+from mmext_pixel.utils.model_builder import build_model
 
 CONFIGS = {
     ('gald', 50): 'gald/gald_r50-d8_8xb1-50k_cityscapes-769x769.py',
@@ -31,19 +30,23 @@ def convert(kind, state_dict, backbone_only=False):
     return gald_dgcn.convert(state_dict, method, backbone_only)
 
 
-def build_model(kind, depth, narrow=False):
-    cfg = load_config(osp.join(REPO_ROOT, 'configs', CONFIGS[kind, depth]))
-    model = cfg.model
-    model.pretrained = None
-    if narrow:  # 1/16 of the official widths
-        model.backbone.update(base_channels=4, stem_channels=8)
-        model.decode_head.update(in_channels=128, channels=32)
+def config_model(kind, depth, narrow=False):
+    """The config's model (SyncBN reverted, eval mode, no pretrained
+    weights); ``narrow``: 1/16 of the official widths."""
+    opts = {'model.pretrained': None}
+    if narrow:
+        opts.update({
+            'model.backbone.base_channels': 4,
+            'model.backbone.stem_channels': 8,
+            'model.decode_head.in_channels': 128,
+            'model.decode_head.channels': 32,
+            'model.auxiliary_head.in_channels': 64,
+            'model.auxiliary_head.channels': 16,
+        })
         if kind == 'gald':
-            model.decode_head.ga_channels = 16
-        model.auxiliary_head.update(in_channels=64, channels=16)
-    model = revert_sync_batchnorm(MODELS.build(model))
-    model.eval()
-    return model
+            opts['model.decode_head.ga_channels'] = 16
+    return build_model(
+        osp.join(REPO_ROOT, 'configs', CONFIGS[kind, depth]), cfg_options=opts)
 
 
 def stride8(size):
@@ -66,7 +69,7 @@ def test_full_size_checkpoint_loads_strictly_with_every_tensor(kind, depth):
     conversion = convert(kind, official)
     converted = conversion.state_dict
     assert conversion.left_out == {}
-    model = build_model(kind, depth)
+    model = config_model(kind, depth)
     model.load_state_dict(converted, strict=True)
     # every official tensor is in the converted checkpoint, once; only the
     # auxiliary conv bias was folded into its BN's running mean
@@ -87,7 +90,7 @@ def test_converted_model_gives_the_official_logits(kind, size):
     official = ref.official_state(
         kind, 50, base=4, channels=32, dsn_channels=16, seed=size[1])
     converted = convert(kind, official).state_dict
-    model = build_model(kind, 50, narrow=True)
+    model = config_model(kind, 50, narrow=True)
     model.load_state_dict(converted, strict=True)
     x = torch.randn(1, 3, *size)
     with torch.no_grad():

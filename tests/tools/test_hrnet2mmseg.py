@@ -11,23 +11,13 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import init_default_scope
 
 from conftest import REPO_ROOT, load_tool
 from mmext_pixel.converters import hrnet
-from mmext_pixel.utils.run_config import load_config
+from mmext_pixel.utils.model_builder import build_model
 
 CONFIG = (f'{REPO_ROOT}/configs/hrnet/'
           'fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024.py')
-
-
-def build_model():
-    init_default_scope('mmseg')
-    from mmseg.registry import MODELS
-    cfg = load_config(CONFIG)
-    cfg.model.backbone.norm_cfg = cfg.model.decode_head.norm_cfg = dict(
-        type='BN', requires_grad=True)
-    return MODELS.build(cfg.model).eval()
 
 
 def official_state_dict(model, gen):
@@ -87,7 +77,7 @@ def official_head(official, feats):
 
 
 def test_converted_weights_give_the_official_logits():
-    model = build_model()
+    model = build_model(CONFIG)
     official = official_state_dict(model, torch.Generator().manual_seed(0))
     conversion = hrnet.convert(official)
     converted = conversion.state_dict
@@ -118,7 +108,7 @@ def test_unknown_key_is_named():
 
 def test_cli_writes_a_checkpoint_that_loads(tmp_path, monkeypatch, capsys):
     converter = load_tool('model_converters', 'hrnet2mmseg.py')
-    model = build_model()
+    model = build_model(CONFIG)
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save(
         official_state_dict(model,

@@ -4,18 +4,10 @@
         --out FILE.onnx [--dynamic] [--opset N] [--verify]
         [--verify-shape H W] [--cfg-options k=v ...]
 
-The graph takes the normalised image batch ``input`` (N x 3 x H x W) and
-returns ``seg_logits`` (N x C x H x W, ``EncoderDecoder.encode_decode``'s
-logits at the input size) or, for pose configs, ``heatmaps``. Gated-SCNN
-also takes ``canny`` (N x 1 x H x W) and returns ``edge`` (edge logits).
-The preprocessing and test settings the config implies are stored as JSON
-in the model's metadata (key ``mmext_pixel``; docs/deployment.md lists the
-fields). ``--verify`` compares ONNX Runtime with PyTorch at the export size
-and at a second size (``--verify-shape``; by default about 5/4 of the export
-size, not a multiple of 32): a ``--dynamic`` export is run there as it is,
-a fixed-size one is exported again at that size for the check. It exits 1
-when the outputs differ by more than 1e-4 (1e-5 relative where logits
-exceed 10) or an argmax differs outside ties.
+The graph, its metadata and ``--verify`` (ONNX Runtime on the torch-free
+runtime's preprocessing against PyTorch at two sizes; exit 1 beyond 1e-4,
+1e-5 relative where logits exceed 10, or an argmax differing outside ties)
+are described in docs/deployment.md.
 """
 import argparse
 import json
@@ -24,9 +16,9 @@ import sys
 import torch
 from mmengine.config import DictAction
 
-from mmext_pixel.deployment.onnx_export import (DEFAULT_OPSET, build_model,
-                                                export_onnx, format_check,
-                                                verify_export)
+from mmext_pixel.deployment.export import DEFAULT_OPSET, export_onnx
+from mmext_pixel.deployment.verify import format_check, verify_export
+from mmext_pixel.utils.model_builder import build_model
 
 
 def parse_args(argv=None):

@@ -1,0 +1,242 @@
+"""Verification of an ONNX export as it ships: the graph in onnxruntime on
+inputs the torch-free runtime prepares (its metadata reader and checks in
+``Segmenter``, its ``normalise`` and ``canny_input``), against the model in
+PyTorch on the same uint8 images through its own data preprocessor. A fault
+in the graph, the metadata or the runtime's preprocessing fails it.
+"""
+import os.path as osp
+import tempfile
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+from mmengine.structures import BaseDataElement
+from mmext_pixel_runtime import segmenter as runtime
+from mmext_pixel_runtime.metadata import Preprocess
+from torch import nn
+
+from mmext_pixel.models.segmentors.gated_scnn import GatedSCNN
+
+from .export import ExportGraph, check_shape, export_onnx
+
+# parity bounds of issue 13: |diff| <= 1e-4, or 1e-5 relative where the
+# reference exceeds 10 in magnitude
+ABS_TOL, REL_TOL, REL_FROM = 1e-4, 1e-5, 10.0
+
+
+def sample_image(shape: Sequence[int], seed: int = 0) -> np.ndarray:
+    """A BGR uint8 test image (H, W, 3): smooth colour fields with
+    rectangles and noise, so that logits vary and Canny finds edges."""
+    h, w = shape
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, (max(h // 16, 2), max(w // 16, 2), 3))
+    img = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    for _ in range(6):
+        y, x = rng.integers(0, h), rng.integers(0, w)
+        img[y:y + h // 4, x:x + w // 4] = rng.uniform(0, 255, 3)
+    img += rng.normal(0, 8, img.shape)
+    return np.clip(img, 0, 255).round().astype(np.uint8)
+
+
+def sample_images(shape: Sequence[int],
+                  batch_size: int = 1,
+                  seed: int = 0) -> List[np.ndarray]:
+    """:func:`sample_image` of seeds ``seed`` to ``seed + batch_size - 1``."""
+    return [sample_image(shape, seed + i) for i in range(batch_size)]
+
+
+def runtime_inputs(onnx_file: str, meta: dict,
+                   images: Sequence[np.ndarray]) -> Tuple[object, dict]:
+    """An onnxruntime session of ``onnx_file`` and the graph's inputs for
+    ``images``, as the runtime makes them (it does not run pose estimators:
+    their export is opened as it is, its preprocessing applied by the
+    runtime's ``normalise``).
+
+    Args:
+        onnx_file (str): The export.
+        meta (dict): Its metadata as :func:`export_onnx` returned it.
+        images (Sequence[np.ndarray]): BGR uint8 images of one size.
+    """
+    if meta['task'] == 'seg':
+        segmenter = runtime.Segmenter(onnx_file)
+        session, model_meta = segmenter.session, segmenter.meta
+        pre, names = model_meta.preprocess, model_meta.inputs
+    else:
+        session = runtime.open_session(onnx_file)
+        pre, names = Preprocess(**meta['preprocess']), meta['inputs']
+    x = np.concatenate([runtime.normalise(img, pre) for img in images])
+    feeds = {names[0]: x}
+    if len(names) > 1:
+        feeds[names[1]] = runtime.canny_input(x, model_meta)
+    return session, feeds
+
+
+@torch.no_grad()
+def eager_outputs(model: nn.Module,
+                  images: Sequence[np.ndarray]) -> List[np.ndarray]:
+    """What the graph computes, in PyTorch from the uint8 images: the
+    model's data preprocessor, then its own paths (Gated-SCNN computes its
+    Canny map itself)."""
+    data = dict(
+        inputs=[torch.from_numpy(img).permute(2, 0, 1) for img in images],
+        data_samples=[BaseDataElement() for _ in images])
+    x = model.data_preprocessor(data, False)['inputs']
+    if not isinstance(model, GatedSCNN):
+        return [ExportGraph(model)(x).numpy()]
+    with model._edge_as_extra_channel():
+        logits = model.encode_decode(x, [dict(img_shape=x.shape[2:])])
+    return [logits[:, :-1].numpy(), logits[:, -1:].numpy()]
+
+
+def compare_outputs(ref: np.ndarray,
+                    out: np.ndarray,
+                    spatial: bool = False) -> dict:
+    """Differences of ``out`` from ``ref`` and their argmax agreement.
+
+    Args:
+        ref (np.ndarray): PyTorch output (N, C, H, W).
+        out (np.ndarray): ONNX Runtime output, same shape.
+        spatial (bool): Argmax over H x W per channel (heatmaps) instead of
+            over channels per pixel. Defaults to False.
+
+    Returns:
+        dict: ``max_abs_ref`` (largest |PyTorch value|), ``max_abs_diff``,
+        ``max_rel_diff`` (where |ref| > 10; 0 if nowhere),
+        ``within_tolerance`` (every |diff| <= max(1e-4, 1e-5 |ref|)),
+        ``argmax_agreement`` (share of equal argmaxes) and
+        ``argmax_disagreements`` (unequal ones outside ties: PyTorch's top
+        two apart by more than that tolerance).
+    """
+    if ref.shape != out.shape:
+        raise ValueError(f'output shape {out.shape} differs from PyTorch\'s '
+                         f'{ref.shape}')
+    diff = np.abs(out.astype(np.float64) - ref)
+    big = np.abs(ref) > REL_FROM
+    result = dict(
+        max_abs_ref=float(np.abs(ref).max()),
+        max_abs_diff=float(diff.max()),
+        max_rel_diff=float(
+            (diff[big] / np.abs(ref[big])).max()) if big.any() else 0.0,
+        within_tolerance=bool(
+            (diff <= np.maximum(ABS_TOL, REL_TOL * np.abs(ref))).all()))
+    if ref.shape[1] == 1 and not spatial:
+        return result
+    axis = 1
+    if spatial:
+        ref, out = (a.reshape(*a.shape[:2], -1) for a in (ref, out))
+        axis = -1
+    agree = ref.argmax(axis) == out.argmax(axis)
+    top2 = -np.partition(-ref, 1, axis=axis)
+    first, second = np.take(top2, 0, axis), np.take(top2, 1, axis)
+    tie = first - second <= np.maximum(ABS_TOL, REL_TOL * np.abs(first))
+    result.update(
+        argmax_agreement=float(agree.mean()),
+        argmax_disagreements=int((~agree & ~tie).sum()))
+    return result
+
+
+def verify_onnx(model: nn.Module,
+                onnx_file: str,
+                meta: dict,
+                shape: Sequence[int],
+                batch_size: int = 1,
+                seed: int = 0) -> dict:
+    """Compare every output of ``onnx_file`` (:func:`runtime_inputs`) and
+    of ``model`` (:func:`eager_outputs`) on the same :func:`sample_images`.
+
+    Args:
+        model (nn.Module): The exported model.
+        onnx_file (str): Its export.
+        meta (dict): The export's metadata (:func:`export_onnx`).
+        shape (Sequence[int]): Image (H, W).
+        batch_size (int): Images in the batch. Defaults to 1.
+        seed (int): Seed of the images. Defaults to 0.
+
+    Returns:
+        dict: ``shape``, ``batch_size`` and, per output name,
+        :func:`compare_outputs`'s result; ``ok`` when every output is within
+        tolerance with no argmax disagreement outside ties.
+    """
+    images = sample_images(check_shape(shape), batch_size, seed)
+    session, feeds = runtime_inputs(onnx_file, meta, images)
+    outs = session.run(None, feeds)
+    refs = eager_outputs(model, images)
+    result: Dict[str, object] = dict(shape=list(shape), batch_size=batch_size)
+    for name, ref, out in zip(meta['outputs'], refs, outs):
+        result[name] = compare_outputs(ref, out, meta['task'] == 'pose')
+    result['ok'] = all(result[n]['within_tolerance']
+                       and result[n].get('argmax_disagreements', 0) == 0
+                       for n in meta['outputs'])
+    return result
+
+
+def second_shape(shape: Sequence[int]) -> Tuple[int, int]:
+    """The other verification size: about 5/4 of ``shape`` per side, made
+    odd (so a multiple of neither 32 nor any output stride); larger rather
+    than smaller, since some heads have a minimum input size."""
+    return tuple((s + s // 4) | 1 for s in shape)
+
+
+def verify_export(model: nn.Module,
+                  onnx_file: str,
+                  meta: dict,
+                  other_shape: Optional[Sequence[int]] = None,
+                  batch_size: int = 1) -> List[dict]:
+    """:func:`verify_onnx` at the export size and at ``other_shape``: the
+    same file with a batch of 2 for a dynamic export, else the model
+    exported again there (at the runtime's padded size, temporarily).
+
+    Args:
+        model (nn.Module): The exported model.
+        onnx_file (str): Its export.
+        meta (dict): The export's metadata (:func:`export_onnx`).
+        other_shape (Sequence[int], optional): Second size. Defaults to
+            None.
+        batch_size (int): Images per batch at the export size. Defaults
+            to 1.
+    """
+    shape = meta['export_shape']
+    other = check_shape(other_shape or second_shape(shape))
+    results = [verify_onnx(model, onnx_file, meta, shape, batch_size)]
+    if meta['dynamic']:
+        results.append(verify_onnx(model, onnx_file, meta, other, 2, seed=1))
+        return results
+    padded = runtime.normalise(
+        sample_image(other), Preprocess(**meta['preprocess'])).shape[2:]
+    with tempfile.TemporaryDirectory() as tmp:
+        again = osp.join(tmp, 'other.onnx')
+        meta = export_onnx(model, None, padded, again, False, meta['opset'])
+        results.append(
+            verify_onnx(model, again, meta, other, batch_size, seed=1))
+    return results
+
+
+def format_check(result: dict) -> str:
+    """A :func:`verify_onnx` result as text: size, batch and verdict (with
+    what failed), then each output's differences."""
+    failed = [
+        name for name, r in result.items() if isinstance(r, dict) and (
+            not r['within_tolerance'] or r.get('argmax_disagreements', 0))
+    ]
+    verdict = 'OK' if result['ok'] else 'FAILED'
+    if failed:
+        verdict += (f': {", ".join(failed)} of ONNX Runtime on the '
+                    "runtime's inputs differ from PyTorch beyond "
+                    f'{ABS_TOL:g} ({REL_TOL:g} relative where |torch| > '
+                    f'{REL_FROM:g}) or in an argmax outside ties')
+    lines = [
+        f"input {result['shape'][0]}x{result['shape'][1]}, batch "
+        f"{result['batch_size']}: {verdict}"
+    ]
+    for name, r in result.items():
+        if not isinstance(r, dict):
+            continue
+        line = (f"  {name}: max |torch| {r['max_abs_ref']:.3g}, max abs "
+                f"diff {r['max_abs_diff']:.3g}, max rel diff (|torch| > 10) "
+                f"{r['max_rel_diff']:.3g}")
+        if 'argmax_agreement' in r:
+            line += (f", argmax agreement {100 * r['argmax_agreement']:.4f}%"
+                     f" ({r['argmax_disagreements']} outside ties)")
+        lines.append(line)
+    return '\n'.join(lines)
