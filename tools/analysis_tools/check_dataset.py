@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/check_dataset.py CONFIG
         [--split {train,val,test} ...] [--work-dir DIR] [--no-cache]
-        [--nproc N] [--cfg-options k=v ...]
+        [--nproc N] [--out RESULT.json] [--cfg-options k=v ...]
 
 Reads every label map of the chosen splits (default: all three) as
 ``tools/train.py`` does for val and test before its first step: a file that
@@ -12,19 +12,18 @@ is 1. For each split it prints each class's share of the labelled pixels and
 the number of images holding it (what class weights are computed from). What
 was read is kept in ``WORK_DIR/label_check_cache.json`` (default work dir
 ``work_dirs/CONFIG_NAME``, the one ``tools/train.py`` uses), so unchanged
-files are not read again, here or by training. See
-``mmext_pixel.analysis.dataset_check``.
+files are not read again, here or by training; ``--out`` writes each split's
+report as JSON. See ``mmext_pixel.analysis.dataset_check``.
 """
 import argparse
+import json
 import os.path as osp
 
 from mmengine.config import DictAction
 
 from mmext_pixel.analysis.dataset_check import (check_label_maps, class_table,
                                                 problem_list)
-from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
-
-SPLITS = ('train', 'val', 'test')
+from mmext_pixel.utils.run_config import SEG_SCOPE, SPLITS, load_config
 
 
 def parse_args():
@@ -48,6 +47,7 @@ def parse_args():
         help='read every file and keep nothing (default: off)')
     parser.add_argument(
         '--nproc', type=int, help='reading threads (default: the CPU count)')
+    parser.add_argument('--out', help='write the reports as JSON')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -76,6 +76,12 @@ def main():
         if report.num_maps:
             print(class_table(report))
         print()
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump([dict(r.__dict__, summary=r.summary()) for r in reports],
+                      f,
+                      indent=2,
+                      default=lambda array: array.tolist())
     problems = [p for r in reports for p in r.problems]
     if problems:
         raise SystemExit(f'error: {problem_list(problems)}')
