@@ -8,8 +8,7 @@ import pytest
 from conftest import import_deploy_package
 
 import_deploy_package('mmext_pixel_runtime')
-from mmext_pixel.analysis.serve_load import serve_load_table  # noqa: E402
-from mmext_pixel.analysis.serve_load import time_concurrent_calls
+from mmext_pixel.analysis import serve_load  # noqa: E402
 
 
 def test_every_request_counted_once():
@@ -19,7 +18,7 @@ def test_every_request_counted_once():
         with lock:
             calls.append(i)
 
-    row = time_concurrent_calls(call, clients=3, requests=10)
+    row = serve_load.time_concurrent_calls(call, clients=3, requests=10)
     # one untimed call per client (0, 1, 2), then each request once
     assert sorted(calls) == sorted([0, 1, 2] + list(range(10)))
     assert row['clients'] == 3 and row['requests'] == 10
@@ -36,7 +35,7 @@ def test_fails_when_a_request_fails():
     with pytest.raises(
             RuntimeError, match='2 requests failed, the first: '
             'refused'):
-        time_concurrent_calls(call, clients=2, requests=8)
+        serve_load.time_concurrent_calls(call, clients=2, requests=8)
 
 
 def test_table():
@@ -57,7 +56,7 @@ def test_table():
             p99_ms=700.55)
     ]
     cells = [[cell.strip() for cell in line.split('|')[1:-1]]
-             for line in serve_load_table(rows).splitlines()]
+             for line in serve_load.serve_load_table(rows).splitlines()]
     assert cells[0] == ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms']
     # Markdown's alignment row: the backend to the left, numbers right
     assert cells[1][0].startswith(':') and all(
