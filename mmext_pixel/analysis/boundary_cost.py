@@ -94,17 +94,14 @@ def time_boundary_targets(shape: Sequence[int] = (1024, 2048),
                           seed: int = 0) -> dict:
     """Check ``seg_boundary_map(official=True)`` equal to the official
     per-class distance transforms, then time it, our default mode and the
-    official (radius 2).
+    official (radius 2): ``shape``, ``boundary_fraction`` and the times of
+    ``ours``, ``ours_official`` and ``edt``.
 
     Args:
         shape (Sequence[int]): Map size. Defaults to (1024, 2048).
         runs (int): Timed runs of each. Defaults to 5.
         num_classes (int): Number of classes. Defaults to 19.
         seed (int): Random seed of the map. Defaults to 0.
-
-    Returns:
-        dict: ``shape``, ``boundary_fraction`` and the times of ``ours``,
-        ``ours_official`` and ``edt``.
     """
     _, seg = cityscapes_like_pair(shape, num_classes, seed, 8, 8, False)
     official = seg_boundary_map(seg, 2, 255, official=True)
@@ -127,7 +124,10 @@ def time_boundary_fscore(shape: Sequence[int] = (1024, 2048),
                          runs: int = 1,
                          seed: int = 0) -> dict:
     """Score one pair by ``boundary_fscores`` and by the official per-class,
-    per-threshold disk dilations, and time both in turn.
+    per-threshold disk dilations, and time both in turn: ``shape``,
+    ``thresholds``, ``radii`` (pixels), ``fscores`` (ours), ``max_abs_diff``
+    from the official's, the times of ``ours`` and ``official``, their
+    ``ratio`` and the ``load`` averages before and after.
 
     Args:
         shape (Sequence[int]): Map size. Defaults to (1024, 2048).
@@ -136,12 +136,6 @@ def time_boundary_fscore(shape: Sequence[int] = (1024, 2048),
         runs (int): Timed runs of each (the official takes minutes per
             1024x2048 map on one core). Defaults to 1.
         seed (int): Random seed of the maps. Defaults to 0.
-
-    Returns:
-        dict: ``shape``, ``thresholds``, ``radii`` (pixels), ``fscores``
-        (ours), ``max_abs_diff`` from the official's, the times of ``ours``
-        and ``official``, their ``ratio`` and the ``load`` averages before
-        and after.
     """
     thresholds = check_thresholds(thresholds)
     pred, label = cityscapes_like_pair(shape, num_classes, seed)

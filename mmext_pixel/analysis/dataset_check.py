@@ -1,13 +1,10 @@
 """The label maps of a segmentation config, checked before training (a bad
-value would stop the run only at its first validation, after the last
-iteration in the shipped configs): files that are missing or do not decode,
-maps of another size than their image (read from its header), and values
-that, as mmseg's ``LoadAnnotations`` loads them, are neither a class nor the
-ignore index. Files are read in threads (PNG decoding releases the GIL);
-what was read is kept in ``WORK_DIR/label_check_cache.json`` under each
-file's path, size and modification time, so a resumed run reads only files
-that changed. ``tools/train.py`` checks val and test before its first step,
-``tools/analysis_tools/check_dataset.py`` any split.
+value would stop the run at its first validation, after the last iteration
+in the shipped configs): files missing or not decoding, maps of another size
+than their image (its header), and values that, as mmseg's
+``LoadAnnotations`` loads them, are neither a class nor the ignore index.
+What was read is kept in ``WORK_DIR/label_check_cache.json`` under each
+file's path, size and modification time: a resumed run reads only changes.
 """
 import os
 import os.path as osp
@@ -217,34 +214,27 @@ def _judge(split: str, sample: Sample, facts: dict,
             f'{report.ignore_index}{how}')
 
 
-def scan_label_maps(split: str,
+def scan_label_maps(report: SplitReport,
                     samples: Sequence[Sample],
-                    classes: Sequence[str],
-                    ignore_index: int = 255,
                     cache: Optional[LabelCache] = None,
                     nproc: Optional[int] = None,
-                    progress: bool = True,
-                    num_unlabelled: int = 0) -> SplitReport:
+                    progress: bool = True) -> SplitReport:
     """Read and judge the label maps of one split.
 
     Args:
-        split (str): The split's name, for messages (``'val'``).
+        report (SplitReport): The split's name, classes and ignore index,
+            filled in and returned.
         samples (Sequence[Sample]): Its labelled samples.
-        classes (Sequence[str]): The dataset's class names.
-        ignore_index (int): The value that is no class. Defaults to 255.
         cache (LabelCache, optional): Facts read before; new ones are added
             (not saved). Defaults to None.
         nproc (int, optional): Reading threads. Defaults to None (the CPU
             count).
         progress (bool): Show a progress bar on stdout. Defaults to True.
-        num_unlabelled (int): Samples of the split without a label map, for
-            the report. Defaults to 0.
     """
     start = time.perf_counter()
-    report = SplitReport(split, tuple(classes), ignore_index, len(samples),
-                         num_unlabelled)
-    report.class_pixels = np.zeros(len(classes), np.int64)
-    report.class_images = np.zeros(len(classes), np.int64)
+    report.num_maps = len(samples)
+    report.class_pixels = np.zeros(len(report.classes), np.int64)
+    report.class_images = np.zeros(len(report.classes), np.int64)
     cache = LabelCache(None) if cache is None else cache
     facts = [cache.facts(s) for s in samples]
     todo = [i for i, known in enumerate(facts) if known is None]
@@ -264,15 +254,15 @@ def scan_label_maps(split: str,
                 cache[osp.abspath(samples[i].seg_map_path)] = dict(
                     key=key, facts=sample_facts)
     for sample, sample_facts in zip(samples, facts):
-        _judge(split, sample, sample_facts, report)
+        _judge(report.split, sample, sample_facts, report)
     report.seconds = time.perf_counter() - start
     return report
 
 
-def dataset_samples(dataset) -> Tuple[List[Sample], int, tuple, int]:
+def dataset_samples(dataset, split: str) -> Tuple[List[Sample], SplitReport]:
     """The samples with a label map (each file once) of a built mmseg
-    dataset (or mmengine wrapper of ones), the count without one, the class
-    names and the ignore index."""
+    dataset (or mmengine wrapper of ones), and the split's report to be:
+    its classes, ignore index and samples without a label map."""
     base = dataset  # the first real dataset inside the wrappers
     while hasattr(base, 'datasets') or hasattr(base, 'dataset'):
         base = base.datasets[0] if hasattr(base, 'datasets') else base.dataset
@@ -286,8 +276,11 @@ def dataset_samples(dataset) -> Tuple[List[Sample], int, tuple, int]:
                                    bool(info.get('reduce_zero_label')),
                                    info.get('label_map') or None)
     metainfo = getattr(dataset, 'metainfo', None) or base.metainfo
-    return (list(samples.values()), unlabelled, tuple(metainfo['classes']),
-            int(getattr(base, 'ignore_index', 255)))
+    return list(samples.values()), SplitReport(
+        split,
+        tuple(metainfo['classes']),
+        int(getattr(base, 'ignore_index', 255)),
+        num_unlabelled=unlabelled)
 
 
 def check_label_maps(
@@ -304,18 +297,16 @@ def check_label_maps(
 
     Args:
         cfg (Config): The config (``default_scope`` mmseg).
-        splits (Sequence[str]): Which of ``train``, ``val``, ``test``.
-            Defaults to ``('val', 'test')``.
-        work_dir (str, optional): Where the cache is kept; None keeps none.
-            Defaults to None.
-        nproc (int, optional): Reading threads. Defaults to None (the CPU
-            count).
+        splits (Sequence[str]): Of train, val and test. Defaults to val, test.
+        work_dir (str, optional): Where the cache is kept. Defaults to None
+            (none kept).
+        nproc (int, optional): Reading threads. Defaults to None (the CPUs).
         progress (bool): Show a progress bar. Defaults to True.
         raise_on_problems (bool): Raise :class:`DatasetCheckError` listing
-            every problem of every split. Defaults to True.
-        optional (Sequence[str]): Splits whose dataset may fail to build
-            (a test split that training does not use): reported as not
-            checked instead of raising. Defaults to ().
+            every problem. Defaults to True.
+        optional (Sequence[str]): Splits whose dataset may fail to build (a
+            test split that training does not use): reported as not checked.
+            Defaults to ().
     """
     cache = LabelCache(osp.join(work_dir, CACHE_NAME) if work_dir else None)
     reports, scanned = [], {}
@@ -336,10 +327,9 @@ def check_label_maps(
             reports.append(
                 SplitReport(split, not_built=f'{type(e).__name__}: {e}'))
             continue
-        samples, unlabelled, classes, ignore = dataset_samples(dataset)
+        samples, report = dataset_samples(dataset, split)
         reports.append(
-            scan_label_maps(split, samples, classes, ignore, cache, nproc,
-                            progress, unlabelled))
+            scan_label_maps(report, samples, cache, nproc, progress))
         cache.save()
     problems = [p for r in reports for p in r.problems]
     if problems and raise_on_problems:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, Optional, Sequence
 
@@ -25,7 +25,7 @@ def time_concurrent_calls(call: Callable[[int], object], clients: int,
                           requests: int) -> dict:
     """``clients``, ``requests``, ``rps``, ``p50_ms`` and ``p99_ms`` of
     ``call(i)`` for i in range(requests) from a pool of ``clients`` threads,
-    after one untimed call per thread."""
+    after one untimed call per thread; a failed call raises its error."""
 
     def timed(i: int) -> float:
         start = time.perf_counter()
@@ -33,16 +33,10 @@ def time_concurrent_calls(call: Callable[[int], object], clients: int,
         return (time.perf_counter() - start) * 1000
 
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(call, range(clients)))  # warm-up
+        list(pool.map(call, range(clients)))
         start = time.perf_counter()
-        futures = [pool.submit(timed, i) for i in range(requests)]
-        wait(futures)
+        latencies = list(pool.map(timed, range(requests)))
         wall = time.perf_counter() - start
-    errors = [f.exception() for f in futures if f.exception()]
-    if errors:
-        raise RuntimeError(f'{len(errors)} requests failed, the first: '
-                           f'{errors[0]}') from errors[0]
-    latencies = [f.result() for f in futures]
     return dict(
         clients=clients,
         requests=requests,
@@ -88,7 +82,10 @@ def measure_serve_load(model: str,
                        requests: int = 40,
                        workers: Sequence[int] = (1, 2),
                        threads: Optional[int] = None) -> List[dict]:
-    """The rows of the table (see the module doc).
+    """The rows of the table (see the module doc): per row ``backend`` and
+    :func:`time_concurrent_calls`'s numbers, the latency as the client sees
+    it (for the server: upload, queue, decode, inference, PNG encoding and
+    download).
 
     Args:
         model (str): ONNX file written by ``export_onnx``.
@@ -101,11 +98,6 @@ def measure_serve_load(model: str,
             Defaults to (1, 2).
         threads (int, optional): Server ``--threads``. Defaults to None (the
             CPU count divided by the workers).
-
-    Returns:
-        list[dict]: Per row ``backend`` and :func:`time_concurrent_calls`'s
-        numbers (latency as the client sees it: upload, queue, decode,
-        inference, PNG encoding and download for the server).
     """
     segmenter = Segmenter(model)
     decoded = [cv2.imread(p) for p in images]
