@@ -73,16 +73,12 @@ class SplitReport:
         line = (f'{self.split}: {self.num_maps} label maps '
                 f'({self.num_cached} unchanged since the last check) in '
                 f'{self.seconds:.1f} s, ')
-        line += (
-            _count(len(self.problems), 'problem')
-            if self.problems else 'all fit their images and classes')
+        count = len(self.problems)
+        line += (f'{count} problem' + 's' *
+                 (count != 1) if count else 'all fit their images and classes')
         if self.num_unlabelled:
             line += f'; {self.num_unlabelled} samples without labels'
         return line
-
-
-def _count(number: int, noun: str) -> str:
-    return f'{number} {noun}' + ('' if number == 1 else 's')
 
 
 def read_label_facts(seg_map_path: str, img_path: str) -> dict:
@@ -292,8 +288,8 @@ def check_label_maps(
     raise_on_problems: bool = True,
     optional: Sequence[str] = ()
 ) -> List[SplitReport]:
-    """Scan the label maps of a segmentation config's splits (one that the
-    config lacks, or whose dataset is one already scanned, is passed over).
+    """Scan the label maps of a seg config's splits (but those it lacks and
+    those whose dataset is one already scanned).
 
     Args:
         cfg (Config): The config (``default_scope`` mmseg).
@@ -343,26 +339,5 @@ def problem_list(problems: Sequence[str]) -> str:
     listed = list(problems[:MAX_LISTED])
     if len(problems) > MAX_LISTED:
         listed.append(f'... and {len(problems) - MAX_LISTED} more')
-    return (f'label maps that the run would fail on '
-            f'({_count(len(problems), "problem")}):\n  ' + '\n  '.join(listed))
-
-
-def class_table(report: SplitReport) -> str:
-    """A scanned split's pixel share (of the labelled pixels) and image
-    count of each class, one row per class, then the ignored pixels."""
-    labelled = int(report.class_pixels.sum())
-    total = labelled + report.ignored_pixels
-    width = max([len('class')] + [len(str(c)) for c in report.classes])
-    rows = [
-        f'{"index":>5}  {"class":<{width}}  {"pixel share":>11}  '
-        f'{"pixels":>14}  {"images":>7}'
-    ]
-    for i, name in enumerate(report.classes):
-        pixels = int(report.class_pixels[i])
-        share = 100.0 * pixels / labelled if labelled else 0.0
-        rows.append(f'{i:>5}  {name:<{width}}  {share:>10.2f}%  '
-                    f'{pixels:>14}  {int(report.class_images[i]):>7}')
-    ignored = 100.0 * report.ignored_pixels / total if total else 0.0
-    rows.append(f'ignored (value {report.ignore_index}): '
-                f'{report.ignored_pixels} pixels, {ignored:.2f}% of all')
-    return '\n'.join(rows)
+    return (f'label maps that the run would fail on ({len(problems)} '
+            f'problem{"s" * (len(problems) != 1)}):\n  ' + '\n  '.join(listed))

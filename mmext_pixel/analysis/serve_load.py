@@ -18,7 +18,6 @@ from typing import Callable, Iterator, List, Optional, Sequence
 import cv2
 import numpy as np
 from mmext_pixel_runtime import Segmenter
-from prettytable import PrettyTable, TableStyle
 
 
 def time_concurrent_calls(call: Callable[[int], object], clients: int,
@@ -82,10 +81,8 @@ def measure_serve_load(model: str,
                        requests: int = 40,
                        workers: Sequence[int] = (1, 2),
                        threads: Optional[int] = None) -> List[dict]:
-    """The rows of the table (see the module doc): per row ``backend`` and
-    :func:`time_concurrent_calls`'s numbers, the latency as the client sees
-    it (for the server: upload, queue, decode, inference, PNG encoding and
-    download).
+    """Per row ``backend`` and :func:`time_concurrent_calls`'s numbers (the
+    server's latency: upload, queue, inference, PNG encoding and download).
 
     Args:
         model (str): ONNX file written by ``export_onnx``.
@@ -134,16 +131,3 @@ def measure_serve_load(model: str,
                 for n in clients
             ]
     return rows
-
-
-def serve_load_table(rows: List[dict]) -> str:
-    """The rows of :func:`measure_serve_load` as a Markdown table."""
-    table = PrettyTable(
-        ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms'])
-    table.set_style(TableStyle.MARKDOWN)
-    table.align, table.align['backend'] = 'r', 'l'
-    table.add_rows([[
-        r['backend'], r['clients'], f'{r["rps"]:.1f}', f'{r["p50_ms"]:.1f}',
-        f'{r["p99_ms"]:.1f}'
-    ] for r in rows])
-    return table.get_string()

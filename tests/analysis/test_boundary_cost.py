@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from mmext_pixel.analysis import boundary_cost
-from mmext_pixel.analysis.boundary_cost import (cityscapes_like_pair,
-                                                time_boundary_fscore,
+from mmext_pixel.analysis.boundary_cost import (time_boundary_fscore,
                                                 time_boundary_targets)
 
 
@@ -36,18 +35,3 @@ def test_fscore_equals_the_official():
     assert result['ours']['runs'] == result['official']['runs'] == 2
     assert result['ratio'] == pytest.approx(result['ours']['median_ms'] /
                                             result['official']['median_ms'])
-
-
-def test_cityscapes_like_maps():
-    _, seg = cityscapes_like_pair((96, 160), 19, 3, 8, 8, with_pred=False)
-    assert seg.shape == (96, 160) and seg.dtype == np.uint8
-    assert (seg[:, :8] == 255).all()  # a void band
-    assert set(np.unique(seg)) - {255} <= set(range(19))
-    np.testing.assert_array_equal(
-        seg,
-        cityscapes_like_pair((96, 160), 19, 3, 8, 8, False)[1])
-    pred, label = cityscapes_like_pair((96, 160), 6, seed=3)
-    assert (label[:, :1] == 255).all() and not (pred == 255).any()
-    # displaced, partly missed or mislabelled polygons: alike, not equal
-    valid = label != 255
-    assert 0.3 < (pred[valid] == label[valid]).mean() < 1

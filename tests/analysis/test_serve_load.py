@@ -1,5 +1,5 @@
-"""mmext_pixel.analysis.serve_load: the timing of concurrent calls and the
-table, in-process (the server rows are measured by the command line's test,
+"""mmext_pixel.analysis.serve_load: the timing of concurrent calls,
+in-process (the server rows are measured by the command line's test,
 tests/tools/test_benchmark_serve.py)."""
 import threading
 
@@ -36,32 +36,3 @@ def test_fails_when_a_request_fails():
     with pytest.raises(RuntimeError, match='refused'):
         serve_load.time_concurrent_calls(call, clients=2, requests=8)
     assert sorted(calls) == sorted([0, 1] + list(range(8)))  # all ran
-
-
-def test_table():
-    rows = [
-        dict(
-            backend='in-process Segmenter',
-            clients=1,
-            requests=6,
-            rps=12.345,
-            p50_ms=80.04,
-            p99_ms=95.16),
-        dict(
-            backend='server --workers 1',
-            clients=2,
-            requests=6,
-            rps=3.0,
-            p50_ms=600.0,
-            p99_ms=700.55)
-    ]
-    cells = [[cell.strip() for cell in line.split('|')[1:-1]]
-             for line in serve_load.serve_load_table(rows).splitlines()]
-    assert cells[0] == ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms']
-    # Markdown's alignment row: the backend to the left, numbers right
-    assert cells[1][0].startswith(':') and all(
-        c.endswith(':') and not c.startswith(':') for c in cells[1][1:])
-    assert cells[2:] == [
-        ['in-process Segmenter', '1', '12.3', '80.0', '95.2'],
-        ['server --workers 1', '2', '3.0', '600.0', '700.5'],
-    ]

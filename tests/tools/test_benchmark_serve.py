@@ -1,4 +1,5 @@
-"""tools/analysis_tools/benchmark_serve.py as a user runs it: a row per
+"""tools/analysis_tools/benchmark_serve.py: its table, and as a user runs
+it, a row per
 backend and client count in its --out JSON, every server response checked
 against the library (the server a real process on 127.0.0.1); without the
 runtime it says how to install it."""
@@ -58,3 +59,34 @@ def test_without_the_runtime_says_how_to_install_it(monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         load_tool('analysis_tools', 'benchmark_serve.py')
     assert 'pip install -e "./runtime[serve]"' in str(exit_.value)
+
+
+def test_table():
+    rows = [
+        dict(
+            backend='in-process Segmenter',
+            clients=1,
+            requests=6,
+            rps=12.345,
+            p50_ms=80.04,
+            p99_ms=95.16),
+        dict(
+            backend='server --workers 1',
+            clients=2,
+            requests=6,
+            rps=3.0,
+            p50_ms=600.0,
+            p99_ms=700.55)
+    ]
+    table = load_tool('analysis_tools',
+                      'benchmark_serve.py').serve_load_table(rows)
+    cells = [[cell.strip() for cell in line.split('|')[1:-1]]
+             for line in table.splitlines()]
+    assert cells[0] == ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms']
+    # Markdown's alignment row: the backend to the left, numbers right
+    assert cells[1][0].startswith(':') and all(
+        c.endswith(':') and not c.startswith(':') for c in cells[1][1:])
+    assert cells[2:] == [
+        ['in-process Segmenter', '1', '12.3', '80.0', '95.2'],
+        ['server --workers 1', '2', '3.0', '600.0', '700.5'],
+    ]

@@ -1,13 +1,15 @@
-"""tools/analysis_tools/check_dataset.py as a user runs it: the exit
-status, the error and the reports of its --out JSON (the scan is tested
-in-process by tests/analysis/test_dataset_check.py)."""
+"""tools/analysis_tools/check_dataset.py: its class table, and as a user
+runs it, the exit status, the error and the reports of its --out JSON (the
+scan is tested in-process by tests/analysis/test_dataset_check.py)."""
 import json
 import shutil
 
 import cv2
+import numpy as np
 import pytest
 
-from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
+from conftest import DEMO_CONFIG, REPO_ROOT, load_tool, run_tool
+from mmext_pixel.analysis.dataset_check import SplitReport
 
 TOOL = f'{REPO_ROOT}/tools/analysis_tools/check_dataset.py'
 
@@ -53,3 +55,19 @@ def test_lists_problems_and_class_shares(tmp_path, synthetic_root):
         assert min(report['class_pixels']) > 0
         assert all(0 < n <= maps for n in report['class_images'])
     assert (tmp_path / 'work' / 'label_check_cache.json').is_file()
+
+
+def test_class_table():
+    report = SplitReport(
+        'val', ('background', 'built-up', 'road'),
+        class_pixels=np.array([30, 9, 0]),
+        class_images=np.array([2, 1, 0]),
+        ignored_pixels=8)
+    rows = load_tool('analysis_tools',
+                     'check_dataset.py').class_table(report).splitlines()
+    cells = [[c.strip() for c in row.split('|')[1:-1]] for row in rows[:-1]]
+    assert cells[0] == ['index', 'class', 'pixel share', 'pixels', 'images']
+    assert cells[2:] == [['0', 'background', '76.92%', '30', '2'],
+                         ['1', 'built-up', '23.08%', '9', '1'],
+                         ['2', 'road', '0.00%', '0', '0']]
+    assert rows[-1] == 'ignored (value 255): 8 pixels, 17.02% of all'

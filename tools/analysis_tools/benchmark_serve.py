@@ -23,15 +23,15 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import cv2
+from prettytable import PrettyTable, TableStyle
 
 try:
     from mmext_pixel_runtime.infer import IMAGE_EXTS, list_images
 
-    from mmext_pixel.analysis.serve_load import (measure_serve_load,
-                                                 serve_load_table)
+    from mmext_pixel.analysis.serve_load import measure_serve_load
 except ImportError as e:
     if e.name != 'mmext_pixel_runtime':
         raise
@@ -39,6 +39,19 @@ except ImportError as e:
         'benchmark_serve.py needs the torch-free runtime and its server: '
         'pip install -e "./runtime[serve]" from the repository root '
         '(tools/install.sh installs them unless --no-deploy)')
+
+
+def serve_load_table(rows: List[dict]) -> str:
+    """The rows of :func:`measure_serve_load` as a Markdown table."""
+    table = PrettyTable(
+        ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms'])
+    table.set_style(TableStyle.MARKDOWN)
+    table.align, table.align['backend'] = 'r', 'l'
+    table.add_rows([[
+        r['backend'], r['clients'], f'{r["rps"]:.1f}', f'{r["p50_ms"]:.1f}',
+        f'{r["p99_ms"]:.1f}'
+    ] for r in rows])
+    return table.get_string()
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -20,10 +20,29 @@ import json
 import os.path as osp
 
 from mmengine.config import DictAction
+from prettytable import PrettyTable, TableStyle
 
-from mmext_pixel.analysis.dataset_check import (check_label_maps, class_table,
+from mmext_pixel.analysis.dataset_check import (SplitReport, check_label_maps,
                                                 problem_list)
 from mmext_pixel.utils.run_config import SEG_SCOPE, SPLITS, load_config
+
+
+def class_table(report: SplitReport) -> str:
+    """A scanned split's pixel share (of the labelled pixels) and image
+    count of each class, one row per class, then the ignored pixels."""
+    labelled = int(report.class_pixels.sum())
+    total = labelled + report.ignored_pixels
+    table = PrettyTable(['index', 'class', 'pixel share', 'pixels', 'images'])
+    table.set_style(TableStyle.MARKDOWN)
+    table.align, table.align['class'] = 'r', 'l'
+    table.add_rows(
+        [[i, name, f'{100 * pixels / (labelled or 1):.2f}%', pixels, images]
+         for i, (name, pixels, images) in enumerate(
+             zip(report.classes, report.class_pixels.tolist(),
+                 report.class_images.tolist()))])
+    ignored = 100 * report.ignored_pixels / (total or 1)
+    return (f'{table}\nignored (value {report.ignore_index}): '
+            f'{report.ignored_pixels} pixels, {ignored:.2f}% of all')
 
 
 def parse_args():
