@@ -244,7 +244,8 @@ def scan_label_maps(report: SplitReport,
                         [samples[i].img_path for i in todo])
         if progress and todo:
             read = track_iter_progress((read, len(todo)), file=sys.stdout)
-        for i, key, sample_facts in zip(todo, keys, read):
+        # `read` first: its bar ends when it is drawn once more
+        for sample_facts, i, key in zip(read, todo, keys):
             facts[i] = sample_facts
             if sample_facts['error'] is None:  # a broken file is read again
                 cache[osp.abspath(samples[i].seg_map_path)] = dict(
