@@ -17,15 +17,22 @@ from conftest import REPO_ROOT
 from mmext_pixel.models.losses import PerImageOhemCrossEntropyLoss
 from mmext_pixel.utils.run_config import load_config
 
+
+def official_iters(num_steps):
+    """The official loop: the 2975-image list repeated to at least
+    ``num_steps`` images, one image per GPU per iteration."""
+    return -(-num_steps // 2975) * 2975
+
+
 CONFIGS = {
-    'gald_r50':
-    ('gald/gald_r50-d8_8xb1-50k_cityscapes-769x769.py', 769, 50000, 50),
-    'gald_r101':
-    ('gald/gald_r101-d8_8xb1-50k_cityscapes-769x769.py', 769, 50000, 101),
-    'dgcn_r50':
-    ('dgcn/dgcn_r50-d8_8xb1-50k_cityscapes-832x832.py', 832, 50000, 50),
-    'dgcn_r101':
-    ('dgcn/dgcn_r101-d8_8xb1-60k_cityscapes-832x832.py', 832, 60000, 101),
+    'gald_r50': ('gald/gald_r50-d8_8xb1-50k_cityscapes-769x769.py', 769,
+                 official_iters(50000), 50),
+    'gald_r101': ('gald/gald_r101-d8_8xb1-50k_cityscapes-769x769.py', 769,
+                  official_iters(50000), 101),
+    'dgcn_r50': ('dgcn/dgcn_r50-d8_8xb1-50k_cityscapes-832x832.py', 832,
+                 official_iters(50000), 50),
+    'dgcn_r101': ('dgcn/dgcn_r101-d8_8xb1-60k_cityscapes-832x832.py', 832,
+                  official_iters(60000), 101),
 }
 # GALDHead needs a stride-8 map of at least 31x31 (images of at least 237
 # pixels); 257 gives 33x33

@@ -70,7 +70,17 @@ def test_official_recipe_in_configs():
     crop = [t for t in cfg.train_pipeline if t.type == 'RandomCrop'][0]
     assert crop.crop_size == (720, 720)
     types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
-    assert types.index('GenerateSegBoundary') > types.index('RandomFlip')
+    assert types[2:] == [
+        'RandomResize', 'Pad', 'RandomCrop', 'RandomFlip', 'ColorJitter',
+        'RandomSigmaGaussianBlur', 'GenerateSegBoundary', 'PackSegInputs'
+    ]
+    resize, pad, _, _, jitter, blur = cfg.train_pipeline[2:8]
+    assert (resize.ratio_range, resize.interpolation,
+            resize.backend) == ((0.5, 2.0), 'bicubic', 'pillow')
+    assert (pad.size, pad.pad_val) == ((720, 720), dict(img=0, seg=255))
+    assert (jitter.brightness, jitter.contrast, jitter.saturation,
+            jitter.hue) == (0.25, ) * 4
+    assert (blur.sigma_min, blur.sigma_span) == (0.15, 1.15)
     head = cfg.model.decode_head
     assert head.loss_edge.loss_weight == 20
     assert head.loss_dual.tau == 0.5 and head.loss_dual.mode == 'paper'
@@ -91,6 +101,8 @@ def test_one_training_iteration(name):
             t.scale = (128, 64)
         if t.type == 'RandomCrop':
             t.crop_size = (64, 64)
+        if t.type == 'Pad':
+            t.size = (64, 64)
     pipeline = Compose(pipeline)
     data = pseudo_collate(
         [pipeline(cityscapes_like_sample(i)) for i in range(2)])

@@ -40,6 +40,8 @@ def synthetic_batch(cfg, num_classes, n=2, seed=0):
             continue
         if step.type == 'RandomCrop':
             step = dict(step, crop_size=CROP)
+        elif step.type == 'RandScale':  # no image smaller than the crop
+            step = dict(step, scale_range=(1.0, 1.5))
         steps.append(step)
     pipeline = Compose(steps)
     rng = np.random.default_rng(seed)
@@ -128,9 +130,20 @@ def test_one_training_iteration(path):
 def test_official_recipes():
     ade = config('spnet_r50-d8_4xb4-152k_ade20k-480x480.py')
     city = config('spnet_r101-d8_4xb2-67k_cityscapes-768x768.py')
-    # 120 epochs of 20210 / 16 and 180 epochs of 2975 / 8 iterations
-    assert ade.train_cfg.max_iters == 120 * (20210 // 16)
-    assert city.train_cfg.max_iters == 180 * (2975 // 8)
+    # 120 and 180 epochs; an epoch: the DistributedSampler's share of each
+    # of the 4 GPUs (the list padded to a multiple of 4) in whole batches
+    assert ade.train_cfg.max_iters == 120 * (-(-20210 // 4) // 4)
+    assert city.train_cfg.max_iters == 180 * (-(-2975 // 4) // 2)
+    # the official augmentations in the official order
+    for cfg, scales, degree in ((ade, (0.5, 2.0), 10), (city, (0.5, 1.75), 1)):
+        pipeline = cfg.train_dataloader.dataset.pipeline
+        assert [t.type for t in pipeline[2:]] == [
+            'RandScale', 'RandomRotate', 'RandomGaussianBlur', 'RandomFlip',
+            'RandomCrop', 'PackSegInputs'
+        ]
+        assert pipeline[2].scale_range == scales
+        assert (pipeline[3].prob, pipeline[3].degree) == (0.5, degree)
+        assert (pipeline[4].prob, pipeline[4].kernel_size) == (0.5, 5)
     for cfg, lr, batch in ((ade, 0.01, 4), (city, 0.005, 2)):
         assert cfg.optim_wrapper.optimizer.lr == lr
         assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4

@@ -1,5 +1,6 @@
 # Official recipe (lxtGH/GALD-DGCNet):
-# exp/train_dualseg_r_101_city_finetrain.sh (as R-50, 60k iterations).
+# exp/train_dualseg_r_101_city_finetrain.sh (as R-50, --num_steps 60000:
+# the list repeated ceil(60000 / 2975) = 21 times, 62475 iterations).
 _base_ = './dgcn_r50-d8_8xb1-50k_cityscapes-832x832.py'
 model = dict(
     pretrained='pretrain/resnet101-deep_mmseg.pth', backbone=dict(depth=101))
@@ -9,7 +10,7 @@ param_scheduler = [
         eta_min=0,
         power=0.9,
         begin=0,
-        end=60000,
+        end=21 * 2975,
         by_epoch=False)
 ]
-train_cfg = dict(max_iters=60000)
+train_cfg = dict(max_iters=21 * 2975)

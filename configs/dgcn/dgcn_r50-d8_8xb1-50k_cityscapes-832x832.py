@@ -1,5 +1,6 @@
 # Official recipe (lxtGH/GALD-DGCNet): exp/train_dualseg_r_50_city_finetrain.sh
-# (8 GPUs x 1 image, 832x832 crops, 50k iterations, OHEM 0.7 / 100000).
+# (8 GPUs x 1 image, 832x832 crops, --num_steps 50000: 50575 iterations,
+# OHEM 0.7 / 100000; README.md, training recipe).
 _base_ = [
     '../_base_/models/dgcn_r50-d8.py',
     '../_base_/datasets/cityscapes_832x832_gald-dgcn.py',

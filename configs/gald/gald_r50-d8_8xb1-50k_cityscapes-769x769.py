@@ -1,5 +1,6 @@
 # Official recipe (lxtGH/GALD-DGCNet): exp/train_gald_r_50_city_finetrain.sh
-# (8 GPUs x 1 image, 769x769 crops, 50k iterations, OHEM 0.7 / 100000).
+# (8 GPUs x 1 image, 769x769 crops, --num_steps 50000: 50575 iterations,
+# OHEM 0.7 / 100000; README.md, training recipe).
 _base_ = [
     '../_base_/models/gald_r50-d8.py',
     '../_base_/datasets/cityscapes_769x769_gald-dgcn.py',

@@ -1,8 +1,9 @@
 # Gated-SCNN, WideResNet-38-A2 trunk, Cityscapes train (fine), the official
-# recipe (nv-tlabs/GSCNN train.py defaults): 720x720 crops, 8 GPUs x 1 image
-# with SyncBN, SGD lr 0.01 momentum 0.9 wd 1e-4, poly (power 1) over 175
-# epochs = 175 * floor(2975 / 8) = 64925 iterations; losses: image-weighted
-# CE 1, edge BCE 20, edge attention 1, dual task 1.
+# recipe (nv-tlabs/GSCNN train.py defaults; item by item with citations in
+# README.md, "Training recipe"): 720x720 crops, 8 GPUs x 1 image with SyncBN,
+# SGD lr 0.01 momentum 0.9 wd 1e-4, poly (power 1) over 175 epochs =
+# 175 * floor(2975 / 8) = 64925 iterations; losses: image-weighted CE 1,
+# edge BCE 20, edge attention 1, dual task 1.
 _base_ = [
     '../_base_/models/gscnn_wrn38.py', 'mmseg::_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py'
@@ -12,11 +13,12 @@ epochs, iters_per_epoch = 175, 2975 // 8
 max_iters = epochs * iters_per_epoch
 model = dict(data_preprocessor=dict(size=crop_size))
 
-# official joint transforms: random scale 0.5-2.0 of the full image, random
-# 720 crop (padded with ignore where the image is smaller: here by the data
-# preprocessor), horizontal flip; then colour augmentation. The official
-# ColorJitter(0.25) and random Gaussian blur have no mmseg transform:
-# PhotoMetricDistortion stands in for the colour jitter, no blur.
+# the official train transforms (datasets/__init__.py): the full image scaled
+# by U(0.5, 2.0) (PIL bicubic, label nearest), padded with black and the
+# ignore label up to the crop, a random 720 crop, horizontal flip; then
+# torchvision's ColorJitter(0.25, 0.25, 0.25, 0.25) and a Gaussian blur of
+# every image (sigma 0.15 + U[0, 1) * 1.15). The table in README.md cites
+# each line.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -24,12 +26,22 @@ train_pipeline = [
         type='RandomResize',
         scale=(2048, 1024),
         ratio_range=(0.5, 2.0),
-        keep_ratio=True),
+        keep_ratio=True,
+        interpolation='bicubic',
+        backend='pillow'),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    # boundary ground truth of the augmented label map (radius 2)
-    dict(type='GenerateSegBoundary', radius=2),
+    dict(
+        type='ColorJitter',
+        brightness=0.25,
+        contrast=0.25,
+        saturation=0.25,
+        hue=0.25),
+    dict(type='RandomSigmaGaussianBlur', sigma_min=0.15, sigma_span=1.15),
+    # boundary ground truth of the augmented label map (radius 2);
+    # official=True also drops road and marks the frame, as the released code
+    dict(type='GenerateSegBoundary', radius=2, official=False),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
@@ -37,7 +49,8 @@ train_dataloader = dict(
 
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
-# the official steps its poly schedule once per epoch; here per iteration
+# the official steps its poly schedule once per epoch, one epoch ahead
+# (README.md, training recipe); here per iteration
 param_scheduler = [
     dict(
         type='PolyLR',

@@ -3,7 +3,8 @@
 # seg_hrnet_w18_small_v1_512x1024_sgd_lr1e-2_wd5e-4_bs_12_epoch484.yaml and
 # its training log): HRNetV2-W18-Small-v1, 2 classes, initialised from the
 # official Cityscapes HRNetV2-W18-Small-v1 weights, 1024x1024 crops of images
-# rescaled to a long side of 2048 x [0.5, 2.0] and flipped, batch 3 on 1 GPU,
+# rescaled to a long side of 2048 x (0.5 + k / 10), k = 0..16, and flipped,
+# batch 3 on 1 GPU,
 # SGD lr 0.01 momentum 0.9 weight decay 5e-4 with poly decay per iteration,
 # 5 epochs, class-balanced cross-entropy, whole-image validation each epoch.
 # configs/hrnet/README.md says what differs from the fork and why.
@@ -12,12 +13,15 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 crop_size = (1024, 1024)
-# pads crops with 0 and labels with 255, as the fork's random crop does
 data_preprocessor = dict(size=crop_size)
+# the fork's BN_MOMENTUM (lib/models/seg_hrnet.py)
+norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.01)
 model = dict(
     data_preprocessor=data_preprocessor,
+    backbone=dict(norm_cfg=norm_cfg),
     decode_head=dict(
         num_classes=2,
+        norm_cfg=norm_cfg,
         # the fork's class weights (lib/datasets/urbanisation.py), averaged
         # as torch's weighted cross-entropy
         loss_decode=dict(
@@ -32,12 +36,14 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='CheckSegMap', num_classes={{_base_.num_classes}}),
+    # the fork's draw: longer side int(2048 * s + 0.5), s = 0.5 + k / 10,
+    # k = 0..16, then a crop padded with black (labels with ignore)
     dict(
-        type='RandomResize',
-        scale=(2048, 2048),
-        ratio_range=(0.5, 2.0),
+        type='RandomChoiceResize',
+        scales=[(int(2048 * (0.5 + k / 10.0) + 0.5), ) * 2 for k in range(17)],
         keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]

@@ -1,6 +1,7 @@
 # SPNet-101 on Cityscapes fine train with the official recipe (config/
 # cityscapes/cityscapes_spnet101.yaml): 768x768 crops, 4 GPUs x 2 images,
-# 180 epochs of 2975 images (371 iterations each: 66780), SGD lr 0.005
+# 180 epochs of 2975 images (DistributedSampler pads them to 4 x 744, 372
+# iterations of 2 per GPU each: 66960), SGD lr 0.005
 # (heads 10x), poly 0.9. Test as the official: full 1024x2048 images,
 # 768x768 sliding windows with stride 512, averaged with the flipped image
 # (--aug-test; --aug-scales 0.5 0.75 1 1.25 1.5 1.75 for multi-scale).
@@ -10,31 +11,28 @@ _base_ = [
     '../_base_/schedules/schedule_80k_head-lr10x.py'
 ]
 crop_size = (768, 768)
-iters = 66780
+iters = 180 * 372
 model = dict(
     pretrained='pretrain/resnet101-2a57e44d_mmseg.pth',
     backbone=dict(depth=101),
     data_preprocessor=dict(size=crop_size),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(512, 512)))
-# official: random scale 0.5-1.75, rotation +-1 degree (p=0.5, border filled
-# with the mean), Gaussian blur (p=0.5; not in mmseg, left out), flip,
-# random crop
+# official (tool/train.py): random scale 0.5-1.75 of the image, rotation
+# +-1 degree (p=0.5, border filled with the mean), 5x5 Gaussian blur (p=0.5),
+# flip, random crop (README.md, training recipe)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(2048, 1024),
-        ratio_range=(0.5, 1.75),
-        keep_ratio=True),
+    dict(type='RandScale', scale_range=(0.5, 1.75)),
     dict(
         type='RandomRotate',
         prob=0.5,
         degree=1,
         pad_val=(103.53, 116.28, 123.675),
         seg_pad_val=255),
-    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomGaussianBlur', prob=0.5, kernel_size=5),
     dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
     dict(type='PackSegInputs')
 ]
 # --aug-test (and mmseg's --tta): the official test

@@ -16,26 +16,24 @@ model = dict(
     decode_head=dict(num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(320, 320)))
-# official: random scale 0.5-2, rotation +-10 degrees (p=0.5, border filled
-# with the mean: BGR here, before normalisation), Gaussian blur (p=0.5; not
-# in mmseg, left out), flip, random crop (padded with the mean: the data
-# preprocessor pads after normalisation with 0)
+# official (tool/train.py): random scale 0.5-2 of the image's own size,
+# rotation +-10 degrees (p=0.5, border filled with the mean: BGR here, before
+# normalisation), 5x5 Gaussian blur (p=0.5), flip, random crop (padded with
+# the mean: the data preprocessor pads after normalisation with 0); the
+# table in README.md cites each line
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(
-        type='RandomResize',
-        scale=(2048, 512),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
+    dict(type='RandScale', scale_range=(0.5, 2.0)),
     dict(
         type='RandomRotate',
         prob=0.5,
         degree=10,
         pad_val=(103.53, 116.28, 123.675),
         seg_pad_val=255),
-    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomGaussianBlur', prob=0.5, kernel_size=5),
     dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
     dict(type='PackSegInputs')
 ]
 test_pipeline = [

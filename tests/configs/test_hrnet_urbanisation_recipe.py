@@ -60,8 +60,10 @@ def test_recipe_settings_are_the_forks():
         type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
     resize, crop = (
         next(t for t in cfg.train_pipeline if t.type == kind)
-        for kind in ('RandomResize', 'RandomCrop'))
-    assert resize.scale == (2048, 2048) and resize.ratio_range == (0.5, 2.0)
+        for kind in ('RandomChoiceResize', 'RandomCrop'))
+    # the fork's longer sides 2048 x (0.5 + k / 10), k = 0..16
+    assert [s[0] for s in resize.scales
+            ] == [round(2048 * (5 + k) / 10) for k in range(17)]
     assert crop.crop_size == (1024, 1024)
     assert cfg.load_from.endswith(
         'hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset_mmseg.pth')

@@ -44,7 +44,7 @@ PROTOCOLS = {
         whole_max_scale=1.0,
         end_aligned=True,
         pad_value=None),
-    'gsto/gsto_hrnet-w48_8xb2-210k_cityscapes-trainval-512x1024.py':
+    'gsto/gsto_hrnet-w48_8xb2-105k_cityscapes-trainval-512x1024.py':
     'gsto/gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py',
     'gsto/gsto_hrnet-w48_4xb10-114k_lip-473x473.py':
     dict(

@@ -189,8 +189,8 @@ def test_missing_cityscapesscripts_is_named(cityscapes_test, tmp_path):
 
 
 @pytest.mark.parametrize('name', [
-    'gsto_hrnet-w48_8xb2-210k_cityscapes-trainval-512x1024.py',
-    'gsto_hrnet-w48-ohem_8xb2-210k_cityscapes-trainval-512x1024.py'
+    'gsto_hrnet-w48_8xb2-105k_cityscapes-trainval-512x1024.py',
+    'gsto_hrnet-w48-ohem_8xb2-105k_cityscapes-trainval-512x1024.py'
 ])
 def test_trainval_configs_test_on_the_test_split(name):
     """Trained on val too: the test split (the server's files) by default,

@@ -1,18 +1,18 @@
-# Cityscapes with the official HRNet training augmentation: random rescale
-# 0.5-2.0 of 2048x1024, random crop (no category-ratio check), horizontal
-# flip, and no photometric distortion (mmseg's default adds both). HRNet's
-# cross-entropy weights the 19 classes (its datasets/cityscapes.py); a model
-# config passes them to ClassWeightedCrossEntropyLoss as
+# Cityscapes with HRNet's training augmentation (lib/datasets/base_dataset.py
+# gen_sample, which GSTO inherits): the longer side rescaled to
+# int(2048 * s + 0.5) for s = 0.5 + k / 10, k = 0..16 drawn uniformly (a set
+# up to 2.1, TRAIN.SCALE_FACTOR 16), a random 512x1024 crop (no category-ratio
+# check) and a horizontal flip; no photometric distortion. A scale (L, L)
+# rescales the longer side to L, rounding as the official (tested).
+# HRNet's cross-entropy weights the 19 classes (its datasets/cityscapes.py);
+# a model config passes them to ClassWeightedCrossEntropyLoss as
 # class_weight={{_base_.cityscapes_class_weight}}.
 _base_ = 'mmseg::_base_/datasets/cityscapes.py'
+hrnet_scales = [(int(2048 * (0.5 + k / 10.0) + 0.5), ) * 2 for k in range(17)]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(2048, 1024),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
+    dict(type='RandomChoiceResize', scales=hrnet_scales, keep_ratio=True),
     dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')

@@ -12,18 +12,23 @@ crop_size = (473, 473)
 # (Left, Right) arm, leg and shoe: a horizontal flip swaps them, in the
 # training labels and in the test-time score channels.
 lip_flip_pairs = [(14, 15), (16, 17), (18, 19)]
+# HRNet's LIP training (lib/datasets/lip.py __getitem__, base_dataset.py
+# gen_sample), which GSTO inherits: a horizontal flip of the whole image
+# (with the left/right labels swapped), every image resized to 473x473, its
+# side rescaled to int(473 * s + 0.5) for s = 0.5 + k / 10, k = 0..11
+# (TRAIN.SCALE_FACTOR 11: a set up to 1.6), a random 473x473 crop of the
+# image padded bottom/right with black (labels with ignore) where it is
+# smaller; no photometric distortion.
+lip_scales = [(int(473 * (0.5 + k / 10.0) + 0.5), ) * 2 for k in range(12)]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='CheckSegMap', num_classes=num_classes),
-    dict(
-        type='RandomResize',
-        scale=(473, 473),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5, swap_seg_labels=lip_flip_pairs),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='Resize', scale=crop_size, keep_ratio=False),
+    dict(type='RandomChoiceResize', scales=lip_scales, keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
     dict(type='PackSegInputs')
 ]
 # Scored at the original size (mmseg's way). HRNet's and GSTO's LIP numbers
