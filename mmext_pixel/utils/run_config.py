@@ -35,7 +35,6 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     Returns:
         Config: The config, whose ``default_scope`` is mmseg or mmpose.
     """
-    import mmext_pixel  # noqa: F401  (registers our config package first)
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
     cfg = Config.fromfile(path)
