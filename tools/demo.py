@@ -22,6 +22,7 @@ import sys
 
 from mmext_pixel.apis.demo import (demo_options, is_progress_line, last_miou,
                                    write_visualizations)
+from mmext_pixel.datasets import make_synthetic_urbanisation
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(
@@ -72,7 +73,6 @@ def main():
     os.makedirs(args.work_dir, exist_ok=True)
     data_root = args.data_root.rstrip('/') + '/'
     if not osp.isdir(osp.join(data_root, 'urbanisation')):
-        from mmext_pixel.datasets import make_synthetic_urbanisation
         print(f'writing the synthetic urbanisation dataset to {data_root}')
         make_synthetic_urbanisation(data_root, seed=args.seed)
 

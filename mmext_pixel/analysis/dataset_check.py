@@ -1,46 +1,31 @@
-"""The label maps of a segmentation config, checked before training.
-
-Without this, a label value that is neither a class nor the ignore index in
-the validation split stops a run only at its first validation, which the
-shipped configs place after the last iteration. :func:`check_label_maps`
-reads every label map of the chosen splits of a config (``tools/train.py``
-checks the val and test splits before its first step;
-``tools/analysis_tools/check_dataset.py`` any split) and finds:
-
-- files that are missing or do not decode, and images whose header does
-  not read;
-- label maps whose size differs from their image's (read from the image
-  header, without decoding it);
-- values that, as mmseg's ``LoadAnnotations`` loads them (after
-  ``reduce_zero_label`` and the dataset's ``label_map``), are neither a
-  class index nor the dataset's ignore index.
-
-Files are read in parallel threads (PNG decoding releases the GIL) with a
-progress bar. What was read of each file (its value counts, its size, its
-image's size) is kept in ``WORK_DIR/label_check_cache.json`` under the
-file's path, byte size and modification time, so a resumed run reads only
-files that changed. The same counts give each class's pixel share and image
-count, what class weights are computed from.
+"""The label maps of a segmentation config, checked before training (a bad
+value would stop the run at its first validation, after the last iteration
+in the shipped configs): files missing or not decoding, maps of another size
+than their image (its header), and values that, as mmseg's
+``LoadAnnotations`` loads them, are neither a class nor the ignore index.
+What was read is kept in ``WORK_DIR/label_check_cache.json`` under each
+file's path, size and modification time: a resumed run reads only changes.
 """
-import json
 import os
 import os.path as osp
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
+import mmengine
 import numpy as np
 from mmengine.config import Config
-from mmengine.utils import ProgressBar
+from mmengine.utils import track_iter_progress
+from PIL import Image
 
-#: The cache file in the work dir.
+from mmext_pixel.utils.run_config import build_split_dataset
+
 CACHE_NAME = 'label_check_cache.json'
-_CACHE_VERSION = 1
-#: Problems listed in an error before the rest are only counted.
-MAX_LISTED = 20
+_CACHE_VERSION = 2
+MAX_LISTED = 20  # problems listed in an error; the rest are counted
 
 
 class DatasetCheckError(ValueError):
@@ -48,30 +33,8 @@ class DatasetCheckError(ValueError):
 
 
 @dataclass
-class SplitRules:
-    """What a split's label values may be.
-
-    Args:
-        classes (Sequence[str]): The dataset's class names.
-        ignore_index (int): The value ignored by the loss and the metric.
-            Defaults to 255.
-    """
-
-    classes: Sequence[str]
-    ignore_index: int = 255
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def describe(self) -> str:
-        return (f'classes are 0..{self.num_classes - 1} and ignore '
-                f'{self.ignore_index}')
-
-
-@dataclass
 class Sample:
-    """One labelled sample: its files and how its values are loaded."""
+    """A labelled sample: its files and how its values are loaded."""
 
     img_path: str
     seg_map_path: str
@@ -84,7 +47,8 @@ class SplitReport:
     """The result of scanning one split."""
 
     split: str
-    rules: SplitRules
+    classes: Sequence[str] = ()
+    ignore_index: int = 255
     num_maps: int = 0
     num_unlabelled: int = 0
     num_cached: int = 0
@@ -109,70 +73,55 @@ class SplitReport:
         line = (f'{self.split}: {self.num_maps} label maps '
                 f'({self.num_cached} unchanged since the last check) in '
                 f'{self.seconds:.1f} s, ')
-        line += (
-            _count(len(self.problems), 'problem')
-            if self.problems else 'all fit their images and classes')
+        count = len(self.problems)
+        line += (f'{count} problem' + 's' *
+                 (count != 1) if count else 'all fit their images and classes')
         if self.num_unlabelled:
             line += f'; {self.num_unlabelled} samples without labels'
         return line
 
 
-def _count(number: int, noun: str) -> str:
-    return f'{number} {noun}' + ('' if number == 1 else 's')
-
-
 def read_label_facts(seg_map_path: str, img_path: str) -> dict:
-    """What the checks need from one label map and its image.
-
-    Args:
-        seg_map_path (str): The label file.
-        img_path (str): Its image; only the header is read.
-
-    Returns:
-        dict: ``values`` (raw value -> pixel count), ``shape`` and
-        ``image_shape`` as ``[h, w]``, and ``error`` (None, or why a file
-        could not be read).
-    """
-    facts = dict(values={}, shape=None, image_shape=None, error=None)
+    """What the checks need from a label map and its image (whose header
+    only is read): ``values`` (``[raw value, pixel count]`` pairs),
+    ``shape`` and ``image_shape`` (``[h, w]``) and ``error`` (None, or why a
+    file could not be read)."""
+    facts = dict(values=[], shape=None, image_shape=None, error=None)
     try:
-        from PIL import Image
-        with Image.open(img_path) as image:  # the header only
-            width, height = image.size
-        facts['image_shape'] = [height, width]
+        with Image.open(img_path) as image:
+            facts['image_shape'] = list(image.size[::-1])
     except FileNotFoundError:
-        facts['error'] = f'its image {img_path} does not exist'
-        return facts
+        return dict(facts, error=f'its image {img_path} does not exist')
     except Exception as e:
-        facts['error'] = (f'its image {img_path} does not read '
-                          f'({type(e).__name__}: {e})')
-        return facts
+        return dict(
+            facts,
+            error=f'its image {img_path} does not read '
+            f'({type(e).__name__}: {e})')
     if not osp.isfile(seg_map_path):
-        facts['error'] = 'does not exist'
-        return facts
+        return dict(facts, error='does not exist')
     label = cv2.imread(seg_map_path, cv2.IMREAD_UNCHANGED)
     if label is None:
-        facts['error'] = 'does not decode (truncated, empty or not an image)'
-        return facts
-    if label.ndim == 3 and label.shape[2] == 1:
-        label = label[..., 0]
+        return dict(
+            facts, error='does not decode (truncated, empty or not an image)')
+    label = label[..., 0] if label.ndim == 3 and label.shape[2] == 1 else label
     if label.ndim != 2:
-        facts['error'] = (f'has {label.shape[2]} channels; a label map has '
-                          'one, the class index of each pixel')
-        return facts
+        return dict(
+            facts,
+            error=f'has {label.shape[2]} channels; a label map has one, the '
+            'class index of each pixel')
     facts['shape'] = list(label.shape)
-    if label.dtype in (np.uint8, np.uint16):
+    if label.dtype in (np.uint8, np.uint16):  # bincount: no sort
         counts = np.bincount(label.ravel())
         values = np.flatnonzero(counts)
-        facts['values'] = {int(v): int(counts[v]) for v in values}
+        counts = counts[values]
     else:
         values, counts = np.unique(label, return_counts=True)
-        facts['values'] = {(int(v) if float(v).is_integer() else float(v)):
-                           int(c)
-                           for v, c in zip(values, counts)}
+    facts['values'] = [[int(v) if float(v).is_integer() else float(v),
+                        int(c)] for v, c in zip(values, counts)]
     return facts
 
 
-def loaded_value(raw, sample: Sample):
+def loaded_value(raw, sample: Sample) -> Optional[int]:
     """The value mmseg's ``LoadAnnotations`` turns a file's value into;
     None for a value it cannot hold (not an integer, or over 255, which its
     cast to uint8 would wrap onto another class)."""
@@ -180,75 +129,56 @@ def loaded_value(raw, sample: Sample):
         return None
     value = raw
     if sample.reduce_zero_label:
-        value = 255 if value == 0 else value - 1
-        value = 255 if value == 254 else value
+        value = 255 if value in (0, 255) else value - 1
     if sample.label_map and value in sample.label_map:
         value = sample.label_map[value]
     return value
 
 
-def _file_key(path: str) -> List[int]:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return [-1, -1]
-    return [stat.st_size, stat.st_mtime_ns]
+def _key(sample: Sample) -> list:
+    """What a cached reading holds for: the image's path and both files'
+    byte sizes and modification times."""
+    key = [osp.abspath(sample.img_path)]
+    for path in (sample.seg_map_path, sample.img_path):
+        try:
+            stat = os.stat(path)
+            key += [stat.st_size, stat.st_mtime_ns]
+        except OSError:
+            key += [-1, -1]
+    return key
 
 
-class LabelCache:
-    """What was read of each label file, kept under its path, byte size and
-    modification time (and its image's).
-
-    Args:
-        path (str, optional): The JSON file; None keeps nothing.
-    """
+class LabelCache(dict):
+    """What was read of each label file, by its absolute path, kept in the
+    JSON file ``path`` (None keeps nothing)."""
 
     def __init__(self, path: Optional[str]) -> None:
+        super().__init__()
         self.path = path
-        self.entries: Dict[str, dict] = {}
-        if path and osp.isfile(path):
-            try:
-                with open(path) as f:
-                    data = json.load(f)
-                if data.get('version') == _CACHE_VERSION:
-                    self.entries = data['entries']
-            except (ValueError, KeyError, TypeError, AttributeError):
-                self.entries = {}  # rebuilt from the files themselves
+        try:
+            data = mmengine.load(path, file_format='json')
+            if data['version'] == _CACHE_VERSION:
+                self.update(data['entries'])
+        except Exception:
+            pass  # none yet, or rebuilt from the files themselves
 
-    @staticmethod
-    def key(sample: Sample) -> list:
-        return [osp.abspath(sample.img_path)] + \
-            _file_key(sample.seg_map_path) + _file_key(sample.img_path)
-
-    def get(self, sample: Sample) -> Optional[dict]:
-        entry = self.entries.get(osp.abspath(sample.seg_map_path))
-        if entry is not None and entry['key'] == self.key(sample):
+    def facts(self, sample: Sample) -> Optional[dict]:
+        entry = self.get(osp.abspath(sample.seg_map_path))
+        if isinstance(entry, dict) and entry.get('key') == _key(sample):
             return entry['facts']
         return None
 
-    def put(self, sample: Sample, key: list, facts: dict) -> None:
-        if facts['error'] is None:  # a broken file is read again
-            self.entries[osp.abspath(sample.seg_map_path)] = dict(
-                key=key, facts=facts)
-
     def save(self) -> None:
-        if not self.path:
-            return
-        os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
-        part = f'{self.path}.{os.getpid()}.part'
-        with open(part, 'w') as f:
-            json.dump(dict(version=_CACHE_VERSION, entries=self.entries), f)
-        os.replace(part, self.path)
+        if self.path:  # atomic: the ranks of a distributed run write it too
+            part = f'{self.path}.{os.getpid()}.part'
+            mmengine.dump(
+                dict(version=_CACHE_VERSION, entries=self),
+                part,
+                file_format='json')
+            os.replace(part, self.path)
 
 
-def _values_from_json(facts: dict) -> Dict:
-    # JSON keys are strings
-    return {(int(k) if isinstance(k, str) and k.lstrip('-').isdigit() else
-             float(k) if isinstance(k, str) else k): v
-            for k, v in facts['values'].items()}
-
-
-def _judge(split: str, sample: Sample, facts: dict, rules: SplitRules,
+def _judge(split: str, sample: Sample, facts: dict,
            report: SplitReport) -> None:
     """Add the sample's problems and class counts to the report."""
     where = f'{split} label {sample.seg_map_path}'
@@ -261,164 +191,93 @@ def _judge(split: str, sample: Sample, facts: dict, rules: SplitRules,
             f'{where} is {w}x{h} (w x h) but its image {sample.img_path} is '
             f'{iw}x{ih}')
     bad = []
-    for raw, count in _values_from_json(facts).items():
+    for raw, count in facts['values']:
         value = loaded_value(raw, sample)
-        if value == rules.ignore_index:
+        if value == report.ignore_index:
             report.ignored_pixels += count
-        elif value is not None and 0 <= value < rules.num_classes:
+        elif value is not None and 0 <= value < len(report.classes):
             report.class_pixels[value] += count
             report.class_images[value] += 1
         else:
             bad.append(raw)
     if bad:
-        how = ''
-        if sample.reduce_zero_label:
-            how = (' (reduce_zero_label: file value v is class v-1, 0 is '
-                   'ignored)')
-        if sample.label_map:
-            how += " (after the dataset's label_map)"
+        how = (' (reduce_zero_label: file value v is class v-1, 0 is '
+               'ignored)' if sample.reduce_zero_label else '')
+        how += " (after the dataset's label_map)" if sample.label_map else ''
         report.problems.append(
             f'{where} holds {", ".join(str(v) for v in sorted(bad))}; '
-            f'{rules.describe()}{how}')
+            f'classes are 0..{len(report.classes) - 1} and ignore '
+            f'{report.ignore_index}{how}')
 
 
-def scan_label_maps(split: str,
+def scan_label_maps(report: SplitReport,
                     samples: Sequence[Sample],
-                    rules: SplitRules,
                     cache: Optional[LabelCache] = None,
                     nproc: Optional[int] = None,
-                    progress: bool = True,
-                    num_unlabelled: int = 0) -> SplitReport:
+                    progress: bool = True) -> SplitReport:
     """Read and judge the label maps of one split.
 
     Args:
-        split (str): The split's name, for messages (``'val'``).
+        report (SplitReport): The split's name, classes and ignore index,
+            filled in and returned.
         samples (Sequence[Sample]): Its labelled samples.
-        rules (SplitRules): The classes and the ignore index.
         cache (LabelCache, optional): Facts read before; new ones are added
             (not saved). Defaults to None.
-        nproc (int, optional): Reading threads; None takes the CPU count.
-            Defaults to None.
+        nproc (int, optional): Reading threads. Defaults to None (the CPU
+            count).
         progress (bool): Show a progress bar on stdout. Defaults to True.
-        num_unlabelled (int): Samples of the split without a label map, for
-            the report. Defaults to 0.
-
-    Returns:
-        SplitReport: Problems (one line each, naming the file and the
-        value), per-class pixel and image counts, and how many maps the
-        cache answered.
     """
     start = time.perf_counter()
-    report = SplitReport(
-        split,
-        rules,
-        num_maps=len(samples),
-        num_unlabelled=num_unlabelled,
-        class_pixels=np.zeros(rules.num_classes, np.int64),
-        class_images=np.zeros(rules.num_classes, np.int64))
-    facts: List[Optional[dict]] = [None] * len(samples)
-    todo = []
-    for i, sample in enumerate(samples):
-        known = cache.get(sample) if cache is not None else None
-        if known is None:
-            todo.append(i)
-        else:
-            facts[i] = known
+    report.num_maps = len(samples)
+    report.class_pixels = np.zeros(len(report.classes), np.int64)
+    report.class_images = np.zeros(len(report.classes), np.int64)
+    cache = LabelCache(None) if cache is None else cache
+    facts = [cache.facts(s) for s in samples]
+    todo = [i for i, known in enumerate(facts) if known is None]
     report.num_cached = len(samples) - len(todo)
-    bar = ProgressBar(len(todo), file=sys.stdout) \
-        if progress and todo else None
-    nproc = nproc or os.cpu_count() or 1
-    with ThreadPoolExecutor(max(1, min(nproc, len(todo) or 1))) as pool:
-        futures = {}
-        for i in todo:
-            sample = samples[i]
-            # the key before reading, so a file changed meanwhile is read
-            # again next time
-            key = LabelCache.key(sample)
-            future = pool.submit(read_label_facts, sample.seg_map_path,
-                                 sample.img_path)
-            futures[future] = (i, key)
-        for future in as_completed(futures):
-            i, key = futures[future]
-            facts[i] = future.result()
-            if cache is not None:
-                cache.put(samples[i], key, facts[i])
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        sys.stdout.write('\n')
+    # the keys before the reading: a file changed meanwhile is read again
+    keys = [_key(samples[i]) for i in todo]
+    threads = max(1, min(nproc or os.cpu_count() or 1, len(todo) or 1))
+    with ThreadPoolExecutor(threads) as pool:
+        read = pool.map(read_label_facts,
+                        [samples[i].seg_map_path for i in todo],
+                        [samples[i].img_path for i in todo])
+        if progress and todo:
+            read = track_iter_progress((read, len(todo)), file=sys.stdout)
+        # `read` first: its bar ends when it is drawn once more
+        for sample_facts, i, key in zip(read, todo, keys):
+            facts[i] = sample_facts
+            if sample_facts['error'] is None:  # a broken file is read again
+                cache[osp.abspath(samples[i].seg_map_path)] = dict(
+                    key=key, facts=sample_facts)
     for sample, sample_facts in zip(samples, facts):
-        _judge(split, sample, sample_facts, rules, report)
+        _judge(report.split, sample, sample_facts, report)
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _unwrapped(dataset):
-    """The first real dataset inside mmengine's dataset wrappers."""
-    while True:
-        inner = getattr(dataset, 'datasets', None)
-        if inner:
-            dataset = inner[0]
-            continue
-        inner = getattr(dataset, 'dataset', None)
-        if inner is None:
-            return dataset
-        dataset = inner
-
-
-def dataset_samples(dataset) -> Tuple[List[Sample], int, SplitRules]:
-    """The labelled samples of a built segmentation dataset.
-
-    Args:
-        dataset: An mmseg dataset (or an mmengine wrapper of ones).
-
-    Returns:
-        tuple[list[Sample], int, SplitRules]: The samples with a label map
-        (each file once), the count without one, and the value rules.
-    """
-    base = _unwrapped(dataset)
-    metainfo = getattr(dataset, 'metainfo', None) or base.metainfo
-    rules = SplitRules(
-        classes=tuple(metainfo['classes']),
-        ignore_index=int(getattr(base, 'ignore_index', 255)))
-    samples, seen, unlabelled = [], set(), 0
+def dataset_samples(dataset, split: str) -> Tuple[List[Sample], SplitReport]:
+    """The samples with a label map (each file once) of a built mmseg
+    dataset (or mmengine wrapper of ones), and the split's report to be:
+    its classes, ignore index and samples without a label map."""
+    base = dataset  # the first real dataset inside the wrappers
+    while hasattr(base, 'datasets') or hasattr(base, 'dataset'):
+        base = base.datasets[0] if hasattr(base, 'datasets') else base.dataset
+    samples, unlabelled = {}, 0
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
         path = info.get('seg_map_path')
-        if path is None:
-            unlabelled += 1
-            continue
-        if path in seen:  # a repeated dataset
-            continue
-        seen.add(path)
-        samples.append(
-            Sample(
-                img_path=info['img_path'],
-                seg_map_path=path,
-                reduce_zero_label=bool(info.get('reduce_zero_label', False)),
-                label_map=info.get('label_map') or None))
-    return samples, unlabelled, rules
-
-
-def build_split_dataset(cfg: Config, split: str):
-    """The config's ``{split}_dataloader.dataset``, built in its scope.
-
-    Args:
-        cfg (Config): A segmentation config.
-        split (str): ``'train'``, ``'val'`` or ``'test'``.
-
-    Returns:
-        The built dataset, or None when the config has no such split.
-    """
-    from mmengine.registry import DATASETS, init_default_scope
-    from mmengine.utils import import_modules_from_strings
-    loader = cfg.get(f'{split}_dataloader')
-    if not loader:
-        return None
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.default_scope)
-    return DATASETS.build(loader['dataset'])
+        unlabelled += path is None
+        if path is not None and path not in samples:  # repeated datasets
+            samples[path] = Sample(info['img_path'], path,
+                                   bool(info.get('reduce_zero_label')),
+                                   info.get('label_map') or None)
+    metainfo = getattr(dataset, 'metainfo', None) or base.metainfo
+    return list(samples.values()), SplitReport(
+        split,
+        tuple(metainfo['classes']),
+        int(getattr(base, 'ignore_index', 255)),
+        num_unlabelled=unlabelled)
 
 
 def check_label_maps(
@@ -430,29 +289,21 @@ def check_label_maps(
     raise_on_problems: bool = True,
     optional: Sequence[str] = ()
 ) -> List[SplitReport]:
-    """Scan the label maps of a segmentation config's splits.
-
-    A split that the config does not have, or whose dataset is the same as
-    one already scanned, is passed over; a file shared by two splits is
-    read once.
+    """Scan the label maps of a seg config's splits (but those it lacks and
+    those whose dataset is one already scanned).
 
     Args:
         cfg (Config): The config (``default_scope`` mmseg).
-        splits (Sequence[str]): Which of ``train``, ``val``, ``test``.
-            Defaults to ``('val', 'test')``.
-        work_dir (str, optional): Where the cache is kept; None keeps none.
-            Defaults to None.
-        nproc (int, optional): Reading threads; None takes the CPU count.
-            Defaults to None.
+        splits (Sequence[str]): Of train, val and test. Defaults to val, test.
+        work_dir (str, optional): Where the cache is kept. Defaults to None
+            (none kept).
+        nproc (int, optional): Reading threads. Defaults to None (the CPUs).
         progress (bool): Show a progress bar. Defaults to True.
         raise_on_problems (bool): Raise :class:`DatasetCheckError` listing
-            every problem of every split. Defaults to True.
-        optional (Sequence[str]): Splits whose dataset may fail to build
-            (a test split that training does not use): reported as not
-            checked instead of raising. Defaults to ().
-
-    Returns:
-        list[SplitReport]: One per scanned split.
+            every problem. Defaults to True.
+        optional (Sequence[str]): Splits whose dataset may fail to build (a
+            test split that training does not use): reported as not checked.
+            Defaults to ().
     """
     cache = LabelCache(osp.join(work_dir, CACHE_NAME) if work_dir else None)
     reports, scanned = [], {}
@@ -462,7 +313,7 @@ def check_label_maps(
             continue
         same = [s for s, d in scanned.items() if d == loader.get('dataset')]
         if same:
-            reports.append(SplitReport(split, SplitRules(()), same_as=same[0]))
+            reports.append(SplitReport(split, same_as=same[0]))
             continue
         scanned[split] = loader['dataset']
         try:
@@ -471,15 +322,11 @@ def check_label_maps(
             if split not in optional:
                 raise
             reports.append(
-                SplitReport(
-                    split,
-                    SplitRules(()),
-                    not_built=f'{type(e).__name__}: {e}'))
+                SplitReport(split, not_built=f'{type(e).__name__}: {e}'))
             continue
-        samples, unlabelled, rules = dataset_samples(dataset)
+        samples, report = dataset_samples(dataset, split)
         reports.append(
-            scan_label_maps(split, samples, rules, cache, nproc, progress,
-                            unlabelled))
+            scan_label_maps(report, samples, cache, nproc, progress))
         cache.save()
     problems = [p for r in reports for p in r.problems]
     if problems and raise_on_problems:
@@ -488,41 +335,10 @@ def check_label_maps(
 
 
 def problem_list(problems: Sequence[str]) -> str:
-    """The problems of a scan as one message, the first
-    :data:`MAX_LISTED` listed and the rest counted.
-
-    Args:
-        problems (Sequence[str]): One line per problem.
-    """
+    """The problems of a scan (one line each) as one message, the first
+    :data:`MAX_LISTED` listed and the rest counted."""
     listed = list(problems[:MAX_LISTED])
     if len(problems) > MAX_LISTED:
         listed.append(f'... and {len(problems) - MAX_LISTED} more')
-    return (f'label maps that the run would fail on '
-            f'({_count(len(problems), "problem")}):\n  ' + '\n  '.join(listed))
-
-
-def class_table(report: SplitReport) -> str:
-    """Each class's pixel share (of the labelled pixels) and image count.
-
-    Args:
-        report (SplitReport): A scanned split.
-
-    Returns:
-        str: A table, one row per class, then the ignored pixels.
-    """
-    labelled = int(report.class_pixels.sum())
-    total = labelled + report.ignored_pixels
-    width = max([len('class')] + [len(str(c)) for c in report.rules.classes])
-    rows = [
-        f'{"index":>5}  {"class":<{width}}  {"pixel share":>11}  '
-        f'{"pixels":>14}  {"images":>7}'
-    ]
-    for i, name in enumerate(report.rules.classes):
-        pixels = int(report.class_pixels[i])
-        share = 100.0 * pixels / labelled if labelled else 0.0
-        rows.append(f'{i:>5}  {name:<{width}}  {share:>10.2f}%  '
-                    f'{pixels:>14}  {int(report.class_images[i]):>7}')
-    ignored = 100.0 * report.ignored_pixels / total if total else 0.0
-    rows.append(f'ignored (value {report.rules.ignore_index}): '
-                f'{report.ignored_pixels} pixels, {ignored:.2f}% of all')
-    return '\n'.join(rows)
+    return (f'label maps that the run would fail on ({len(problems)} '
+            f'problem{"s" * (len(problems) != 1)}):\n  ' + '\n  '.join(listed))

@@ -11,6 +11,10 @@ from typing import List, Tuple
 
 import cv2
 import numpy as np
+from mmseg.apis import inference_model
+
+from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
+from mmext_pixel.utils.model_builder import build_model
 
 MIOU_PATTERN = re.compile(r'mIoU: ([0-9.]+)')
 
@@ -68,7 +72,8 @@ def last_miou(output: str) -> float:
 def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,
                          out_dir: str, num: int) -> List[str]:
     """``image | ground truth | prediction`` PNGs of the first ``num`` val
-    tiles of the synthetic dataset, predicted by mmseg's ``inference_model``.
+    tiles of the synthetic dataset, predicted by mmseg's ``inference_model``
+    (the checkpoint must fit the model).
 
     Args:
         cfg_path (str): The demo config.
@@ -80,14 +85,11 @@ def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,
     Returns:
         list[str]: The PNGs written.
     """
-    from mmseg.apis import inference_model, init_model
-
-    from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
     palette = np.array(SYNTHETIC_METAINFO['palette'], np.uint8)
     with warnings.catch_warnings():
         for message in MMSEG_BUILD_WARNINGS:
             warnings.filterwarnings('ignore', message, UserWarning)
-        model = init_model(cfg_path, checkpoint, device='cpu')
+        model = build_model(cfg_path, checkpoint)
     img_dir = osp.join(data_root, 'urbanisation', 'x', 'val')
     ann_dir = osp.join(data_root, 'urbanisation', 'y', 'val')
     os.makedirs(out_dir, exist_ok=True)

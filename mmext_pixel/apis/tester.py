@@ -20,19 +20,16 @@ from mmengine.dataset import BaseDataset
 from mmext_pixel.datasets.transforms import split_has_labels
 from mmext_pixel.engine import add_training_guards
 from mmext_pixel.utils.checkpoint_fit import FitCheckedRunner
-# yapf: disable
-from mmext_pixel.utils.run_config import (POSE_SCOPE, build_test_dataset,
+from mmext_pixel.utils.run_config import (POSE_SCOPE, build_split_dataset,
                                           enable_test_time_aug,
-                                          enable_visualization,
-                                          evaluator_names, finish_run,
-                                          is_cityscapes, labels_all_ignored,
-                                          set_cityscapes_submission,
-                                          set_coco_test_dev,
-                                          set_pose_flip_test,
-                                          set_prediction_output, setup_run,
+                                          enable_visualization, finish_run,
+                                          set_pose_flip_test, setup_run,
                                           tta_summary)
-
-# yapf: enable
+from mmext_pixel.utils.test_outputs import (evaluator_names, is_cityscapes,
+                                            labels_all_ignored,
+                                            set_cityscapes_submission,
+                                            set_coco_test_dev,
+                                            set_prediction_output)
 
 
 class TestOptionError(ValueError):
@@ -74,7 +71,7 @@ def _configure_seg(
                 f'left/right classes {[tuple(p) for p in swapped]} '
                 f'({cfg.model.type})')
     # built once, here, with the final pipeline; the Runner takes it
-    dataset = build_test_dataset(cfg)
+    dataset = build_split_dataset(cfg, 'test', config_path)
     labelled = split_has_labels(dataset)
     ignored = labelled and labels_all_ignored(dataset)
     if ignored:

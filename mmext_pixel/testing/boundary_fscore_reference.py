@@ -4,7 +4,7 @@ The arithmetic of nv-tlabs/GSCNN ``utils/f_boundary.py``
 (``eval_mask_boundary`` -> ``db_eval_boundary`` -> ``seg2bmap``, after the
 DAVIS benchmark): per class a binary dilation of each boundary map with a
 disk, once per threshold. It is slow by design (the way the official
-computes it); the exactness test and ``mmext_pixel.analysis.boundary_fscore``
+computes it); the exactness test and ``mmext_pixel.analysis.boundary_cost``
 compare ``boundary_fscores`` with it.
 """
 from typing import Sequence

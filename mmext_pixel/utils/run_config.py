@@ -2,22 +2,26 @@
 
 What ``tools/train.py``, ``tools/test.py`` and the analysis tools change in a
 config before mmengine's Runner takes it (work dir, launcher, test-time
-augmentation, visualization, prediction output). The same tools run MMSeg
+augmentation, visualization), and the one builder of a split's dataset
+(what the test run writes is ``test_outputs``). The same tools run MMSeg
 and MMPose configs: the config's ``default_scope`` says which, and only the
 few places where the two toolboxes differ (how predictions are dumped and
 drawn, what test-time augmentation means) branch on it. Argument parsing
 stays with the scripts.
 """
 import copy
-import os
 import os.path as osp
 from typing import Optional, Sequence
 
 import torch
+import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
+from mmengine.registry import DATASETS, init_default_scope
+from mmengine.utils import import_modules_from_strings
 
 SEG_SCOPE, POSE_SCOPE = 'mmseg', 'mmpose'
+SPLITS = ('train', 'val', 'test')
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
@@ -31,7 +35,6 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     Returns:
         Config: The config, whose ``default_scope`` is mmseg or mmpose.
     """
-    import mmext_pixel  # noqa: F401  (registers our config package first)
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
     cfg = Config.fromfile(path)
@@ -75,7 +78,6 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
         if launcher != 'pytorch':
             raise ValueError(f'--launcher {launcher} needs CUDA; on CPU use '
                              'torchrun (tools/dist_train.sh)')
-        import torch.distributed as torch_dist
         if not torch_dist.is_initialized():
             torch_dist.init_process_group(backend='gloo')
         wrapper = cfg.get('model_wrapper_cfg') or dict(
@@ -111,7 +113,6 @@ def finish_run() -> None:
     undefined order and can abort the process ("terminate called without an
     active exception"), failing a run that had finished.
     """
-    import torch.distributed as torch_dist
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         torch_dist.destroy_process_group()
@@ -287,15 +288,34 @@ def set_pose_flip_test(cfg: Config,
         ' (config)'
 
 
-def build_test_dataset(cfg: Config) -> BaseDataset:
-    """The config's test dataset, built (and indexed) in its scope.
+def build_split_dataset(cfg: Config,
+                        split: str,
+                        config_path: str = 'config') -> BaseDataset:
+    """The config's ``{split}_dataloader.dataset``, built (and indexed) in
+    the config's scope after importing its ``custom_imports``, as mmengine's
+    Runner builds it. The one builder of a split's dataset of the tools.
 
     Args:
         cfg (Config): The config.
+        split (str): One of :data:`SPLITS`.
+        config_path (str): The config's path, for messages. Defaults to
+            'config'.
+
+    Raises:
+        ValueError: ``split`` is not one of :data:`SPLITS`.
+        KeyError: The config has no such split.
     """
-    from mmengine.registry import DATASETS, init_default_scope
+    if split not in SPLITS:
+        raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
+    loader = cfg.get(f'{split}_dataloader')
+    if not loader or 'dataset' not in loader:
+        raise KeyError(f'{config_path}: the config has no '
+                       f'{split}_dataloader.dataset')
+    # Config.fromfile imports them, but not ones set by --cfg-options
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.default_scope)
-    return DATASETS.build(cfg.test_dataloader.dataset)
+    return DATASETS.build(loader['dataset'])
 
 
 def test_dataset_metainfo(cfg: Config) -> dict:
@@ -306,7 +326,6 @@ def test_dataset_metainfo(cfg: Config) -> dict:
     Args:
         cfg (Config): The config.
     """
-    from mmengine.registry import DATASETS
     dataset_cfg = cfg.test_dataloader.dataset
     with DATASETS.switch_scope_and_registry(cfg.default_scope) as registry:
         dataset_cls = registry.get(dataset_cfg.type)
@@ -316,116 +335,6 @@ def test_dataset_metainfo(cfg: Config) -> dict:
     metainfo = copy.deepcopy(getattr(dataset_cls, 'METAINFO', {}))
     metainfo.update(copy.deepcopy(dataset_cfg.get('metainfo') or {}))
     return metainfo
-
-
-def evaluator_names(cfg: Config) -> str:
-    """The types of the config's test evaluators, for messages.
-
-    Args:
-        cfg (Config): The config.
-    """
-    evaluators = cfg.test_evaluator
-    if isinstance(evaluators, dict):
-        evaluators = [evaluators]
-    return ', '.join(str(e.get('type')) for e in evaluators)
-
-
-def set_prediction_output(cfg: Config, out: str) -> None:
-    """``--out``: seg writes label PNGs to a folder, pose pickles results.
-
-    Args:
-        cfg (Config): The config, changed in place.
-        out (str): A folder (seg) or a ``.pkl`` file (pose).
-    """
-    if cfg.default_scope == POSE_SCOPE:
-        if not out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out for pose configs is a .pkl file, got '
-                             f'{out!r}')
-        dump = dict(type='DumpResults', out_file_path=out)
-        evaluators = cfg.test_evaluator
-        if isinstance(evaluators, dict):
-            evaluators = [evaluators]
-        cfg.test_evaluator = list(evaluators) + [dump]
-        return
-    os.makedirs(out, exist_ok=True)
-    cfg.test_evaluator['output_dir'] = out
-    cfg.test_evaluator['keep_results'] = True
-
-
-def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
-    """Whether every label map of a labelled split holds only the ignore
-    index, as the Cityscapes test split's after mmseg's converter (its
-    ``gtFine/test`` maps are all 255): such a split has no labels.
-
-    The first map decides for a labelled split (one file read); only when it
-    is all ignore are the others read.
-
-    Args:
-        dataset (BaseDataset): A built segmentation dataset whose samples
-            have ``seg_map_path``.
-
-    Returns:
-        str, optional: The first label map when all are ignore, else None.
-
-    Raises:
-        FileNotFoundError: A label map of the split is missing.
-    """
-    import mmcv
-    ignore = dataset.metainfo.get('ignore_index',
-                                  getattr(dataset, 'ignore_index', 255))
-    reduce_zero = dataset.metainfo.get('reduce_zero_label', False)
-    first = None
-    for i in range(len(dataset)):
-        path = dataset.get_data_info(i).get('seg_map_path')
-        if path is None:
-            return None
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'label map {path} (sample {i} of the '
-                                    'test split) does not exist')
-        label = mmcv.imread(path, flag='unchanged')
-        first = first or path
-        labelled = label != ignore
-        if reduce_zero:  # 0 becomes the ignore index when loaded
-            labelled &= label != 0
-        if labelled.any():
-            return None
-    return first
-
-
-def is_cityscapes(dataset: BaseDataset) -> bool:
-    """Whether a built dataset is mmseg's ``CityscapesDataset`` (or a
-    subclass of it)."""
-    from mmseg.datasets import CityscapesDataset
-    return isinstance(dataset, CityscapesDataset)
-
-
-def set_cityscapes_submission(cfg: Config, out: str) -> None:
-    """Write the Cityscapes test server's files: mmseg's ``CityscapesMetric``
-    with ``format_only`` turns each prediction into Cityscapes label IDs
-    (with cityscapesscripts' table) and saves it as ``IMAGE_NAME.png`` in
-    ``out``.
-
-    Args:
-        cfg (Config): The config, changed in place.
-        out (str): The folder for the PNGs.
-
-    Raises:
-        ImportError: cityscapesscripts is not installed.
-    """
-    try:
-        import cityscapesscripts.helpers.labels  # noqa: F401
-    except ImportError as e:
-        raise ImportError(
-            'writing Cityscapes test-server files needs the cityscapesscripts '
-            'package (its label-ID table): pip install cityscapesscripts, '
-            'or install mmext_pixel with the extra: pip install '
-            '"mmext_pixel[cityscapes]"') from e
-    os.makedirs(out, exist_ok=True)
-    cfg.test_evaluator = dict(
-        type='CityscapesMetric',
-        output_dir=osp.abspath(out),
-        format_only=True,
-        keep_results=True)
 
 
 def tta_summary(tta_model: dict) -> str:
@@ -449,58 +358,3 @@ def tta_summary(tta_model: dict) -> str:
             f"{'on' if tta_model.get('flip', True) else 'off'}, {windows}, "
             f"{tta_model.get('view_merge', 'exp_mean_logits')} per window, "
             f"{tta_model.get('scale_merge', 'sum')} over scales")
-
-
-COCO_TEST_DEV_IMAGE_INFO = 'annotations/image_info_test-dev2017.json'
-COCO_TEST_DEV_IMAGES = 'test2017/'
-# the person detections of HRNet's and mmpose's test-dev numbers
-COCO_TEST_DEV_DETECTIONS = (
-    'person_detection_results/'
-    'COCO_test-dev2017_detections_AP_H_609_person.json')
-
-
-def set_coco_test_dev(cfg: Config, detections: Optional[str] = None) -> str:
-    """Run a COCO pose config on test-dev for the COCO server: the
-    image-info file (``image_info_test-dev2017.json``, images without
-    annotations) with detected person boxes, and mmpose's ``CocoMetric``
-    with ``format_only`` writing the keypoint results JSON.
-
-    Args:
-        cfg (Config): A pose config, changed in place; its test dataset's
-            ``data_root`` holds ``annotations/image_info_test-dev2017.json``
-            and ``test2017/``.
-        detections (str, optional): Detection results JSON (COCO's results
-            format, as mmpose's ``bbox_file``); None takes
-            ``DATA_ROOT/person_detection_results/COCO_test-dev2017_
-            detections_AP_H_609_person.json``. Defaults to None.
-
-    Returns:
-        str: The results JSON the run writes.
-
-    Raises:
-        FileNotFoundError: The image-info or the detections file is missing.
-    """
-    dataset = cfg.test_dataloader.dataset
-    data_root = dataset.get('data_root') or ''
-    ann_file = osp.join(data_root, COCO_TEST_DEV_IMAGE_INFO)
-    detections = detections or osp.join(data_root, COCO_TEST_DEV_DETECTIONS)
-    for what, path in (('image-info file', ann_file), ('detection results',
-                                                       detections)):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'COCO test-dev: {what} {path} does not '
-                                    'exist')
-    # the image-info file has no annotations to check, so the stock dataset
-    # reads it (as it reads the detections)
-    dataset.type = 'CocoDataset'
-    dataset.ann_file = COCO_TEST_DEV_IMAGE_INFO
-    dataset.bbox_file = detections
-    dataset.data_prefix = dict(img=COCO_TEST_DEV_IMAGES)
-    dataset.test_mode = True
-    prefix = osp.abspath(osp.join(cfg.work_dir, 'coco_test-dev'))
-    os.makedirs(osp.dirname(prefix), exist_ok=True)
-    cfg.test_evaluator = dict(
-        type='CocoMetric',
-        ann_file=ann_file,
-        format_only=True,
-        outfile_prefix=prefix)
-    return f'{prefix}.keypoints.json'

@@ -13,12 +13,10 @@ from typing import Callable, List, Optional, Sequence
 import cv2
 import numpy as np
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from mmext_pixel.datasets.transforms import split_has_labels
-from mmext_pixel.utils.run_config import SEG_SCOPE
+from mmext_pixel.utils.run_config import SEG_SCOPE, build_split_dataset
 
-SPLITS = ('train', 'val', 'test')
 LEGEND_ROW = 18  # pixels per legend line
 
 
@@ -89,26 +87,6 @@ def overlay(img: np.ndarray,
     return panel
 
 
-def build_dataset(cfg: Config, split: str, config_path: str = 'config'):
-    """The split's dataset with its pipeline (segmentation configs only)."""
-    if cfg.default_scope != SEG_SCOPE:
-        raise NotImplementedError(
-            f'{config_path}: default_scope is {cfg.default_scope!r}; '
-            'browse_dataset.py supports segmentation (mmseg) configs only, '
-            'pose configs are not supported yet')
-    if split not in SPLITS:
-        raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
-    loader = cfg.get(f'{split}_dataloader')
-    if not loader or 'dataset' not in loader:
-        raise KeyError(f'{config_path}: the config has no '
-                       f'{split}_dataloader.dataset')
-    init_default_scope(SEG_SCOPE)
-    from mmseg.registry import DATASETS
-    dataset = DATASETS.build(loader.dataset)
-    split_has_labels(dataset)  # a mixed split or an unusable pipeline fails
-    return dataset
-
-
 def browse(cfg: Config,
            split: str = 'train',
            output_dir: Optional[str] = None,
@@ -120,7 +98,7 @@ def browse(cfg: Config,
 
     Args:
         cfg (Config): A segmentation config, loaded by ``load_config``.
-        split (str): One of ``SPLITS``. Defaults to 'train'.
+        split (str): ``'train'``, ``'val'`` or ``'test'``. Defaults to 'train'.
         output_dir (str, optional): Folder of the PNGs. Defaults to None
             (``work_dirs/browse_dataset/CONFIG_NAME/SPLIT``).
         num (int): Samples to write. Defaults to 10.
@@ -130,7 +108,13 @@ def browse(cfg: Config,
         log (Callable[[str], None]): Receives the notice about samples
             without a label map. Defaults to print.
     """
-    dataset = build_dataset(cfg, split, config_path)
+    if cfg.default_scope != SEG_SCOPE:
+        raise NotImplementedError(
+            f'{config_path}: default_scope is {cfg.default_scope!r}; '
+            'browse_dataset.py supports segmentation (mmseg) configs only, '
+            'pose configs are not supported yet')
+    dataset = build_split_dataset(cfg, split, config_path)
+    split_has_labels(dataset)  # a mixed split or an unusable pipeline fails
     if output_dir is None:
         output_dir = osp.join('work_dirs', 'browse_dataset',
                               osp.splitext(osp.basename(config_path))[0],

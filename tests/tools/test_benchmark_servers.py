@@ -15,7 +15,7 @@ from PIL import Image
 from conftest import REPO_ROOT, run_tool
 from helpers.tiny_fcn_user_config import (TINY_FCN_USER_MODEL,
                                           build_user_model, save_checkpoint)
-from mmext_pixel.utils.run_config import set_cityscapes_submission
+from mmext_pixel.utils.test_outputs import set_cityscapes_submission
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 IMG_H, IMG_W = 32, 64

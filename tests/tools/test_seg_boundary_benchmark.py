@@ -1,6 +1,7 @@
 """tools/analysis_tools/seg_boundary_benchmark.py as a user runs it: exit
-status and the printed report (the measurement is tested in-process by
-tests/analysis/test_boundary_targets.py)."""
+status, the rows of its --out JSON and the report's lines (the measurement
+is tested in-process by tests/analysis/test_boundary_cost.py)."""
+import json
 import os.path as osp
 
 import pytest
@@ -14,16 +15,24 @@ TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
 
 
 def test_cli_report(tmp_path):
-    proc = run_tool(
-        [TOOL, '--shape', '96', '160', '--runs', '2', '--seed', '3'],
-        cwd=str(tmp_path),
-        timeout=300)
+    out = tmp_path / 'result.json'
+    proc = run_tool([
+        TOOL, '--shape', '96', '160', '--runs', '2', '--seed', '3', '--out',
+        str(out)
+    ],
+                    cwd=str(tmp_path),
+                    timeout=300)
+    result = json.loads(out.read_text())
+    assert result['shape'] == [96, 160]
+    assert 0 < result['boundary_fraction'] < 1
+    for name in ('ours', 'ours_official', 'edt'):
+        assert result[name]['runs'] == 2
     printed = proc.stdout
-    assert printed.startswith('label map 96x160, ')
-    assert 'the official mode equals the per-class EDT' in printed
-    assert printed.count(' ms  min ') == 3
-    for label in ('seg_boundary_map', 'seg_boundary_map official',
+    assert printed.startswith(
+        f'label map 96x160, {100 * result["boundary_fraction"]:.1f}% '
+        'boundary pixels; the official mode equals the per-class EDT')
+    for label in ('seg_boundary_map ', 'seg_boundary_map official',
                   'per-class scipy EDT'):
-        assert label in printed
+        assert f'\n{label}' in printed
     assert 'ratio per-class EDT / seg_boundary_map official: median ' \
         in printed

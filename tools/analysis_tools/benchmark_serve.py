@@ -15,32 +15,43 @@ one session of CPU count threads. Every response is checked against the
 in-process labels of its image. The table gives requests/s and the p50 and
 p99 latency in ms (the client's view: upload, queue, decode, inference,
 PNG encoding and download for the server; inference and argmax
-in-process). Needs the runtime and its ``serve`` extra; the measurement is
-``mmext_pixel.analysis.serve_load``.
+in-process). Needs the runtime and its ``serve`` extra (``pip install -e
+"./runtime[serve]"``); the measurement is ``mmext_pixel.analysis.serve_load``.
 """
 import argparse
 import json
 import os
 import os.path as osp
 import sys
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import cv2
+from prettytable import PrettyTable, TableStyle
 
 try:
-    import mmext_pixel_runtime  # noqa: F401
+    from mmext_pixel_runtime.infer import IMAGE_EXTS, list_images
+
+    from mmext_pixel.analysis.serve_load import measure_serve_load
 except ImportError as e:
     if e.name != 'mmext_pixel_runtime':
         raise
-    sys.path.insert(
-        0,
-        osp.join(
-            osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-            'runtime'))
+    raise SystemExit(
+        'benchmark_serve.py needs the torch-free runtime and its server: '
+        'pip install -e "./runtime[serve]" from the repository root '
+        '(tools/install.sh installs them unless --no-deploy)')
 
-from mmext_pixel_runtime.infer import IMAGE_EXTS, list_images  # noqa: E402
 
-from mmext_pixel.analysis import serve_load  # noqa: E402
+def serve_load_table(rows: List[dict]) -> str:
+    """The rows of :func:`measure_serve_load` as a Markdown table."""
+    table = PrettyTable(
+        ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms'])
+    table.set_style(TableStyle.MARKDOWN)
+    table.align, table.align['backend'] = 'r', 'l'
+    table.add_rows([[
+        r['backend'], r['clients'], f'{r["rps"]:.1f}', f'{r["p50_ms"]:.1f}',
+        f'{r["p99_ms"]:.1f}'
+    ] for r in rows])
+    return table.get_string()
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -78,12 +89,12 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         images = [args.images]
     else:
         sys.exit(f'{args.images}: not an image or a folder of images')
-    rows = serve_load.benchmark(args.model, images, args.clients,
-                                args.requests, args.workers, args.threads)
+    rows = measure_serve_load(args.model, images, args.clients, args.requests,
+                              args.workers, args.threads)
     img = cv2.imread(images[0])
     print(f'{osp.basename(args.model)}, {len(images)} images '
           f'({img.shape[1]}x{img.shape[0]} first), {os.cpu_count()} CPUs')
-    print(serve_load.format_table(rows))
+    print(serve_load_table(rows))
     result = dict(
         model=args.model, images=len(images), cpus=os.cpu_count(), rows=rows)
     if args.out:

@@ -2,20 +2,21 @@
 
     python tools/analysis_tools/boundary_fscore_benchmark.py
         [--shape 1024 2048] [--num-classes 19] [--runs 1] [--seed 0]
-        [--thresholds 0.0005 0.001875 0.00375 0.005]
+        [--thresholds 0.0005 0.001875 0.00375 0.005] [--out RESULT.json]
 
 One Cityscapes-like prediction and label pair is scored by
 ``BoundaryFScore``'s ``boundary_fscores`` and by the official algorithm
 (``utils/f_boundary.py``: per class and threshold, two disk dilations of the
 one-pixel boundary maps), in turn, on one thread; the F values must agree
 to 1e-9 (exit status 1 otherwise). Prints the median and minimum times and
-their ratio.
+their ratio (``--out``: all of it as JSON). See
+``mmext_pixel.analysis.boundary_cost``.
 """
 import argparse
+import json
 import sys
 
-from mmext_pixel.analysis.boundary_fscore import benchmark
-from mmext_pixel.analysis.timing import report_line
+from mmext_pixel.analysis.boundary_cost import time_boundary_fscore, time_line
 from mmext_pixel.evaluation.metrics.boundary_fscore import GSCNN_THRESHOLDS
 
 
@@ -27,18 +28,22 @@ def main(argv=None):
         '--thresholds', type=float, nargs='+', default=GSCNN_THRESHOLDS)
     parser.add_argument('--runs', type=int, default=1)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out', help='write the results as JSON')
     args = parser.parse_args(argv)
-    r = benchmark(args.shape, args.num_classes, args.thresholds, args.runs,
-                  args.seed)
+    r = time_boundary_fscore(args.shape, args.num_classes, args.thresholds,
+                             args.runs, args.seed)
     h, w = r['shape']
     radii = ', '.join(f'{t:g} -> {p} px'
                       for t, p in zip(r['thresholds'], r['radii']))
     print(f'maps {h}x{w}, {args.num_classes} classes; thresholds {radii}')
-    print(report_line('ours (boundary_fscores)', r['ours']))
-    print(report_line('official (disk dilation)', r['official']))
+    print(time_line('ours (boundary_fscores)', r['ours']))
+    print(time_line('official (disk dilation)', r['official']))
     print(f'ratio ours / official: median {r["ratio"]:.5f}; '
           f'largest F difference {r["max_abs_diff"]:.3g}; '
           f'load average before {r["load"][0]}, after {r["load"][1]}')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(r, f, indent=2)
     if not r['max_abs_diff'] <= 1e-9:
         print('ours differs from the official algorithm', file=sys.stderr)
         return 1

@@ -31,8 +31,8 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmext_pixel.utils.run_config import load_config
-from mmext_pixel.visualization.dataset_browser import SPLITS, browse
+from mmext_pixel.utils.run_config import SPLITS, load_config
+from mmext_pixel.visualization.dataset_browser import browse
 
 
 def parse_args(argv=None):

@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/check_dataset.py CONFIG
         [--split {train,val,test} ...] [--work-dir DIR] [--no-cache]
-        [--nproc N] [--cfg-options k=v ...]
+        [--nproc N] [--out RESULT.json] [--cfg-options k=v ...]
 
 Reads every label map of the chosen splits (default: all three) as
 ``tools/train.py`` does for val and test before its first step: a file that
@@ -12,19 +12,37 @@ is 1. For each split it prints each class's share of the labelled pixels and
 the number of images holding it (what class weights are computed from). What
 was read is kept in ``WORK_DIR/label_check_cache.json`` (default work dir
 ``work_dirs/CONFIG_NAME``, the one ``tools/train.py`` uses), so unchanged
-files are not read again, here or by training. See
-``mmext_pixel.analysis.dataset_check``.
+files are not read again, here or by training; ``--out`` writes each split's
+report as JSON. See ``mmext_pixel.analysis.dataset_check``.
 """
 import argparse
+import json
 import os.path as osp
 
 from mmengine.config import DictAction
+from prettytable import PrettyTable, TableStyle
 
-from mmext_pixel.analysis.dataset_check import (check_label_maps, class_table,
+from mmext_pixel.analysis.dataset_check import (SplitReport, check_label_maps,
                                                 problem_list)
-from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
+from mmext_pixel.utils.run_config import SEG_SCOPE, SPLITS, load_config
 
-SPLITS = ('train', 'val', 'test')
+
+def class_table(report: SplitReport) -> str:
+    """A scanned split's pixel share (of the labelled pixels) and image
+    count of each class, one row per class, then the ignored pixels."""
+    labelled = int(report.class_pixels.sum())
+    total = labelled + report.ignored_pixels
+    table = PrettyTable(['index', 'class', 'pixel share', 'pixels', 'images'])
+    table.set_style(TableStyle.MARKDOWN)
+    table.align, table.align['class'] = 'r', 'l'
+    table.add_rows(
+        [[i, name, f'{100 * pixels / (labelled or 1):.2f}%', pixels, images]
+         for i, (name, pixels, images) in enumerate(
+             zip(report.classes, report.class_pixels.tolist(),
+                 report.class_images.tolist()))])
+    ignored = 100 * report.ignored_pixels / (total or 1)
+    return (f'{table}\nignored (value {report.ignore_index}): '
+            f'{report.ignored_pixels} pixels, {ignored:.2f}% of all')
 
 
 def parse_args():
@@ -48,6 +66,7 @@ def parse_args():
         help='read every file and keep nothing (default: off)')
     parser.add_argument(
         '--nproc', type=int, help='reading threads (default: the CPU count)')
+    parser.add_argument('--out', help='write the reports as JSON')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -76,6 +95,12 @@ def main():
         if report.num_maps:
             print(class_table(report))
         print()
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump([dict(r.__dict__, summary=r.summary()) for r in reports],
+                      f,
+                      indent=2,
+                      default=lambda array: array.tolist())
     problems = [p for r in reports for p in r.problems]
     if problems:
         raise SystemExit(f'error: {problem_list(problems)}')

@@ -4,8 +4,8 @@ from typing import Iterator, Sequence, Tuple
 import numpy as np
 
 
-def check_label_maps(pred: np.ndarray, label: np.ndarray, num_classes: int,
-                     ignore_index: int, image: str) -> None:
+def check_pred_and_label(pred: np.ndarray, label: np.ndarray, num_classes: int,
+                         ignore_index: int, image: str) -> None:
     """Raise a ``ValueError`` naming ``image`` when the maps do not fit.
 
     Args:
@@ -50,8 +50,8 @@ def checked_label_maps(
         data_samples: Sequence[dict], num_classes: int,
         ignore_index: int) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
     """Each sample's ``(prediction, label)``, checked by
-    :func:`check_label_maps` (the error names the sample's image)."""
+    :func:`check_pred_and_label` (the error names the sample's image)."""
     for i, data_sample in enumerate(data_samples):
         pred, label, image = sample_maps(data_sample, i)
-        check_label_maps(pred, label, num_classes, ignore_index, image)
+        check_pred_and_label(pred, label, num_classes, ignore_index, image)
         yield pred, label

@@ -4,6 +4,7 @@ import pytest
 from mmseg.registry import TRANSFORMS
 
 from mmext_pixel.datasets.transforms import seg_boundary_map
+from mmext_pixel.testing.seg_boundary_reference import per_class_edt
 
 
 def brute_force(seg, radius, ignore, official):
@@ -42,13 +43,6 @@ def brute_force(seg, radius, ignore, official):
     return out
 
 
-def load_benchmark():
-    """mmext_pixel.analysis.boundary_targets, whose per_class_edt is the
-    official approach (two scipy EDTs per class, train ids 1..N)."""
-    from mmext_pixel.analysis import boundary_targets
-    return boundary_targets
-
-
 def random_maps(seed, n=6, shape=(13, 17), classes=4):
     rng = np.random.default_rng(seed)
     maps = []
@@ -76,7 +70,7 @@ def test_official_mode_equals_official_distance_transform(radius):
     for seg in random_maps(7, classes=5):
         np.testing.assert_array_equal(
             seg_boundary_map(seg, radius, 255, official=True),
-            load_benchmark().per_class_edt(seg, radius, num_classes=19))
+            per_class_edt(seg, radius, num_classes=19))
 
 
 def test_two_class_map_known_answer():

@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO_ROOT, free_port, run_tool
+from conftest import free_port
 from mmext_pixel.evaluation import BoundaryFScore
 from mmext_pixel.evaluation.metrics.boundary_fscore import (
     boundary_fscores, check_thresholds, class_boundary_pixels,
@@ -222,14 +222,3 @@ def test_two_gloo_processes_equal_one():
     results = dict(queue.get() for _ in range(2))
     assert results[0] == expected
     assert results[1] == expected
-
-
-@pytest.mark.slow
-def test_benchmark_cli():
-    proc = run_tool([
-        'tools/analysis_tools/boundary_fscore_benchmark.py', '--shape', '48',
-        '96', '--num-classes', '6', '--thresholds', '0.02', '3'
-    ], REPO_ROOT)
-    assert 'thresholds 0.02 -> 3 px, 3 -> 3 px' in proc.stdout
-    assert 'largest F difference 0' in proc.stdout
-    assert 'ratio ours / official' in proc.stdout

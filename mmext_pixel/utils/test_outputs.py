@@ -1,0 +1,180 @@
+"""What a test run writes instead of (or beside) its metrics.
+
+The parts of ``tools/test.py`` (through ``mmext_pixel.apis.tester``) that
+depend on the test split: the evaluators' names, a split whose labels are
+all ignore, the predictions as label PNGs or a pickle, and the files of the
+Cityscapes and COCO test servers.
+"""
+import os
+import os.path as osp
+from typing import Optional
+
+import mmcv
+from mmengine.config import Config
+from mmengine.dataset import BaseDataset
+from mmseg.datasets import CityscapesDataset
+
+from .run_config import POSE_SCOPE
+
+
+def evaluator_names(cfg: Config) -> str:
+    """The types of the config's test evaluators, for messages.
+
+    Args:
+        cfg (Config): The config.
+    """
+    evaluators = cfg.test_evaluator
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    return ', '.join(str(e.get('type')) for e in evaluators)
+
+
+def set_prediction_output(cfg: Config, out: str) -> None:
+    """``--out``: seg writes label PNGs to a folder, pose pickles results.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        out (str): A folder (seg) or a ``.pkl`` file (pose).
+    """
+    if cfg.default_scope == POSE_SCOPE:
+        if not out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out for pose configs is a .pkl file, got '
+                             f'{out!r}')
+        dump = dict(type='DumpResults', out_file_path=out)
+        evaluators = cfg.test_evaluator
+        if isinstance(evaluators, dict):
+            evaluators = [evaluators]
+        cfg.test_evaluator = list(evaluators) + [dump]
+        return
+    os.makedirs(out, exist_ok=True)
+    cfg.test_evaluator['output_dir'] = out
+    cfg.test_evaluator['keep_results'] = True
+
+
+def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
+    """Whether every label map of a labelled split holds only the ignore
+    index, as the Cityscapes test split's after mmseg's converter (its
+    ``gtFine/test`` maps are all 255): such a split has no labels.
+
+    The first map decides for a labelled split (one file read); only when it
+    is all ignore are the others read.
+
+    Args:
+        dataset (BaseDataset): A built segmentation dataset whose samples
+            have ``seg_map_path``.
+
+    Returns:
+        str, optional: The first label map when all are ignore, else None.
+
+    Raises:
+        FileNotFoundError: A label map of the split is missing.
+    """
+    ignore = dataset.metainfo.get('ignore_index',
+                                  getattr(dataset, 'ignore_index', 255))
+    reduce_zero = dataset.metainfo.get('reduce_zero_label', False)
+    first = None
+    for i in range(len(dataset)):
+        path = dataset.get_data_info(i).get('seg_map_path')
+        if path is None:
+            return None
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'label map {path} (sample {i} of the '
+                                    'test split) does not exist')
+        label = mmcv.imread(path, flag='unchanged')
+        first = first or path
+        labelled = label != ignore
+        if reduce_zero:  # 0 becomes the ignore index when loaded
+            labelled &= label != 0
+        if labelled.any():
+            return None
+    return first
+
+
+def is_cityscapes(dataset: BaseDataset) -> bool:
+    """Whether a built dataset is mmseg's ``CityscapesDataset`` (or a
+    subclass of it)."""
+    return isinstance(dataset, CityscapesDataset)
+
+
+def set_cityscapes_submission(cfg: Config, out: str) -> None:
+    """Write the Cityscapes test server's files: mmseg's ``CityscapesMetric``
+    with ``format_only`` turns each prediction into Cityscapes label IDs
+    (with cityscapesscripts' table) and saves it as ``IMAGE_NAME.png`` in
+    ``out``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        out (str): The folder for the PNGs.
+
+    Raises:
+        ImportError: cityscapesscripts is not installed.
+    """
+    try:
+        import cityscapesscripts.helpers.labels  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            'writing Cityscapes test-server files needs the cityscapesscripts '
+            'package (its label-ID table): pip install cityscapesscripts, '
+            'or install mmext_pixel with the extra: pip install '
+            '"mmext_pixel[cityscapes]"') from e
+    os.makedirs(out, exist_ok=True)
+    cfg.test_evaluator = dict(
+        type='CityscapesMetric',
+        output_dir=osp.abspath(out),
+        format_only=True,
+        keep_results=True)
+
+
+COCO_TEST_DEV_IMAGE_INFO = 'annotations/image_info_test-dev2017.json'
+COCO_TEST_DEV_IMAGES = 'test2017/'
+# the person detections of HRNet's and mmpose's test-dev numbers
+COCO_TEST_DEV_DETECTIONS = (
+    'person_detection_results/'
+    'COCO_test-dev2017_detections_AP_H_609_person.json')
+
+
+def set_coco_test_dev(cfg: Config, detections: Optional[str] = None) -> str:
+    """Run a COCO pose config on test-dev for the COCO server: the
+    image-info file (``image_info_test-dev2017.json``, images without
+    annotations) with detected person boxes, and mmpose's ``CocoMetric``
+    with ``format_only`` writing the keypoint results JSON.
+
+    Args:
+        cfg (Config): A pose config, changed in place; its test dataset's
+            ``data_root`` holds ``annotations/image_info_test-dev2017.json``
+            and ``test2017/``.
+        detections (str, optional): Detection results JSON (COCO's results
+            format, as mmpose's ``bbox_file``); None takes
+            ``DATA_ROOT/person_detection_results/COCO_test-dev2017_
+            detections_AP_H_609_person.json``. Defaults to None.
+
+    Returns:
+        str: The results JSON the run writes.
+
+    Raises:
+        FileNotFoundError: The image-info or the detections file is missing.
+    """
+    dataset = cfg.test_dataloader.dataset
+    data_root = dataset.get('data_root') or ''
+    ann_file = osp.join(data_root, COCO_TEST_DEV_IMAGE_INFO)
+    detections = detections or osp.join(data_root, COCO_TEST_DEV_DETECTIONS)
+    for what, path in (('image-info file', ann_file), ('detection results',
+                                                       detections)):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'COCO test-dev: {what} {path} does not '
+                                    'exist')
+    # the image-info file has no annotations to check, so the stock dataset
+    # reads it (as it reads the detections)
+    dataset.type = 'CocoDataset'
+    dataset.ann_file = COCO_TEST_DEV_IMAGE_INFO
+    dataset.bbox_file = detections
+    dataset.data_prefix = dict(img=COCO_TEST_DEV_IMAGES)
+    dataset.test_mode = True
+    prefix = osp.abspath(osp.join(cfg.work_dir, 'coco_test-dev'))
+    os.makedirs(osp.dirname(prefix), exist_ok=True)
+    cfg.test_evaluator = dict(
+        type='CocoMetric',
+        ann_file=ann_file,
+        format_only=True,
+        outfile_prefix=prefix)
+    return f'{prefix}.keypoints.json'
