@@ -1,9 +1,10 @@
-"""mmext_pixel.analysis.timing: what the timing tools share (the model and
-input helpers of mmext_pixel.analysis.measured_model are tested through
-the analysis modules that use them)."""
+"""mmext_pixel.analysis.timing: what the timing tools share."""
 import statistics
 
+import numpy as np
 import pytest
+from torch.utils.benchmark import Measurement
+from torch.utils.benchmark.utils.common import TaskSpec
 
 from mmext_pixel.analysis import timing
 
@@ -17,34 +18,36 @@ def test_time_alternately_runs_in_turn(warmup):
         warmup=warmup)
     assert calls == ['a', 'b'] * (warmup + 3)
     assert list(times) == ['a', 'b']
-    assert [len(t) for t in times.values()] == [3, 3]
+    assert [len(m.times) for m in times.values()] == [3, 3]
 
 
 def test_time_alternately_measures_each_callable(monkeypatch):
     """A fake clock that only the callables advance: the times are what
-    each took, in milliseconds."""
+    each took."""
     clock = [0.0]
-    monkeypatch.setattr(timing.time, 'perf_counter', lambda: clock[0])
+    monkeypatch.setattr(timing, 'timer', lambda: clock[0])
 
     def take(seconds):
         return lambda: clock.__setitem__(0, clock[0] + seconds)
 
     times = timing.time_alternately(
         dict(fast=take(0.002), slow=take(0.5)), runs=2, warmup=1)
-    assert times == dict(
-        fast=pytest.approx([2.0, 2.0]), slow=pytest.approx([500.0, 500.0]))
+    assert timing.summarise(times['fast'])['times_ms'] == pytest.approx(
+        [2.0, 2.0])
+    assert times['slow'].median == pytest.approx(0.5)
 
 
 def test_summary_and_report_line():
     times = [4.0, 1.0, 2.5, 10.0]
-    stats = timing.summarise(times)
+    stats = timing.summarise(
+        Measurement(1, [t / 1000 for t in times], TaskSpec('a', '')))
     assert stats == dict(
-        median_ms=3.25,
-        min_ms=1.0,
-        mean_ms=4.375,
+        median_ms=pytest.approx(3.25),
+        min_ms=pytest.approx(1.0),
+        mean_ms=pytest.approx(4.375),
         std_ms=pytest.approx(statistics.pstdev(times)),
         runs=4,
-        times_ms=times)
+        times_ms=pytest.approx(times))
     assert timing.report_line('forward', stats) == (
         'forward                  median       3.25 ms  min       1.00 ms  '
         '(4 runs)')
@@ -54,3 +57,13 @@ def test_device_check():
     with pytest.raises(ValueError, match="'tpu'"):
         timing.check_device('tpu')
     timing.check_device('cpu')
+
+
+def test_peak_memory_sees_what_the_function_allocates():
+    """100 MiB written while the function runs raise the peak by that."""
+    result = timing.peak_memory(lambda: np.ones(100 * 2**20, np.uint8).sum(),
+                                'cpu')
+    assert result['increase_mib'] >= 95
+    assert result['peak_mib'] >= result['increase_mib']
+    assert result['kind'].startswith('process peak RSS (ru_maxrss)')
+    assert len(timing.load_average()) == 3
