@@ -1,70 +1,36 @@
-"""Does every method's main config train and test on this machine, how
-fast, in how much memory: the steps of ``tools/gpu_check.py``, the configs
-they run (shrunk for ``smoke``) and the synthetic data they read.
-
-For each method's main config (:data:`METHODS`) :func:`check_method` runs,
-in order (:data:`STEPS`):
-
-``train_fp32``
-    ``iters`` training steps (mmengine's ``train_step``: forward, losses,
-    backward, optimizer step) at the config's crop and per-GPU batch, in
-    float32; every loss must stay finite.
-``train_amp``
-    The same with mmengine's ``AmpOptimWrapper`` (float16 autocast, dynamic
-    loss scale). Skipped on the CPU, with the reason: the wrapper needs
-    CUDA.
-``cost``
-    Step time and peak memory against the counterpart
-    (:func:`mmext_pixel.analysis.training_cost.training_cost` with a
-    baseline config or the official arithmetic). Pose configs: the median
-    step of ``train_fp32`` and, on CUDA, its ``max_memory_allocated``; no
-    baseline.
-``aug_test``
-    ``tools/test.py CONFIG CKPT --aug-test`` on two synthetic images in the
-    dataset's own layout, with the weights ``train_fp32`` left.
-``onnx``
-    The ONNX export (``mmext_pixel.deployment``) at the crop, the graph run
-    by ONNX Runtime: with the CUDA provider on ``cuda`` (skipped, saying so,
-    where ``onnxruntime-gpu`` is not installed), with the CPU provider on
-    ``cpu``.
-
-The configs are the shipped files, rewritten to ``WORK_DIR/configs/``: data
-roots point to the synthetic data, SyncBN stays (mmengine reverts it in one
-process). ``smoke`` shrinks them (narrow trunks, small crops and test
-sizes, 2 steps, one CPU thread) so that the same steps run in about a
-minute on a CPU.
-"""
+"""The configs that ``tools/gpu_check.py`` runs: each method's main config
+and its counterpart, with synthetic data in the dataset's own layout, shrunk
+for ``--smoke`` (narrow trunks, small crops and test sizes) so that the same
+steps run in about a minute on a CPU."""
 import copy
-import gc
 import inspect
 import json
-import math
 import os
 import os.path as osp
-import statistics
-import subprocess
-import sys
-import time
-import traceback
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Optional
 
 import cv2
 import numpy as np
-import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
+from mmengine.hub import get_config
+from mmengine.registry import DATASETS, init_default_scope
+from mmseg.registry import DATASETS as SEG_DATASETS
 
 from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
 
-from .training_cost import (format_report, model_step, optim_wrapper_for,
-                            step_settings, training_cost)
-
-NO_CUDA = ('--device cuda: no CUDA device is available (use --device cpu '
-           '--smoke to try the steps on the CPU)')
 # the folder that holds the mmext_pixel package (a checkout's root)
 PACKAGE_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# the counterparts of GSTO's cost ratios: FCN-HRNet-W48 and mmpose's
+# top-down HRNet-W32 at 256x192
+GSTO_COUNTERPARTS = {
+    'gsto':
+    'hrnet/fcn_hr48_4xb2-80k_cityscapes-512x1024.py',
+    'gsto_pose':
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
+}
 
 
 def shipped_path(*parts: str) -> str:
@@ -87,7 +53,7 @@ def shipped_path(*parts: str) -> str:
 
 @dataclass
 class GPUCheckSettings:
-    """What :func:`run_gpu_check` runs.
+    """What ``mmext_pixel.apis.gpu_check.run_gpu_check`` runs.
 
     Args:
         device (str): ``'cuda'`` or ``'cpu'``. Defaults to 'cuda'.
@@ -102,8 +68,6 @@ class GPUCheckSettings:
     iters: int = 20
     cfg_options: Optional[dict] = None
 
-
-STEPS = ('train_fp32', 'train_amp', 'cost', 'aug_test', 'onnx')
 
 # method: (main config, counterpart for benchmark_train: a config,
 # 'official' or None)
@@ -186,22 +150,6 @@ SMOKE_AUG_SCALES = (0.75, 1.0)
 SMOKE_POSE_BATCH = 4
 
 
-def mmcv_build() -> str:
-    """Which mmcv and which build of its ops this process imports."""
-    import mmcv
-    try:
-        from mmcv.ops import get_compiling_cuda_version
-        cuda = get_compiling_cuda_version()
-    except Exception as e:  # an mmcv without compiled ops (mmcv-lite)
-        return f'mmcv {mmcv.__version__}, ops not importable ({e})'
-    ops = ('CPU ops (compiled without CUDA)'
-           if cuda == 'not available' else f'CUDA ops (CUDA {cuda})')
-    return f'mmcv {mmcv.__version__}, {ops}'
-
-
-# ----------------------------------------------------------------- configs
-
-
 def _scaled(value, factor):
     if isinstance(value, (list, tuple)):
         return type(value)(_scaled(v, factor) for v in value)
@@ -277,10 +225,9 @@ def seg_test_size(cfg: Config) -> tuple:
 
 def write_seg_data(cfg: Config, root: str) -> None:
     """Two test images and label maps in the test dataset's layout."""
-    from mmseg.registry import DATASETS
     init_default_scope('mmseg')
     dataset = cfg.test_dataloader.dataset
-    cls = DATASETS.get(dataset.type)
+    cls = SEG_DATASETS.get(dataset.type)
     params = inspect.signature(cls.__init__).parameters
     img_suffix = dataset.get('img_suffix', params['img_suffix'].default)
     seg_suffix = dataset.get('seg_map_suffix',
@@ -404,139 +351,9 @@ def prepare_config(method: str, settings: GPUCheckSettings,
     return path
 
 
-# ----------------------------------------------------------------- steps
-
-
-def pose_batch(cfg: Config, batch: int) -> dict:
-    """A training batch from the synthetic COCO set, through the config's
-    own training pipeline."""
-    from mmpose.registry import DATASETS
-    init_default_scope(POSE_SCOPE)
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    return pseudo_collate([dataset[i % len(dataset)] for i in range(batch)])
-
-
-def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
-    """``iters`` train steps; the model, losses, times and peak memory."""
-    batch = cfg.train_dataloader.batch_size
-    if cfg.default_scope == POSE_SCOPE:
-        from mmengine.model import revert_sync_batchnorm
-        from mmpose.registry import MODELS
-        init_default_scope(POSE_SCOPE)
-        model = revert_sync_batchnorm(MODELS.build(cfg.model)).to(device)
-        model.train()
-        wrapper = optim_wrapper_for(model, cfg, amp)
-        data = pose_batch(cfg, batch)
-        size = list(cfg.model.head.decoder.input_size)[::-1]
-    else:
-        batch, shape = step_settings(cfg, None, None)
-        step = model_step(cfg, device, amp, batch, shape)
-        model, data, wrapper = step.model, step.data, step.optim_wrapper
-        size = list(shape)
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    losses, times = [], []
-    for i in range(iters):
-        start = time.perf_counter()
-        log = model.train_step(data, wrapper)
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(1000 * (time.perf_counter() - start))
-        # mmengine logs the loss tensors, still in the graph
-        values = {
-            k: float(torch.as_tensor(v).detach())
-            for k, v in log.items()
-        }
-        total = values['loss']  # mmengine's sum of the losses
-        losses.append(total)
-        if not math.isfinite(total):
-            raise FloatingPointError(f'step {i + 1}: loss {total} ({values})')
-    result = dict(
-        batch=batch,
-        shape=size,
-        losses=losses,
-        first_loss=losses[0],
-        last_loss=losses[-1],
-        median_step_ms=statistics.median(times[1:]),
-        times_ms=times)
-    if device == 'cuda':
-        result['peak_mib'] = torch.cuda.max_memory_allocated() / 2**20
-    result['model'] = model
-    return result
-
-
-def run_cmd(cmd, what: str, device: str) -> str:
-    """``python CMD...`` with this ``mmext_pixel`` importable; its output,
-    or an error naming ``what`` with the output's end."""
-    env = dict(os.environ)
-    if device == 'cpu':
-        # the tools take a visible GPU whenever there is one
-        env['CUDA_VISIBLE_DEVICES'] = ''
-    env['PYTHONPATH'] = os.pathsep.join(
-        [PACKAGE_ROOT, env.get('PYTHONPATH', '')])
-    proc = subprocess.run(
-        [sys.executable] + cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=PACKAGE_ROOT)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{what} exited {proc.returncode}:\n' +
-                           proc.stdout[-3000:])
-    return proc.stdout
-
-
-def cost_step(method, path, cfg, settings, work_dir, fp32) -> dict:
-    counterpart = METHODS[method][1]
-    if cfg.default_scope == POSE_SCOPE:
-        note = 'own step from train_fp32'
-        if settings.device != 'cuda':
-            note += '; peak memory only on CUDA'
-        return dict(
-            status='ok',
-            baseline='n/a (benchmark_train measures segmentation configs)',
-            median_ms=fp32['median_step_ms'],
-            peak_mib=fp32.get('peak_mib'),
-            note=note)
-    out = osp.join(work_dir, f'{method}_benchmark_train.json')
-    config, options = path, dict(baseline=None, official=False)
-    if counterpart == 'official':
-        options['official'] = True
-        if settings.smoke and cfg.model.decode_head.type == 'SPHead':
-            # SPNet's official arithmetic exists at its published widths
-            # only: the head keeps them (the step is the head's alone)
-            config = official_widths(method, path, work_dir)
-    elif counterpart:
-        options['baseline'] = prepare_baseline(counterpart, method, settings,
-                                               work_dir)
-    # its peak memory runs in subprocesses of its own
-    r = training_cost(
-        config,
-        device=settings.device,
-        iters=3 if settings.smoke else 10,
-        warmup=1 if settings.smoke else 2,
-        threads=1 if settings.smoke else None,
-        **options)
-    print(format_report(r), file=sys.stderr)
-    with open(out, 'w') as f:
-        json.dump(r, f, indent=2)
-    steps = r['steps']
-    row = dict(
-        status='ok',
-        baseline=('official head arithmetic' if counterpart == 'official' else
-                  osp.basename(counterpart) if counterpart else 'none'),
-        median_ms=steps['model']['median_ms'],
-        peak_mib=steps['model'].get('memory', {}).get('peak_mib'),
-        ratios=r.get('ratios', {}),
-        json=out)
-    if 'gscnn_added_fraction' in r:
-        row['gscnn_added_fraction'] = r['gscnn_added_fraction']['median']
-    return row
-
-
-def official_widths(method, path, work_dir) -> str:
+def official_widths(method: str, path: str, work_dir: str) -> str:
+    """The check's config of ``method`` with the shipped decode head: SPNet's
+    official arithmetic exists at its published widths only."""
     cfg = Config.fromfile(path)
     shipped = load_config(shipped_path('configs', METHODS[method][0]))
     cfg.model.decode_head = shipped.model.decode_head
@@ -545,338 +362,39 @@ def official_widths(method, path, work_dir) -> str:
     return out
 
 
-def prepare_baseline(counterpart, method, settings, work_dir) -> str:
-    """The counterpart config, shrunk as the method's for --smoke."""
-    cfg = load_config(shipped_path('configs', counterpart))
+def prepare_baseline(counterpart: str, method: str, settings: GPUCheckSettings,
+                     work_dir: str) -> str:
+    """The counterpart config (shipped, or ``mmpose::``), with the method's
+    data and, for --smoke, its sizes; written beside the method's."""
+    ours = Config.fromfile(osp.join(work_dir, 'configs', f'{method}.py'))
+    if counterpart.startswith('mmpose::'):
+        cfg = get_config(counterpart)
+        cfg.merge_from_dict(dict(custom_imports=ours.custom_imports))
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                    'val_evaluator', 'test_evaluator'):
+            cfg[key] = ours[key]
+        cfg.model.head.decoder = ours.model.head.decoder
+    else:
+        cfg = load_config(shipped_path('configs', counterpart))
+        cfg.model.data_preprocessor.size = ours.model.data_preprocessor.size
     cfg.model.pop('pretrained', None)
     cfg.model.backbone.init_cfg = None
     if settings.smoke:
-        crop, changes = SMOKE[method]
-        cfg.model.backbone.update(changes['backbone'])
-        cfg.model.decode_head.update(
-            in_channels=list(TINY_HRNET), channels=sum(TINY_HRNET))
-        cfg.model.data_preprocessor.size = (crop, crop)
+        cfg.model.backbone.extra = ours.model.backbone.extra
+        if cfg.default_scope == POSE_SCOPE:
+            cfg.model.head.in_channels = TINY_HRNET[0]
+        else:
+            cfg.model.decode_head.update(
+                in_channels=list(TINY_HRNET), channels=sum(TINY_HRNET))
     path = osp.join(work_dir, 'configs', f'{method}_baseline.py')
     cfg.dump(path)
     return path
 
 
-def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
-    ckpt = fp32['checkpoint']
-    cmd = [
-        shipped_path('tools', 'test.py'), path, ckpt, '--aug-test',
-        '--work-dir',
-        osp.join(work_dir, f'{method}_aug_test')
-    ]
-    if settings.smoke and cfg.default_scope != POSE_SCOPE:
-        cmd += ['--aug-scales', *map(str, SMOKE_AUG_SCALES)]
-    out = run_cmd(cmd, 'tools/test.py --aug-test', settings.device)
-    metric = [ln for ln in out.splitlines() if 'Epoch(test)' in ln]
-    return dict(
-        status='ok',
-        images=2,
-        metrics=metric[-1].split('Epoch(test)')[-1].strip() if metric else '')
-
-
-def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        return dict(
-            status='skipped',
-            reason='onnxruntime is not installed (requirements/deploy.txt)')
-    providers = ort.get_available_providers()
-    if settings.device == 'cuda':
-        provider = 'CUDAExecutionProvider'
-        if provider not in providers:
-            return dict(
-                status='skipped',
-                reason='onnxruntime has no CUDAExecutionProvider '
-                f'(providers {providers}): install onnxruntime-gpu')
-    else:
-        provider = 'CPUExecutionProvider'
-    if cfg.default_scope == POSE_SCOPE:
-        w, h = cfg.model.head.decoder.input_size
-    else:
-        h, w = cfg.model.data_preprocessor.size
-    out = osp.join(work_dir, f'{method}.onnx')
-    from mmext_pixel.deployment.onnx_export import build_model, export_onnx
-
-    # as tools/deployment/pytorch2onnx.py CONFIG CKPT --shape H W --out OUT
-    torch.manual_seed(0)
-    model = build_model(path, fp32['checkpoint'])
-    export_onnx(model, None, (h, w), out)
-    print(f'wrote {out}', file=sys.stderr)
-    if provider == 'CUDAExecutionProvider' and hasattr(ort, 'preload_dlls'):
-        # the CUDA and cuDNN libraries that torch ships, where onnxruntime
-        # (>= 1.21) finds none of its own
-        ort.preload_dlls()
-    options = {}
-    if provider == 'CUDAExecutionProvider':
-        # the default exhaustive cuDNN search costs minutes at full crops
-        options = {'cudnn_conv_algo_search': 'HEURISTIC'}
-    session = ort.InferenceSession(out, providers=[(provider, options)])
-    if session.get_providers()[0] != provider:
-        # onnxruntime falls back to the CPU when the CUDA libraries it was
-        # built for do not load
-        raise RuntimeError(f'{out}: onnxruntime did not start {provider} '
-                           f'(session providers {session.get_providers()})')
-    rng = np.random.default_rng(0)
-    feeds = {}
-    for inp in session.get_inputs():
-        shape = [d if isinstance(d, int) else 1 for d in inp.shape]
-        feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
-    outputs = session.run(None, feeds)
-    if not all(np.isfinite(o).all() for o in outputs):
-        raise FloatingPointError(f'{out}: non-finite output on {provider}')
-    result = dict(
-        status='ok',
-        provider=provider,
-        outputs={
-            o.name: list(v.shape)
-            for o, v in zip(session.get_outputs(), outputs)
-        })
-    if provider != 'CPUExecutionProvider':
-        # the same graph and input on the CPU provider, for the record
-        cpu = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
-        result['max_abs_diff_vs_cpu_provider'] = max(
-            float(np.abs(a - b).max())
-            for a, b in zip(outputs, cpu.run(None, feeds)))
-    return result
-
-
-def check_method(method: str,
-                 settings: GPUCheckSettings,
-                 work_dir: str,
-                 log: Callable[[str], None] = print) -> dict:
-    """Every step of :data:`STEPS` on one method's main config; a step
-    that raises is recorded as failed with its traceback, and the steps
-    that need its result are skipped.
-
-    Args:
-        method (str): A key of :data:`METHODS`.
-        settings (GPUCheckSettings): What to run.
-        work_dir (str): Folder of the configs, data and outputs.
-        log (Callable[[str], None]): Receives a line per finished step.
-            Defaults to print.
-
-    Returns:
-        dict: ``config``, ``check_config`` (the rewritten config) and
-        ``steps`` (step name -> its result, with ``status``).
-    """
-    path = prepare_config(method, settings, work_dir)
-    cfg = load_config(path)
-    row = dict(config=METHODS[method][0], check_config=path, steps={})
-    steps = row['steps']
-    fp32 = None
-
-    def attempt(name, fn):
-        start = time.perf_counter()
-        try:
-            steps[name] = fn()
-        except Exception as e:
-            steps[name] = dict(
-                status='failed',
-                error=f'{type(e).__name__}: {e}',
-                traceback=traceback.format_exc()[-3000:])
-        steps[name]['seconds'] = time.perf_counter() - start
-        log(f'[{method}] {name}: {steps[name]["status"]}')
-        return steps[name]
-
-    def fp32_run():
-        nonlocal fp32
-        fp32 = train_steps(cfg, settings.device, False, settings.iters)
-        # the weights the test and the export start from
-        fp32['checkpoint'] = osp.join(work_dir, f'{method}_train_fp32.pth')
-        torch.save(
-            dict(state_dict=fp32.pop('model').state_dict(), meta={}),
-            fp32['checkpoint'])
-        free_memory(settings.device)  # the AMP run's peak is its own
-        return dict(status='ok', **fp32)
-
-    def amp_run():
-        amp = train_steps(cfg, settings.device, True, settings.iters)
-        amp.pop('model')
-        free_memory(settings.device)
-        return dict(status='ok', **amp)
-
-    attempt('train_fp32', fp32_run)
-    if settings.device == 'cuda':
-        attempt('train_amp', amp_run)
-    else:
-        steps['train_amp'] = dict(
-            status='skipped',
-            reason='CPU: mmengine\'s AmpOptimWrapper needs CUDA '
-            '(tests/models/test_mixed_precision.py checks CPU autocast)')
-    if fp32 is None:
-        for name in ('cost', 'aug_test', 'onnx'):
-            steps[name] = dict(status='skipped', reason='train_fp32 failed')
-        return row
-    attempt('cost',
-            lambda: cost_step(method, path, cfg, settings, work_dir, fp32))
-    attempt('aug_test',
-            lambda: aug_test_step(method, path, cfg, settings, fp32, work_dir))
-    attempt('onnx',
-            lambda: onnx_step(method, path, cfg, settings, fp32, work_dir))
-    return row
-
-
-def free_memory(device: str) -> None:
-    gc.collect()
-    if device == 'cuda':
-        torch.cuda.empty_cache()
-
-
-# ----------------------------------------------------------------- report
-
-
-def _num(v, fmt='.1f'):
-    return 'n/a' if v is None else format(v, fmt)
-
-
-def cell(step: dict) -> str:
-    if step['status'] == 'skipped':
-        return f'skipped: {step["reason"]}'
-    if step['status'] == 'failed':
-        return f'FAILED: {step["error"].splitlines()[0][:120]}'
-    return 'ok'
-
-
-def onnx_cell(step: dict) -> str:
-    if step['status'] != 'ok':
-        return cell(step)
-    diff = step.get('max_abs_diff_vs_cpu_provider')
-    return f'ok ({step["provider"]}' + (
-        f', max abs diff vs CPU provider {diff:.2g})'
-        if diff is not None else ')')
-
-
-def markdown(result: dict) -> str:
-    lines = [
-        f'GPU check on {result["device_name"]} ({result["mmcv"]}, torch '
-        f'{result["torch"]}); {result["iters"]} training steps per config' +
-        (', --smoke sizes' if result['smoke'] else ''), '',
-        '| method | config | batch x crop | fp32 loss first/last | '
-        'fp32 step (ms) | AMP step (ms) | peak memory (MiB) | '
-        'vs counterpart (time / memory) | aug-test | ONNX |',
-        '|---|---|---|---|---|---|---|---|---|---|'
-    ]
-    for method, row in result['methods'].items():
-        s = row['steps']
-        fp32, amp, cost = s['train_fp32'], s['train_amp'], s['cost']
-        if fp32['status'] == 'ok':
-            size = f'{fp32["batch"]} x {fp32["shape"][0]}x{fp32["shape"][1]}'
-            loss = f'{fp32["first_loss"]:.3f} / {fp32["last_loss"]:.3f}'
-            step = _num(fp32['median_step_ms'])
-        else:
-            size, loss, step = '', cell(fp32), ''
-        amp_ms = _num(
-            amp['median_step_ms']) if amp['status'] == 'ok' else (cell(amp))
-        if cost['status'] == 'ok':
-            mem = _num(cost.get('peak_mib'), '.0f')
-            ratios = cost.get('ratios', {})
-            vs = (f'{ratios["median"]:.3f} / '
-                  f'{_num(ratios.get("peak_memory"), ".3f")} '
-                  f'({cost["baseline"]})' if ratios else cost['baseline'])
-            if 'gscnn_added_fraction' in cost:
-                vs += (f'; boundary targets + dual-task loss '
-                       f'{100 * cost["gscnn_added_fraction"]:.1f} % of the '
-                       'step')
-        else:
-            mem, vs = '', cell(cost)
-        lines.append(f'| {method} | {row["config"]} | {size} | {loss} | '
-                     f'{step} | {amp_ms} | {mem} | {vs} | '
-                     f'{cell(s["aug_test"])} | {onnx_cell(s["onnx"])} |')
-    return '\n'.join(lines) + '\n'
-
-
-def result_files(work_dir: str) -> Tuple[str, str]:
-    """The paths of ``gpu_check.json`` and ``gpu_check.md`` in
-    ``work_dir``."""
-    return tuple(
-        osp.join(work_dir, name)
-        for name in ('gpu_check.json', 'gpu_check.md'))
-
-
-def write_results(result: dict, work_dir: str) -> tuple:
-    """``gpu_check.json`` and ``gpu_check.md`` in ``work_dir``; returns
-    their paths and the table."""
-    json_path, md_path = result_files(work_dir)
-    with open(json_path, 'w') as f:
-        json.dump(result, f, indent=2)
-    table = markdown(result)
-    with open(md_path, 'w') as f:
-        f.write(table)
-    return json_path, md_path, table
-
-
-def failed_steps(result: dict) -> List[Tuple[str, str, str]]:
-    """``(config, step, error)`` of every failed step of a result."""
-    return [(row['config'], name, step['error'])
-            for row in result['methods'].values()
-            for name, step in row['steps'].items()
-            if step['status'] == 'failed']
-
-
-def run_gpu_check(settings: GPUCheckSettings,
-                  work_dir: str,
-                  only: Optional[Sequence[str]] = None,
-                  log: Callable[[str], None] = print) -> dict:
-    """Check each method (:func:`check_method`) and write
-    ``gpu_check.json`` and ``gpu_check.md`` to ``work_dir`` after every
-    one, so that what was checked survives a run cut short.
-
-    Args:
-        settings (GPUCheckSettings): What to run.
-        work_dir (str): Output folder (made if missing).
-        only (Sequence[str], optional): These methods only. Defaults to
-            None: every method of :data:`METHODS`.
-        log (Callable[[str], None]): Receives the progress lines. Defaults
-            to print.
-
-    Returns:
-        dict: What ``gpu_check.json`` holds: the settings, the device and
-        builds it ran with, ``methods`` (method -> :func:`check_method`'s
-        row) and ``seconds``.
-    """
-    if settings.device == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError(NO_CUDA)
-    if settings.iters < 2:
-        raise ValueError(f'iters must be >= 2, got {settings.iters}')
-    unknown = sorted(set(only or ()) - set(METHODS))
-    if unknown:
-        raise ValueError(f'unknown methods {unknown}; known: {list(METHODS)}')
-    if settings.smoke and settings.device == 'cpu':
-        # on a shared CPU two threads wait on each other at every operator
-        # (docs/train_test.md); the subprocesses inherit the setting
-        torch.set_num_threads(1)
-        os.environ['OMP_NUM_THREADS'] = '1'
-    work_dir = osp.abspath(work_dir)
-    os.makedirs(work_dir, exist_ok=True)
-    started = time.perf_counter()
-    result = dict(
-        device=settings.device,
-        device_name=(torch.cuda.get_device_name()
-                     if settings.device == 'cuda' else 'cpu'),
-        torch=torch.__version__,
-        mmcv=mmcv_build(),
-        smoke=settings.smoke,
-        iters=settings.iters,
-        data_loading='excluded from the step times (one synthetic batch)',
-        methods={})
-    log(f'gpu_check: {result["device_name"]}, {result["mmcv"]}')
-    for method in only or list(METHODS):
-        try:
-            result['methods'][method] = check_method(method, settings,
-                                                     work_dir, log)
-        except Exception as e:  # the config could not be prepared
-            result['methods'][method] = dict(
-                config=METHODS[method][0],
-                steps={
-                    name:
-                    dict(status='failed', error=f'{type(e).__name__}: {e}')
-                    for name in STEPS
-                })
-        result['seconds'] = time.perf_counter() - started
-        write_results(result, work_dir)
-    return result
+def pose_batch(cfg: Config) -> dict:
+    """A training batch of the synthetic COCO set, through the config's own
+    training pipeline."""
+    init_default_scope(POSE_SCOPE)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = cfg.train_dataloader.batch_size
+    return pseudo_collate([dataset[i % len(dataset)] for i in range(batch)])
