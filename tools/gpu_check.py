@@ -14,8 +14,8 @@ measure them), ``aug_test`` (the test run of ``tools/test.py CONFIG CKPT
 --aug-test``, in-process, on two synthetic images in the dataset's own
 layout) and ``onnx`` (the export at the crop, run by ONNX Runtime's CUDA
 provider on ``--device cuda``, skipped where ``onnxruntime-gpu`` is not
-installed; the CPU provider on ``--device cpu``). ``mmext_pixel.apis.gpu_check`` documents each step. On CUDA it
-then reports GSTO's cost: the training-step and inference ratios of
+installed; the CPU provider on ``--device cpu``).
+``mmext_pixel.apis.gpu_check`` documents each step. On CUDA it then reports GSTO's cost: the training-step and inference ratios of
 GSTO-W48 / FCN-HRNet-W48 and GSTO-W32 / HRNet-W32 top-down pose (256x192),
 in float32 and AMP.
 
