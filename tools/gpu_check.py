@@ -15,9 +15,10 @@ measure them), ``aug_test`` (the test run of ``tools/test.py CONFIG CKPT
 layout) and ``onnx`` (the export at the crop, run by ONNX Runtime's CUDA
 provider on ``--device cuda``, skipped where ``onnxruntime-gpu`` is not
 installed; the CPU provider on ``--device cpu``).
-``mmext_pixel.apis.gpu_check`` documents each step. On CUDA it then reports GSTO's cost: the training-step and inference ratios of
-GSTO-W48 / FCN-HRNet-W48 and GSTO-W32 / HRNet-W32 top-down pose (256x192),
-in float32 and AMP.
+``mmext_pixel.apis.gpu_check`` documents each step. On CUDA it then reports
+GSTO's cost: the training-step and inference ratios of GSTO-W48 /
+FCN-HRNet-W48 and GSTO-W32 / HRNet-W32 top-down pose (256x192), in float32
+and AMP (with ``--smoke`` on the CPU, float32 at the tiny widths).
 
 ``--smoke`` shrinks the configs (narrow trunks, small crops and test sizes,
 2 steps, one CPU thread) so that the same steps run in about a minute on a
