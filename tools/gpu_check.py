@@ -37,10 +37,9 @@ from functools import partial
 import torch
 from mmengine.config import DictAction
 
-from mmext_pixel.apis.gpu_check import NO_CUDA, run_gpu_check
+from mmext_pixel.apis.gpu_check import (NO_CUDA, failed_steps, markdown,
+                                        result_files, run_gpu_check)
 from mmext_pixel.apis.gpu_check_configs import METHODS, GPUCheckSettings
-from mmext_pixel.apis.gpu_check_report import (failed_steps, markdown,
-                                               result_files)
 
 
 def parse_args(argv=None):

@@ -1,16 +1,7 @@
-"""The cost of one training step of a segmentation config, against a
-baseline config or the official arithmetic of its head; what
-``tools/analysis_tools/benchmark_train.py`` measures.
-
-A step is mmengine's ``train_step`` (preprocessor, forward with every loss,
-backward, the config's optimizer; ``AmpOptimWrapper`` with ``amp``, CUDA
-only) on one synthetic batch; data loading is excluded. Each model's peak
-memory over two steps is measured in a process of its own (spawned, so that
-the two do not share a high-water mark): on CUDA
-``torch.cuda.max_memory_allocated`` (weights, gradients, optimizer state,
-activations), on the CPU the increase of the peak RSS above the RSS before
-the first step (weights excluded).
-"""
+"""The cost of a training step (mmengine's ``train_step`` on one synthetic
+batch), against a baseline config or the official arithmetic of the head:
+what ``tools/analysis_tools/benchmark_train.py`` measures (its docstring
+says how)."""
 import copy
 import multiprocessing
 import os.path as osp
@@ -76,20 +67,19 @@ def synthetic_batch(cfg: Config, batch: int, shape: tuple) -> dict:
     gen = torch.Generator().manual_seed(0)
     pipeline = cfg.train_dataloader.dataset.get('pipeline', [])
     edges = any(t.get('type') == 'GenerateSegBoundary' for t in pipeline)
-    inputs, samples = [], []
+    meta = dict(img_shape=shape, ori_shape=shape, pad_shape=shape)
+    out = dict(inputs=[], data_samples=[])
     for label in synthetic_labels(batch, shape, head.num_classes):
-        inputs.append(
-            torch.randint(
-                0, 256, (3, *shape), generator=gen, dtype=torch.uint8))
-        sample = SegDataSample(
-            metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape))
+        img = torch.randint(0, 256, (3, *shape), generator=gen)
+        out['inputs'].append(img.to(torch.uint8))
+        sample = SegDataSample(metainfo=meta)
         sample.gt_sem_seg = PixelData(
-            data=torch.from_numpy(label).long()[None])
+            data=torch.from_numpy(label)[None].long())
         if edges:
-            edge = torch.from_numpy(seg_boundary_map(label, 2, 255)).long()
-            sample.gt_edge_map = PixelData(data=edge[None])
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+            edge = torch.from_numpy(seg_boundary_map(label, 2, 255)[None])
+            sample.gt_edge_map = PixelData(data=edge.long())
+        out['data_samples'].append(sample)
+    return out
 
 
 def model_step(cfg: Config,
@@ -124,9 +114,9 @@ def step_memory(cfg_path: str,
                 batch: Optional[int] = None,
                 shape: Optional[Sequence[int]] = None,
                 threads: Optional[int] = None) -> dict:
-    """One model's peak memory over two steps (the module's docstring says
-    what it covers): ``peak_mib`` and ``kind``. :func:`step_memory_alone`
-    runs it in a process of its own."""
+    """One model's peak memory over two steps, ``peak_mib`` and ``kind``:
+    on CUDA ``max_memory_allocated`` (weights included), on the CPU the
+    increase of the peak RSS (weights excluded)."""
     if threads:
         torch.set_num_threads(threads)
     check_device(device)
@@ -145,8 +135,8 @@ def step_memory(cfg_path: str,
 
 
 def step_memory_alone(cfg_path: str, *args) -> dict:
-    """:func:`step_memory` in a fresh process (multiprocessing's spawn
-    context: this ``mmext_pixel``, nothing shared with this process)."""
+    """:func:`step_memory` in a spawned process: two models measured so do
+    not share a high-water mark."""
     spawn = multiprocessing.get_context('spawn')
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
         try:
@@ -172,11 +162,8 @@ def official_steps(cfg: Config, device: str, batch: int,
     x = torch.randn(batch, head.in_channels, *feat, generator=gen).to(device)
     labels = torch.from_numpy(
         synthetic_labels(batch, shape, head.num_classes)).long().to(device)
-    optimizer = cfg.optim_wrapper.optimizer
-    sgd = dict(
-        lr=optimizer.lr,
-        momentum=optimizer.get('momentum', 0),
-        weight_decay=optimizer.get('weight_decay', 0))
+    opt = cfg.optim_wrapper.optimizer
+    sgd = {k: opt.get(k, 0) for k in ('lr', 'momentum', 'weight_decay')}
     ours_opt = torch.optim.SGD(head.parameters(), **sgd)
     official_opt = torch.optim.SGD(params, **sgd)
     loss_fn = head.loss_decode
@@ -231,55 +218,6 @@ def gscnn_extras(step) -> Dict[str, Callable[[], object]]:
         boundary_targets=boundary_targets, dual_task_loss=dual_task_loss)
 
 
-def step_and_forward_ratios(cfg: Config,
-                            base_cfg: Config,
-                            device: str = 'cpu',
-                            amp: bool = False,
-                            iters: int = 8,
-                            warmup: int = 1,
-                            data: Optional[dict] = None) -> dict:
-    """A training step and an inference (eval, no grad, ``mode='tensor'``,
-    the batch's first image) of ``cfg``'s model against ``base_cfg``'s, on
-    the same batch, the runs alternating; with ``amp`` the steps use
-    ``AmpOptimWrapper`` and inference float16 autocast (CUDA).
-
-    Args:
-        cfg (Config): The method's config.
-        base_cfg (Config): The counterpart's.
-        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
-        amp (bool): Mixed precision. Defaults to False.
-        iters (int): Timed runs of each. Defaults to 8.
-        warmup (int): Untimed runs of each first. Defaults to 1.
-        data (dict, optional): The batch (pose configs need one); for
-            segmentation :func:`synthetic_batch` at the config's crop and
-            batch when None.
-
-    Returns:
-        dict: ``train_step`` and ``inference``, each with the medians
-        (``model_ms``, ``baseline_ms``) and their ``ratio``.
-    """
-    steps = {}
-    for key, c in (('model', cfg), ('baseline', base_cfg)):
-        size = step_settings(c, None, None) if data is None else (1, None)
-        steps[key] = model_step(c, device, amp, *size, data=data)
-    forwards = {}
-    for key, step in steps.items():
-        x = step.model.data_preprocessor(step.data, False)['inputs'][:1]
-        forwards[key] = (lambda m=step.model, x=x: m(x, None, mode='tensor'))
-    result = dict(train_step=time_alternately(steps, iters, warmup))
-    for step in steps.values():
-        step.model.eval()
-    with torch.no_grad(), torch.autocast(device, enabled=amp):
-        result['inference'] = time_alternately(forwards, iters, warmup)
-    return {
-        what: dict(
-            model_ms=1000 * m['model'].median,
-            baseline_ms=1000 * m['baseline'].median,
-            ratio=m['model'].median / m['baseline'].median)
-        for what, m in result.items()
-    }
-
-
 def training_cost(config: str,
                   baseline: Optional[str] = None,
                   official: bool = False,
@@ -292,14 +230,7 @@ def training_cost(config: str,
                   threads: Optional[int] = None,
                   memory: bool = True,
                   cfg_options: Optional[dict] = None) -> dict:
-    """Time the config's training step against ``baseline`` (a config) or
-    the official arithmetic of its head (:func:`official_steps`), the steps
-    alternating (``warmup`` untimed rounds, then ``iters`` timed ones), and
-    with ``memory`` each model's peak memory (:func:`step_memory_alone`).
-    Gated-SCNN configs also time what the method adds outside the network
-    (:func:`gscnn_extras`) as a fraction of the step. ``batch`` and
-    ``shape`` default to the config's; ``threads``: ``torch.set_num_threads``
-    here and in the memory processes; ``cfg_options`` apply to both configs.
+    """``benchmark_train.py``'s measurement (its options, same names).
 
     Returns:
         dict: The settings, ``load_average`` before and after, ``steps``

@@ -1,48 +1,27 @@
-"""Does every method's main config train, test and export on this machine,
-how fast, in how much memory: what ``tools/gpu_check.py`` runs.
-
-For each method's main config (``METHODS``) :func:`check_method` runs, in
-order (:data:`STEPS`): ``train_fp32`` (``iters`` training steps at the
-config's crop and per-GPU batch; every loss must stay finite),
-``train_amp`` (the same with ``AmpOptimWrapper``; skipped on the CPU),
-``cost`` (step time and peak memory against the counterpart, as
-``benchmark_train.py --baseline`` or ``--official`` measure them; pose: the
-fp32 steps), ``aug_test`` (the test run of ``tools/test.py --aug-test``, in
-this process, on two synthetic images with the weights ``train_fp32`` left)
-and ``onnx`` (the export at the crop run by ONNX Runtime: the CUDA provider
-on ``cuda``, skipped where ``onnxruntime-gpu`` is missing; the CPU provider
-on ``cpu``). On CUDA (and with ``smoke`` on the CPU, to check the report)
-:func:`gsto_cost` then measures GSTO's price: training step and inference of
-GSTO-W48 / FCN-HRNet-W48 and of GSTO-W32 / HRNet-W32 top-down pose at
-256x192, in float32 and (CUDA) mixed precision.
+"""The orchestration and report of ``tools/gpu_check.py`` (its docstring
+says what each step does): each method's check config through the steps of
+:mod:`.gpu_check_steps` in this process, then GSTO's cost ratios
+(:func:`gsto_cost`); a markdown table (prettytable) and a JSON file.
 """
 import gc
 import json
 import os
 import os.path as osp
-import sys
 import time
 import traceback
-from typing import Callable, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import mmcv
-import numpy as np
 import torch
-from mmengine.config import Config
+from prettytable import PrettyTable, TableStyle
 
-from mmext_pixel.analysis.timing import (device_name, peak_memory, summarise,
-                                         time_alternately)
-from mmext_pixel.analysis.training_cost import (format_report, model_step,
-                                                step_and_forward_ratios,
-                                                step_settings, training_cost)
-from mmext_pixel.deployment import export_onnx
+from mmext_pixel.analysis.gpu_check import step_and_forward_ratios
+from mmext_pixel.analysis.timing import device_name
 from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
 
-from .gpu_check_configs import (GSTO_COUNTERPARTS, METHODS, SMOKE_AUG_SCALES,
-                                GPUCheckSettings, official_widths, pose_batch,
-                                prepare_baseline, prepare_config)
-from .gpu_check_report import write_results
-from .tester import prepare_test, run_test
+from .gpu_check_configs import (GSTO_COUNTERPARTS, METHODS, GPUCheckSettings,
+                                pose_batch, prepare_baseline, prepare_config)
+from .gpu_check_steps import aug_test_step, cost_step, onnx_step, train_steps
 
 NO_CUDA = ('--device cuda: no CUDA device is available (use --device cpu '
            '--smoke to try the steps on the CPU)')
@@ -61,168 +40,98 @@ def mmcv_build() -> str:
     return f'mmcv {mmcv.__version__}, {ops}'
 
 
-def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
-    """``iters`` training steps (the first untimed); the model, losses,
-    step times and, on CUDA, the peak memory."""
-    if cfg.default_scope == POSE_SCOPE:
-        step = model_step(cfg, device, amp, data=pose_batch(cfg))
-        batch = cfg.train_dataloader.batch_size
-        shape = list(cfg.model.head.decoder.input_size)[::-1]
-    else:
-        batch, shape = step_settings(cfg, None, None)
-        step, shape = model_step(cfg, device, amp, batch, shape), list(shape)
-    losses = []
-
-    def checked_step():
-        # mmengine's log holds the loss tensors, still in the graph
-        values = {
-            k: float(torch.as_tensor(v).detach())
-            for k, v in step().items()
-        }
-        losses.append(values['loss'])  # mmengine's sum of the losses
-        if not np.isfinite(values['loss']):
-            raise FloatingPointError(
-                f'step {len(losses)}: loss {values["loss"]} ({values})')
-
-    times = {}
-    memory = peak_memory(
-        lambda: times.update(
-            time_alternately(dict(step=checked_step), iters - 1, 1)), device)
-    times = summarise(times['step'])
-    result = dict(
-        batch=batch,
-        shape=shape,
-        losses=losses,
-        first_loss=losses[0],
-        last_loss=losses[-1],
-        median_step_ms=times['median_ms'],
-        times_ms=times['times_ms'],
-        model=step.model)
-    if device == 'cuda':
-        result['peak_mib'] = memory['peak_mib']
-    return result
+def cell(step: dict) -> str:
+    if step['status'] == 'skipped':
+        return f'skipped: {step["reason"]}'
+    if step['status'] == 'failed':
+        return f'FAILED: {step["error"].splitlines()[0][:120]}'
+    return 'ok'
 
 
-def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
-    counterpart = METHODS[method][1]
-    if cfg.default_scope == POSE_SCOPE:
-        return dict(
-            status='ok',
-            baseline='n/a (benchmark_train measures segmentation configs)',
-            median_ms=fp32['median_step_ms'],
-            peak_mib=fp32.get('peak_mib'),
-            note='own step from train_fp32' +
-            (''
-             if settings.device == 'cuda' else '; peak memory only on CUDA'))
-    config, options = path, dict(baseline=None, official=False)
-    if counterpart == 'official':
-        options['official'] = True
-        if settings.smoke and cfg.model.decode_head.type == 'SPHead':
-            config = official_widths(method, path, work_dir)
-    elif counterpart:
-        options['baseline'] = prepare_baseline(counterpart, method, settings,
-                                               work_dir)
-    r = training_cost(
-        config,
-        device=settings.device,
-        iters=3 if settings.smoke else 10,
-        warmup=1 if settings.smoke else 2,
-        threads=1 if settings.smoke else None,
-        **options)
-    print(format_report(r), file=sys.stderr)
-    out = osp.join(work_dir, f'{method}_benchmark_train.json')
-    with open(out, 'w') as f:
-        json.dump(r, f, indent=2)
-    row = dict(
-        status='ok',
-        baseline=('official head arithmetic' if counterpart == 'official' else
-                  osp.basename(counterpart) if counterpart else 'none'),
-        median_ms=r['steps']['model']['median_ms'],
-        peak_mib=r['steps']['model'].get('memory', {}).get('peak_mib'),
-        ratios=r.get('ratios', {}),
-        json=out)
-    if 'gscnn_added_fraction' in r:
-        row['gscnn_added_fraction'] = r['gscnn_added_fraction']['median']
-    return row
+def _num(v, fmt='.1f'):
+    return 'n/a' if v is None else format(v, fmt)
 
 
-def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
-    """``tools/test.py CONFIG CKPT --aug-test`` in this process."""
-    scales = (
-        SMOKE_AUG_SCALES
-        if settings.smoke and cfg.default_scope != POSE_SCOPE else None)
-    test_cfg, dataset = prepare_test(
-        load_config(path),
-        path,
-        fp32['checkpoint'],
-        osp.join(work_dir, f'{method}_aug_test'),
-        aug_test=True,
-        aug_scales=scales,
-        log=lambda line: print(line, file=sys.stderr))
-    metrics = run_test(test_cfg, dataset)
-    return dict(
-        status='ok',
-        images=2,
-        metrics={k: float(v)
-                 for k, v in metrics.items()})
+def markdown(result: dict) -> str:
+    """The report: one row per method, then GSTO's cost ratios."""
+    table = PrettyTable([
+        'method', 'config', 'batch x crop', 'fp32 loss first/last',
+        'fp32 step (ms)', 'AMP step (ms)', 'peak memory (MiB)',
+        'vs counterpart (time / memory)', 'aug-test', 'ONNX'
+    ])
+    for method, row in result['methods'].items():
+        s = row['steps']
+        fp32, amp, cost, onnx = (
+            s[k] for k in ('train_fp32', 'train_amp', 'cost', 'onnx'))
+        size, loss, step = '', cell(fp32), ''
+        if fp32['status'] == 'ok':
+            size = f'{fp32["batch"]} x {fp32["shape"][0]}x{fp32["shape"][1]}'
+            loss = f'{fp32["first_loss"]:.3f} / {fp32["last_loss"]:.3f}'
+            step = _num(fp32['median_step_ms'])
+        mem, vs = '', cell(cost)
+        if cost['status'] == 'ok':
+            mem, ratios = _num(cost.get('peak_mib'), '.0f'), cost.get('ratios')
+            vs = (f'{ratios["median"]:.3f} / '
+                  f'{_num(ratios.get("peak_memory"), ".3f")} '
+                  f'({cost["baseline"]})' if ratios else cost['baseline'])
+            if 'gscnn_added_fraction' in cost:
+                vs += (f'; boundary targets + dual-task loss '
+                       f'{100 * cost["gscnn_added_fraction"]:.1f} % of the '
+                       'step')
+        if onnx['status'] == 'ok':
+            diff = onnx.get('max_abs_diff_vs_cpu_provider')
+            onnx_cell = f'ok ({onnx["provider"]}' + (
+                f', max abs diff vs CPU provider {diff:.2g})'
+                if diff is not None else ')')
+        table.add_row([
+            method, row['config'], size, loss, step,
+            _num(amp['median_step_ms'])
+            if amp['status'] == 'ok' else cell(amp), mem, vs,
+            cell(s['aug_test']),
+            onnx_cell if onnx['status'] == 'ok' else cell(onnx)
+        ])
+    table.set_style(TableStyle.MARKDOWN)
+    text = (f'GPU check on {result["device_name"]} ({result["mmcv"]}, torch '
+            f'{result["torch"]}); {result["iters"]} training steps per '
+            'config' + (', --smoke sizes' if result['smoke'] else '') +
+            f'\n\n{table.get_string()}\n')
+    if result.get('gsto_cost'):
+        ratios = PrettyTable([
+            'GSTO / counterpart', 'counterpart', 'training step', 'inference',
+            'step ms (GSTO / counterpart)'
+        ])
+        for key, r in result['gsto_cost'].items():
+            ratios.add_row([key, r['counterpart']] + ([
+                f'{r["train_step"]["ratio"]:.3f}',
+                f'{r["inference"]["ratio"]:.3f}',
+                f'{r["train_step"]["model_ms"]:.1f} / '
+                f'{r["train_step"]["baseline_ms"]:.1f}'
+            ] if r['status'] == 'ok' else [cell(r), '', '']))
+        ratios.set_style(TableStyle.MARKDOWN)
+        text += f'\n{ratios.get_string()}\n'
+    return text
 
 
-def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        return dict(
-            status='skipped',
-            reason='onnxruntime is not installed '
-            '(requirements/deploy.txt)')
-    provider = ('CUDAExecutionProvider'
-                if settings.device == 'cuda' else 'CPUExecutionProvider')
-    if provider not in ort.get_available_providers():
-        return dict(
-            status='skipped',
-            reason=f'onnxruntime has no {provider} '
-            f'(providers {ort.get_available_providers()}): install '
-            'onnxruntime-gpu')
-    if cfg.default_scope == POSE_SCOPE:
-        w, h = cfg.model.head.decoder.input_size
-    else:
-        h, w = cfg.model.data_preprocessor.size
-    out = osp.join(work_dir, f'{method}.onnx')
-    torch.manual_seed(0)
-    export_onnx(path, fp32['checkpoint'], (h, w), out)
-    options = {}
-    if provider == 'CUDAExecutionProvider':
-        if hasattr(ort, 'preload_dlls'):
-            ort.preload_dlls()  # torch's CUDA and cuDNN, where ORT has none
-        # the default exhaustive cuDNN search costs minutes at full crops
-        options = {'cudnn_conv_algo_search': 'HEURISTIC'}
-    session = ort.InferenceSession(out, providers=[(provider, options)])
-    if session.get_providers()[0] != provider:
-        raise RuntimeError(f'{out}: onnxruntime did not start {provider} '
-                           f'(session providers {session.get_providers()})')
-    rng = np.random.default_rng(0)
-    feeds = {
-        i.name:
-        rng.standard_normal([d if isinstance(d, int) else 1
-                             for d in i.shape]).astype('f4')
-        for i in session.get_inputs()
-    }
-    outputs = session.run(None, feeds)
-    if not all(np.isfinite(o).all() for o in outputs):
-        raise FloatingPointError(f'{out}: non-finite output on {provider}')
-    result = dict(
-        status='ok',
-        provider=provider,
-        outputs={
-            o.name: list(v.shape)
-            for o, v in zip(session.get_outputs(), outputs)
-        })
-    if provider != 'CPUExecutionProvider':
-        cpu = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
-        result['max_abs_diff_vs_cpu_provider'] = max(
-            float(np.abs(a - b).max())
-            for a, b in zip(outputs, cpu.run(None, feeds)))
-    return result
+def result_files(work_dir: str) -> Tuple[str, str]:
+    """The paths of ``gpu_check.json`` and ``gpu_check.md``."""
+    return tuple(
+        osp.join(work_dir, f'gpu_check.{ext}') for ext in ('json', 'md'))
+
+
+def write_results(result: dict, work_dir: str) -> None:
+    json_path, md_path = result_files(work_dir)
+    with open(json_path, 'w') as f:
+        json.dump(result, f, indent=2)
+    with open(md_path, 'w') as f:
+        f.write(markdown(result))
+
+
+def failed_steps(result: dict) -> List[Tuple[str, str, str]]:
+    """``(config, step, error)`` of every failed step of a result."""
+    return [(row['config'], name, step['error'])
+            for row in result['methods'].values()
+            for name, step in row['steps'].items()
+            if step['status'] == 'failed']
 
 
 def check_method(method: str,
@@ -319,10 +228,10 @@ def run_gpu_check(settings: GPUCheckSettings,
                   work_dir: str,
                   only: Optional[Sequence[str]] = None,
                   log: Callable[[str], None] = print) -> dict:
-    """Check each method (:func:`check_method`, every one of ``METHODS``
-    unless ``only``), then :func:`gsto_cost`; ``gpu_check.json`` and
-    ``gpu_check.md`` are written to ``work_dir`` after each, so that what
-    was checked survives a run cut short. Returns what the JSON holds."""
+    """Check each method (every one of ``METHODS`` unless ``only``), then
+    :func:`gsto_cost`, writing ``gpu_check.json`` and ``gpu_check.md`` to
+    ``work_dir`` after each (what was checked survives a run cut short);
+    returns what the JSON holds."""
     if settings.device == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError(NO_CUDA)
     if settings.iters < 2:

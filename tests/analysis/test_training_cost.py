@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from conftest import REPO_ROOT
 from mmext_pixel.analysis import training_cost as cost
+from mmext_pixel.analysis.gpu_check import step_and_forward_ratios
 from mmext_pixel.analysis.timing import check_device
 from mmext_pixel.testing.official_heads import (official_head,
                                                 training_mode_references)
@@ -162,7 +163,7 @@ def test_step_and_forward_ratios():
     for c in (cfg, base):
         cost.step_settings(c, 1, (64, 64))
         c.train_dataloader.batch_size = 1
-    r = cost.step_and_forward_ratios(cfg, base, iters=2, warmup=0)
+    r = step_and_forward_ratios(cfg, base, iters=2, warmup=0)
     assert set(r) == {'train_step', 'inference'}
     for v in r.values():
         assert v['model_ms'] > 0 and v['baseline_ms'] > 0

@@ -16,7 +16,7 @@ import torch
 
 from conftest import REPO_ROOT
 from mmext_pixel.analysis import training_cost
-from mmext_pixel.apis import gpu_check, gpu_check_configs, gpu_check_report
+from mmext_pixel.apis import gpu_check, gpu_check_configs
 from mmext_pixel.utils.run_config import load_config
 
 STEPS = ('train_fp32', 'train_amp', 'cost', 'aug_test', 'onnx')
@@ -91,7 +91,7 @@ def _cells(table, first):
 def test_smoke_run_writes_every_row(smoke_run):
     r, table = smoke_run['json'], smoke_run['table']
     assert r == json.loads(json.dumps(smoke_run['result']))
-    assert table == gpu_check_report.markdown(r)
+    assert table == gpu_check.markdown(r)
     assert r['device'] == 'cpu' and r['smoke'] and r['iters'] == 2
     # the mmcv build is named: CUDA ops, CPU ops or none
     assert r['mmcv'].startswith('mmcv 2.1.0, ')
@@ -221,6 +221,6 @@ def test_gsto_cost_on_cuda_reports_fp32_and_amp(smoke_run, monkeypatch):
                                                    ('mmpose', 'cuda', False),
                                                    ('mmpose', 'cuda', True)]
     assert all(row['status'] == 'ok' for row in rows.values())
-    table = gpu_check_report.markdown(dict(smoke_run['json'], gsto_cost=rows))
+    table = gpu_check.markdown(dict(smoke_run['json'], gsto_cost=rows))
     assert _cells(table,
                   'gsto_pose amp')[2:] == ['2.000', '1.500', '2.0 / 1.0']
