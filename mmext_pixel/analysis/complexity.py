@@ -16,18 +16,10 @@ def get_complexity(cfg: Config,
                    shape: Optional[Sequence[int]] = None,
                    model: Optional[nn.Module] = None,
                    by_operator: bool = False) -> dict:
-    """Params and FLOPs of ``cfg.model`` for one ``shape`` (H, W) input.
-
-    Args:
-        cfg (Config): A config loaded with ``load_config`` (default_scope
-            ``'mmseg'`` or ``'mmpose'``).
-        shape (Sequence[int], optional): Input ``(H, W)`` or ``(S,)``; the
-            scope's default when None.
-        model (nn.Module, optional): The model built from ``cfg`` (by
-            ``build_model``), to avoid building it again; its auxiliary
-            head (training only) is left out, as mmseg's tool does.
-        by_operator (bool): Also return ``flops_by_operator`` (operator
-            type, e.g. ``'conv'``, to multiply-adds), from a second trace.
+    """Params and FLOPs of ``cfg.model`` (or ``model``, built from it) for
+    one ``shape`` input (see :func:`.measured_model.input_shape`), without
+    the auxiliary head (training only), as mmseg's tool; ``by_operator``:
+    also ``flops_by_operator`` (e.g. ``'conv'`` -> multiply-adds).
 
     Returns:
         dict: ``params`` (int, every parameter of the measured model),

@@ -1,16 +1,12 @@
-"""Forward latency and peak memory of a segmentation or pose config's
-network (``mode='tensor'``, eval, no grad), alone, against a second config,
-or (GALD, DGCN, SPNet) against the official arithmetic of its modules on the
-same weights; what ``tools/analysis_tools/benchmark.py`` measures.
+"""Forward latency and peak memory of a config's network, alone, against a
+second config, or (GALD, DGCN, SPNet) against the official arithmetic of its
+modules on the same weights: what ``tools/analysis_tools/benchmark.py``
+measures (its docstring says how).
 
-Peak memory is :func:`~.timing.peak_memory`'s over the warm-up and timed
-runs. Official rows (:func:`official_rows`) are each checked to give the
-same output on both sides before they are timed: ``head`` (the decode head
-on a random stride-8 layer4 feature), ``trunk`` (SPNet's backbone with its
-strip pooling), ``ga`` and ``ga_grouping`` (GALD's Global Aggregation, and
-the one step ours computes differently), and ``ga_bound`` (the GA's
-attention-free part against the official GA, different outputs on purpose:
-the most any exact GA could gain).
+Official rows, each checked to give the same output on both sides: ``head``,
+``trunk`` (SPNet), ``ga``, ``ga_grouping`` (GALD's Global Aggregation and the
+step ours computes differently) and ``ga_bound`` (the GA's attention-free
+part: different outputs on purpose, the most any exact GA could gain).
 """
 import os.path as osp
 from typing import Callable, Dict, Optional, Sequence
@@ -19,6 +15,7 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mmext_pixel.testing import gald_dgcn_reference as ref
 from mmext_pixel.testing.official_heads import (OFFICIAL_HEADS, official_head,
                                                 official_spnet)
 from mmext_pixel.utils.model_builder import build_model
@@ -35,16 +32,8 @@ def forward_latency(cfg: Config,
                     runs: int = 20,
                     device: str = 'cpu',
                     model: Optional[nn.Module] = None) -> dict:
-    """Time ``runs`` forward passes of ``cfg.model`` after ``warmup`` ones.
-
-    Args:
-        cfg (Config): A config loaded with ``load_config``.
-        shape (Sequence[int], optional): Input ``(H, W)`` or ``(S,)``; the
-            scope's default when None.
-        warmup (int): Untimed forward passes first. Defaults to 5.
-        runs (int): Timed forward passes (at least 1). Defaults to 20.
-        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
-        model (nn.Module, optional): The model built from ``cfg``.
+    """Time ``runs`` forward passes of ``cfg.model`` (or ``model``) after
+    ``warmup`` ones, at ``shape`` (:func:`.measured_model.input_shape`).
 
     Returns:
         dict: :func:`~.timing.summarise`'s numbers, ``peak_memory_mib``,
@@ -100,14 +89,9 @@ def latency_of_configs(paths: Sequence[str],
                        warmup: int = 5,
                        runs: int = 20,
                        device: str = 'cpu') -> dict:
-    """Latency and peak memory of one config (:func:`forward_latency`), or
-    of two: the peak memory of each alone (one forward pass), then their
+    """Latency and peak memory of one config file (:func:`forward_latency`)
+    or of two: the peak memory of each alone (one forward pass), then their
     latencies with the runs alternating (:func:`compare_latency`).
-
-    Args:
-        paths (Sequence[str]): One or two config files.
-        cfg_options (dict, optional): Overrides of every config.
-        Others: as :func:`forward_latency`.
 
     Returns:
         dict: ``results`` (per config ``config`` and
@@ -217,7 +201,6 @@ def official_rows(cfg: Config,
             ours=lambda: head(inputs), official=lambda: official_forward(x)),
         **rows)
     if kind == 'GALDHead':
-        from mmext_pixel.testing import gald_dgcn_reference as ref
         prefix = 'head.a2block.long_relation'
         ga = head.gald.ga
         with torch.no_grad():
@@ -264,16 +247,9 @@ def latency_against_official(cfg: Config,
                              runs: int = 20,
                              module_runs: int = 100,
                              device: str = 'cpu') -> dict:
-    """Time :func:`official_rows`, ours and the official side alternating.
-
-    Args:
-        cfg (Config): A config whose decode head has an official reference.
-        shape (Sequence[int], optional): Input ``(H, W)``; the config's crop
-            when None.
-        warmup (int): Untimed rounds first. Defaults to 5.
-        runs (int): Timed rounds of the head and trunk rows. Defaults to 20.
-        module_runs (int): Timed rounds of the GA rows. Defaults to 100.
-        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
+    """Time :func:`official_rows` at ``shape`` (default: the config's
+    crop), ours and the official side alternating: ``runs`` timed rounds
+    (``module_runs`` for the GA rows) after ``warmup`` untimed ones.
 
     Returns:
         dict: The settings and ``rows``: per row ``ours`` and ``official``

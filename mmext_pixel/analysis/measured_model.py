@@ -25,13 +25,8 @@ def add_shape_arg(parser) -> None:
 
 def input_shape(cfg: Config,
                 shape: Optional[Sequence[int]] = None) -> Tuple[int, int]:
-    """``(H, W)`` from ``--shape`` (1 or 2 values) or the scope's default.
-
-    Args:
-        cfg (Config): The config (its ``default_scope`` picks the default).
-        shape (Sequence[int], optional): ``(H, W)`` or ``(S,)``. Defaults to
-            None: the scope's default.
-    """
+    """``(H, W)`` from ``--shape`` (``(H, W)`` or ``(S,)``) or, when None,
+    the default of the config's scope."""
     if shape is None:
         return DEFAULT_SHAPES[cfg.default_scope]
     shape = tuple(int(s) for s in shape)

@@ -14,20 +14,16 @@ from torch.utils.benchmark.utils.common import TaskSpec
 def time_alternately(runners: Dict[str, Callable[[], object]],
                      runs: int,
                      warmup: int = 0) -> Dict[str, Measurement]:
-    """Every run of each runner, the runners taking turns.
+    """Each runner's ``Measurement`` of ``runs`` runs after ``warmup``
+    untimed ones, the runners taking turns so that a drift of the machine's
+    load hits them alike.
 
-    ``torch.utils.benchmark.Timer`` times one statement per call and runs
-    it more times as its own warm-up (``timeit``: two more,
-    ``blocked_autorange``: at least one more); comparing two training steps
-    of seconds each needs exactly one run per turn, so that a drift of the
-    machine's load hits both alike. The runs are timed with the Timer's own
-    clock (``torch.utils.benchmark.timer``, which waits for the
-    accelerator) and kept as its ``Measurement``.
-
-    Args:
-        runners (Dict[str, Callable[[], object]]): Name -> what to time.
-        runs (int): Timed runs of each.
-        warmup (int): Untimed runs of each first. Defaults to 0.
+    Written here because ``torch.utils.benchmark.Timer`` times one
+    statement per call and runs it more as its own warm-up (``timeit``: two
+    more, ``blocked_autorange``: at least one), while two training steps of
+    seconds each must alternate one run at a time. The runs are timed on
+    the Timer's clock (``torch.utils.benchmark.timer``, which synchronises
+    the accelerator) and summarised by its ``Measurement``.
     """
     for _ in range(warmup):
         for fn in runners.values():
@@ -59,7 +55,7 @@ def summarise(m: Measurement) -> dict:
 
 
 def check_device(device: str) -> None:
-    """A clear error for a device the tools cannot time on."""
+    """A clear error for a device that cannot be timed on."""
     if device not in ('cpu', 'cuda'):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if device == 'cuda' and not torch.cuda.is_available():
@@ -78,15 +74,10 @@ def load_average() -> Tuple[float, float, float]:
 
 
 def peak_memory(fn: Callable[[], object], device: str) -> dict:
-    """Peak memory while ``fn`` runs, and its increase over the memory
-    before: on CUDA ``torch.cuda.max_memory_allocated`` (tensors, weights
-    included); on the CPU the process's peak resident set (``ru_maxrss``,
-    which psutil does not report), its peak reset first where Linux allows
-    (``/proc/self/clear_refs``), against psutil's resident set before.
-
-    Returns:
-        dict: ``peak_mib``, ``increase_mib`` and ``kind`` (what they are).
-    """
+    """``peak_mib`` while ``fn`` runs, its ``increase_mib`` over the memory
+    before, and their ``kind``: on CUDA ``max_memory_allocated``; on the CPU
+    the peak resident set (``ru_maxrss``: psutil has no peak), reset first
+    where Linux allows, over psutil's resident set before."""
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
