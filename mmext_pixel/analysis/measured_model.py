@@ -4,6 +4,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
+from mmseg.structures import SegDataSample
 from torch import nn
 
 from mmext_pixel.utils.model_builder import build_model
@@ -57,9 +58,9 @@ def measured_network(cfg: Config,
     model = model.to(device).eval()
     img = torch.randint(0, 256, (3, *shape), dtype=torch.uint8)
     if cfg.default_scope == SEG_SCOPE:
-        from mmseg.structures import SegDataSample as Sample
+        Sample = SegDataSample
         meta = dict(ori_shape=shape, img_shape=shape, pad_shape=shape)
-    else:
+    else:  # mmpose is optional (requirements/pose.txt)
         from mmpose.structures import PoseDataSample as Sample
         meta = dict(ori_shape=shape, img_shape=shape, input_size=shape[::-1])
     batch = dict(inputs=[img.to(device)], data_samples=[Sample(metainfo=meta)])
