@@ -15,13 +15,13 @@ import mmcv
 import torch
 from prettytable import PrettyTable, TableStyle
 
-from mmext_pixel.analysis.gpu_check import step_and_forward_ratios
 from mmext_pixel.analysis.timing import device_name
 from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
 
 from .gpu_check_configs import (GSTO_COUNTERPARTS, METHODS, GPUCheckSettings,
                                 pose_batch, prepare_baseline, prepare_config)
-from .gpu_check_steps import aug_test_step, cost_step, onnx_step, train_steps
+from .gpu_check_steps import (aug_test_step, cost_step, onnx_step,
+                              step_and_forward_ratios, train_steps)
 
 NO_CUDA = ('--device cuda: no CUDA device is available (use --device cpu '
            '--smoke to try the steps on the CPU)')

@@ -8,7 +8,6 @@ from mmengine.config import Config
 
 from conftest import REPO_ROOT
 from mmext_pixel.analysis import training_cost as cost
-from mmext_pixel.analysis.gpu_check import step_and_forward_ratios
 from mmext_pixel.analysis.timing import check_device
 from mmext_pixel.testing.official_heads import (official_head,
                                                 training_mode_references)
@@ -154,17 +153,3 @@ def test_each_models_memory_in_a_process_of_its_own():
     assert one['kind'].startswith('increase of the peak RSS over two steps')
     with pytest.raises(RuntimeError, match='memory measurement of .* failed'):
         cost.step_memory_alone(FCN, None, 'tpu')
-
-
-def test_step_and_forward_ratios():
-    """The GPU check's ratios: two models on one batch, each ratio the
-    quotient of the medians it reports."""
-    cfg, base = load_config(GSTO), load_config(FCN)
-    for c in (cfg, base):
-        cost.step_settings(c, 1, (64, 64))
-        c.train_dataloader.batch_size = 1
-    r = step_and_forward_ratios(cfg, base, iters=2, warmup=0)
-    assert set(r) == {'train_step', 'inference'}
-    for v in r.values():
-        assert v['model_ms'] > 0 and v['baseline_ms'] > 0
-        assert v['ratio'] == pytest.approx(v['model_ms'] / v['baseline_ms'])
