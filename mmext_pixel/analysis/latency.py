@@ -71,8 +71,7 @@ def compare_latency(cfgs: Sequence[Config],
                     runs: int = 20,
                     device: str = 'cpu') -> list:
     """Forward times of each config's network, one run of each in turn
-    (arguments as :func:`forward_latency`'s); per config its
-    ``Measurement``."""
+    (arguments as :func:`forward_latency`'s); per config its times (ms)."""
     check_device(device)
     runners = {}
     for i, cfg in enumerate(cfgs):

@@ -3,7 +3,7 @@ memory and load recorded with them."""
 import resource
 import statistics
 import sys
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import psutil
 import torch
@@ -13,17 +13,18 @@ from torch.utils.benchmark.utils.common import TaskSpec
 
 def time_alternately(runners: Dict[str, Callable[[], object]],
                      runs: int,
-                     warmup: int = 0) -> Dict[str, Measurement]:
-    """Each runner's ``Measurement`` of ``runs`` runs after ``warmup``
-    untimed ones, the runners taking turns so that a drift of the machine's
-    load hits them alike.
+                     warmup: int = 0) -> Dict[str, List[float]]:
+    """Each runner's milliseconds of ``runs`` runs after ``warmup`` untimed
+    ones, the runners taking turns so that a drift of the machine's load
+    hits them alike.
 
     Written here because ``torch.utils.benchmark.Timer`` times one
     statement per call and runs it more as its own warm-up (``timeit``: two
     more, ``blocked_autorange``: at least one), while two training steps of
     seconds each must alternate one run at a time. The runs are timed on
     the Timer's clock (``torch.utils.benchmark.timer``, which synchronises
-    the accelerator) and summarised by its ``Measurement``.
+    the accelerator) and :func:`summarise` reads them through its
+    ``Measurement``.
     """
     for _ in range(warmup):
         for fn in runners.values():
@@ -33,18 +34,16 @@ def time_alternately(runners: Dict[str, Callable[[], object]],
         for name, fn in runners.items():
             start = timer()
             fn()
-            times[name].append(timer() - start)
-    threads = torch.get_num_threads()
-    return {
-        name: Measurement(1, t, TaskSpec(name, '', num_threads=threads))
-        for name, t in times.items()
-    }
+            times[name].append(1000 * (timer() - start))
+    return times
 
 
-def summarise(m: Measurement) -> dict:
-    """``median_ms``, ``min_ms``, ``mean_ms``, ``std_ms``, ``runs`` and the
-    runs themselves (``times_ms``) of a measurement."""
-    times = [1000 * t for t in m.times]
+def summarise(times_ms: List[float]) -> dict:
+    """``median_ms``, ``min_ms``, ``mean_ms``, ``std_ms`` and ``runs`` of
+    timed runs (``torch.utils.benchmark.Measurement``'s median and mean),
+    and the runs themselves as ``times_ms``."""
+    times = list(times_ms)
+    m = Measurement(1, [t / 1000 for t in times], TaskSpec('', ''))
     return dict(
         median_ms=1000 * m.median,
         min_ms=min(times),

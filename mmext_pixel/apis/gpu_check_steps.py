@@ -221,10 +221,15 @@ def step_and_forward_ratios(cfg: Config,
         step.model.eval()
     with torch.no_grad(), torch.autocast(device, enabled=amp):
         result['inference'] = time_alternately(forwards, iters, warmup)
+    result = {
+        what: {k: summarise(t)['median_ms']
+               for k, t in times.items()}
+        for what, times in result.items()
+    }
     return {
         what: dict(
-            model_ms=1000 * m['model'].median,
-            baseline_ms=1000 * m['baseline'].median,
-            ratio=m['model'].median / m['baseline'].median)
+            model_ms=m['model'],
+            baseline_ms=m['baseline'],
+            ratio=m['model'] / m['baseline'])
         for what, m in result.items()
     }

@@ -77,7 +77,7 @@ def test_compare_runs_the_two_models_in_turn(monkeypatch):
     cfgs = [load_config(CITYSCAPES_V1), load_config(CITYSCAPES_V2)]
     times = latency.compare_latency(cfgs, (64, 64), warmup=1, runs=2)
     assert calls == [0, 1] * 3
-    assert [len(t.times) for t in times] == [2, 2]
+    assert [len(t) for t in times] == [2, 2]
 
 
 # ------------------------------------------------------------- official
