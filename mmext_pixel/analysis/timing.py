@@ -75,8 +75,8 @@ def load_average() -> Tuple[float, float, float]:
 def peak_memory(fn: Callable[[], object], device: str) -> dict:
     """``peak_mib`` while ``fn`` runs, its ``increase_mib`` over the memory
     before, and their ``kind``: on CUDA ``max_memory_allocated``; on the CPU
-    the peak resident set (``ru_maxrss``: psutil has no peak), reset first
-    where Linux allows, over psutil's resident set before."""
+    the peak resident set (:func:`peak_rss`), reset first where Linux
+    allows, over psutil's resident set before."""
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -86,7 +86,7 @@ def peak_memory(fn: Callable[[], object], device: str) -> dict:
         peak = torch.cuda.max_memory_allocated()
         kind = 'torch.cuda.max_memory_allocated (tensors, weights included)'
     else:
-        kind = 'process peak RSS (ru_maxrss)'
+        kind = 'process peak RSS (VmHWM or ru_maxrss)'
         try:
             with open('/proc/self/clear_refs', 'w') as f:
                 f.write('5')
@@ -94,12 +94,27 @@ def peak_memory(fn: Callable[[], object], device: str) -> dict:
             kind += ', not resettable: the peak since the process started'
         before = psutil.Process().memory_info().rss
         fn()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        peak *= 1 if sys.platform == 'darwin' else 1024  # KiB on Linux
+        peak = peak_rss()
     return dict(
         peak_mib=peak / 2**20,
         increase_mib=max(0.0, (peak - before) / 2**20),
         kind=kind)
+
+
+def peak_rss() -> int:
+    """This process's peak resident set in bytes: Linux's ``VmHWM``, which
+    the ``clear_refs`` reset clears (psutil reports no peak, and
+    ``ru_maxrss`` keeps the peak of the parent that a spawned process was
+    forked from), else ``ru_maxrss``."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak * (1 if sys.platform == 'darwin' else 1024)  # Linux: KiB
 
 
 def device_name(device: str) -> Optional[str]:
