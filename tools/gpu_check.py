@@ -10,11 +10,15 @@ every loss must stay finite), ``train_amp`` (the same with mmengine's
 ``AmpOptimWrapper``; skipped on the CPU, with the reason), ``cost`` (step
 time and peak memory against the counterpart, as
 ``tools/analysis_tools/benchmark_train.py --baseline`` or ``--official``
-measure them), ``aug_test`` (``tools/test.py CONFIG CKPT --aug-test`` on two
-synthetic images in the dataset's own layout) and ``onnx`` (the export at
-the crop, run by ONNX Runtime's CUDA provider on ``--device cuda``, skipped
-where ``onnxruntime-gpu`` is not installed; the CPU provider on ``--device
-cpu``). ``mmext_pixel.analysis.gpu_check`` documents each step.
+measure them), ``aug_test`` (the test run of ``tools/test.py CONFIG CKPT
+--aug-test``, in-process, on two synthetic images in the dataset's own
+layout) and ``onnx`` (the export at the crop, run by ONNX Runtime's CUDA
+provider on ``--device cuda``, skipped where ``onnxruntime-gpu`` is not
+installed; the CPU provider on ``--device cpu``).
+``mmext_pixel.apis.gpu_check`` documents each step. On CUDA it then reports
+GSTO's cost: the training-step and inference ratios of GSTO-W48 /
+FCN-HRNet-W48 and GSTO-W32 / HRNet-W32 top-down pose (256x192), in float32
+and AMP (with ``--smoke`` on the CPU, float32 at the tiny widths).
 
 ``--smoke`` shrinks the configs (narrow trunks, small crops and test sizes,
 2 steps, one CPU thread) so that the same steps run in about a minute on a
@@ -33,9 +37,9 @@ from functools import partial
 import torch
 from mmengine.config import DictAction
 
-from mmext_pixel.analysis.gpu_check import (METHODS, NO_CUDA, GPUCheckSettings,
-                                            failed_steps, markdown,
-                                            result_files, run_gpu_check)
+from mmext_pixel.apis.gpu_check import (NO_CUDA, failed_steps, markdown,
+                                        result_files, run_gpu_check)
+from mmext_pixel.apis.gpu_check_configs import METHODS, GPUCheckSettings
 
 
 def parse_args(argv=None):

@@ -1,47 +1,25 @@
-"""Parameters and FLOPs of the model of a segmentation or pose config, as
-``tools/analysis_tools/get_flops.py`` reports them.
-
-The model is built without loading any weights, SyncBN reverted to BN, and
-one random image is run in eval mode through the model's
-``data_preprocessor`` and its ``mode='tensor'`` forward (the network without
-post-processing: for segmentors the decode head's logits at its own
-resolution, as in mmseg's tool), traced by mmengine's
-``get_model_complexity_info``. A segmentor's auxiliary head is used in
-training only and is left out, as mmseg's ``get_flops.py`` does.
-
-mmengine counts one multiply-add as one FLOP (fvcore's convention, also
-mmseg's) and counts convolutions, linear layers, normalisation layers and
-interpolation; element-wise operations (ReLU, additions) are not counted.
-:func:`format_complexity` prints the total in units of 1e9 as "GFLOPs" and,
-by operator, also the convolution + linear count in units of 2**30, which is
-how HRNet's official ``lib/utils/modelsummary.py`` computes the "GFLOPs" of
-the official HRNet model zoos.
-"""
+"""Parameters and FLOPs of a segmentation or pose config's network, as
+``tools/analysis_tools/get_flops.py`` reports them (mmengine's
+``get_model_complexity_info``: one multiply-add is one FLOP, as in fvcore and
+mmseg; element-wise operations are not counted)."""
 from typing import Optional, Sequence
 
 import torch
+from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
 from mmengine.config import Config
 from torch import nn
 
-from mmext_pixel.analysis.measured_model import (TensorForward, build_model,
-                                                 dummy_inputs, input_shape)
+from .measured_model import TensorForward, input_shape, measured_network
 
 
 def get_complexity(cfg: Config,
                    shape: Optional[Sequence[int]] = None,
                    model: Optional[nn.Module] = None,
                    by_operator: bool = False) -> dict:
-    """Params and FLOPs of ``cfg.model`` for one ``shape`` (H, W) input.
-
-    Args:
-        cfg (Config): A config loaded with ``load_config`` (default_scope
-            ``'mmseg'`` or ``'mmpose'``).
-        shape (Sequence[int], optional): Input ``(H, W)`` or ``(S,)``; the
-            scope's default when None.
-        model (nn.Module, optional): The model built from ``cfg`` (by
-            :func:`build_model`), to avoid building it again.
-        by_operator (bool): Also return ``flops_by_operator`` (operator
-            type, e.g. ``'conv'``, to multiply-adds), from a second trace.
+    """Params and FLOPs of ``cfg.model`` (or ``model``, built from it) for
+    one ``shape`` input (see :func:`.measured_model.input_shape`), without
+    the auxiliary head (training only), as mmseg's tool; ``by_operator``:
+    also ``flops_by_operator`` (e.g. ``'conv'`` -> multiply-adds).
 
     Returns:
         dict: ``params`` (int, every parameter of the measured model),
@@ -49,16 +27,9 @@ def get_complexity(cfg: Config,
         requested H, W) and ``input_shape`` (the H, W fed to the network
         after the preprocessor's padding).
     """
-    from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
-
     shape = input_shape(cfg, shape)
-    if model is None:
-        model = build_model(cfg)
-    if getattr(model, 'auxiliary_head', None) is not None:
-        model.auxiliary_head = None  # training only
-    model.eval()
+    model, inputs = measured_network(cfg, shape, model=model)
     with torch.no_grad():
-        inputs = dummy_inputs(model, cfg, shape)
         info = get_model_complexity_info(
             TensorForward(model),
             inputs=(inputs, ),

@@ -1,25 +1,20 @@
-"""A config's model and a random input for it, as the analysis tools
+"""A config's network and a random input for it, as the analysis tools
 (``get_flops.py``, ``benchmark.py``, ``benchmark_onnx.py``) measure them."""
-import copy
 from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
+from mmseg.structures import SegDataSample
 from torch import nn
 
+from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import POSE_SCOPE, SEG_SCOPE
 
 DEFAULT_SHAPES = {SEG_SCOPE: (1024, 2048), POSE_SCOPE: (256, 192)}
 
 
 def add_shape_arg(parser) -> None:
-    """``--shape H W``, read by :func:`input_shape`.
-
-    Args:
-        parser (argparse.ArgumentParser): The tool's parser.
-    """
+    """``--shape H W``, read by :func:`input_shape`."""
     parser.add_argument(
         '--shape',
         type=int,
@@ -31,13 +26,8 @@ def add_shape_arg(parser) -> None:
 
 def input_shape(cfg: Config,
                 shape: Optional[Sequence[int]] = None) -> Tuple[int, int]:
-    """``(H, W)`` from ``--shape`` (1 or 2 values) or the scope's default.
-
-    Args:
-        cfg (Config): The config (its ``default_scope`` picks the default).
-        shape (Sequence[int], optional): ``(H, W)`` or ``(S,)``. Defaults to
-            None: the scope's default.
-    """
+    """``(H, W)`` from ``--shape`` (``(H, W)`` or ``(S,)``) or, when None,
+    the default of the config's scope."""
     if shape is None:
         return DEFAULT_SHAPES[cfg.default_scope]
     shape = tuple(int(s) for s in shape)
@@ -49,57 +39,38 @@ def input_shape(cfg: Config,
     return shape
 
 
-def build_model(cfg: Config) -> nn.Module:
-    """The config's model, weights not loaded, SyncBN reverted, eval mode.
-
-    Args:
-        cfg (Config): A config loaded with ``load_config``.
-    """
-    init_default_scope(cfg.default_scope)
-    if cfg.default_scope == POSE_SCOPE:
-        from mmpose.registry import MODELS
-    else:
-        from mmseg.registry import MODELS
-    # a copy: mmseg's EncoderDecoder writes its ``pretrained`` into the
-    # backbone's settings, and refuses to be built twice from them
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    model = revert_sync_batchnorm(model)
-    model.eval()
-    return model
-
-
-def dummy_inputs(model: nn.Module, cfg: Config,
-                 shape: Tuple[int, int]) -> torch.Tensor:
-    """One random image of ``shape`` through the model's data_preprocessor.
-
-    Args:
-        model (nn.Module): A model built by :func:`build_model`.
-        cfg (Config): Its config.
-        shape (Tuple[int, int]): The image's ``(H, W)``.
+def measured_network(cfg: Config,
+                     shape: Sequence[int],
+                     device: str = 'cpu',
+                     model: Optional[nn.Module] = None):
+    """The network as it is measured and its input: ``model`` (built from
+    ``cfg`` when None) without its auxiliary head (training only), in eval
+    mode on ``device``, and one random ``shape`` image through its
+    ``data_preprocessor`` (which may pad it).
 
     Returns:
-        torch.Tensor: The batch of inputs (1, 3, H', W') that the network
-        sees; H', W' differ from ``shape`` where the preprocessor pads test
-        images.
+        tuple: The model and the input batch (1, 3, H', W').
     """
-    device = next(model.parameters()).device
-    img = torch.randint(0, 256, (3, *shape), dtype=torch.uint8, device=device)
+    if model is None:
+        model = build_model(cfg)
+    if getattr(model, 'auxiliary_head', None) is not None:
+        model.auxiliary_head = None
+    model = model.to(device).eval()
+    img = torch.randint(0, 256, (3, *shape), dtype=torch.uint8)
     if cfg.default_scope == SEG_SCOPE:
-        from mmseg.structures import SegDataSample
+        Sample = SegDataSample
         meta = dict(ori_shape=shape, img_shape=shape, pad_shape=shape)
-        batch = dict(inputs=[img], data_samples=[SegDataSample(metainfo=meta)])
-    else:
-        from mmpose.structures import PoseDataSample
+    else:  # mmpose is optional (requirements/pose.txt)
+        from mmpose.structures import PoseDataSample as Sample
         meta = dict(ori_shape=shape, img_shape=shape, input_size=shape[::-1])
-        batch = dict(
-            inputs=[img], data_samples=[PoseDataSample(metainfo=meta)])
-    return model.data_preprocessor(batch, False)['inputs']
+    batch = dict(inputs=[img.to(device)], data_samples=[Sample(metainfo=meta)])
+    with torch.no_grad():
+        return model, model.data_preprocessor(batch, False)['inputs']
 
 
 class TensorForward(nn.Module):
-    """``model(inputs, None, mode='tensor')`` as a one-input module to trace.
-
-    Both toolboxes' models return the network's raw outputs in this mode.
+    """``model(inputs, None, mode='tensor')`` (the network's raw outputs in
+    both toolboxes) as a one-input module to trace.
 
     Args:
         model (nn.Module): A segmentor or pose estimator.

@@ -1,126 +1,122 @@
-"""What every timing tool shares: the alternating timer, the summary of
-timed runs, the report line, and the memory and load probes recorded with
-the numbers."""
-import os
+"""What the timing tools share: runs that alternate, their summary, and the
+memory and load recorded with them."""
 import resource
 import statistics
 import sys
-import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
+import psutil
 import torch
+from torch.utils.benchmark import Measurement, timer
+from torch.utils.benchmark.utils.common import TaskSpec
 
 
 def time_alternately(runners: Dict[str, Callable[[], object]],
                      runs: int,
-                     warmup: int = 0,
-                     device: str = 'cpu') -> Dict[str, List[float]]:
-    """Milliseconds of every timed run of each runner.
+                     warmup: int = 0) -> Dict[str, List[float]]:
+    """Each runner's milliseconds of ``runs`` runs after ``warmup`` untimed
+    ones, the runners taking turns so that a drift of the machine's load
+    hits them alike.
 
-    The runners run in turn, ``warmup`` untimed rounds and then ``runs``
-    timed ones, so that drifts of the machine's load hit them alike.
-
-    Args:
-        runners (Dict[str, Callable[[], object]]): Name -> what to time.
-        runs (int): Timed runs of each.
-        warmup (int): Untimed runs of each first. Defaults to 0.
-        device (str): ``'cuda'``: each run waits for its kernels. Defaults
-            to 'cpu'.
+    Written here because ``torch.utils.benchmark.Timer`` times one
+    statement per call and runs it more as its own warm-up (``timeit``: two
+    more, ``blocked_autorange``: at least one), while two training steps of
+    seconds each must alternate one run at a time. The runs are timed on
+    the Timer's clock (``torch.utils.benchmark.timer``, which synchronises
+    the accelerator) and :func:`summarise` reads them through its
+    ``Measurement``.
     """
-
-    def run(fn):
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-
     for _ in range(warmup):
         for fn in runners.values():
-            run(fn)
-    times: Dict[str, List[float]] = {name: [] for name in runners}
+            fn()
+    times = {name: [] for name in runners}
     for _ in range(runs):
         for name, fn in runners.items():
-            start = time.perf_counter()
-            run(fn)
-            times[name].append((time.perf_counter() - start) * 1000)
+            start = timer()
+            fn()
+            times[name].append(1000 * (timer() - start))
     return times
 
 
-def summarise(times_ms: Sequence[float]) -> dict:
+def summarise(times_ms: List[float]) -> dict:
     """``median_ms``, ``min_ms``, ``mean_ms``, ``std_ms`` and ``runs`` of
-    timed runs, with the runs themselves as ``times_ms``.
-
-    Args:
-        times_ms (Sequence[float]): Milliseconds of every timed run.
-    """
+    timed runs (``torch.utils.benchmark.Measurement``'s median and mean),
+    and the runs themselves as ``times_ms``."""
+    times = list(times_ms)
+    m = Measurement(1, [t / 1000 for t in times], TaskSpec('', ''))
     return dict(
-        median_ms=statistics.median(times_ms),
-        min_ms=min(times_ms),
-        mean_ms=statistics.fmean(times_ms),
-        std_ms=statistics.pstdev(times_ms),
-        runs=len(times_ms),
-        times_ms=list(times_ms))
+        median_ms=1000 * m.median,
+        min_ms=min(times),
+        mean_ms=1000 * m.mean,
+        std_ms=statistics.pstdev(times),
+        runs=len(times),
+        times_ms=times)
 
 
 def check_device(device: str) -> None:
-    """A clear error for a device the tools cannot time on.
-
-    Args:
-        device (str): ``'cpu'`` or ``'cuda'``.
-    """
+    """A clear error for a device that cannot be timed on."""
     if device not in ('cpu', 'cuda'):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if device == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError('--device cuda: no CUDA device is available')
 
 
-def report_line(name: str, stats: Dict[str, float], unit: str = 'ms') -> str:
-    """One line of the tools' common report: ``name median (min) ms``.
-
-    Args:
-        name (str): What was timed.
-        stats (Dict[str, float]): A :func:`summarise` result.
-        unit (str): The unit printed after each number. Defaults to 'ms'.
-    """
+def report_line(name: str, stats: dict, unit: str = 'ms') -> str:
+    """One line of the tools' report: ``name median (min) ms``."""
     return (f'{name:24s} median {stats["median_ms"]:10.2f} {unit}  '
             f'min {stats["min_ms"]:10.2f} {unit}  ({stats["runs"]} runs)')
 
 
-def load_average() -> Optional[Tuple[float, float, float]]:
-    """The machine's 1, 5 and 15 minute load averages (None where unknown);
-    benchmarks record it with their numbers."""
-    try:
-        return tuple(round(v, 2) for v in os.getloadavg())
-    except (AttributeError, OSError):
-        return None
+def load_average() -> Tuple[float, float, float]:
+    """The 1, 5 and 15 minute load averages, recorded with the numbers."""
+    return tuple(round(v, 2) for v in psutil.getloadavg())
 
 
-def rss_kib(field: str = 'VmRSS') -> Optional[int]:
-    """A memory field of /proc/self/status in KiB, None where unavailable.
+def peak_memory(fn: Callable[[], object], device: str) -> dict:
+    """``peak_mib`` while ``fn`` runs, its ``increase_mib`` over the memory
+    before, and their ``kind``: on CUDA ``max_memory_allocated``; on the CPU
+    the peak resident set (:func:`peak_rss`), reset first where Linux
+    allows, over psutil's resident set before."""
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated()
+        kind = 'torch.cuda.max_memory_allocated (tensors, weights included)'
+    else:
+        kind = 'process peak RSS (VmHWM or ru_maxrss)'
+        try:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')
+        except OSError:
+            kind += ', not resettable: the peak since the process started'
+        before = psutil.Process().memory_info().rss
+        fn()
+        peak = peak_rss()
+    return dict(
+        peak_mib=peak / 2**20,
+        increase_mib=max(0.0, (peak - before) / 2**20),
+        kind=kind)
 
-    Args:
-        field (str): The field's name. Defaults to 'VmRSS'.
-    """
+
+def peak_rss() -> int:
+    """This process's peak resident set in bytes: Linux's ``VmHWM``, which
+    the ``clear_refs`` reset clears (psutil reports no peak, and
+    ``ru_maxrss`` keeps the peak of the parent that a spawned process was
+    forked from), else ``ru_maxrss``."""
     try:
         with open('/proc/self/status') as f:
             for line in f:
-                if line.startswith(field + ':'):
-                    return int(line.split()[1])
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak * (1 if sys.platform == 'darwin' else 1024)  # Linux: KiB
 
 
-def maxrss_mib() -> float:
-    """Peak RSS of this process (``ru_maxrss``: KiB on Linux, B on macOS)."""
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return maxrss / (2**20 if sys.platform == 'darwin' else 2**10)
-
-
-def reset_peak_rss() -> bool:
-    """Reset the process's peak RSS to its current RSS (Linux >= 4.0)."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
+def device_name(device: str) -> Optional[str]:
+    """The GPU's name, or ``'cpu'``."""
+    return torch.cuda.get_device_name() if device == 'cuda' else 'cpu'

@@ -1,50 +1,35 @@
-"""The cost of one training step of a segmentation config, against a
-baseline config or the official arithmetic of its head; what
-``tools/analysis_tools/benchmark_train.py`` measures.
-
-A step is what mmengine's ``train_step`` does: the data preprocessor, the
-forward with every loss, the backward and the optimizer's step (the
-config's ``optim_wrapper``; ``AmpOptimWrapper`` with ``amp``, CUDA only),
-on one synthetic batch (:func:`synthetic_batch`); data loading and
-augmentation are excluded. The model is built without weights, SyncBN
-reverted to BN (one process).
-
-Peak memory is measured in a fresh process per model (so that the two do
-not share a high-water mark): on CUDA ``torch.cuda.max_memory_allocated``
-over two steps (weights, gradients, optimizer state and activations); on
-the CPU the increase of the process's peak resident memory over two steps
-above its resident memory before the first one (activations, gradients and
-optimizer state; weights excluded).
-"""
+"""The cost of a training step (mmengine's ``train_step`` on one synthetic
+batch), against a baseline config or the official arithmetic of the head:
+what ``tools/analysis_tools/benchmark_train.py`` measures (its docstring
+says how)."""
 import copy
-import json
-import os
+import multiprocessing
 import os.path as osp
-import pickle
-import subprocess
-import sys
+from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
 
+from mmext_pixel.datasets.transforms import seg_boundary_map
 from mmext_pixel.testing.official_heads import (official_head,
                                                 training_mode_references)
+from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
 
-from .timing import (check_device, load_average, maxrss_mib, report_line,
-                     reset_peak_rss, rss_kib, summarise, time_alternately)
+from .timing import (check_device, device_name, load_average, peak_memory,
+                     report_line, summarise, time_alternately)
 
 
 def step_settings(cfg: Config, batch: Optional[int],
                   shape: Optional[Sequence[int]]) -> Tuple[int, tuple]:
-    """Images per step and crop ``(H, W)`` of a config (or the overrides)."""
+    """Images per step and crop ``(H, W)`` of a config (or the overrides,
+    written into its data preprocessor so that it does not pad back)."""
     if cfg.default_scope != SEG_SCOPE:
         raise ValueError(f'benchmark_train measures segmentation configs '
                          f'(default_scope mmseg), got {cfg.default_scope}')
@@ -54,16 +39,10 @@ def step_settings(cfg: Config, batch: Optional[int],
             raise KeyError('the config has no model.data_preprocessor.size '
                            'or crop_size; give --shape H W')
     elif cfg.model.data_preprocessor.get('size'):
-        # the preprocessor would pad the images back to the config's crop
         cfg.model.data_preprocessor.size = tuple(shape)
     if batch is None:
         batch = cfg.train_dataloader.batch_size
     return int(batch), tuple(int(s) for s in shape)
-
-
-def has_boundary_targets(cfg: Config) -> bool:
-    pipeline = cfg.train_dataloader.dataset.get('pipeline', [])
-    return any(step.get('type') == 'GenerateSegBoundary' for step in pipeline)
 
 
 def synthetic_labels(batch: int,
@@ -80,180 +59,98 @@ def synthetic_labels(batch: int,
     return labels
 
 
-def synthetic_batch(cfg: Config, batch: int, shape: tuple,
-                    num_classes: int) -> dict:
+def synthetic_batch(cfg: Config, batch: int, shape: tuple) -> dict:
     """What the dataloader hands ``train_step``: uint8 images, labels and,
-    for Gated-SCNN, the boundary targets."""
-    from mmseg.structures import SegDataSample
-
-    from mmext_pixel.datasets.transforms import seg_boundary_map
+    where the pipeline makes them (Gated-SCNN), boundary targets."""
+    head = cfg.model.decode_head
+    head = head[-1] if isinstance(head, (list, tuple)) else head
     gen = torch.Generator().manual_seed(0)
-    labels = synthetic_labels(batch, shape, num_classes)
-    edges = has_boundary_targets(cfg)
-    inputs, samples = [], []
-    for label in labels:
-        inputs.append(
-            torch.randint(
-                0, 256, (3, *shape), generator=gen, dtype=torch.uint8))
-        sample = SegDataSample(
-            metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape))
+    pipeline = cfg.train_dataloader.dataset.get('pipeline', [])
+    edges = any(t.get('type') == 'GenerateSegBoundary' for t in pipeline)
+    meta = dict(img_shape=shape, ori_shape=shape, pad_shape=shape)
+    out = dict(inputs=[], data_samples=[])
+    for label in synthetic_labels(batch, shape, head.num_classes):
+        img = torch.randint(0, 256, (3, *shape), generator=gen)
+        out['inputs'].append(img.to(torch.uint8))
+        sample = SegDataSample(metainfo=meta)
         sample.gt_sem_seg = PixelData(
-            data=torch.from_numpy(label.astype(np.int64))[None])
+            data=torch.from_numpy(label)[None].long())
         if edges:
-            edge = seg_boundary_map(label, 2, 255).astype(np.int64)
-            sample.gt_edge_map = PixelData(data=torch.from_numpy(edge)[None])
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+            edge = torch.from_numpy(seg_boundary_map(label, 2, 255)[None])
+            sample.gt_edge_map = PixelData(data=edge.long())
+        out['data_samples'].append(sample)
+    return out
 
 
-def build_train_model(cfg: Config, device: str):
-    """The config's model (random weights, SyncBN reverted) in train mode."""
-    init_default_scope(cfg.default_scope)
-    from mmseg.registry import MODELS
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.pretrained = None
-    model = revert_sync_batchnorm(MODELS.build(model_cfg))
-    return model.to(device).train()
-
-
-def optim_wrapper_for(model, cfg: Config, amp: bool):
+def model_step(cfg: Config,
+               device: str,
+               amp: bool,
+               batch: int = 1,
+               shape: tuple = (64, 64),
+               data: Optional[dict] = None) -> Callable[[], dict]:
+    """A closure running one ``train_step`` of the config's model (random
+    weights) on ``data`` (segmentation: :func:`synthetic_batch` when None);
+    ``step.model``, ``step.data`` and ``step.optim_wrapper`` are its
+    parts."""
+    model = build_model(cfg, device=device).train()
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     if amp:
-        optim_cfg.type = 'AmpOptimWrapper'
-        optim_cfg.setdefault('loss_scale', 'dynamic')
-    return build_optim_wrapper(model, optim_cfg)
-
-
-def num_classes_of(cfg: Config) -> int:
-    head = cfg.model.decode_head
-    if isinstance(head, (list, tuple)):
-        head = head[-1]
-    return head.num_classes
-
-
-def model_step(cfg: Config, device: str, amp: bool, batch: int,
-               shape: tuple) -> Callable[[], dict]:
-    """A closure running one ``train_step`` of the config's model."""
-    model = build_train_model(cfg, device)
-    wrapper = optim_wrapper_for(model, cfg, amp)
-    data = synthetic_batch(cfg, batch, shape, num_classes_of(cfg))
+        optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
+    wrapper = build_optim_wrapper(model, optim_cfg)
+    if data is None:
+        data = synthetic_batch(cfg, batch, shape)
 
     def step():
         return model.train_step(data, wrapper)
 
-    step.model = model
-    step.data = data
-    step.optim_wrapper = wrapper
+    step.model, step.data, step.optim_wrapper = model, data, wrapper
     return step
 
 
-def sync(device: str) -> None:
-    if device == 'cuda':
-        torch.cuda.synchronize()
-
-
-def peak_memory_of(cfg_path: str,
-                   cfg_options: Optional[dict] = None,
-                   device: str = 'cpu',
-                   amp: bool = False,
-                   batch: Optional[int] = None,
-                   shape: Optional[Sequence[int]] = None) -> dict:
-    """One model's peak memory over two steps (see the module docstring);
-    run in a process of its own by :func:`memory_in_subprocess`.
-
-    Args:
-        cfg_path (str): The config file.
-        cfg_options (dict, optional): Overrides of the config. Defaults to
-            None.
-        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
-        amp (bool): ``AmpOptimWrapper`` (CUDA only). Defaults to False.
-        batch (int, optional): Images per step. Defaults to None: the
-            config's.
-        shape (Sequence[int], optional): Crop ``(H, W)``. Defaults to None:
-            the config's.
-
-    Returns:
-        dict: ``peak_mib`` and ``kind`` (what the number covers).
-    """
-    cfg = load_config(cfg_path, cfg_options)
-    batch, shape = step_settings(cfg, batch, shape)
-    step = model_step(cfg, device, amp, batch, shape)
-    sync(device)
-    if device == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        step()
-        sync(device)
-        return dict(
-            peak_mib=torch.cuda.max_memory_allocated() / 2**20,
-            kind='torch.cuda.max_memory_allocated (weights, gradients, '
-            'optimizer state, activations)')
-    resettable = reset_peak_rss()
-    before = rss_kib()
-    before = before / 1024 if before is not None else maxrss_mib()
-    step()
-    step()
-    kind = 'increase of the peak RSS over two steps (weights excluded)'
-    if not resettable:
-        kind += '; peak not resettable: only what exceeds earlier peaks'
-    return dict(peak_mib=max(0.0, maxrss_mib() - before), kind=kind)
-
-
-def memory_in_subprocess(cfg_path: str,
-                         cfg_options: Optional[dict] = None,
-                         device: str = 'cpu',
-                         amp: bool = False,
-                         batch: Optional[int] = None,
-                         shape: Optional[Sequence[int]] = None,
-                         threads: Optional[int] = None) -> dict:
-    """:func:`peak_memory_of` in a fresh Python process, which imports this
-    same ``mmext_pixel``; ``threads``: its ``torch.set_num_threads``."""
-    settings = dict(
-        cfg_path=cfg_path,
-        cfg_options=cfg_options,
-        device=device,
-        amp=amp,
-        batch=batch,
-        shape=shape)
-    package_root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        [package_root, env.get('PYTHONPATH', '')])
-    proc = subprocess.run([
-        sys.executable, '-c',
-        'from mmext_pixel.analysis.training_cost import memory_worker; '
-        'memory_worker()'
-    ],
-                          input=pickle.dumps((settings, threads)),
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          env=env)
-    out = proc.stdout.decode(errors='replace')
-    if proc.returncode != 0:
-        raise RuntimeError(f'memory measurement of {cfg_path} failed:\n' +
-                           out[-3000:])
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def memory_worker() -> None:
-    """The process of :func:`memory_in_subprocess`: its settings come on
-    stdin, its result goes to the last line of stdout as JSON."""
-    settings, threads = pickle.load(sys.stdin.buffer)
-    check_device(settings['device'])
+def step_memory(cfg_path: str,
+                cfg_options: Optional[dict] = None,
+                device: str = 'cpu',
+                amp: bool = False,
+                batch: Optional[int] = None,
+                shape: Optional[Sequence[int]] = None,
+                threads: Optional[int] = None) -> dict:
+    """One model's peak memory over two steps, ``peak_mib`` and ``kind``:
+    on CUDA ``max_memory_allocated`` (weights included), on the CPU the
+    increase of the peak RSS (weights excluded)."""
     if threads:
         torch.set_num_threads(threads)
-    print(json.dumps(peak_memory_of(**settings)))
+    check_device(device)
+    cfg = load_config(cfg_path, cfg_options)
+    step = model_step(cfg, device, amp, *step_settings(cfg, batch, shape))
+    memory = peak_memory(lambda: (step(), step()), device)
+    if device == 'cuda':
+        return dict(
+            peak_mib=memory['peak_mib'],
+            kind='torch.cuda.max_memory_allocated (weights, gradients, '
+            'optimizer state, activations)')
+    kind = 'increase of the peak RSS over two steps (weights excluded)'
+    if 'not resettable' in memory['kind']:
+        kind += '; peak not resettable: only what exceeds earlier peaks'
+    return dict(peak_mib=memory['increase_mib'], kind=kind)
 
 
-# ----------------------------------------------------------------- official
+def step_memory_alone(cfg_path: str, *args) -> dict:
+    """:func:`step_memory` in a spawned process: two models measured so do
+    not share a high-water mark."""
+    spawn = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        try:
+            return pool.submit(step_memory, cfg_path, *args).result()
+        except Exception as e:
+            raise RuntimeError(
+                f'memory measurement of {cfg_path} failed: {e}') from e
 
 
 def official_steps(cfg: Config, device: str, batch: int,
                    shape: tuple) -> Dict[str, Callable[[], object]]:
     """Our decode head's training step and the official arithmetic's."""
-    init_default_scope(cfg.default_scope)
-    from mmseg.registry import MODELS
-    head = revert_sync_batchnorm(MODELS.build(cfg.model.decode_head))
+    head = build_model(
+        Config(dict(model=cfg.model.decode_head, default_scope=SEG_SCOPE)))
     head.train()
     # the references compute no dropout (they are written for inference):
     # the step is compared without it on both sides
@@ -265,11 +162,8 @@ def official_steps(cfg: Config, device: str, batch: int,
     x = torch.randn(batch, head.in_channels, *feat, generator=gen).to(device)
     labels = torch.from_numpy(
         synthetic_labels(batch, shape, head.num_classes)).long().to(device)
-    optimizer = cfg.optim_wrapper.optimizer
-    sgd = dict(
-        lr=optimizer.lr,
-        momentum=optimizer.get('momentum', 0),
-        weight_decay=optimizer.get('weight_decay', 0))
+    opt = cfg.optim_wrapper.optimizer
+    sgd = {k: opt.get(k, 0) for k in ('lr', 'momentum', 'weight_decay')}
     ours_opt = torch.optim.SGD(head.parameters(), **sgd)
     official_opt = torch.optim.SGD(params, **sgd)
     loss_fn = head.loss_decode
@@ -297,13 +191,9 @@ def official_steps(cfg: Config, device: str, batch: int,
     return dict(model=ours, baseline=theirs)
 
 
-# ----------------------------------------------------------------- gscnn
-
-
 def gscnn_extras(step) -> Dict[str, Callable[[], object]]:
     """Boundary targets and the dual-task loss (forward and backward) of the
     step's batch, timed on their own."""
-    from mmext_pixel.datasets.transforms import seg_boundary_map
     model, data = step.model, step.data
     head = model.decode_head
     labels = [s.gt_sem_seg.data[0].numpy() for s in data['data_samples']]
@@ -328,9 +218,6 @@ def gscnn_extras(step) -> Dict[str, Callable[[], object]]:
         boundary_targets=boundary_targets, dual_task_loss=dual_task_loss)
 
 
-# ----------------------------------------------------------------- cost
-
-
 def training_cost(config: str,
                   baseline: Optional[str] = None,
                   official: bool = False,
@@ -343,39 +230,13 @@ def training_cost(config: str,
                   threads: Optional[int] = None,
                   memory: bool = True,
                   cfg_options: Optional[dict] = None) -> dict:
-    """Time the config's training step against ``baseline`` or the
-    official arithmetic, the steps alternating.
-
-    Gated-SCNN configs also time, in the same rounds, what the method adds
-    to a step outside the network (:func:`gscnn_extras`), as a fraction of
-    the whole step.
-
-    Args:
-        config (str): The config file.
-        baseline (str, optional): The counterpart's config file. Defaults
-            to None.
-        official (bool): The decode head's step against its official
-            arithmetic (:func:`official_steps`) instead. Defaults to False.
-        device (str): ``'cpu'`` or ``'cuda'``. Defaults to 'cpu'.
-        amp (bool): ``AmpOptimWrapper`` (CUDA only). Defaults to False.
-        iters (int): Timed rounds. Defaults to 5.
-        warmup (int): Untimed rounds first. Defaults to 1.
-        batch (int, optional): Images per step. Defaults to None: the
-            config's ``train_dataloader.batch_size``.
-        shape (Sequence[int], optional): Crop ``(H, W)``. Defaults to None:
-            the config's.
-        threads (int, optional): ``torch.set_num_threads`` here and in the
-            memory processes. Defaults to None: as is.
-        memory (bool): Measure each model's peak memory in a process of
-            its own (not with ``official``). Defaults to True.
-        cfg_options (dict, optional): Overrides of both configs. Defaults
-            to None.
+    """``benchmark_train.py``'s measurement (its options, same names).
 
     Returns:
         dict: The settings, ``load_average`` before and after, ``steps``
-        (per runner :func:`summarise`'s numbers, ``images_per_s`` and
-        ``memory``), ``ratios`` (model / baseline), for Gated-SCNN
-        ``gscnn_added_fraction``, and ``names`` (the runners' report names).
+        (per runner :func:`~.timing.summarise`'s numbers, ``images_per_s``
+        and ``memory``), ``ratios`` (model / baseline), for Gated-SCNN
+        ``gscnn_added_fraction``, and ``names`` (the report's names).
     """
     check_device(device)
     if threads:
@@ -405,11 +266,11 @@ def training_cost(config: str,
                 boundary_targets='boundary targets',
                 dual_task_loss='dual-task loss f+b')
     load_before = load_average()
-    times = time_alternately(runners, iters, warmup, device)
+    times = time_alternately(runners, iters, warmup)
     result = dict(
         config=config,
         baseline='official' if official else baseline,
-        device=(torch.cuda.get_device_name() if device == 'cuda' else 'cpu'),
+        device=device_name(device),
         threads=torch.get_num_threads(),
         amp=amp,
         batch=step_batch,
@@ -433,12 +294,11 @@ def training_cost(config: str,
         }
     if 'dual_task_loss' in steps:
         added = [
-            a + b
-            for a, b in zip(times['boundary_targets'], times['dual_task_loss'])
+            a + b for a, b in zip(steps['boundary_targets']['times_ms'],
+                                  steps['dual_task_loss']['times_ms'])
         ]
         result['gscnn_added_fraction'] = {
-            'median':
-            summarise(added)['median_ms'] / steps['model']['median_ms'],
+            'median': np.median(added) / steps['model']['median_ms'],
             'min': min(added) / steps['model']['min_ms']
         }
     if memory and not official:
@@ -446,8 +306,9 @@ def training_cost(config: str,
         if baseline:
             paths['baseline'] = baseline
         for key, path in paths.items():
-            steps[key]['memory'] = memory_in_subprocess(
-                path, cfg_options, device, amp, batch, shape, threads)
+            steps[key]['memory'] = step_memory_alone(path, cfg_options, device,
+                                                     amp, batch, shape,
+                                                     threads)
         if 'baseline' in paths:
             result['ratios']['peak_memory'] = (
                 steps['model']['memory']['peak_mib'] /
@@ -458,11 +319,7 @@ def training_cost(config: str,
 
 def format_report(result: dict) -> str:
     """:func:`training_cost`'s report: the settings, a line per runner, the
-    ratios and Gated-SCNN's added fraction.
-
-    Args:
-        result (dict): What :func:`training_cost` returned.
-    """
+    ratios and Gated-SCNN's added fraction."""
     where = result['device'] + (f', {result["threads"]} thread(s)'
                                 if result['device'] == 'cpu' else '')
     lines = [

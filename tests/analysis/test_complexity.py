@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.analysis import FlopAnalyzer
 
 from helpers.tiny_pose_config import POSE_CONFIG
-from mmext_pixel.analysis import measured_model as analysis
 from mmext_pixel.analysis.complexity import format_complexity, get_complexity
+from mmext_pixel.analysis.measured_model import (TensorForward, input_shape,
+                                                 measured_network)
+from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -17,24 +20,26 @@ CITYSCAPES_V1 = str(
     REPO_ROOT / 'configs/hrnet/fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024.py')
 
 
-def test_params_are_the_models_parameters():
+@pytest.fixture(scope='module')
+def v1():
+    """HRNetV2-W18-Small-v1's config and model, built once."""
     cfg = load_config(CITYSCAPES_V1)
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-    init_default_scope('mmseg')
-    model = MODELS.build(cfg.model)
+    return cfg, build_model(cfg)
+
+
+def test_params_are_the_models_parameters(v1):
+    cfg, model = v1
     expected = sum(p.numel() for p in model.parameters())
 
-    result = get_complexity(cfg, (128, 128))
+    result = get_complexity(cfg, (128, 128), model=model)
     assert result['params'] == expected
     # HRNetV2-W18-Small-v1 has 1.5M parameters (Sun et al., 2019, Table 1)
     assert round(result['params'] / 1e6, 1) == 1.5
     assert result['shape'] == result['input_shape'] == (128, 128)
 
 
-def test_flops_scale_with_input_area():
-    cfg = load_config(CITYSCAPES_V1)
-    model = analysis.build_model(cfg)
+def test_flops_scale_with_input_area(v1):
+    cfg, model = v1
     small = get_complexity(cfg, (128, 128), model=model)
     large = get_complexity(cfg, (256, 256), model=model)
     assert small['flops'] > 0
@@ -44,12 +49,12 @@ def test_flops_scale_with_input_area():
     assert square['flops'] == small['flops']
 
 
-def test_conv_flops_match_the_hrnet_paper():
+def test_conv_flops_match_the_hrnet_paper(v1):
     # Convolution multiply-adds scale exactly with the input area (every
     # stride divides 256x512), and HRNet's modelsummary.py reports them in
     # units of 2**30: 31.1 "GFLOPs" at 1024x2048 for W18-Small-v1.
-    cfg = load_config(CITYSCAPES_V1)
-    result = get_complexity(cfg, (256, 512), by_operator=True)
+    cfg, model = v1
+    result = get_complexity(cfg, (256, 512), model=model, by_operator=True)
     by_op = result['flops_by_operator']
     assert sum(by_op.values()) == result['flops']
     conv_at_full_size = by_op['conv'] * 16
@@ -60,8 +65,8 @@ def test_pose_config(tmp_path):
     path = tmp_path / 'tiny_pose.py'
     path.write_text(POSE_CONFIG)
     cfg = load_config(str(path))
-    assert analysis.input_shape(cfg) == (256, 192)
-    model = analysis.build_model(cfg)
+    assert input_shape(cfg) == (256, 192)
+    model = build_model(cfg)
     expected = sum(p.numel() for p in model.parameters())
     result = get_complexity(cfg, (64, 64), model=model)
     assert result['params'] == expected
@@ -72,15 +77,13 @@ def test_gsto_pose_flops_match_the_paper():
     # GSTO-HRNet-W32 pose: 18.2 GFLOPs at 384x288 in the official table,
     # 18.16 as convolution multiply-adds / 2**30. Every stride divides
     # 128x96, so the count at 384x288 is exactly 9 times that at 128x96.
-    from mmengine.analysis import FlopAnalyzer
     cfg = load_config(
         str(REPO_ROOT / 'configs/gsto_pose/'
             'td-hm_gsto-hrnet-w32_8xb64-210e_coco-384x288.py'))
-    model = analysis.build_model(cfg)
+    model, inputs = measured_network(cfg, (128, 96))
     assert sum(p.numel() for p in model.parameters()) == 29_620_693
     with torch.no_grad():
-        inputs = analysis.dummy_inputs(model, cfg, (128, 96))
-        analyzer = FlopAnalyzer(analysis.TensorForward(model), (inputs, ))
+        analyzer = FlopAnalyzer(TensorForward(model), (inputs, ))
         analyzer.unsupported_ops_warnings(False)
         conv_at_384x288 = analyzer.by_operator()['conv'] * 9
     assert round(conv_at_384x288 / 2**30, 2) == 18.16

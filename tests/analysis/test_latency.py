@@ -36,9 +36,9 @@ def _config(path):
 # ----------------------------------------------------------- one config
 
 
-def test_benchmark_latencies():
+def test_forward_latency():
     cfg = load_config(CITYSCAPES_V1)
-    result = latency.benchmark(cfg, (64, 64), warmup=1, runs=3)
+    result = latency.forward_latency(cfg, (64, 64), warmup=1, runs=3)
     times = result['times_ms']
     assert len(times) == 3 and all(t > 0 for t in times)
     assert result['mean_ms'] == pytest.approx(statistics.fmean(times))
@@ -49,15 +49,15 @@ def test_benchmark_latencies():
     assert result['device'] == 'cpu' and result['input_shape'] == (64, 64)
 
 
-def test_benchmark_arguments():
+def test_forward_latency_arguments():
     cfg = load_config(CITYSCAPES_V1)
     with pytest.raises(ValueError, match='runs'):
-        latency.benchmark(cfg, (64, 64), warmup=0, runs=0)
+        latency.forward_latency(cfg, (64, 64), warmup=0, runs=0)
     with pytest.raises(ValueError, match='device'):
-        latency.benchmark(cfg, (64, 64), device='tpu')
+        latency.forward_latency(cfg, (64, 64), device='tpu')
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match='CUDA'):
-            latency.benchmark(cfg, (64, 64), device='cuda')
+            latency.forward_latency(cfg, (64, 64), device='cuda')
 
 
 def test_compare_runs_the_two_models_in_turn(monkeypatch):
@@ -66,12 +66,12 @@ def test_compare_runs_the_two_models_in_turn(monkeypatch):
     calls = []
     real_time_alternately = latency.time_alternately
 
-    def spy(runners, runs, warmup=0, device='cpu'):
+    def spy(runners, runs, warmup=0):
         wrapped = {
             name: (lambda n=name, fn=fn: calls.append(n) or fn())
             for name, fn in runners.items()
         }
-        return real_time_alternately(wrapped, runs, warmup, device)
+        return real_time_alternately(wrapped, runs, warmup)
 
     monkeypatch.setattr(latency, 'time_alternately', spy)
     cfgs = [load_config(CITYSCAPES_V1), load_config(CITYSCAPES_V2)]
@@ -84,7 +84,7 @@ def test_compare_runs_the_two_models_in_turn(monkeypatch):
 
 
 def test_gald_rows_agree_and_the_bound_is_marked():
-    result = latency.benchmark_official(
+    result = latency.latency_against_official(
         _config(GALD), (257, ), warmup=0, runs=1, module_runs=2)
     rows = result['rows']
     assert list(rows) == ['head', 'ga', 'ga_bound', 'ga_grouping']
@@ -112,7 +112,7 @@ def test_spnet_rows_time_the_head_and_the_trunk():
     with torch.no_grad():
         assert rows['trunk']['ours']().shape == (1, 2048, 6, 8)
         assert rows['head']['ours']().shape == (1, 150, 6, 8)
-    result = latency.benchmark_official(cfg, (41, 57), warmup=0, runs=2)
+    result = latency.latency_against_official(cfg, (41, 57), warmup=0, runs=2)
     for row in result['rows'].values():
         assert row['max_rel_diff'] <= latency.AGREEMENT
         assert len(row['ours']['times_ms']) == 2
@@ -128,7 +128,7 @@ def test_default_shape_is_the_configs_crop(monkeypatch):
         return {}
 
     monkeypatch.setattr(latency, 'official_rows', rows)
-    result = latency.benchmark_official(_config(DGCN), runs=1)
+    result = latency.latency_against_official(_config(DGCN), runs=1)
     assert seen['shape'] == (832, 832) == result['shape']
 
 
@@ -145,7 +145,8 @@ def test_a_disagreeing_row_stops_the_benchmark(monkeypatch):
     official_ga_loop = ref.official_ga_loop
     monkeypatch.setattr(ref, 'official_ga_loop', off_by_a_little)
     with pytest.raises(RuntimeError, match="disagree on the 'head' row"):
-        latency.benchmark_official(_config(GALD), GALD_SHAPE, warmup=0, runs=1)
+        latency.latency_against_official(
+            _config(GALD), GALD_SHAPE, warmup=0, runs=1)
 
 
 def test_heads_without_a_reference_are_refused():
@@ -156,7 +157,8 @@ def test_heads_without_a_reference_are_refused():
 def test_cuda_without_a_device_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(RuntimeError, match='--device cuda: no CUDA device'):
-        latency.benchmark_official(_config(DGCN), (64, 64), device='cuda')
+        latency.latency_against_official(
+            _config(DGCN), (64, 64), device='cuda')
 
 
 def test_ga_bound_is_the_ga_without_its_scalars():

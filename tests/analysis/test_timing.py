@@ -1,8 +1,7 @@
-"""mmext_pixel.analysis.timing: what the timing tools share (the model and
-input helpers of mmext_pixel.analysis.measured_model are tested through
-the analysis modules that use them)."""
+"""mmext_pixel.analysis.timing: what the timing tools share."""
 import statistics
 
+import numpy as np
 import pytest
 
 from mmext_pixel.analysis import timing
@@ -22,9 +21,9 @@ def test_time_alternately_runs_in_turn(warmup):
 
 def test_time_alternately_measures_each_callable(monkeypatch):
     """A fake clock that only the callables advance: the times are what
-    each took, in milliseconds."""
+    each took."""
     clock = [0.0]
-    monkeypatch.setattr(timing.time, 'perf_counter', lambda: clock[0])
+    monkeypatch.setattr(timing, 'timer', lambda: clock[0])
 
     def take(seconds):
         return lambda: clock.__setitem__(0, clock[0] + seconds)
@@ -39,12 +38,12 @@ def test_summary_and_report_line():
     times = [4.0, 1.0, 2.5, 10.0]
     stats = timing.summarise(times)
     assert stats == dict(
-        median_ms=3.25,
-        min_ms=1.0,
-        mean_ms=4.375,
+        median_ms=pytest.approx(3.25),
+        min_ms=pytest.approx(1.0),
+        mean_ms=pytest.approx(4.375),
         std_ms=pytest.approx(statistics.pstdev(times)),
         runs=4,
-        times_ms=times)
+        times_ms=pytest.approx(times))
     assert timing.report_line('forward', stats) == (
         'forward                  median       3.25 ms  min       1.00 ms  '
         '(4 runs)')
@@ -54,3 +53,13 @@ def test_device_check():
     with pytest.raises(ValueError, match="'tpu'"):
         timing.check_device('tpu')
     timing.check_device('cpu')
+
+
+def test_peak_memory_sees_what_the_function_allocates():
+    """100 MiB written while the function runs raise the peak by that."""
+    result = timing.peak_memory(lambda: np.ones(100 * 2**20, np.uint8).sum(),
+                                'cpu')
+    assert result['increase_mib'] >= 95
+    assert result['peak_mib'] >= result['increase_mib']
+    assert result['kind'].startswith('process peak RSS')
+    assert len(timing.load_average()) == 3

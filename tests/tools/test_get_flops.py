@@ -1,7 +1,7 @@
 """tools/analysis_tools/get_flops.py as a user runs it from the repository
-root: exit status and the printed counts (the counting is tested in-process
-by tests/analysis/test_complexity.py)."""
-import re
+root: exit status, the report and its JSON (the counting is tested
+in-process by tests/analysis/test_complexity.py)."""
+import json
 from pathlib import Path
 
 import pytest
@@ -18,13 +18,18 @@ CITYSCAPES_V1 = str(
     REPO_ROOT / 'configs/hrnet/fcn_hr18s-v1_4xb2-80k_cityscapes-512x1024.py')
 
 
-def test_get_flops_cli():
-    out = run_tool([TOOL, CITYSCAPES_V1, '--shape', '64', '128'],
-                   cwd=str(REPO_ROOT),
-                   timeout=300).stdout
+def test_get_flops_cli(tmp_path):
+    out_json = tmp_path / 'flops.json'
+    out = run_tool(
+        [TOOL, CITYSCAPES_V1, '--shape', '64', '128', '--out',
+         str(out_json)],
+        cwd=str(REPO_ROOT),
+        timeout=300).stdout
+    result = json.loads(out_json.read_text())
+    assert result['shape'] == [64, 128]
     assert 'Input shape (H, W): (64, 128)' in out
-    params = int(re.search(r'Params: ([\d,]+)', out).group(1).replace(',', ''))
-    cfg = load_config(CITYSCAPES_V1)
-    assert params == get_complexity(cfg, (64, 128))['params']
-    gflops = float(re.search(r'GFLOPs: ([\d.]+)', out).group(1))
-    assert gflops > 0
+    expected = get_complexity(load_config(CITYSCAPES_V1), (64, 128))
+    assert result['params'] == expected['params']
+    assert result['flops'] == expected['flops'] > 0
+    assert f'Params: {result["params"]:,}' in out
+    assert f'results written to {out_json}' in out

@@ -41,9 +41,9 @@ import mmengine
 import torch
 from mmengine.config import DictAction
 
-from mmext_pixel.analysis.latency import (benchmark_configs,
-                                          benchmark_official, format_official,
-                                          format_summary)
+from mmext_pixel.analysis.latency import (format_official, format_summary,
+                                          latency_against_official,
+                                          latency_of_configs)
 from mmext_pixel.analysis.measured_model import add_shape_arg
 from mmext_pixel.utils.run_config import load_config
 
@@ -99,14 +99,14 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     if args.official:
         cfg = load_config(args.config, args.cfg_options)
-        cfg.log_level = 'WARN'
-        summary = benchmark_official(cfg, args.shape, args.warmup, args.runs,
-                                     args.module_runs, args.device)
+        summary = latency_against_official(cfg, args.shape, args.warmup,
+                                           args.runs, args.module_runs,
+                                           args.device)
         print(format_official(summary))
     else:
         paths = [args.config] + ([args.compare] if args.compare else [])
-        summary = benchmark_configs(paths, args.cfg_options, args.shape,
-                                    args.warmup, args.runs, args.device)
+        summary = latency_of_configs(paths, args.cfg_options, args.shape,
+                                     args.warmup, args.runs, args.device)
         print(format_summary(summary))
     if args.out:
         mmengine.dump(summary, args.out, file_format='json', indent=2)

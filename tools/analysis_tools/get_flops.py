@@ -1,7 +1,7 @@
 """Parameters and FLOPs of the model of a segmentation or pose config.
 
     python tools/analysis_tools/get_flops.py CONFIG [--shape H W]
-        [--by-operator] [--cfg-options k=v ...]
+        [--by-operator] [--out RESULT.json] [--cfg-options k=v ...]
 
 ``--shape`` is the input height and width (one value for a square input);
 the default is 1024 2048 for segmentation configs (a Cityscapes image) and
@@ -23,6 +23,7 @@ computes the "GFLOPs" of the official HRNet model zoos.
 """
 import argparse
 
+import mmengine
 from mmengine.config import DictAction
 
 from mmext_pixel.analysis.complexity import format_complexity, get_complexity
@@ -30,7 +31,7 @@ from mmext_pixel.analysis.measured_model import add_shape_arg, input_shape
 from mmext_pixel.utils.run_config import load_config
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Count the parameters and FLOPs of a segmentor or a pose '
         'estimator')
@@ -46,16 +47,21 @@ def parse_args():
         action='store_true',
         help='also print the FLOPs per operator type and in the convention '
         'of HRNet\'s modelsummary.py (traces the model once more)')
-    return parser.parse_args()
+    parser.add_argument('--out', help='write the results to this JSON file')
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     cfg.log_level = 'WARN'
     shape = input_shape(cfg, args.shape)
     result = get_complexity(cfg, shape, by_operator=args.by_operator)
     print(format_complexity(args.config, result))
+    if args.out:
+        mmengine.dump(result, args.out, file_format='json', indent=2)
+        print(f'results written to {args.out}')
+    return result
 
 
 if __name__ == '__main__':

@@ -1,0 +1,235 @@
+"""The steps of ``tools/gpu_check.py`` on one method's check config
+(:func:`mmext_pixel.apis.gpu_check.check_method` runs them in order), and
+what they measure: checked training steps, and the training-step and
+inference ratios of two models (GSTO's cost)."""
+import json
+import os.path as osp
+import sys
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+from mmengine.config import Config
+
+from mmext_pixel.analysis.timing import (peak_memory, summarise,
+                                         time_alternately)
+from mmext_pixel.analysis.training_cost import (format_report, model_step,
+                                                step_settings, training_cost)
+from mmext_pixel.deployment import export_onnx
+from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
+
+from .gpu_check_configs import (METHODS, SMOKE_AUG_SCALES, official_widths,
+                                pose_batch, prepare_baseline)
+from .tester import prepare_test, run_test
+
+# timed and untimed steps of the cost step, and its threads
+COST_RUNS = {
+    True: dict(iters=3, warmup=1, threads=1),
+    False: dict(iters=10, warmup=2)
+}
+
+
+def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
+    """``iters`` checked training steps (``checked_steps``) of the check
+    config, with its batch and crop; the model under ``model``."""
+    if cfg.default_scope == POSE_SCOPE:
+        step = model_step(cfg, device, amp, data=pose_batch(cfg))
+        batch = cfg.train_dataloader.batch_size
+        shape = list(cfg.model.head.decoder.input_size)[::-1]
+    else:
+        batch, shape = step_settings(cfg, None, None)
+        step, shape = model_step(cfg, device, amp, batch, shape), list(shape)
+    return dict(
+        batch=batch,
+        shape=shape,
+        **checked_steps(step, iters, device),
+        model=step.model)
+
+
+def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
+    counterpart = METHODS[method][1]
+    if cfg.default_scope == POSE_SCOPE:
+        return dict(
+            status='ok',
+            baseline='n/a (benchmark_train measures segmentation configs)',
+            median_ms=fp32['median_step_ms'],
+            peak_mib=fp32.get('peak_mib'),
+            note='own step from train_fp32' +
+            (''
+             if settings.device == 'cuda' else '; peak memory only on CUDA'))
+    config, options = path, dict(baseline=None, official=False)
+    if counterpart == 'official':
+        options['official'] = True
+        if settings.smoke and cfg.model.decode_head.type == 'SPHead':
+            config = official_widths(method, path, work_dir)
+    elif counterpart:
+        options['baseline'] = prepare_baseline(counterpart, method, settings,
+                                               work_dir)
+    r = training_cost(
+        config, device=settings.device, **COST_RUNS[settings.smoke], **options)
+    print(format_report(r), file=sys.stderr)
+    out = osp.join(work_dir, f'{method}_benchmark_train.json')
+    with open(out, 'w') as f:
+        json.dump(r, f, indent=2)
+    row = dict(
+        status='ok',
+        baseline=('official head arithmetic' if counterpart == 'official' else
+                  osp.basename(counterpart) if counterpart else 'none'),
+        median_ms=r['steps']['model']['median_ms'],
+        peak_mib=r['steps']['model'].get('memory', {}).get('peak_mib'),
+        ratios=r.get('ratios', {}),
+        json=out)
+    if 'gscnn_added_fraction' in r:
+        row['gscnn_added_fraction'] = r['gscnn_added_fraction']['median']
+    return row
+
+
+def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
+    """``tools/test.py CONFIG CKPT --aug-test`` in this process."""
+    scales = (
+        SMOKE_AUG_SCALES
+        if settings.smoke and cfg.default_scope != POSE_SCOPE else None)
+    test_cfg, dataset = prepare_test(
+        load_config(path),
+        path,
+        fp32['checkpoint'],
+        osp.join(work_dir, f'{method}_aug_test'),
+        aug_test=True,
+        aug_scales=scales,
+        log=lambda line: print(line, file=sys.stderr))
+    metrics = run_test(test_cfg, dataset)
+    return dict(
+        status='ok',
+        images=2,
+        metrics={k: float(v)
+                 for k, v in metrics.items()})
+
+
+def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return dict(
+            status='skipped',
+            reason='onnxruntime is not installed '
+            '(requirements/deploy.txt)')
+    provider = ('CUDAExecutionProvider'
+                if settings.device == 'cuda' else 'CPUExecutionProvider')
+    if provider not in ort.get_available_providers():
+        return dict(
+            status='skipped',
+            reason=f'onnxruntime has no {provider} '
+            f'(providers {ort.get_available_providers()}): install '
+            'onnxruntime-gpu')
+    if cfg.default_scope == POSE_SCOPE:
+        w, h = cfg.model.head.decoder.input_size
+    else:
+        h, w = cfg.model.data_preprocessor.size
+    out = osp.join(work_dir, f'{method}.onnx')
+    torch.manual_seed(0)
+    export_onnx(path, fp32['checkpoint'], (h, w), out)
+    options = {}
+    if provider == 'CUDAExecutionProvider':
+        getattr(ort, 'preload_dlls', lambda: None)()  # torch's CUDA, cuDNN
+        # the default exhaustive cuDNN search costs minutes at full crops
+        options = {'cudnn_conv_algo_search': 'HEURISTIC'}
+    session = ort.InferenceSession(out, providers=[(provider, options)])
+    if session.get_providers()[0] != provider:
+        raise RuntimeError(f'{out}: onnxruntime did not start {provider} '
+                           f'(session providers {session.get_providers()})')
+    rng = np.random.default_rng(0)
+    feeds = {
+        i.name:
+        rng.standard_normal([d if isinstance(d, int) else 1
+                             for d in i.shape]).astype('f4')
+        for i in session.get_inputs()
+    }
+    outputs = session.run(None, feeds)
+    if not all(np.isfinite(o).all() for o in outputs):
+        raise FloatingPointError(f'{out}: non-finite output on {provider}')
+    result = dict(
+        status='ok',
+        provider=provider,
+        outputs={
+            o.name: list(v.shape)
+            for o, v in zip(session.get_outputs(), outputs)
+        })
+    if provider != 'CPUExecutionProvider':
+        cpu = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+        result['max_abs_diff_vs_cpu_provider'] = max(
+            float(np.abs(a - b).max())
+            for a, b in zip(outputs, cpu.run(None, feeds)))
+    return result
+
+
+def checked_steps(step: Callable[[], dict], iters: int, device: str) -> dict:
+    """``iters`` training steps, the first untimed, each loss checked to be
+    finite: ``losses``, ``first_loss``, ``last_loss``, ``times_ms``,
+    ``median_step_ms`` and, on CUDA, ``peak_mib``."""
+    losses, times = [], {}
+
+    def checked_step():
+        # mmengine's log holds the loss tensors, still in the graph
+        log = {
+            k: float(torch.as_tensor(v).detach())
+            for k, v in step().items()
+        }
+        losses.append(log['loss'])  # mmengine's sum of the losses
+        if not np.isfinite(log['loss']):
+            raise FloatingPointError(f'step {len(losses)}: loss {log["loss"]} '
+                                     f'({log})')
+
+    memory = peak_memory(
+        lambda: times.update(
+            time_alternately(dict(step=checked_step), iters - 1, 1)), device)
+    stats = summarise(times['step'])
+    result = dict(
+        losses=losses,
+        first_loss=losses[0],
+        last_loss=losses[-1],
+        median_step_ms=stats['median_ms'],
+        times_ms=stats['times_ms'])
+    if device == 'cuda':
+        result['peak_mib'] = memory['peak_mib']
+    return result
+
+
+def step_and_forward_ratios(cfg: Config,
+                            base_cfg: Config,
+                            device: str = 'cpu',
+                            amp: bool = False,
+                            iters: int = 8,
+                            warmup: int = 1,
+                            data: Optional[dict] = None) -> dict:
+    """A training step and an inference (eval, no grad, ``mode='tensor'``,
+    the batch's first image) of ``cfg``'s model against ``base_cfg``'s on
+    one batch (``data``; segmentation: :func:`synthetic_batch` when None),
+    ``warmup`` untimed and ``iters`` timed runs alternating; ``amp``:
+    ``AmpOptimWrapper`` and autocast. Returns per ``train_step`` and
+    ``inference`` the medians (``model_ms``, ``baseline_ms``) and ``ratio``.
+    """
+    steps = {}
+    for key, c in (('model', cfg), ('baseline', base_cfg)):
+        size = step_settings(c, None, None) if data is None else (1, None)
+        steps[key] = model_step(c, device, amp, *size, data=data)
+    forwards = {}
+    for key, step in steps.items():
+        x = step.model.data_preprocessor(step.data, False)['inputs'][:1]
+        forwards[key] = (lambda m=step.model, x=x: m(x, None, mode='tensor'))
+    result = dict(train_step=time_alternately(steps, iters, warmup))
+    for step in steps.values():
+        step.model.eval()
+    with torch.no_grad(), torch.autocast(device, enabled=amp):
+        result['inference'] = time_alternately(forwards, iters, warmup)
+    result = {
+        what: {k: summarise(t)['median_ms']
+               for k, t in times.items()}
+        for what, times in result.items()
+    }
+    return {
+        what: dict(
+            model_ms=m['model'],
+            baseline_ms=m['baseline'],
+            ratio=m['model'] / m['baseline'])
+        for what, m in result.items()
+    }
