@@ -37,6 +37,7 @@ EXTERNAL_OPTIONS = {
     '--rgb': "the official GALD/DGCN repository's test scripts",
     '--whole': "the official GALD/DGCN repository's test scripts",
     '--evaluate': "the official Gated-SCNN train.py",
+    '--num_steps': "the official GALD/DGCN training scripts",
     '--nproc': "mmseg's dataset converters",
     '--remote-debugging-pipe': 'chromium',
 }
