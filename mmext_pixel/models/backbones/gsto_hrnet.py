@@ -33,7 +33,8 @@ def _fuse_upsampling_free(fuse_layers: nn.ModuleList) -> nn.ModuleList:
 
 def stacked_norm(x: torch.Tensor, norms: List[nn.Module],
                  training: bool) -> torch.Tensor:
-    """One-channel norms applied to the channels of ``x``, one each.
+    """One-channel norms built from one config, applied to the channels of
+    ``x``, one each.
 
     BatchNorms (not synchronised while training) run as one with stacked
     parameters and buffers; each channel's statistics are its own, so this
@@ -41,11 +42,9 @@ def stacked_norm(x: torch.Tensor, norms: List[nn.Module],
     updated in place as their own forward would.
     """
     bn = norms[0]
-    if not all(
-            isinstance(n, _BatchNorm) and n.affine and n.track_running_stats
-            and (n.momentum, n.eps) == (bn.momentum, bn.eps)
-            and not (training and isinstance(n, nn.SyncBatchNorm))
-            for n in norms) or (training and bn.momentum is None):
+    if not (isinstance(bn, _BatchNorm) and bn.affine
+            and bn.track_running_stats) or training and (isinstance(
+                bn, nn.SyncBatchNorm) or bn.momentum is None):
         return torch.cat([n(c) for n, c in zip(norms, x.split(1, 1))], 1)
     mean, var = (
         torch.cat([getattr(n, k) for n in norms])
@@ -94,18 +93,10 @@ class GSTOHRModule(HRModule):
                 ]) for _ in range(len(self.fuse_layers))
             ])
 
-    def _plain_gates(self) -> bool:
-        """Whether every gate is a 1x1 conv (no bias), a norm and a ReLU."""
-        gates = [g for layers in self.gate_layers for g in layers]
-        return all(
-            type(g.conv) is nn.Conv2d and g.conv.bias is None and g.with_norm
-            and isinstance(g.activate, nn.ReLU) and g.order == ('conv', 'norm',
-                                                                'act')
-            for g in gates)
-
     def fusion_gates(self, x: List[torch.Tensor]) -> List[List[torch.Tensor]]:
         """``gates[i][j]``: the gate map of input ``j`` for output ``i``."""
-        if not self._plain_gates():
+        layers = [g for gates in self.gate_layers for g in gates]
+        if not all(type(g.conv) is nn.Conv2d and g.with_norm for g in layers):
             return [[gate(feat).sigmoid() for gate, feat in zip(gates, x)]
                     for gates in self.gate_layers]
         per_input = []
@@ -124,8 +115,8 @@ class GSTOHRModule(HRModule):
 
     def register_gate_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, gates)`` with :meth:`fusion_gates`' output at
-        every forward (the gates of a stacked inference run included, which
-        hooks on the gate layers would miss).
+        every forward (the gates computed stacked, which hooks on the gate
+        layers would miss).
 
         Args:
             hook (Callable): Called with this module and ``gates[i][j]``.
