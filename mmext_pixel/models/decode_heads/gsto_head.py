@@ -6,6 +6,8 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..utils import resize_to
+
 
 @MODELS.register_module()
 class GSTOHead(BaseDecodeHead):
@@ -99,12 +101,22 @@ class StageScoresHead(BaseDecodeHead):
 
     def loss_by_feat(self, seg_logits: List[Tensor],
                      batch_data_samples) -> dict:
+        """mmseg's decode loss of each map, weighted, without the accuracy
+        (the official training computes none for the stage maps; it costs
+        a full-resolution top-k per map)."""
+        label = self._stack_batch_gt(batch_data_samples)
         losses = dict()
         for name, weight, scores in zip(self.stage_names,
                                         self.stage_loss_weights, seg_logits):
-            for key, value in super().loss_by_feat(scores,
-                                                   batch_data_samples).items():
-                if 'loss' in key:
-                    value = weight * value
-                losses[f'{name}.{key}'] = value
+            scores = resize_to(scores, label.shape[2:], self.align_corners)
+            seg_weight = None if self.sampler is None else \
+                self.sampler.sample(scores, label)
+            for loss_decode in (self.loss_decode if isinstance(
+                    self.loss_decode, nn.ModuleList) else [self.loss_decode]):
+                key = f'{name}.{loss_decode.loss_name}'
+                losses[key] = losses.get(key, 0) + weight * loss_decode(
+                    scores,
+                    label.squeeze(1),
+                    weight=seg_weight,
+                    ignore_index=self.ignore_index)
         return losses
