@@ -22,10 +22,9 @@ from mmengine.config import DictAction
 
 from mmext_pixel.analysis.dataset_check import (DatasetCheckError,
                                                 check_label_maps)
-from mmext_pixel.engine import (ClassCountError, NonFiniteLossError,
-                                add_training_guards)
+from mmext_pixel.engine import (ClassCountError, FitCheckedRunner,
+                                NonFiniteLossError, add_training_guards)
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
-                                              FitCheckedRunner,
                                               check_checkpoint_file)
 from mmext_pixel.utils.run_config import (SEG_SCOPE, finish_run, load_config,
                                           setup_run)
