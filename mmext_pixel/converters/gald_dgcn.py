@@ -29,9 +29,11 @@ TRUNK_RULES: List[Rule] = [
     (r'(layer[1-4]\..+)', r'\1'),
 ]
 
+# official sandwich conv -> our FCNHead part
+SANDWICH = {'conva': 'convs.0', 'convb': 'convs.1', 'bottleneck': 'conv_cat'}
 SANDWICH_RULES: List[Rule] = [
     (r'head\.(conva|convb|bottleneck)\.([01])\.(.+)',
-     lambda m: f'decode_head.{m[1]}.{CONV_BN[m[2]]}.{m[3]}'),
+     lambda m: f'decode_head.{SANDWICH[m[1]]}.{CONV_BN[m[2]]}.{m[3]}'),
     (r'head\.bottleneck\.3\.(.+)', r'decode_head.conv_seg.\1'),
 ]
 
