@@ -80,6 +80,7 @@ def main():
     except (CheckpointError, ClassCountError, DatasetCheckError,
             NonFiniteLossError) as e:
         raise SystemExit(f'error: {e}')
+    finish_run()  # once the Runner and its DDP wrapper are released
 
 
 def train(args) -> None:
@@ -122,9 +123,7 @@ def train(args) -> None:
             print(f'label check: {report.summary()}', flush=True)
     else:
         print('label check: none, a pose config has no label maps')
-    runner = FitCheckedRunner.from_cfg(cfg)
-    runner.train()
-    finish_run()
+    FitCheckedRunner.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':

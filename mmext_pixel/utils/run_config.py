@@ -111,9 +111,14 @@ def finish_run() -> None:
     undefined order and can abort the process ("terminate called without an
     active exception"), failing a run that had finished.
     """
+    import gc
+
     import torch.distributed as torch_dist
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
+        # a released Runner's cycles still hold the DDP wrapper, and so
+        # the group: collect them for the group to go (threads joined) here
+        gc.collect()
         torch_dist.destroy_process_group()
 
 

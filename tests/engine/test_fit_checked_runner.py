@@ -1,9 +1,10 @@
-"""FitCheckedRunner: which checkpoint a resume takes, and the learning rate
-a resumed run goes on with."""
+"""FitCheckedRunner: which checkpoint a resume takes, the learning rate a
+resumed run goes on with, and a distributed run's end."""
 import os
 
 import pytest
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
@@ -13,6 +14,7 @@ from mmext_pixel.engine import FitCheckedRunner
 from mmext_pixel.engine.diverged_checkpoints import (RECORD_NAME,
                                                      record_diverged)
 from mmext_pixel.utils.checkpoint_fit import CheckpointError
+from mmext_pixel.utils.run_config import finish_run
 
 
 class ResumeLog:
@@ -201,3 +203,38 @@ def test_resume_takes_the_configs_learning_rate(tmp_path):
     assert group['lr'] == pytest.approx(expected, rel=1e-9)
     assert group['initial_lr'] == 0.01
     assert runner.param_schedulers[0].base_values == [0.01]
+
+
+def gloo_threads():
+    names = []
+    for task in os.listdir('/proc/self/task'):
+        try:
+            with open(f'/proc/self/task/{task}/comm') as f:
+                names.append(f.read().strip())
+        except OSError:  # a thread that ended meanwhile
+            pass
+    return [name for name in names if 'gloo' in name]
+
+
+def test_finish_run_ends_the_gloo_threads_of_a_ddp_run(tmp_path):
+    """Gloo's threads must not outlive the run into interpreter teardown,
+    where a rank aborts ("terminate called without an active exception")
+    if one of them still releases a tensor: the DDP wrapper a released
+    Runner keeps in its cycles holds the group."""
+    assert not gloo_threads()
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1)
+    try:
+        model = nn.parallel.DistributedDataParallel(nn.Linear(3, 1))
+        model(torch.ones(2, 3)).sum().backward()
+        assert gloo_threads()
+        # as a Runner: released, but only the collector frees the cycle
+        cycle = [model]
+        cycle.append(cycle)
+        del model, cycle
+        finish_run()
+        assert not dist.is_initialized()
+        assert not gloo_threads()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
