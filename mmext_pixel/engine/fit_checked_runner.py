@@ -1,12 +1,6 @@
-"""mmengine's Runner that checks a checkpoint before loading it, writes its
-checkpoints atomically and resumes from the newest one that loads.
-
-mmengine's loader reports a damaged file as a bare reader error and a
-checkpoint of another model only as a warning; :class:`FitCheckedRunner`
-(used by ``tools/train.py`` and ``tools/test.py``) loads through
-:func:`~mmext_pixel.utils.checkpoint_fit.read_checkpoint` and
-:func:`~mmext_pixel.utils.checkpoint_fit.checkpoint_fit` instead.
-"""
+"""The Runner of ``tools/train.py`` and ``tools/test.py``: checkpoints
+checked before they load, written atomically, resumed from the newest that
+loads."""
 import inspect
 import math
 import os.path as osp
