@@ -22,10 +22,9 @@ from mmengine.config import DictAction
 
 from mmext_pixel.analysis.dataset_check import (DatasetCheckError,
                                                 check_label_maps)
-from mmext_pixel.engine import (ClassCountError, NonFiniteLossError,
-                                add_training_guards)
+from mmext_pixel.engine import (ClassCountError, FitCheckedRunner,
+                                NonFiniteLossError, add_training_guards)
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
-                                              FitCheckedRunner,
                                               check_checkpoint_file)
 from mmext_pixel.utils.run_config import (SEG_SCOPE, finish_run, load_config,
                                           setup_run)
@@ -81,6 +80,7 @@ def main():
     except (CheckpointError, ClassCountError, DatasetCheckError,
             NonFiniteLossError) as e:
         raise SystemExit(f'error: {e}')
+    finish_run()  # once the Runner and its DDP wrapper are released
 
 
 def train(args) -> None:
@@ -123,9 +123,7 @@ def train(args) -> None:
             print(f'label check: {report.summary()}', flush=True)
     else:
         print('label check: none, a pose config has no label maps')
-    runner = FitCheckedRunner.from_cfg(cfg)
-    runner.train()
-    finish_run()
+    FitCheckedRunner.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':

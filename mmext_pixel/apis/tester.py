@@ -18,8 +18,7 @@ from mmengine.config import Config
 from mmengine.dataset import BaseDataset
 
 from mmext_pixel.datasets.transforms import split_has_labels
-from mmext_pixel.engine import add_training_guards
-from mmext_pixel.utils.checkpoint_fit import FitCheckedRunner
+from mmext_pixel.engine import FitCheckedRunner, add_training_guards
 from mmext_pixel.utils.run_config import (POSE_SCOPE, build_split_dataset,
                                           enable_test_time_aug,
                                           enable_visualization, finish_run,
@@ -197,5 +196,8 @@ def run_test(cfg: Config,
             runner._test_dataloader, dataset=dataset)
     runner.allow_partial = allow_partial
     metrics = runner.test()
+    # the process group goes with the Runner's last reference (its DDP
+    # wrapper holds it): release it before finish_run destroys the group
+    del runner
     finish_run()
     return metrics

@@ -6,12 +6,12 @@ the file handling they share. The scripts in ``tools/model_converters`` are
 their command lines.
 """
 from .base import (Conversion, ConversionError, MissingKeysError,
-                   UnknownKeysError, check_loads, convert_file, convert_keys,
+                   UnknownKeysError, check_loads, convert_keys,
                    load_official_state_dict, run_converter, save_converted,
                    strip_prefixes)
 
 __all__ = [
     'Conversion', 'ConversionError', 'MissingKeysError', 'UnknownKeysError',
-    'check_loads', 'convert_file', 'convert_keys', 'load_official_state_dict',
-    'run_converter', 'save_converted', 'strip_prefixes'
+    'check_loads', 'convert_keys', 'load_official_state_dict', 'run_converter',
+    'save_converted', 'strip_prefixes'
 ]

@@ -20,6 +20,8 @@ from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
 import torch
 from torch import Tensor, nn
 
+from mmext_pixel.utils.checkpoint_fit import checkpoint_fit
+
 #: ``(pattern, replacement)``: the pattern must match the whole official
 #: key; the replacement is a template for :meth:`re.Match.expand`
 #: (``r'backbone.\1'``) or a function of the match.
@@ -221,25 +223,12 @@ def check_loads(state_dict: Mapping[str, Tensor], model: nn.Module) -> None:
         ConversionError: Naming the keys missing from the state dict, those
             not in the model and those of another shape.
     """
-    ours = model.state_dict()
-    missing = [k for k in ours if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in ours]
-    shapes = [
-        f'{k}: {tuple(v.shape)} vs ours {tuple(ours[k].shape)}'
-        for k, v in state_dict.items()
-        if k in ours and tuple(v.shape) != tuple(ours[k].shape)
-    ]
-    problems = []
-    if missing:
-        problems.append('missing from the checkpoint: ' + ', '.join(missing))
-    if unexpected:
-        problems.append('not in the model: ' + ', '.join(unexpected))
-    if shapes:
-        problems.append('shape mismatch: ' + '; '.join(shapes))
-    if problems:
+    fit = checkpoint_fit(model, state_dict, revise_keys=())
+    if not fit.fits:
         raise ConversionError(
-            'converted checkpoint does not fit the model: ' +
-            ' | '.join(problems), missing + unexpected)
+            'converted checkpoint does not fit the model:\n' +
+            fit.describe(max_keys=len(state_dict) + fit.num_model_keys),
+            fit.missing + fit.unexpected)
     model.load_state_dict(state_dict, strict=True)
 
 
@@ -318,24 +307,6 @@ def save_converted(state_dict: Mapping[str, Tensor], dst: str,
     torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)
 
 
-def convert_file(src: str,
-                 dst: str,
-                 convert: Callable[[dict], Conversion],
-                 unsafe: bool = False) -> Conversion:
-    """Read ``src``, convert it and write ``dst``.
-
-    Args:
-        src (str): The official checkpoint.
-        dst (str): The converted checkpoint to write.
-        convert (Callable[[dict], Conversion]): The converter.
-        unsafe (bool): As in :func:`load_official_state_dict`. Defaults to
-            False.
-    """
-    conversion = convert(load_official_state_dict(src, unsafe))
-    save_converted(conversion.state_dict, dst, src)
-    return conversion
-
-
 def report(conversion: Conversion, src: str, dst: str) -> None:
     """Print what was written and what was left out, and why."""
     print(f'{src}: {len(conversion.state_dict)} tensors written to {dst}')
@@ -361,6 +332,7 @@ def run_converter(description: str,
     args = converter_arg_parser(description, backbone_only).parse_args(argv)
     if backbone_only:
         convert = partial(convert, backbone_only=args.backbone_only)
-    conversion = convert_file(args.src, args.dst, convert, args.unsafe_load)
+    conversion = convert(load_official_state_dict(args.src, args.unsafe_load))
+    save_converted(conversion.state_dict, args.dst, args.src)
     report(conversion, args.src, args.dst)
     return conversion

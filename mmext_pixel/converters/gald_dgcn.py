@@ -9,18 +9,18 @@ has no bias there.
 """
 import re
 from dataclasses import dataclass
-from typing import Callable, List, Mapping, Optional
+from typing import List, Mapping, Optional
 
 from torch import Tensor
 
-from .base import (Conversion, ConversionError, Reshape, Rule, check_missing,
-                   convert_keys, fold_conv_bias, strip_prefixes)
+from mmext_pixel.testing.gald_dgcn_reference import official_state
+
+from .base import (BN_COUNTER, Conversion, ConversionError, Reshape, Rule,
+                   check_missing, convert_keys, fold_conv_bias, strip_prefixes)
 
 # official Sequential index -> our ConvModule part
 CONV_BN = {'0': 'conv', '1': 'bn'}
 DEPTHS = {(4, 6): 50, (4, 23): 101}  # blocks of (layer2, layer3) -> depth
-BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
-BN_KEYS = ('weight', 'bias', 'running_mean', 'running_var')
 
 #: The trunk, to bare :class:`CeilPoolResNetV1c` keys.
 TRUNK_RULES: List[Rule] = [
@@ -29,9 +29,11 @@ TRUNK_RULES: List[Rule] = [
     (r'(layer[1-4]\..+)', r'\1'),
 ]
 
+# official sandwich conv -> our FCNHead part
+SANDWICH = {'conva': 'convs.0', 'convb': 'convs.1', 'bottleneck': 'conv_cat'}
 SANDWICH_RULES: List[Rule] = [
     (r'head\.(conva|convb|bottleneck)\.([01])\.(.+)',
-     lambda m: f'decode_head.{m[1]}.{CONV_BN[m[2]]}.{m[3]}'),
+     lambda m: f'decode_head.{SANDWICH[m[1]]}.{CONV_BN[m[2]]}.{m[3]}'),
     (r'head\.bottleneck\.3\.(.+)', r'decode_head.conv_seg.\1'),
 ]
 
@@ -94,80 +96,18 @@ def dsn_rules(classifier: int) -> List[Rule]:
     ]
 
 
-def conv_bn_keys(prefix: str,
-                 bias: bool = False,
-                 norm: object = 1,
-                 conv: object = 0) -> List[str]:
-    """Keys of an official conv and the BN after it (without counters).
+def official_keys(kind: Optional[str], depth: int) -> List[str]:
+    """The keys of an official checkpoint (BN counters aside): the layout
+    :func:`~mmext_pixel.testing.gald_dgcn_reference.official_state` writes,
+    here at a small width.
 
     Args:
-        prefix (str): The module holding both.
-        bias (bool): Whether the conv has a bias. Defaults to False.
-        norm (object): The BN's name in ``prefix``. Defaults to 1.
-        conv (object): The conv's name in ``prefix``. Defaults to 0.
+        kind (str, optional): ``'gald'``, ``'dgcn'``, or None for the trunk.
+        depth (int): 50 or 101.
     """
-    keys = [f'{prefix}.{conv}.weight']
-    if bias:
-        keys.append(f'{prefix}.{conv}.bias')
-    return keys + [f'{prefix}.{norm}.{k}' for k in BN_KEYS]
-
-
-def trunk_keys(depth: int) -> List[str]:
-    """The official trunk's keys (without BN counters)."""
-    keys = ['conv1.0.weight', 'conv1.3.weight', 'conv1.6.weight']
-    for norm in ('conv1.1', 'conv1.4', 'bn1'):
-        keys += [f'{norm}.{k}' for k in BN_KEYS]
-    for layer, blocks in enumerate(BLOCKS[depth], 1):
-        for block in range(blocks):
-            prefix = f'layer{layer}.{block}'
-            for i in (1, 2, 3):
-                keys.append(f'{prefix}.conv{i}.weight')
-                keys += [f'{prefix}.bn{i}.{k}' for k in BN_KEYS]
-            if block == 0:
-                keys += conv_bn_keys(f'{prefix}.downsample')
-    return keys
-
-
-def sandwich_keys() -> List[str]:
-    """The keys of the conva/convb/bottleneck sandwich of both heads."""
-    keys = []
-    for name in ('conva', 'convb', 'bottleneck'):
-        keys += conv_bn_keys(f'head.{name}')
-    return keys + ['head.bottleneck.3.weight', 'head.bottleneck.3.bias']
-
-
-def gald_head_keys() -> List[str]:
-    """The keys of GALD-Net's GALD block."""
-    block = 'head.a2block'
-    keys = conv_bn_keys(f'{block}.down', bias=True)
-    keys += [f'{block}.long_relation.{n}.weight' for n in 'tpgz']
-    keys += [f'{block}.long_relation.gn.{k}' for k in ('weight', 'bias')]
-    for i in (1, 2, 3):
-        keys += conv_bn_keys(f'{block}.local_attention.dconv{i}', bias=True)
-    return keys
-
-
-def dgcn_head_keys() -> List[str]:
-    """The keys of DGCNet's dual GCN block."""
-    prefix = 'head.dualgcn'
-    keys = []
-    for conv, norm in _DGCN_PAIRS.values():
-        keys += conv_bn_keys(prefix, conv=conv, norm=norm)
-    for i in range(3):
-        keys += conv_bn_keys(f'{prefix}.local', conv=2 * i, norm=2 * i + 1)
-    gcn = f'{prefix}.gcn_local_attention'
-    for node in ('node_k', 'node_v', 'node_q'):
-        keys += [f'{gcn}.{node}.weight', f'{gcn}.{node}.bias']
-    keys += conv_bn_keys(gcn, conv='conv_wg', norm='bn_wg')
-    keys += conv_bn_keys(f'{gcn}.out', bias=True)
-    return keys + conv_bn_keys(f'{prefix}.final')
-
-
-def dsn_keys(classifier: int) -> List[str]:
-    """The keys of the auxiliary ``dsn`` head."""
-    return conv_bn_keys(
-        'dsn',
-        bias=True) + [f'dsn.{classifier}.weight', f'dsn.{classifier}.bias']
+    state = official_state(
+        kind, depth, base=1, channels=16, dsn_channels=1, num_classes=1)
+    return [k for k in state if not k.endswith(BN_COUNTER)]
 
 
 def conv1d_to_2d(key: str, value: Tensor) -> Tensor:
@@ -184,15 +124,15 @@ class Method:
 
     Args:
         name (str): The method, for the messages.
+        kind (str): ``'gald'`` or ``'dgcn'`` (the reference's name).
         head_rules (List[Rule]): Rules of the context block.
-        head_keys (Callable[[], List[str]]): The context block's keys.
         dsn_classifier (int): Index of the classifier in ``dsn``.
         reshape (Reshape, optional): As in :func:`convert_keys`. Defaults
             to None.
     """
     name: str
+    kind: str
     head_rules: List[Rule]
-    head_keys: Callable[[], List[str]]
     dsn_classifier: int
     reshape: Optional[Reshape] = None
 
@@ -204,13 +144,9 @@ class Method:
                 dsn_rules(self.dsn_classifier))
 
 
-GALD = Method('GALD-Net', GALD_RULES, gald_head_keys, dsn_classifier=4)
+GALD = Method('GALD-Net', 'gald', GALD_RULES, dsn_classifier=4)
 DGCN = Method(
-    'DGCNet',
-    DGCN_RULES,
-    dgcn_head_keys,
-    dsn_classifier=3,
-    reshape=conv1d_to_2d)
+    'DGCNet', 'dgcn', DGCN_RULES, dsn_classifier=3, reshape=conv1d_to_2d)
 
 
 def infer_depth(state_dict: Mapping[str, Tensor]) -> int:
@@ -252,13 +188,12 @@ def convert(state_dict: Mapping[str, Tensor],
     state_dict = strip_prefixes(state_dict)
     depth = infer_depth(state_dict)
     if backbone_only:
-        check_missing(state_dict, trunk_keys(depth), f'ResNet-{depth} trunk')
+        check_missing(state_dict, official_keys(None, depth),
+                      f'ResNet-{depth} trunk')
         return convert_keys(state_dict, TRUNK_RULES, 'ResNet trunk',
                             [(r'fc\..+', 'ImageNet classifier')])
-    check_missing(
-        state_dict,
-        trunk_keys(depth) + sandwich_keys() + method.head_keys() +
-        dsn_keys(method.dsn_classifier), f'{method.name} R{depth}')
+    check_missing(state_dict, official_keys(method.kind, depth),
+                  f'{method.name} R{depth}')
     return convert_keys(
         fold_conv_bias(state_dict, 'dsn.0', 'dsn.1'),
         method.rules,

@@ -64,17 +64,10 @@ def official_head_state(kind: str,
     sd = OrderedDict()
     c = channels
 
-    def conv_bn(prefix,
-                out_c,
-                in_c,
-                k,
-                bias=False,
-                groups=1,
-                conv='0',
-                bn='1'):
+    def conv_bn(prefix, out_c, in_c, k, bias=False, groups=1, conv=0, bn=1):
+        kernel = [k] * 2 if k else []  # None: a Conv1d
         sd[f'{prefix}.{conv}.weight'] = _conv_weight(gen, out_c,
-                                                     in_c // groups,
-                                                     *([k] * 2 if k else []))
+                                                     in_c // groups, *kernel)
         if bias:
             sd[f'{prefix}.{conv}.bias'] = 0.1 * torch.randn(
                 out_c, generator=gen)
@@ -95,13 +88,8 @@ def official_head_state(kind: str,
         sd[f'{blk}.long_relation.gn.bias'] = 0.1 * torch.randn(
             c, generator=gen)
         for i in (1, 2, 3):
-            conv_bn(
-                f'{blk}.local_attention.dconv{i}',
-                c,
-                c,
-                3,
-                bias=True,
-                groups=c)
+            dconv = f'{blk}.local_attention.dconv{i}'
+            conv_bn(dconv, c, c, 3, bias=True, groups=c)
     elif kind == 'dgcn':
         p = 'head.dualgcn'
         nodes, states = c // ratio, c // ratio * 2
@@ -230,12 +218,8 @@ def official_gald_head(sd: StateDict, x: Tensor, groups: int = 8) -> Tensor:
             official_ga_loop(sd, f'{blk}.long_relation', y, groups), size)
         mask = y
         for i in (1, 2, 3):
-            mask = conv_bn_relu(
-                sd,
-                f'{blk}.local_attention.dconv{i}',
-                mask,
-                stride=2,
-                groups=c)
+            dconv = f'{blk}.local_attention.dconv{i}'
+            mask = conv_bn_relu(sd, dconv, mask, stride=2, groups=c)
         mask = torch.sigmoid(_resize(mask, size))
         return (y + y * mask) + y
 
@@ -262,12 +246,8 @@ def official_dual_gcn(sd: StateDict, p: str, x: Tensor) -> Tensor:
     c = x.shape[1]
     local = x
     for i in range(3):
-        local = F.conv2d(
-            local,
-            sd[f'{p}.local.{2 * i}.weight'],
-            stride=2,
-            padding=1,
-            groups=c)
+        weight = sd[f'{p}.local.{2 * i}.weight']
+        local = F.conv2d(local, weight, stride=2, padding=1, groups=c)
         local = bn(sd, f'{p}.local.{2 * i + 1}', local)
     local = official_spatial_gcn(sd, f'{p}.gcn_local_attention', local)
     coordinate = x * _resize(local, x.shape[2:]) + x

@@ -4,33 +4,21 @@ fits the model before its weights are loaded.
 mmengine's loader reports an empty file as a bare ``EOFError``, a truncated
 one as a zip-reader error, and a checkpoint of another model only as a
 warning, after which a test evaluates a mostly random model.
-:class:`FitCheckedRunner` (used by ``tools/train.py`` and ``tools/test.py``)
-loads through :func:`read_checkpoint` and :func:`checkpoint_fit`: a
-checkpoint that does not fit is an error unless partial loading is allowed,
-and then one summary of what was not loaded is logged. It also writes its
-checkpoints atomically and resumes (``resume=True`` without ``load_from``)
-from the newest checkpoint of the work dir that loads.
+:func:`read_checkpoint` and :func:`checkpoint_fit` are the leaves that
+:class:`mmext_pixel.engine.FitCheckedRunner` and the model builder load
+through.
 """
-import inspect
-import math
 import os.path as osp
 import pickle
 import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Sequence, Tuple, Union
 
 import torch.nn as nn
-from mmengine.dist import master_only
-from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import BaseTTAModel, is_model_wrapper
-from mmengine.optim import OptimWrapperDict
-from mmengine.runner import Runner
-from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_to_model)
-
-from .checkpoint_files import atomic_file, resume_candidates
+from mmengine.runner.checkpoint import _load_checkpoint
 
 # mmengine's default for Runner.load_checkpoint: DataParallel's prefix
 DEFAULT_REVISE_KEYS = ((r'^module\.', ''), )
@@ -214,213 +202,3 @@ def checkpoint_fit(
         if key not in weights and not key.endswith('num_batches_tracked')
     ]
     return fit
-
-
-class FitCheckedRunner(Runner):
-    """mmengine's ``Runner`` whose checkpoint loading (``load_from`` and
-    resume) names the file when it cannot be read and checks the fit.
-
-    With ``allow_partial`` True (the default, for fine-tuning from a
-    checkpoint with another class count), the weights that fit are loaded
-    and one warning summarises what was not; with it False a checkpoint that
-    does not fit raises :class:`CheckpointError`.
-
-    Checkpoints go to a temporary name in their folder and are renamed once
-    written (:func:`~mmext_pixel.utils.checkpoint_files.atomic_file`), so a
-    run killed while saving leaves no damaged file under a checkpoint's name
-    and the checkpoint hook has not yet moved ``last_checkpoint``. Resuming
-    without a named checkpoint takes the newest one in the work dir that
-    loads; a newer one that does not is named in a warning and left alone.
-    """
-
-    allow_partial: bool = True
-    _preloaded: Optional[Tuple[str, dict]] = None
-
-    @master_only
-    def save_checkpoint(self, out_dir: str, filename: str, *args,
-                        **kwargs) -> None:
-        """As ``Runner.save_checkpoint`` (same arguments), written to
-        ``filename + '.part'`` and renamed to ``filename`` once complete
-        when ``out_dir`` is a local folder."""
-        bound = inspect.signature(Runner.save_checkpoint).bind(
-            self, out_dir, filename, *args, **kwargs)
-        bound.apply_defaults()
-        backend_args = bound.arguments['backend_args']
-        if bound.arguments['file_client_args'] is not None or not isinstance(
-                get_file_backend(out_dir, backend_args=backend_args),
-                LocalBackend):
-            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
-        with atomic_file(osp.join(out_dir, filename)) as part:
-            super().save_checkpoint(out_dir, osp.basename(part), *args,
-                                    **kwargs)
-
-    def load_or_resume(self) -> None:
-        """As ``Runner.load_or_resume``; resuming without a named checkpoint
-        takes the newest checkpoint of the work dir that loads and that no
-        run listed as saved while its loss diverged
-        (:mod:`mmext_pixel.engine.diverged_checkpoints`); resuming from a
-        listed one by name is an error."""
-        # here, not at the top: mmext_pixel.engine's hooks import this module
-        from mmext_pixel.engine.diverged_checkpoints import (RECORD_NAME,
-                                                             read_record,
-                                                             recorded_entry,
-                                                             split_candidates)
-        if self._has_loaded or not self._resume:
-            return super().load_or_resume()
-        record = osp.join(self.work_dir, RECORD_NAME)
-        try:
-            entries = read_record(self.work_dir)
-        except ValueError as e:  # a damaged record, named
-            raise CheckpointError(str(e)) from e
-        if self._load_from:
-            entry = recorded_entry(self._load_from, entries)
-            if entry is not None:
-                raise CheckpointError(
-                    f'--resume {self._load_from}: this checkpoint was saved '
-                    f'while the loss diverged ({entry["why"]}; listed in '
-                    f'{record}) and fails again whatever the learning rate. '
-                    'Resume without a path to take the newest sound one, or '
-                    'delete the record to resume from it anyway')
-            return super().load_or_resume()
-        candidates, spoiled = split_candidates(
-            resume_candidates(self.work_dir), entries)
-        if spoiled:
-            self.logger.warning(
-                'resume: passing over ' +
-                ', '.join(f'{path} (iteration {entry["iter"]})'
-                          for path, entry in spoiled) +
-                ': saved while the loss '
-                f'diverged ({spoiled[0][1]["why"]}), as listed in {record}')
-        failed = []
-        for path in candidates:
-            try:
-                checkpoint = read_checkpoint(path)
-                if not isinstance(checkpoint.get('meta'), dict) or \
-                        'iter' not in checkpoint['meta']:
-                    raise CheckpointError(
-                        f'checkpoint {path}: no meta.iter, not saved by a '
-                        'training run')
-            except Exception as e:  # any file that does not load is skipped
-                self.logger.warning(
-                    f'resume: checkpoint {path} does not load; it is left in '
-                    'place and an older one is tried '
-                    f'({type(e).__name__}: {e})')
-                failed.append(path)
-                continue
-            instead = (' instead of ' +
-                       ', '.join(p for p, _ in spoiled) if spoiled else '')
-            self.logger.info(f'resume: the newest checkpoint that loads in '
-                             f'{self.work_dir} is {path}; resuming from it'
-                             f'{instead}')
-            self._preloaded = (path, checkpoint)
-            self.resume(path)
-            self._has_loaded = True
-            return
-        if failed:
-            raise CheckpointError(
-                f'--resume: no checkpoint in {self.work_dir} loads (tried, '
-                f'newest first: {", ".join(failed)})')
-        if spoiled:
-            self.logger.warning(
-                f'resume: every checkpoint in {self.work_dir} was saved '
-                'while the loss diverged; training starts from the '
-                'beginning')
-            return
-        self.logger.info(f'resume: no checkpoint in {self.work_dir}; '
-                         'training starts from the beginning')
-
-    def _optimizers(self) -> list:
-        wrapper = getattr(self, 'optim_wrapper', None)
-        if isinstance(wrapper, OptimWrapperDict):
-            return [w.optimizer for w in wrapper.values()]
-        optimizer = getattr(wrapper, 'optimizer', None)
-        return [] if optimizer is None else [optimizer]
-
-    def resume(self, filename: str, *args, **kwargs) -> None:
-        """As ``Runner.resume`` (same arguments), but the learning rates of
-        the config, not the checkpoint's, carry on.
-
-        mmengine restores the optimizer's learning rates with its state, so
-        a run resumed after lowering ``optimizer.lr`` (the remedy for a
-        diverged run) would go on with the old rate. Where the config's base
-        rate of a parameter group differs from the checkpoint's, the group's
-        rate and its schedulers' base values are scaled to the config's,
-        keeping the schedule's position, and a warning says so.
-        """
-        configured = [[g.get('initial_lr', g['lr']) for g in o.param_groups]
-                      for o in self._optimizers()]
-        super().resume(filename, *args, **kwargs)
-        schedulers = self.param_schedulers
-        if isinstance(schedulers, dict):
-            schedulers = [s for group in schedulers.values() for s in group]
-        changed = []
-        for optimizer, rates in zip(self._optimizers(), configured):
-            for i, (group,
-                    rate) in enumerate(zip(optimizer.param_groups, rates)):
-                saved = group.get('initial_lr', group['lr'])
-                if not saved or math.isclose(saved, rate, rel_tol=1e-9):
-                    continue
-                group['lr'] *= rate / saved
-                if 'initial_lr' in group:
-                    group['initial_lr'] = rate
-                for scheduler in schedulers or []:
-                    # schedulers hold the optimizer wrapper
-                    target = getattr(scheduler, 'optimizer', None)
-                    target = getattr(target, 'optimizer', target)
-                    if target is optimizer and \
-                            getattr(scheduler, 'param_name', '') == 'lr':
-                        scheduler.base_values[i] = rate
-                changed.append(f'{saved:.6g} -> {rate:.6g}')
-        if changed:
-            self.logger.warning(
-                f'resume: the config\'s learning rate replaces the one saved '
-                f'in {filename} ({", ".join(dict.fromkeys(changed))}); the '
-                'schedule goes on from the resumed iteration')
-
-    def load_checkpoint(
-            self,
-            filename: str,
-            map_location: Union[str, Callable] = 'cpu',
-            strict: bool = False,
-            revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS):
-        """As ``Runner.load_checkpoint`` (same arguments), with the checks.
-
-        Args:
-            filename (str): Checkpoint path or URL.
-            map_location (str | Callable): As for ``torch.load``. Defaults
-                to ``'cpu'``.
-            strict (bool): Refuse a checkpoint that does not fit even when
-                ``allow_partial`` is set. Defaults to False.
-            revise_keys (Sequence[tuple[str, str]]): Regex replacements for
-                the checkpoint's keys. Defaults to stripping ``module.``.
-        """
-        if self._preloaded is not None and self._preloaded[0] == filename:
-            checkpoint = self._preloaded[1]  # read once by load_or_resume
-        else:
-            checkpoint = read_checkpoint(filename, map_location)
-        self._preloaded = None
-        # hooks may rewrite the checkpoint before it is loaded (as in
-        # Runner.load_checkpoint)
-        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model.module if is_model_wrapper(
-            self.model) else self.model
-        fit = checkpoint_fit(model, checkpoint, revise_keys)
-        if not fit.fits:
-            if strict or not self.allow_partial:
-                raise CheckpointError(
-                    f'checkpoint {filename} does not fit the model:\n' +
-                    fit.describe())
-            self.logger.warning(
-                f'checkpoint {filename} was loaded partly (the model has '
-                f'{fit.num_model_keys} state-dict entries); not loaded:\n' +
-                fit.describe())
-        # the summary above replaces mmengine's full key listing
-        _load_checkpoint_to_model(
-            model,
-            checkpoint,
-            strict=False,
-            logger='silent',
-            revise_keys=revise_keys)
-        self._has_loaded = True
-        self.logger.info(f'Load checkpoint from {filename}')
-        return checkpoint

@@ -10,6 +10,7 @@ drawn, what test-time augmentation means) branch on it. Argument parsing
 stays with the scripts.
 """
 import copy
+import gc
 import os.path as osp
 from typing import Optional, Sequence
 
@@ -115,6 +116,9 @@ def finish_run() -> None:
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
+        # a released Runner's cycles still hold the DDP wrapper, and so
+        # the group: collect them for the group to go (threads joined) here
+        gc.collect()
         torch_dist.destroy_process_group()
 
 

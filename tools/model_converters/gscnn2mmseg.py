@@ -27,6 +27,7 @@ from mmext_pixel.converters import gscnn
 from mmext_pixel.converters.base import (check_loads, converter_arg_parser,
                                          load_official_state_dict, report,
                                          save_converted)
+from mmext_pixel.utils.model_builder import build_model
 
 
 def main() -> None:
@@ -39,15 +40,7 @@ def main() -> None:
     conversion = gscnn.convert(
         load_official_state_dict(args.src, args.unsafe_load))
     if args.config:
-        from mmengine.model import revert_sync_batchnorm
-        from mmengine.registry import init_default_scope
-        from mmseg.registry import MODELS
-
-        from mmext_pixel.utils.run_config import load_config
-        cfg = load_config(args.config)
-        init_default_scope(cfg.default_scope)
-        check_loads(conversion.state_dict,
-                    revert_sync_batchnorm(MODELS.build(cfg.model)))
+        check_loads(conversion.state_dict, build_model(args.config))
         print(f'loads strictly into the model of {args.config}')
     save_converted(conversion.state_dict, args.dst, args.src)
     report(conversion, args.src, args.dst)

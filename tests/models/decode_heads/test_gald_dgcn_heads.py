@@ -123,8 +123,8 @@ def test_head_shapes_and_gradients(kind, size):
     no_grad = [n for n, p in head.named_parameters() if p.grad is None]
     assert not no_grad
     # the main path's parameters all move the output
-    for name in ('conva.conv.weight', 'bottleneck.conv.weight',
-                 'conv_seg.weight', 'convb.conv.weight'):
+    for name in ('convs.0.conv.weight', 'conv_cat.conv.weight',
+                 'conv_seg.weight', 'convs.1.conv.weight'):
         assert head.get_parameter(name).grad.abs().sum() > 0, name
 
 
