@@ -15,9 +15,9 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mmext_pixel.analysis.official_heads import (OFFICIAL_HEADS, official_head,
+                                                 official_spnet)
 from mmext_pixel.testing import gald_dgcn_reference as ref
-from mmext_pixel.testing.official_heads import (OFFICIAL_HEADS, official_head,
-                                                official_spnet)
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import load_config
 

@@ -16,9 +16,9 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from mmext_pixel.analysis.official_heads import (official_head,
+                                                 training_mode_references)
 from mmext_pixel.datasets.transforms import seg_boundary_map
-from mmext_pixel.testing.official_heads import (official_head,
-                                                training_mode_references)
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
 

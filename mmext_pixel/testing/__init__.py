@@ -6,9 +6,9 @@ official eval-mode arithmetic, written with ``torch.nn.functional`` only;
 ``boundary_fscore_reference``, Gated-SCNN's boundary F-measure step by step;
 ``seg_boundary_reference``, its boundary ground truth (``cityscapes_like``:
 maps to compare them on);
-``augmentation_reference``, the official training augmentations;
-and ``official_heads``, which pairs a config's head with its reference on
-the same weights. The parity tests and the benchmarks in
+and ``augmentation_reference``, the official training augmentations
+(``mmext_pixel.analysis.official_heads`` pairs a config's head with its
+reference on the same weights). The parity tests and the benchmarks in
 ``tools/analysis_tools`` compare our models with them. Not imported by
 ``import mmext_pixel``.
 """

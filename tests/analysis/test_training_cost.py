@@ -8,9 +8,9 @@ from mmengine.config import Config
 
 from conftest import REPO_ROOT
 from mmext_pixel.analysis import training_cost as cost
+from mmext_pixel.analysis.official_heads import (official_head,
+                                                 training_mode_references)
 from mmext_pixel.analysis.timing import check_device
-from mmext_pixel.testing.official_heads import (official_head,
-                                                training_mode_references)
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import load_config
 

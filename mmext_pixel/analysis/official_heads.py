@@ -14,6 +14,11 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from torch import Tensor, nn
 
+from mmext_pixel.converters import spnet
+from mmext_pixel.converters.base import convert_keys
+from mmext_pixel.converters.gald_dgcn import DGCN, GALD
+from mmext_pixel.testing import gald_dgcn_reference, spnet_reference
+
 OFFICIAL_HEADS = ('GALDHead', 'DGCNHead', 'SPHead')
 _NOT_PARAMETERS = ('running_mean', 'running_var', 'num_batches_tracked')
 
@@ -61,13 +66,11 @@ def official_spnet(cfg: Config,
         spnet_reference.OfficialSPNet: its ``trunk`` and ``head`` compute
         what ``model.backbone`` and ``model.decode_head`` compute.
     """
-    from mmext_pixel.converters import spnet
-    from mmext_pixel.testing import spnet_reference as ref
     depth = cfg.model.backbone.depth
-    sd = ref.random_official_state_dict(
+    sd = spnet_reference.random_official_state_dict(
         depth, num_classes=cfg.model.decode_head.num_classes, seed=seed)
     _load_converted(model, spnet.convert(sd).state_dict, '')
-    official = ref.OfficialSPNet(sd, depth=depth)
+    official = spnet_reference.OfficialSPNet(sd, depth=depth)
     _to_device(official.sd, device)
     return official
 
@@ -99,24 +102,19 @@ def official_head(
         raise ValueError(f'--official: {kind} has no official-arithmetic '
                          f'reference; heads with one: {OFFICIAL_HEADS}')
     if kind == 'SPHead':
-        from mmext_pixel.converters import spnet
-        from mmext_pixel.testing import spnet_reference as ref
         depth = cfg.model.backbone.depth
-        sd = ref.random_official_state_dict(
+        sd = spnet_reference.random_official_state_dict(
             depth, num_classes=head.num_classes)
         _load_converted(head, spnet.convert(sd).state_dict, 'decode_head.')
-        official = ref.OfficialSPNet(sd, depth=depth)
+        official = spnet_reference.OfficialSPNet(sd, depth=depth)
         official.sd = {
             k: v
             for k, v in official.sd.items() if k.startswith('head.')
         }
         _to_device(official.sd, device)
         return official.head, _parameters(official.sd), official.sd
-    from mmext_pixel.converters.base import convert_keys
-    from mmext_pixel.converters.gald_dgcn import DGCN, GALD
-    from mmext_pixel.testing import gald_dgcn_reference as ref
     key = 'gald' if kind == 'GALDHead' else 'dgcn'
-    sd = ref.official_head_state(
+    sd = gald_dgcn_reference.official_head_state(
         key,
         in_channels=head.in_channels,
         channels=head.channels,
@@ -126,8 +124,8 @@ def official_head(
         sd, method.rules, method.name, reshape=method.reshape).state_dict
     _load_converted(head, converted, 'decode_head.')
     _to_device(sd, device)
-    forward = ref.official_gald_head if key == 'gald' else (
-        ref.official_dgcn_head)
+    forward = gald_dgcn_reference.official_gald_head if key == 'gald' else (
+        gald_dgcn_reference.official_dgcn_head)
     return (lambda x: forward(sd, x)), _parameters(sd), sd
 
 
@@ -135,14 +133,12 @@ def official_head(
 def training_mode_references() -> Iterator[None]:
     """The references' BN in training mode (batch statistics), as in a
     training step; they are written for inference."""
-    from mmext_pixel.testing import gald_dgcn_reference as gref
-    from mmext_pixel.testing import spnet_reference as sref
 
     def gald_dgcn_bn(sd, prefix, x):
         return F.batch_norm(x, sd[f'{prefix}.running_mean'],
                             sd[f'{prefix}.running_var'],
                             sd[f'{prefix}.weight'], sd[f'{prefix}.bias'], True,
-                            0.1, gref.BN_EPS)
+                            0.1, gald_dgcn_reference.BN_EPS)
 
     def spnet_bn(self, name, x):
         s = self.sd
@@ -150,9 +146,10 @@ def training_mode_references() -> Iterator[None]:
                             s[name + '.running_var'], s[name + '.weight'],
                             s[name + '.bias'], True, 0.1, 1e-5)
 
-    saved = gref.bn, sref.OfficialSPNet.bn
-    gref.bn, sref.OfficialSPNet.bn = gald_dgcn_bn, spnet_bn
+    official_spnet = spnet_reference.OfficialSPNet
+    saved = gald_dgcn_reference.bn, official_spnet.bn
+    gald_dgcn_reference.bn, official_spnet.bn = gald_dgcn_bn, spnet_bn
     try:
         yield
     finally:
-        gref.bn, sref.OfficialSPNet.bn = saved
+        gald_dgcn_reference.bn, official_spnet.bn = saved
