@@ -4,6 +4,7 @@ import os.path as osp
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,10 @@ TESTS_ROOT = osp.join(REPO_ROOT, 'tests')
 DEPLOY_PACKAGES = ('onnx', 'onnxruntime', 'mmext_pixel_runtime', 'fastapi',
                    'uvicorn')
 DEPLOY_TEST_FOLDERS = ('deployment', 'runtime')
+DEPLOY_TEST_PATHS = {
+    Path(__file__).parent / name
+    for name in DEPLOY_TEST_FOLDERS
+}
 
 
 def missing_packages(names):
@@ -57,6 +62,22 @@ DEPLOY_SKIP_REASON = (
     f'needs {", ".join(MISSING_DEPLOY_PACKAGES or DEPLOY_PACKAGES)} '
     '(requirements/deploy.txt, runtime/), which `bash tools/install.sh` '
     'installs unless run with --no-deploy')
+
+
+class _SkippedDeployModule(pytest.Module):
+    """A test module of the deployment folders where their packages are
+    missing: skipped with the install option named, never imported (it
+    imports mmext_pixel.deployment or the runtime)."""
+
+    def _getobj(self):
+        raise pytest.skip.Exception(
+            DEPLOY_SKIP_REASON, allow_module_level=True)
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    if MISSING_DEPLOY_PACKAGES and module_path.parent in DEPLOY_TEST_PATHS:
+        return _SkippedDeployModule.from_parent(parent, path=module_path)
+    return None
 
 
 def import_deploy_package(name):

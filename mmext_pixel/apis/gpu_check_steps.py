@@ -15,7 +15,6 @@ from mmext_pixel.analysis.timing import (peak_memory, summarise,
                                          time_alternately)
 from mmext_pixel.analysis.training_cost import (format_report, model_step,
                                                 step_settings, training_cost)
-from mmext_pixel.deployment import export_onnx
 from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
 
 from .gpu_check_configs import (METHODS, SMOKE_AUG_SCALES, official_widths,
@@ -106,13 +105,16 @@ def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
 
 
 def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
+    # the deployment packages are optional (install.sh --no-deploy)
     try:
         import onnxruntime as ort
-    except ImportError:
+
+        from mmext_pixel.deployment import export_onnx
+    except ImportError as e:
         return dict(
             status='skipped',
-            reason='onnxruntime is not installed '
-            '(requirements/deploy.txt)')
+            reason=f'{e} (the deployment packages: '
+            'requirements/deploy.txt, runtime/)')
     provider = ('CUDAExecutionProvider'
                 if settings.device == 'cuda' else 'CPUExecutionProvider')
     if provider not in ort.get_available_providers():

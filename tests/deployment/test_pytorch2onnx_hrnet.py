@@ -11,10 +11,11 @@ docs/deployment.md.
 import pytest
 
 from conftest import import_deploy_package
-from helpers.onnx_parity import check_export
 
 import_deploy_package('onnx')
 import_deploy_package('onnxruntime')
+
+from helpers.onnx_parity import check_export  # noqa: E402
 
 
 def hrnet_widths(base, stage1=16):

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from conftest import import_deploy_package
-from helpers.onnx_parity import check_export
 
 onnx = import_deploy_package('onnx')
 import_deploy_package('onnxruntime')
+
+from helpers.onnx_parity import check_export  # noqa: E402
 
 
 def resnet(base=8, stem=16, **head):

@@ -8,13 +8,16 @@ import pytest
 import torch
 
 from conftest import DEMO_CONFIG, import_deploy_package
-from mmext_pixel.deployment import export_onnx, verify_onnx
-from mmext_pixel.deployment.verify import (compare_outputs, format_check,
-                                           second_shape)
 from mmext_pixel.utils.model_builder import build_model
 
+import_deploy_package('onnx')
 import_deploy_package('onnxruntime')
 runtime = import_deploy_package('mmext_pixel_runtime')
+
+from mmext_pixel.deployment import export_onnx, verify  # noqa: E402
+
+compare_outputs, format_check = verify.compare_outputs, verify.format_check
+second_shape, verify_onnx = verify.second_shape, verify.verify_onnx
 
 
 @pytest.fixture(scope='module')
