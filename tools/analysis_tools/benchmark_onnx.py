@@ -20,6 +20,7 @@ from typing import Optional, Sequence
 import torch
 from mmengine.config import DictAction
 
+from mmext_pixel.analysis.measured_model import add_shape_arg
 from mmext_pixel.deployment.ort_latency import (format_ort_latency,
                                                 measure_ort_latency)
 from mmext_pixel.deployment.ort_profile import ORT_LEVELS, format_profile
@@ -32,13 +33,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file path')
     parser.add_argument(
         'checkpoint', nargs='?', help='weights (default: random)')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs='+',
-        metavar='SIZE',
-        help='input height and width (one value: square input); default '
-        '1024 2048 for segmentation, 256 192 for pose')
+    add_shape_arg(parser)
     parser.add_argument(
         '--threads',
         type=int,
