@@ -55,6 +55,7 @@ def guarded_protocol(header_timeout: float, max_connections: int,
     class GuardedH11Protocol(H11Protocol):
         header_timer: Optional[object] = None
         address: Optional[str] = None
+        draining = False
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
@@ -108,7 +109,19 @@ def guarded_protocol(header_timeout: float, max_connections: int,
                         408, 'Request Timeout',
                         f'the request headers did not arrive within '
                         f'{header_timeout:g} s'))
+                # the client may still be sending: closing with its bytes
+                # unread would reset the connection and lose the 408, so
+                # end our side and discard what still comes for as long
+                # again as the headers had
+                self.draining = True
+                self.transport.write_eof()
+                self.loop.call_later(header_timeout, self.transport.close)
+                return
             self.transport.close()
+
+        def data_received(self, data: bytes) -> None:
+            if not self.draining:
+                super().data_received(data)
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
