@@ -38,14 +38,14 @@ EXTERNAL_OPTIONS = {
     '--whole': "the official GALD/DGCN repository's test scripts",
     '--evaluate': "the official Gated-SCNN train.py",
     '--num_steps': "the official GALD/DGCN training scripts",
-    **{
-        option: "the official Gated-SCNN train.py (its recipe table)"
-        for option in ('--color_aug', '--gblur', '--poly_exp', '--pre_size', '--rotate', '--syncbn', '--wt_bound')
-    },
     '--megapixels': "tests/helpers/runtime_server.py's memory measurement",
     '--nproc': "mmseg's dataset converters",
     '--remote-debugging-pipe': 'chromium',
 }
+EXTERNAL_OPTIONS.update(
+    dict.fromkeys(('--color_aug', '--gblur', '--poly_exp', '--pre_size',
+                   '--rotate', '--syncbn', '--wt_bound'),
+                  'the official Gated-SCNN train.py (its recipe table)'))
 # The launchers pass what follows their positional arguments to the script
 # they launch.
 LAUNCHED = {
