@@ -9,7 +9,9 @@ from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
 from mmengine.config import Config
 from torch import nn
 
-from .measured_model import TensorForward, input_shape, measured_network
+from mmext_pixel.utils.run_config import input_shape
+
+from .measured_model import TensorForward, measured_network
 
 
 def get_complexity(cfg: Config,
@@ -17,7 +19,7 @@ def get_complexity(cfg: Config,
                    model: Optional[nn.Module] = None,
                    by_operator: bool = False) -> dict:
     """Params and FLOPs of ``cfg.model`` (or ``model``, built from it) for
-    one ``shape`` input (see :func:`.measured_model.input_shape`), without
+    one ``shape`` input (see :func:`~utils.run_config.input_shape`), without
     the auxiliary head (training only), as mmseg's tool; ``by_operator``:
     also ``flops_by_operator`` (e.g. ``'conv'`` -> multiply-adds).
 

@@ -19,9 +19,9 @@ from mmext_pixel.analysis.official_heads import (OFFICIAL_HEADS, official_head,
                                                  official_spnet)
 from mmext_pixel.testing import gald_dgcn_reference as ref
 from mmext_pixel.utils.model_builder import build_model
-from mmext_pixel.utils.run_config import load_config
+from mmext_pixel.utils.run_config import input_shape, load_config
 
-from .measured_model import input_shape, measured_network
+from .measured_model import measured_network
 from .timing import (check_device, device_name, load_average, peak_memory,
                      report_line, summarise, time_alternately)
 
@@ -33,7 +33,7 @@ def forward_latency(cfg: Config,
                     device: str = 'cpu',
                     model: Optional[nn.Module] = None) -> dict:
     """Time ``runs`` forward passes of ``cfg.model`` (or ``model``) after
-    ``warmup`` ones, at ``shape`` (:func:`.measured_model.input_shape`).
+    ``warmup`` ones, at ``shape`` (:func:`~utils.run_config.input_shape`).
 
     Returns:
         dict: :func:`~.timing.summarise`'s numbers, ``peak_memory_mib``,

@@ -1,6 +1,6 @@
 """A config's network and a random input for it, as the analysis tools
 (``get_flops.py``, ``benchmark.py``, ``benchmark_onnx.py``) measure them."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -8,9 +8,7 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from mmext_pixel.utils.model_builder import build_model
-from mmext_pixel.utils.run_config import POSE_SCOPE, SEG_SCOPE
-
-DEFAULT_SHAPES = {SEG_SCOPE: (1024, 2048), POSE_SCOPE: (256, 192)}
+from mmext_pixel.utils.run_config import SEG_SCOPE
 
 
 def add_shape_arg(parser) -> None:
@@ -22,21 +20,6 @@ def add_shape_arg(parser) -> None:
         metavar='SIZE',
         help='input height and width (one value: square input); default '
         '1024 2048 for segmentation, 256 192 for pose')
-
-
-def input_shape(cfg: Config,
-                shape: Optional[Sequence[int]] = None) -> Tuple[int, int]:
-    """``(H, W)`` from ``--shape`` (``(H, W)`` or ``(S,)``) or, when None,
-    the default of the config's scope."""
-    if shape is None:
-        return DEFAULT_SHAPES[cfg.default_scope]
-    shape = tuple(int(s) for s in shape)
-    if len(shape) == 1:
-        shape = shape * 2
-    if len(shape) != 2 or min(shape) <= 0:
-        raise ValueError(f'--shape takes H W (or one size for a square '
-                         f'input) as positive integers, got {shape}')
-    return shape
 
 
 def measured_network(cfg: Config,

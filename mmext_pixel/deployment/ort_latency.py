@@ -24,7 +24,7 @@ import torch
 from mmext_pixel_runtime.quantize import quantize_qdq
 
 from mmext_pixel.utils.model_builder import build_model
-from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
+from mmext_pixel.utils.run_config import input_shape, load_config
 
 from .export import ExportGraph, check_shape, export_onnx
 from .ort_profile import (conv_ceiling, gemm_rates, markdown_table,
@@ -34,7 +34,6 @@ from .verify import runtime_inputs, sample_image
 
 GOAL = 0.75  # issue 13: onnxruntime at most 0.75x PyTorch eager
 # input (H, W) without --shape, as get_flops.py's
-_DEFAULT_SHAPES = {'mmseg': (1024, 2048), POSE_SCOPE: (256, 192)}
 
 
 def measure_ort_latency(cfg_path: str,
@@ -78,9 +77,7 @@ def measure_ort_latency(cfg_path: str,
     """
     cfg = load_config(cfg_path, cfg_options)
     cfg.log_level = 'WARN'
-    if shape is None:
-        shape = _DEFAULT_SHAPES.get(cfg.get('default_scope'), (1024, 2048))
-    shape = check_shape(tuple(shape) * 2 if len(shape) == 1 else shape)
+    shape = check_shape(input_shape(cfg, shape))
     torch.set_num_threads(threads)
     model = build_model(cfg, checkpoint)
     graph = ExportGraph(model).eval()

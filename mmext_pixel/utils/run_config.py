@@ -12,7 +12,7 @@ stays with the scripts.
 import copy
 import gc
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as torch_dist
@@ -23,6 +23,24 @@ from mmengine.utils import import_modules_from_strings
 
 SEG_SCOPE, POSE_SCOPE = 'mmseg', 'mmpose'
 SPLITS = ('train', 'val', 'test')
+
+# the input size of the analysis and deployment tools without --shape
+DEFAULT_SHAPES = {SEG_SCOPE: (1024, 2048), POSE_SCOPE: (256, 192)}
+
+
+def input_shape(cfg: Config,
+                shape: Optional[Sequence[int]] = None) -> Tuple[int, int]:
+    """``(H, W)`` from ``--shape`` (``(H, W)`` or ``(S,)``) or, when None,
+    the default of the config's scope."""
+    if shape is None:
+        return DEFAULT_SHAPES[cfg.default_scope]
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 1:
+        shape = shape * 2
+    if len(shape) != 2 or min(shape) <= 0:
+        raise ValueError(f'--shape takes H W (or one size for a square '
+                         f'input) as positive integers, got {shape}')
+    return shape
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:

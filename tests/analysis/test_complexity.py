@@ -10,10 +10,9 @@ from mmengine.analysis import FlopAnalyzer
 
 from helpers.tiny_pose_config import POSE_CONFIG
 from mmext_pixel.analysis.complexity import format_complexity, get_complexity
-from mmext_pixel.analysis.measured_model import (TensorForward, input_shape,
-                                                 measured_network)
+from mmext_pixel.analysis.measured_model import TensorForward, measured_network
 from mmext_pixel.utils.model_builder import build_model
-from mmext_pixel.utils.run_config import load_config
+from mmext_pixel.utils.run_config import input_shape, load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CITYSCAPES_V1 = str(

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mmext_pixel.analysis.measured_model import input_shape
-from mmext_pixel.utils.run_config import load_config
+from mmext_pixel.utils.run_config import input_shape, load_config
 
 CITYSCAPES_V1 = str(
     Path(__file__).resolve().parents[2] /

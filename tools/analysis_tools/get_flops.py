@@ -27,8 +27,8 @@ import mmengine
 from mmengine.config import DictAction
 
 from mmext_pixel.analysis.complexity import format_complexity, get_complexity
-from mmext_pixel.analysis.measured_model import add_shape_arg, input_shape
-from mmext_pixel.utils.run_config import load_config
+from mmext_pixel.analysis.measured_model import add_shape_arg
+from mmext_pixel.utils.run_config import input_shape, load_config
 
 
 def parse_args(argv=None):
