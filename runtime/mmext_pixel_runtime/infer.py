@@ -290,7 +290,7 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     parser = argparse.ArgumentParser(
         prog=prog,
         description='Segment images or a video with an exported ONNX model '
-        '(onnxruntime, numpy and opencv only). Images: '
+        '(onnxruntime, numpy, opencv and Pillow only). Images: '
         f'{", ".join(image_header.FORMATS)} ({" ".join(IMAGE_EXTS)}).',
         formatter_class=DefaultsHelpFormatter)
     parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
