@@ -18,6 +18,8 @@ import struct
 from functools import partial
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+import cv2
+import numpy as np
 from PIL import BmpImagePlugin, JpegImagePlugin, PpmImagePlugin
 
 from .metadata import InferenceError
@@ -295,3 +297,67 @@ def check_pixels(size: ImageSize,
         raise ImageError(
             413, f'{name}: the image is {size.width}x{size.height} = '
             f'{pixels} pixels; {limit} {max_pixels}')
+
+
+def _png_complete(data: bytes) -> None:
+    """Truncation is an error: every chunk complete, up to IEND."""
+    pos = 8
+    while True:
+        if pos + 8 > len(data):
+            raise ImageError(
+                422, f'truncated PNG: the data ends at byte {len(data)} '
+                'before the IEND chunk')
+        length, kind = struct.unpack('>I4s', data[pos:pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            raise ImageError(
+                422, f'truncated PNG: its {kind.decode("latin-1")!r} chunk '
+                f'needs {end} bytes, the upload has {len(data)}')
+        if kind == b'IEND':
+            return
+        pos = end
+
+
+def _jpeg_complete(data: bytes) -> None:
+    """The data must end with the end-of-image marker."""
+    if not data.rstrip(b'\x00').endswith(b'\xff\xd9'):
+        raise ImageError(
+            422, 'truncated JPEG: no end-of-image marker (FFD9) at the end '
+            f'of its {len(data)} bytes')
+
+
+COMPLETE = dict(PNG=_png_complete, JPEG=_jpeg_complete)
+
+
+def decode(data: bytes,
+           name: str,
+           max_pixels: Optional[int],
+           limit: str = 'the limit (--max-pixels) is',
+           complete: bool = False) -> np.ndarray:
+    """The BGR uint8 image of an encoded file, as mmcv's
+    ``LoadImageFromFile`` decodes it, once :func:`measure` has read its
+    headers.
+
+    Args:
+        data (bytes): The file's bytes.
+        name (str): The file, for messages.
+        max_pixels (int, optional): The most pixels taken (of every frame
+            or page); None takes any.
+        limit (str): The words before the limit in the message. Defaults to
+            'the limit (--max-pixels) is'.
+        complete (bool): Refuse a truncated PNG or JPEG, which OpenCV would
+            decode as far as it goes (a server's upload). Defaults to False.
+    """
+    size = measure(data, name)
+    check_pixels(size, max_pixels, name, limit)
+    if complete and size.format in COMPLETE:
+        COMPLETE[size.format](data)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ImageError(
+            422, f'{name}: damaged {size.format}: opencv cannot decode it')
+    # what was decoded, in case a header said less than the data held
+    check_pixels(
+        ImageSize(size.format, img.shape[1], img.shape[0], 1), max_pixels,
+        name, limit)
+    return img

@@ -173,7 +173,8 @@ def _problem(meta: Any) -> Optional[str]:
             if key not in meta[part]:
                 return f'metadata key {key!r} of "{part}" is missing'
     if meta['test_mode'] not in ('whole', 'slide'):
-        return f'metadata test_mode {meta["test_mode"]!r} is not whole or slide'
+        return (f'metadata test_mode {meta["test_mode"]!r} is not whole or '
+                'slide')
     if meta['test_mode'] == 'slide' and not (meta['crop_size']
                                              and meta['stride']):
         return 'metadata test_mode is slide but crop_size or stride is null'

@@ -5,6 +5,7 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
+from .metadata import InferenceError
 from .postprocess import label_counts
 
 
@@ -76,3 +77,12 @@ def draw_overlay(img: np.ndarray,
         out[r:r + rows] = img[r:r + rows] * (1 - alpha) + \
             mask[r:r + rows] * alpha
     return out
+
+
+def encode_png(img: np.ndarray) -> np.ndarray:
+    """PNG of a uint8 image (H, W) or BGR (H, W, 3), as a uint8 buffer."""
+    ok, data = cv2.imencode('.png', img)
+    if not ok:
+        raise InferenceError(f'PNG encoding of a {img.dtype} {img.shape} '
+                             'image failed')
+    return data

@@ -15,7 +15,8 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .uploads import UploadError
+from .image_header import ImageError
+
 
 logger = logging.getLogger('mmext_pixel_runtime.server')
 
@@ -152,7 +153,7 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
     :class:`ClientGone` when the client leaves."""
     declared = request.headers.get('content-length')
     if declared and declared.isdigit() and int(declared) > limit:
-        raise UploadError(
+        raise ImageError(
             413, f'the upload is {int(declared)} bytes; this server takes '
             f'at most {limit}')
     loop = asyncio.get_running_loop()
@@ -163,7 +164,7 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
             message = await asyncio.wait_for(request.receive(),
                                              max(deadline - loop.time(), 0))
         except asyncio.TimeoutError:
-            raise UploadError(
+            raise ImageError(
                 408, f'the request body did not arrive within {timeout:g} s '
                 f'({size} bytes came)') from None
         if message['type'] == 'http.disconnect':
@@ -171,7 +172,7 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
         chunk = message.get('body', b'')
         size += len(chunk)
         if size > limit:
-            raise UploadError(
+            raise ImageError(
                 413, f'the upload is over {limit} bytes, the most this '
                 'server takes')
         chunks.append(chunk)
@@ -194,10 +195,10 @@ async def read_upload(request: Request, limit: int, timeout: float) -> bytes:
         form = await MultiPartParser(
             Headers(raw=request.headers.raw), stream(), max_files=1).parse()
     except MultiPartException as e:
-        raise UploadError(422, f'malformed multipart form: {e}') from None
+        raise ImageError(422, f'malformed multipart form: {e}') from None
     files = [v for v in form.values() if isinstance(v, UploadFile)]
     if len(files) != 1:
-        raise UploadError(
+        raise ImageError(
             422, 'a multipart request must hold one file field (the image), '
             f'it has {len(files)}')
     return await files[0].read()

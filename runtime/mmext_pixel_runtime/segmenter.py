@@ -1,21 +1,10 @@
-"""Semantic segmentation with an exported ONNX model, as mmseg's
-``inference_model`` does it with the config, in onnxruntime, numpy and opencv.
-
-- an image file is decoded by opencv as mmcv's ``LoadImageFromFile`` does
-  (BGR, 8 bit, EXIF orientation applied);
-- the ``Resize`` step of the test pipeline (mmcv's ``imrescale`` size rule
-  for ``keep_ratio``, cv2 bilinear);
-- ``SegDataPreProcessor``: channel flip, ``(x - mean) / std`` in float32,
-  bottom/right padding with ``pad_val`` to ``pad_size`` or a multiple of
-  ``size_divisor``;
-- whole-image inference, or ``EncoderDecoder.slide_inference`` (crops of
-  ``crop_size`` every ``stride``, the last crop of a row/column aligned to
-  the border, crops smaller than ``crop_size`` where the image is, logits
-  averaged over the crops that cover a pixel);
-- for Gated-SCNN the Canny input of every network run, computed from that
-  run's normalised input exactly as ``GatedSCNN.image_gradient`` does;
-- ``postprocess_result``: the padding removed, the logits resized to the
-  original image size (bilinear, the head's ``align_corners``), argmax.
+"""mmseg's ``inference_model`` on an exported ONNX model, in onnxruntime,
+numpy and opencv: the test ``Resize`` (mmcv's ``imrescale`` rule, cv2
+bilinear), ``SegDataPreProcessor`` (channel flip, ``(x - mean) / std`` in
+float32, bottom/right padding), whole or ``slide_inference`` (logits averaged
+over the crops), Gated-SCNN's Canny input of every run as
+``GatedSCNN.image_gradient`` computes it, and ``postprocess_result``
+(padding removed, bilinear resize with the head's ``align_corners``, argmax).
 """
 import os
 import os.path as osp
@@ -25,10 +14,11 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from .image_header import ImageError, check_pixels, measure
+from .image_header import decode
 from .metadata import (METADATA_KEY, InferenceError, ModelMeta, Preprocess,
                        TestResize, check_class_count, check_graph,
                        parse_metadata, to_model_meta)
+from .overlay import draw_overlay
 from .postprocess import label_counts, resize_bilinear, upsample_argmax
 
 ImageLike = Union[np.ndarray, str, os.PathLike, bytes]
@@ -100,10 +90,8 @@ def read_metadata(model_path: str,
 
 def decode_image(source: Union[str, os.PathLike, bytes],
                  max_pixels: Optional[int] = None) -> np.ndarray:
-    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, after
-    its format and size are read from its headers (see
-    :mod:`.image_header`: only the formats whose every frame can be
-    measured so are taken).
+    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, once its
+    format and size are read from its headers (:mod:`.image_header`).
 
     Args:
         source (str | PathLike | bytes): Image file, or its encoded bytes.
@@ -112,23 +100,15 @@ def decode_image(source: Union[str, os.PathLike, bytes],
             size).
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        name = 'the image data'
-    else:
-        name = os.fspath(source)
-        try:
-            with open(name, 'rb') as f:
-                data = f.read()
-        except OSError as e:
-            raise InferenceError(
-                f'{name}: cannot read the file ({e.strerror or e})') from None
-    size = measure(data, name)
-    check_pixels(size, max_pixels, name)
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ImageError(
-            422, f'{name}: damaged {size.format}: opencv cannot decode it')
-    return img
+        return decode(bytes(source), 'the image data', max_pixels)
+    name = os.fspath(source)
+    try:
+        with open(name, 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        raise InferenceError(
+            f'{name}: cannot read the file ({e.strerror or e})') from None
+    return decode(data, name, max_pixels)
 
 
 def rescale_size(w: int, h: int, scale: Sequence[int]) -> Tuple[int, int]:
@@ -226,10 +206,8 @@ def canny_input(inputs: np.ndarray, meta: ModelMeta) -> np.ndarray:
 
 class Segmenter:
     """An exported segmentation model and the pre/postprocessing its
-    metadata describes.
-
-    One instance may serve several threads at once: onnxruntime sessions
-    are thread-safe and nothing else here is mutable.
+    metadata describes; thread-safe (so are onnxruntime sessions, and
+    nothing else here changes).
 
     Args:
         model_path (str): ONNX file written by pytorch2onnx.py (or
@@ -383,6 +361,22 @@ class Segmenter:
         img = self._image(image)
         return upsample_argmax(
             self._network(img), img.shape[:2], self.meta.align_corners)
+
+    def overlay(self,
+                img: np.ndarray,
+                labels: np.ndarray,
+                with_labels: bool = True,
+                inplace: bool = False) -> np.ndarray:
+        """:func:`.draw_overlay` with the model's classes and palette.
+
+        Args:
+            img (np.ndarray): BGR uint8 image (H, W, 3).
+            labels (np.ndarray): Its label map from :meth:`predict`.
+            with_labels (bool): Class names on it. Defaults to True.
+            inplace (bool): Draw into ``img``. Defaults to False.
+        """
+        return draw_overlay(img, labels, self.meta.classes, self.meta.palette,
+                            with_labels, inplace=inplace)
 
     def class_shares(self, labels: np.ndarray) -> np.ndarray:
         """The share of the pixels of each class, (num_classes,) float64.

@@ -25,11 +25,10 @@ import time
 from typing import Optional, Sequence
 
 from .cli import DefaultsHelpFormatter, check_bounds
-from .image_header import FORMATS
+from .image_header import FORMATS, ImageError
 from .memory import MIB, request_peak
 from .metadata import InferenceError
 from .service import ModelService
-from .uploads import UploadError
 
 try:
     from fastapi import FastAPI, Request
@@ -154,7 +153,7 @@ def create_app(service: ModelService,
         try:
             # the body first: a slow upload holds no slot
             data = await read_upload(request, service.max_bytes, body_timeout)
-        except UploadError as e:
+        except ImageError as e:
             headers = {'Connection': 'close'} if e.status == 408 else {}
             return error(e.status, e.message, **headers)
         except ClientGone as e:
@@ -174,7 +173,7 @@ def create_app(service: ModelService,
             content, media_type, infer_ms = await asyncio.get_running_loop(
             ).run_in_executor(service.executor, service.run, data, format,
                               labels, start)
-        except InferenceError as e:  # UploadError is one, with its status
+        except InferenceError as e:  # ImageError is one, with its status
             return error(getattr(e, 'status', 422), str(e))
         finally:
             service.in_flight -= 1

@@ -11,11 +11,10 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .infer import encode_png
-from .overlay import class_centre, draw_overlay
+from .image_header import ImageError, decode
+from .overlay import class_centre, encode_png
 from .postprocess import label_counts
 from .segmenter import Segmenter
-from .uploads import decode_upload
 
 
 class ModelService:
@@ -96,7 +95,10 @@ class ModelService:
         (the label PNG, or for ``fmt='json'`` :meth:`answer`), its media
         type and the inference time (ms); ``start`` is the request's
         ``time.perf_counter()`` at arrival."""
-        img = decode_upload(data, self.max_pixels)
+        if not data:
+            raise ImageError(422, 'the upload is empty')
+        img = decode(data, 'the upload', self.max_pixels,
+                     'this server takes at most', complete=True)
         model = self.idle.get()
         try:
             begin = time.perf_counter()
@@ -110,13 +112,7 @@ class ModelService:
         # drawn into the decoded image, which nothing else needs
         overlay_png = base64.b64encode(
             encode_png(
-                draw_overlay(
-                    img,
-                    labels,
-                    self.meta.classes,
-                    self.meta.palette,
-                    with_labels,
-                    inplace=True)))
+                model.overlay(img, labels, with_labels, inplace=True)))
         del img
         return self.answer(labels, overlay_png, infer_ms,
                            (time.perf_counter() - start) * 1000), \
