@@ -141,17 +141,11 @@ def infer_video(model: Segmenter, path: str, out: Optional[str],
         make_folder(frame_dir, '--out')
     writer = None
     video_out = osp.join(show_dir, stem + '.mp4') if show_dir else None
-
-    def frames():
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                return
-            yield frame
-
     count = 0
     try:
-        for frame in progress(frames(), total, osp.basename(path)):
+        # cap.read() gives (False, None) after the last frame
+        for _, frame in progress(
+                iter(cap.read, (False, None)), total, osp.basename(path)):
             labels = model.predict(frame)
             if frame_dir:
                 write_png(osp.join(frame_dir, f'{count:06d}.png'), labels)

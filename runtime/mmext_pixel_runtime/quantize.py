@@ -1,25 +1,14 @@
-"""Static int8 quantisation of an exported segmentation model, calibrated on
-images through the model's own preprocessing; ``mmext-pixel-quantize``.
+"""``mmext-pixel-quantize``: static int8 quantisation of an exported
+segmentation model, calibrated on images through the model's own
+preprocessing (``pip install mmext-pixel-runtime[quantize]`` for onnx).
 
-    mmext-pixel-quantize MODEL.onnx --calib DIR [--num N] --out INT8.onnx
-        [--method minmax|entropy|percentile]
-        [--eval-images DIR --eval-labels DIR]
-
-onnxruntime's pre-processing (shape inference and its basic graph
-optimisation: without it, convolutions whose bias the exporter shares
-through an ``Identity`` stay in fp32), then ``quantize_static`` in QDQ
-format: per-channel int8 weights, uint8 activations whose ranges come from
-what the graph receives for the calibration images (every slide crop in
-slide mode, with Gated-SCNN's Canny input). The ``mmext_pixel`` metadata is
-carried over (with a ``quantization`` entry), so the runtime, the CLI and the
-server run the int8 model as they run the fp32 one. Needs the ``onnx``
-package (``pip install mmext-pixel-runtime[quantize]``).
-
-``--eval-images``/``--eval-labels`` report the fp32 and int8 mIoU (mmseg's
-``IoUMetric``: intersections and unions summed over the images, 255
-ignored) and how many pixels the two label maps agree on.
+The ``mmext_pixel`` metadata is carried over with a ``quantization`` entry,
+so the runtime runs the int8 model as the fp32 one. ``--eval-images`` and
+``--eval-labels`` report the fp32 and int8 mIoU (mmseg's ``IoUMetric``) and
+the pixels on which the two agree.
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -29,7 +18,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from .cli import DefaultsHelpFormatter
+from .cli import DefaultsHelpFormatter, check_bounds
 from .infer import list_images
 from .metadata import METADATA_KEY, InferenceError
 from .segmenter import Segmenter, decode_image
@@ -42,14 +31,10 @@ def quantize_qdq(model_path: str,
                  out_path: str,
                  calibrate_method=None,
                  skip_symbolic_shape: bool = False) -> Dict[str, int]:
-    """onnxruntime's static int8 quantisation, as the runtime and the
-    benchmarks run it.
-
-    onnxruntime's pre-processing first (shape inference and its basic graph
-    optimisation: without it, convolutions whose bias the exporter shares
-    through an ``Identity`` stay in fp32), then ``quantize_static`` in QDQ
-    format: per-channel int8 weights, uint8 activations whose ranges come
-    from ``feeds``.
+    """onnxruntime's static int8 quantisation in QDQ format (per-channel
+    int8 weights, uint8 activations ranged on ``feeds``), after its
+    pre-processing: without its graph optimisation, convolutions whose bias
+    the exporter shares through an ``Identity`` stay in fp32.
 
     Args:
         model_path (str): The fp32 model.
@@ -71,16 +56,10 @@ def quantize_qdq(model_path: str,
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Feeds(CalibrationDataReader):
+        get_next = functools.partial(next, iter(feeds), None)
 
-        def __init__(self):
-            self.feeds = iter(feeds)
-
-        def get_next(self):
-            return next(self.feeds, None)
-
-    options = {}
-    if calibrate_method is not None:
-        options['calibrate_method'] = calibrate_method
+    options = {} if calibrate_method is None else dict(
+        calibrate_method=calibrate_method)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = osp.join(tmp, 'prepared.onnx')
         quant_pre_process(
@@ -139,10 +118,8 @@ def quantize(model_path: str,
         weights='int8 per channel',
         activations='uint8',
         calibration_images=len(calib_images))
-    calibrate = dict(
-        minmax=CalibrationMethod.MinMax,
-        entropy=CalibrationMethod.Entropy,
-        percentile=CalibrationMethod.Percentile)[method]
+    calibrate = getattr(CalibrationMethod, dict(
+        minmax='MinMax', entropy='Entropy', percentile='Percentile')[method])
     feeds = (
         feed for path in calib_images
         for feed in model.network_feeds(decode_image(path)))
@@ -158,12 +135,11 @@ def quantize(model_path: str,
     # the metadata of the fp32 model, as the runtime reads it
     meta = dict(model.meta.raw, quantization=info)
     proto = onnx.load(out_path)
-    kept = [(e.key, e.value) for e in proto.metadata_props
-            if e.key != METADATA_KEY]
-    del proto.metadata_props[:]
-    for key, value in kept:
-        proto.metadata_props.add(key=key, value=value)
-    proto.metadata_props.add(key=METADATA_KEY, value=json.dumps(meta))
+    onnx.helper.set_model_props(
+        proto,
+        dict({e.key: e.value
+              for e in proto.metadata_props},
+             **{METADATA_KEY: json.dumps(meta)}))
     onnx.save(proto, out_path)
     return info
 
@@ -192,10 +168,8 @@ def evaluate(models: Dict[str, Segmenter],
     import cv2
     names = list(models)
     n = models[names[0]].meta.num_classes
-    inter = {k: np.zeros(n) for k in names}
-    union = {k: np.zeros(n) for k in names}
-    agree = {k: 0 for k in names}
-    total = 0
+    inter, union = ({k: np.zeros(n) for k in names} for _ in range(2))
+    agree, total = dict.fromkeys(names, 0), 0
     for path in images:
         img = decode_image(path)
         gt = cv2.imread(label_file(labels_dir, path), cv2.IMREAD_UNCHANGED)
@@ -206,11 +180,10 @@ def evaluate(models: Dict[str, Segmenter],
         preds = {k: m.predict(img) for k, m in models.items()}
         for k, pred in preds.items():
             p, g = pred[valid], gt[valid]
-            inter[k] += np.bincount(p[p == g], minlength=n)[:n]
-            union[k] += (
-                np.bincount(p, minlength=n)[:n] +
-                np.bincount(g, minlength=n)[:n] -
-                np.bincount(p[p == g], minlength=n)[:n])
+            hits = np.bincount(p[p == g], minlength=n)[:n]
+            inter[k] += hits
+            union[k] += np.bincount(p, minlength=n)[:n] + np.bincount(
+                g, minlength=n)[:n] - hits
             agree[k] += int((pred == preds[names[0]]).sum())
         total += gt.size
     result = {}
@@ -255,8 +228,7 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         '--eval-labels',
         help='their label PNGs, same stems (default: no evaluation)')
     args = parser.parse_args(argv)
-    if args.num is not None and args.num < 1:
-        parser.error(f'--num must be >= 1, got {args.num}')
+    check_bounds(parser, args, ('num', ))
     if bool(args.eval_images) != bool(args.eval_labels):
         parser.error('--eval-images and --eval-labels go together')
     return args

@@ -51,15 +51,6 @@ def open_session(model_path: str,
                              f'({e})') from None
 
 
-def _static_channels(session: ort.InferenceSession,
-                     name: str) -> Optional[int]:
-    for out in session.get_outputs():
-        if out.name == name and len(out.shape) == 4 and isinstance(
-                out.shape[1], int):
-            return out.shape[1]
-    return None
-
-
 def read_metadata(model_path: str,
                   session: Optional[ort.InferenceSession] = None) -> ModelMeta:
     """The ``mmext_pixel`` metadata of a segmentation model, checked against
@@ -82,9 +73,11 @@ def read_metadata(model_path: str,
             f'keys: {sorted(props) or "none"}); export the model with '
             'tools/deployment/pytorch2onnx.py')
     meta = parse_metadata(props[METADATA_KEY], model_path)
+    shapes = {o.name: o.shape for o in session.get_outputs()}
+    shape = shapes.get(meta['outputs'][0], ())
     check_graph(meta, model_path, [i.name for i in session.get_inputs()],
-                [o.name for o in session.get_outputs()],
-                _static_channels(session, meta['outputs'][0]))
+                list(shapes), shape[1] if len(shape) == 4
+                and isinstance(shape[1], int) else None)
     return to_model_meta(meta)
 
 
@@ -111,21 +104,10 @@ def decode_image(source: Union[str, os.PathLike, bytes],
     return decode(data, name, max_pixels)
 
 
-def rescale_size(w: int, h: int, scale: Sequence[int]) -> Tuple[int, int]:
-    """mmcv's ``rescale_size``: the largest size ``(w, h)`` of the image's
-    aspect ratio whose long and short edges fit ``scale``'s.
-
-    Args:
-        w (int): Image width.
-        h (int): Image height.
-        scale (Sequence[int]): The Resize step's ``scale`` (w, h).
-    """
-    factor = min(max(scale) / max(h, w), min(scale) / min(h, w))
-    return int(w * float(factor) + 0.5), int(h * float(factor) + 0.5)
-
-
 def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
-    """The test pipeline's ``Resize`` (mmcv's, cv2 backend, bilinear).
+    """The test pipeline's ``Resize`` (mmcv's, cv2 backend, bilinear; with
+    ``keep_ratio`` the largest size whose long and short edges fit the
+    scale's, as mmcv's ``rescale_size``).
 
     Args:
         img (np.ndarray): HWC uint8 image.
@@ -134,10 +116,13 @@ def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
     if resize is None:
         return img
     h, w = img.shape[:2]
+    size = tuple(resize.scale)
     if resize.keep_ratio:
-        size = rescale_size(w, h, resize.scale)
-    else:
-        size = tuple(resize.scale)
+        scale = resize.scale
+        factor = float(
+            min(max(scale) / max(h, w),
+                min(scale) / min(h, w)))
+        size = int(w * factor + 0.5), int(h * factor + 0.5)
     return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
 
 
@@ -295,9 +280,7 @@ class Segmenter:
             image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
                 image file or its encoded bytes.
         """
-        img = self._image(image)
-        inputs = normalise(
-            test_resize(img, self.meta.test_resize), self.meta.preprocess)
+        inputs, _ = self._inputs(self._image(image))
         if self.meta.test_mode == 'whole':
             return [self._feed(inputs)]
         return [
@@ -314,12 +297,15 @@ class Segmenter:
                                  f'{image.dtype} {image.shape}')
         return image
 
+    def _inputs(self, img: np.ndarray) -> Tuple[np.ndarray, Tuple[int, int]]:
+        """The normalised, padded batch of an image and its size before
+        the padding."""
+        resized = test_resize(img, self.meta.test_resize)
+        return normalise(resized, self.meta.preprocess), resized.shape[:2]
+
     def _network(self, img: np.ndarray) -> np.ndarray:
         """Logits (C, h, w) of the test-resized image, padding removed."""
-        resized = test_resize(img, self.meta.test_resize)
-        h, w = resized.shape[:2]
-        inputs = normalise(resized, self.meta.preprocess)
-        del resized
+        inputs, (h, w) = self._inputs(img)
         if self.meta.test_mode == 'slide':
             return self._slide(inputs)[0, :, :h, :w]
         return self._run(inputs)[0, :, :h, :w]
