@@ -34,7 +34,7 @@ def check_bounds(parser: argparse.ArgumentParser,
     """
     for name in names:
         value = getattr(args, name)
-        if value is not None and (value <= minimum if strict else
-                                  value < minimum):
+        if value is not None and (value <= minimum
+                                  if strict else value < minimum):
             parser.error(f'--{name.replace("_", "-")} must be '
                          f'{">" if strict else ">="} {minimum:g}, got {value}')

@@ -103,21 +103,12 @@ def _damaged(kind: str, what: str) -> ImageError:
 def _png_sizes(data: bytes) -> List[Tuple[int, int]]:
     if data[12:16] != b'IHDR' or len(data) < 24:
         raise _damaged('PNG', 'the first chunk is not IHDR')
-    sizes = [struct.unpack('>II', data[16:24])]
-    pos = 8
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack('>I4s', data[pos:pos + 8])
-        if kind == b'fcTL' and pos + 20 <= len(data):
-            sizes.append(struct.unpack('>II', data[pos + 12:pos + 20]))
-        elif kind in (b'IDAT', b'IEND'):
-            break  # frame controls after the first image data: see below
-        pos += 12 + length
-    # APNG: the frame controls of the later frames
-    for match in re.finditer(b'fcTL', data[pos:]):
-        at = pos + match.start() + 8
-        if at + 8 <= len(data):
-            sizes.append(struct.unpack('>II', data[at:at + 8]))
-    return sizes
+    # APNG: every fcTL chunk's sizes, found by name wherever it is (the name
+    # inside compressed data can only add a size)
+    return [struct.unpack('>II', data[16:24])] + [
+        struct.unpack('>II', data[m.start() + 8:m.start() + 16])
+        for m in re.finditer(b'fcTL', data) if m.start() + 16 <= len(data)
+    ]
 
 
 def _oriented(size: Tuple[int, int], orientation: int) -> Tuple[int, int]:
@@ -279,54 +270,29 @@ def measure(data: bytes, name: str = 'the image') -> ImageSize:
     return ImageSize(kind, w, h, len(sizes))
 
 
-def check_pixels(size: ImageSize,
-                 max_pixels: Optional[int],
-                 name: str,
-                 limit: str = 'the limit (--max-pixels) is') -> None:
-    """413 for an image of more than ``max_pixels`` pixels.
-
-    Args:
-        size (ImageSize): What :func:`measure` read.
-        max_pixels (int, optional): The most pixels taken; None takes any.
-        name (str): The file, for the message.
-        limit (str): The words before the limit in the message. Defaults to
-            'the limit (--max-pixels) is'.
-    """
-    pixels = size.width * size.height
-    if max_pixels is not None and pixels > max_pixels:
+def _check_complete(kind: str, data: bytes) -> None:
+    """422 for a truncated PNG (every chunk whole, up to IEND) or JPEG (the
+    end-of-image marker last), which OpenCV would decode as far as it
+    goes."""
+    if kind == 'JPEG' and not data.rstrip(b'\x00').endswith(b'\xff\xd9'):
         raise ImageError(
-            413, f'{name}: the image is {size.width}x{size.height} = '
-            f'{pixels} pixels; {limit} {max_pixels}')
-
-
-def _png_complete(data: bytes) -> None:
-    """Truncation is an error: every chunk complete, up to IEND."""
+            422, 'truncated JPEG: no end-of-image marker (FFD9) at the end '
+            f'of its {len(data)} bytes')
     pos = 8
-    while True:
+    while kind == 'PNG':
         if pos + 8 > len(data):
             raise ImageError(
                 422, f'truncated PNG: the data ends at byte {len(data)} '
                 'before the IEND chunk')
-        length, kind = struct.unpack('>I4s', data[pos:pos + 8])
+        length, chunk = struct.unpack('>I4s', data[pos:pos + 8])
         end = pos + 12 + length
         if end > len(data):
             raise ImageError(
-                422, f'truncated PNG: its {kind.decode("latin-1")!r} chunk '
+                422, f'truncated PNG: its {chunk.decode("latin-1")!r} chunk '
                 f'needs {end} bytes, the upload has {len(data)}')
-        if kind == b'IEND':
+        if chunk == b'IEND':
             return
         pos = end
-
-
-def _jpeg_complete(data: bytes) -> None:
-    """The data must end with the end-of-image marker."""
-    if not data.rstrip(b'\x00').endswith(b'\xff\xd9'):
-        raise ImageError(
-            422, 'truncated JPEG: no end-of-image marker (FFD9) at the end '
-            f'of its {len(data)} bytes')
-
-
-COMPLETE = dict(PNG=_png_complete, JPEG=_jpeg_complete)
 
 
 def decode(data: bytes,
@@ -336,7 +302,7 @@ def decode(data: bytes,
            complete: bool = False) -> np.ndarray:
     """The BGR uint8 image of an encoded file, as mmcv's
     ``LoadImageFromFile`` decodes it, once :func:`measure` has read its
-    headers.
+    headers: 413 past ``max_pixels``.
 
     Args:
         data (bytes): The file's bytes.
@@ -345,19 +311,23 @@ def decode(data: bytes,
             or page); None takes any.
         limit (str): The words before the limit in the message. Defaults to
             'the limit (--max-pixels) is'.
-        complete (bool): Refuse a truncated PNG or JPEG, which OpenCV would
-            decode as far as it goes (a server's upload). Defaults to False.
+        complete (bool): Refuse a truncated PNG or JPEG (a server's
+            upload). Defaults to False.
     """
+
+    def check_pixels(w: int, h: int) -> None:
+        if max_pixels is not None and w * h > max_pixels:
+            raise ImageError(
+                413, f'{name}: the image is {w}x{h} = {w * h} pixels; '
+                f'{limit} {max_pixels}')
+
     size = measure(data, name)
-    check_pixels(size, max_pixels, name, limit)
-    if complete and size.format in COMPLETE:
-        COMPLETE[size.format](data)
+    check_pixels(size.width, size.height)
+    if complete:
+        _check_complete(size.format, data)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ImageError(
             422, f'{name}: damaged {size.format}: opencv cannot decode it')
-    # what was decoded, in case a header said less than the data held
-    check_pixels(
-        ImageSize(size.format, img.shape[1], img.shape[0], 1), max_pixels,
-        name, limit)
+    check_pixels(img.shape[1], img.shape[0])  # in case a header said less
     return img

@@ -18,7 +18,7 @@ from typing import Dict, Tuple
 import numpy as np
 
 from .postprocess import BAND_BYTES
-from .segmenter import Segmenter, normalise
+from .segmenter import Segmenter, normalise, padded_size
 
 MIB = 1 << 20
 # per image pixel at most: image 3, labels 1, overlay mask 3, class mask 1,
@@ -70,12 +70,6 @@ def network_pixels(meta, max_pixels: int) -> int:
     """
     pre, resize = meta.preprocess, meta.test_resize
 
-    def padded(h: int, w: int) -> int:  # as normalise pads
-        if pre.pad_size is not None:
-            return max(pre.pad_size[0], h) * max(pre.pad_size[1], w)
-        d = pre.size_divisor or 1
-        return -(-h // d) * d * (-(-w // d) * d)
-
     if resize is None:
         side = math.isqrt(max_pixels)
         shapes = [(1, max_pixels), (max_pixels, 1), (side, side)]
@@ -85,7 +79,7 @@ def network_pixels(meta, max_pixels: int) -> int:
         shapes = [(small, big), (big, small)]
     else:
         shapes = [tuple(resize.scale[::-1])]
-    return max(padded(h, w) for h, w in shapes)
+    return max(math.prod(padded_size(h, w, pre)) for h, w in shapes)
 
 
 def network_cost(model: Segmenter) -> Tuple[float, float]:

@@ -29,11 +29,9 @@ def draw_overlay(img: np.ndarray,
                  with_labels: bool = True,
                  alpha: float = 0.5,
                  inplace: bool = False) -> np.ndarray:
-    """The prediction over a BGR image, as ``SegLocalVisualizer`` draws it.
-
-    The visualizer draws on the RGB image; every step is the same for each
-    channel, so it is drawn here on the BGR image with the colours reversed,
-    and blended in bands of rows with the visualizer's float arithmetic.
+    """The prediction over a BGR image as ``SegLocalVisualizer`` draws it on
+    the RGB one (each step is per channel, so the colours are reversed),
+    blended in bands of rows with its float arithmetic.
 
     Args:
         img (np.ndarray): BGR uint8 image (H, W, 3).

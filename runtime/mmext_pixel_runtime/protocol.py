@@ -1,12 +1,12 @@
-"""The limits a public server needs on what clients send: in uvicorn's h11
-protocol, before a request reaches the application, a deadline for the
-request line and headers (slowloris) and bounds on open connections, in
-all and from one client address; in the application, the upload read
-within a size and a deadline."""
+"""Limits on what clients send: in uvicorn's h11 protocol, before the
+application, a deadline for the request headers (slowloris) and bounds on
+open connections, in all and per address; in the application, the upload
+read within a size and a deadline."""
 import asyncio
 import json
 import logging
 from collections import Counter
+from http import HTTPStatus
 from typing import AsyncIterator, Callable, Optional
 
 import h11
@@ -17,18 +17,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .image_header import ImageError
 
-
 logger = logging.getLogger('mmext_pixel_runtime.server')
 
 
-def raw_response(status: int,
-                 reason: str,
-                 message: str,
-                 extra: str = '') -> bytes:
-    """A complete HTTP/1.1 JSON error response that closes the
-    connection."""
+def raw_response(status: int, message: str, extra: str = '') -> bytes:
+    """A whole HTTP/1.1 JSON error response that closes the connection."""
     body = json.dumps(dict(error=message, status=status)).encode()
-    return (f'HTTP/1.1 {status} {reason}\r\ncontent-type: application/json'
+    return (f'HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n'
+            'content-type: application/json'
             f'\r\ncontent-length: {len(body)}\r\nconnection: close\r\n'
             f'{extra}\r\n').encode() + body
 
@@ -39,14 +35,12 @@ def guarded_protocol(header_timeout: float, max_connections: int,
     """An ``H11Protocol`` subclass for ``uvicorn.Config(http=...)``.
 
     Args:
-        header_timeout (float): Seconds from a connection's opening (or the
-            end of its previous response) to the end of the request's
-            headers; a client that is still sending them then gets 408, an
-            idle keep-alive connection is closed.
-        max_connections (int): Open connections at most; one more is
-            answered 503 with ``Retry-After`` and closed.
-        max_per_client (int): Open connections from one address at most;
-            one more is answered so.
+        header_timeout (float): Seconds from a connection's opening (or its
+            last response) to the end of the request headers; then a client
+            still sending gets 408, an idle one is closed.
+        max_connections (int): Open connections at most; one more gets 503
+            with ``Retry-After`` and is closed.
+        max_per_client (int): Likewise, from one address.
         retry_after (Callable): Seconds to put in ``Retry-After``.
     """
 
@@ -78,8 +72,7 @@ def guarded_protocol(header_timeout: float, max_connections: int,
                 logger.warning('refusing connections from %s: %s',
                                self.client_name(), refusal)
             transport.write(
-                raw_response(503, 'Service Unavailable',
-                             f'{refusal}; retry later',
+                raw_response(503, f'{refusal}; retry later',
                              f'retry-after: {retry_after()}\r\n'))
             transport.close()
 
@@ -107,13 +100,11 @@ def guarded_protocol(header_timeout: float, max_connections: int,
                     '%g s', self.client_name(), header_timeout)
                 self.transport.write(
                     raw_response(
-                        408, 'Request Timeout',
-                        f'the request headers did not arrive within '
+                        408, f'the request headers did not arrive within '
                         f'{header_timeout:g} s'))
-                # the client may still be sending: closing with its bytes
-                # unread would reset the connection and lose the 408, so
-                # end our side and discard what still comes for as long
-                # again as the headers had
+                # closing with the client's bytes unread would reset the
+                # connection and lose the 408: end our side, then discard
+                # what comes for as long again
                 self.draining = True
                 self.transport.write_eof()
                 self.loop.call_later(header_timeout, self.transport.close)
@@ -148,9 +139,9 @@ class ClientGone(Exception):
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The request body: 413 as soon as it passes ``limit`` bytes, 408 when
-    all of it has not arrived within ``timeout`` seconds, and
-    :class:`ClientGone` when the client leaves."""
+    """The request body: 413 once past ``limit`` bytes, 408 when it is not
+    all in within ``timeout`` seconds, :class:`ClientGone` if the client
+    leaves."""
     declared = request.headers.get('content-length')
     if declared and declared.isdigit() and int(declared) > limit:
         raise ImageError(

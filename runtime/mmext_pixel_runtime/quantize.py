@@ -118,8 +118,10 @@ def quantize(model_path: str,
         weights='int8 per channel',
         activations='uint8',
         calibration_images=len(calib_images))
-    calibrate = getattr(CalibrationMethod, dict(
-        minmax='MinMax', entropy='Entropy', percentile='Percentile')[method])
+    calibrate = getattr(
+        CalibrationMethod,
+        dict(minmax='MinMax', entropy='Entropy',
+             percentile='Percentile')[method])
     feeds = (
         feed for path in calib_images
         for feed in model.network_feeds(decode_image(path)))
@@ -144,14 +146,6 @@ def quantize(model_path: str,
     return info
 
 
-def label_file(labels_dir: str, image: str) -> str:
-    """The label PNG of ``image`` in ``labels_dir`` (the same stem)."""
-    path = osp.join(labels_dir, osp.splitext(osp.basename(image))[0] + '.png')
-    if not osp.isfile(path):
-        raise InferenceError(f'{path}: no label map for {image}')
-    return path
-
-
 def evaluate(models: Dict[str, Segmenter],
              images: Sequence[str],
              labels_dir: str,
@@ -172,29 +166,33 @@ def evaluate(models: Dict[str, Segmenter],
     agree, total = dict.fromkeys(names, 0), 0
     for path in images:
         img = decode_image(path)
-        gt = cv2.imread(label_file(labels_dir, path), cv2.IMREAD_UNCHANGED)
+        label = osp.join(labels_dir,
+                         osp.splitext(osp.basename(path))[0] + '.png')
+        if not osp.isfile(label):
+            raise InferenceError(f'{label}: no label map for {path}')
+        gt = cv2.imread(label, cv2.IMREAD_UNCHANGED)
         if gt is None or gt.shape != img.shape[:2]:
-            raise InferenceError(f'{label_file(labels_dir, path)}: not a '
-                                 f'label map of the size of {path}')
+            raise InferenceError(f'{label}: not a label map of the size of '
+                                 f'{path}')
         valid = gt != ignore_index
         preds = {k: m.predict(img) for k, m in models.items()}
         for k, pred in preds.items():
             p, g = pred[valid], gt[valid]
-            hits = np.bincount(p[p == g], minlength=n)[:n]
+            hits, have, want = (
+                np.bincount(v, minlength=n)[:n] for v in (p[p == g], p, g))
             inter[k] += hits
-            union[k] += np.bincount(p, minlength=n)[:n] + np.bincount(
-                g, minlength=n)[:n] - hits
+            union[k] += have + want - hits
             agree[k] += int((pred == preds[names[0]]).sum())
         total += gt.size
-    result = {}
-    for k in names:
-        with np.errstate(invalid='ignore', divide='ignore'):
-            iou = inter[k] / union[k]
-        result[k] = dict(
+    with np.errstate(invalid='ignore', divide='ignore'):
+        ious = {k: inter[k] / union[k] for k in names}
+    return {
+        k: dict(
             mIoU=float(np.nanmean(iou) * 100),
             IoU=[float(v * 100) for v in iou],
             agreement=agree[k] / total)
-    return result
+        for k, iou in ious.items()
+    }
 
 
 def parse_args(argv: Optional[Sequence[str]] = None,

@@ -75,9 +75,9 @@ def read_metadata(model_path: str,
     meta = parse_metadata(props[METADATA_KEY], model_path)
     shapes = {o.name: o.shape for o in session.get_outputs()}
     shape = shapes.get(meta['outputs'][0], ())
-    check_graph(meta, model_path, [i.name for i in session.get_inputs()],
-                list(shapes), shape[1] if len(shape) == 4
-                and isinstance(shape[1], int) else None)
+    check_graph(
+        meta, model_path, [i.name for i in session.get_inputs()], list(shapes),
+        shape[1] if len(shape) == 4 and isinstance(shape[1], int) else None)
     return to_model_meta(meta)
 
 
@@ -119,16 +119,29 @@ def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
     size = tuple(resize.scale)
     if resize.keep_ratio:
         scale = resize.scale
-        factor = float(
-            min(max(scale) / max(h, w),
-                min(scale) / min(h, w)))
+        factor = float(min(max(scale) / max(h, w), min(scale) / min(h, w)))
         size = int(w * factor + 0.5), int(h * factor + 0.5)
     return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
 
 
+def padded_size(h: int, w: int, pre: Preprocess) -> Tuple[int, int]:
+    """(H, W) after ``SegDataPreProcessor``'s padding to ``pad_size`` or a
+    multiple of ``size_divisor``.
+
+    Args:
+        h (int): Height of the (resized) image.
+        w (int): Its width.
+        pre (Preprocess): The model's preprocessing.
+    """
+    if pre.pad_size is not None:
+        return max(pre.pad_size[0], h), max(pre.pad_size[1], w)
+    d = pre.size_divisor or 1
+    return -(-h // d) * d, -(-w // d) * d
+
+
 def normalise(img: np.ndarray, pre: Preprocess) -> np.ndarray:
     """``SegDataPreProcessor`` on one HWC uint8 image: (1, 3, H', W')
-    float32, padded at the bottom and right as the preprocessor pads.
+    float32, padded at the bottom and right with ``pad_val``.
 
     Args:
         img (np.ndarray): HWC uint8 BGR image.
@@ -143,17 +156,11 @@ def normalise(img: np.ndarray, pre: Preprocess) -> np.ndarray:
         std = np.asarray(pre.std, np.float32).reshape(-1, 1, 1)
         x = (x - mean) / std
     h, w = x.shape[1:]
-    if pre.pad_size is not None:
-        ph, pw = max(pre.pad_size[0], h), max(pre.pad_size[1], w)
-    elif pre.size_divisor:
-        d = pre.size_divisor
-        ph, pw = (h + d - 1) // d * d, (w + d - 1) // d * d
-    else:
-        ph, pw = h, w
+    ph, pw = padded_size(h, w, pre)
     if (ph, pw) != (h, w):
-        padded = np.full((x.shape[0], ph, pw), pre.pad_val, np.float32)
-        padded[:, :h, :w] = x
-        x = padded
+        x = np.pad(
+            x, ((0, 0), (0, ph - h), (0, pw - w)),
+            constant_values=np.float32(pre.pad_val))
     return np.ascontiguousarray(x[None])
 
 
@@ -361,8 +368,13 @@ class Segmenter:
             with_labels (bool): Class names on it. Defaults to True.
             inplace (bool): Draw into ``img``. Defaults to False.
         """
-        return draw_overlay(img, labels, self.meta.classes, self.meta.palette,
-                            with_labels, inplace=inplace)
+        return draw_overlay(
+            img,
+            labels,
+            self.meta.classes,
+            self.meta.palette,
+            with_labels,
+            inplace=inplace)
 
     def class_shares(self, labels: np.ndarray) -> np.ndarray:
         """The share of the pixels of each class, (num_classes,) float64.

@@ -83,9 +83,8 @@ def create_app(service: ModelService,
         page = f.read()
 
     def busy(message: str, **headers: str) -> JSONResponse:
-        return error(
-            503, message, **headers, **{'Retry-After': str(
-                service.retry_after())})
+        return error(503, message, **headers,
+                     **{'Retry-After': str(service.retry_after())})
 
     @app.get('/', response_class=HTMLResponse)
     async def index() -> HTMLResponse:
@@ -239,14 +238,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         choices=['critical', 'error', 'warning', 'info', 'debug', 'trace'],
         help="uvicorn's log level")
     args = parser.parse_args(argv)
-    check_bounds(parser, args, ('workers', 'threads', 'max_pixels',
-                                'max_connections',
-                                'max_connections_per_client', 'max_bodies'))
+    check_bounds(parser, args,
+                 ('workers', 'threads', 'max_pixels', 'max_connections',
+                  'max_connections_per_client', 'max_bodies'))
     check_bounds(parser, args, ('queue', ), 0)
     check_bounds(
         parser,
-        args, ('max_upload_mb', 'header_timeout', 'body_timeout',
-               'keep_alive', 'request_peak_mb'),
+        args, ('max_upload_mb', 'header_timeout', 'body_timeout', 'keep_alive',
+               'request_peak_mb'),
         0,
         strict=True)
     return args
