@@ -243,16 +243,12 @@ SIZE_READERS = dict(
 
 
 def measure(data: bytes, name: str = 'the image') -> ImageSize:
-    """The format and the largest frame of an image file, from its headers
-    alone.
+    """The format and the largest frame or page of an image file, from its
+    headers alone.
 
     Args:
         data (bytes): The file's bytes.
         name (str): The file, for messages. Defaults to 'the image'.
-
-    Returns:
-        ImageSize: Format, width and height of its largest frame or page,
-        and the frames measured.
     """
     if not data:
         raise ImageError(422, f'{name}: not an image (no data)')

@@ -102,8 +102,8 @@ def infer_images(model: Segmenter,
         out (str, optional): Folder for label PNGs.
         show_dir (str, optional): Folder for overlays.
         with_labels (bool): Class names on the overlays.
-        max_pixels (int, optional): Larger images (by their headers) are
-            refused before decoding. Defaults to 8192 x 8192.
+        max_pixels (int, optional): Refuse larger images (by their headers)
+            before decoding. Defaults to 8192 x 8192.
     """
     items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
     for path in items:
@@ -120,8 +120,7 @@ def infer_images(model: Segmenter,
 
 def infer_video(model: Segmenter, path: str, out: Optional[str],
                 show_dir: Optional[str], with_labels: bool) -> int:
-    """Label PNGs of every frame and an overlay video; returns the number
-    of frames.
+    """Label PNGs of every frame and an overlay video; returns the frames.
 
     Args:
         model (Segmenter): The model.
@@ -208,9 +207,8 @@ def run(model_path: str,
         threads (int, optional): onnxruntime threads. Defaults to None.
         providers (Sequence, optional): onnxruntime execution providers.
             Defaults to None (CPU).
-        max_pixels (int, optional): Images of more pixels (read from their
-            headers, every frame or page) are refused before decoding.
-            Defaults to 8192 x 8192; None takes any size.
+        max_pixels (int, optional): Refuse images of more pixels (by their
+            headers) before decoding. Defaults to 8192 x 8192; None: any.
     """
     if not out and not show_dir:
         raise InferenceError('nothing to write: give --out and/or --show-dir')

@@ -46,8 +46,8 @@ def quantize_qdq(model_path: str,
             only. Defaults to False.
 
     Returns:
-        dict: ``quantized_convs`` (``QLinearConv`` nodes of the session's
-        optimised graph: the convolutions run in int8) and ``convs``.
+        dict: ``quantized_convs`` (``QLinearConv`` nodes of the optimised
+        graph) and ``convs``.
     """
     import onnx
     import onnxruntime as ort

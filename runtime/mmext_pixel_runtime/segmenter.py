@@ -53,16 +53,13 @@ def open_session(model_path: str,
 
 def read_metadata(model_path: str,
                   session: Optional[ort.InferenceSession] = None) -> ModelMeta:
-    """The ``mmext_pixel`` metadata of a segmentation model, checked against
-    its graph (names of inputs and outputs, one class per logit channel).
+    """The ``mmext_pixel`` metadata of a segmentation model (docs/
+    deployment.md, "Model metadata"), checked against its graph.
 
     Args:
         model_path (str): The ONNX file (named in errors).
-        session (ort.InferenceSession, optional): A session of that file, to
-            read the metadata from. Defaults to None (one is opened).
-
-    Returns:
-        ModelMeta: The metadata (see docs/deployment.md, "Model metadata").
+        session (ort.InferenceSession, optional): A session of that file.
+            Defaults to None (one is opened).
     """
     if session is None:
         session = open_session(model_path)
@@ -280,8 +277,8 @@ class Segmenter:
         return preds / count
 
     def network_feeds(self, image: 'ImageLike') -> List[dict]:
-        """Every input the graph receives for ``image`` (one per slide
-        crop): calibration data for quantisation.
+        """The graph's inputs for ``image`` (one per slide crop), to
+        calibrate quantisation.
 
         Args:
             image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
@@ -334,19 +331,15 @@ class Segmenter:
         image: ImageLike,
         return_logits: bool = False
     ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
-        """Label map (H, W) uint8 of an image (first maximum on ties, as
-        torch's argmax). Without ``return_logits`` the logits are resized
-        and reduced in bands of rows, never at the image's full size.
+        """Label map (H, W) uint8 of an image (the first maximum on ties, as
+        torch's argmax); without ``return_logits`` resized and reduced in
+        bands of rows, never holding full-size logits.
 
         Args:
             image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
                 image file or its encoded bytes.
             return_logits (bool): Also return the logits (C, H, W).
                 Defaults to False.
-
-        Returns:
-            np.ndarray | Tuple[np.ndarray, np.ndarray]: The labels, or the
-            labels and the logits.
         """
         if return_logits:
             logits = self.logits(image)
