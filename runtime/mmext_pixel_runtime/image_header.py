@@ -79,21 +79,15 @@ def sniff(data: bytes) -> Optional[str]:
     Args:
         data (bytes): The file's bytes.
     """
-    if data.startswith(b'\x89PNG\r\n\x1a\n'):
-        return 'PNG'
-    if data.startswith(b'\xff\xd8\xff'):
-        return 'JPEG'
-    if data.startswith(b'BM'):
-        return 'BMP'
-    if data[:6] in (b'GIF87a', b'GIF89a'):
-        return 'GIF'
-    if data[:4] == b'RIFF' and data[8:12] == b'WEBP':
-        return 'WebP'
-    if data[:4] in (b'II*\x00', b'MM\x00*'):
-        return 'TIFF'
-    if re.match(rb'P[1-6]\s', data[:3]):
-        return 'PNM'
-    return None
+    found = dict(
+        PNG=data.startswith(b'\x89PNG\r\n\x1a\n'),
+        JPEG=data.startswith(b'\xff\xd8\xff'),
+        BMP=data.startswith(b'BM'),
+        GIF=data[:6] in (b'GIF87a', b'GIF89a'),
+        WebP=data[:4] == b'RIFF' and data[8:12] == b'WEBP',
+        TIFF=data[:4] in (b'II*\x00', b'MM\x00*'),
+        PNM=re.match(rb'P[1-6]\s', data[:3]) is not None)
+    return next((kind for kind, match in found.items() if match), None)
 
 
 def _damaged(kind: str, what: str) -> ImageError:

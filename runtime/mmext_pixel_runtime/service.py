@@ -130,18 +130,16 @@ class ModelService:
         meta = self.meta
         h, w = labels.shape
         counts = label_counts(labels)
-        classes = []
-        for i in range(meta.num_classes):
-            # where the page writes the class's name: the place
-            # SegLocalVisualizer writes it
-            centre = class_centre(labels == i) if counts[i] else None
-            classes.append(
-                dict(
-                    index=i,
-                    name=meta.classes[i],
-                    color=list(meta.palette[i]),
-                    share=float(counts[i] / labels.size),
-                    centre=centre))
+        # centre: where the page, as SegLocalVisualizer, writes the name
+        classes = [
+            dict(
+                index=i,
+                name=meta.classes[i],
+                color=list(meta.palette[i]),
+                share=float(counts[i] / labels.size),
+                centre=class_centre(labels == i) if counts[i] else None)
+            for i in range(meta.num_classes)
+        ]
         head = json.dumps(
             dict(
                 width=w,
