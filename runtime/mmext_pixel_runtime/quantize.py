@@ -23,7 +23,8 @@ from .infer import list_images
 from .metadata import METADATA_KEY, InferenceError
 from .segmenter import Segmenter, decode_image
 
-METHODS = ('minmax', 'entropy', 'percentile')
+# the calibration methods, by onnxruntime's names
+METHODS = dict(minmax='MinMax', entropy='Entropy', percentile='Percentile')
 
 
 def quantize_qdq(model_path: str,
@@ -118,10 +119,7 @@ def quantize(model_path: str,
         weights='int8 per channel',
         activations='uint8',
         calibration_images=len(calib_images))
-    calibrate = getattr(
-        CalibrationMethod,
-        dict(minmax='MinMax', entropy='Entropy',
-             percentile='Percentile')[method])
+    calibrate = CalibrationMethod[METHODS[method]]
     feeds = (
         feed for path in calib_images
         for feed in model.network_feeds(decode_image(path)))
@@ -252,8 +250,7 @@ def run(args: argparse.Namespace) -> dict:
                              'fp32 model')
     calib: List[str] = list_images(args.calib)[0][:args.num]
     Segmenter(args.model)  # a model the runtime cannot run stops here
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     info = quantize(args.model, calib, args.out, args.method)
     print(f'{args.out}: {info["quantized_convs"]} of {info["convs"]} '
           f'convolutions in int8, calibrated ({args.method}) on '
