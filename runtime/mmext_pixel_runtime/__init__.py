@@ -1,5 +1,5 @@
 """Torch-free inference with models exported by mmext_pixel's
-``tools/deployment/pytorch2onnx.py``: onnxruntime, numpy and opencv only.
+``tools/deployment/pytorch2onnx.py``: onnxruntime, numpy, opencv and Pillow.
 
     from mmext_pixel_runtime import Segmenter, draw_overlay
     model = Segmenter('model.onnx')

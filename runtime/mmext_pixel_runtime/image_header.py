@@ -1,19 +1,26 @@
-"""Image formats and sizes read from file headers, before anything is
-decoded: a small file whose header announces a huge image (a
-decompression bomb) is refused without allocating it.
+"""Image formats and sizes read from file headers before anything is
+decoded, so that a small file announcing a huge image (a decompression bomb)
+is refused without allocating it.
 
-The formats taken (by the server, ``mmext-pixel-infer`` and the library)
-are the ones whose every frame or page can be measured from its headers:
-PNG (``IHDR`` and APNG's ``fcTL`` frames), JPEG (the frame header, sides
-swapped by an EXIF orientation of 5 to 8), BMP, GIF (the logical screen and
-every frame's image descriptor), WebP (``VP8X`` canvas, ``VP8``/``VP8L``
-bitstreams and ``ANMF`` frames), TIFF (every IFD) and PNM (P1 to P6). Other
-formats OpenCV may decode (JPEG 2000, AVIF, OpenEXR, Radiance HDR, PFM,
-PAM, BigTIFF, ...) are refused with 415.
+The formats taken are those whose every frame or page can be measured so.
+JPEG (with its EXIF orientation), BMP and PNM are read by Pillow's plugin
+classes, which parse the header alone. The rest is read here because Pillow
+cannot measure it without decoding: PNG (APNG ``fcTL`` frames appear only as
+Pillow seeks, which decodes each previous frame), GIF (likewise every frame's
+image descriptor), WebP (Pillow hands the file to libwebp's decoder) and TIFF
+(Pillow refuses pages that lack the tags it needs to decode, which OpenCV
+reads, and ignores the orientation OpenCV applies). Other formats OpenCV may
+decode (JPEG 2000, AVIF, OpenEXR, HDR, PFM, PAM, BigTIFF, ...) are 415.
 """
+import io
 import re
 import struct
+from functools import partial
 from typing import Dict, List, NamedTuple, Optional, Tuple
+
+import cv2
+import numpy as np
+from PIL import BmpImagePlugin, JpegImagePlugin, PpmImagePlugin
 
 from .metadata import InferenceError
 
@@ -29,6 +36,10 @@ FORMATS: Dict[str, Tuple[str, ...]] = {
 }
 IMAGE_EXTS: Tuple[str,
                   ...] = tuple(e for exts in FORMATS.values() for e in exts)
+PILLOW_PLUGINS = dict(
+    JPEG=JpegImagePlugin.JpegImageFile,
+    BMP=BmpImagePlugin.BmpImageFile,
+    PNM=PpmImagePlugin.PpmImageFile)
 
 
 class ImageError(InferenceError):
@@ -68,21 +79,15 @@ def sniff(data: bytes) -> Optional[str]:
     Args:
         data (bytes): The file's bytes.
     """
-    if data.startswith(b'\x89PNG\r\n\x1a\n'):
-        return 'PNG'
-    if data.startswith(b'\xff\xd8\xff'):
-        return 'JPEG'
-    if data.startswith(b'BM'):
-        return 'BMP'
-    if data[:6] in (b'GIF87a', b'GIF89a'):
-        return 'GIF'
-    if data[:4] == b'RIFF' and data[8:12] == b'WEBP':
-        return 'WebP'
-    if data[:4] in (b'II*\x00', b'MM\x00*'):
-        return 'TIFF'
-    if re.match(rb'P[1-6]\s', data[:3]):
-        return 'PNM'
-    return None
+    found = dict(
+        PNG=data.startswith(b'\x89PNG\r\n\x1a\n'),
+        JPEG=data.startswith(b'\xff\xd8\xff'),
+        BMP=data.startswith(b'BM'),
+        GIF=data[:6] in (b'GIF87a', b'GIF89a'),
+        WebP=data[:4] == b'RIFF' and data[8:12] == b'WEBP',
+        TIFF=data[:4] in (b'II*\x00', b'MM\x00*'),
+        PNM=re.match(rb'P[1-6]\s', data[:3]) is not None)
+    return next((kind for kind, match in found.items() if match), None)
 
 
 def _damaged(kind: str, what: str) -> ImageError:
@@ -92,40 +97,12 @@ def _damaged(kind: str, what: str) -> ImageError:
 def _png_sizes(data: bytes) -> List[Tuple[int, int]]:
     if data[12:16] != b'IHDR' or len(data) < 24:
         raise _damaged('PNG', 'the first chunk is not IHDR')
-    sizes = [struct.unpack('>II', data[16:24])]
-    pos = 8
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack('>I4s', data[pos:pos + 8])
-        if kind == b'fcTL' and pos + 20 <= len(data):
-            sizes.append(struct.unpack('>II', data[pos + 12:pos + 20]))
-        elif kind in (b'IDAT', b'IEND'):
-            break  # frame controls after the first image data: see below
-        pos += 12 + length
-    # APNG: the frame controls of the later frames
-    for match in re.finditer(b'fcTL', data[pos:]):
-        at = pos + match.start() + 8
-        if at + 8 <= len(data):
-            sizes.append(struct.unpack('>II', data[at:at + 8]))
-    return sizes
-
-
-def _exif_orientation(tiff: bytes) -> int:
-    """The orientation tag (274) of a TIFF structure's first IFD, or 1."""
-    if len(tiff) < 8 or tiff[:2] not in (b'II', b'MM'):
-        return 1
-    order = '<' if tiff[:2] == b'II' else '>'
-    ifd = struct.unpack(order + 'I', tiff[4:8])[0]
-    if ifd + 2 > len(tiff):
-        return 1
-    count = struct.unpack(order + 'H', tiff[ifd:ifd + 2])[0]
-    for i in range(count):
-        at = ifd + 2 + 12 * i
-        if at + 12 > len(tiff):
-            break
-        tag, kind = struct.unpack(order + 'HH', tiff[at:at + 4])
-        if tag == 274 and kind == 3:
-            return struct.unpack(order + 'H', tiff[at + 8:at + 10])[0]
-    return 1
+    # APNG: every fcTL chunk's sizes, found by name wherever it is (the name
+    # inside compressed data can only add a size)
+    return [struct.unpack('>II', data[16:24])] + [
+        struct.unpack('>II', data[m.start() + 8:m.start() + 16])
+        for m in re.finditer(b'fcTL', data) if m.start() + 16 <= len(data)
+    ]
 
 
 def _oriented(size: Tuple[int, int], orientation: int) -> Tuple[int, int]:
@@ -133,42 +110,16 @@ def _oriented(size: Tuple[int, int], orientation: int) -> Tuple[int, int]:
     return (size[1], size[0]) if 5 <= orientation <= 8 else size
 
 
-def _jpeg_sizes(data: bytes) -> List[Tuple[int, int]]:
-    size, orientation, pos = None, 1, 2
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            raise _damaged('JPEG', f'no marker at byte {pos}')
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image, start of scan
-            break
-        length = struct.unpack('>H', data[pos + 2:pos + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            if pos + 9 > len(data):
-                break
-            h, w = struct.unpack('>HH', data[pos + 5:pos + 9])
-            size = (w, h)
-        elif marker == 0xE1 and data[pos + 4:pos + 10] == b'Exif\x00\x00':
-            orientation = _exif_orientation(data[pos + 10:pos + 2 + length])
-        pos += 2 + length
-    if size is None:
-        raise _damaged('JPEG', 'no frame header before the image data')
-    return [_oriented(size, orientation)]
-
-
-def _bmp_sizes(data: bytes) -> List[Tuple[int, int]]:
-    if len(data) < 26:
-        raise ImageError(422, f'truncated BMP: {len(data)} bytes')
-    header = struct.unpack('<I', data[14:18])[0]
-    if header == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sides
-        return [struct.unpack('<HH', data[18:22])]
-    w, h = struct.unpack('<ii', data[18:26])
-    return [(abs(w), abs(h))]
+def _pillow_sizes(kind: str, data: bytes) -> List[Tuple[int, int]]:
+    """JPEG (with its EXIF orientation), BMP and PNM through Pillow's
+    plugin classes: they read the header alone, and unlike ``Image.open``
+    do not refuse a huge size before it can be reported."""
+    try:
+        img = PILLOW_PLUGINS[kind](io.BytesIO(data))
+        orientation = img.getexif().get(274, 1) if kind == 'JPEG' else 1
+    except (SyntaxError, ValueError, OSError) as e:
+        raise _damaged(kind, str(e) or type(e).__name__) from None
+    return [_oriented(img.size, orientation)]
 
 
 def _gif_sizes(data: bytes) -> List[Tuple[int, int]]:
@@ -275,37 +226,23 @@ def _tiff_sizes(data: bytes) -> List[Tuple[int, int]]:
     return sizes
 
 
-def _pnm_sizes(data: bytes) -> List[Tuple[int, int]]:
-    # the magic, then width and height as decimal text; '#' comments run to
-    # the end of their line
-    header = re.sub(rb'#[^\n]*', b' ', data[2:512])
-    sides = re.match(rb'\s*(\d+)\s+(\d+)\s', header)
-    if not sides:
-        raise _damaged('PNM', 'no width and height after the magic number')
-    return [(int(sides.group(1)), int(sides.group(2)))]
-
-
 SIZE_READERS = dict(
     PNG=_png_sizes,
-    JPEG=_jpeg_sizes,
-    BMP=_bmp_sizes,
+    JPEG=partial(_pillow_sizes, 'JPEG'),
+    BMP=partial(_pillow_sizes, 'BMP'),
     GIF=_gif_sizes,
     WebP=_webp_sizes,
     TIFF=_tiff_sizes,
-    PNM=_pnm_sizes)
+    PNM=partial(_pillow_sizes, 'PNM'))
 
 
 def measure(data: bytes, name: str = 'the image') -> ImageSize:
-    """The format and the largest frame of an image file, from its headers
-    alone.
+    """The format and the largest frame or page of an image file, from its
+    headers alone.
 
     Args:
         data (bytes): The file's bytes.
         name (str): The file, for messages. Defaults to 'the image'.
-
-    Returns:
-        ImageSize: Format, width and height of its largest frame or page,
-        and the frames measured.
     """
     if not data:
         raise ImageError(422, f'{name}: not an image (no data)')
@@ -323,21 +260,64 @@ def measure(data: bytes, name: str = 'the image') -> ImageSize:
     return ImageSize(kind, w, h, len(sizes))
 
 
-def check_pixels(size: ImageSize,
-                 max_pixels: Optional[int],
-                 name: str,
-                 limit: str = 'the limit (--max-pixels) is') -> None:
-    """413 for an image of more than ``max_pixels`` pixels.
+def _check_complete(kind: str, data: bytes) -> None:
+    """422 for a truncated PNG (every chunk whole, up to IEND) or JPEG (the
+    end-of-image marker last), which OpenCV would decode as far as it
+    goes."""
+    if kind == 'JPEG' and not data.rstrip(b'\x00').endswith(b'\xff\xd9'):
+        raise ImageError(
+            422, 'truncated JPEG: no end-of-image marker (FFD9) at the end '
+            f'of its {len(data)} bytes')
+    pos = 8
+    while kind == 'PNG':
+        if pos + 8 > len(data):
+            raise ImageError(
+                422, f'truncated PNG: the data ends at byte {len(data)} '
+                'before the IEND chunk')
+        length, chunk = struct.unpack('>I4s', data[pos:pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            raise ImageError(
+                422, f'truncated PNG: its {chunk.decode("latin-1")!r} chunk '
+                f'needs {end} bytes, the upload has {len(data)}')
+        if chunk == b'IEND':
+            return
+        pos = end
+
+
+def decode(data: bytes,
+           name: str,
+           max_pixels: Optional[int],
+           limit: str = 'the limit (--max-pixels) is',
+           complete: bool = False) -> np.ndarray:
+    """The BGR uint8 image of an encoded file, as mmcv's
+    ``LoadImageFromFile`` decodes it, once :func:`measure` has read its
+    headers: 413 past ``max_pixels``.
 
     Args:
-        size (ImageSize): What :func:`measure` read.
-        max_pixels (int, optional): The most pixels taken; None takes any.
-        name (str): The file, for the message.
+        data (bytes): The file's bytes.
+        name (str): The file, for messages.
+        max_pixels (int, optional): The most pixels taken (of every frame
+            or page); None takes any.
         limit (str): The words before the limit in the message. Defaults to
             'the limit (--max-pixels) is'.
+        complete (bool): Refuse a truncated PNG or JPEG (a server's
+            upload). Defaults to False.
     """
-    pixels = size.width * size.height
-    if max_pixels is not None and pixels > max_pixels:
+
+    def check_pixels(w: int, h: int) -> None:
+        if max_pixels is not None and w * h > max_pixels:
+            raise ImageError(
+                413, f'{name}: the image is {w}x{h} = {w * h} pixels; '
+                f'{limit} {max_pixels}')
+
+    size = measure(data, name)
+    check_pixels(size.width, size.height)
+    if complete:
+        _check_complete(size.format, data)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
         raise ImageError(
-            413, f'{name}: the image is {size.width}x{size.height} = '
-            f'{pixels} pixels; {limit} {max_pixels}')
+            422, f'{name}: damaged {size.format}: opencv cannot decode it')
+    check_pixels(img.shape[1], img.shape[0])  # in case a header said less
+    return img

@@ -1,14 +1,9 @@
-"""Segment an image, a folder of images or a video with an exported model;
-the command-line tool ``mmext-pixel-infer`` (and
-``tools/deployment/onnx_infer.py`` in a checkout of mmext_pixel).
-
-INPUT is an image, a folder of images (not recursive; files that are not
-images by their extension are listed as skipped) or a video. ``--out``
-receives one uint8 label PNG per image, with the image's stem (for a video
-``DIR/<video stem>/<frame index>.png``); ``--show-dir`` receives the
-prediction drawn over the image as mmseg's ``SegLocalVisualizer`` draws it
-(palette colours blended with alpha 0.5, class names at each class's centre
-unless ``--no-labels``), a video's as ``<video stem>.mp4`` at its frame rate.
+"""``mmext-pixel-infer`` (``tools/deployment/onnx_infer.py`` in a checkout):
+segment an image, a folder of images (not recursive; other files are listed
+as skipped) or a video. ``--out`` gets a uint8 label PNG per image, named by
+its stem (a video's ``DIR/<video stem>/<frame index>.png``); ``--show-dir``
+the overlay as mmseg's ``SegLocalVisualizer`` draws it (a video's as
+``<video stem>.mp4`` at its frame rate).
 """
 import argparse
 import os
@@ -20,9 +15,9 @@ import cv2
 import numpy as np
 
 from . import image_header
-from .cli import DefaultsHelpFormatter
+from .cli import DefaultsHelpFormatter, check_bounds
 from .metadata import InferenceError
-from .overlay import draw_overlay
+from .overlay import encode_png
 from .segmenter import Segmenter, decode_image
 
 # the image formats the server takes too (see image_header)
@@ -34,7 +29,8 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
 
 
 def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
-    """``items`` with a progress bar on stderr (tqdm's if installed).
+    """``items`` with a progress bar on stderr (tqdm's if installed: the
+    runtime does not depend on it).
 
     Args:
         items (Iterable): What to iterate over.
@@ -48,31 +44,15 @@ def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
     if tqdm is not None:
         yield from tqdm(items, total=total, desc=desc, file=sys.stderr)
         return
-    done = 0
-    for item in items:
+    for done, item in enumerate(items, 1):
         yield item
-        done += 1
-        sys.stderr.write(f'\r{desc}: {done}/{total if total else "?"}')
+        sys.stderr.write(f'\r{desc}: {done}/{total or "?"}')
         sys.stderr.flush()
     sys.stderr.write('\n')
 
 
-def encode_png(img: np.ndarray) -> np.ndarray:
-    """PNG of a uint8 image (H, W) or BGR (H, W, 3), as a uint8 buffer."""
-    ok, data = cv2.imencode('.png', img)
-    if not ok:
-        raise InferenceError(f'PNG encoding of a {img.dtype} {img.shape} '
-                             'image failed')
-    return data
-
-
 def write_png(path: str, img: np.ndarray) -> None:
-    """Write ``img`` as PNG (any path that cannot be written is an error).
-
-    Args:
-        path (str): Output file.
-        img (np.ndarray): uint8 image (H, W) or BGR (H, W, 3).
-    """
+    """Write ``img``, uint8 (H, W) or BGR (H, W, 3), as PNG to ``path``."""
     data = encode_png(img)
     try:
         with open(path, 'wb') as f:
@@ -108,13 +88,6 @@ def list_images(folder: str) -> Tuple[List[str], List[str]]:
     return images, skipped
 
 
-def overlay_of(model: Segmenter, img: np.ndarray, labels: np.ndarray,
-               with_labels: bool) -> np.ndarray:
-    """:func:`draw_overlay` with the model's classes and palette."""
-    return draw_overlay(img, labels, model.meta.classes, model.meta.palette,
-                        with_labels)
-
-
 def infer_images(model: Segmenter,
                  paths: List[str],
                  out: Optional[str],
@@ -129,8 +102,8 @@ def infer_images(model: Segmenter,
         out (str, optional): Folder for label PNGs.
         show_dir (str, optional): Folder for overlays.
         with_labels (bool): Class names on the overlays.
-        max_pixels (int, optional): Larger images (by their headers) are
-            refused before decoding. Defaults to 8192 x 8192.
+        max_pixels (int, optional): Refuse larger images (by their headers)
+            before decoding. Defaults to 8192 x 8192.
     """
     items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
     for path in items:
@@ -142,13 +115,12 @@ def infer_images(model: Segmenter,
         if show_dir:
             write_png(
                 osp.join(show_dir, name),
-                overlay_of(model, img, labels, with_labels))
+                model.overlay(img, labels, with_labels))
 
 
 def infer_video(model: Segmenter, path: str, out: Optional[str],
                 show_dir: Optional[str], with_labels: bool) -> int:
-    """Label PNGs of every frame and an overlay video; returns the number
-    of frames.
+    """Label PNGs of every frame and an overlay video; returns the frames.
 
     Args:
         model (Segmenter): The model.
@@ -168,17 +140,11 @@ def infer_video(model: Segmenter, path: str, out: Optional[str],
         make_folder(frame_dir, '--out')
     writer = None
     video_out = osp.join(show_dir, stem + '.mp4') if show_dir else None
-
-    def frames():
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                return
-            yield frame
-
     count = 0
     try:
-        for frame in progress(frames(), total, osp.basename(path)):
+        # cap.read() gives (False, None) after the last frame
+        for _, frame in progress(
+                iter(cap.read, (False, None)), total, osp.basename(path)):
             labels = model.predict(frame)
             if frame_dir:
                 write_png(osp.join(frame_dir, f'{count:06d}.png'), labels)
@@ -191,7 +157,7 @@ def infer_video(model: Segmenter, path: str, out: Optional[str],
                     if not writer.isOpened():
                         raise InferenceError(
                             f'{video_out}: opencv cannot write an mp4v video')
-                writer.write(overlay_of(model, frame, labels, with_labels))
+                writer.write(model.overlay(frame, labels, with_labels))
             count += 1
     finally:
         cap.release()
@@ -202,28 +168,21 @@ def infer_video(model: Segmenter, path: str, out: Optional[str],
     return count
 
 
-def check_folder(path: str, option: str) -> None:
-    """An output folder that exists as something else is an error.
-
-    Args:
-        path (str): The folder.
-        option (str): Its option, for the message.
-    """
-    if osp.exists(path) and not osp.isdir(path):
-        raise InferenceError(f'{path}: exists and is not a folder (given as '
-                             f'{option})')
-
-
-def make_folder(path: str, option: str) -> None:
+def make_folder(path: str, option: str, create: bool = True) -> None:
     """Create an output folder (and its parents), or say why not.
 
     Args:
         path (str): The folder.
         option (str): Its option, for the message.
+        create (bool): Create it; else only refuse a path that exists as
+            something else. Defaults to True.
     """
-    check_folder(path, option)
+    if osp.exists(path) and not osp.isdir(path):
+        raise InferenceError(f'{path}: exists and is not a folder (given as '
+                             f'{option})')
     try:
-        os.makedirs(path, exist_ok=True)
+        if create:
+            os.makedirs(path, exist_ok=True)
     except OSError as e:
         raise InferenceError(f'{path}: cannot create the {option} folder '
                              f'({e.strerror or e})') from None
@@ -248,21 +207,20 @@ def run(model_path: str,
         threads (int, optional): onnxruntime threads. Defaults to None.
         providers (Sequence, optional): onnxruntime execution providers.
             Defaults to None (CPU).
-        max_pixels (int, optional): Images of more pixels (read from their
-            headers, every frame or page) are refused before decoding.
-            Defaults to 8192 x 8192; None takes any size.
+        max_pixels (int, optional): Refuse images of more pixels (by their
+            headers) before decoding. Defaults to 8192 x 8192; None: any.
     """
     if not out and not show_dir:
         raise InferenceError('nothing to write: give --out and/or --show-dir')
-    for folder, option in ((out, '--out'), (show_dir, '--show-dir')):
-        if folder:
-            check_folder(folder, option)
+    folders = [(f, o) for f, o in ((out, '--out'), (show_dir, '--show-dir'))
+               if f]
+    for folder, option in folders:
+        make_folder(folder, option, create=False)
     if not osp.exists(input_path):
         raise InferenceError(f'{input_path}: no such file or folder')
     model = Segmenter(model_path, providers=providers, threads=threads)
-    for folder, option in ((out, '--out'), (show_dir, '--show-dir')):
-        if folder:
-            make_folder(folder, option)
+    for folder, option in folders:
+        make_folder(folder, option)
     if osp.isdir(input_path):
         images, skipped = list_images(input_path)
         if skipped:
@@ -290,7 +248,7 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     parser = argparse.ArgumentParser(
         prog=prog,
         description='Segment images or a video with an exported ONNX model '
-        '(onnxruntime, numpy and opencv only). Images: '
+        '(onnxruntime, numpy, opencv and Pillow only). Images: '
         f'{", ".join(image_header.FORMATS)} ({" ".join(IMAGE_EXTS)}).',
         formatter_class=DefaultsHelpFormatter)
     parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
@@ -319,11 +277,7 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     args = parser.parse_args(argv)
     if not args.out and not args.show_dir:
         parser.error('nothing to write: give --out and/or --show-dir')
-    for name in ('threads', 'max_pixels'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
-                         f'{value}')
+    check_bounds(parser, args, ('threads', 'max_pixels'))
     return args
 
 

@@ -1,17 +1,15 @@
-"""The memory of one ``mmext-pixel-serve`` request at the pixel limit, and
-the server's worst case, derived from the model at start.
+"""The memory of one ``mmext-pixel-serve`` request at the pixel limit, for
+the server's worst case printed at start.
 
-A request holds two parts at once. The network's (onnxruntime's
-activations, which its arena keeps resident, the normalised input and the
-logits) is linear in the pixels of the network input: it is measured in the
-serving process before it serves, at two small inputs (the growth of
-``VmHWM`` over ``VmRSS``, the kernel's resident high-water mark reset
-through ``/proc/self/clear_refs``: numpy, OpenCV and onnxruntime memory
-alike) and extrapolated to the largest input the pixel limit lets through
-(the test resize's scale, or the limit itself, padded at the most adverse
-aspect ratio). The rest is linear in the image's pixels and counted from
-the request path (:data:`BYTES_PER_PIXEL`), plus the bands of the
-postprocessing.
+The network's part (onnxruntime's arena, the input and the logits) grows
+linearly with the network input's pixels: it is measured in the serving
+process at two small inputs and extrapolated to the largest input the limit
+lets through. The rest grows with the image's pixels and is counted from the
+request path (:data:`BYTES_PER_PIXEL`, :data:`FIXED_BYTES`).
+
+The peak is the kernel's resident high-water mark ``VmHWM``, reset through
+``/proc/self/clear_refs``: psutil reads neither, and ``getrusage``'s maximum
+cannot be reset (and counts the process before its ``exec``).
 """
 import gc
 import math
@@ -20,25 +18,19 @@ from typing import Dict, Tuple
 import numpy as np
 
 from .postprocess import BAND_BYTES
-from .segmenter import Segmenter, normalise
+from .segmenter import Segmenter, normalise, padded_size
 
 MIB = 1 << 20
-# Per image pixel, the most the request path holds at once beyond the
-# network: the decoded image (3 bytes), the labels (1), the overlay's
-# colour mask (3) and a class's mask (1) while drawing; the overlay's PNG
-# (3, noise does not compress) and its base64 (4) with the image; or, while
-# the JSON answer is written out, its base64 PNGs (5.4), their join (5.4)
-# and the socket's copy of what it has not sent yet (5.4).
+# per image pixel at most: image 3, labels 1, overlay mask 3, class mask 1,
+# overlay PNG 3 (noise) and base64 4; or the JSON's base64 PNGs, their join
+# and the socket's unsent copy (5.4 each)
 BYTES_PER_PIXEL = 17
-# the postprocessing's bands (see postprocess.py, overlay.py): six
-# float32 bands of logits at once, the overlay's float64 blend and counting
+# six float32 bands of logits (postprocess.py), the overlay's float64 blend
 FIXED_BYTES = 6 * BAND_BYTES + 32 * MIB
-# sides of the two inputs measured: a start costs them, and below 128 the
-# first chunk of onnxruntime's arena hides the growth
+# below 128 the first chunk of onnxruntime's arena hides the growth
 PROBE_SIDES = (128, 256)
-# on the extrapolated growth: onnxruntime's allocations grow a little faster
-# than linearly with the input (1.5 % from 256x256 to 1024x1024 for the
-# tests' tiny HRNet)
+# onnxruntime grows a little faster than linearly (1.5 % from 256x256 to
+# 1024x1024 for the tests' tiny HRNet)
 MARGIN = 1.1
 
 
@@ -46,7 +38,7 @@ def proc_status(pid: str = 'self') -> Dict[str, int]:
     """The ``Vm*`` lines of ``/proc/PID/status`` in bytes.
 
     Args:
-        pid (str): A process id, or 'self'. Defaults to 'self'.
+        pid (str): A process id or 'self'. Defaults to 'self'.
     """
     values = {}
     with open(f'/proc/{pid}/status') as f:
@@ -58,27 +50,25 @@ def proc_status(pid: str = 'self') -> Dict[str, int]:
 
 
 def reset_peak(pid: str = 'self') -> None:
-    """Reset the process's ``VmHWM`` to its current resident size."""
+    """Reset ``VmHWM`` to the resident size.
+
+    Args:
+        pid (str): A process id or 'self'. Defaults to 'self'.
+    """
     with open(f'/proc/{pid}/clear_refs', 'w') as f:
         f.write('5')
 
 
 def network_pixels(meta, max_pixels: int) -> int:
-    """The most pixels a network input of an image within ``max_pixels``
-    has: the test resize's largest output, or the limit itself, padded at
-    the most adverse aspect ratio (one row or column pads most).
+    """The most pixels of a network input for an image within
+    ``max_pixels``: the test resize's largest output, or the limit itself,
+    padded at the most adverse aspect ratio.
 
     Args:
         meta (ModelMeta): The model's metadata.
         max_pixels (int): The server's pixel limit.
     """
     pre, resize = meta.preprocess, meta.test_resize
-
-    def padded(h: int, w: int) -> int:  # as normalise pads
-        if pre.pad_size is not None:
-            return max(pre.pad_size[0], h) * max(pre.pad_size[1], w)
-        d = pre.size_divisor or 1
-        return -(-h // d) * d * (-(-w // d) * d)
 
     if resize is None:
         side = math.isqrt(max_pixels)
@@ -89,16 +79,15 @@ def network_pixels(meta, max_pixels: int) -> int:
         shapes = [(small, big), (big, small)]
     else:
         shapes = [tuple(resize.scale[::-1])]
-    return max(padded(h, w) for h, w in shapes)
+    return max(math.prod(padded_size(h, w, pre)) for h, w in shapes)
 
 
 def network_cost(model: Segmenter) -> Tuple[float, float]:
-    """The network's memory as bytes + bytes per input pixel, measured in
-    this process (which nothing else may use meanwhile): two inputs of
-    :data:`PROBE_SIDES` (one for a fixed-size graph or a sliding window,
-    whose crops are all one size; the input at the image's size and the
-    logits averaged there then cost ``15 + 4 x (classes + 1)`` bytes per
-    pixel more)."""
+    """The network's memory as (bytes, bytes per input pixel), measured in
+    this process, which nothing else may use meanwhile: at
+    :data:`PROBE_SIDES`, or at the one size of a fixed graph or of slide
+    crops (whose full-size input and averaged logits then cost
+    ``15 + 4 x (classes + 1)`` bytes per pixel)."""
     meta = model.meta
     if meta.test_mode == 'slide':
         sizes = [tuple(meta.crop_size)]
@@ -128,8 +117,7 @@ def network_cost(model: Segmenter) -> Tuple[float, float]:
 
 
 def request_peak(model: Segmenter, max_pixels: int) -> Dict[str, int]:
-    """One request's memory at the pixel limit, at most (see the module
-    doc).
+    """One request's memory at the pixel limit, at most.
 
     Args:
         model (Segmenter): A server worker's model (measured in place).

@@ -5,7 +5,7 @@
 :func:`read_metadata` checks it against the graph and returns it typed.
 """
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 METADATA_KEY = 'mmext_pixel'
@@ -120,35 +120,11 @@ class ModelMeta:
     raw: Dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
-        """The fields a client needs (``GET /model`` of the server)."""
-        pre = self.preprocess
-        return dict(
-            num_classes=self.num_classes,
-            classes=list(self.classes),
-            palette=[list(c) for c in self.palette],
-            inputs=list(self.inputs),
-            outputs=list(self.outputs),
-            preprocess=dict(
-                mean=list(pre.mean) if pre.mean is not None else None,
-                std=list(pre.std) if pre.std is not None else None,
-                bgr_to_rgb=pre.bgr_to_rgb,
-                pad_val=pre.pad_val,
-                size_divisor=pre.size_divisor,
-                pad_size=list(pre.pad_size) if pre.pad_size else None),
-            test_resize=dict(
-                scale=list(self.test_resize.scale),
-                keep_ratio=self.test_resize.keep_ratio)
-            if self.test_resize else None,
-            test_mode=self.test_mode,
-            crop_size=list(self.crop_size) if self.crop_size else None,
-            stride=list(self.stride) if self.stride else None,
-            align_corners=self.align_corners,
-            canny=dict(
-                low=self.canny.low, high=self.canny.high, mode=self.canny.mode)
-            if self.canny else None,
-            config=self.config,
-            # how an int8 model was made (None for an fp32 one)
-            quantization=self.raw.get('quantization'))
+        """The fields a client needs (``GET /model`` of the server), with
+        the ``quantization`` entry of an int8 model (None for fp32)."""
+        fields = {k: v for k, v in asdict(self).items() if k != 'raw'}
+        fields['quantization'] = self.raw.get('quantization')
+        return json.loads(json.dumps(fields))  # tuples as lists
 
 
 def _pair(value: Optional[Sequence]) -> Optional[Tuple[int, int]]:
@@ -165,55 +141,50 @@ def parse_metadata(text: str, model_path: str) -> dict:
     try:
         meta = json.loads(text)
     except ValueError as e:
-        raise InferenceError(f'{model_path}: the {METADATA_KEY!r} metadata '
-                             f'is not JSON ({e})') from None
+        meta, problem = None, (f'the {METADATA_KEY!r} metadata is not JSON '
+                               f'({e})')
+    else:
+        problem = _problem(meta)
+    if problem:
+        raise InferenceError(f'{model_path}: {problem}')
+    return meta
+
+
+def _problem(meta: Any) -> Optional[str]:
+    """The first thing wrong with parsed metadata, or None."""
     if not isinstance(meta, dict):
-        raise InferenceError(f'{model_path}: the {METADATA_KEY!r} metadata '
-                             'is not a JSON object')
-    version = meta.get('format_version')
-    if version != FORMAT_VERSION:
-        raise InferenceError(
-            f'{model_path}: metadata format_version {version!r}; this '
-            f'runtime reads version {FORMAT_VERSION}')
+        return f'the {METADATA_KEY!r} metadata is not a JSON object'
+    if meta.get('format_version') != FORMAT_VERSION:
+        return (f'metadata format_version {meta.get("format_version")!r}; '
+                f'this runtime reads version {FORMAT_VERSION}')
     if meta.get('task') != 'seg':
-        raise InferenceError(
-            f'{model_path}: metadata task is {meta.get("task")!r}; '
-            "the runtime runs segmentation models (task 'seg')")
+        return (f'metadata task is {meta.get("task")!r}; '
+                "the runtime runs segmentation models (task 'seg')")
     for key, kind in SEG_KEYS.items():
         if key not in meta:
-            raise InferenceError(
-                f'{model_path}: metadata key {key!r} is missing')
+            return f'metadata key {key!r} is missing'
         if not isinstance(meta[key], kind):
-            raise InferenceError(
-                f'{model_path}: metadata key {key!r} has the value '
-                f'{meta[key]!r} of the wrong type')
-    for key in PREPROCESS_KEYS:
-        if key not in meta['preprocess']:
-            raise InferenceError(
-                f'{model_path}: metadata key {key!r} of "preprocess" is '
-                'missing')
+            return (f'metadata key {key!r} has the value {meta[key]!r} of '
+                    'the wrong type')
+    canny = meta['canny']
+    for part, keys in (('preprocess', PREPROCESS_KEYS),
+                       ('canny', ('low', 'high', 'mode') if canny else ())):
+        for key in keys:
+            if key not in meta[part]:
+                return f'metadata key {key!r} of "{part}" is missing'
     if meta['test_mode'] not in ('whole', 'slide'):
-        raise InferenceError(f'{model_path}: metadata test_mode '
-                             f'{meta["test_mode"]!r} is not whole or slide')
+        return (f'metadata test_mode {meta["test_mode"]!r} is not whole or '
+                'slide')
     if meta['test_mode'] == 'slide' and not (meta['crop_size']
                                              and meta['stride']):
-        raise InferenceError(f'{model_path}: metadata test_mode is slide '
-                             'but crop_size or stride is null')
-    if meta['canny'] is not None:
-        for key in ('low', 'high', 'mode'):
-            if key not in meta['canny']:
-                raise InferenceError(f'{model_path}: metadata key {key!r} of '
-                                     '"canny" is missing')
-        if meta['canny']['mode'] not in ('image', 'official'):
-            raise InferenceError(f'{model_path}: metadata canny mode '
-                                 f'{meta["canny"]["mode"]!r} is unknown')
-    if (meta['canny'] is None) != (len(meta['inputs']) == 1):
-        raise InferenceError(
-            f'{model_path}: metadata inputs {meta["inputs"]} do not fit '
-            f'canny {meta["canny"]}')
+        return 'metadata test_mode is slide but crop_size or stride is null'
+    if canny is not None and canny['mode'] not in ('image', 'official'):
+        return f'metadata canny mode {canny["mode"]!r} is unknown'
+    if (canny is None) != (len(meta['inputs']) == 1):
+        return f'metadata inputs {meta["inputs"]} do not fit canny {canny}'
     if not meta['outputs']:
-        raise InferenceError(f'{model_path}: the metadata names no outputs')
-    return meta
+        return 'the metadata names no outputs'
+    return None
 
 
 def check_graph(meta: dict, model_path: str, graph_inputs: List[str],
@@ -251,17 +222,13 @@ def check_class_count(meta: dict, model_path: str, channels: int) -> None:
         model_path (str): The ONNX file (named in errors).
         channels (int): Channels of the graph's logits.
     """
-    counts = dict(
-        num_classes=meta['num_classes'],
-        classes=len(meta['classes']),
-        palette=len(meta['palette']))
-    wrong = {k: v for k, v in counts.items() if v != channels}
-    if wrong:
-        words = dict(
-            num_classes='num_classes={}',
-            classes='{} class names',
-            palette='{} palette colours')
-        said = ', '.join(words[k].format(v) for k, v in wrong.items())
+    said = ', '.join(
+        text.format(count)
+        for text, count in (('num_classes={}', meta['num_classes']),
+                            ('{} class names', len(meta['classes'])),
+                            ('{} palette colours', len(meta['palette'])))
+        if count != channels)
+    if said:
         raise InferenceError(
             f'{model_path}: the metadata says {said}, but the graph\'s '
             f'output {meta["outputs"][0]!r} has {channels} channels (one per '
@@ -275,9 +242,11 @@ def to_model_meta(meta: dict) -> ModelMeta:
     Args:
         meta (dict): From :func:`parse_metadata`.
     """
-    pre = meta['preprocess']
-    resize = meta['test_resize']
-    canny = meta['canny']
+    pre, resize, canny = meta['preprocess'], meta['test_resize'], meta['canny']
+
+    def floats(values: Optional[Sequence]) -> Optional[Tuple[float, ...]]:
+        return None if values is None else tuple(float(v) for v in values)
+
     return ModelMeta(
         num_classes=int(meta['num_classes']),
         classes=tuple(str(c) for c in meta['classes']),
@@ -285,27 +254,19 @@ def to_model_meta(meta: dict) -> ModelMeta:
         inputs=tuple(meta['inputs']),
         outputs=tuple(meta['outputs']),
         preprocess=Preprocess(
-            mean=tuple(
-                float(v)
-                for v in pre['mean']) if pre['mean'] is not None else None,
-            std=tuple(float(v)
-                      for v in pre['std']) if pre['std'] is not None else None,
+            mean=floats(pre['mean']),
+            std=floats(pre['std']),
             bgr_to_rgb=bool(pre['bgr_to_rgb']),
             pad_val=float(pre['pad_val']),
-            size_divisor=int(pre['size_divisor'])
-            if pre['size_divisor'] else None,
+            size_divisor=int(pre['size_divisor'] or 0) or None,
             pad_size=_pair(pre['pad_size'])),
-        test_resize=TestResize(
-            scale=_pair(resize['scale']),
-            keep_ratio=bool(resize['keep_ratio']))
-        if resize is not None else None,
+        test_resize=None if resize is None else TestResize(
+            _pair(resize['scale']), bool(resize['keep_ratio'])),
         test_mode=meta['test_mode'],
         crop_size=_pair(meta['crop_size']),
         stride=_pair(meta['stride']),
         align_corners=meta['align_corners'],
-        canny=Canny(
-            low=float(canny['low']),
-            high=float(canny['high']),
-            mode=canny['mode']) if canny is not None else None,
+        canny=None if canny is None else Canny(
+            float(canny['low']), float(canny['high']), canny['mode']),
         config=meta.get('config'),
         raw=meta)

@@ -5,6 +5,7 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
+from .metadata import InferenceError
 from .postprocess import label_counts
 
 
@@ -28,11 +29,9 @@ def draw_overlay(img: np.ndarray,
                  with_labels: bool = True,
                  alpha: float = 0.5,
                  inplace: bool = False) -> np.ndarray:
-    """The prediction over a BGR image, as ``SegLocalVisualizer`` draws it.
-
-    The visualizer draws on the RGB image; every step is the same for each
-    channel, so it is drawn here on the BGR image with the colours reversed,
-    and blended in bands of rows with the visualizer's float arithmetic.
+    """The prediction over a BGR image as ``SegLocalVisualizer`` draws it on
+    the RGB one (each step is per channel, so the colours are reversed),
+    blended in bands of rows with its float arithmetic.
 
     Args:
         img (np.ndarray): BGR uint8 image (H, W, 3).
@@ -76,3 +75,12 @@ def draw_overlay(img: np.ndarray,
         out[r:r + rows] = img[r:r + rows] * (1 - alpha) + \
             mask[r:r + rows] * alpha
     return out
+
+
+def encode_png(img: np.ndarray) -> np.ndarray:
+    """PNG of a uint8 image (H, W) or BGR (H, W, 3), as a uint8 buffer."""
+    ok, data = cv2.imencode('.png', img)
+    if not ok:
+        raise InferenceError(f'PNG encoding of a {img.dtype} {img.shape} '
+                             'image failed')
+    return data

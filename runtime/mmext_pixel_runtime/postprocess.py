@@ -1,8 +1,7 @@
-"""mmseg's ``postprocess_result`` on numpy arrays: the logits resized to
-the image (bilinear, as ``F.interpolate``) and their argmax, in bands of
-output rows, so that a large image never holds its full-size float logits
-(C x H x W x 4 bytes); every pixel gets the same float32 arithmetic as the
-full-size resize, so the labels are identical."""
+"""mmseg's ``postprocess_result`` in numpy: the logits resized to the image
+(bilinear, as ``F.interpolate``) and their argmax, in bands of rows so that a
+large image never holds its full-size float logits; each pixel gets the
+float32 arithmetic of the full-size resize, so the labels are identical."""
 from typing import Iterator, Tuple
 
 import numpy as np
@@ -30,10 +29,8 @@ def _taps(n_in: int, n_out: int, align_corners: bool) -> tuple:
 
 def resize_bilinear(x: np.ndarray, size: Tuple[int, int],
                     align_corners: bool) -> np.ndarray:
-    """``F.interpolate(x, size, mode='bilinear')`` of a (C, H, W) array.
-
-    Source coordinates as PyTorch computes them (half-pixel centres clamped
-    at 0, or corner-aligned), interpolated along W, then along H.
+    """``F.interpolate(x, size, mode='bilinear')`` of a (C, H, W) array:
+    along W, then along H.
 
     Args:
         x (np.ndarray): (C, H, W) float32.

@@ -1,12 +1,12 @@
-"""The limits a public server needs on what clients send: in uvicorn's h11
-protocol, before a request reaches the application, a deadline for the
-request line and headers (slowloris) and bounds on open connections, in
-all and from one client address; in the application, the upload read
-within a size and a deadline."""
+"""Limits on what clients send: in uvicorn's h11 protocol, before the
+application, a deadline for the request headers (slowloris) and bounds on
+open connections, in all and per address; in the application, the upload
+read within a size and a deadline."""
 import asyncio
 import json
 import logging
 from collections import Counter
+from http import HTTPStatus
 from typing import AsyncIterator, Callable, Optional
 
 import h11
@@ -15,19 +15,16 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .uploads import UploadError
+from .image_header import ImageError
 
 logger = logging.getLogger('mmext_pixel_runtime.server')
 
 
-def raw_response(status: int,
-                 reason: str,
-                 message: str,
-                 extra: str = '') -> bytes:
-    """A complete HTTP/1.1 JSON error response that closes the
-    connection."""
+def raw_response(status: int, message: str, extra: str = '') -> bytes:
+    """A whole HTTP/1.1 JSON error response that closes the connection."""
     body = json.dumps(dict(error=message, status=status)).encode()
-    return (f'HTTP/1.1 {status} {reason}\r\ncontent-type: application/json'
+    return (f'HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n'
+            'content-type: application/json'
             f'\r\ncontent-length: {len(body)}\r\nconnection: close\r\n'
             f'{extra}\r\n').encode() + body
 
@@ -38,14 +35,12 @@ def guarded_protocol(header_timeout: float, max_connections: int,
     """An ``H11Protocol`` subclass for ``uvicorn.Config(http=...)``.
 
     Args:
-        header_timeout (float): Seconds from a connection's opening (or the
-            end of its previous response) to the end of the request's
-            headers; a client that is still sending them then gets 408, an
-            idle keep-alive connection is closed.
-        max_connections (int): Open connections at most; one more is
-            answered 503 with ``Retry-After`` and closed.
-        max_per_client (int): Open connections from one address at most;
-            one more is answered so.
+        header_timeout (float): Seconds from a connection's opening (or its
+            last response) to the end of the request headers; then a client
+            still sending gets 408, an idle one is closed.
+        max_connections (int): Open connections at most; one more gets 503
+            with ``Retry-After`` and is closed.
+        max_per_client (int): Likewise, from one address.
         retry_after (Callable): Seconds to put in ``Retry-After``.
     """
 
@@ -77,8 +72,7 @@ def guarded_protocol(header_timeout: float, max_connections: int,
                 logger.warning('refusing connections from %s: %s',
                                self.client_name(), refusal)
             transport.write(
-                raw_response(503, 'Service Unavailable',
-                             f'{refusal}; retry later',
+                raw_response(503, f'{refusal}; retry later',
                              f'retry-after: {retry_after()}\r\n'))
             transport.close()
 
@@ -106,13 +100,11 @@ def guarded_protocol(header_timeout: float, max_connections: int,
                     '%g s', self.client_name(), header_timeout)
                 self.transport.write(
                     raw_response(
-                        408, 'Request Timeout',
-                        f'the request headers did not arrive within '
+                        408, f'the request headers did not arrive within '
                         f'{header_timeout:g} s'))
-                # the client may still be sending: closing with its bytes
-                # unread would reset the connection and lose the 408, so
-                # end our side and discard what still comes for as long
-                # again as the headers had
+                # closing with the client's bytes unread would reset the
+                # connection and lose the 408: end our side, then discard
+                # what comes for as long again
                 self.draining = True
                 self.transport.write_eof()
                 self.loop.call_later(header_timeout, self.transport.close)
@@ -147,12 +139,12 @@ class ClientGone(Exception):
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The request body: 413 as soon as it passes ``limit`` bytes, 408 when
-    all of it has not arrived within ``timeout`` seconds, and
-    :class:`ClientGone` when the client leaves."""
+    """The request body: 413 once past ``limit`` bytes, 408 when it is not
+    all in within ``timeout`` seconds, :class:`ClientGone` if the client
+    leaves."""
     declared = request.headers.get('content-length')
     if declared and declared.isdigit() and int(declared) > limit:
-        raise UploadError(
+        raise ImageError(
             413, f'the upload is {int(declared)} bytes; this server takes '
             f'at most {limit}')
     loop = asyncio.get_running_loop()
@@ -163,7 +155,7 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
             message = await asyncio.wait_for(request.receive(),
                                              max(deadline - loop.time(), 0))
         except asyncio.TimeoutError:
-            raise UploadError(
+            raise ImageError(
                 408, f'the request body did not arrive within {timeout:g} s '
                 f'({size} bytes came)') from None
         if message['type'] == 'http.disconnect':
@@ -171,7 +163,7 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
         chunk = message.get('body', b'')
         size += len(chunk)
         if size > limit:
-            raise UploadError(
+            raise ImageError(
                 413, f'the upload is over {limit} bytes, the most this '
                 'server takes')
         chunks.append(chunk)
@@ -194,10 +186,10 @@ async def read_upload(request: Request, limit: int, timeout: float) -> bytes:
         form = await MultiPartParser(
             Headers(raw=request.headers.raw), stream(), max_files=1).parse()
     except MultiPartException as e:
-        raise UploadError(422, f'malformed multipart form: {e}') from None
+        raise ImageError(422, f'malformed multipart form: {e}') from None
     files = [v for v in form.values() if isinstance(v, UploadFile)]
     if len(files) != 1:
-        raise UploadError(
+        raise ImageError(
             422, 'a multipart request must hold one file field (the image), '
             f'it has {len(files)}')
     return await files[0].read()

@@ -1,25 +1,14 @@
-"""Static int8 quantisation of an exported segmentation model, calibrated on
-images through the model's own preprocessing; ``mmext-pixel-quantize``.
+"""``mmext-pixel-quantize``: static int8 quantisation of an exported
+segmentation model, calibrated on images through the model's own
+preprocessing (``pip install mmext-pixel-runtime[quantize]`` for onnx).
 
-    mmext-pixel-quantize MODEL.onnx --calib DIR [--num N] --out INT8.onnx
-        [--method minmax|entropy|percentile]
-        [--eval-images DIR --eval-labels DIR]
-
-onnxruntime's pre-processing (shape inference and its basic graph
-optimisation: without it, convolutions whose bias the exporter shares
-through an ``Identity`` stay in fp32), then ``quantize_static`` in QDQ
-format: per-channel int8 weights, uint8 activations whose ranges come from
-what the graph receives for the calibration images (every slide crop in
-slide mode, with Gated-SCNN's Canny input). The ``mmext_pixel`` metadata is
-carried over (with a ``quantization`` entry), so the runtime, the CLI and the
-server run the int8 model as they run the fp32 one. Needs the ``onnx``
-package (``pip install mmext-pixel-runtime[quantize]``).
-
-``--eval-images``/``--eval-labels`` report the fp32 and int8 mIoU (mmseg's
-``IoUMetric``: intersections and unions summed over the images, 255
-ignored) and how many pixels the two label maps agree on.
+The ``mmext_pixel`` metadata is carried over with a ``quantization`` entry,
+so the runtime runs the int8 model as the fp32 one. ``--eval-images`` and
+``--eval-labels`` report the fp32 and int8 mIoU (mmseg's ``IoUMetric``) and
+the pixels on which the two agree.
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -29,12 +18,13 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from .cli import DefaultsHelpFormatter
+from .cli import DefaultsHelpFormatter, check_bounds
 from .infer import list_images
 from .metadata import METADATA_KEY, InferenceError
 from .segmenter import Segmenter, decode_image
 
-METHODS = ('minmax', 'entropy', 'percentile')
+# the calibration methods, by onnxruntime's names
+METHODS = dict(minmax='MinMax', entropy='Entropy', percentile='Percentile')
 
 
 def quantize_qdq(model_path: str,
@@ -42,14 +32,10 @@ def quantize_qdq(model_path: str,
                  out_path: str,
                  calibrate_method=None,
                  skip_symbolic_shape: bool = False) -> Dict[str, int]:
-    """onnxruntime's static int8 quantisation, as the runtime and the
-    benchmarks run it.
-
-    onnxruntime's pre-processing first (shape inference and its basic graph
-    optimisation: without it, convolutions whose bias the exporter shares
-    through an ``Identity`` stay in fp32), then ``quantize_static`` in QDQ
-    format: per-channel int8 weights, uint8 activations whose ranges come
-    from ``feeds``.
+    """onnxruntime's static int8 quantisation in QDQ format (per-channel
+    int8 weights, uint8 activations ranged on ``feeds``), after its
+    pre-processing: without its graph optimisation, convolutions whose bias
+    the exporter shares through an ``Identity`` stay in fp32.
 
     Args:
         model_path (str): The fp32 model.
@@ -61,8 +47,8 @@ def quantize_qdq(model_path: str,
             only. Defaults to False.
 
     Returns:
-        dict: ``quantized_convs`` (``QLinearConv`` nodes of the session's
-        optimised graph: the convolutions run in int8) and ``convs``.
+        dict: ``quantized_convs`` (``QLinearConv`` nodes of the optimised
+        graph) and ``convs``.
     """
     import onnx
     import onnxruntime as ort
@@ -71,16 +57,10 @@ def quantize_qdq(model_path: str,
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Feeds(CalibrationDataReader):
+        get_next = functools.partial(next, iter(feeds), None)
 
-        def __init__(self):
-            self.feeds = iter(feeds)
-
-        def get_next(self):
-            return next(self.feeds, None)
-
-    options = {}
-    if calibrate_method is not None:
-        options['calibrate_method'] = calibrate_method
+    options = {} if calibrate_method is None else dict(
+        calibrate_method=calibrate_method)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = osp.join(tmp, 'prepared.onnx')
         quant_pre_process(
@@ -139,10 +119,7 @@ def quantize(model_path: str,
         weights='int8 per channel',
         activations='uint8',
         calibration_images=len(calib_images))
-    calibrate = dict(
-        minmax=CalibrationMethod.MinMax,
-        entropy=CalibrationMethod.Entropy,
-        percentile=CalibrationMethod.Percentile)[method]
+    calibrate = CalibrationMethod[METHODS[method]]
     feeds = (
         feed for path in calib_images
         for feed in model.network_feeds(decode_image(path)))
@@ -158,22 +135,13 @@ def quantize(model_path: str,
     # the metadata of the fp32 model, as the runtime reads it
     meta = dict(model.meta.raw, quantization=info)
     proto = onnx.load(out_path)
-    kept = [(e.key, e.value) for e in proto.metadata_props
-            if e.key != METADATA_KEY]
-    del proto.metadata_props[:]
-    for key, value in kept:
-        proto.metadata_props.add(key=key, value=value)
-    proto.metadata_props.add(key=METADATA_KEY, value=json.dumps(meta))
+    onnx.helper.set_model_props(
+        proto,
+        dict({e.key: e.value
+              for e in proto.metadata_props},
+             **{METADATA_KEY: json.dumps(meta)}))
     onnx.save(proto, out_path)
     return info
-
-
-def label_file(labels_dir: str, image: str) -> str:
-    """The label PNG of ``image`` in ``labels_dir`` (the same stem)."""
-    path = osp.join(labels_dir, osp.splitext(osp.basename(image))[0] + '.png')
-    if not osp.isfile(path):
-        raise InferenceError(f'{path}: no label map for {image}')
-    return path
 
 
 def evaluate(models: Dict[str, Segmenter],
@@ -192,36 +160,37 @@ def evaluate(models: Dict[str, Segmenter],
     import cv2
     names = list(models)
     n = models[names[0]].meta.num_classes
-    inter = {k: np.zeros(n) for k in names}
-    union = {k: np.zeros(n) for k in names}
-    agree = {k: 0 for k in names}
-    total = 0
+    inter, union = ({k: np.zeros(n) for k in names} for _ in range(2))
+    agree, total = dict.fromkeys(names, 0), 0
     for path in images:
         img = decode_image(path)
-        gt = cv2.imread(label_file(labels_dir, path), cv2.IMREAD_UNCHANGED)
+        label = osp.join(labels_dir,
+                         osp.splitext(osp.basename(path))[0] + '.png')
+        if not osp.isfile(label):
+            raise InferenceError(f'{label}: no label map for {path}')
+        gt = cv2.imread(label, cv2.IMREAD_UNCHANGED)
         if gt is None or gt.shape != img.shape[:2]:
-            raise InferenceError(f'{label_file(labels_dir, path)}: not a '
-                                 f'label map of the size of {path}')
+            raise InferenceError(f'{label}: not a label map of the size of '
+                                 f'{path}')
         valid = gt != ignore_index
         preds = {k: m.predict(img) for k, m in models.items()}
         for k, pred in preds.items():
             p, g = pred[valid], gt[valid]
-            inter[k] += np.bincount(p[p == g], minlength=n)[:n]
-            union[k] += (
-                np.bincount(p, minlength=n)[:n] +
-                np.bincount(g, minlength=n)[:n] -
-                np.bincount(p[p == g], minlength=n)[:n])
+            hits, have, want = (
+                np.bincount(v, minlength=n)[:n] for v in (p[p == g], p, g))
+            inter[k] += hits
+            union[k] += have + want - hits
             agree[k] += int((pred == preds[names[0]]).sum())
         total += gt.size
-    result = {}
-    for k in names:
-        with np.errstate(invalid='ignore', divide='ignore'):
-            iou = inter[k] / union[k]
-        result[k] = dict(
+    with np.errstate(invalid='ignore', divide='ignore'):
+        ious = {k: inter[k] / union[k] for k in names}
+    return {
+        k: dict(
             mIoU=float(np.nanmean(iou) * 100),
             IoU=[float(v * 100) for v in iou],
             agreement=agree[k] / total)
-    return result
+        for k, iou in ious.items()
+    }
 
 
 def parse_args(argv: Optional[Sequence[str]] = None,
@@ -255,8 +224,7 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         '--eval-labels',
         help='their label PNGs, same stems (default: no evaluation)')
     args = parser.parse_args(argv)
-    if args.num is not None and args.num < 1:
-        parser.error(f'--num must be >= 1, got {args.num}')
+    check_bounds(parser, args, ('num', ))
     if bool(args.eval_images) != bool(args.eval_labels):
         parser.error('--eval-images and --eval-labels go together')
     return args
@@ -282,8 +250,7 @@ def run(args: argparse.Namespace) -> dict:
                              'fp32 model')
     calib: List[str] = list_images(args.calib)[0][:args.num]
     Segmenter(args.model)  # a model the runtime cannot run stops here
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     info = quantize(args.model, calib, args.out, args.method)
     print(f'{args.out}: {info["quantized_convs"]} of {info["convs"]} '
           f'convolutions in int8, calibrated ({args.method}) on '

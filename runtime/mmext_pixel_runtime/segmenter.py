@@ -1,21 +1,10 @@
-"""Semantic segmentation with an exported ONNX model, as mmseg's
-``inference_model`` does it with the config, in onnxruntime, numpy and opencv.
-
-- an image file is decoded by opencv as mmcv's ``LoadImageFromFile`` does
-  (BGR, 8 bit, EXIF orientation applied);
-- the ``Resize`` step of the test pipeline (mmcv's ``imrescale`` size rule
-  for ``keep_ratio``, cv2 bilinear);
-- ``SegDataPreProcessor``: channel flip, ``(x - mean) / std`` in float32,
-  bottom/right padding with ``pad_val`` to ``pad_size`` or a multiple of
-  ``size_divisor``;
-- whole-image inference, or ``EncoderDecoder.slide_inference`` (crops of
-  ``crop_size`` every ``stride``, the last crop of a row/column aligned to
-  the border, crops smaller than ``crop_size`` where the image is, logits
-  averaged over the crops that cover a pixel);
-- for Gated-SCNN the Canny input of every network run, computed from that
-  run's normalised input exactly as ``GatedSCNN.image_gradient`` does;
-- ``postprocess_result``: the padding removed, the logits resized to the
-  original image size (bilinear, the head's ``align_corners``), argmax.
+"""mmseg's ``inference_model`` on an exported ONNX model, in onnxruntime,
+numpy and opencv: the test ``Resize`` (mmcv's ``imrescale`` rule, cv2
+bilinear), ``SegDataPreProcessor`` (channel flip, ``(x - mean) / std`` in
+float32, bottom/right padding), whole or ``slide_inference`` (logits averaged
+over the crops), Gated-SCNN's Canny input of every run as
+``GatedSCNN.image_gradient`` computes it, and ``postprocess_result``
+(padding removed, bilinear resize with the head's ``align_corners``, argmax).
 """
 import os
 import os.path as osp
@@ -25,10 +14,11 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from .image_header import ImageError, check_pixels, measure
+from .image_header import decode
 from .metadata import (METADATA_KEY, InferenceError, ModelMeta, Preprocess,
                        TestResize, check_class_count, check_graph,
                        parse_metadata, to_model_meta)
+from .overlay import draw_overlay
 from .postprocess import label_counts, resize_bilinear, upsample_argmax
 
 ImageLike = Union[np.ndarray, str, os.PathLike, bytes]
@@ -61,27 +51,15 @@ def open_session(model_path: str,
                              f'({e})') from None
 
 
-def _static_channels(session: ort.InferenceSession,
-                     name: str) -> Optional[int]:
-    for out in session.get_outputs():
-        if out.name == name and len(out.shape) == 4 and isinstance(
-                out.shape[1], int):
-            return out.shape[1]
-    return None
-
-
 def read_metadata(model_path: str,
                   session: Optional[ort.InferenceSession] = None) -> ModelMeta:
-    """The ``mmext_pixel`` metadata of a segmentation model, checked against
-    its graph (names of inputs and outputs, one class per logit channel).
+    """The ``mmext_pixel`` metadata of a segmentation model (docs/
+    deployment.md, "Model metadata"), checked against its graph.
 
     Args:
         model_path (str): The ONNX file (named in errors).
-        session (ort.InferenceSession, optional): A session of that file, to
-            read the metadata from. Defaults to None (one is opened).
-
-    Returns:
-        ModelMeta: The metadata (see docs/deployment.md, "Model metadata").
+        session (ort.InferenceSession, optional): A session of that file.
+            Defaults to None (one is opened).
     """
     if session is None:
         session = open_session(model_path)
@@ -92,18 +70,18 @@ def read_metadata(model_path: str,
             f'keys: {sorted(props) or "none"}); export the model with '
             'tools/deployment/pytorch2onnx.py')
     meta = parse_metadata(props[METADATA_KEY], model_path)
-    check_graph(meta, model_path, [i.name for i in session.get_inputs()],
-                [o.name for o in session.get_outputs()],
-                _static_channels(session, meta['outputs'][0]))
+    shapes = {o.name: o.shape for o in session.get_outputs()}
+    shape = shapes.get(meta['outputs'][0], ())
+    check_graph(
+        meta, model_path, [i.name for i in session.get_inputs()], list(shapes),
+        shape[1] if len(shape) == 4 and isinstance(shape[1], int) else None)
     return to_model_meta(meta)
 
 
 def decode_image(source: Union[str, os.PathLike, bytes],
                  max_pixels: Optional[int] = None) -> np.ndarray:
-    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, after
-    its format and size are read from its headers (see
-    :mod:`.image_header`: only the formats whose every frame can be
-    measured so are taken).
+    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, once its
+    format and size are read from its headers (:mod:`.image_header`).
 
     Args:
         source (str | PathLike | bytes): Image file, or its encoded bytes.
@@ -112,40 +90,21 @@ def decode_image(source: Union[str, os.PathLike, bytes],
             size).
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        name = 'the image data'
-    else:
-        name = os.fspath(source)
-        try:
-            with open(name, 'rb') as f:
-                data = f.read()
-        except OSError as e:
-            raise InferenceError(
-                f'{name}: cannot read the file ({e.strerror or e})') from None
-    size = measure(data, name)
-    check_pixels(size, max_pixels, name)
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ImageError(
-            422, f'{name}: damaged {size.format}: opencv cannot decode it')
-    return img
-
-
-def rescale_size(w: int, h: int, scale: Sequence[int]) -> Tuple[int, int]:
-    """mmcv's ``rescale_size``: the largest size ``(w, h)`` of the image's
-    aspect ratio whose long and short edges fit ``scale``'s.
-
-    Args:
-        w (int): Image width.
-        h (int): Image height.
-        scale (Sequence[int]): The Resize step's ``scale`` (w, h).
-    """
-    factor = min(max(scale) / max(h, w), min(scale) / min(h, w))
-    return int(w * float(factor) + 0.5), int(h * float(factor) + 0.5)
+        return decode(bytes(source), 'the image data', max_pixels)
+    name = os.fspath(source)
+    try:
+        with open(name, 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        raise InferenceError(
+            f'{name}: cannot read the file ({e.strerror or e})') from None
+    return decode(data, name, max_pixels)
 
 
 def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
-    """The test pipeline's ``Resize`` (mmcv's, cv2 backend, bilinear).
+    """The test pipeline's ``Resize`` (mmcv's, cv2 backend, bilinear; with
+    ``keep_ratio`` the largest size whose long and short edges fit the
+    scale's, as mmcv's ``rescale_size``).
 
     Args:
         img (np.ndarray): HWC uint8 image.
@@ -154,16 +113,32 @@ def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
     if resize is None:
         return img
     h, w = img.shape[:2]
+    size = tuple(resize.scale)
     if resize.keep_ratio:
-        size = rescale_size(w, h, resize.scale)
-    else:
-        size = tuple(resize.scale)
+        scale = resize.scale
+        factor = float(min(max(scale) / max(h, w), min(scale) / min(h, w)))
+        size = int(w * factor + 0.5), int(h * factor + 0.5)
     return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
+
+
+def padded_size(h: int, w: int, pre: Preprocess) -> Tuple[int, int]:
+    """(H, W) after ``SegDataPreProcessor``'s padding to ``pad_size`` or a
+    multiple of ``size_divisor``.
+
+    Args:
+        h (int): Height of the (resized) image.
+        w (int): Its width.
+        pre (Preprocess): The model's preprocessing.
+    """
+    if pre.pad_size is not None:
+        return max(pre.pad_size[0], h), max(pre.pad_size[1], w)
+    d = pre.size_divisor or 1
+    return -(-h // d) * d, -(-w // d) * d
 
 
 def normalise(img: np.ndarray, pre: Preprocess) -> np.ndarray:
     """``SegDataPreProcessor`` on one HWC uint8 image: (1, 3, H', W')
-    float32, padded at the bottom and right as the preprocessor pads.
+    float32, padded at the bottom and right with ``pad_val``.
 
     Args:
         img (np.ndarray): HWC uint8 BGR image.
@@ -178,17 +153,11 @@ def normalise(img: np.ndarray, pre: Preprocess) -> np.ndarray:
         std = np.asarray(pre.std, np.float32).reshape(-1, 1, 1)
         x = (x - mean) / std
     h, w = x.shape[1:]
-    if pre.pad_size is not None:
-        ph, pw = max(pre.pad_size[0], h), max(pre.pad_size[1], w)
-    elif pre.size_divisor:
-        d = pre.size_divisor
-        ph, pw = (h + d - 1) // d * d, (w + d - 1) // d * d
-    else:
-        ph, pw = h, w
+    ph, pw = padded_size(h, w, pre)
     if (ph, pw) != (h, w):
-        padded = np.full((x.shape[0], ph, pw), pre.pad_val, np.float32)
-        padded[:, :h, :w] = x
-        x = padded
+        x = np.pad(
+            x, ((0, 0), (0, ph - h), (0, pw - w)),
+            constant_values=np.float32(pre.pad_val))
     return np.ascontiguousarray(x[None])
 
 
@@ -226,10 +195,8 @@ def canny_input(inputs: np.ndarray, meta: ModelMeta) -> np.ndarray:
 
 class Segmenter:
     """An exported segmentation model and the pre/postprocessing its
-    metadata describes.
-
-    One instance may serve several threads at once: onnxruntime sessions
-    are thread-safe and nothing else here is mutable.
+    metadata describes; thread-safe (so are onnxruntime sessions, and
+    nothing else here changes).
 
     Args:
         model_path (str): ONNX file written by pytorch2onnx.py (or
@@ -310,16 +277,14 @@ class Segmenter:
         return preds / count
 
     def network_feeds(self, image: 'ImageLike') -> List[dict]:
-        """Every input the graph receives for ``image`` (one per slide
-        crop): calibration data for quantisation.
+        """The graph's inputs for ``image`` (one per slide crop), to
+        calibrate quantisation.
 
         Args:
             image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
                 image file or its encoded bytes.
         """
-        img = self._image(image)
-        inputs = normalise(
-            test_resize(img, self.meta.test_resize), self.meta.preprocess)
+        inputs, _ = self._inputs(self._image(image))
         if self.meta.test_mode == 'whole':
             return [self._feed(inputs)]
         return [
@@ -336,12 +301,15 @@ class Segmenter:
                                  f'{image.dtype} {image.shape}')
         return image
 
+    def _inputs(self, img: np.ndarray) -> Tuple[np.ndarray, Tuple[int, int]]:
+        """The normalised, padded batch of an image and its size before
+        the padding."""
+        resized = test_resize(img, self.meta.test_resize)
+        return normalise(resized, self.meta.preprocess), resized.shape[:2]
+
     def _network(self, img: np.ndarray) -> np.ndarray:
         """Logits (C, h, w) of the test-resized image, padding removed."""
-        resized = test_resize(img, self.meta.test_resize)
-        h, w = resized.shape[:2]
-        inputs = normalise(resized, self.meta.preprocess)
-        del resized
+        inputs, (h, w) = self._inputs(img)
         if self.meta.test_mode == 'slide':
             return self._slide(inputs)[0, :, :h, :w]
         return self._run(inputs)[0, :, :h, :w]
@@ -363,19 +331,15 @@ class Segmenter:
         image: ImageLike,
         return_logits: bool = False
     ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
-        """Label map (H, W) uint8 of an image (first maximum on ties, as
-        torch's argmax). Without ``return_logits`` the logits are resized
-        and reduced in bands of rows, never at the image's full size.
+        """Label map (H, W) uint8 of an image (the first maximum on ties, as
+        torch's argmax); without ``return_logits`` resized and reduced in
+        bands of rows, never holding full-size logits.
 
         Args:
             image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
                 image file or its encoded bytes.
             return_logits (bool): Also return the logits (C, H, W).
                 Defaults to False.
-
-        Returns:
-            np.ndarray | Tuple[np.ndarray, np.ndarray]: The labels, or the
-            labels and the logits.
         """
         if return_logits:
             logits = self.logits(image)
@@ -383,6 +347,27 @@ class Segmenter:
         img = self._image(image)
         return upsample_argmax(
             self._network(img), img.shape[:2], self.meta.align_corners)
+
+    def overlay(self,
+                img: np.ndarray,
+                labels: np.ndarray,
+                with_labels: bool = True,
+                inplace: bool = False) -> np.ndarray:
+        """:func:`.draw_overlay` with the model's classes and palette.
+
+        Args:
+            img (np.ndarray): BGR uint8 image (H, W, 3).
+            labels (np.ndarray): Its label map from :meth:`predict`.
+            with_labels (bool): Class names on it. Defaults to True.
+            inplace (bool): Draw into ``img``. Defaults to False.
+        """
+        return draw_overlay(
+            img,
+            labels,
+            self.meta.classes,
+            self.meta.palette,
+            with_labels,
+            inplace=inplace)
 
     def class_shares(self, labels: np.ndarray) -> np.ndarray:
         """The share of the pixels of each class, (num_classes,) float64.

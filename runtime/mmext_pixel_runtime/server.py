@@ -1,32 +1,20 @@
-"""An HTTP service for an exported segmentation model: ``mmext-pixel-serve``.
+"""``mmext-pixel-serve``: an exported segmentation model over HTTP (FastAPI on
+uvicorn, ``pip install mmext-pixel-runtime[serve]``).
 
-    mmext-pixel-serve MODEL.onnx [--host 127.0.0.1] [--port 8000]
-        [--workers N] [--threads T] [--queue Q] [--max-upload-mb M]
-        [--max-bodies B] [--max-pixels P] [--max-connections C]
-        [--max-connections-per-client K] [--header-timeout S]
-        [--body-timeout S] [--request-peak-mb MB]
+- ``POST /predict``: an image as the raw body or a multipart form's file;
+  answers the uint8 label PNG, or with ``?format=json`` (or ``Accept:
+  application/json``) each class's share and label place, the overlay and
+  labels as base64 PNGs and the latency;
+- ``GET /model``: the metadata (an int8 model's ``quantization`` too) and
+  the limits; ``GET /health``: ``ok``, or ``full`` (503); ``GET /``: a page.
 
-FastAPI on uvicorn (``pip install mmext-pixel-runtime[serve]``). Endpoints:
-
-- ``POST /predict``: an image, as the raw request body or as a multipart
-  form's file; answers the uint8 label PNG, or with ``?format=json`` (or
-  ``Accept: application/json``) each class's pixel share and label place,
-  the overlay and the label map as base64 PNGs and the server-side latency;
-- ``GET /model``: the model's metadata (with the ``quantization`` entry of
-  an int8 model) and the server's limits;
-- ``GET /health``: ``ok``, or ``full`` (503) while every slot is taken;
-- ``GET /``: a web page to try the model in a browser.
-
-A request's body is read first, within ``--body-timeout``, holding its
-connection (at most ``--max-connections``, ``--max-connections-per-client``
-from one address, whose request headers must arrive within
-``--header-timeout``) and its share of the bodies' memory (``--max-bodies``
-x ``--max-upload-mb``, taken until it is answered); only then does it take
-one of the ``--workers`` + ``--queue`` slots. Either is 503 with
-``Retry-After`` when none is left. Uploads over ``--max-upload-mb`` or
-images over ``--max-pixels`` (read from their headers) are 413, other
-formats 415, damaged or truncated images 422, a body that stops arriving
-408; every error is JSON ``{"error": ...}``.
+A body is read first (within ``--body-timeout``, on one of
+``--max-connections``, ``--max-connections-per-client`` per address, and
+within its share of ``--max-bodies``), and only then takes one of the
+``--workers`` + ``--queue`` slots, so a slow upload holds none: none left is
+503 with ``Retry-After``. Too large is 413 (bytes, or pixels from the
+headers), other formats 415, damaged images 422, a stalled body 408; every
+error is JSON ``{"error": ...}``.
 """
 import argparse
 import asyncio
@@ -36,12 +24,11 @@ import sys
 import time
 from typing import Optional, Sequence
 
-from .cli import DefaultsHelpFormatter
-from .image_header import FORMATS
+from .cli import DefaultsHelpFormatter, check_bounds
+from .image_header import FORMATS, ImageError
 from .memory import MIB, request_peak
 from .metadata import InferenceError
 from .service import ModelService
-from .uploads import UploadError
 
 try:
     from fastapi import FastAPI, Request
@@ -89,14 +76,15 @@ def create_app(service: ModelService,
         title='mmext_pixel segmentation',
         description=f'{osp.basename(service.model_path)}: '
         f'{service.meta.num_classes} classes')
-    limits = limits if limits is not None else {}
+    name = osp.basename(service.model_path)
     if body_budget is None:
         body_budget = 16 * service.max_bytes
     with open(PAGE, encoding='utf-8') as f:
         page = f.read()
 
-    def busy() -> dict:
-        return {'Retry-After': str(service.retry_after())}
+    def busy(message: str, **headers: str) -> JSONResponse:
+        return error(503, message, **headers,
+                     **{'Retry-After': str(service.retry_after())})
 
     @app.get('/', response_class=HTMLResponse)
     async def index() -> HTMLResponse:
@@ -108,16 +96,17 @@ def create_app(service: ModelService,
         return JSONResponse(
             dict(
                 status='full' if full else 'ok',
-                model=osp.basename(service.model_path),
+                model=name,
                 in_flight=service.in_flight,
                 capacity=service.capacity),
             status_code=503 if full else 200,
-            headers=busy() if full else None)
+            headers={'Retry-After': str(service.retry_after())}
+            if full else None)
 
     @app.get('/model')
     async def model() -> dict:
         return dict(
-            model=osp.basename(service.model_path),
+            model=name,
             **service.meta.to_json(),
             limits=dict(
                 max_upload_bytes=service.max_bytes,
@@ -126,7 +115,7 @@ def create_app(service: ModelService,
                 workers=service.workers,
                 queue=service.queue_size,
                 threads_per_worker=service.threads,
-                **limits))
+                **(limits or {})))
 
     @app.post('/predict')
     async def predict(request: Request,
@@ -138,8 +127,8 @@ def create_app(service: ModelService,
             format = 'json' if 'application/json' in accept else 'png'
         if format not in ('png', 'json'):
             return error(422, f'format={format!r}: use png or json')
-        # the memory of the body, and for a form of its file, held until
-        # the answer is made
+        # the body's memory (a form's twice: its file is copied out), held
+        # until the answer is made
         declared = request.headers.get('content-length', '')
         need = min(
             int(declared) if declared.isdigit() else service.max_bytes,
@@ -147,13 +136,11 @@ def create_app(service: ModelService,
         if request.headers.get('content-type', '').startswith('multipart/'):
             need *= 2
         if service.body_bytes + need > body_budget:
-            return error(
-                503,
+            return busy(
                 f'the server holds {service.body_bytes} bytes of '
                 f'request bodies, {need} more would pass its {body_budget}; '
                 'retry later',
-                Connection='close',  # its body is not read
-                **busy())
+                Connection='close')  # its body is not read
         service.body_bytes += need
         try:
             return await segment(request, format, labels, start)
@@ -165,7 +152,7 @@ def create_app(service: ModelService,
         try:
             # the body first: a slow upload holds no slot
             data = await read_upload(request, service.max_bytes, body_timeout)
-        except UploadError as e:
+        except ImageError as e:
             headers = {'Connection': 'close'} if e.status == 408 else {}
             return error(e.status, e.message, **headers)
         except ClientGone as e:
@@ -175,20 +162,18 @@ def create_app(service: ModelService,
                            e)
             return Response(status_code=499)
         if service.full:
-            return error(
-                503, f'the server is busy: {service.in_flight} requests in '
+            return busy(
+                f'the server is busy: {service.in_flight} requests in '
                 f'progress or waiting (at most {service.capacity}); retry '
-                'later', **busy())
+                'later')
         service.in_flight += 1
         admitted = time.perf_counter()
         try:
             content, media_type, infer_ms = await asyncio.get_running_loop(
             ).run_in_executor(service.executor, service.run, data, format,
                               labels, start)
-        except UploadError as e:
-            return error(e.status, e.message)
-        except InferenceError as e:
-            return error(422, str(e))
+        except InferenceError as e:  # ImageError is one, with its status
+            return error(getattr(e, 'status', 422), str(e))
         finally:
             service.in_flight -= 1
             service.record(time.perf_counter() - admitted)
@@ -207,6 +192,36 @@ def create_app(service: ModelService,
     return app
 
 
+# (option, type, default, help) of the options with a type
+OPTIONS = (
+    ('--port', int, 8000, 'TCP port'),
+    ('--workers', int, 1, 'onnxruntime sessions inferring at once'),
+    ('--threads', int, None,
+     'intra-op threads per session (default: CPU count / workers)'),
+    ('--queue', int, 8, 'requests whose body is in that may wait for a '
+     'session; more get 503 with Retry-After'),
+    ('--max-upload-mb', float, 20, 'largest upload in MiB; more is 413'),
+    ('--max-bodies', int, 16, 'request bodies held at once (read, queued or '
+     'in inference), in units of --max-upload-mb: a body takes its '
+     'Content-Length (a form twice); one more gets 503 with Retry-After'),
+    ('--max-pixels', int, 4096 * 4096, 'largest image width x height (any '
+     'frame or page, read from its headers before decoding); more is 413'),
+    ('--max-connections', int, 1024,
+     'open connections at most; one more gets 503 with Retry-After'),
+    ('--max-connections-per-client', int, 8, 'open connections from one '
+     'client address at most; one more gets 503 with Retry-After'),
+    ('--header-timeout', float, 10,
+     'seconds for a request line and headers to arrive; then 408'),
+    ('--body-timeout', float, 60,
+     'seconds for a whole request body to arrive; then 408'),
+    ('--keep-alive', float, 5,
+     'seconds an idle keep-alive connection stays open'),
+    ('--request-peak-mb', float, None, 'memory of one request at '
+     '--max-pixels, for the ceiling printed at start (default: derived from '
+     'the model at start)'),
+)
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='mmext-pixel-serve',
@@ -215,91 +230,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         formatter_class=DefaultsHelpFormatter)
     parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
     parser.add_argument('--host', default='127.0.0.1', help='address to bind')
-    parser.add_argument('--port', type=int, default=8000, help='TCP port')
-    parser.add_argument(
-        '--workers',
-        type=int,
-        default=1,
-        help='onnxruntime sessions inferring at once')
-    parser.add_argument(
-        '--threads',
-        type=int,
-        help='intra-op threads per session (default: CPU count / workers)')
-    parser.add_argument(
-        '--queue',
-        type=int,
-        default=8,
-        help='requests whose body is in that may wait for a session; more '
-        'get 503 with Retry-After')
-    parser.add_argument(
-        '--max-upload-mb',
-        type=float,
-        default=20,
-        help='largest upload in MiB; more is 413')
-    parser.add_argument(
-        '--max-bodies',
-        type=int,
-        default=16,
-        help='request bodies held at once (read, queued or in inference), '
-        'in units of --max-upload-mb: a body takes its Content-Length (a '
-        'form twice); one more gets 503 with Retry-After')
-    parser.add_argument(
-        '--max-pixels',
-        type=int,
-        default=4096 * 4096,
-        help='largest image width x height (any frame or page, read from '
-        'its headers before decoding); more is 413')
-    parser.add_argument(
-        '--max-connections',
-        type=int,
-        default=1024,
-        help='open connections at most; one more gets 503 with Retry-After')
-    parser.add_argument(
-        '--max-connections-per-client',
-        type=int,
-        default=8,
-        help='open connections from one client address at most; one more '
-        'gets 503 with Retry-After')
-    parser.add_argument(
-        '--header-timeout',
-        type=float,
-        default=10,
-        help='seconds for a request line and headers to arrive; then 408')
-    parser.add_argument(
-        '--body-timeout',
-        type=float,
-        default=60,
-        help='seconds for a whole request body to arrive; then 408')
-    parser.add_argument(
-        '--keep-alive',
-        type=float,
-        default=5,
-        help='seconds an idle keep-alive connection stays open')
-    parser.add_argument(
-        '--request-peak-mb',
-        type=float,
-        help='memory of one request at --max-pixels, for the ceiling '
-        'printed at start (default: derived from the model at start)')
+    for flag, kind, default, text in OPTIONS:
+        parser.add_argument(flag, type=kind, default=default, help=text)
     parser.add_argument(
         '--log-level',
         default='info',
         choices=['critical', 'error', 'warning', 'info', 'debug', 'trace'],
         help="uvicorn's log level")
     args = parser.parse_args(argv)
-    for name in ('workers', 'threads', 'max_pixels', 'max_connections',
-                 'max_connections_per_client', 'max_bodies'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
-                         f'{value}')
-    if args.queue < 0:
-        parser.error(f'--queue must be >= 0, got {args.queue}')
-    for name in ('max_upload_mb', 'header_timeout', 'body_timeout',
-                 'keep_alive', 'request_peak_mb'):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            parser.error(f'--{name.replace("_", "-")} must be > 0, got '
-                         f'{value}')
+    check_bounds(parser, args,
+                 ('workers', 'threads', 'max_pixels', 'max_connections',
+                  'max_connections_per_client', 'max_bodies'))
+    check_bounds(parser, args, ('queue', ), 0)
+    check_bounds(
+        parser,
+        args, ('max_upload_mb', 'header_timeout', 'body_timeout', 'keep_alive',
+               'request_peak_mb'),
+        0,
+        strict=True)
     return args
 
 

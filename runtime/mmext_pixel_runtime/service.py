@@ -1,6 +1,5 @@
-"""The model behind ``mmext-pixel-serve``: its sessions, the work of one
-request (decode, segment, overlay, encode the answer) and the admission
-count; no web framework here."""
+"""The model behind ``mmext-pixel-serve``: its sessions, one request's work
+and the admission count, apart from the web framework."""
 import base64
 import json
 import os
@@ -11,16 +10,15 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .infer import encode_png
-from .overlay import class_centre, draw_overlay
+from .image_header import ImageError, decode
+from .overlay import class_centre, encode_png
 from .postprocess import label_counts
 from .segmenter import Segmenter
-from .uploads import decode_upload
 
 
 class ModelService:
-    """``workers`` onnxruntime sessions, each used by one request at a time,
-    and the admission limit.
+    """``workers`` onnxruntime sessions, one request at a time each, and the
+    admission limit.
 
     Args:
         model_path (str): The ONNX file.
@@ -63,13 +61,10 @@ class ModelService:
             self.idle.put(model)
         self.executor = ThreadPoolExecutor(
             workers, thread_name_prefix='segment')
-        # requests holding a slot (their body is in) and not yet answered;
-        # only the event loop changes it, so it needs no lock
-        self.in_flight = 0
-        # bytes of request bodies taken from --max-bodies (event loop only)
-        self.body_bytes = 0
-        # moving average of the seconds a request holds its slot, for the
-        # Retry-After of a 503
+        # requests in a slot, and the bytes of bodies held (--max-bodies):
+        # only the event loop changes them, so they need no lock
+        self.in_flight = self.body_bytes = 0
+        # moving average of a request's seconds in its slot (Retry-After)
         self.service_s = 1.0
 
     @property
@@ -82,7 +77,7 @@ class ModelService:
 
     def retry_after(self) -> int:
         """Seconds until a slot is likely free: the requests in the server
-        shared among the workers, at the average time per request."""
+        per worker, at the average time per request."""
         waiting = self.in_flight / self.workers
         return max(1, int(np.ceil(waiting * self.service_s)))
 
@@ -92,11 +87,17 @@ class ModelService:
 
     def run(self, data: bytes, fmt: str, with_labels: bool,
             start: float) -> Tuple[bytes, str, float]:
-        """One request's work, in a worker thread: the body of the answer
-        (the label PNG, or for ``fmt='json'`` :meth:`answer`), its media
-        type and the inference time (ms); ``start`` is the request's
-        ``time.perf_counter()`` at arrival."""
-        img = decode_upload(data, self.max_pixels)
+        """One request's work, in a worker thread: the answer's body (the
+        label PNG, or :meth:`answer` for ``fmt='json'``), its media type and
+        the inference ms; ``start`` is the ``perf_counter()`` at arrival."""
+        if not data:
+            raise ImageError(422, 'the upload is empty')
+        img = decode(
+            data,
+            'the upload',
+            self.max_pixels,
+            'this server takes at most',
+            complete=True)
         model = self.idle.get()
         try:
             begin = time.perf_counter()
@@ -109,14 +110,7 @@ class ModelService:
             return encode_png(labels).tobytes(), 'image/png', infer_ms
         # drawn into the decoded image, which nothing else needs
         overlay_png = base64.b64encode(
-            encode_png(
-                draw_overlay(
-                    img,
-                    labels,
-                    self.meta.classes,
-                    self.meta.palette,
-                    with_labels,
-                    inplace=True)))
+            encode_png(model.overlay(img, labels, with_labels, inplace=True)))
         del img
         return self.answer(labels, overlay_png, infer_ms,
                            (time.perf_counter() - start) * 1000), \
@@ -136,18 +130,16 @@ class ModelService:
         meta = self.meta
         h, w = labels.shape
         counts = label_counts(labels)
-        classes = []
-        for i in range(meta.num_classes):
-            # where the page writes the class's name: the place
-            # SegLocalVisualizer writes it
-            centre = class_centre(labels == i) if counts[i] else None
-            classes.append(
-                dict(
-                    index=i,
-                    name=meta.classes[i],
-                    color=list(meta.palette[i]),
-                    share=float(counts[i] / labels.size),
-                    centre=centre))
+        # centre: where the page, as SegLocalVisualizer, writes the name
+        classes = [
+            dict(
+                index=i,
+                name=meta.classes[i],
+                color=list(meta.palette[i]),
+                share=float(counts[i] / labels.size),
+                centre=class_centre(labels == i) if counts[i] else None)
+            for i in range(meta.num_classes)
+        ]
         head = json.dumps(
             dict(
                 width=w,
