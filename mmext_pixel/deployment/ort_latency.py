@@ -23,7 +23,7 @@ from torch import nn
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import input_shape, load_config
 
-from .export import ExportGraph, check_shape, export_onnx
+from .export import ExportGraph, export_onnx
 from .ort_profile import (conv_ceiling, gemm_rates, markdown_table,
                           ort_op_profile, ort_session, time_in_turn,
                           torch_op_profile)
@@ -88,7 +88,7 @@ def measure_ort_latency(cfg_path: str,
     """
     cfg = load_config(cfg_path, cfg_options)
     cfg.log_level = 'WARN'
-    shape = check_shape(input_shape(cfg, shape))
+    shape = input_shape(cfg, shape)
     torch.set_num_threads(threads)
     model = build_model(cfg, checkpoint)
     graph = ExportGraph(model).eval()
