@@ -1,7 +1,6 @@
 """ONNX export of our segmentors and pose estimators with the metadata the
 torch-free runtime reads (docs/deployment.md: the graph's inputs and outputs,
-the metadata fields, and why the TorchScript-based exporter).
-"""
+the metadata fields, and why the TorchScript-based exporter)."""
 import copy
 import io
 import json
@@ -16,23 +15,19 @@ import torch
 from mmengine.config import Config
 from mmext_pixel_runtime.metadata import FORMAT_VERSION, METADATA_KEY
 from mmseg.models.utils import Upsample
-from mmseg.registry import DATASETS
 from torch import Tensor, nn
 
 from mmext_pixel.models.segmentors.gated_scnn import GatedSCNN
 from mmext_pixel.models.utils import ExactAdaptiveAvgPool2d
 from mmext_pixel.utils.model_builder import build_model
-from mmext_pixel.utils.run_config import POSE_SCOPE
+from mmext_pixel.utils.run_config import POSE_SCOPE, test_dataset_metainfo
 
 DEFAULT_OPSET = 17
-CANNY_SOURCES = {
-    'image':
-    'uint8 image after test resize (and padding), in the channel '
+CANNY_SOURCES = dict(
+    image='uint8 image after test resize (and padding), in the channel '
     'order the model sees, before normalisation; values 0/1',
-    'official':
-    'the normalised input cast to uint8 with truncation and '
-    'wrap-around (official_uint8); values 0/255',
-}
+    official='the normalised input cast to uint8 with truncation and '
+    'wrap-around (official_uint8); values 0/255')
 
 
 class ExportGraph(nn.Module):
@@ -70,14 +65,6 @@ class ExportGraph(nn.Module):
         return logits[:, :-1], logits[:, -1:]
 
 
-def _integer_factor(upsample: nn.Module) -> bool:
-    factors = upsample.scale_factor
-    if not isinstance(factors, tuple):
-        factors = (factors, )
-    return not upsample.size and all(
-        f is not None and float(f).is_integer() for f in factors)
-
-
 def exportable(model: nn.Module) -> nn.Module:
     """A copy of ``model`` that exports exactly at any input size, eager
     outputs unchanged: adaptive average pools (e.g. mmseg's ``PSPHead``)
@@ -91,7 +78,9 @@ def exportable(model: nn.Module) -> nn.Module:
             if type(child) is nn.AdaptiveAvgPool2d:
                 setattr(module, name,
                         ExactAdaptiveAvgPool2d(child.output_size))
-            elif type(child) is Upsample and _integer_factor(child):
+            elif type(child) is Upsample and not child.size and all(
+                    f is not None and float(f).is_integer()
+                    for f in np.atleast_1d(child.scale_factor)):
                 setattr(
                     module, name,
                     nn.Upsample(
@@ -107,12 +96,15 @@ def _preprocess_meta(pre: nn.Module) -> dict:
     divisor = test_cfg.get('size_divisor',
                            getattr(pre, 'pad_size_divisor', None))
     pad_size = test_cfg.get('size')
-    return dict(
+
+    def decimals(buffer, default):
         # the float32 buffers, printed as the config's decimals
-        mean=[float(str(np.float32(v)))
-              for v in pre.mean.flatten()] if normalize else [0.0] * 3,
-        std=[float(str(np.float32(v)))
-             for v in pre.std.flatten()] if normalize else [1.0] * 3,
+        return [float(str(np.float32(v)))
+                for v in buffer.flatten()] if normalize else [default] * 3
+
+    return dict(
+        mean=decimals(pre.mean, 0.0),
+        std=decimals(pre.std, 1.0),
         bgr_to_rgb=bool(
             getattr(pre, 'channel_conversion',
                     getattr(pre, '_channel_conversion', False))),
@@ -145,24 +137,15 @@ def _test_resize(cfg: Config) -> Optional[dict]:
 def _dataset_meta(model: nn.Module) -> dict:
     """Class names and palette: the checkpoint's dataset_meta (as mmseg's
     init_model uses it), else the test dataset's metainfo."""
-    meta = getattr(model, 'dataset_meta', None)
-    cfg = model.cfg
-    if not meta or 'classes' not in meta:
-        ds_cfg = cfg.get('test_dataloader', {}).get('dataset', {})
-        ds_type = ds_cfg.get('type')
-        ds_cls = DATASETS.get(ds_type) if ds_type else None
-        if ds_cls is None:
-            raise ValueError(f'{cfg.filename}: test_dataloader.dataset.type '
-                             f'{ds_type!r} is not a registered dataset; the '
-                             'class names cannot be read')
-        meta = dict(getattr(ds_cls, 'METAINFO', {}))
-        meta.update(ds_cfg.get('metainfo') or {})
+    meta = getattr(model, 'dataset_meta', None) or {}
+    if 'classes' not in meta:
+        meta = test_dataset_metainfo(model.cfg)
     classes = [str(c) for c in meta.get('classes', ())]
     num_classes = model.decode_head.num_classes
     if len(classes) != num_classes:
         raise ValueError(
-            f'{cfg.filename}: the dataset has {len(classes)} classes, the '
-            f'decode head num_classes={num_classes}')
+            f'{model.cfg.filename}: the dataset has {len(classes)} classes, '
+            f'the decode head num_classes={num_classes}')
     palette = meta.get('palette')
     if not palette or len(palette) < num_classes:
         # mmseg's BaseSegDataset draws a missing palette the same way
@@ -209,39 +192,24 @@ def export_metadata(model: nn.Module,
         meta.update({k: list(codec[k]) if k in codec else None for k in sizes})
         return meta
     test_cfg = model.test_cfg or {}
-    mode = test_cfg.get('mode', 'whole')
+    slide = test_cfg.get('mode', 'whole') == 'slide'
     meta.update(
         num_classes=int(model.decode_head.num_classes),
         **_dataset_meta(model),
         test_resize=_test_resize(cfg),
-        test_mode=mode,
-        crop_size=list(test_cfg['crop_size']) if mode == 'slide' else None,
-        stride=list(test_cfg['stride']) if mode == 'slide' else None,
+        test_mode=test_cfg.get('mode', 'whole'),
+        crop_size=list(test_cfg['crop_size']) if slide else None,
+        stride=list(test_cfg['stride']) if slide else None,
         align_corners=bool(model.decode_head.align_corners),
         canny=None)
     if isinstance(model, GatedSCNN):
         low, high = model.canny_thresholds
+        mode = model.gradient_mode
         meta['canny'] = dict(
-            low=low,
-            high=high,
-            mode=model.gradient_mode,
-            source=CANNY_SOURCES[model.gradient_mode])
+            low=low, high=high, mode=mode, source=CANNY_SOURCES[mode])
         meta['edge'] = 'edge logits at the input size; sigmoid gives the ' \
             'edge probability (pred_edge_map)'
     return meta
-
-
-def _fix_channels(proto, graph: nn.Module, inputs: Tuple[Tensor, ...]) -> None:
-    """Write the outputs' channel counts into the graph's output shapes:
-    the tracer leaves them symbolic after a ``Resize``; static, they let the
-    runtime check the metadata's class count without running the graph."""
-    with torch.no_grad():
-        outs = graph(*inputs)
-    outs = outs if isinstance(outs, (tuple, list)) else (outs, )
-    for value, out in zip(proto.graph.output, outs):
-        dims = value.type.tensor_type.shape.dim
-        if len(dims) == out.dim() >= 2 and not dims[1].HasField('dim_value'):
-            dims[1].dim_value = int(out.shape[1])
 
 
 def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
@@ -279,19 +247,14 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
                          'model.cfg (build_model sets it)')
     shape = check_shape(shape)
     graph = ExportGraph(exportable(model)).eval()
-    in_names, out_names = graph.input_names, graph.output_names
     # the trace records shapes and ops, not values
-    inputs = (torch.ones(batch_size, 3,
-                         *shape), torch.zeros(batch_size, 1,
-                                              *shape))[:len(in_names)]
-    axes = {0: 'batch', 2: 'height', 3: 'width'}
-    dynamic_axes = {n: axes for n in in_names + out_names}
-    if graph.pose:
-        dynamic_axes['heatmaps'] = {
-            0: 'batch',
-            2: 'heatmap_height',
-            3: 'heatmap_width'
-        }
+    x = torch.ones(batch_size, 3, *shape)
+    inputs = (x, torch.zeros_like(x[:, :1]))[:len(graph.input_names)]
+    hw = dict(heatmaps=('heatmap_height', 'heatmap_width'))
+    axes = {
+        n: dict(zip((0, 2, 3), ('batch', *hw.get(n, ('height', 'width')))))
+        for n in graph.input_names + graph.output_names
+    }
     buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         # shape-dependent Python branches are checked at two sizes by
@@ -303,12 +266,19 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
             buf,
             dynamo=False,
             opset_version=opset,
-            input_names=in_names,
-            output_names=out_names,
-            dynamic_axes=dynamic_axes if dynamic else None,
+            input_names=graph.input_names,
+            output_names=graph.output_names,
+            dynamic_axes=axes if dynamic else None,
             do_constant_folding=True)
+        outs = graph(*inputs)
     proto = onnx.load_from_string(buf.getvalue())
-    _fix_channels(proto, graph, inputs)
+    # the tracer leaves the output channels symbolic after a Resize; static,
+    # they let the runtime check the class count without running the graph
+    outs = outs if isinstance(outs, (tuple, list)) else (outs, )
+    for value, y in zip(proto.graph.output, outs):
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) == y.dim() >= 2 and not dims[1].HasField('dim_value'):
+            dims[1].dim_value = int(y.shape[1])
     meta = export_metadata(model, shape, dynamic, opset,
                            getattr(model, 'config_path', None))
     entry = proto.metadata_props.add()

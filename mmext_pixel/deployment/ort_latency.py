@@ -1,17 +1,13 @@
 """CPU latency of a config's exported network in PyTorch eager, onnxruntime
-(fp32, and static int8 on request) and ``torch.compile``, in one process on
-one input (``tools/analysis_tools/benchmark_onnx.py``).
+(fp32, and static int8 on request) and ``torch.compile`` on one input, and
+where onnxruntime's time goes (``tools/analysis_tools/benchmark_onnx.py``).
 
-The network is what :func:`~mmext_pixel.deployment.export_onnx` exports
-(Gated-SCNN's Canny map computed once, outside the timing), built by
-:func:`~mmext_pixel.utils.model_builder.build_model` (random weights unless
-a checkpoint is given: latency does not depend on them), exported at the
-requested shape to a temporary file and run on one image prepared as the
-runtime prepares it. PyTorch runs with ``torch.set_num_threads(N)`` under
-``torch.no_grad()``, onnxruntime with ``intra_op_num_threads=N`` and one
-inter-op thread; ``torch.compile`` compiles in its warm-up and is reported
-as ``n/a: <reason>`` where it fails. The backends' runs are interleaved so
-that load on the machine affects them alike.
+The network is :func:`~mmext_pixel.deployment.export_onnx`'s graph (random
+weights unless a checkpoint is given: latency does not depend on them), fed
+one image as the runtime prepares it (Gated-SCNN's Canny map outside the
+timing). Every backend runs with N threads (onnxruntime: one inter-op
+thread), the backends in turn so that load on the machine hits them alike;
+``torch.compile`` compiles in its warm-up, ``n/a: <reason>`` where it fails.
 """
 import os.path as osp
 import statistics
@@ -22,18 +18,33 @@ import numpy as np
 import onnxruntime as ort
 import torch
 from mmext_pixel_runtime.quantize import quantize_qdq
+from torch import nn
 
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import input_shape, load_config
 
-from .export import ExportGraph, check_shape, export_onnx
+from .export import ExportGraph, export_onnx
 from .ort_profile import (conv_ceiling, gemm_rates, markdown_table,
                           ort_op_profile, ort_session, time_in_turn,
                           torch_op_profile)
-from .verify import runtime_inputs, sample_image
+from .verify import runtime_inputs, sample_images
 
 GOAL = 0.75  # issue 13: onnxruntime at most 0.75x PyTorch eager
-# input (H, W) without --shape, as get_flops.py's
+
+
+def _compiled(graph: nn.Module, inputs: tuple, backend: Optional[str]):
+    """``torch.compile(graph)``, compiled on ``inputs``, or the reason why
+    it is not timed."""
+    if backend is None:
+        return 'n/a: not run (--no-compile)'
+    try:
+        compiled = torch.compile(graph, backend=backend)
+        with torch.no_grad():
+            compiled(*inputs)
+    except Exception as e:  # any failure of the compiler stack
+        reason = str(e).strip().splitlines()
+        return f'n/a: {type(e).__name__}: {reason[0][:200] if reason else ""}'
+    return torch.no_grad()(lambda: compiled(*inputs))
 
 
 def measure_ort_latency(cfg_path: str,
@@ -77,7 +88,7 @@ def measure_ort_latency(cfg_path: str,
     """
     cfg = load_config(cfg_path, cfg_options)
     cfg.log_level = 'WARN'
-    shape = check_shape(input_shape(cfg, shape))
+    shape = input_shape(cfg, shape)
     torch.set_num_threads(threads)
     model = build_model(cfg, checkpoint)
     graph = ExportGraph(model).eval()
@@ -85,7 +96,7 @@ def measure_ort_latency(cfg_path: str,
     with tempfile.TemporaryDirectory() as tmp:
         onnx_file = osp.join(tmp, 'model.onnx')
         meta = export_onnx(model, None, shape, onnx_file)
-        _, feeds = runtime_inputs(onnx_file, meta, [sample_image(shape)])
+        _, feeds = runtime_inputs(onnx_file, meta, sample_images(shape))
         inputs = tuple(torch.from_numpy(v) for v in feeds.values())
         results.update(
             input_shapes={k: list(v.shape)
@@ -96,47 +107,33 @@ def measure_ort_latency(cfg_path: str,
             ort_opt=ort_opt,
             torch=torch.__version__,
             onnxruntime=ort.__version__)
-        session = ort_session(onnx_file, threads, ort_opt)
-        runners = {
-            'PyTorch eager': torch.no_grad()(lambda: graph(*inputs)),
-            'onnxruntime': lambda: session.run(None, feeds),
-        }
+        sessions = dict(onnxruntime=ort_session(onnx_file, threads, ort_opt))
         if int8:
             int8_file = osp.join(tmp, 'model_int8.onnx')
             results['int8'] = quantize_qdq(onnx_file, [feeds], int8_file)
-            int8_session = ort_session(int8_file, threads, ort_opt)
-            runners['onnxruntime int8'] = lambda: int8_session.run(None, feeds)
-        errors = {}
-        if compile_backend is None:
-            errors['torch.compile'] = 'n/a: not run (--no-compile)'
-        else:
-            try:
-                compiled = torch.compile(graph, backend=compile_backend)
-                with torch.no_grad():
-                    compiled(*inputs)  # compiles
-            except Exception as e:  # any failure of the compiler stack
-                reason = str(e).strip().splitlines()
-                errors['torch.compile'] = (
-                    f'n/a: {type(e).__name__}: '
-                    f'{reason[0][:200] if reason else ""}')
-            else:
-                runners[f'torch.compile ({compile_backend})'] = \
-                    torch.no_grad()(lambda: compiled(*inputs))
+            sessions['onnxruntime int8'] = ort_session(int8_file, threads,
+                                                       ort_opt)
+        runners = {'PyTorch eager': torch.no_grad()(lambda: graph(*inputs))}
+        for name, session in sessions.items():
+            runners[name] = lambda s=session: s.run(None, feeds)
+        compiled = _compiled(graph, inputs, compile_backend)
+        if callable(compiled):
+            runners[f'torch.compile ({compile_backend})'] = compiled
         times = time_in_turn(runners, runs, warmup)
-        eager_median = statistics.median(times['PyTorch eager'])
-        backends = {
+        eager = statistics.median(times['PyTorch eager'])
+        results['backends'] = {
             name: dict(
                 times_ms=ms,
                 median_ms=statistics.median(ms),
                 min_ms=min(ms),
-                ratio=statistics.median(ms) / eager_median)
+                ratio=statistics.median(ms) / eager)
             for name, ms in times.items()
         }
-        backends.update({n: dict(error=e) for n, e in errors.items()})
-        results['backends'] = backends
+        if not callable(compiled):
+            results['backends']['torch.compile'] = dict(error=compiled)
         if int8:
-            fp32 = session.run(None, feeds)[0]
-            quantized = int8_session.run(None, feeds)[0]
+            fp32, quantized = (
+                s.run(None, feeds)[0] for s in sessions.values())
             results['int8'].update(
                 max_abs_diff=float(np.abs(fp32 - quantized).max()),
                 argmax_agreement=float(
@@ -148,8 +145,8 @@ def measure_ort_latency(cfg_path: str,
                 onnxruntime=ort_prof,
                 eager=torch_op_profile(graph, inputs),
                 gemm=gemm_rates(threads),
-                ceiling=conv_ceiling(ort_prof,
-                                     backends['onnxruntime']['ratio']))
+                ceiling=conv_ceiling(
+                    ort_prof, results['backends']['onnxruntime']['ratio']))
     return results
 
 

@@ -1,8 +1,9 @@
-"""Where the time of an onnxruntime and a PyTorch eager run goes: time per
-operator type, the convolutions per kernel size with their rate, each
-runtime's GEMM rate on this CPU and onnxruntime's time if every convolution
-ran as fast as its most efficient kernel size does in the model
-(``benchmark_onnx.py --profile``).
+"""Where the time of an onnxruntime and a PyTorch eager run goes
+(``benchmark_onnx.py --profile``): time per operator type, the convolutions
+per kernel size with their rate, each runtime's GEMM rate on this CPU and
+onnxruntime's time if every convolution ran as fast as its most efficient
+kernel size does in the model; and the onnxruntime session, the timer and
+the tables of :mod:`.ort_latency`.
 """
 import json
 import os.path as osp
@@ -21,6 +22,9 @@ from prettytable import PrettyTable, TableStyle
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
+# torch's convolution kernels: oneDNN's and the im2col/GEMM one
+CONV_KERNELS = ('aten::mkldnn_convolution', 'aten::_slow_conv2d_forward',
+                'aten::thnn_conv2d')
 ORT_LEVELS = dict(
     disable=ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     basic=ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
@@ -69,11 +73,9 @@ def time_in_turn(runners: Dict[str, Callable[[], object]],
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
-    """A Markdown table, the first column left-aligned and the rest right
-    (prettytable)."""
-    table = PrettyTable(list(header))
+    """A Markdown table, the first column left-aligned and the rest right."""
+    table = PrettyTable(list(header), align='r')
     table.set_style(TableStyle.MARKDOWN)
-    table.align = 'r'
     table.align[header[0]] = 'l'
     table.add_rows([list(row) for row in rows])
     return table.get_string()
@@ -95,11 +97,10 @@ def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
             session.run(None, feeds)
         with open(session.end_profiling()) as f:
             events = json.load(f)
-    model_runs = sorted(
-        (e['ts'], e['ts'] + e['dur']) for e in events
-        if e.get('cat') == 'Session' and e.get('name') == 'model_run')
     # the first run allocates its buffers: left out
-    first_end = model_runs[0][1]
+    first_end = min(
+        e['ts'] + e['dur'] for e in events
+        if e.get('cat') == 'Session' and e.get('name') == 'model_run')
     ops = defaultdict(float)
     conv = defaultdict(lambda: dict(ms=0.0, macs=0))
     for event in events:
@@ -107,33 +108,29 @@ def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
                 or not event.get('name', '').endswith('_kernel_time')
                 or event['ts'] <= first_end):
             continue
-        args = event['args']
-        ms = event['dur'] / 1000 / runs
+        args, ms = event['args'], event['dur'] / 1000 / runs
         ops[args['op_name']] += ms
         if args['op_name'] in ('Conv', 'FusedConv'):
             weight = list(args['input_type_shape'][1].values())[0]
             out = list(args['output_type_shape'][0].values())[0]
-            entry = conv[_kernel(weight)]
-            entry['ms'] += ms
-            entry['macs'] += int(np.prod(out) * np.prod(weight[1:])) // runs
+            conv[_kernel(weight)]['ms'] += ms
+            conv[_kernel(weight)]['macs'] += int(
+                np.prod(out) * np.prod(weight[1:])) // runs
     return dict(ops=dict(ops), conv={k: dict(v) for k, v in conv.items()})
 
 
 def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
     """``torch.profiler``'s profile of one eager run: ``ops``, ms (self
     time) of each aten operator, and ``conv``, per kernel size ms in the
-    convolution kernels (oneDNN's and the im2col/GEMM one)."""
+    convolution kernels (``CONV_KERNELS``)."""
     with torch.no_grad(), profile(
             activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         graph(*inputs)
     conv = defaultdict(lambda: dict(ms=0.0))
     for event in prof.events():
-        if event.name in ('aten::mkldnn_convolution',
-                          'aten::_slow_conv2d_forward', 'aten::thnn_conv2d'):
-            shapes = event.input_shapes
-            if len(shapes) > 1 and len(shapes[1]) == 4:
-                conv[_kernel(shapes[1])]['ms'] += \
-                    event.self_cpu_time_total / 1000
+        weight = event.input_shapes[1:2]
+        if event.name in CONV_KERNELS and weight and len(weight[0]) == 4:
+            conv[_kernel(weight[0])]['ms'] += event.self_cpu_time_total / 1e3
     ops = {
         e.key: e.self_cpu_time_total / 1000
         for e in prof.key_averages() if e.self_cpu_time_total > 0
@@ -142,41 +139,39 @@ def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
 
 
 def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
-    """GMAC/s of a ``size``-cubed fp32 matrix product in each runtime, the
-    practical ceiling of its convolutions on this CPU (timed in turn).
+    """GMAC/s of the median of ``runs`` runs (after one untimed, in turn) of
+    a ``size``-cubed fp32 matrix product in each runtime: the practical
+    ceiling of its convolutions on this CPU.
 
     Args:
         threads (int): Threads of both runtimes.
         size (int): M = N = K. Defaults to 1024.
-        runs (int): Timed runs of each (after one untimed). Defaults to 10.
+        runs (int): Timed runs of each. Defaults to 10.
 
     Returns:
-        dict: ``size``; ``onnxruntime``, ``PyTorch``: GMAC/s of the median.
+        dict: ``size``, ``onnxruntime`` and ``PyTorch``.
     """
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((size, size), dtype=np.float32)
-    b = rng.standard_normal((size, size), dtype=np.float32)
-    graph = helper.make_graph(
-        [helper.make_node('MatMul', ['a', 'b'], ['c'])], 'gemm',
-        [helper.make_tensor_value_info('a', TensorProto.FLOAT, a.shape)],
-        [helper.make_tensor_value_info('c', TensorProto.FLOAT, a.shape)],
-        [numpy_helper.from_array(b, 'b')])
+    a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in 'ab')
+    ends = [
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape)
+        for n in 'ac'
+    ]
+    node = helper.make_node('MatMul', ['a', 'b'], ['c'])
+    graph = helper.make_graph([node], 'gemm', ends[:1], ends[1:],
+                              [numpy_helper.from_array(b, 'b')])
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid('', 13)])
     onnx.checker.check_model(model)
     session = ort_session(model.SerializeToString(), threads)
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     times = time_in_turn(
-        {
-            'onnxruntime': lambda: session.run(None, {'a': a}),
-            'PyTorch': lambda: torch.mm(ta, tb)
-        },
-        runs,
-        warmup=1)
-    macs = size**3
+        dict(
+            onnxruntime=lambda: session.run(None, {'a': a}),
+            PyTorch=lambda: torch.mm(ta, tb)), runs, 1)
     rates = {
-        name: macs / statistics.median(ms) / 1e6
-        for name, ms in times.items()
+        n: size**3 / statistics.median(ms) / 1e6
+        for n, ms in times.items()
     }
     return dict(size=size, **rates)
 
@@ -186,7 +181,7 @@ def conv_ceiling(ort_profile: dict, ort_ratio: float) -> dict:
     most efficient kernel size in this model.
 
     Args:
-        ort_profile (dict): ``ort_op_profile``'s result.
+        ort_profile (dict): :func:`ort_op_profile`'s result.
         ort_ratio (float): The timed onnxruntime / eager ratio of medians.
 
     Returns:
@@ -217,10 +212,9 @@ def format_profile(profile: dict, top: int = 12) -> str:
     convolutions per kernel size with their rate (multiply-adds from
     onnxruntime's shapes: the same convolutions in both)."""
     lines = []
-    for name, prof in (('onnxruntime (per run)', profile['onnxruntime']),
-                       ('PyTorch eager (one run, self time)',
-                        profile['eager'])):
-        ops = prof['ops']
+    for name, ops in (('onnxruntime (per run)', profile['onnxruntime']['ops']),
+                      ('PyTorch eager (one run, self time)',
+                       profile['eager']['ops'])):
         total = sum(ops.values())
         top_ops = sorted(ops.items(), key=lambda kv: -kv[1])[:top]
         lines += [
@@ -239,18 +233,15 @@ def format_profile(profile: dict, top: int = 12) -> str:
             (kernel, f'{macs / 1e9:.2f}', f'{entry["ms"]:.1f}',
              f'{macs / max(entry["ms"], 1e-9) / 1e6:.1f}', f'{eager_ms:.1f}',
              f'{macs / eager_ms / 1e6:.1f}' if eager_ms else '-'))
-    lines += [
+    gemm, ceiling = profile['gemm'], profile['ceiling']
+    size = gemm['size']
+    return '\n'.join(lines + [
         'convolutions by kernel size', '',
         markdown_table([
             'kernel', 'GMACs', 'onnxruntime ms', 'onnxruntime GMAC/s',
             'eager ms', 'eager GMAC/s'
-        ], rows)
-    ]
-    gemm, ceiling = profile['gemm'], profile['ceiling']
-    size = gemm['size']
-    lines += [
-        '', f'GEMM rate ({size}x{size}x{size} fp32 matrix product): '
-        f'onnxruntime {gemm["onnxruntime"]:.1f} GMAC/s, PyTorch '
+        ], rows), '', f'GEMM rate ({size}x{size}x{size} fp32 matrix '
+        f'product): onnxruntime {gemm["onnxruntime"]:.1f} GMAC/s, PyTorch '
         f'{gemm["PyTorch"]:.1f} GMAC/s',
         'onnxruntime with every convolution at the rate of its '
         f'{ceiling["kernel"]} ones ({ceiling["rate"]:.1f} GMAC/s): '
@@ -258,5 +249,4 @@ def format_profile(profile: dict, top: int = 12) -> str:
         f'{ceiling["other_ms"]:.1f} ms of other operators = '
         f'{ceiling["ms"]:.1f} ms of the profiled {ceiling["profiled_ms"]:.1f}'
         f' ms; onnxruntime / eager would be {ceiling["ratio"]:.3f}'
-    ]
-    return '\n'.join(lines)
+    ])

@@ -6,7 +6,7 @@ in the graph, the metadata or the runtime's preprocessing fails it.
 """
 import os.path as osp
 import tempfile
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -25,39 +25,31 @@ from .export import ExportGraph, check_shape, export_onnx
 ABS_TOL, REL_TOL, REL_FROM = 1e-4, 1e-5, 10.0
 
 
-def sample_image(shape: Sequence[int], seed: int = 0) -> np.ndarray:
-    """A BGR uint8 test image (H, W, 3): smooth colour fields with
-    rectangles and noise, so that logits vary and Canny finds edges."""
-    h, w = shape
-    rng = np.random.default_rng(seed)
-    coarse = rng.uniform(0, 255, (max(h // 16, 2), max(w // 16, 2), 3))
-    img = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
-    for _ in range(6):
-        y, x = rng.integers(0, h), rng.integers(0, w)
-        img[y:y + h // 4, x:x + w // 4] = rng.uniform(0, 255, 3)
-    img += rng.normal(0, 8, img.shape)
-    return np.clip(img, 0, 255).round().astype(np.uint8)
-
-
 def sample_images(shape: Sequence[int],
                   batch_size: int = 1,
                   seed: int = 0) -> List[np.ndarray]:
-    """:func:`sample_image` of seeds ``seed`` to ``seed + batch_size - 1``."""
-    return [sample_image(shape, seed + i) for i in range(batch_size)]
+    """BGR uint8 test images (H, W, 3) of seeds ``seed`` on: smooth colour
+    fields with rectangles and noise, so that logits vary and Canny finds
+    edges."""
+    h, w = shape
+    images = []
+    for rng in map(np.random.default_rng, range(seed, seed + batch_size)):
+        coarse = rng.uniform(0, 255, (max(h // 16, 2), max(w // 16, 2), 3))
+        img = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+        for _ in range(6):
+            y, x = rng.integers(0, h), rng.integers(0, w)
+            img[y:y + h // 4, x:x + w // 4] = rng.uniform(0, 255, 3)
+        img += rng.normal(0, 8, img.shape)
+        images.append(np.clip(img, 0, 255).round().astype(np.uint8))
+    return images
 
 
 def runtime_inputs(onnx_file: str, meta: dict,
                    images: Sequence[np.ndarray]) -> Tuple[object, dict]:
     """An onnxruntime session of ``onnx_file`` and the graph's inputs for
-    ``images``, as the runtime makes them (it does not run pose estimators:
-    their export is opened as it is, its preprocessing applied by the
-    runtime's ``normalise``).
-
-    Args:
-        onnx_file (str): The export.
-        meta (dict): Its metadata as :func:`export_onnx` returned it.
-        images (Sequence[np.ndarray]): BGR uint8 images of one size.
-    """
+    ``images`` (BGR uint8, one size), as the runtime's ``Segmenter`` makes
+    them; a pose export (which the runtime does not run) is opened as it is
+    and ``meta``'s preprocessing applied by the runtime's ``normalise``."""
     if meta['task'] == 'seg':
         segmenter = runtime.Segmenter(onnx_file)
         session, model_meta = segmenter.session, segmenter.meta
@@ -89,24 +81,29 @@ def eager_outputs(model: nn.Module,
     return [logits[:, :-1].numpy(), logits[:, -1:].numpy()]
 
 
+def _within(diff: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return diff <= np.maximum(ABS_TOL, REL_TOL * np.abs(ref))
+
+
 def compare_outputs(ref: np.ndarray,
                     out: np.ndarray,
                     spatial: bool = False) -> dict:
-    """Differences of ``out`` from ``ref`` and their argmax agreement.
+    """Differences of ``out`` (ONNX Runtime) from ``ref`` (PyTorch), both
+    (N, C, H, W), and their argmax agreement.
 
     Args:
-        ref (np.ndarray): PyTorch output (N, C, H, W).
-        out (np.ndarray): ONNX Runtime output, same shape.
+        ref (np.ndarray): PyTorch output.
+        out (np.ndarray): ONNX Runtime output.
         spatial (bool): Argmax over H x W per channel (heatmaps) instead of
             over channels per pixel. Defaults to False.
 
     Returns:
-        dict: ``max_abs_ref`` (largest |PyTorch value|), ``max_abs_diff``,
-        ``max_rel_diff`` (where |ref| > 10; 0 if nowhere),
-        ``within_tolerance`` (every |diff| <= max(1e-4, 1e-5 |ref|)),
+        dict: ``max_abs_ref``, ``max_abs_diff``, ``max_rel_diff`` (where
+        |ref| > 10; 0 if nowhere), ``within_tolerance`` (every |diff| <=
+        max(1e-4, 1e-5 |ref|)) and, unless there is one channel,
         ``argmax_agreement`` (share of equal argmaxes) and
-        ``argmax_disagreements`` (unequal ones outside ties: PyTorch's top
-        two apart by more than that tolerance).
+        ``argmax_disagreements`` (unequal ones where PyTorch's top two are
+        apart by more than that tolerance).
     """
     if ref.shape != out.shape:
         raise ValueError(f'output shape {out.shape} differs from PyTorch\'s '
@@ -118,22 +115,19 @@ def compare_outputs(ref: np.ndarray,
         max_abs_diff=float(diff.max()),
         max_rel_diff=float(
             (diff[big] / np.abs(ref[big])).max()) if big.any() else 0.0,
-        within_tolerance=bool(
-            (diff <= np.maximum(ABS_TOL, REL_TOL * np.abs(ref))).all()))
+        within_tolerance=bool(_within(diff, ref).all()))
     if ref.shape[1] == 1 and not spatial:
         return result
-    axis = 1
-    if spatial:
-        ref, out = (a.reshape(*a.shape[:2], -1) for a in (ref, out))
-        axis = -1
-    agree = ref.argmax(axis) == out.argmax(axis)
-    top2 = -np.partition(-ref, 1, axis=axis)
-    first, second = np.take(top2, 0, axis), np.take(top2, 1, axis)
-    tie = first - second <= np.maximum(ABS_TOL, REL_TOL * np.abs(first))
-    result.update(
+    if spatial:  # (N, H x W, C)
+        ref, out = (
+            np.moveaxis(a.reshape(*a.shape[:2], -1), 2, 1) for a in (ref, out))
+    agree = ref.argmax(1) == out.argmax(1)
+    top2 = -np.partition(-ref, 1, axis=1)
+    tie = _within(top2[:, 0] - top2[:, 1], top2[:, 0])
+    return dict(
+        result,
         argmax_agreement=float(agree.mean()),
         argmax_disagreements=int((~agree & ~tie).sum()))
-    return result
 
 
 def verify_onnx(model: nn.Module,
@@ -154,20 +148,17 @@ def verify_onnx(model: nn.Module,
         seed (int): Seed of the images. Defaults to 0.
 
     Returns:
-        dict: ``shape``, ``batch_size`` and, per output name,
-        :func:`compare_outputs`'s result; ``ok`` when every output is within
-        tolerance with no argmax disagreement outside ties.
+        dict: ``shape``, ``batch_size``, per output name
+        :func:`compare_outputs`'s result, and ``ok`` when every output is
+        within tolerance with no argmax disagreement outside ties.
     """
     images = sample_images(check_shape(shape), batch_size, seed)
     session, feeds = runtime_inputs(onnx_file, meta, images)
-    outs = session.run(None, feeds)
-    refs = eager_outputs(model, images)
-    result: Dict[str, object] = dict(shape=list(shape), batch_size=batch_size)
-    for name, ref, out in zip(meta['outputs'], refs, outs):
+    pairs = zip(eager_outputs(model, images), session.run(None, feeds))
+    result = dict(shape=list(shape), batch_size=batch_size)
+    for name, (ref, out) in zip(meta['outputs'], pairs):
         result[name] = compare_outputs(ref, out, meta['task'] == 'pose')
-    result['ok'] = all(result[n]['within_tolerance']
-                       and result[n].get('argmax_disagreements', 0) == 0
-                       for n in meta['outputs'])
+    result['ok'] = not _failed(result)
     return result
 
 
@@ -192,51 +183,52 @@ def verify_export(model: nn.Module,
         onnx_file (str): Its export.
         meta (dict): The export's metadata (:func:`export_onnx`).
         other_shape (Sequence[int], optional): Second size. Defaults to
-            None.
+            None (:func:`second_shape`).
         batch_size (int): Images per batch at the export size. Defaults
             to 1.
     """
-    shape = meta['export_shape']
-    other = check_shape(other_shape or second_shape(shape))
-    results = [verify_onnx(model, onnx_file, meta, shape, batch_size)]
+    other = check_shape(other_shape or second_shape(meta['export_shape']))
+    results = [
+        verify_onnx(model, onnx_file, meta, meta['export_shape'], batch_size)
+    ]
     if meta['dynamic']:
-        results.append(verify_onnx(model, onnx_file, meta, other, 2, seed=1))
-        return results
+        return results + [verify_onnx(model, onnx_file, meta, other, 2, 1)]
     padded = runtime.normalise(
-        sample_image(other), Preprocess(**meta['preprocess'])).shape[2:]
+        sample_images(other)[0], Preprocess(**meta['preprocess'])).shape[2:]
     with tempfile.TemporaryDirectory() as tmp:
         again = osp.join(tmp, 'other.onnx')
         meta = export_onnx(model, None, padded, again, False, meta['opset'])
-        results.append(
-            verify_onnx(model, again, meta, other, batch_size, seed=1))
-    return results
+        return results + [
+            verify_onnx(model, again, meta, other, batch_size, 1)
+        ]
+
+
+def _failed(result: dict) -> List[str]:
+    return [
+        name for name, r in result.items() if isinstance(r, dict) and (
+            not r['within_tolerance'] or r.get('argmax_disagreements', 0))
+    ]
 
 
 def format_check(result: dict) -> str:
     """A :func:`verify_onnx` result as text: size, batch and verdict (with
     what failed), then each output's differences."""
-    failed = [
-        name for name, r in result.items() if isinstance(r, dict) and (
-            not r['within_tolerance'] or r.get('argmax_disagreements', 0))
-    ]
+    failed = _failed(result)
     verdict = 'OK' if result['ok'] else 'FAILED'
     if failed:
         verdict += (f': {", ".join(failed)} of ONNX Runtime on the '
                     "runtime's inputs differ from PyTorch beyond "
                     f'{ABS_TOL:g} ({REL_TOL:g} relative where |torch| > '
                     f'{REL_FROM:g}) or in an argmax outside ties')
-    lines = [
-        f"input {result['shape'][0]}x{result['shape'][1]}, batch "
-        f"{result['batch_size']}: {verdict}"
-    ]
+    h, w = result['shape']
+    lines = [f"input {h}x{w}, batch {result['batch_size']}: {verdict}"]
     for name, r in result.items():
-        if not isinstance(r, dict):
-            continue
-        line = (f"  {name}: max |torch| {r['max_abs_ref']:.3g}, max abs "
+        if isinstance(r, dict):
+            lines.append(
+                f"  {name}: max |torch| {r['max_abs_ref']:.3g}, max abs "
                 f"diff {r['max_abs_diff']:.3g}, max rel diff (|torch| > 10) "
-                f"{r['max_rel_diff']:.3g}")
-        if 'argmax_agreement' in r:
-            line += (f", argmax agreement {100 * r['argmax_agreement']:.4f}%"
-                     f" ({r['argmax_disagreements']} outside ties)")
-        lines.append(line)
+                f"{r['max_rel_diff']:.3g}" +
+                (f", argmax agreement {100 * r['argmax_agreement']:.4f}% "
+                 f"({r['argmax_disagreements']} outside ties)"
+                 if 'argmax_agreement' in r else ''))
     return '\n'.join(lines)

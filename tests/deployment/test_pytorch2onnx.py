@@ -13,8 +13,7 @@ from conftest import (DEMO_CONFIG, REPO_ROOT, import_deploy_package, load_tool,
                       run_tool)
 from helpers.onnx_parity import stored_metadata
 from mmext_pixel.deployment import export_metadata, export_onnx, verify_onnx
-from mmext_pixel.deployment.verify import (runtime_inputs, sample_image,
-                                           sample_images)
+from mmext_pixel.deployment.verify import runtime_inputs, sample_images
 from mmext_pixel.utils.checkpoint_fit import CheckpointError
 from mmext_pixel.utils.model_builder import build_model
 
@@ -259,7 +258,7 @@ def test_errors(tmp_path):
             runtime.InferenceError,
             match="plain.onnx: no 'mmext_pixel' metadata"):
         runtime.read_metadata(plain)
-    assert sample_image((20, 30)).shape == (20, 30, 3)
+    assert [i.shape for i in sample_images((20, 30), 2)] == [(20, 30, 3)] * 2
 
 
 def test_a_config_builds_more_than_once():

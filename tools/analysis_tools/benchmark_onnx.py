@@ -12,11 +12,9 @@ What is timed and how: ``mmext_pixel.deployment.ort_latency``; ``--profile``
 ``mmext_pixel.deployment.ort_profile``. Measured tables: docs/deployment.md.
 """
 import argparse
-import json
-import os
-import os.path as osp
 from typing import Optional, Sequence
 
+import mmengine
 import torch
 from mmengine.config import DictAction
 
@@ -34,12 +32,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         'checkpoint', nargs='?', help='weights (default: random)')
     add_shape_arg(parser)
+    threads = torch.get_num_threads()
     parser.add_argument(
         '--threads',
         type=int,
-        default=torch.get_num_threads(),
+        default=threads,
         help='threads of both runtimes (default: PyTorch\'s default, '
-        f'{torch.get_num_threads()} here)')
+        f'{threads} here)')
     parser.add_argument(
         '--runs', type=int, default=20, help='timed runs of each backend')
     parser.add_argument(
@@ -101,12 +100,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         args.ort_opt, args.profile, args.cfg_options, args.int8)
     print(format_ort_latency(results))
     if args.profile:
-        print()
-        print(format_profile(results['profile']))
+        print('\n' + format_profile(results['profile']))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
+        mmengine.dump(results, args.out, indent=2)
         print(f'results written to {args.out}')
     return results
 
