@@ -5,7 +5,7 @@
 
 The command line of the torch-free runtime ``mmext_pixel_runtime``
 (``runtime/``, installed by the README's install; also installed as
-``mmext-pixel-infer``): onnxruntime, numpy and opencv only. See
+``mmext-pixel-infer``): onnxruntime, numpy, opencv and Pillow only. See
 docs/deployment.md and ``mmext_pixel_runtime.infer`` for INPUT and outputs.
 """
 import sys
