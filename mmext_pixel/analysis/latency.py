@@ -1,12 +1,12 @@
 """Forward latency and peak memory of a config's network, alone, against a
 second config, or (GALD, DGCN, SPNet) against the official arithmetic of its
-modules on the same weights: what ``tools/analysis_tools/benchmark.py``
-measures (its docstring says how).
+modules on the same weights (``tools/analysis_tools/benchmark.py``).
 
 Official rows, each checked to give the same output on both sides: ``head``,
-``trunk`` (SPNet), ``ga``, ``ga_grouping`` (GALD's Global Aggregation and the
-step ours computes differently) and ``ga_bound`` (the GA's attention-free
-part: different outputs on purpose, the most any exact GA could gain).
+``trunk`` (SPNet), ``ga`` and ``ga_grouping`` (GALD's Global Aggregation and
+the step ours computes differently), and ``ga_bound`` (the GA's
+attention-free part: other outputs on purpose, the most any exact GA could
+gain).
 """
 import os.path as osp
 from typing import Callable, Dict, Optional, Sequence
@@ -22,8 +22,8 @@ from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import input_shape, load_config
 
 from .measured_model import measured_network
-from .timing import (check_device, device_name, load_average, peak_memory,
-                     report_line, summarise, time_alternately)
+from .timing import (check_device, load_average, peak_memory, report_line,
+                     summarise, time_alternately, time_in_turn, where)
 
 
 def forward_latency(cfg: Config,
@@ -33,13 +33,10 @@ def forward_latency(cfg: Config,
                     device: str = 'cpu',
                     model: Optional[nn.Module] = None) -> dict:
     """Time ``runs`` forward passes of ``cfg.model`` (or ``model``) after
-    ``warmup`` ones, at ``shape`` (:func:`~utils.run_config.input_shape`).
-
-    Returns:
-        dict: :func:`~.timing.summarise`'s numbers, ``peak_memory_mib``,
-        ``peak_memory_increase_mib``, ``memory_kind`` and the settings
-        (``shape``, ``input_shape``, ``device``, ``warmup``, ``threads``).
-    """
+    ``warmup`` ones at ``shape`` (:func:`~utils.run_config.input_shape`):
+    :func:`~.timing.summarise`'s numbers, ``peak_memory_mib``,
+    ``peak_memory_increase_mib``, ``memory_kind`` and the settings
+    (``shape``, ``input_shape``, ``device``, ``warmup``, ``threads``)."""
     if runs < 1 or warmup < 0:
         raise ValueError(f'runs must be >= 1 and warmup >= 0, got runs='
                          f'{runs}, warmup={warmup}')
@@ -70,8 +67,8 @@ def compare_latency(cfgs: Sequence[Config],
                     warmup: int = 5,
                     runs: int = 20,
                     device: str = 'cpu') -> list:
-    """Forward times of each config's network, one run of each in turn
-    (arguments as :func:`forward_latency`'s); per config its times (ms)."""
+    """Per config the forward times (ms) of its network, one run of each in
+    turn (arguments as :func:`forward_latency`'s)."""
     check_device(device)
     runners = {}
     for i, cfg in enumerate(cfgs):
@@ -88,9 +85,9 @@ def latency_of_configs(paths: Sequence[str],
                        warmup: int = 5,
                        runs: int = 20,
                        device: str = 'cpu') -> dict:
-    """Latency and peak memory of one config file (:func:`forward_latency`)
-    or of two: the peak memory of each alone (one forward pass), then their
-    latencies with the runs alternating (:func:`compare_latency`).
+    """Latency and peak memory of one config (:func:`forward_latency`) or of
+    two: each one's peak memory alone (one forward pass), then their
+    latencies in turn (:func:`compare_latency`).
 
     Returns:
         dict: ``results`` (per config ``config`` and
@@ -120,23 +117,15 @@ def latency_of_configs(paths: Sequence[str],
     return summary
 
 
-def where(device: str) -> str:
-    """The GPU's name, or the CPU with this process's thread count."""
-    if device == 'cuda':
-        return device_name(device)
-    return f'cpu, {torch.get_num_threads()} thread(s)'
-
-
 def format_summary(summary: dict) -> str:
-    """:func:`latency_of_configs`'s report: per config its input, latency
-    and peak memory, then the ratios."""
+    """:func:`latency_of_configs`'s report."""
     lines = []
     for r in summary['results']:
         padded = (f', padded to {r["input_shape"]}'
                   if r['input_shape'] != r['shape'] else '')
         lines += [
             f'{r["config"]}: input (H, W) {r["shape"]}{padded}, '
-            f'{where(r["device"])}, {r["warmup"]} warm-up runs',
+            f'{where(r["device"], r["threads"])}, {r["warmup"]} warm-up runs',
             report_line('  forward', r) +
             f'  mean {r["mean_ms"]:.2f} ms  std {r["std_ms"]:.2f} ms',
             f'  peak memory: {r["peak_memory_mib"]:.1f} MiB, '
@@ -287,10 +276,9 @@ def latency_against_official(cfg: Config,
                         f'max abs diff {abs_diff:.3g}, '
                         f'{diff["max_rel_diff"]:.3g} of the official '
                         f'output\'s largest magnitude (at most {AGREEMENT})')
-            times = time_alternately(
+            stats = time_in_turn(
                 dict(ours=ours, official=official),
                 module_runs if row['module'] else runs, warmup)
-            stats = {k: summarise(t) for k, t in times.items()}
             result['rows'][name] = dict(
                 stats,
                 ratio_median=stats['ours']['median_ms'] /
@@ -307,7 +295,7 @@ def format_official(r: dict) -> str:
     the two sides, their times and the ratio ours / official."""
     lines = [
         f'{r["config"]} against the official arithmetic: input (H, W) '
-        f'{r["shape"]}, {where(r["device"])}, {r["warmup"]} '
+        f'{r["shape"]}, {where(r["device"], r["threads"])}, {r["warmup"]} '
         f'warm-up rounds; load average {r["load_average"]}'
     ]
     for name, row in r['rows'].items():

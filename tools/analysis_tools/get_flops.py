@@ -3,23 +3,15 @@
     python tools/analysis_tools/get_flops.py CONFIG [--shape H W]
         [--by-operator] [--out RESULT.json] [--cfg-options k=v ...]
 
-``--shape`` is the input height and width (one value for a square input);
-the default is 1024 2048 for segmentation configs (a Cityscapes image) and
-256 192 for pose configs. The model is built without loading any weights,
-SyncBN is reverted to BN, and one random image is run in eval mode through
-the model's ``data_preprocessor`` and its ``mode='tensor'`` forward (the
-network without post-processing: for segmentors the decode head's logits at
-its own resolution, as in mmseg's tool), traced by mmengine's
-``get_model_complexity_info``. A segmentor's auxiliary head is used in
-training only and is left out, as mmseg's ``get_flops.py`` does.
-
-mmengine counts one multiply-add as one FLOP (fvcore's convention, also
-mmseg's) and counts convolutions, linear layers, normalisation layers and
-interpolation; element-wise operations (ReLU, additions) are not counted.
-The total is printed in units of 1e9 as "GFLOPs". ``--by-operator`` also
-prints the count per operator type and the convolution + linear count in
-units of 2**30, which is how HRNet's official ``lib/utils/modelsummary.py``
-computes the "GFLOPs" of the official HRNet model zoos.
+The model (random weights, SyncBN reverted, eval mode, without the auxiliary
+head as in mmseg's tool) runs one random ``--shape`` image (default 1024
+2048 for segmentation, 256 192 for pose) through its ``data_preprocessor``
+and ``mode='tensor'`` forward, traced by mmengine's
+``get_model_complexity_info``: one multiply-add is one FLOP (fvcore's and
+mmseg's convention), element-wise operations are not counted, "GFLOPs" are
+units of 1e9. ``--by-operator`` also prints the count per operator and the
+convolution + linear count in units of 2**30, the "GFLOPs" of HRNet's
+official ``lib/utils/modelsummary.py``.
 """
 import argparse
 
