@@ -9,6 +9,7 @@ attention-free part: other outputs on purpose, the most any exact GA could
 gain).
 """
 import os.path as osp
+from functools import partial
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
@@ -19,7 +20,7 @@ from mmext_pixel.analysis.official_heads import (OFFICIAL_HEADS, official_head,
                                                  official_spnet)
 from mmext_pixel.testing import gald_dgcn_reference as ref
 from mmext_pixel.utils.model_builder import build_model
-from mmext_pixel.utils.run_config import input_shape, load_config
+from mmext_pixel.utils.run_config import SEG_SCOPE, input_shape, load_config
 
 from .measured_model import measured_network
 from .timing import (check_device, load_average, peak_memory, report_line,
@@ -164,30 +165,33 @@ def official_rows(cfg: Config,
     gen = torch.Generator().manual_seed(seed)
     feature = tuple((s + 7) // 8 for s in shape)
     rows = {}
+
+    def row(ours, official, **kind):
+        return dict(
+            same_output=True,
+            module=False,
+            **kind,
+            ours=ours,
+            official=official)
+
     if kind == 'SPHead':
         model = build_model(cfg)
         official = official_spnet(cfg, model, seed, device)
         model = model.to(device)
         head = model.decode_head
         img = torch.randn(1, 3, *shape, generator=gen).to(device)
-        rows['trunk'] = dict(
-            ours=lambda: model.backbone(img)[-1],
-            official=lambda: official.trunk(img)[1])
+        rows['trunk'] = row(lambda: model.backbone(img)[-1],
+                            lambda: official.trunk(img)[1])
         official_forward = official.head
     else:
-        head = build_model(
-            Config(
-                dict(
-                    model=cfg.model.decode_head,
-                    default_scope=cfg.default_scope)))
+        head_cfg = dict(model=cfg.model.decode_head, default_scope=SEG_SCOPE)
+        head = build_model(Config(head_cfg))
         official_forward, _, sd = official_head(cfg, head, device)
         head = head.to(device)
     x = torch.randn(1, head.in_channels, *feature, generator=gen).to(device)
     inputs = [None] * head.in_index + [x]
     rows = dict(
-        head=dict(
-            ours=lambda: head(inputs), official=lambda: official_forward(x)),
-        **rows)
+        head=row(lambda: head(inputs), lambda: official_forward(x)), **rows)
     if kind == 'GALDHead':
         prefix = 'head.a2block.long_relation'
         ga = head.gald.ga
@@ -196,22 +200,18 @@ def official_rows(cfg: Config,
             ga_in = torch.randn(
                 head.gald.down(block_in).shape, generator=gen).to(device)
             projections = ref.official_projections(sd, prefix, ga_in)
+        official_ga = partial(ref.official_ga_loop, sd, prefix, ga_in)
         rows.update(
-            ga=dict(
-                ours=lambda: ga(ga_in),
-                official=lambda: ref.official_ga_loop(sd, prefix, ga_in)),
-            ga_bound=dict(
-                ours=lambda: ref.ga_attention_free_part(sd, prefix, ga_in),
-                official=lambda: ref.official_ga_loop(sd, prefix, ga_in),
-                same_output=False),
-            ga_grouping=dict(
-                ours=lambda: ga.scale_by_group_attention(*projections),
-                official=lambda: ref.official_group_attention(*projections)))
-        for name in ('ga', 'ga_bound', 'ga_grouping'):
-            rows[name]['module'] = True
-    for row in rows.values():
-        row.setdefault('same_output', True)
-        row.setdefault('module', False)
+            ga=row(lambda: ga(ga_in), official_ga, module=True),
+            ga_bound=row(
+                lambda: ref.ga_attention_free_part(sd, prefix, ga_in),
+                official_ga,
+                same_output=False,
+                module=True),
+            ga_grouping=row(
+                lambda: ga.scale_by_group_attention(*projections),
+                lambda: ref.official_group_attention(*projections),
+                module=True))
     return rows
 
 
