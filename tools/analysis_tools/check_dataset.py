@@ -10,17 +10,17 @@ file, a size other than its image's, or a value neither a class nor the
 ignore index is listed and the exit status is 1. Prints each class's share
 of the labelled pixels and its image count per split. Readings are cached in
 ``WORK_DIR/label_check_cache.json`` (default ``work_dirs/CONFIG_NAME``, as
-``tools/train.py``). How: ``mmext_pixel.analysis.dataset_check``.
+``tools/train.py``). How: ``mmext_pixel.datasets.label_check``.
 """
 import argparse
-import json
 import os.path as osp
 
+import mmengine
 from mmengine.config import DictAction
 from prettytable import PrettyTable, TableStyle
 
-from mmext_pixel.analysis.dataset_check import (SplitReport, check_label_maps,
-                                                problem_list)
+from mmext_pixel.datasets.label_check import (SplitReport, check_label_maps,
+                                              problem_list)
 from mmext_pixel.utils.run_config import SEG_SCOPE, SPLITS, load_config
 
 
@@ -93,11 +93,10 @@ def main():
             print(class_table(report))
         print()
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump([dict(r.__dict__, summary=r.summary()) for r in reports],
-                      f,
-                      indent=2,
-                      default=lambda array: array.tolist())
+        mmengine.dump([dict(r.__dict__, summary=r.summary()) for r in reports],
+                      args.out,
+                      file_format='json',
+                      indent=2)
     problems = [p for r in reports for p in r.problems]
     if problems:
         raise SystemExit(f'error: {problem_list(problems)}')
