@@ -12,13 +12,13 @@ extra (``pip install -e "./runtime[serve]"``). How:
 ``mmext_pixel.analysis.serve_load``.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence
 
 import cv2
+import mmengine
 from prettytable import PrettyTable, TableStyle
 
 try:
@@ -91,8 +91,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     result = dict(
         model=args.model, images=len(images), cpus=os.cpu_count(), rows=rows)
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        mmengine.dump(result, args.out, file_format='json', indent=2)
     return result
 
 

@@ -23,8 +23,8 @@ targets and the dual-task loss as a fraction of the step. How:
 ``mmext_pixel.analysis.training_cost``.
 """
 import argparse
-import json
 
+import mmengine
 from mmengine.config import DictAction
 
 from mmext_pixel.analysis.training_cost import format_report, training_cost
@@ -92,8 +92,7 @@ def main(argv=None):
         cfg_options=args.cfg_options)
     print(format_report(result))
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        mmengine.dump(result, args.out, file_format='json', indent=2)
         print(f'results written to {args.out}')
     return result
 

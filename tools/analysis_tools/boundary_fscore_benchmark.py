@@ -11,8 +11,9 @@ status 1 otherwise). Prints the median and minimum times and their ratio.
 How: ``mmext_pixel.analysis.boundary_cost``.
 """
 import argparse
-import json
 import sys
+
+import mmengine
 
 from mmext_pixel.analysis.boundary_cost import time_boundary_fscore
 from mmext_pixel.analysis.timing import report_line
@@ -41,8 +42,7 @@ def main(argv=None):
           f'largest F difference {r["max_abs_diff"]:.3g}; '
           f'load average before {r["load"][0]}, after {r["load"][1]}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(r, f, indent=2)
+        mmengine.dump(r, args.out, file_format='json', indent=2)
     if not r['max_abs_diff'] <= 1e-9:
         print('ours differs from the official algorithm', file=sys.stderr)
         return 1

@@ -20,7 +20,7 @@ from mmengine.config import DictAction
 
 from mmext_pixel.analysis.complexity import format_complexity, get_complexity
 from mmext_pixel.analysis.measured_model import add_shape_arg
-from mmext_pixel.utils.run_config import input_shape, load_config
+from mmext_pixel.utils.run_config import load_config
 
 
 def parse_args(argv=None):
@@ -47,8 +47,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     cfg.log_level = 'WARN'
-    shape = input_shape(cfg, args.shape)
-    result = get_complexity(cfg, shape, by_operator=args.by_operator)
+    result = get_complexity(cfg, args.shape, by_operator=args.by_operator)
     print(format_complexity(args.config, result))
     if args.out:
         mmengine.dump(result, args.out, file_format='json', indent=2)

@@ -11,7 +11,8 @@ the latter. Prints the median and minimum ms of ``--runs`` runs of each, in
 turn. How: ``mmext_pixel.analysis.boundary_cost``.
 """
 import argparse
-import json
+
+import mmengine
 
 from mmext_pixel.analysis.boundary_cost import time_boundary_targets
 from mmext_pixel.analysis.timing import report_line
@@ -40,8 +41,7 @@ def main(argv=None):
     print(f'ratio per-class EDT / seg_boundary_map official: median '
           f'{r["edt"]["median_ms"] / r["ours_official"]["median_ms"]:.0f}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(r, f, indent=2)
+        mmengine.dump(r, args.out, file_format='json', indent=2)
     return r
 
 
