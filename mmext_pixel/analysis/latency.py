@@ -166,13 +166,9 @@ def official_rows(cfg: Config,
     feature = tuple((s + 7) // 8 for s in shape)
     rows = {}
 
-    def row(ours, official, **kind):
-        return dict(
-            same_output=True,
-            module=False,
-            **kind,
-            ours=ours,
-            official=official)
+    def row(ours, official, **flags):
+        flags = dict(dict(same_output=True, module=False), **flags)
+        return dict(ours=ours, official=official, **flags)
 
     if kind == 'SPHead':
         model = build_model(cfg)

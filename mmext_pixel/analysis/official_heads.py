@@ -30,12 +30,16 @@ def _load_converted(module: nn.Module, converted: Dict[str, Tensor],
         strict=True)
 
 
-def _on_device(sd: Dict[str, Tensor], device: str) -> List[Tensor]:
-    """Move ``sd``'s tensors to ``device`` in place as new leaves (the
-    references read ``sd``; an optimizer must step these very tensors) and
-    return its parameters (BN buffers excluded), requiring gradients."""
+def _on_device(sd: Dict[str, Tensor], device: str) -> Dict[str, Tensor]:
+    """``sd``'s tensors moved to ``device`` in place, as new leaves: the
+    references read ``sd``, and an optimizer must step these very tensors."""
     for k, v in sd.items():
         sd[k] = v.detach().to(device)
+    return sd
+
+
+def _parameters(sd: Dict[str, Tensor]) -> List[Tensor]:
+    """The parameters of ``sd`` (BN buffers excluded), requiring gradients."""
     return [
         v.requires_grad_() for k, v in sd.items()
         if not k.endswith(_NOT_PARAMETERS)
@@ -101,7 +105,8 @@ def official_head(
             k: v
             for k, v in official.sd.items() if k.startswith('head.')
         }
-        return official.head, _on_device(official.sd, device), official.sd
+        _on_device(official.sd, device)
+        return official.head, _parameters(official.sd), official.sd
     method = GALD if kind == 'GALDHead' else DGCN
     sd = gald_dgcn_reference.official_head_state(
         method.kind,
@@ -112,7 +117,7 @@ def official_head(
         sd, method.rules, method.name, reshape=method.reshape).state_dict
     _load_converted(head, converted, 'decode_head.')
     forward = getattr(gald_dgcn_reference, f'official_{method.kind}_head')
-    return (lambda x: forward(sd, x)), _on_device(sd, device), sd
+    return (lambda x: forward(sd, x)), _parameters(_on_device(sd, device)), sd
 
 
 def _batch_stats(sd: Dict[str, Tensor], name: str, x: Tensor,
