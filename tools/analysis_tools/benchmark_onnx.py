@@ -12,9 +12,11 @@ What is timed and how: ``mmext_pixel.deployment.ort_latency``; ``--profile``
 ``mmext_pixel.deployment.ort_profile``. Measured tables: docs/deployment.md.
 """
 import argparse
+import json
+import os
+import os.path as osp
 from typing import Optional, Sequence
 
-import mmengine
 import torch
 from mmengine.config import DictAction
 
@@ -102,7 +104,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         print()
         print(format_profile(results['profile']))
     if args.out:
-        mmengine.dump(results, args.out, file_format='json', indent=2)
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=2)
         print(f'results written to {args.out}')
     return results
 
