@@ -20,8 +20,8 @@ import os
 import torch
 from mmengine.config import DictAction
 
-from mmext_pixel.analysis.dataset_check import (DatasetCheckError,
-                                                check_label_maps)
+from mmext_pixel.datasets.label_check import (DatasetCheckError,
+                                              check_label_maps)
 from mmext_pixel.engine import (ClassCountError, FitCheckedRunner,
                                 NonFiniteLossError, add_training_guards)
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError,

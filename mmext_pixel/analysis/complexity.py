@@ -18,17 +18,11 @@ def get_complexity(cfg: Config,
                    shape: Optional[Sequence[int]] = None,
                    model: Optional[nn.Module] = None,
                    by_operator: bool = False) -> dict:
-    """Params and FLOPs of ``cfg.model`` (or ``model``, built from it) for
-    one ``shape`` input (see :func:`~utils.run_config.input_shape`), without
-    the auxiliary head (training only), as mmseg's tool; ``by_operator``:
-    also ``flops_by_operator`` (e.g. ``'conv'`` -> multiply-adds).
-
-    Returns:
-        dict: ``params`` (int, every parameter of the measured model),
-        ``flops`` (int, multiply-adds), ``activations`` (int), ``shape`` (the
-        requested H, W) and ``input_shape`` (the H, W fed to the network
-        after the preprocessor's padding).
-    """
+    """``params``, ``flops`` (multiply-adds) and ``activations`` of
+    ``cfg.model`` (or ``model``) without its auxiliary head, as mmseg's
+    tool, for a ``shape`` input (:func:`~utils.run_config.input_shape`),
+    ``input_shape`` (after the preprocessor's padding) and, ``by_operator``,
+    ``flops_by_operator`` (e.g. ``'conv'`` -> multiply-adds)."""
     shape = input_shape(cfg, shape)
     model, inputs = measured_network(cfg, shape, model=model)
     with torch.no_grad():
@@ -55,8 +49,7 @@ def get_complexity(cfg: Config,
 
 
 def format_complexity(config_path: str, result: dict) -> str:
-    """:func:`get_complexity`'s result as get_flops.py prints it (with the
-    count per operator where the result has it)."""
+    """:func:`get_complexity`'s result as get_flops.py prints it."""
     split_line = '=' * 40
     lines = [
         split_line, f'Config: {config_path}',

@@ -1,14 +1,15 @@
 """Forward latency and peak memory of a config's network, alone, against a
 second config, or (GALD, DGCN, SPNet) against the official arithmetic of its
-modules on the same weights: what ``tools/analysis_tools/benchmark.py``
-measures (its docstring says how).
+modules on the same weights (``tools/analysis_tools/benchmark.py``).
 
 Official rows, each checked to give the same output on both sides: ``head``,
-``trunk`` (SPNet), ``ga``, ``ga_grouping`` (GALD's Global Aggregation and the
-step ours computes differently) and ``ga_bound`` (the GA's attention-free
-part: different outputs on purpose, the most any exact GA could gain).
+``trunk`` (SPNet), ``ga`` and ``ga_grouping`` (GALD's Global Aggregation and
+the step ours computes differently), and ``ga_bound`` (the GA's
+attention-free part: other outputs on purpose, the most any exact GA could
+gain).
 """
 import os.path as osp
+from functools import partial
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
@@ -19,11 +20,11 @@ from mmext_pixel.analysis.official_heads import (OFFICIAL_HEADS, official_head,
                                                  official_spnet)
 from mmext_pixel.testing import gald_dgcn_reference as ref
 from mmext_pixel.utils.model_builder import build_model
-from mmext_pixel.utils.run_config import input_shape, load_config
+from mmext_pixel.utils.run_config import SEG_SCOPE, input_shape, load_config
 
 from .measured_model import measured_network
-from .timing import (check_device, device_name, load_average, peak_memory,
-                     report_line, summarise, time_alternately)
+from .timing import (check_device, load_average, peak_memory, report_line,
+                     summarise, time_alternately, time_in_turn, where)
 
 
 def forward_latency(cfg: Config,
@@ -33,13 +34,10 @@ def forward_latency(cfg: Config,
                     device: str = 'cpu',
                     model: Optional[nn.Module] = None) -> dict:
     """Time ``runs`` forward passes of ``cfg.model`` (or ``model``) after
-    ``warmup`` ones, at ``shape`` (:func:`~utils.run_config.input_shape`).
-
-    Returns:
-        dict: :func:`~.timing.summarise`'s numbers, ``peak_memory_mib``,
-        ``peak_memory_increase_mib``, ``memory_kind`` and the settings
-        (``shape``, ``input_shape``, ``device``, ``warmup``, ``threads``).
-    """
+    ``warmup`` ones at ``shape`` (:func:`~utils.run_config.input_shape`):
+    :func:`~.timing.summarise`'s numbers, ``peak_memory_mib``,
+    ``peak_memory_increase_mib``, ``memory_kind`` and the settings
+    (``shape``, ``input_shape``, ``device``, ``warmup``, ``threads``)."""
     if runs < 1 or warmup < 0:
         raise ValueError(f'runs must be >= 1 and warmup >= 0, got runs='
                          f'{runs}, warmup={warmup}')
@@ -70,8 +68,8 @@ def compare_latency(cfgs: Sequence[Config],
                     warmup: int = 5,
                     runs: int = 20,
                     device: str = 'cpu') -> list:
-    """Forward times of each config's network, one run of each in turn
-    (arguments as :func:`forward_latency`'s); per config its times (ms)."""
+    """Per config the forward times (ms) of its network, one run of each in
+    turn (arguments as :func:`forward_latency`'s)."""
     check_device(device)
     runners = {}
     for i, cfg in enumerate(cfgs):
@@ -88,9 +86,9 @@ def latency_of_configs(paths: Sequence[str],
                        warmup: int = 5,
                        runs: int = 20,
                        device: str = 'cpu') -> dict:
-    """Latency and peak memory of one config file (:func:`forward_latency`)
-    or of two: the peak memory of each alone (one forward pass), then their
-    latencies with the runs alternating (:func:`compare_latency`).
+    """Latency and peak memory of one config (:func:`forward_latency`) or of
+    two: each one's peak memory alone (one forward pass), then their
+    latencies in turn (:func:`compare_latency`).
 
     Returns:
         dict: ``results`` (per config ``config`` and
@@ -120,23 +118,15 @@ def latency_of_configs(paths: Sequence[str],
     return summary
 
 
-def where(device: str) -> str:
-    """The GPU's name, or the CPU with this process's thread count."""
-    if device == 'cuda':
-        return device_name(device)
-    return f'cpu, {torch.get_num_threads()} thread(s)'
-
-
 def format_summary(summary: dict) -> str:
-    """:func:`latency_of_configs`'s report: per config its input, latency
-    and peak memory, then the ratios."""
+    """:func:`latency_of_configs`'s report."""
     lines = []
     for r in summary['results']:
         padded = (f', padded to {r["input_shape"]}'
                   if r['input_shape'] != r['shape'] else '')
         lines += [
             f'{r["config"]}: input (H, W) {r["shape"]}{padded}, '
-            f'{where(r["device"])}, {r["warmup"]} warm-up runs',
+            f'{where(r["device"], r["threads"])}, {r["warmup"]} warm-up runs',
             report_line('  forward', r) +
             f'  mean {r["mean_ms"]:.2f} ms  std {r["std_ms"]:.2f} ms',
             f'  peak memory: {r["peak_memory_mib"]:.1f} MiB, '
@@ -175,30 +165,29 @@ def official_rows(cfg: Config,
     gen = torch.Generator().manual_seed(seed)
     feature = tuple((s + 7) // 8 for s in shape)
     rows = {}
+
+    def row(ours, official, **flags):
+        flags = dict(dict(same_output=True, module=False), **flags)
+        return dict(ours=ours, official=official, **flags)
+
     if kind == 'SPHead':
         model = build_model(cfg)
         official = official_spnet(cfg, model, seed, device)
         model = model.to(device)
         head = model.decode_head
         img = torch.randn(1, 3, *shape, generator=gen).to(device)
-        rows['trunk'] = dict(
-            ours=lambda: model.backbone(img)[-1],
-            official=lambda: official.trunk(img)[1])
+        rows['trunk'] = row(lambda: model.backbone(img)[-1],
+                            lambda: official.trunk(img)[1])
         official_forward = official.head
     else:
-        head = build_model(
-            Config(
-                dict(
-                    model=cfg.model.decode_head,
-                    default_scope=cfg.default_scope)))
+        head_cfg = dict(model=cfg.model.decode_head, default_scope=SEG_SCOPE)
+        head = build_model(Config(head_cfg))
         official_forward, _, sd = official_head(cfg, head, device)
         head = head.to(device)
     x = torch.randn(1, head.in_channels, *feature, generator=gen).to(device)
     inputs = [None] * head.in_index + [x]
     rows = dict(
-        head=dict(
-            ours=lambda: head(inputs), official=lambda: official_forward(x)),
-        **rows)
+        head=row(lambda: head(inputs), lambda: official_forward(x)), **rows)
     if kind == 'GALDHead':
         prefix = 'head.a2block.long_relation'
         ga = head.gald.ga
@@ -207,22 +196,18 @@ def official_rows(cfg: Config,
             ga_in = torch.randn(
                 head.gald.down(block_in).shape, generator=gen).to(device)
             projections = ref.official_projections(sd, prefix, ga_in)
+        official_ga = partial(ref.official_ga_loop, sd, prefix, ga_in)
         rows.update(
-            ga=dict(
-                ours=lambda: ga(ga_in),
-                official=lambda: ref.official_ga_loop(sd, prefix, ga_in)),
-            ga_bound=dict(
-                ours=lambda: ref.ga_attention_free_part(sd, prefix, ga_in),
-                official=lambda: ref.official_ga_loop(sd, prefix, ga_in),
-                same_output=False),
-            ga_grouping=dict(
-                ours=lambda: ga.scale_by_group_attention(*projections),
-                official=lambda: ref.official_group_attention(*projections)))
-        for name in ('ga', 'ga_bound', 'ga_grouping'):
-            rows[name]['module'] = True
-    for row in rows.values():
-        row.setdefault('same_output', True)
-        row.setdefault('module', False)
+            ga=row(lambda: ga(ga_in), official_ga, module=True),
+            ga_bound=row(
+                lambda: ref.ga_attention_free_part(sd, prefix, ga_in),
+                official_ga,
+                same_output=False,
+                module=True),
+            ga_grouping=row(
+                lambda: ga.scale_by_group_attention(*projections),
+                lambda: ref.official_group_attention(*projections),
+                module=True))
     return rows
 
 
@@ -287,10 +272,9 @@ def latency_against_official(cfg: Config,
                         f'max abs diff {abs_diff:.3g}, '
                         f'{diff["max_rel_diff"]:.3g} of the official '
                         f'output\'s largest magnitude (at most {AGREEMENT})')
-            times = time_alternately(
+            stats = time_in_turn(
                 dict(ours=ours, official=official),
                 module_runs if row['module'] else runs, warmup)
-            stats = {k: summarise(t) for k, t in times.items()}
             result['rows'][name] = dict(
                 stats,
                 ratio_median=stats['ours']['median_ms'] /
@@ -307,7 +291,7 @@ def format_official(r: dict) -> str:
     the two sides, their times and the ratio ours / official."""
     lines = [
         f'{r["config"]} against the official arithmetic: input (H, W) '
-        f'{r["shape"]}, {where(r["device"])}, {r["warmup"]} '
+        f'{r["shape"]}, {where(r["device"], r["threads"])}, {r["warmup"]} '
         f'warm-up rounds; load average {r["load_average"]}'
     ]
     for name, row in r['rows'].items():

@@ -26,14 +26,10 @@ def measured_network(cfg: Config,
                      shape: Sequence[int],
                      device: str = 'cpu',
                      model: Optional[nn.Module] = None):
-    """The network as it is measured and its input: ``model`` (built from
-    ``cfg`` when None) without its auxiliary head (training only), in eval
-    mode on ``device``, and one random ``shape`` image through its
-    ``data_preprocessor`` (which may pad it).
-
-    Returns:
-        tuple: The model and the input batch (1, 3, H', W').
-    """
+    """``model`` (default: built from ``cfg``) as it is measured, without
+    its auxiliary head, in eval mode on ``device``, and its input batch
+    (1, 3, H', W'): one random ``shape`` image through its
+    ``data_preprocessor`` (which may pad it)."""
     if model is None:
         model = build_model(cfg)
     if getattr(model, 'auxiliary_head', None) is not None:
@@ -52,8 +48,8 @@ def measured_network(cfg: Config,
 
 
 class TensorForward(nn.Module):
-    """``model(inputs, None, mode='tensor')`` (the network's raw outputs in
-    both toolboxes) as a one-input module to trace.
+    """``model(inputs, None, mode='tensor')`` (the raw network outputs) as
+    a one-input module to trace.
 
     Args:
         model (nn.Module): A segmentor or pose estimator.

@@ -1,14 +1,11 @@
 """The official arithmetic of a config's decode head (GALD, DGCN, SPNet), on
-the same weights as our head.
-
-``tools/analysis_tools/benchmark.py --official`` times inference with it and
-``benchmark_train.py --official`` a training step: a random official-style
-state dict is converted by our converter into our head, and the reference
-of ``gald_dgcn_reference`` or ``spnet_reference`` computes the official
-forward from the same state dict.
-"""
+the same weights as ours: a random official-style state dict is converted by
+our converter into our module, and ``mmext_pixel.testing``'s reference
+computes the official forward from the same state dict (what
+``benchmark.py --official`` and ``benchmark_train.py --official`` time)."""
 import contextlib
 from typing import Callable, Dict, Iterator, List, Tuple
+from unittest import mock
 
 import torch.nn.functional as F
 from mmengine.config import Config
@@ -33,45 +30,48 @@ def _load_converted(module: nn.Module, converted: Dict[str, Tensor],
         strict=True)
 
 
-def _to_device(sd: Dict[str, Tensor], device: str) -> None:
-    """Every tensor of ``sd`` moved to ``device`` in place, as a new leaf:
-    the references read ``sd``, and the parameters that an optimizer steps
-    must be these tensors, not CPU ones behind a ``.to`` copy."""
+def _on_device(sd: Dict[str, Tensor], device: str) -> Dict[str, Tensor]:
+    """``sd``'s tensors moved to ``device`` in place, as new leaves: the
+    references read ``sd``, and an optimizer must step these very tensors."""
     for k, v in sd.items():
         sd[k] = v.detach().to(device)
+    return sd
 
 
 def _parameters(sd: Dict[str, Tensor]) -> List[Tensor]:
+    """The parameters of ``sd`` (BN buffers excluded), requiring gradients."""
     return [
         v.requires_grad_() for k, v in sd.items()
         if not k.endswith(_NOT_PARAMETERS)
     ]
 
 
+def _spnet(cfg: Config, module: nn.Module, num_classes: int, prefix: str,
+           seed: int) -> spnet_reference.OfficialSPNet:
+    depth = cfg.model.backbone.depth
+    sd = spnet_reference.random_official_state_dict(
+        depth, num_classes=num_classes, seed=seed)
+    _load_converted(module, spnet.convert(sd).state_dict, prefix)
+    return spnet_reference.OfficialSPNet(sd, depth=depth)
+
+
 def official_spnet(cfg: Config,
                    model: nn.Module,
                    seed: int = 0,
-                   device: str = 'cpu'):
-    """The official SPNet arithmetic, its random state dict converted into
-    ``model`` (our whole segmentor of ``cfg``).
+                   device: str = 'cpu') -> spnet_reference.OfficialSPNet:
+    """The official SPNet, its random state dict converted into ``model``
+    (our segmentor of ``cfg``, left where it is); its ``trunk`` and ``head``
+    compute what ``model.backbone`` and ``model.decode_head`` do.
 
     Args:
         cfg (Config): The config ``model`` was built from.
-        model (nn.Module): Our segmentor; it stays where it is.
+        model (nn.Module): Our segmentor.
         seed (int): Seed of the random state dict. Defaults to 0.
         device (str): Where the official state dict is put. Defaults to
             'cpu'.
-
-    Returns:
-        spnet_reference.OfficialSPNet: its ``trunk`` and ``head`` compute
-        what ``model.backbone`` and ``model.decode_head`` compute.
     """
-    depth = cfg.model.backbone.depth
-    sd = spnet_reference.random_official_state_dict(
-        depth, num_classes=cfg.model.decode_head.num_classes, seed=seed)
-    _load_converted(model, spnet.convert(sd).state_dict, '')
-    official = spnet_reference.OfficialSPNet(sd, depth=depth)
-    _to_device(official.sd, device)
+    official = _spnet(cfg, model, cfg.model.decode_head.num_classes, '', seed)
+    _on_device(official.sd, device)
     return official
 
 
@@ -80,10 +80,8 @@ def official_head(
     head: nn.Module,
     device: str = 'cpu'
 ) -> Tuple[Callable[[Tensor], Tensor], List[Tensor], Dict[str, Tensor]]:
-    """The official arithmetic of ``head`` (built from ``cfg``).
-
-    A random official state dict of the head's widths and classes is
-    converted into ``head``, so that both hold the same weights.
+    """The official arithmetic of ``head``, a random official state dict of
+    its widths and classes converted into it.
 
     Args:
         cfg (Config): The config ``head`` was built from.
@@ -94,62 +92,51 @@ def official_head(
 
     Returns:
         tuple: ``forward(x) -> logits`` on the layer4 feature ``x``, the
-        official parameters (requiring gradients; BN buffers excluded) and
-        the official state dict they are in, all on ``device``.
+        official parameters (requiring gradients) and the official state
+        dict they are in, all on ``device``.
     """
     kind = type(head).__name__
     if kind not in OFFICIAL_HEADS:
         raise ValueError(f'--official: {kind} has no official-arithmetic '
                          f'reference; heads with one: {OFFICIAL_HEADS}')
     if kind == 'SPHead':
-        depth = cfg.model.backbone.depth
-        sd = spnet_reference.random_official_state_dict(
-            depth, num_classes=head.num_classes)
-        _load_converted(head, spnet.convert(sd).state_dict, 'decode_head.')
-        official = spnet_reference.OfficialSPNet(sd, depth=depth)
+        official = _spnet(cfg, head, head.num_classes, 'decode_head.', 0)
         official.sd = {
             k: v
             for k, v in official.sd.items() if k.startswith('head.')
         }
-        _to_device(official.sd, device)
+        _on_device(official.sd, device)
         return official.head, _parameters(official.sd), official.sd
-    key = 'gald' if kind == 'GALDHead' else 'dgcn'
+    method = GALD if kind == 'GALDHead' else DGCN
     sd = gald_dgcn_reference.official_head_state(
-        key,
+        method.kind,
         in_channels=head.in_channels,
         channels=head.channels,
         num_classes=head.num_classes)
-    method = GALD if key == 'gald' else DGCN
     converted = convert_keys(
         sd, method.rules, method.name, reshape=method.reshape).state_dict
     _load_converted(head, converted, 'decode_head.')
-    _to_device(sd, device)
-    forward = gald_dgcn_reference.official_gald_head if key == 'gald' else (
-        gald_dgcn_reference.official_dgcn_head)
-    return (lambda x: forward(sd, x)), _parameters(sd), sd
+    forward = getattr(gald_dgcn_reference, f'official_{method.kind}_head')
+    return (lambda x: forward(sd, x)), _parameters(_on_device(sd, device)), sd
+
+
+def _batch_stats(sd: Dict[str, Tensor], name: str, x: Tensor,
+                 eps: float) -> Tensor:
+    return F.batch_norm(x, sd[f'{name}.running_mean'],
+                        sd[f'{name}.running_var'], sd[f'{name}.weight'],
+                        sd[f'{name}.bias'], True, 0.1, eps)
 
 
 @contextlib.contextmanager
 def training_mode_references() -> Iterator[None]:
-    """The references' BN in training mode (batch statistics), as in a
-    training step; they are written for inference."""
-
-    def gald_dgcn_bn(sd, prefix, x):
-        return F.batch_norm(x, sd[f'{prefix}.running_mean'],
-                            sd[f'{prefix}.running_var'],
-                            sd[f'{prefix}.weight'], sd[f'{prefix}.bias'], True,
-                            0.1, gald_dgcn_reference.BN_EPS)
+    """The references' BN (written for inference) on batch statistics, as in
+    a training step."""
+    eps = gald_dgcn_reference.BN_EPS
 
     def spnet_bn(self, name, x):
-        s = self.sd
-        return F.batch_norm(x, s[name + '.running_mean'],
-                            s[name + '.running_var'], s[name + '.weight'],
-                            s[name + '.bias'], True, 0.1, 1e-5)
+        return _batch_stats(self.sd, name, x, 1e-5)
 
-    official_spnet = spnet_reference.OfficialSPNet
-    saved = gald_dgcn_reference.bn, official_spnet.bn
-    gald_dgcn_reference.bn, official_spnet.bn = gald_dgcn_bn, spnet_bn
-    try:
-        yield
-    finally:
-        gald_dgcn_reference.bn, official_spnet.bn = saved
+    with mock.patch.object(gald_dgcn_reference, 'bn',
+                           lambda sd, name, x: _batch_stats(sd, name, x, eps)):
+        with mock.patch.object(spnet_reference.OfficialSPNet, 'bn', spnet_bn):
+            yield

@@ -1,11 +1,7 @@
-"""Throughput and latency of ``mmext-pixel-serve`` against the in-process
-``Segmenter`` on the same images, at several numbers of concurrent clients
-(``tools/analysis_tools/benchmark_serve.py``): the server runs as its own
-process on a free port of 127.0.0.1 for each ``--workers`` value, and a pool
-of client threads POSTs the encoded images to ``/predict``; the in-process
-rows call ``Segmenter.predict`` from as many threads. Every answer is
-checked against the in-process labels of its image.
-"""
+"""Throughput and latency of ``mmext-pixel-serve`` (its own process on
+127.0.0.1, client threads POSTing encoded images) against ``Segmenter``
+called from as many threads, every answer checked against the in-process
+labels (``tools/analysis_tools/benchmark_serve.py``)."""
 import socket
 import subprocess
 import sys
@@ -81,8 +77,8 @@ def measure_serve_load(model: str,
                        requests: int = 40,
                        workers: Sequence[int] = (1, 2),
                        threads: Optional[int] = None) -> List[dict]:
-    """Per row ``backend`` and :func:`time_concurrent_calls`'s numbers (the
-    server's latency: upload, queue, inference, PNG encoding and download).
+    """Per row ``backend`` and :func:`time_concurrent_calls`'s numbers (a
+    server's latency: upload, queue, inference, PNG encoding, download).
 
     Args:
         model (str): ONNX file written by ``export_onnx``.

@@ -1,5 +1,5 @@
-"""What the timing tools share: runs that alternate, their summary, and the
-memory and load recorded with them."""
+"""What the timing tools share: runs in turn, their summary, and the memory
+and load recorded with them."""
 import resource
 import statistics
 import sys
@@ -14,17 +14,14 @@ from torch.utils.benchmark.utils.common import TaskSpec
 def time_alternately(runners: Dict[str, Callable[[], object]],
                      runs: int,
                      warmup: int = 0) -> Dict[str, List[float]]:
-    """Each runner's milliseconds of ``runs`` runs after ``warmup`` untimed
-    ones, the runners taking turns so that a drift of the machine's load
-    hits them alike.
+    """Milliseconds of ``runs`` runs of each runner after ``warmup`` untimed
+    ones, the runners taking turns so that a drift of the load hits all.
 
-    Written here because ``torch.utils.benchmark.Timer`` times one
-    statement per call and runs it more as its own warm-up (``timeit``: two
-    more, ``blocked_autorange``: at least one), while two training steps of
-    seconds each must alternate one run at a time. The runs are timed on
-    the Timer's clock (``torch.utils.benchmark.timer``, which synchronises
-    the accelerator) and :func:`summarise` reads them through its
-    ``Measurement``.
+    Not ``torch.utils.benchmark.Timer``: it times one statement per call and
+    adds warm-up runs of its own (``timeit`` two, ``blocked_autorange`` one),
+    while training steps of seconds (or an official F-score of minutes) must
+    alternate one run at a time. The clock is its ``timer``, which
+    synchronises CUDA; :func:`summarise` reads the runs as a ``Measurement``.
     """
     for _ in range(warmup):
         for fn in runners.values():
@@ -39,9 +36,8 @@ def time_alternately(runners: Dict[str, Callable[[], object]],
 
 
 def summarise(times_ms: List[float]) -> dict:
-    """``median_ms``, ``min_ms``, ``mean_ms``, ``std_ms`` and ``runs`` of
-    timed runs (``torch.utils.benchmark.Measurement``'s median and mean),
-    and the runs themselves as ``times_ms``."""
+    """``median_ms``, ``min_ms``, ``mean_ms``, ``std_ms``, ``runs`` and the
+    runs as ``times_ms`` (median and mean: ``benchmark.Measurement``'s)."""
     times = list(times_ms)
     m = Measurement(1, [t / 1000 for t in times], TaskSpec('', ''))
     return dict(
@@ -51,6 +47,14 @@ def summarise(times_ms: List[float]) -> dict:
         std_ms=statistics.pstdev(times),
         runs=len(times),
         times_ms=times)
+
+
+def time_in_turn(runners: Dict[str, Callable[[], object]],
+                 runs: int,
+                 warmup: int = 0) -> Dict[str, dict]:
+    """:func:`time_alternately`, each runner's times :func:`summarise`\\ d."""
+    times = time_alternately(runners, runs, warmup)
+    return {name: summarise(t) for name, t in times.items()}
 
 
 def check_device(device: str) -> None:
@@ -75,8 +79,8 @@ def load_average() -> Tuple[float, float, float]:
 def peak_memory(fn: Callable[[], object], device: str) -> dict:
     """``peak_mib`` while ``fn`` runs, its ``increase_mib`` over the memory
     before, and their ``kind``: on CUDA ``max_memory_allocated``; on the CPU
-    the peak resident set (:func:`peak_rss`), reset first where Linux
-    allows, over psutil's resident set before."""
+    the peak resident set (:func:`peak_rss`, reset first where Linux allows)
+    over psutil's resident set before."""
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -103,9 +107,8 @@ def peak_memory(fn: Callable[[], object], device: str) -> dict:
 
 def peak_rss() -> int:
     """This process's peak resident set in bytes: Linux's ``VmHWM``, which
-    the ``clear_refs`` reset clears (psutil reports no peak, and
-    ``ru_maxrss`` keeps the peak of the parent that a spawned process was
-    forked from), else ``ru_maxrss``."""
+    ``clear_refs`` resets (psutil has no peak; ``ru_maxrss`` keeps the peak
+    of the parent a spawned process came from), else ``ru_maxrss``."""
     try:
         with open('/proc/self/status') as f:
             for line in f:
@@ -120,3 +123,9 @@ def peak_rss() -> int:
 def device_name(device: str) -> Optional[str]:
     """The GPU's name, or ``'cpu'``."""
     return torch.cuda.get_device_name() if device == 'cuda' else 'cpu'
+
+
+def where(device: str, threads: int) -> str:
+    """The GPU's name, or the CPU with the thread count of the runs."""
+    name = device_name(device) if device in ('cpu', 'cuda') else device
+    return f'cpu, {threads} thread(s)' if name == 'cpu' else name

@@ -1,7 +1,6 @@
 """The cost of a training step (mmengine's ``train_step`` on one synthetic
-batch), against a baseline config or the official arithmetic of the head:
-what ``tools/analysis_tools/benchmark_train.py`` measures (its docstring
-says how)."""
+batch) against a baseline config or the official arithmetic of the head
+(``tools/analysis_tools/benchmark_train.py``)."""
 import copy
 import multiprocessing
 import os.path as osp
@@ -23,13 +22,13 @@ from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
 
 from .timing import (check_device, device_name, load_average, peak_memory,
-                     report_line, summarise, time_alternately)
+                     report_line, time_in_turn, where)
 
 
 def step_settings(cfg: Config, batch: Optional[int],
                   shape: Optional[Sequence[int]]) -> Tuple[int, tuple]:
-    """Images per step and crop ``(H, W)`` of a config (or the overrides,
-    written into its data preprocessor so that it does not pad back)."""
+    """Images per step and crop ``(H, W)`` of a config, or the overrides
+    (written into its data preprocessor so that it does not pad back)."""
     if cfg.default_scope != SEG_SCOPE:
         raise ValueError(f'benchmark_train measures segmentation configs '
                          f'(default_scope mmseg), got {cfg.default_scope}')
@@ -89,9 +88,8 @@ def model_step(cfg: Config,
                shape: tuple = (64, 64),
                data: Optional[dict] = None) -> Callable[[], dict]:
     """A closure running one ``train_step`` of the config's model (random
-    weights) on ``data`` (segmentation: :func:`synthetic_batch` when None);
-    ``step.model``, ``step.data`` and ``step.optim_wrapper`` are its
-    parts."""
+    weights) on ``data`` (default :func:`synthetic_batch`), its parts as
+    ``step.model``, ``step.data`` and ``step.optim_wrapper``."""
     model = build_model(cfg, device=device).train()
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     if amp:
@@ -114,9 +112,8 @@ def step_memory(cfg_path: str,
                 batch: Optional[int] = None,
                 shape: Optional[Sequence[int]] = None,
                 threads: Optional[int] = None) -> dict:
-    """One model's peak memory over two steps, ``peak_mib`` and ``kind``:
-    on CUDA ``max_memory_allocated`` (weights included), on the CPU the
-    increase of the peak RSS (weights excluded)."""
+    """``peak_mib`` of a model over two steps and its ``kind``: on CUDA
+    ``max_memory_allocated``, on the CPU the increase of the peak RSS."""
     if threads:
         torch.set_num_threads(threads)
     check_device(device)
@@ -135,8 +132,8 @@ def step_memory(cfg_path: str,
 
 
 def step_memory_alone(cfg_path: str, *args) -> dict:
-    """:func:`step_memory` in a spawned process: two models measured so do
-    not share a high-water mark."""
+    """:func:`step_memory` in a spawned process (two models measured so
+    share no high-water mark)."""
     spawn = multiprocessing.get_context('spawn')
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
         try:
@@ -193,7 +190,7 @@ def official_steps(cfg: Config, device: str, batch: int,
 
 def gscnn_extras(step) -> Dict[str, Callable[[], object]]:
     """Boundary targets and the dual-task loss (forward and backward) of the
-    step's batch, timed on their own."""
+    step's batch, to be timed on their own."""
     model, data = step.model, step.data
     head = model.decode_head
     labels = [s.gt_sem_seg.data[0].numpy() for s in data['data_samples']]
@@ -230,14 +227,11 @@ def training_cost(config: str,
                   threads: Optional[int] = None,
                   memory: bool = True,
                   cfg_options: Optional[dict] = None) -> dict:
-    """``benchmark_train.py``'s measurement (its options, same names).
-
-    Returns:
-        dict: The settings, ``load_average`` before and after, ``steps``
-        (per runner :func:`~.timing.summarise`'s numbers, ``images_per_s``
-        and ``memory``), ``ratios`` (model / baseline), for Gated-SCNN
-        ``gscnn_added_fraction``, and ``names`` (the report's names).
-    """
+    """``benchmark_train.py``'s measurement (its options' names): the
+    settings, ``load_average``, ``steps`` (per runner
+    :func:`~.timing.summarise`'s numbers, ``images_per_s``, ``memory``),
+    ``ratios`` (model / baseline), Gated-SCNN's ``gscnn_added_fraction``
+    and the report's ``names``."""
     check_device(device)
     if threads:
         torch.set_num_threads(threads)
@@ -266,7 +260,7 @@ def training_cost(config: str,
                 boundary_targets='boundary targets',
                 dual_task_loss='dual-task loss f+b')
     load_before = load_average()
-    times = time_alternately(runners, iters, warmup)
+    steps = time_in_turn(runners, iters, warmup)
     result = dict(
         config=config,
         baseline='official' if official else baseline,
@@ -279,13 +273,11 @@ def training_cost(config: str,
         warmup=warmup,
         load_average=dict(before=load_before, after=load_average()),
         data_loading='excluded (one synthetic batch)',
-        steps={})
-    for key, t in times.items():
-        stats = summarise(t)
-        if key in ('model', 'baseline'):
-            stats['images_per_s'] = 1000 * step_batch / stats['median_ms']
-        result['steps'][key] = stats
-    steps = result['steps']
+        steps=steps)
+    for key in ('model', 'baseline'):
+        if key in steps:
+            steps[key][
+                'images_per_s'] = 1000 * step_batch / steps[key]['median_ms']
     if 'baseline' in steps:
         result['ratios'] = {
             stat:
@@ -318,15 +310,13 @@ def training_cost(config: str,
 
 
 def format_report(result: dict) -> str:
-    """:func:`training_cost`'s report: the settings, a line per runner, the
-    ratios and Gated-SCNN's added fraction."""
-    where = result['device'] + (f', {result["threads"]} thread(s)'
-                                if result['device'] == 'cpu' else '')
+    """:func:`training_cost`'s report."""
     lines = [
         f'training step: batch {result["batch"]} x {result["shape"]}, '
-        f'{where}, amp {result["amp"]}, {result["iters"]} timed steps '
-        f'after {result["warmup"]}; data loading '
-        f'{result["data_loading"]}; load average {result["load_average"]}'
+        f'{where(result["device"], result["threads"])}, amp {result["amp"]}, '
+        f'{result["iters"]} timed steps after {result["warmup"]}; data '
+        f'loading {result["data_loading"]}; load average '
+        f'{result["load_average"]}'
     ]
     for key, stats in result['steps'].items():
         line = report_line(result['names'][key], stats)

@@ -1,6 +1,6 @@
 """tools/analysis_tools/check_dataset.py: its class table, and as a user
 runs it, the exit status, the error and the reports of its --out JSON (the
-scan is tested in-process by tests/analysis/test_dataset_check.py)."""
+scan is tested in-process by tests/datasets/test_label_check.py)."""
 import json
 import shutil
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import DEMO_CONFIG, REPO_ROOT, load_tool, run_tool
-from mmext_pixel.analysis.dataset_check import SplitReport
+from mmext_pixel.datasets.label_check import SplitReport
 
 TOOL = f'{REPO_ROOT}/tools/analysis_tools/check_dataset.py'
 

@@ -7,8 +7,8 @@ import pytest
 from mmengine.config import Config
 
 from conftest import DEMO_CONFIG
-from mmext_pixel.analysis.dataset_check import check_label_maps
 from mmext_pixel.apis.tester import prepare_test
+from mmext_pixel.datasets.label_check import check_label_maps
 from mmext_pixel.utils.run_config import (SPLITS, build_split_dataset,
                                           load_config, set_pose_flip_test)
 from mmext_pixel.utils.test_outputs import evaluator_names

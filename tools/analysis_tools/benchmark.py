@@ -5,35 +5,17 @@
         [--compare CONFIG2 | --official [--module-runs 100]]
         [--out RESULT.json] [--cfg-options k=v ...]
 
-The model is built without weights (random initialisation; latency does not
-depend on the values), SyncBN is reverted to BN, and in eval mode under
-``torch.no_grad()`` one random image of ``--shape`` (H W; default 1024 2048
-for segmentation, 256 192 for pose), prepared once by the model's
-``data_preprocessor``, is run ``--warmup`` times untimed and then ``--runs``
-times timed through the ``mode='tensor'`` forward (the network without
-post-processing). Mean, median, standard deviation and minimum latency are
-printed in milliseconds with the peak memory (what it covers on each device:
-``mmext_pixel.analysis.latency``); on CUDA every run is synchronised.
-
-``--compare CONFIG2`` measures a second config (with the same ``--shape``,
-``--cfg-options`` apply to both) in the same run: the peak memory of each
-alone (one forward pass), then the latencies with one run of each model in
-turn, so that drifts of the machine's load hit both alike; it prints the
-ratios CONFIG2 / CONFIG of the mean, median and minimum latency.
-``--out`` writes all numbers as JSON.
-
-``--official`` (configs whose decode head is ``GALDHead``, ``DGCNHead`` or
-``SPHead``) times our modules (the head; SPNet's trunk; GALD's GA, its
-grouping step and the GA's attention-free bound) against the official
-arithmetic of ``mmext_pixel.testing`` with the same weights: a random
-official state dict converted into our model by our converter. Default
-``--shape``: the config's crop. Each row is checked to give the same output
-on both sides before it is timed (the difference is printed; one above
-1e-4 of the official output's largest magnitude is an error). Ours and the
-official side alternate, ``--warmup`` untimed rounds and then ``--runs``
-timed ones (``--module-runs`` for the millisecond GA rows), and the ratio
-ours / official of the medians and minima is printed (below 1: ours is
-faster). Memory is not measured in this mode.
+The model (random weights, SyncBN reverted, eval mode, no auxiliary head)
+runs one random ``--shape`` image (default 1024 2048 for segmentation, 256
+192 for pose; through its ``data_preprocessor``) in its ``mode='tensor'``
+forward, ``--warmup`` times untimed, then ``--runs`` times timed; mean,
+median, std and minimum (ms) and the peak memory are printed. ``--compare``:
+a second config's peak memory alone, then both latencies in alternating
+runs and their ratios CONFIG2 / CONFIG. ``--official`` (GALD, DGCN, SPNet):
+our modules against the official arithmetic on the same weights, each row
+checked to agree (1e-4 of the official output's magnitude) before it is
+timed (``--module-runs`` for the GA rows), default ``--shape`` the crop, no
+memory. How: ``mmext_pixel.analysis.latency``.
 """
 import argparse
 

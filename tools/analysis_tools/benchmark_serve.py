@@ -5,27 +5,20 @@
         [--clients 1 2 4] [--requests 40] [--workers 1 2] [--threads T]
         [--out RESULT.json]
 
-IMAGES is an image file or a folder of them (cycled through). For each
-``--workers`` value the server runs as its own process on 127.0.0.1 (a
-free port, ``--workers W --threads T``, default T = CPU count / W), and
-``--clients`` threads each POST the encoded images to ``/predict`` (label
-PNG back) until ``--requests`` requests are answered; the in-process rows
-call ``Segmenter.predict`` on the decoded images from as many threads, with
-one session of CPU count threads. Every response is checked against the
-in-process labels of its image. The table gives requests/s and the p50 and
-p99 latency in ms (the client's view: upload, queue, decode, inference,
-PNG encoding and download for the server; inference and argmax
-in-process). Needs the runtime and its ``serve`` extra (``pip install -e
-"./runtime[serve]"``); the measurement is ``mmext_pixel.analysis.serve_load``.
+IMAGES: an image or a folder of them (cycled through). Prints requests/s and
+the p50 and p99 latency (ms) per backend and client count; every response
+is checked against the in-process labels. Needs the runtime's ``serve``
+extra (``pip install -e "./runtime[serve]"``). How:
+``mmext_pixel.analysis.serve_load``.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence
 
 import cv2
+import mmengine
 from prettytable import PrettyTable, TableStyle
 
 try:
@@ -98,8 +91,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     result = dict(
         model=args.model, images=len(images), cpus=os.cpu_count(), rows=rows)
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        mmengine.dump(result, args.out, file_format='json', indent=2)
     return result
 
 

@@ -6,43 +6,25 @@ baseline config or the official arithmetic of its head.
         [--iters 5] [--warmup 1] [--batch B] [--shape H W] [--threads N]
         [--no-memory] [--out RESULT.json] [--cfg-options k=v ...]
 
-A step is what mmengine's ``train_step`` does: the data preprocessor, the
-forward with every loss, the backward and the optimizer's step (the
-config's ``optim_wrapper``; ``AmpOptimWrapper`` with ``--amp``, CUDA only).
-It runs on one synthetic batch of the config's per-GPU batch size
-(``train_dataloader.batch_size``, or ``--batch``) at its crop size (the data
-preprocessor's ``size``, or ``--shape``): random images and blocky label
-maps of the head's classes, and Gated-SCNN's boundary targets where the
-training pipeline has ``GenerateSegBoundary``. Data loading and
-augmentation are excluded. The model is built without weights, SyncBN
-reverted to BN (one process).
-
-Time: CONFIG's and the baseline's steps alternate in one process
-(``--warmup`` untimed rounds, then ``--iters`` timed ones), so that drifts
-of the machine's load hit both alike; median and minimum per step and
-images per second (from the median) are printed with the ratios CONFIG /
-baseline. On CUDA every step is synchronised.
-
-Peak memory over two steps, measured in a fresh subprocess per model (so
-that the two do not share a high-water mark; ``--no-memory`` skips it;
-what it covers on CUDA and on the CPU: ``mmext_pixel.analysis.
-training_cost``).
-
-``--official`` (GALD, DGCN, SPNet configs): the decode head's step against
-the official arithmetic of ``mmext_pixel.testing`` on the same weights, on
-a random layer4 feature of the crop's stride-8 size: both in training mode
-(batch-statistics BN) without dropout (the references have none), the
-config's decode loss on both logits, SGD with the config's settings on both
-parameter sets.
-
-Gated-SCNN configs also time, in the same rounds, what the method adds to
-a step outside the network: the boundary targets of the batch's label maps
-(``seg_boundary_map``, done by the data pipeline) and the dual-task loss's
-forward and backward, as a fraction of the whole step.
+A step is mmengine's ``train_step`` (preprocessor, forward with every loss,
+backward, the config's ``optim_wrapper``; ``AmpOptimWrapper`` with
+``--amp``, CUDA only) on one synthetic batch of ``train_dataloader.
+batch_size`` (or ``--batch``) at the crop (or ``--shape``), with
+Gated-SCNN's boundary targets where the pipeline has
+``GenerateSegBoundary``; data loading excluded, random weights, SyncBN
+reverted. The steps of CONFIG and the baseline alternate (``--warmup``
+untimed rounds, ``--iters`` timed); median, minimum, images/s and the ratios
+CONFIG / baseline are printed. Peak memory over two steps is measured in a
+fresh process per model (``--no-memory`` skips it). ``--official`` (GALD,
+DGCN, SPNet): the decode head's step against the official arithmetic on the
+same weights and a random layer4 feature (training-mode BN, no dropout, the
+config's loss and SGD settings). Gated-SCNN configs also time the boundary
+targets and the dual-task loss as a fraction of the step. How:
+``mmext_pixel.analysis.training_cost``.
 """
 import argparse
-import json
 
+import mmengine
 from mmengine.config import DictAction
 
 from mmext_pixel.analysis.training_cost import format_report, training_cost
@@ -110,8 +92,7 @@ def main(argv=None):
         cfg_options=args.cfg_options)
     print(format_report(result))
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        mmengine.dump(result, args.out, file_format='json', indent=2)
         print(f'results written to {args.out}')
     return result
 

@@ -4,19 +4,19 @@
         [--shape 1024 2048] [--num-classes 19] [--runs 1] [--seed 0]
         [--thresholds 0.0005 0.001875 0.00375 0.005] [--out RESULT.json]
 
-One Cityscapes-like prediction and label pair is scored by
-``BoundaryFScore``'s ``boundary_fscores`` and by the official algorithm
-(``utils/f_boundary.py``: per class and threshold, two disk dilations of the
-one-pixel boundary maps), in turn, on one thread; the F values must agree
-to 1e-9 (exit status 1 otherwise). Prints the median and minimum times and
-their ratio (``--out``: all of it as JSON). See
-``mmext_pixel.analysis.boundary_cost``.
+One Cityscapes-like pair is scored by ``boundary_fscores`` and by the
+official ``utils/f_boundary.py`` (per class and threshold, two disk
+dilations), in turn, on one thread; the F values must agree to 1e-9 (exit
+status 1 otherwise). Prints the median and minimum times and their ratio.
+How: ``mmext_pixel.analysis.boundary_cost``.
 """
 import argparse
-import json
 import sys
 
-from mmext_pixel.analysis.boundary_cost import time_boundary_fscore, time_line
+import mmengine
+
+from mmext_pixel.analysis.boundary_cost import time_boundary_fscore
+from mmext_pixel.analysis.timing import report_line
 from mmext_pixel.evaluation.metrics.boundary_fscore import GSCNN_THRESHOLDS
 
 
@@ -36,14 +36,13 @@ def main(argv=None):
     radii = ', '.join(f'{t:g} -> {p} px'
                       for t, p in zip(r['thresholds'], r['radii']))
     print(f'maps {h}x{w}, {args.num_classes} classes; thresholds {radii}')
-    print(time_line('ours (boundary_fscores)', r['ours']))
-    print(time_line('official (disk dilation)', r['official']))
+    print(report_line('ours (boundary_fscores)', r['ours']))
+    print(report_line('official (disk dilation)', r['official']))
     print(f'ratio ours / official: median {r["ratio"]:.5f}; '
           f'largest F difference {r["max_abs_diff"]:.3g}; '
           f'load average before {r["load"][0]}, after {r["load"][1]}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(r, f, indent=2)
+        mmengine.dump(r, args.out, file_format='json', indent=2)
     if not r['max_abs_diff'] <= 1e-9:
         print('ours differs from the official algorithm', file=sys.stderr)
         return 1

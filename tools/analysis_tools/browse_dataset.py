@@ -4,27 +4,18 @@
         [--split {train,val,test}] [--output-dir DIR] [--num N]
         [--alpha 0.5] [--cfg-options k=v ...]
 
-The split's dataset (``{split}_dataloader.dataset``) is built with its own
-pipeline (so a train split shows the random crops, flips and colour
-distortion of training), and for its first ``--num`` samples a PNG is written
-to ``--output-dir`` (default ``work_dirs/browse_dataset/CONFIG_NAME/SPLIT``),
-named after the image's stem: the image on the left and, on the right, the
-image blended with the label map coloured by ``dataset.metainfo['palette']``
-(pixels of ``ignore_index`` are left uncoloured), with a legend of the
-classes present underneath.
-
-A split without label maps (an inference-only test split, e.g. the
-urbanisation test folder: ``--split test --cfg-options
+For the first ``--num`` samples of the split's dataset, built with its own
+pipeline (a train split shows the random augmentation), a PNG named after
+the image's stem is written to ``--output-dir`` (default
+``work_dirs/browse_dataset/CONFIG_NAME/SPLIT``): the image, and beside it
+the image blended with the label map in ``metainfo['palette']`` colours
+(``ignore_index`` uncoloured) and a legend of the classes present. A split
+without label maps (e.g. ``--split test --cfg-options
 test_dataloader.dataset.split=test
-test_dataloader.dataset.data_prefix.seg_map_path=''``) gives the image
-alone; a notice says so. Our datasets read such a split with the config's
-pipeline as it is (see ``LoadOptionalAnnotations``); another dataset's
-pipeline must load labels with ``LoadOptionalAnnotations`` to be browsed
-without them. A label map of another size than its image
-(test pipelines that resize the image but load the label at its original
-size, e.g. mmseg's Cityscapes one) is resized to the image with
-nearest-neighbour interpolation for the overlay. Pose configs are not
-supported yet.
+test_dataloader.dataset.data_prefix.seg_map_path=''``) gives the image alone
+(the pipeline must load labels with ``LoadOptionalAnnotations``); a label
+map of another size than its image is resized to it (nearest). Pose configs
+are not supported yet. How: ``mmext_pixel.visualization.dataset_browser``.
 """
 import argparse
 import os.path as osp

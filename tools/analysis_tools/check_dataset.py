@@ -4,26 +4,23 @@
         [--split {train,val,test} ...] [--work-dir DIR] [--no-cache]
         [--nproc N] [--out RESULT.json] [--cfg-options k=v ...]
 
-Reads every label map of the chosen splits (default: all three) as
-``tools/train.py`` does for val and test before its first step: a file that
-is missing or does not decode, a size other than its image's, or a value
-that is neither a class nor the ignore index is listed, and the exit status
-is 1. For each split it prints each class's share of the labelled pixels and
-the number of images holding it (what class weights are computed from). What
-was read is kept in ``WORK_DIR/label_check_cache.json`` (default work dir
-``work_dirs/CONFIG_NAME``, the one ``tools/train.py`` uses), so unchanged
-files are not read again, here or by training; ``--out`` writes each split's
-report as JSON. See ``mmext_pixel.analysis.dataset_check``.
+Reads every label map of the splits (default all three) as
+``tools/train.py`` does before its first step: a missing or undecodable
+file, a size other than its image's, or a value neither a class nor the
+ignore index is listed and the exit status is 1. Prints each class's share
+of the labelled pixels and its image count per split. Readings are cached in
+``WORK_DIR/label_check_cache.json`` (default ``work_dirs/CONFIG_NAME``, as
+``tools/train.py``). How: ``mmext_pixel.datasets.label_check``.
 """
 import argparse
-import json
 import os.path as osp
 
+import mmengine
 from mmengine.config import DictAction
 from prettytable import PrettyTable, TableStyle
 
-from mmext_pixel.analysis.dataset_check import (SplitReport, check_label_maps,
-                                                problem_list)
+from mmext_pixel.datasets.label_check import (SplitReport, check_label_maps,
+                                              problem_list)
 from mmext_pixel.utils.run_config import SEG_SCOPE, SPLITS, load_config
 
 
@@ -96,11 +93,10 @@ def main():
             print(class_table(report))
         print()
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump([dict(r.__dict__, summary=r.summary()) for r in reports],
-                      f,
-                      indent=2,
-                      default=lambda array: array.tolist())
+        mmengine.dump([dict(r.__dict__, summary=r.summary()) for r in reports],
+                      args.out,
+                      file_format='json',
+                      indent=2)
     problems = [p for r in reports for p in r.problems]
     if problems:
         raise SystemExit(f'error: {problem_list(problems)}')

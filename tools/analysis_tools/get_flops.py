@@ -3,23 +3,15 @@
     python tools/analysis_tools/get_flops.py CONFIG [--shape H W]
         [--by-operator] [--out RESULT.json] [--cfg-options k=v ...]
 
-``--shape`` is the input height and width (one value for a square input);
-the default is 1024 2048 for segmentation configs (a Cityscapes image) and
-256 192 for pose configs. The model is built without loading any weights,
-SyncBN is reverted to BN, and one random image is run in eval mode through
-the model's ``data_preprocessor`` and its ``mode='tensor'`` forward (the
-network without post-processing: for segmentors the decode head's logits at
-its own resolution, as in mmseg's tool), traced by mmengine's
-``get_model_complexity_info``. A segmentor's auxiliary head is used in
-training only and is left out, as mmseg's ``get_flops.py`` does.
-
-mmengine counts one multiply-add as one FLOP (fvcore's convention, also
-mmseg's) and counts convolutions, linear layers, normalisation layers and
-interpolation; element-wise operations (ReLU, additions) are not counted.
-The total is printed in units of 1e9 as "GFLOPs". ``--by-operator`` also
-prints the count per operator type and the convolution + linear count in
-units of 2**30, which is how HRNet's official ``lib/utils/modelsummary.py``
-computes the "GFLOPs" of the official HRNet model zoos.
+The model (random weights, SyncBN reverted, eval mode, without the auxiliary
+head as in mmseg's tool) runs one random ``--shape`` image (default 1024
+2048 for segmentation, 256 192 for pose) through its ``data_preprocessor``
+and ``mode='tensor'`` forward, traced by mmengine's
+``get_model_complexity_info``: one multiply-add is one FLOP (fvcore's and
+mmseg's convention), element-wise operations are not counted, "GFLOPs" are
+units of 1e9. ``--by-operator`` also prints the count per operator and the
+convolution + linear count in units of 2**30, the "GFLOPs" of HRNet's
+official ``lib/utils/modelsummary.py``.
 """
 import argparse
 
@@ -28,7 +20,7 @@ from mmengine.config import DictAction
 
 from mmext_pixel.analysis.complexity import format_complexity, get_complexity
 from mmext_pixel.analysis.measured_model import add_shape_arg
-from mmext_pixel.utils.run_config import input_shape, load_config
+from mmext_pixel.utils.run_config import load_config
 
 
 def parse_args(argv=None):
@@ -55,8 +47,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     cfg.log_level = 'WARN'
-    shape = input_shape(cfg, args.shape)
-    result = get_complexity(cfg, shape, by_operator=args.by_operator)
+    result = get_complexity(cfg, args.shape, by_operator=args.by_operator)
     print(format_complexity(args.config, result))
     if args.out:
         mmengine.dump(result, args.out, file_format='json', indent=2)

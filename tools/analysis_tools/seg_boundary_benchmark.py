@@ -3,24 +3,19 @@
     python tools/analysis_tools/seg_boundary_benchmark.py [--shape 1024 2048]
         [--runs 5] [--num-classes 19] [--seed 0] [--out RESULT.json]
 
-A Cityscapes-like label map (random polygons of ``--num-classes`` classes
-over a "road" of class 0, some void 255) is turned into its radius-2
-boundary map by
-
-- ``seg_boundary_map`` (one grey dilation and erosion with a disk, cv2), in
-  our default mode and in the official mode, and
-- the approach of the official ``datasets/edge_utils.py``: a one-hot map, and
-  for every class two scipy Euclidean distance transforms of the padded mask.
-
-The official-mode output is checked to equal the distance-transform output;
-the three run in turn and the median and minimum time of ``--runs`` runs
-of each are printed in milliseconds (``--out``: all of it as JSON). See
-``mmext_pixel.analysis.boundary_cost``.
+A Cityscapes-like label map becomes its radius-2 boundary map by
+``seg_boundary_map`` (one disk dilation and erosion, cv2) in our default
+and in the official mode, and as the official ``datasets/edge_utils.py``
+does (two scipy distance transforms per class); the official mode must equal
+the latter. Prints the median and minimum ms of ``--runs`` runs of each, in
+turn. How: ``mmext_pixel.analysis.boundary_cost``.
 """
 import argparse
-import json
 
-from mmext_pixel.analysis.boundary_cost import time_boundary_targets, time_line
+import mmengine
+
+from mmext_pixel.analysis.boundary_cost import time_boundary_targets
+from mmext_pixel.analysis.timing import report_line
 
 ROWS = dict(
     ours='seg_boundary_map',
@@ -42,12 +37,11 @@ def main(argv=None):
           f'{100 * r["boundary_fraction"]:.1f}% boundary pixels; the '
           'official mode equals the per-class EDT')
     for name, label in ROWS.items():
-        print(time_line(label, r[name]))
+        print(report_line(label, r[name]))
     print(f'ratio per-class EDT / seg_boundary_map official: median '
           f'{r["edt"]["median_ms"] / r["ours_official"]["median_ms"]:.0f}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(r, f, indent=2)
+        mmengine.dump(r, args.out, file_format='json', indent=2)
     return r
 
 

@@ -1,10 +1,9 @@
 """The label maps of a segmentation config, checked before training (a bad
-value would stop the run at its first validation, after the last iteration
-in the shipped configs): files missing or not decoding, maps of another size
-than their image (its header), and values that, as mmseg's
+value would stop the run at its first validation): files missing or not
+decoding, maps of another size than their image, and values that, as mmseg's
 ``LoadAnnotations`` loads them, are neither a class nor the ignore index.
-What was read is kept in ``WORK_DIR/label_check_cache.json`` under each
-file's path, size and modification time: a resumed run reads only changes.
+What was read is cached in ``WORK_DIR/label_check_cache.json`` by each
+file's path, size and modification time, so a resumed run reads only changes.
 """
 import os
 import os.path as osp
@@ -82,10 +81,9 @@ class SplitReport:
 
 
 def read_label_facts(seg_map_path: str, img_path: str) -> dict:
-    """What the checks need from a label map and its image (whose header
-    only is read): ``values`` (``[raw value, pixel count]`` pairs),
-    ``shape`` and ``image_shape`` (``[h, w]``) and ``error`` (None, or why a
-    file could not be read)."""
+    """``values`` (``[raw value, pixel count]`` pairs) and ``shape`` of a
+    label map, ``image_shape`` of its image (from its header) and ``error``
+    (None, or why a file does not read)."""
     facts = dict(values=[], shape=None, image_shape=None, error=None)
     try:
         with Image.open(img_path) as image:
@@ -122,9 +120,9 @@ def read_label_facts(seg_map_path: str, img_path: str) -> dict:
 
 
 def loaded_value(raw, sample: Sample) -> Optional[int]:
-    """The value mmseg's ``LoadAnnotations`` turns a file's value into;
-    None for a value it cannot hold (not an integer, or over 255, which its
-    cast to uint8 would wrap onto another class)."""
+    """The value mmseg's ``LoadAnnotations`` makes of a file's value; None
+    for one it cannot hold (not an integer, or over 255: its uint8 cast
+    would wrap it onto another class)."""
     if not isinstance(raw, int) or not 0 <= raw <= 255:
         return None
     value = raw
@@ -136,8 +134,8 @@ def loaded_value(raw, sample: Sample) -> Optional[int]:
 
 
 def _key(sample: Sample) -> list:
-    """What a cached reading holds for: the image's path and both files'
-    byte sizes and modification times."""
+    """What a cached reading holds for: the image's path, both files' sizes
+    and modification times."""
     key = [osp.abspath(sample.img_path)]
     for path in (sample.seg_map_path, sample.img_path):
         try:
@@ -149,8 +147,8 @@ def _key(sample: Sample) -> list:
 
 
 class LabelCache(dict):
-    """What was read of each label file, by its absolute path, kept in the
-    JSON file ``path`` (None keeps nothing)."""
+    """What was read of each label file by its absolute path, kept in the
+    JSON file ``path`` (None: nowhere)."""
 
     def __init__(self, path: Optional[str]) -> None:
         super().__init__()
@@ -218,13 +216,12 @@ def scan_label_maps(report: SplitReport,
     """Read and judge the label maps of one split.
 
     Args:
-        report (SplitReport): The split's name, classes and ignore index,
+        report (SplitReport): The split's name, classes and ignore index;
             filled in and returned.
         samples (Sequence[Sample]): Its labelled samples.
         cache (LabelCache, optional): Facts read before; new ones are added
             (not saved). Defaults to None.
-        nproc (int, optional): Reading threads. Defaults to None (the CPU
-            count).
+        nproc (int, optional): Reading threads. Defaults to None (CPUs).
         progress (bool): Show a progress bar on stdout. Defaults to True.
     """
     start = time.perf_counter()
@@ -258,8 +255,7 @@ def scan_label_maps(report: SplitReport,
 
 def dataset_samples(dataset, split: str) -> Tuple[List[Sample], SplitReport]:
     """The samples with a label map (each file once) of a built mmseg
-    dataset (or mmengine wrapper of ones), and the split's report to be:
-    its classes, ignore index and samples without a label map."""
+    dataset (or a wrapper of ones) and the split's report to be."""
     base = dataset  # the first real dataset inside the wrappers
     while hasattr(base, 'datasets') or hasattr(base, 'dataset'):
         base = base.datasets[0] if hasattr(base, 'datasets') else base.dataset
@@ -289,8 +285,7 @@ def check_label_maps(
     raise_on_problems: bool = True,
     optional: Sequence[str] = ()
 ) -> List[SplitReport]:
-    """Scan the label maps of a seg config's splits (but those it lacks and
-    those whose dataset is one already scanned).
+    """Scan the label maps of a seg config's splits (each dataset once).
 
     Args:
         cfg (Config): The config (``default_scope`` mmseg).
@@ -301,9 +296,8 @@ def check_label_maps(
         progress (bool): Show a progress bar. Defaults to True.
         raise_on_problems (bool): Raise :class:`DatasetCheckError` listing
             every problem. Defaults to True.
-        optional (Sequence[str]): Splits whose dataset may fail to build (a
-            test split that training does not use): reported as not checked.
-            Defaults to ().
+        optional (Sequence[str]): Splits whose dataset may fail to build
+            (reported as not checked). Defaults to ().
     """
     cache = LabelCache(osp.join(work_dir, CACHE_NAME) if work_dir else None)
     reports, scanned = [], {}
@@ -335,8 +329,8 @@ def check_label_maps(
 
 
 def problem_list(problems: Sequence[str]) -> str:
-    """The problems of a scan (one line each) as one message, the first
-    :data:`MAX_LISTED` listed and the rest counted."""
+    """A scan's problems as one message: :data:`MAX_LISTED` listed, the rest
+    counted."""
     listed = list(problems[:MAX_LISTED])
     if len(problems) > MAX_LISTED:
         listed.append(f'... and {len(problems) - MAX_LISTED} more')

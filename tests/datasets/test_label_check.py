@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import DEMO_CONFIG
-from mmext_pixel.analysis import dataset_check
-from mmext_pixel.analysis.dataset_check import (CACHE_NAME, DatasetCheckError,
-                                                LabelCache, Sample,
-                                                SplitReport)
+from mmext_pixel.datasets import label_check
+from mmext_pixel.datasets.label_check import (CACHE_NAME, DatasetCheckError,
+                                              LabelCache, Sample, SplitReport)
 from mmext_pixel.utils.run_config import build_split_dataset, load_config
 
 CLASSES = ('background', 'built-up', 'road')
@@ -49,7 +48,7 @@ def pairs(tmp_path):
 
 def test_problems_name_file_and_value(pairs):
     samples, _ = pairs
-    report = dataset_check.scan_label_maps(
+    report = label_check.scan_label_maps(
         SplitReport('val', CLASSES), samples, progress=False, nproc=2)
     assert report.problems == [
         f'val label {samples[1].seg_map_path} holds 7; classes are 0..2 and '
@@ -63,7 +62,7 @@ def test_problems_name_file_and_value(pairs):
 
 def test_class_pixels_and_images(pairs):
     samples, (fine, ignored) = pairs
-    report = dataset_check.scan_label_maps(
+    report = label_check.scan_label_maps(
         SplitReport('val', CLASSES), samples, progress=False)
     stray = fine.copy()
     stray[1, 1:3] = 99  # the stray pixels count for no class
@@ -87,7 +86,7 @@ def test_unreadable_files_named(tmp_path):
     missing = Sample(good.img_path, str(tmp_path / 'gone.png'))
     no_image = Sample(str(tmp_path / 'nope.png'), good.seg_map_path)
     colour = write_pair(tmp_path, 'rgb', np.zeros((4, 4, 3), np.uint8))
-    report = dataset_check.scan_label_maps(
+    report = label_check.scan_label_maps(
         SplitReport('test', CLASSES), [cut, missing, no_image, colour],
         progress=False)
     assert report.problems == [
@@ -106,7 +105,7 @@ def test_reduce_zero_label_and_16_bit_values(tmp_path):
     label = np.array([[0, 1, 2, 3, 4, 255]], np.uint8)
     sample = write_pair(tmp_path, 'ade', label)
     sample.reduce_zero_label = True
-    report = dataset_check.scan_label_maps(
+    report = label_check.scan_label_maps(
         SplitReport('val', CLASSES), [sample], progress=False)
     assert len(report.problems) == 1
     assert report.problems[0].startswith(f'val label {sample.seg_map_path} '
@@ -116,7 +115,7 @@ def test_reduce_zero_label_and_16_bit_values(tmp_path):
     assert report.ignored_pixels == 2
     # 258 would wrap to 2 in mmseg's uint8 cast: a problem, not class 2
     wide = write_pair(tmp_path, 'wide', np.array([[1, 258]], np.uint16))
-    report = dataset_check.scan_label_maps(
+    report = label_check.scan_label_maps(
         SplitReport('val', CLASSES), [wide], progress=False)
     assert report.problems == [
         f'val label {wide.seg_map_path} holds 258; classes are 0..2 and '
@@ -128,19 +127,19 @@ def test_cache_keyed_by_path_size_and_mtime(pairs, tmp_path, monkeypatch):
     samples, _ = pairs
     cache_file = str(tmp_path / 'work' / CACHE_NAME)
     cache = LabelCache(cache_file)
-    first = dataset_check.scan_label_maps(
+    first = label_check.scan_label_maps(
         SplitReport('val', CLASSES), samples, cache=cache, progress=False)
     cache.save()
 
     reads = []
-    real = dataset_check.read_label_facts
+    real = label_check.read_label_facts
 
     def counted(label, image):
         reads.append(label)
         return real(label, image)
 
-    monkeypatch.setattr(dataset_check, 'read_label_facts', counted)
-    again = dataset_check.scan_label_maps(
+    monkeypatch.setattr(label_check, 'read_label_facts', counted)
+    again = label_check.scan_label_maps(
         SplitReport('val', CLASSES),
         samples,
         cache=LabelCache(cache_file),
@@ -155,7 +154,7 @@ def test_cache_keyed_by_path_size_and_mtime(pairs, tmp_path, monkeypatch):
     os.utime(
         samples[1].seg_map_path,
         ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    third = dataset_check.scan_label_maps(
+    third = label_check.scan_label_maps(
         SplitReport('val', CLASSES),
         samples,
         cache=LabelCache(cache_file),
@@ -169,8 +168,7 @@ def test_cache_keyed_by_path_size_and_mtime(pairs, tmp_path, monkeypatch):
 def test_read_label_facts_counts_values(tmp_path):
     label = np.array([[0, 0, 2], [2, 2, 255]], np.uint8)
     sample = write_pair(tmp_path, 'a', label, image_shape=(2, 3))
-    facts = dataset_check.read_label_facts(sample.seg_map_path,
-                                           sample.img_path)
+    facts = label_check.read_label_facts(sample.seg_map_path, sample.img_path)
     assert facts == dict(
         values=[[0, 2], [2, 3], [255, 1]],
         shape=[2, 3],
@@ -183,18 +181,17 @@ def test_config_splits_with_cache_in_work_dir(synthetic_root, tmp_path):
     for split in ('train', 'val', 'test'):
         cfg[f'{split}_dataloader'].dataset.data_root = f'{synthetic_root}/'
     work = str(tmp_path / 'work')
-    reports = dataset_check.check_label_maps(
+    reports = label_check.check_label_maps(
         cfg, ('val', 'test'), work, progress=False)
     assert [r.summary().split(' in ')[0] for r in reports] == [
         'val: 4 label maps (0 unchanged since the last check)',
         'test: the val dataset, checked above'
     ]
     assert osp.isfile(osp.join(work, CACHE_NAME))
-    again = dataset_check.check_label_maps(
-        cfg, ('val', ), work, progress=False)
+    again = label_check.check_label_maps(cfg, ('val', ), work, progress=False)
     assert again[0].num_cached == 4
 
-    samples, report = dataset_check.dataset_samples(
+    samples, report = label_check.dataset_samples(
         build_split_dataset(cfg, 'train'), 'train')
     assert len(samples) == 16 and report.num_unlabelled == 0
     assert report.classes == CLASSES and report.ignore_index == 255
@@ -211,7 +208,7 @@ def test_config_with_a_bad_label_raises_listing_it(synthetic_root, tmp_path):
     for split in ('train', 'val', 'test'):
         cfg[f'{split}_dataloader'].dataset.data_root = f'{root}/'
     with pytest.raises(DatasetCheckError) as info:
-        dataset_check.check_label_maps(
+        label_check.check_label_maps(
             cfg, ('val', 'test'), None, progress=False)
     assert str(info.value) == (
         'label maps that the run would fail on (1 problem):\n'
@@ -225,11 +222,11 @@ def test_optional_split_that_does_not_build(synthetic_root, tmp_path):
         cfg.val_dataloader,
         dataset=dict(
             cfg.val_dataloader.dataset, data_root=f'{tmp_path}/missing/'))
-    reports = dataset_check.check_label_maps(
+    reports = label_check.check_label_maps(
         cfg, ('val', 'test'), None, progress=False, optional=('test', ))
     assert reports[1].summary().startswith(
         'test: not checked, its dataset does not build (')
     assert f'{tmp_path}/missing' in reports[1].summary()
     with pytest.raises(Exception, match=f'{tmp_path}/missing'):
-        dataset_check.check_label_maps(
+        label_check.check_label_maps(
             cfg, ('val', 'test'), None, progress=False)
