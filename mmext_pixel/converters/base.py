@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from mmext_pixel.utils.checkpoint_fit import checkpoint_fit
+from mmext_pixel.utils.model_builder import build_model
 
 #: ``(pattern, replacement)``: the pattern must match the whole official
 #: key; the replacement is a template for :meth:`re.Match.expand`
@@ -232,17 +233,16 @@ def check_loads(state_dict: Mapping[str, Tensor], model: nn.Module) -> None:
     model.load_state_dict(state_dict, strict=True)
 
 
-def converter_arg_parser(
-        description: str,
-        backbone_only: bool = False) -> argparse.ArgumentParser:
-    """The arguments of the converter scripts: ``src``, ``dst``, the opt-in
-    ``--unsafe-load`` (``args.unsafe_load``, for the ``unsafe`` of
-    :func:`load_official_state_dict`) and, for converters of ResNet-based
-    methods, ``--backbone-only``.
+def converter_arg_parser(description: str,
+                         backbone_only: bool = False,
+                         config: bool = False) -> argparse.ArgumentParser:
+    """The converter scripts' arguments: ``src``, ``dst``, the opt-in
+    ``--unsafe-load`` and, if asked, ``--backbone-only`` and ``--config``.
 
     Args:
         description (str): What the script converts.
         backbone_only (bool): Add ``--backbone-only``. Defaults to False.
+        config (bool): Add ``--config``. Defaults to False.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('src', help='official checkpoint (.pth)')
@@ -258,6 +258,9 @@ def converter_arg_parser(
         action='store_true',
         help='read SRC with torch.load(weights_only=False), for a file that '
         'the safe load refuses (runs pickled code: only for a trusted file)')
+    if config:
+        parser.add_argument(
+            '--config', help='check that DST loads strictly into this config')
     return parser
 
 
@@ -317,9 +320,11 @@ def report(conversion: Conversion, src: str, dst: str) -> None:
 def run_converter(description: str,
                   convert: Callable[..., Conversion],
                   argv: Optional[Sequence[str]] = None,
-                  backbone_only: bool = False) -> Conversion:
-    """The command line of a converter script: parse ``argv`` with
-    :func:`converter_arg_parser`, convert SRC to DST, print the report.
+                  backbone_only: bool = False,
+                  config: bool = False) -> Conversion:
+    """A converter script: parse ``argv`` (:func:`converter_arg_parser`),
+    convert SRC, check it against ``--config``'s model if given, write DST
+    and print the report.
 
     Args:
         description (str): What the script converts.
@@ -328,11 +333,16 @@ def run_converter(description: str,
         argv (Sequence[str], optional): The arguments. Defaults to None
             (``sys.argv``).
         backbone_only (bool): Offer ``--backbone-only``. Defaults to False.
+        config (bool): Offer ``--config``. Defaults to False.
     """
-    args = converter_arg_parser(description, backbone_only).parse_args(argv)
+    args = converter_arg_parser(description, backbone_only,
+                                config).parse_args(argv)
     if backbone_only:
         convert = partial(convert, backbone_only=args.backbone_only)
     conversion = convert(load_official_state_dict(args.src, args.unsafe_load))
+    if config and args.config:
+        check_loads(conversion.state_dict, build_model(args.config))
+        print(f'loads strictly into the model of {args.config}')
     save_converted(conversion.state_dict, args.dst, args.src)
     report(conversion, args.src, args.dst)
     return conversion
