@@ -7,10 +7,8 @@ state dict is converted by our converter into our head, and the reference
 of ``gald_dgcn_reference`` or ``spnet_reference`` computes the official
 forward from the same state dict.
 """
-import contextlib
-from typing import Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Dict, List, Tuple
 
-import torch.nn.functional as F
 from mmengine.config import Config
 from torch import Tensor, nn
 
@@ -127,29 +125,3 @@ def official_head(
     forward = gald_dgcn_reference.official_gald_head if key == 'gald' else (
         gald_dgcn_reference.official_dgcn_head)
     return (lambda x: forward(sd, x)), _parameters(sd), sd
-
-
-@contextlib.contextmanager
-def training_mode_references() -> Iterator[None]:
-    """The references' BN in training mode (batch statistics), as in a
-    training step; they are written for inference."""
-
-    def gald_dgcn_bn(sd, prefix, x):
-        return F.batch_norm(x, sd[f'{prefix}.running_mean'],
-                            sd[f'{prefix}.running_var'],
-                            sd[f'{prefix}.weight'], sd[f'{prefix}.bias'], True,
-                            0.1, gald_dgcn_reference.BN_EPS)
-
-    def spnet_bn(self, name, x):
-        s = self.sd
-        return F.batch_norm(x, s[name + '.running_mean'],
-                            s[name + '.running_var'], s[name + '.weight'],
-                            s[name + '.bias'], True, 0.1, 1e-5)
-
-    official_spnet = spnet_reference.OfficialSPNet
-    saved = gald_dgcn_reference.bn, official_spnet.bn
-    gald_dgcn_reference.bn, official_spnet.bn = gald_dgcn_bn, spnet_bn
-    try:
-        yield
-    finally:
-        gald_dgcn_reference.bn, official_spnet.bn = saved
