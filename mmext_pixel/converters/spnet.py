@@ -1,11 +1,11 @@
-"""Official Strip Pooling checkpoints (houqb/SPNet) to the ``configs/spnet``
-models, and the ImageNet deep-stem ResNets the official trains from
-(PyTorch-Encoding's ``resnet50-25c4b509.pth`` layout, or hszhao/semseg's
-``resnet50_v2.pth`` one) to bare :class:`BlockPluginResNetV1c` keys.
+"""Official Strip Pooling checkpoints (houqb/SPNet ``tool/train.py``: trunk
+``pretrained.``, SPHead ``head.``, FCN ``auxlayer.``) to the
+``configs/spnet`` models, and the ImageNet deep-stem ResNets it trains from
+(PyTorch-Encoding's ``resnet50-25c4b509.pth`` or hszhao/semseg's
+``resnet50_v2.pth`` layout) to bare :class:`BlockPluginResNetV1c` keys.
 
-The rules are generated per official module from the checkpoint's block
-layout, so that an unknown key, a missing one or an incomplete block is
-named.
+Rules are generated per official module from the checkpoint's block layout,
+so that an unknown key, a missing one or an incomplete block is named.
 """
 import re
 from collections import defaultdict

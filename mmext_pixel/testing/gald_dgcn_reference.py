@@ -1,13 +1,7 @@
 """GALD-Net and DGCNet (lxtGH/GALD-DGCNet) as functions of an official
-state dict.
-
-Our own functional reading of ``libs/models/GALDNet.py`` and
-``DualGCNNet.py`` in eval mode, on the official key names, with
-``torch.nn.functional`` only: random state dicts with the official keys and
-shapes (any width) and the official forward (trunk, heads, auxiliary
-``dsn``). The grouped GA is computed group by group in a Python loop, as
-released. The converter tests check converted checkpoints against it and
-``tools/analysis_tools/benchmark.py --official`` times our heads against it.
+state dict: our reading of ``libs/models/GALDNet.py`` and ``DualGCNNet.py``
+in eval mode (the grouped GA one group at a time, as released), and random
+state dicts with the official keys at any width.
 """
 from typing import Callable, List, Optional, Tuple
 

@@ -1,12 +1,7 @@
-"""SPNet (houqb/SPNet) as plain functions of an official state dict.
-
-Our reading of the official ``models/spnet.py``, ``customize.py``,
-``resnet.py`` and ``fcn.py``, written with ``torch.nn.functional`` only and
-independent of mmseg and of our modules: the keys and shapes an official
-checkpoint holds, random state dicts of that form, and the official
-eval-mode forward (BN on running statistics, no dropout). The converter and
-model tests and ``tools/analysis_tools/benchmark.py --official`` compare
-our models with it.
+"""SPNet (houqb/SPNet) as functions of an official state dict: our reading
+of ``models/spnet.py``, ``customize.py``, ``resnet.py`` and ``fcn.py`` in
+eval mode, independent of mmseg and of our modules, and random state dicts
+with the official keys.
 """
 from typing import Dict, List, Tuple
 
