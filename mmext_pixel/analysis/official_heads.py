@@ -3,11 +3,8 @@ the same weights as ours: a random official-style state dict is converted by
 our converter into our module, and ``mmext_pixel.testing``'s reference
 computes the official forward from the same state dict (what
 ``benchmark.py --official`` and ``benchmark_train.py --official`` time)."""
-import contextlib
-from typing import Callable, Dict, Iterator, List, Tuple
-from unittest import mock
+from typing import Callable, Dict, List, Tuple
 
-import torch.nn.functional as F
 from mmengine.config import Config
 from torch import Tensor, nn
 
@@ -118,25 +115,3 @@ def official_head(
     _load_converted(head, converted, 'decode_head.')
     forward = getattr(gald_dgcn_reference, f'official_{method.kind}_head')
     return (lambda x: forward(sd, x)), _parameters(_on_device(sd, device)), sd
-
-
-def _batch_stats(sd: Dict[str, Tensor], name: str, x: Tensor,
-                 eps: float) -> Tensor:
-    return F.batch_norm(x, sd[f'{name}.running_mean'],
-                        sd[f'{name}.running_var'], sd[f'{name}.weight'],
-                        sd[f'{name}.bias'], True, 0.1, eps)
-
-
-@contextlib.contextmanager
-def training_mode_references() -> Iterator[None]:
-    """The references' BN (written for inference) on batch statistics, as in
-    a training step."""
-    eps = gald_dgcn_reference.BN_EPS
-
-    def spnet_bn(self, name, x):
-        return _batch_stats(self.sd, name, x, 1e-5)
-
-    with mock.patch.object(gald_dgcn_reference, 'bn',
-                           lambda sd, name, x: _batch_stats(sd, name, x, eps)):
-        with mock.patch.object(spnet_reference.OfficialSPNet, 'bn', spnet_bn):
-            yield

@@ -15,9 +15,9 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmext_pixel.analysis.official_heads import (official_head,
-                                                 training_mode_references)
+from mmext_pixel.analysis.official_heads import official_head
 from mmext_pixel.datasets.transforms import seg_boundary_map
+from mmext_pixel.testing.layers import batch_statistics
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
 
@@ -179,7 +179,7 @@ def official_steps(cfg: Config, device: str, batch: int,
 
     def theirs():
         official_opt.zero_grad()
-        with training_mode_references():
+        with batch_statistics():
             loss = loss_of(official(x))
         loss.backward()
         official_opt.step()

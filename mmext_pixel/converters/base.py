@@ -1,13 +1,10 @@
-"""The machinery every official-checkpoint converter shares.
+"""The machinery of the official-checkpoint converters.
 
-A converter is an ordered table of rename rules: each official key is
-renamed by the first rule whose pattern matches all of it. Keys that are not
-model weights are left out on purpose, each with the reason; any other key
-that no rule renames stops the conversion, all of them named at once. Every
-BatchNorm of the result has its ``num_batches_tracked`` counter: the
-official one where the checkpoint holds it, a zero otherwise (files saved
-from InPlaceABNSync or by torch < 1.1 have none), so that the converted
-weights load strictly into our models.
+A converter is an ordered table of rename rules (the first whose pattern
+matches a whole key renames it). Keys that are no model weights are left
+out with a reason; any other unmatched key stops the conversion, all named.
+Every BN gets a ``num_batches_tracked`` counter (zero where the file has
+none, as InPlaceABNSync's), so that the result loads strictly.
 """
 import argparse
 import re
@@ -21,9 +18,9 @@ import torch
 from torch import Tensor, nn
 
 from mmext_pixel.utils.checkpoint_fit import checkpoint_fit
+from mmext_pixel.utils.model_builder import build_model
 
-#: ``(pattern, replacement)``: the pattern must match the whole official
-#: key; the replacement is a template for :meth:`re.Match.expand`
+#: ``(pattern, replacement)``: a template for :meth:`re.Match.expand`
 #: (``r'backbone.\1'``) or a function of the match.
 Rule = Tuple[str, Union[str, Callable[[re.Match], str]]]
 #: ``(pattern, reason)``: official keys left out of the conversion.
@@ -33,6 +30,8 @@ Reshape = Callable[[str, Tensor], Tensor]
 
 UNSAFE_LOAD_OPTION = '--unsafe-load'
 BN_COUNTER = 'num_batches_tracked'
+#: An official ``Sequential(conv, BN, ...)`` index -> our ConvModule part.
+CONV_BN = {'0': 'conv', '1': 'bn'}
 
 
 class ConversionError(KeyError):
@@ -54,7 +53,7 @@ class ConversionError(KeyError):
 
 
 class UnknownKeysError(ConversionError):
-    """Official keys that no rename rule matches (every one named)."""
+    """Official keys that no rename rule matches."""
 
 
 class MissingKeysError(ConversionError):
@@ -67,8 +66,7 @@ class Conversion:
 
     Args:
         state_dict (OrderedDict): Our keys and the converted tensors.
-        left_out (dict): Official key -> why it was not converted (it is no
-            model weight, or the official forward never uses it). Defaults
+        left_out (dict): Official key -> why it was not converted. Defaults
             to an empty dict.
     """
     state_dict: 'OrderedDict[str, Tensor]'
@@ -89,9 +87,8 @@ def strip_prefixes(
 
     Args:
         state_dict (Mapping[str, Tensor]): The official state dict.
-        prefixes (Sequence[str]): Prefixes to remove (e.g. DataParallel's
-            ``module.``), each at most once, in this order. Defaults to
-            ``('module.', )``.
+        prefixes (Sequence[str]): Prefixes to remove, each at most once, in
+            this order. Defaults to ``('module.', )``.
     """
     stripped = OrderedDict()
     for key, value in state_dict.items():
@@ -104,14 +101,8 @@ def strip_prefixes(
 
 def check_missing(state_dict: Mapping[str, Tensor], expected: Iterable[str],
                   what: str) -> None:
-    """Raise :class:`MissingKeysError` naming every expected key that
-    ``state_dict`` lacks.
-
-    Args:
-        state_dict (Mapping[str, Tensor]): The official state dict.
-        expected (Iterable[str]): The keys the official model has.
-        what (str): The model, for the message.
-    """
+    """Raise :class:`MissingKeysError` naming every ``expected`` key that
+    ``state_dict`` lacks; ``what`` names the model."""
     missing = [k for k in expected if k not in state_dict]
     if missing:
         raise MissingKeysError(f'{what}: missing keys: ' + ', '.join(missing),
@@ -121,17 +112,13 @@ def check_missing(state_dict: Mapping[str, Tensor], expected: Iterable[str],
 def fold_conv_bias(state_dict: Mapping[str, Tensor], conv: str,
                    norm: str) -> 'OrderedDict[str, Tensor]':
     """Fold the bias of the conv ``conv`` into the running mean of the BN
-    ``norm`` that follows it, for our bias-free conv: BN(Wx + b) with mean
-    m equals BN(Wx) with mean m - b, in training and in eval mode.
+    ``norm`` after it, for our bias-free conv: BN(Wx + b) with mean m is
+    BN(Wx) with mean m - b. Without a bias the state dict is unchanged.
 
     Args:
         state_dict (Mapping[str, Tensor]): The official state dict.
         conv (str): The conv's official name.
         norm (str): The BN's official name.
-
-    Returns:
-        OrderedDict: The state dict without ``{conv}.bias``; unchanged if
-        the conv has no bias.
     """
     state_dict = OrderedDict(state_dict)
     bias = state_dict.pop(f'{conv}.bias', None)
@@ -163,22 +150,16 @@ def convert_keys(state_dict: Mapping[str, Tensor],
                  what: str,
                  leave_out: Sequence[LeaveOut] = (),
                  reshape: Optional[Reshape] = None) -> Conversion:
-    """Rename every key of an official state dict by the first rule that
-    matches it.
+    """Rename every official key by the first rule that matches it.
 
     Args:
-        state_dict (Mapping[str, Tensor]): Official keys (wrapper prefixes
-            already stripped).
+        state_dict (Mapping[str, Tensor]): Official keys, prefixes stripped.
         rules (Sequence[Rule]): Ordered ``(pattern, replacement)`` rules.
         what (str): The official model, for the messages.
         leave_out (Sequence[LeaveOut]): ``(pattern, reason)`` of the keys
-            not to convert, tried before the rules. Defaults to ().
-        reshape (Reshape, optional): Changes the layout of a tensor, given
-            its official key. Defaults to None (tensors pass unchanged).
-
-    Returns:
-        Conversion: The renamed tensors, each BN with its counter, and the
-        keys left out.
+            not to convert, tried first. Defaults to ().
+        reshape (Reshape, optional): Changes a tensor's layout. Defaults to
+            None.
 
     Raises:
         UnknownKeysError: Naming every key that no rule matches.
@@ -217,12 +198,9 @@ def convert_keys(state_dict: Mapping[str, Tensor],
 
 
 def check_loads(state_dict: Mapping[str, Tensor], model: nn.Module) -> None:
-    """Load ``state_dict`` strictly into ``model``.
-
-    Raises:
-        ConversionError: Naming the keys missing from the state dict, those
-            not in the model and those of another shape.
-    """
+    """Load ``state_dict`` strictly into ``model``, or raise
+    :class:`ConversionError` naming the missing, unexpected and misshapen
+    keys."""
     fit = checkpoint_fit(model, state_dict, revise_keys=())
     if not fit.fits:
         raise ConversionError(
@@ -232,47 +210,18 @@ def check_loads(state_dict: Mapping[str, Tensor], model: nn.Module) -> None:
     model.load_state_dict(state_dict, strict=True)
 
 
-def converter_arg_parser(
-        description: str,
-        backbone_only: bool = False) -> argparse.ArgumentParser:
-    """The arguments of the converter scripts: ``src``, ``dst``, the opt-in
-    ``--unsafe-load`` (``args.unsafe_load``, for the ``unsafe`` of
-    :func:`load_official_state_dict`) and, for converters of ResNet-based
-    methods, ``--backbone-only``.
-
-    Args:
-        description (str): What the script converts.
-        backbone_only (bool): Add ``--backbone-only``. Defaults to False.
-    """
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('src', help='official checkpoint (.pth)')
-    parser.add_argument('dst', help='converted checkpoint to write')
-    if backbone_only:
-        parser.add_argument(
-            '--backbone-only',
-            action='store_true',
-            help='convert the ResNet trunk only, to bare backbone keys (for '
-            'model.pretrained); fc.* is left out')
-    parser.add_argument(
-        UNSAFE_LOAD_OPTION,
-        action='store_true',
-        help='read SRC with torch.load(weights_only=False), for a file that '
-        'the safe load refuses (runs pickled code: only for a trusted file)')
-    return parser
-
-
 def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
-    """The state dict of an official checkpoint file.
+    """The state dict of an official checkpoint (the file or its
+    ``'state_dict'``).
 
     Args:
-        path (str): The checkpoint; the state dict is the file itself or its
-            ``'state_dict'`` entry.
+        path (str): The checkpoint.
         unsafe (bool): Read it with ``torch.load(weights_only=False)``.
             Defaults to False.
 
     Raises:
-        RuntimeError: The safe loader refused the file (naming it, and
-            :data:`UNSAFE_LOAD_OPTION` to load it anyway).
+        RuntimeError: The safe load refused the file (naming it and
+            :data:`UNSAFE_LOAD_OPTION`).
         TypeError: The file holds no state dict.
     """
     try:
@@ -295,31 +244,19 @@ def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
 
 def save_converted(state_dict: Mapping[str, Tensor], dst: str,
                    src: str) -> None:
-    """Write converted weights as a checkpoint that mmengine's
-    ``load_checkpoint`` and ``mmseg.apis.init_model`` (which reads ``meta``)
-    accept.
-
-    Args:
-        state_dict (Mapping[str, Tensor]): The converted weights.
-        dst (str): The file to write.
-        src (str): The official file, recorded in ``meta``.
-    """
+    """Write converted weights to ``dst`` as mmengine's
+    ``load_checkpoint`` and ``mmseg.apis.init_model`` (which reads
+    ``meta``) read them, ``src`` recorded in ``meta``."""
     torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)
-
-
-def report(conversion: Conversion, src: str, dst: str) -> None:
-    """Print what was written and what was left out, and why."""
-    print(f'{src}: {len(conversion.state_dict)} tensors written to {dst}')
-    for reason, keys in conversion.left_out_by_reason().items():
-        print(f'left out ({reason}): ' + ', '.join(keys))
 
 
 def run_converter(description: str,
                   convert: Callable[..., Conversion],
                   argv: Optional[Sequence[str]] = None,
-                  backbone_only: bool = False) -> Conversion:
-    """The command line of a converter script: parse ``argv`` with
-    :func:`converter_arg_parser`, convert SRC to DST, print the report.
+                  backbone_only: bool = False,
+                  config: bool = False) -> Conversion:
+    """A converter script: convert SRC, check it against ``--config``'s
+    model if given, write DST and print what was left out, and why.
 
     Args:
         description (str): What the script converts.
@@ -328,11 +265,35 @@ def run_converter(description: str,
         argv (Sequence[str], optional): The arguments. Defaults to None
             (``sys.argv``).
         backbone_only (bool): Offer ``--backbone-only``. Defaults to False.
+        config (bool): Offer ``--config``. Defaults to False.
     """
-    args = converter_arg_parser(description, backbone_only).parse_args(argv)
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help='official checkpoint (.pth)')
+    parser.add_argument('dst', help='converted checkpoint to write')
+    if backbone_only:
+        parser.add_argument(
+            '--backbone-only',
+            action='store_true',
+            help='convert the ResNet trunk only, to bare backbone keys (for '
+            'model.pretrained); fc.* is left out')
+    parser.add_argument(
+        UNSAFE_LOAD_OPTION,
+        action='store_true',
+        help='read SRC with torch.load(weights_only=False), for a file that '
+        'the safe load refuses (runs pickled code: only for a trusted file)')
+    if config:
+        parser.add_argument(
+            '--config', help='check that DST loads strictly into this config')
+    args = parser.parse_args(argv)
     if backbone_only:
         convert = partial(convert, backbone_only=args.backbone_only)
     conversion = convert(load_official_state_dict(args.src, args.unsafe_load))
+    if config and args.config:
+        check_loads(conversion.state_dict, build_model(args.config))
+        print(f'loads strictly into the model of {args.config}')
     save_converted(conversion.state_dict, args.dst, args.src)
-    report(conversion, args.src, args.dst)
+    print(f'{args.src}: {len(conversion.state_dict)} tensors written to '
+          f'{args.dst}')
+    for reason, keys in conversion.left_out_by_reason().items():
+        print(f'left out ({reason}): ' + ', '.join(keys))
     return conversion

@@ -1,11 +1,11 @@
 """Official GALD-Net and DGCNet checkpoints (lxtGH/GALD-DGCNet,
-``libs/models/GALDNet.py`` and ``DualGCNNet.py``) to the ``configs/gald``
-and ``configs/dgcn`` models.
+``libs/models/GALDNet.py`` and ``DualGCNNet.py``, bare or under ``module.``)
+to the ``configs/gald`` and ``configs/dgcn`` models, or their deep-stem
+ImageNet trunk to bare :class:`CeilPoolResNetV1c` keys.
 
-Both share a deep-stem ResNet trunk, the conva/convb/bottleneck sandwich
-around their context block and the auxiliary ``dsn`` head, whose conv bias
-(followed by BN) is folded into that BN's running mean: mmseg's ``FCNHead``
-has no bias there.
+Both share the trunk, the conva/convb/bottleneck sandwich around their
+context block and the auxiliary ``dsn`` head, whose conv bias is folded into
+the BN after it (mmseg's ``FCNHead`` has none there).
 """
 import re
 from dataclasses import dataclass
@@ -15,11 +15,10 @@ from torch import Tensor
 
 from mmext_pixel.testing.gald_dgcn_reference import official_state
 
-from .base import (BN_COUNTER, Conversion, ConversionError, Reshape, Rule,
-                   check_missing, convert_keys, fold_conv_bias, strip_prefixes)
+from .base import (BN_COUNTER, CONV_BN, Conversion, ConversionError, Reshape,
+                   Rule, check_missing, convert_keys, fold_conv_bias,
+                   strip_prefixes)
 
-# official Sequential index -> our ConvModule part
-CONV_BN = {'0': 'conv', '1': 'bn'}
 DEPTHS = {(4, 6): 50, (4, 23): 101}  # blocks of (layer2, layer3) -> depth
 
 #: The trunk, to bare :class:`CeilPoolResNetV1c` keys.
@@ -83,12 +82,8 @@ DGCN_RULES: List[Rule] = [
 
 
 def dsn_rules(classifier: int) -> List[Rule]:
-    """The official ``dsn`` (conv, BN, [ReLU], dropout, classifier) -> our
-    FCNHead auxiliary head (``dsn.0.bias`` is folded beforehand).
-
-    Args:
-        classifier (int): Index of the classifier in the ``dsn`` Sequential.
-    """
+    """The official ``dsn`` (conv, BN, [ReLU], dropout, classifier at index
+    ``classifier``) -> our FCNHead auxiliary head."""
     return [
         (r'dsn\.0\.weight', 'auxiliary_head.convs.0.conv.weight'),
         (r'dsn\.1\.(.+)', r'auxiliary_head.convs.0.bn.\1'),
@@ -97,14 +92,9 @@ def dsn_rules(classifier: int) -> List[Rule]:
 
 
 def official_keys(kind: Optional[str], depth: int) -> List[str]:
-    """The keys of an official checkpoint (BN counters aside): the layout
-    :func:`~mmext_pixel.testing.gald_dgcn_reference.official_state` writes,
-    here at a small width.
-
-    Args:
-        kind (str, optional): ``'gald'``, ``'dgcn'``, or None for the trunk.
-        depth (int): 50 or 101.
-    """
+    """The keys of an official checkpoint of ``kind`` (``'gald'``,
+    ``'dgcn'``, None: the trunk) and ``depth``, BN counters aside, from
+    :func:`~mmext_pixel.testing.gald_dgcn_reference.official_state`."""
     state = official_state(
         kind, depth, base=1, channels=16, dsn_channels=1, num_classes=1)
     return [k for k in state if not k.endswith(BN_COUNTER)]

@@ -4,9 +4,9 @@ from typing import List, Mapping
 
 from torch import Tensor
 
-from .base import Conversion, LeaveOut, Rule, convert_keys, strip_prefixes
+from .base import (CONV_BN, Conversion, LeaveOut, Rule, convert_keys,
+                   strip_prefixes)
 
-_CONV_BN = {'0': 'conv', '1': 'bn'}
 # final_seg = Sequential(conv, BN, ReLU, conv, BN, ReLU, conv)
 _FINAL_SEG = {
     '0': 'decoder.0.conv',
@@ -50,11 +50,11 @@ RULES: List[Rule] = [
      lambda m: f'decode_head.{_SIMPLE[m[1]]}.weight'),
     # ASPP: 1x1 and dilated branches, image pooling, edge branch
     (r'aspp\.features\.([0-3])\.([01])\.(.+)',
-     lambda m: f'decode_head.aspp_modules.{m[1]}.{_CONV_BN[m[2]]}.{m[3]}'),
+     lambda m: f'decode_head.aspp_modules.{m[1]}.{CONV_BN[m[2]]}.{m[3]}'),
     (r'aspp\.img_conv\.([01])\.(.+)',
-     lambda m: f'decode_head.image_pool.1.{_CONV_BN[m[1]]}.{m[2]}'),
+     lambda m: f'decode_head.image_pool.1.{CONV_BN[m[1]]}.{m[2]}'),
     (r'aspp\.edge_conv\.([01])\.(.+)',
-     lambda m: f'decode_head.edge_branch.{_CONV_BN[m[1]]}.{m[2]}'),
+     lambda m: f'decode_head.edge_branch.{CONV_BN[m[1]]}.{m[2]}'),
     # decoder and classifier
     (r'final_seg\.([01346])\.(.+)',
      lambda m: f'decode_head.{_FINAL_SEG[m[1]]}.{m[2]}'),

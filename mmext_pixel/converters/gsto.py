@@ -4,13 +4,13 @@ from typing import List, Mapping
 
 from torch import Tensor
 
-from .base import Conversion, LeaveOut, Rule, convert_keys, strip_prefixes
+from .base import (CONV_BN, Conversion, LeaveOut, Rule, convert_keys,
+                   strip_prefixes)
 
 # the official predictors are Sequential(conv, BN, ReLU, conv); ours name
 # their parts
 _PREDICTOR_PARTS = {'0': 'fuse.conv', '1': 'fuse.bn', '3': 'classifier'}
 _FINAL_PARTS = {'0': 'fuse.conv', '1': 'fuse.bn', '3': 'conv_seg'}
-_CONV_BN = {'0': 'conv', '1': 'bn'}
 
 #: mmseg's HRNet keeps the official module names.
 HRNET_TRUNK = r'((?:conv|bn)[12]|layer1|transition[123]|stage[234])\.(.+)'
@@ -26,11 +26,11 @@ RULES: List[Rule] = [
     # supervised gates of transition k (only its new branch has one)
     (r'att([123])\.\d+\.(\d+)\.([01])\.(.+)',
      lambda m: f'backbone.transition_gates.{int(m[1]) - 1}.{m[2]}.'
-     f'{_CONV_BN[m[3]]}.{m[4]}'),
+     f'{CONV_BN[m[3]]}.{m[4]}'),
     # unsupervised gates of every fusion
     (r'(stage[234]\.\d+)\.att_layers\.(\d+)\.(\d+)\.([01])\.(.+)',
      lambda m: f'backbone.{m[1]}.gate_layers.{m[2]}.{m[3]}.'
-     f'{_CONV_BN[m[4]]}.{m[5]}'),
+     f'{CONV_BN[m[4]]}.{m[5]}'),
     (HRNET_TRUNK, r'backbone.\1.\2'),
 ]
 

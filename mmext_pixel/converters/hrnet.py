@@ -18,11 +18,9 @@ RULES: List[Rule] = [
 
 
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
-    """Official HRNet segmentation keys -> mmseg's ``HRNet`` + ``FCNHead``.
-
-    The official ``last_layer`` is conv(bias) -> BN -> ReLU -> conv; the
-    conv of mmseg's ``FCNHead`` has no bias, so the bias is folded into the
-    BN's running mean and the logits stay the same.
+    """Official HRNet segmentation keys -> mmseg's ``HRNet`` + ``FCNHead``;
+    the bias of ``last_layer``'s first conv (which ``FCNHead`` lacks) is
+    folded into the BN after it, so the logits stay the same.
 
     Args:
         state_dict (Mapping[str, Tensor]): The official state dict (bare,

@@ -1,15 +1,15 @@
-"""Official Strip Pooling checkpoints (houqb/SPNet) to the ``configs/spnet``
-models, and the ImageNet deep-stem ResNets the official trains from
-(PyTorch-Encoding's ``resnet50-25c4b509.pth`` layout, or hszhao/semseg's
-``resnet50_v2.pth`` one) to bare :class:`BlockPluginResNetV1c` keys.
+"""Official Strip Pooling checkpoints (houqb/SPNet ``tool/train.py``: trunk
+``pretrained.``, SPHead ``head.``, FCN ``auxlayer.``) to the
+``configs/spnet`` models, and the ImageNet deep-stem ResNets it trains from
+(PyTorch-Encoding's ``resnet50-25c4b509.pth`` or hszhao/semseg's
+``resnet50_v2.pth`` layout) to bare :class:`BlockPluginResNetV1c` keys.
 
-The rules are generated per official module from the checkpoint's block
-layout, so that an unknown key, a missing one or an incomplete block is
-named.
+Rules are generated per official module from the checkpoint's block layout,
+so that an unknown key, a missing one or an incomplete block is named.
 """
 import re
 from collections import defaultdict
-from typing import Dict, Iterable, List, Mapping, Tuple
+from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from torch import Tensor
 
@@ -26,23 +26,18 @@ LEAVES = {
     'bn': BN_LEAVES
 }
 
-STEM: Table = {
-    'conv1.0': ('stem.0', 'conv'),
-    'conv1.1': ('stem.1', 'bn'),
-    'conv1.3': ('stem.3', 'conv'),
-    'conv1.4': ('stem.4', 'bn'),
-    'conv1.6': ('stem.6', 'conv'),
-    'bn1': ('stem.7', 'bn'),
-}
+
+def _stem(names: Sequence[str]) -> Table:
+    """Official stem modules -> our ``stem`` (conv, BN, ReLU, three times)."""
+    return {
+        name: (f'stem.{i}', 'bn' if i % 3 == 1 else 'conv')
+        for name, i in zip(names, (0, 1, 3, 4, 6, 7))
+    }
+
+
+STEM = _stem(('conv1.0', 'conv1.1', 'conv1.3', 'conv1.4', 'conv1.6', 'bn1'))
 # hszhao/semseg's deep-stem ImageNet ResNet (resnet50_v2.pth etc.)
-SEMSEG_STEM: Table = {
-    'conv1': ('stem.0', 'conv'),
-    'bn1': ('stem.1', 'bn'),
-    'conv2': ('stem.3', 'conv'),
-    'bn2': ('stem.4', 'bn'),
-    'conv3': ('stem.6', 'conv'),
-    'bn3': ('stem.7', 'bn'),
-}
+SEMSEG_STEM = _stem(('conv1', 'bn1', 'conv2', 'bn2', 'conv3', 'bn3'))
 BLOCK: Table = {
     name: (name, 'bn' if name.startswith('bn') else 'conv')
     for name in ('conv1', 'bn1', 'conv2', 'bn2', 'conv3', 'bn3')
@@ -58,18 +53,11 @@ SPM: Table = {
     'spm.bn2': ('spm.strip_w.bn', 'bn'),
     'spm.conv3': ('spm.gate.conv', 'conv_bias'),
 }
-MIXED_POOLING = {
-    'conv1_1': 'reduce_pool',
-    'conv1_2': 'reduce_strip',
-    'conv2_0': 'local',
-    'conv2_1': 'pooled.0',
-    'conv2_2': 'pooled.1',
-    'conv2_3': 'strip_w',
-    'conv2_4': 'strip_h',
-    'conv2_5': 'fuse_pool',
-    'conv2_6': 'fuse_strip',
-    'conv3': 'project',
-}
+MIXED_POOLING = dict(
+    zip(('conv1_1', 'conv1_2', 'conv2_0', 'conv2_1', 'conv2_2', 'conv2_3',
+         'conv2_4', 'conv2_5', 'conv2_6', 'conv3'),
+        ('reduce_pool', 'reduce_strip', 'local', 'pooled.0', 'pooled.1',
+         'strip_w', 'strip_h', 'fuse_pool', 'fuse_strip', 'project')))
 
 
 def _conv_bn(official: str, ours: str) -> Table:

@@ -1,11 +1,7 @@
-"""Gated-SCNN's official boundary F-measure, step by step.
-
-The arithmetic of nv-tlabs/GSCNN ``utils/f_boundary.py``
-(``eval_mask_boundary`` -> ``db_eval_boundary`` -> ``seg2bmap``, after the
-DAVIS benchmark): per class a binary dilation of each boundary map with a
-disk, once per threshold. It is slow by design (the way the official
-computes it); the exactness test and ``mmext_pixel.analysis.boundary_cost``
-compare ``boundary_fscores`` with it.
+"""Gated-SCNN's official boundary F-measure, step by step: nv-tlabs/GSCNN
+``utils/f_boundary.py`` (``eval_mask_boundary`` -> ``db_eval_boundary`` ->
+``seg2bmap``, after DAVIS), a disk dilation per class and threshold, slow as
+the official.
 """
 from typing import Sequence
 
@@ -14,16 +10,10 @@ from scipy.ndimage import binary_dilation
 
 
 def seg2bmap(mask: np.ndarray) -> np.ndarray:
-    """One-pixel boundary map of a binary mask, as DAVIS' ``seg2bmap``.
-
-    A pixel is set when the mask differs from its east, south or south-east
-    neighbour (outside the image counts as 0); on the last row only the east
-    neighbour counts, on the last column only the south one, and the bottom
-    right pixel is never set.
-
-    Args:
-        mask (np.ndarray): ``(H, W)`` binary mask.
-    """
+    """DAVIS' one-pixel boundary map of an ``(H, W)`` binary mask: a pixel
+    differing from its east, south or south-east neighbour (outside is 0);
+    the last row compares east only, the last column south only, the bottom
+    right pixel never."""
     seg = mask.astype(bool)
     east = np.zeros_like(seg)
     south = np.zeros_like(seg)
@@ -40,11 +30,7 @@ def seg2bmap(mask: np.ndarray) -> np.ndarray:
 
 def disk(radius: float) -> np.ndarray:
     """scikit-image's ``morphology.disk``: ``x**2 + y**2 <= radius**2`` on
-    the grid ``arange(-radius, radius + 1)``.
-
-    Args:
-        radius (float): The radius.
-    """
+    the grid ``arange(-radius, radius + 1)``."""
     grid = np.arange(-radius, radius + 1)
     x, y = np.meshgrid(grid, grid)
     return (x**2 + y**2) <= radius**2

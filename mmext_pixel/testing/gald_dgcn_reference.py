@@ -1,44 +1,19 @@
 """GALD-Net and DGCNet (lxtGH/GALD-DGCNet) as functions of an official
-state dict.
-
-Our own functional reading of ``libs/models/GALDNet.py`` and
-``DualGCNNet.py`` in eval mode, on the official key names, with
-``torch.nn.functional`` only: random state dicts with the official keys and
-shapes (any width) and the official forward (trunk, heads, auxiliary
-``dsn``). The grouped GA is computed group by group in a Python loop, as
-released. The converter tests check converted checkpoints against it and
-``tools/analysis_tools/benchmark.py --official`` times our heads against it.
+state dict: our reading of ``libs/models/GALDNet.py`` and ``DualGCNNet.py``
+in eval mode (the grouped GA one group at a time, as released), and random
+state dicts with the official keys at any width.
 """
-from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-StateDict = Dict[str, Tensor]
+from .layers import (BN_EPS, StateDict, bn, bottleneck, conv, conv_bn,
+                     conv_shapes, deep_stem, random_state, resize,
+                     resnet_shapes, seq_shapes)
 
 BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
-BN_EPS = 1e-5
-
-# ----------------------------------------------------------------------------
-# official-style state dicts (keys and shapes of libs/models/*.py)
-
-
-def _bn_state(prefix: str, channels: int, gen: torch.Generator) -> StateDict:
-    return {
-        f'{prefix}.weight': 1 + 0.1 * torch.randn(channels, generator=gen),
-        f'{prefix}.bias': 0.1 * torch.randn(channels, generator=gen),
-        f'{prefix}.running_mean': 0.1 * torch.randn(channels, generator=gen),
-        f'{prefix}.running_var': 0.5 + torch.rand(channels, generator=gen),
-        f'{prefix}.num_batches_tracked': torch.tensor(7),
-    }
-
-
-def _conv_weight(gen: torch.Generator, out_c: int, in_c: int,
-                 *kernel: int) -> Tensor:
-    fan_in = in_c * max(1, int(torch.tensor(kernel).prod()))
-    return torch.randn(out_c, in_c, *kernel, generator=gen) / fan_in**0.5
 
 
 def official_head_state(kind: str,
@@ -60,87 +35,47 @@ def official_head_state(kind: str,
         ratio (int): DGCN's channels per graph node. Defaults to 4.
         seed (int): Seed of the random values. Defaults to 0.
     """
-    gen = torch.Generator().manual_seed(seed)
-    sd = OrderedDict()
-    c = channels
-
-    def conv_bn(prefix, out_c, in_c, k, bias=False, groups=1, conv=0, bn=1):
-        kernel = [k] * 2 if k else []  # None: a Conv1d
-        sd[f'{prefix}.{conv}.weight'] = _conv_weight(gen, out_c,
-                                                     in_c // groups, *kernel)
-        if bias:
-            sd[f'{prefix}.{conv}.bias'] = 0.1 * torch.randn(
-                out_c, generator=gen)
-        sd.update(_bn_state(f'{prefix}.{bn}', out_c, gen))
-
-    conv_bn('head.conva', c, in_channels, 3)
+    c, k3 = channels, (3, 3)
+    shapes = seq_shapes('head.conva', c, in_channels, k3)
     if kind == 'gald':
         blk = 'head.a2block'
-        conv_bn(f'{blk}.down', c, c, 3, bias=True, groups=c)
-        ga = c // 2
+        shapes += seq_shapes(f'{blk}.down', c, 1, k3, bias=True)
+        ga = f'{blk}.long_relation'
         for name in 'tpg':
-            sd[f'{blk}.long_relation.{name}.weight'] = _conv_weight(
-                gen, ga, c, 1, 1)
-        sd[f'{blk}.long_relation.z.weight'] = _conv_weight(
-            gen, c, ga // groups, 1, 1)
-        sd[f'{blk}.long_relation.gn.weight'] = 1 + 0.1 * torch.randn(
-            c, generator=gen)
-        sd[f'{blk}.long_relation.gn.bias'] = 0.1 * torch.randn(
-            c, generator=gen)
+            shapes += conv_shapes(f'{ga}.{name}', c // 2, c)
+        shapes += conv_shapes(f'{ga}.z', c, c // 2 // groups)
+        shapes += [(f'{ga}.gn.weight', (c, )), (f'{ga}.gn.bias', (c, ))]
         for i in (1, 2, 3):
-            dconv = f'{blk}.local_attention.dconv{i}'
-            conv_bn(dconv, c, c, 3, bias=True, groups=c)
+            shapes += seq_shapes(
+                f'{blk}.local_attention.dconv{i}', c, 1, k3, bias=True)
     elif kind == 'dgcn':
-        p = 'head.dualgcn'
-        nodes, states = c // ratio, c // ratio * 2
-        conv_bn(p, states, c, 1, conv='phi', bn='bn_phi')
-        conv_bn(p, nodes, c, 1, conv='theta', bn='bn_theta')
-        conv_bn(p, nodes, nodes, None, conv='conv_adj', bn='bn_adj')
-        sd[f'{p}.conv_adj.weight'] = sd[f'{p}.conv_adj.weight'][..., None]
-        conv_bn(p, states, states, None, conv='conv_wg', bn='bn_wg')
-        sd[f'{p}.conv_wg.weight'] = sd[f'{p}.conv_wg.weight'][..., None]
-        conv_bn(p, c, states, 1, conv='conv3', bn='bn3')
+        p, gcn = 'head.dualgcn', 'head.dualgcn.gcn_local_attention'
+        nodes, states, inter = c // ratio, c // ratio * 2, c // 2
+        # yapf: disable
+        convs = (('phi', 'bn_phi', states, c, (1, 1)),
+                 ('theta', 'bn_theta', nodes, c, (1, 1)),
+                 ('conv_adj', 'bn_adj', nodes, nodes, (1, )),  # Conv1d
+                 ('conv_wg', 'bn_wg', states, states, (1, )),
+                 ('conv3', 'bn3', c, states, (1, 1)))
+        # yapf: enable
+        for cname, bname, cout, cin, kernel in convs:
+            shapes += conv_shapes(f'{p}.{cname}', cout, cin, kernel,
+                                  f'{p}.{bname}')
         for i in range(3):
-            conv_bn(f'{p}.local', c, c, 3, groups=c, conv=2 * i, bn=2 * i + 1)
-        gcn, inter = f'{p}.gcn_local_attention', c // 2
+            shapes += conv_shapes(f'{p}.local.{2 * i}', c, 1, k3,
+                                  f'{p}.local.{2 * i + 1}')
         for node in ('node_k', 'node_v', 'node_q'):
-            sd[f'{gcn}.{node}.weight'] = _conv_weight(gen, inter, c, 1, 1)
-            sd[f'{gcn}.{node}.bias'] = 0.1 * torch.randn(inter, generator=gen)
-        conv_bn(gcn, inter, inter, None, conv='conv_wg', bn='bn_wg')
-        sd[f'{gcn}.conv_wg.weight'] = sd[f'{gcn}.conv_wg.weight'][..., None]
-        conv_bn(f'{gcn}.out', c, inter, 1, bias=True)
-        conv_bn(f'{p}.final', c, 2 * c, 1)
+            shapes += conv_shapes(f'{gcn}.{node}', inter, c, bias=True)
+        shapes += conv_shapes(f'{gcn}.conv_wg', inter, inter, (1, ),
+                              f'{gcn}.bn_wg')
+        shapes += seq_shapes(f'{gcn}.out', c, inter, bias=True)
+        shapes += seq_shapes(f'{p}.final', c, 2 * c)
     else:
         raise ValueError(f'kind must be gald or dgcn, got {kind!r}')
-    conv_bn('head.convb', c, c, 3)
-    conv_bn('head.bottleneck', c, in_channels + c, 3)
-    sd['head.bottleneck.3.weight'] = _conv_weight(gen, num_classes, c, 1, 1)
-    sd['head.bottleneck.3.bias'] = 0.1 * torch.randn(
-        num_classes, generator=gen)
-    return sd
-
-
-# ----------------------------------------------------------------------------
-# the official arithmetic, functional, on the official keys (eval mode)
-
-
-def bn(sd: StateDict, prefix: str, x: Tensor) -> Tensor:
-    """The official BN ``prefix`` in eval mode."""
-    return F.batch_norm(x, sd[f'{prefix}.running_mean'],
-                        sd[f'{prefix}.running_var'], sd[f'{prefix}.weight'],
-                        sd[f'{prefix}.bias'], False, 0.0, BN_EPS)
-
-
-def conv_bn_relu(sd: StateDict,
-                 prefix: str,
-                 x: Tensor,
-                 relu: bool = True,
-                 **conv_kwargs) -> Tensor:
-    """An official ``Sequential(conv, BN[, ReLU])`` named ``prefix``."""
-    y = F.conv2d(x, sd[f'{prefix}.0.weight'], sd.get(f'{prefix}.0.bias'),
-                 **conv_kwargs)
-    y = bn(sd, f'{prefix}.1', y)
-    return F.relu(y) if relu else y
+    shapes += seq_shapes('head.convb', c, c, k3)
+    shapes += seq_shapes('head.bottleneck', c, in_channels + c, k3)
+    shapes += conv_shapes('head.bottleneck.3', num_classes, c, bias=True)
+    return random_state(shapes, seed)
 
 
 def official_group_attention(t: Tensor,
@@ -195,17 +130,11 @@ def ga_attention_free_part(sd: StateDict,
     return y + x
 
 
-def _resize(x: Tensor, size: Sequence[int]) -> Tensor:
-    return F.interpolate(x, size=size, mode='bilinear', align_corners=True)
-
-
 def _sandwich(sd: StateDict, x: Tensor, context: Callable[[Tensor],
                                                           Tensor]) -> Tensor:
-    y = conv_bn_relu(sd, 'head.conva', x, padding=1)
-    y = conv_bn_relu(sd, 'head.convb', context(y), padding=1)
-    y = conv_bn_relu(sd, 'head.bottleneck', torch.cat([x, y], 1), padding=1)
-    return F.conv2d(y, sd['head.bottleneck.3.weight'],
-                    sd['head.bottleneck.3.bias'])
+    y = conv_bn(sd, 'head.convb', context(conv_bn(sd, 'head.conva', x)))
+    y = conv_bn(sd, 'head.bottleneck', torch.cat([x, y], 1))
+    return conv(sd, 'head.bottleneck.3', y)
 
 
 def official_gald_head(sd: StateDict, x: Tensor, groups: int = 8) -> Tensor:
@@ -213,14 +142,14 @@ def official_gald_head(sd: StateDict, x: Tensor, groups: int = 8) -> Tensor:
 
     def gald_block(y):
         blk, c, size = 'head.a2block', y.shape[1], y.shape[2:]
-        y = conv_bn_relu(sd, f'{blk}.down', y, stride=2, groups=c)
-        y = _resize(
+        y = conv_bn(sd, f'{blk}.down', y, stride=2, padding=0, groups=c)
+        y = resize(
             official_ga_loop(sd, f'{blk}.long_relation', y, groups), size)
         mask = y
         for i in (1, 2, 3):
             dconv = f'{blk}.local_attention.dconv{i}'
-            mask = conv_bn_relu(sd, dconv, mask, stride=2, groups=c)
-        mask = torch.sigmoid(_resize(mask, size))
+            mask = conv_bn(sd, dconv, mask, stride=2, padding=0, groups=c)
+        mask = torch.sigmoid(resize(mask, size))
         return (y + y * mask) + y
 
     return _sandwich(sd, x, gald_block)
@@ -228,9 +157,7 @@ def official_gald_head(sd: StateDict, x: Tensor, groups: int = 8) -> Tensor:
 
 def official_spatial_gcn(sd: StateDict, p: str, x: Tensor) -> Tensor:
     """DGCN's spatial GCN (``SpatialGCN``) on the downsampled map."""
-    k, v, q = (
-        F.conv2d(x, sd[f'{p}.{n}.weight'], sd[f'{p}.{n}.bias'])
-        for n in ('node_k', 'node_v', 'node_q'))
+    k, v, q = (conv(sd, f'{p}.{n}', x) for n in ('node_k', 'node_v', 'node_q'))
     b, c, h, w = k.shape
     k = k.view(b, c, -1).permute(0, 2, 1)
     q = q.view(b, c, -1)
@@ -238,7 +165,7 @@ def official_spatial_gcn(sd: StateDict, p: str, x: Tensor) -> Tensor:
     av = torch.bmm(k, F.softmax(torch.bmm(q, v), dim=2)).transpose(1, 2)
     avw = bn(sd, f'{p}.bn_wg', F.conv1d(av, sd[f'{p}.conv_wg.weight']))
     avw = avw.view(b, c, h, -1)
-    return F.relu(conv_bn_relu(sd, f'{p}.out', avw, relu=False) + x)
+    return F.relu(conv_bn(sd, f'{p}.out', avw, relu=False) + x)
 
 
 def official_dual_gcn(sd: StateDict, p: str, x: Tensor) -> Tensor:
@@ -246,14 +173,13 @@ def official_dual_gcn(sd: StateDict, p: str, x: Tensor) -> Tensor:
     c = x.shape[1]
     local = x
     for i in range(3):
-        weight = sd[f'{p}.local.{2 * i}.weight']
-        local = F.conv2d(local, weight, stride=2, padding=1, groups=c)
-        local = bn(sd, f'{p}.local.{2 * i + 1}', local)
+        local = bn(sd, f'{p}.local.{2 * i + 1}',
+                   conv(sd, f'{p}.local.{2 * i}', local, 2, groups=c))
     local = official_spatial_gcn(sd, f'{p}.gcn_local_attention', local)
-    coordinate = x * _resize(local, x.shape[2:]) + x
+    coordinate = x * resize(local, x.shape[2:]) + x
     n, _, h, w = x.shape
-    states = bn(sd, f'{p}.bn_phi', F.conv2d(x, sd[f'{p}.phi.weight']))
-    nodes = bn(sd, f'{p}.bn_theta', F.conv2d(x, sd[f'{p}.theta.weight']))
+    states = bn(sd, f'{p}.bn_phi', conv(sd, f'{p}.phi', x))
+    nodes = bn(sd, f'{p}.bn_theta', conv(sd, f'{p}.theta', x))
     states, nodes = states.view(n, states.shape[1],
                                 -1), nodes.view(n, nodes.shape[1], -1)
     z_idt = torch.matmul(states, nodes.transpose(1, 2))
@@ -262,19 +188,15 @@ def official_dual_gcn(sd: StateDict, p: str, x: Tensor) -> Tensor:
     z = z.transpose(1, 2) + z_idt
     z = bn(sd, f'{p}.bn_wg', F.conv1d(z, sd[f'{p}.conv_wg.weight']))
     y = torch.matmul(z, nodes).view(n, -1, h, w)
-    y = bn(sd, f'{p}.bn3', F.conv2d(y, sd[f'{p}.conv3.weight']))
+    y = bn(sd, f'{p}.bn3', conv(sd, f'{p}.conv3', y))
     feature = F.relu(x + y)
-    return conv_bn_relu(
+    return conv_bn(
         sd, f'{p}.final', torch.cat([coordinate, feature], 1), relu=False)
 
 
 def official_dgcn_head(sd: StateDict, x: Tensor) -> Tensor:
     """``DualGCNHead.forward`` of libs/models/DualGCNNet.py (eval mode)."""
     return _sandwich(sd, x, lambda y: official_dual_gcn(sd, 'head.dualgcn', y))
-
-
-# ----------------------------------------------------------------------------
-# the official trunk and auxiliary head, and the whole model
 
 
 def official_state(kind: Optional[str],
@@ -300,80 +222,35 @@ def official_state(kind: Optional[str],
         imagenet_fc (bool): With ``kind=None``, add the ImageNet classifier
             ``fc``. Defaults to False.
     """
-    gen = torch.Generator().manual_seed(seed + 1)
-    sd = OrderedDict()
-    w = _conv_weight
-
-    def conv_bn(conv_key, bn_key, out_c, in_c, k):
-        sd[conv_key] = w(gen, out_c, in_c, k, k)
-        sd.update(_bn_state(bn_key, out_c, gen))
-
-    conv_bn('conv1.0.weight', 'conv1.1', base, 3, 3)
-    conv_bn('conv1.3.weight', 'conv1.4', base, base, 3)
-    conv_bn('conv1.6.weight', 'bn1', 2 * base, base, 3)
-    inplanes = 2 * base
-    for layer, blocks in enumerate(BLOCKS[depth], 1):
-        planes = base * 2**(layer - 1)
-        for block in range(blocks):
-            p = f'layer{layer}.{block}'
-            conv_bn(f'{p}.conv1.weight', f'{p}.bn1', planes, inplanes, 1)
-            conv_bn(f'{p}.conv2.weight', f'{p}.bn2', planes, planes, 3)
-            conv_bn(f'{p}.conv3.weight', f'{p}.bn3', 4 * planes, planes, 1)
-            if block == 0:
-                conv_bn(f'{p}.downsample.0.weight', f'{p}.downsample.1',
-                        4 * planes, inplanes, 1)
-            inplanes = 4 * planes
+    shapes, inplanes = resnet_shapes('', BLOCKS[depth], base)
     if kind is None:
         if imagenet_fc:
-            sd['fc.weight'] = w(gen, 1000, inplanes)
-            sd['fc.bias'] = torch.zeros(1000)
-        return sd
+            shapes += conv_shapes('fc', 1000, inplanes, (), bias=True)
+        return random_state(shapes, seed + 1)
+    cls = 4 if kind == 'gald' else 3
+    dsn = seq_shapes('dsn', dsn_channels, inplanes // 2, (3, 3), bias=True)
+    dsn += conv_shapes(f'dsn.{cls}', num_classes, dsn_channels, bias=True)
+    sd = random_state(shapes, seed + 1)
     sd.update(
         official_head_state(
             kind, inplanes, channels, num_classes, seed=seed + 2))
-    conv_bn('dsn.0.weight', 'dsn.1', dsn_channels, inplanes // 2, 3)
-    sd['dsn.0.bias'] = 0.1 * torch.randn(dsn_channels, generator=gen)
-    cls = 4 if kind == 'gald' else 3
-    sd[f'dsn.{cls}.weight'] = w(gen, num_classes, dsn_channels, 1, 1)
-    sd[f'dsn.{cls}.bias'] = 0.1 * torch.randn(num_classes, generator=gen)
+    sd.update(random_state(dsn, seed + 3))
     return sd
-
-
-def _bottleneck(sd: StateDict, p: str, x: Tensor, stride: int,
-                dilation: int) -> Tensor:
-    out = F.relu(bn(sd, f'{p}.bn1', F.conv2d(x, sd[f'{p}.conv1.weight'])))
-    out = F.conv2d(
-        out,
-        sd[f'{p}.conv2.weight'],
-        stride=stride,
-        padding=dilation,
-        dilation=dilation)
-    out = F.relu(bn(sd, f'{p}.bn2', out))
-    out = bn(sd, f'{p}.bn3', F.conv2d(out, sd[f'{p}.conv3.weight']))
-    if f'{p}.downsample.0.weight' in sd:
-        x = bn(sd, f'{p}.downsample.1',
-               F.conv2d(x, sd[f'{p}.downsample.0.weight'], stride=stride))
-    return F.relu(out + x)
 
 
 def official_trunk(sd: StateDict, x: Tensor) -> Tuple[Tensor, Tensor]:
     """Stem, ceil-mode max pool, layer1-4; returns layer3's and layer4's
     outputs."""
-    x = F.relu(
-        bn(sd, 'conv1.1',
-           F.conv2d(x, sd['conv1.0.weight'], stride=2, padding=1)))
-    x = F.relu(bn(sd, 'conv1.4', F.conv2d(x, sd['conv1.3.weight'], padding=1)))
-    x = F.relu(bn(sd, 'bn1', F.conv2d(x, sd['conv1.6.weight'], padding=1)))
-    x = F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True)
+    x = deep_stem(sd, '', x, ceil_mode=True)
     outs = []
     for layer, stride, dilation, grid in ((1, 1, 1, (1, )), (2, 2, 1, (1, )),
                                           (3, 1, 2, (1, )), (4, 1, 4, (1, 2,
                                                                        4))):
         block = 0
         while f'layer{layer}.{block}.conv1.weight' in sd:
-            x = _bottleneck(sd, f'layer{layer}.{block}', x,
-                            stride if block == 0 else 1,
-                            dilation * grid[block % len(grid)])
+            x = bottleneck(sd, f'layer{layer}.{block}', x,
+                           stride if block == 0 else 1,
+                           dilation * grid[block % len(grid)])
             block += 1
         outs.append(x)
     return outs[2], outs[3]
@@ -381,12 +258,8 @@ def official_trunk(sd: StateDict, x: Tensor) -> Tuple[Tensor, Tensor]:
 
 def official_dsn(sd: StateDict, kind: str, x: Tensor) -> Tensor:
     """The auxiliary head on layer3 (eval: dropout is the identity)."""
-    y = bn(sd, 'dsn.1',
-           F.conv2d(x, sd['dsn.0.weight'], sd['dsn.0.bias'], padding=1))
-    if kind == 'gald':
-        y = F.relu(y)
     cls = 4 if kind == 'gald' else 3
-    return F.conv2d(y, sd[f'dsn.{cls}.weight'], sd[f'dsn.{cls}.bias'])
+    return conv(sd, f'dsn.{cls}', conv_bn(sd, 'dsn', x, kind == 'gald'))
 
 
 def official_forward(sd: StateDict, kind: str,

@@ -1,11 +1,7 @@
-"""Gated-SCNN's official boundary ground truth, as the official computes it.
-
-nv-tlabs/GSCNN@3acff78 ``datasets/edge_utils.py``: ``mask_to_onehot``
-(line 11, train ids 1..N) and ``onehot_to_binary_edges`` (line 49, per class
-two scipy Euclidean distance transforms of the zero-padded mask, a pixel
-within ``radius`` of the class border set). Slow by design; the tests and
-``mmext_pixel.analysis.boundary_cost`` compare ``seg_boundary_map(...,
-official=True)`` with it.
+"""Gated-SCNN's boundary ground truth as the official computes it:
+nv-tlabs/GSCNN@3acff78 ``datasets/edge_utils.py``, ``mask_to_onehot`` (line
+11, train ids 1..N) and ``onehot_to_binary_edges`` (line 49: per class two
+Euclidean distance transforms of the zero-padded mask).
 """
 import numpy as np
 from scipy.ndimage import distance_transform_edt

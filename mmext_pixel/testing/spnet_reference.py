@@ -1,22 +1,19 @@
-"""SPNet (houqb/SPNet) as plain functions of an official state dict.
-
-Our reading of the official ``models/spnet.py``, ``customize.py``,
-``resnet.py`` and ``fcn.py``, written with ``torch.nn.functional`` only and
-independent of mmseg and of our modules: the keys and shapes an official
-checkpoint holds, random state dicts of that form, and the official
-eval-mode forward (BN on running statistics, no dropout). The converter and
-model tests and ``tools/analysis_tools/benchmark.py --official`` compare
-our models with it.
+"""SPNet (houqb/SPNet) as functions of an official state dict: our reading
+of ``models/spnet.py``, ``customize.py``, ``resnet.py`` and ``fcn.py`` in
+eval mode, independent of mmseg and of our modules, and random state dicts
+with the official keys.
 """
-from collections import OrderedDict
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .layers import (Shapes, StateDict, bn, bottleneck, conv, conv_bn,
+                     conv_shapes, deep_stem, random_state, random_value,
+                     resize, resnet_shapes, seq_shapes)
+
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
-UP = dict(mode='bilinear', align_corners=True)  # the official up_kwargs
 MIXED_POOL_SIZES = (20, 12)
 
 
@@ -30,25 +27,17 @@ def block_settings(depth: int) -> List[Tuple[str, int, int, int, bool]]:
     """
     settings = []
     for layer, num in enumerate(STAGE_BLOCKS[depth], 1):
-        planes = 64 * 2**(layer - 1)
         for i in range(num):
             stride = 2 if layer == 2 and i == 0 else 1
             dilation = {3: 1 if i == 0 else 2, 4: 4 * 2**i}.get(layer, 1)
-            spm = layer == 4 or i == num - 1
-            settings.append(
-                (f'layer{layer}.{i}', planes, stride, dilation, spm))
+            settings.append((f'layer{layer}.{i}', 64 * 2**(layer - 1), stride,
+                             dilation, layer == 4 or i == num - 1))
     return settings
-
-
-def _bn_shapes(prefix: str, channels: int) -> List[Tuple[str, tuple]]:
-    return [(f'{prefix}.{n}', (channels, ))
-            for n in ('weight', 'bias', 'running_mean', 'running_var')
-            ] + [(f'{prefix}.num_batches_tracked', ())]
 
 
 def official_shapes(depth: int = 50,
                     num_classes: int = 19,
-                    prefix: str = 'module.') -> List[Tuple[str, tuple]]:
+                    prefix: str = 'module.') -> Shapes:
     """Every key of an official SPNet checkpoint's state dict, in order,
     with its shape: backbone ``pretrained.``, head ``head.``, auxiliary FCN
     head ``auxlayer.``.
@@ -59,78 +48,25 @@ def official_shapes(depth: int = 50,
         prefix (str): Before every key (DataParallel's). Defaults to
             'module.'.
     """
-    shapes = []
-
-    def conv(name, cout, cin, kh, kw, bias=False):
-        shapes.append((name + '.weight', (cout, cin, kh, kw)))
-        if bias:
-            shapes.append((name + '.bias', (cout, )))
-
-    def conv_bn(name, cout, cin, kh, kw):  # nn.Sequential(conv, bn, ...)
-        conv(name + '.0', cout, cin, kh, kw)
-        shapes.extend(_bn_shapes(name + '.1', cout))
-
-    b = 'pretrained.'
-    conv(b + 'conv1.0', 64, 3, 3, 3)
-    shapes.extend(_bn_shapes(b + 'conv1.1', 64))
-    conv(b + 'conv1.3', 64, 64, 3, 3)
-    shapes.extend(_bn_shapes(b + 'conv1.4', 64))
-    conv(b + 'conv1.6', 128, 64, 3, 3)
-    shapes.extend(_bn_shapes(b + 'bn1', 128))
-    inplanes = 128
-    for name, planes, stride, _, spm in block_settings(depth):
-        p = b + name
-        conv(p + '.conv1', planes, inplanes, 1, 1)
-        shapes.extend(_bn_shapes(p + '.bn1', planes))
-        conv(p + '.conv2', planes, planes, 3, 3)
-        shapes.extend(_bn_shapes(p + '.bn2', planes))
-        conv(p + '.conv3', planes * 4, planes, 1, 1)
-        shapes.extend(_bn_shapes(p + '.bn3', planes * 4))
-        if name.endswith('.0'):
-            conv(p + '.downsample.0', planes * 4, inplanes, 1, 1)
-            shapes.extend(_bn_shapes(p + '.downsample.1', planes * 4))
-        if spm:
-            conv(p + '.spm.conv1', planes, planes, 3, 1)
-            shapes.extend(_bn_shapes(p + '.spm.bn1', planes))
-            conv(p + '.spm.conv2', planes, planes, 1, 3)
-            shapes.extend(_bn_shapes(p + '.spm.bn2', planes))
-            conv(p + '.spm.conv3', planes, planes, 1, 1, bias=True)
-        inplanes = planes * 4
-
-    conv_bn('head.trans_layer', 1024, 2048, 1, 1)
+    blocks = STAGE_BLOCKS[depth]
+    shapes, _ = resnet_shapes(
+        'pretrained.',
+        blocks,
+        spm=lambda layer, i: layer == 4 or i == blocks[layer - 1] - 1)
+    k3 = (3, 3)
+    shapes += seq_shapes('head.trans_layer', 1024, 2048)
     for k in (1, 2):
         p = f'head.strip_pool{k}.'
-        conv_bn(p + 'conv1_1', 256, 1024, 1, 1)
-        conv_bn(p + 'conv1_2', 256, 1024, 1, 1)
-        for j, (kh, kw) in enumerate([(3, 3), (3, 3), (3, 3), (1, 3), (3, 1),
-                                      (3, 3), (3, 3)]):
-            conv_bn(p + f'conv2_{j}', 256, 256, kh, kw)
-        conv_bn(p + 'conv3', 1024, 512, 1, 1)
-    conv_bn('head.score_layer', 512, 1024, 3, 3)
-    conv('head.score_layer.4', num_classes, 512, 1, 1, bias=True)
-    conv_bn('auxlayer.conv5', 256, 1024, 3, 3)
-    conv('auxlayer.conv5.4', num_classes, 256, 1, 1, bias=True)
+        shapes += seq_shapes(p + 'conv1_1', 256, 1024)
+        shapes += seq_shapes(p + 'conv1_2', 256, 1024)
+        for j, kernel in enumerate([k3, k3, k3, (1, 3), (3, 1), k3, k3]):
+            shapes += seq_shapes(p + f'conv2_{j}', 256, 256, kernel)
+        shapes += seq_shapes(p + 'conv3', 1024, 512)
+    shapes += seq_shapes('head.score_layer', 512, 1024, k3)
+    shapes += conv_shapes('head.score_layer.4', num_classes, 512, bias=True)
+    shapes += seq_shapes('auxlayer.conv5', 256, 1024, k3)
+    shapes += conv_shapes('auxlayer.conv5.4', num_classes, 256, bias=True)
     return [(prefix + k, s) for k, s in shapes]
-
-
-def random_value(key: str,
-                 shape: Sequence[int],
-                 generator: torch.Generator,
-                 dtype: torch.dtype = torch.float32) -> Tensor:
-    """A random tensor for a state-dict entry, so that activations stay of
-    order one: conv weights scaled by fan-in, BN weights and running
-    variances in [0.5, 1.5), biases and running means small (eval-mode BN is
-    then a real affine map, not the identity)."""
-    leaf = key.rsplit('.', 1)[-1]
-    if leaf == 'num_batches_tracked':
-        return torch.tensor(1000)
-    if len(shape) == 1 and leaf in ('running_var', 'weight'):
-        return torch.rand(shape, generator=generator, dtype=dtype) + 0.5
-    if len(shape) == 1:  # bias, running_mean
-        return torch.randn(shape, generator=generator, dtype=dtype) * 0.1
-    fan_in = shape[1] * shape[2] * shape[3]
-    return torch.randn(
-        shape, generator=generator, dtype=dtype) * (1.0 / fan_in)**0.5
 
 
 def random_official_state_dict(
@@ -138,7 +74,7 @@ def random_official_state_dict(
         num_classes: int = 19,
         prefix: str = 'module.',
         seed: int = 0,
-        dtype: torch.dtype = torch.float32) -> 'OrderedDict[str, Tensor]':
+        dtype: torch.dtype = torch.float32) -> StateDict:
     """An official-style state dict with :func:`random_value` values.
 
     Args:
@@ -149,10 +85,8 @@ def random_official_state_dict(
         dtype (torch.dtype): Of the floating tensors. Defaults to
             torch.float32.
     """
-    g = torch.Generator().manual_seed(seed)
-    return OrderedDict(
-        (key, random_value(key, shape, g, dtype))
-        for key, shape in official_shapes(depth, num_classes, prefix))
+    return random_state(
+        official_shapes(depth, num_classes, prefix), seed, dtype)
 
 
 def randomise(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -183,102 +117,65 @@ class OfficialSPNet:
         }
         self.depth = depth
 
-    # -- primitives -------------------------------------------------------
-    def conv(self,
-             name: str,
-             x: Tensor,
-             stride: int = 1,
-             dilation: int = 1) -> Tensor:
-        w = self.sd[name + '.weight']
-        pad = ((w.shape[2] - 1) // 2 * dilation,
-               (w.shape[3] - 1) // 2 * dilation)
-        return F.conv2d(x, w, self.sd.get(name + '.bias'), stride, pad,
-                        dilation)
-
-    def bn(self, name: str, x: Tensor) -> Tensor:
-        s = self.sd
-        return F.batch_norm(x, s[name + '.running_mean'],
-                            s[name + '.running_var'], s[name + '.weight'],
-                            s[name + '.bias'], False, 0.0, 1e-5)
-
-    def conv_bn(self, name: str, x: Tensor, relu: bool = False) -> Tensor:
-        x = self.bn(name + '.1', self.conv(name + '.0', x))
-        return F.relu(x) if relu else x
-
-    # -- trunk ------------------------------------------------------------
     def sp_gate(self, name: str, x: Tensor) -> Tensor:
         h, w = x.shape[2:]
-        col = F.adaptive_avg_pool2d(x, (h, 1))
-        col = self.bn(name + '.bn1', self.conv(name + '.conv1', col))
-        row = F.adaptive_avg_pool2d(x, (1, w))
-        row = self.bn(name + '.bn2', self.conv(name + '.conv2', row))
+        col = bn(
+            self.sd, name + '.bn1',
+            conv(self.sd, name + '.conv1', F.adaptive_avg_pool2d(x, (h, 1))))
+        row = bn(
+            self.sd, name + '.bn2',
+            conv(self.sd, name + '.conv2', F.adaptive_avg_pool2d(x, (1, w))))
         mixed = F.relu(col.expand(-1, -1, h, w) + row.expand(-1, -1, h, w))
-        return torch.sigmoid(self.conv(name + '.conv3', mixed))
-
-    def bottleneck(self, name: str, x: Tensor, stride: int, dilation: int,
-                   spm: bool) -> Tensor:
-        out = F.relu(self.bn(name + '.bn1', self.conv(name + '.conv1', x)))
-        out = self.conv(name + '.conv2', out, stride, dilation)
-        out = F.relu(self.bn(name + '.bn2', out))
-        if spm:
-            out = out * self.sp_gate(name + '.spm', out)
-        out = self.bn(name + '.bn3', self.conv(name + '.conv3', out))
-        if name + '.downsample.0.weight' in self.sd:
-            x = self.bn(name + '.downsample.1',
-                        self.conv(name + '.downsample.0', x, stride))
-        return F.relu(out + x)
+        return torch.sigmoid(conv(self.sd, name + '.conv3', mixed))
 
     def trunk(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """(c3, c4): the layer3 and layer4 outputs."""
-        p = 'pretrained.'
-        x = F.relu(self.bn(p + 'conv1.1', self.conv(p + 'conv1.0', x, 2)))
-        x = F.relu(self.bn(p + 'conv1.4', self.conv(p + 'conv1.3', x)))
-        x = F.relu(self.bn(p + 'bn1', self.conv(p + 'conv1.6', x)))
-        x = F.max_pool2d(x, 3, 2, 1)
+        x = deep_stem(self.sd, 'pretrained.', x)
         c3 = None
         for name, _, stride, dilation, spm in block_settings(self.depth):
             if name == 'layer4.0':
                 c3 = x
-            x = self.bottleneck(p + name, x, stride, dilation, spm)
+            p = 'pretrained.' + name
+            x = bottleneck(
+                self.sd, p, x, stride, dilation,
+                (lambda y, p=p: self.sp_gate(p + '.spm', y)) if spm else None)
         return c3, x
 
-    # -- heads ------------------------------------------------------------
     def mixed_pooling(self, name: str, x: Tensor) -> Tensor:
-        h, w = x.shape[2:]
-        x1 = self.conv_bn(name + '.conv1_1', x, relu=True)
-        x2 = self.conv_bn(name + '.conv1_2', x, relu=True)
-        a = self.conv_bn(name + '.conv2_0', x1)
-        b = F.interpolate(
-            self.conv_bn(name + '.conv2_1',
-                         F.adaptive_avg_pool2d(x1, MIXED_POOL_SIZES[0])),
-            (h, w), **UP)
-        c = F.interpolate(
-            self.conv_bn(name + '.conv2_2',
-                         F.adaptive_avg_pool2d(x1, MIXED_POOL_SIZES[1])),
-            (h, w), **UP)
-        d = F.interpolate(
-            self.conv_bn(name + '.conv2_3', F.adaptive_avg_pool2d(x2, (1, w))),
-            (h, w), **UP)
-        e = F.interpolate(
-            self.conv_bn(name + '.conv2_4', F.adaptive_avg_pool2d(x2, (h, 1))),
-            (h, w), **UP)
-        y1 = self.conv_bn(name + '.conv2_5', F.relu(a + b + c), relu=True)
-        y2 = self.conv_bn(name + '.conv2_6', F.relu(e + d), relu=True)
-        return F.relu(x +
-                      self.conv_bn(name + '.conv3', torch.cat([y1, y2], 1)))
+        size = x.shape[2:]
+
+        def branch(conv_name, y, pooled=None, relu=False):
+            if pooled is not None:
+                y = F.adaptive_avg_pool2d(y, pooled)
+            y = conv_bn(self.sd, f'{name}.{conv_name}', y, relu)
+            return y if pooled is None else resize(y, size)
+
+        x1, x2 = branch(
+            'conv1_1', x, relu=True), branch(
+                'conv1_2', x, relu=True)
+        pools = (branch('conv2_1', x1, MIXED_POOL_SIZES[0]),
+                 branch('conv2_2', x1, MIXED_POOL_SIZES[1]))
+        y1 = branch(
+            'conv2_5',
+            F.relu(branch('conv2_0', x1) + pools[0] + pools[1]),
+            relu=True)
+        strips = (branch('conv2_4', x2,
+                         (size[0], 1)), branch('conv2_3', x2, (1, size[1])))
+        y2 = branch('conv2_6', F.relu(sum(strips)), relu=True)
+        return F.relu(x + branch('conv3', torch.cat([y1, y2], 1)))
 
     def head(self, c4: Tensor) -> Tensor:
-        x = self.conv_bn('head.trans_layer', c4, relu=True)
+        x = conv_bn(self.sd, 'head.trans_layer', c4)
         x = self.mixed_pooling('head.strip_pool1', x)
         x = self.mixed_pooling('head.strip_pool2', x)
-        x = self.conv_bn('head.score_layer', x, relu=True)
-        return self.conv('head.score_layer.4', x)
+        x = conv_bn(self.sd, 'head.score_layer', x)
+        return conv(self.sd, 'head.score_layer.4', x)
 
     def aux(self, c3: Tensor) -> Tensor:
-        x = self.conv_bn('auxlayer.conv5', c3, relu=True)
-        return self.conv('auxlayer.conv5.4', x)
+        x = conv_bn(self.sd, 'auxlayer.conv5', c3)
+        return conv(self.sd, 'auxlayer.conv5.4', x)
 
     def __call__(self, img: Tensor) -> Tensor:
         """Eval-mode logits at the input size, as the official returns."""
         _, c4 = self.trunk(img)
-        return F.interpolate(self.head(c4), img.shape[2:], **UP)
+        return resize(self.head(c4), img.shape[2:])

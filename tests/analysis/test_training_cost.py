@@ -8,9 +8,9 @@ from mmengine.config import Config
 
 from conftest import REPO_ROOT
 from mmext_pixel.analysis import training_cost as cost
-from mmext_pixel.analysis.official_heads import (official_head,
-                                                 training_mode_references)
+from mmext_pixel.analysis.official_heads import official_head
 from mmext_pixel.analysis.timing import check_device
+from mmext_pixel.testing.layers import batch_statistics
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import load_config
 
@@ -92,7 +92,7 @@ def test_official_steps_start_from_the_same_function(config):
                     default_scope='mmseg'))).train()
     official, _, _ = official_head(cfg, ours)
     x = torch.randn(2, ours.in_channels, 8, 8)
-    with torch.no_grad(), training_mode_references():
+    with torch.no_grad(), batch_statistics():
         expected = official(x)
     got = ours([None] * ours.in_index + [x])
     torch.testing.assert_close(got, expected, rtol=1e-3, atol=1e-3)

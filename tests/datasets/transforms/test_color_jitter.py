@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers.augmentation_reference import gscnn_color_jitter
 from mmext_pixel.datasets.transforms import ColorJitter, color_jitter
-from mmext_pixel.testing.augmentation_reference import gscnn_color_jitter
 
 # the reference is torchvision's own (installed with the pose stack;
 # `install.sh --no-pose` leaves it out)

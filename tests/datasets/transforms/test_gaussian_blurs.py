@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import augmentation_reference as official
 from mmext_pixel.datasets.transforms import (RandomGaussianBlur,
                                              RandomSigmaGaussianBlur)
-from mmext_pixel.testing import augmentation_reference as official
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,5 @@
 """The configs' training pipelines against HRNet's augmentation arithmetic
-(mmext_pixel.testing.hrnet_augment_reference): the same drawn scale index,
+(tests/helpers/hrnet_augment_reference.py): the same drawn scale index,
 crop offsets and flip give the same image and label arrays."""
 import copy
 
@@ -9,7 +9,7 @@ from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmseg.utils import register_all_modules
 
-from mmext_pixel.testing import hrnet_augment_reference as ref
+from helpers import hrnet_augment_reference as ref
 
 register_all_modules()
 LIP_PAIRS = ((14, 15), (16, 17), (18, 19))

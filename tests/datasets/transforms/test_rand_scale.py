@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from helpers.augmentation_reference import semseg_rand_scale
 from mmext_pixel.datasets.transforms import RandScale
-from mmext_pixel.testing.augmentation_reference import semseg_rand_scale
 
 
 def test_rand_scale_equals_official():
