@@ -34,7 +34,7 @@ def one_thread():
 def test_against_a_baseline():
     """Both steps timed in turn, the ratios and the report from those
     numbers. Each model's peak memory from a process of its own is checked
-    on the GPU check's smoke run (tests/analysis/test_gpu_check.py), which
+    on the GPU check's smoke run (tests/apis/test_gpu_check_api.py), which
     measures GSTO against FCN-HRNet the same way."""
     r = cost.training_cost(
         GSTO,

@@ -5,7 +5,8 @@ tools/deployment/quantize.py say how to install the runtime where it is
 missing.
 
 The tool's ``main`` (``mmext_pixel_runtime.infer.main``) is called
-in-process; its command line is run as a process in test_onnx_infer.py."""
+in-process; its command line is run as a process in
+tests/tools/test_onnx_infer.py."""
 import io
 import json
 import sys

@@ -5,7 +5,7 @@ counterpart, the ``--aug-test`` test run, the ONNX export run by ONNX
 Runtime) on one segmentation config with a baseline and the pose config,
 and GSTO's cost ratios, run once for the module. Times are checked to be
 measured (positive), never against a bound. The command line is tested in
-tests/tools/test_gpu_check_cli.py."""
+tests/tools/test_gpu_check.py."""
 import json
 import math
 import os.path as osp

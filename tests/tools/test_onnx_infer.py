@@ -21,7 +21,6 @@ from mmseg.visualization import SegLocalVisualizer
 
 from conftest import REPO_ROOT, import_deploy_package, run_tool
 from helpers.import_blocker import write_import_blocker
-from mmext_pixel.deployment import export_onnx
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import load_config
 
@@ -29,6 +28,8 @@ pytestmark = pytest.mark.slow  # every test here starts a process
 
 onnx = import_deploy_package('onnx')
 runtime = import_deploy_package('mmext_pixel_runtime')
+# mmext_pixel.deployment needs the runtime
+export_onnx = import_deploy_package('mmext_pixel.deployment').export_onnx
 TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
 # the tool runs where none of these can be imported
 BLOCKED = ('torch', 'torchvision', 'mmcv', 'mmengine', 'mmseg', 'mmdet',
