@@ -21,7 +21,7 @@ def test_page_tests_skip_without_chromium(tmp_path):
     assert shutil.which('chromium', path=path) is None
     proc = subprocess.run([
         sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
-        'tests/runtime/test_server_page.py'
+        '-n', '0', 'tests/runtime/test_server_page.py'
     ],
                           cwd=REPO_ROOT,
                           env=env,
