@@ -1,6 +1,6 @@
 """tools/gpu_check.py as a user runs it: a step that fails fails the run
 (exit 1) naming the config and the step. The steps themselves are tested
-in tests/analysis/test_gpu_check.py."""
+in tests/apis/test_gpu_check.py."""
 import json
 import os.path as osp
 
