@@ -20,9 +20,10 @@ import os
 import os.path as osp
 import subprocess
 import sys
+from collections import deque
 
-from mmext_pixel.apis.demo import (demo_options, evaluate_miou,
-                                   is_progress_line, write_visualizations)
+from mmext_pixel.apis.demo import (ProgressTee, demo_options, evaluate_miou,
+                                   write_visualizations)
 from mmext_pixel.datasets import make_synthetic_urbanisation
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -48,22 +49,19 @@ def run_tool(argv, log_path):
     """Run one of our tools, its log in ``log_path``, its progress shown."""
     cmd = [sys.executable] + argv
     print('$', ' '.join(cmd), flush=True)
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    lines = []
-    with open(log_path, 'w') as log, subprocess.Popen(
+    tee, tail = ProgressTee(log_path), deque(maxlen=40)
+    with subprocess.Popen(
             cmd,
-            cwd=os.getcwd(),
-            env=env,
+            env=dict(os.environ, PYTHONWARNINGS='ignore'),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True) as proc:
         for line in proc.stdout:
-            log.write(line)
-            lines.append(line)
-            if is_progress_line(line):
-                print(line, end='', flush=True)
+            tee.write(line)
+            tail.append(line)
+    tee.log.close()
     if proc.returncode:
-        sys.stdout.write(''.join(lines[-40:]))
+        sys.stdout.write(''.join(tail))
         raise SystemExit(f'{argv[0]} failed with exit code '
                          f'{proc.returncode}; log: {log_path}')
 
