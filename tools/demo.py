@@ -10,7 +10,8 @@ With no dataset on the machine it:
 2. trains HRNetV2-W18-Small-v1 from scratch on it on CPU with tools/train.py
    (mmengine's Runner; the config is
    configs/hrnet/fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128.py);
-3. evaluates val mIoU with tools/test.py, plain and with --aug-test;
+3. evaluates val mIoU as tools/test.py does, plain and with --aug-test, in
+   this process (mmext_pixel.apis.tester);
 4. writes a few PNGs (image | ground truth | prediction) and summary.json.
 """
 import argparse
@@ -19,8 +20,9 @@ import os
 import os.path as osp
 import subprocess
 import sys
+from collections import deque
 
-from mmext_pixel.apis.demo import (demo_options, is_progress_line, last_miou,
+from mmext_pixel.apis.demo import (ProgressTee, demo_options, evaluate_miou,
                                    write_visualizations)
 from mmext_pixel.datasets import make_synthetic_urbanisation
 
@@ -44,28 +46,24 @@ def parse_args():
 
 
 def run_tool(argv, log_path):
-    """Run one of our tools, streaming its log, and return its output."""
+    """Run one of our tools, its log in ``log_path``, its progress shown."""
     cmd = [sys.executable] + argv
     print('$', ' '.join(cmd), flush=True)
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    lines = []
-    with open(log_path, 'w') as log, subprocess.Popen(
+    tee, tail = ProgressTee(log_path), deque(maxlen=40)
+    with subprocess.Popen(
             cmd,
-            cwd=os.getcwd(),
-            env=env,
+            env=dict(os.environ, PYTHONWARNINGS='ignore'),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True) as proc:
         for line in proc.stdout:
-            log.write(line)
-            lines.append(line)
-            if is_progress_line(line):
-                print(line, end='', flush=True)
+            tee.write(line)
+            tail.append(line)
+    tee.log.close()
     if proc.returncode:
-        sys.stdout.write(''.join(lines[-40:]))
+        sys.stdout.write(''.join(tail))
         raise SystemExit(f'{argv[0]} failed with exit code '
                          f'{proc.returncode}; log: {log_path}')
-    return ''.join(lines)
 
 
 def main():
@@ -83,17 +81,16 @@ def main():
         args.work_dir, '--cfg-options'
     ] + train_options, osp.join(args.work_dir, 'train.log'))
     checkpoint = osp.join(args.work_dir, f'iter_{iters}.pth')
-
-    test = [
-        osp.join(REPO, 'tools', 'test.py'), DEMO_CONFIG, checkpoint,
-        '--work-dir', args.work_dir
-    ]
-    miou = last_miou(
-        run_tool(test + ['--cfg-options'] + data_options,
-                 osp.join(args.work_dir, 'test.log')))
-    miou_aug = last_miou(
-        run_tool(test + ['--aug-test', '--cfg-options'] + data_options,
-                 osp.join(args.work_dir, 'test_aug.log')))
+    test = [osp.join(REPO, 'tools', 'test.py'), DEMO_CONFIG, checkpoint]
+    miou = {}
+    for aug, log in ((False, 'test.log'), (True, 'test_aug.log')):
+        # the command's run, in this process (mmext_pixel.apis.tester)
+        print('$', sys.executable, *test, '--work-dir', args.work_dir,
+              *['--aug-test'][:aug], '--cfg-options', *data_options)
+        miou[aug] = evaluate_miou(DEMO_CONFIG, checkpoint, args.work_dir,
+                                  dict(o.split('=', 1) for o in data_options),
+                                  osp.join(args.work_dir, log), aug)
+    miou, miou_aug = miou[False], miou[True]
 
     pngs = write_visualizations(DEMO_CONFIG, checkpoint, data_root,
                                 osp.join(args.work_dir, 'vis'),

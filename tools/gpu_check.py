@@ -4,30 +4,13 @@ fast, in how much memory: one command for a short stay on a CUDA machine.
     python tools/gpu_check.py [--device cuda|cpu] [--smoke] [--iters N]
         [--only METHOD ...] [--work-dir DIR] [--cfg-options k=v ...]
 
-For each method's main config it runs, in order: ``train_fp32`` (``--iters``
-(20) training steps in float32 at the config's crop and per-GPU batch;
-every loss must stay finite), ``train_amp`` (the same with mmengine's
-``AmpOptimWrapper``; skipped on the CPU, with the reason), ``cost`` (step
-time and peak memory against the counterpart, as
-``tools/analysis_tools/benchmark_train.py --baseline`` or ``--official``
-measure them), ``aug_test`` (the test run of ``tools/test.py CONFIG CKPT
---aug-test``, in-process, on two synthetic images in the dataset's own
-layout) and ``onnx`` (the export at the crop, run by ONNX Runtime's CUDA
-provider on ``--device cuda``, skipped where ``onnxruntime-gpu`` is not
-installed; the CPU provider on ``--device cpu``).
-``mmext_pixel.apis.gpu_check`` documents each step. On CUDA it then reports
-GSTO's cost: the training-step and inference ratios of GSTO-W48 /
-FCN-HRNet-W48 and GSTO-W32 / HRNet-W32 top-down pose (256x192), in float32
-and AMP (with ``--smoke`` on the CPU, float32 at the tiny widths).
-
-``--smoke`` shrinks the configs (narrow trunks, small crops and test sizes,
-2 steps, one CPU thread) so that the same steps run in about a minute on a
-CPU.
-
-It writes ``WORK_DIR/gpu_check.json`` and ``WORK_DIR/gpu_check.md`` (one
-table) and prints the table, with the mmcv build it ran with
-(``get_compiling_cuda_version`` says 'not available' for a CPU-ops build).
-It exits 1, naming the config and the step, when any step fails.
+Per method: ``train_fp32``, ``train_amp`` (skipped on the CPU), ``cost``
+(against the counterpart, as ``benchmark_train.py``), ``aug_test`` (the test
+run of ``tools/test.py --aug-test``, in-process) and ``onnx``; then GSTO's
+cost ratios (docs/train_test.md, "GPU runs"). ``--smoke`` shrinks the
+configs so that the steps run in about a minute on a CPU. It writes
+``WORK_DIR/gpu_check.json`` and ``.md``, prints the table and the mmcv
+build, and exits 1, naming the config and the step, when a step fails.
 """
 import argparse
 import os.path as osp

@@ -6,28 +6,10 @@
         [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
-``--aug-test`` (alias ``--tta``) is mmseg's test-time augmentation: by
-default scales 0.5, 0.75, 1.0, 1.25, 1.5, 1.75 and a horizontal flip, as the
-config's ``tta_pipeline`` defines them; for pose configs it turns on flip
-test. Our paper configs select ``MultiScaleTileTTAModel`` in ``tta_model``,
-which merges the views as the paper's evaluation script did (see each
-config README's "Test protocol"). When the test dataset declares left/right
-class pairs (its metainfo's ``flip_pairs``, e.g. LIP) and the config's
-``tta_model`` is mmseg's plain ``SegTTAModel``, the flipped views swap those
-classes' scores (``FlipSwapSegTTAModel``). A pose test runs flip test as its
-config says, ``--aug-test`` turns it on and ``--no-flip-test`` off.
-``--out`` is a folder of predicted label PNGs for segmentation and a .pkl
-dump for pose. A segmentation test split without labels (also one whose
-label maps are all ignore, as Cityscapes' ``gtFine/test``) is predicted
-only (written to ``--out``, or to WORK_DIR/predictions); for Cityscapes
-that is the test server's label-ID PNGs (mmseg's ``CityscapesMetric``,
-needs cityscapesscripts), in ``--out`` or WORK_DIR/cityscapes_test.
-``--coco-test-dev`` runs a COCO pose config on test-dev (the image-info
-file and detected boxes) and writes the COCO server's keypoint results
-JSON (mmpose's ``CocoMetric``, ``format_only``) to WORK_DIR.
-
-A checkpoint that does not fit the model (shapes, missing or unexpected
-keys) stops the test, unless ``--allow-partial`` loads what fits.
+``mmext_pixel.apis.tester`` runs it; docs/train_test.md says what each
+option does (the test-time augmentation of the config's ``tta_model``, the
+pose flip test, predictions of a split without labels, the Cityscapes and
+COCO test-dev server files, a checkpoint that does not fit).
 """
 import argparse
 import os
@@ -123,29 +105,27 @@ def main():
     try:
         check_checkpoint_file(args.checkpoint)
         cfg = load_config(args.config, args.cfg_options)
-        try:
-            cfg, dataset = prepare_test(
-                cfg,
-                args.config,
-                args.checkpoint,
-                work_dir=args.work_dir,
-                launcher=args.launcher,
-                out=args.out,
-                show=args.show,
-                show_dir=args.show_dir,
-                wait_time=args.wait_time,
-                show_interval=args.show_interval,
-                aug_test=args.aug_test,
-                aug_scales=args.aug_scales,
-                aug_flip=not args.no_aug_flip,
-                no_flip_test=args.no_flip_test,
-                coco_test_dev=args.coco_test_dev)
-        except TestOptionError as e:
-            raise SystemExit(str(e))
-        except (FileNotFoundError, ImportError) as e:
-            raise SystemExit(f'error: {e}')
+        cfg, dataset = prepare_test(
+            cfg,
+            args.config,
+            args.checkpoint,
+            work_dir=args.work_dir,
+            launcher=args.launcher,
+            out=args.out,
+            show=args.show,
+            show_dir=args.show_dir,
+            wait_time=args.wait_time,
+            show_interval=args.show_interval,
+            aug_test=args.aug_test,
+            aug_scales=args.aug_scales,
+            aug_flip=not args.no_aug_flip,
+            no_flip_test=args.no_flip_test,
+            coco_test_dev=args.coco_test_dev)
         run_test(cfg, dataset, args.allow_partial)
-    except (CheckpointError, ClassCountError) as e:
+    except TestOptionError as e:
+        raise SystemExit(str(e))
+    except (CheckpointError, ClassCountError, FileNotFoundError,
+            ImportError) as e:
         raise SystemExit(f'error: {e}')
 
 

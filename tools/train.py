@@ -3,16 +3,10 @@
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 
-The config's ``load_from`` loads what fits the model (fine-tuning from a
-checkpoint with another class count) and logs one summary of what did not;
-an empty or truncated checkpoint file is an error naming it. Before the
-first step the val and test label maps are read and checked against their
-images and the classes (``--no-label-check`` skips it; unchanged files are
-not read again), and heads and datasets that disagree on the class count
-stop the run; a non-finite loss stops it at its iteration (``--cfg-options
-check_finite_loss=False`` turns that off). Checkpoints are written
-atomically and ``--resume`` takes the newest one that loads and was not
-saved while the loss diverged (docs/train_test.md, "What stops a run").
+``load_from`` loads what fits the model; the val and test label maps are
+checked before the first step; a non-finite loss stops the run; resuming
+takes the newest checkpoint that loads (docs/train_test.md, "What stops a
+run").
 """
 import argparse
 import os
@@ -99,17 +93,11 @@ def train(args) -> None:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
-    if args.resume == 'auto':
+    if args.resume is not None:
         cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-
+        cfg.load_from = None if args.resume == 'auto' else args.resume
     if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
+        cfg.update(val_cfg=None, val_dataloader=None, val_evaluator=None)
 
     if cfg.get('load_from'):
         check_checkpoint_file(cfg.load_from)  # before the long setup

@@ -1,12 +1,14 @@
 """The pieces of the embedded demo (``tools/demo.py``) that are not its
 command lines: the options that point the demo config at the synthetic data
-and set its schedule, what of a tool's log a person follows, the mIoU a test
-run reports, and the ``image | ground truth | prediction`` panels.
+and set its schedule, what of a log a person follows, the in-process test
+runs and the ``image | ground truth | prediction`` panels.
 """
+import io
 import os
 import os.path as osp
-import re
+import sys
 import warnings
+from contextlib import redirect_stdout
 from typing import List, Tuple
 
 import cv2
@@ -15,8 +17,9 @@ from mmseg.apis import inference_model
 
 from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
 from mmext_pixel.utils.model_builder import build_model
+from mmext_pixel.utils.run_config import load_config
 
-MIOU_PATTERN = re.compile(r'mIoU: ([0-9.]+)')
+from .tester import prepare_test, run_test
 
 # Raised by mmseg while it builds the demo's model for the PNGs, about
 # mmseg's own code: its decode heads build their losses with its deprecated
@@ -61,12 +64,51 @@ def is_progress_line(line: str) -> bool:
     return 'Iter(' in line or line.startswith(('|', '+-'))
 
 
-def last_miou(output: str) -> float:
-    """The last mIoU that a test run's log reports."""
-    found = MIOU_PATTERN.findall(output)
-    if not found:
-        raise RuntimeError('no mIoU in the test output')
-    return float(found[-1])
+class ProgressTee(io.TextIOBase):
+    """Writes everything to ``log_path`` and the progress lines
+    (:func:`is_progress_line`) to the console as well."""
+
+    def __init__(self, log_path: str):
+        # left open: mmengine's logger keeps its stream after the run
+        self.log = open(log_path, 'w', buffering=1)
+        self.console, self.partial = sys.stdout, ''
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        *lines, self.partial = (self.partial + text).split('\n')
+        for line in lines:
+            if is_progress_line(line):
+                print(line, file=self.console, flush=True)
+        return len(text)
+
+
+def evaluate_miou(config: str,
+                  checkpoint: str,
+                  work_dir: str,
+                  cfg_options: dict,
+                  log_path: str,
+                  aug_test: bool = False) -> float:
+    """The val mIoU of ``tools/test.py CONFIG CKPT [--aug-test]``, run in
+    this process (:mod:`.tester`), its log in ``log_path``.
+
+    Args:
+        config (str): The demo config.
+        checkpoint (str): The trained weights.
+        work_dir (str): The test's work dir.
+        cfg_options (dict): Overrides of the config (its data root).
+        log_path (str): The run's log; its progress lines go to the
+            console as well.
+        aug_test (bool): Test-time augmentation. Defaults to False.
+    """
+    with warnings.catch_warnings(), redirect_stdout(ProgressTee(log_path)):
+        warnings.simplefilter('ignore')  # as PYTHONWARNINGS=ignore
+        cfg, dataset = prepare_test(
+            load_config(config, cfg_options),
+            config,
+            checkpoint,
+            work_dir,
+            aug_test=aug_test)
+        return float(run_test(cfg, dataset)['mIoU'])
 
 
 def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,

@@ -1,8 +1,7 @@
-"""The orchestration and report of ``tools/gpu_check.py`` (its docstring
-says what each step does): each method's check config through the steps of
-:mod:`.gpu_check_steps` in this process, then GSTO's cost ratios
-(:func:`gsto_cost`); a markdown table (prettytable) and a JSON file.
-"""
+"""The run and report of ``tools/gpu_check.py`` (its docstring says what
+each step does): each method's check config (:mod:`.gpu_check_configs`)
+trained, costed, tested (:mod:`.tester`) and exported in this process, then
+GSTO's cost ratios; a markdown table (prettytable) and a JSON file."""
 import gc
 import json
 import os
@@ -35,9 +34,9 @@ def mmcv_build() -> str:
         cuda = get_compiling_cuda_version()
     except Exception as e:  # an mmcv without compiled ops (mmcv-lite)
         return f'mmcv {mmcv.__version__}, ops not importable ({e})'
-    ops = ('CPU ops (compiled without CUDA)'
-           if cuda == 'not available' else f'CUDA ops (CUDA {cuda})')
-    return f'mmcv {mmcv.__version__}, {ops}'
+    return f'mmcv {mmcv.__version__}, ' + ('CPU ops (compiled without CUDA)'
+                                           if cuda == 'not available' else
+                                           f'CUDA ops (CUDA {cuda})')
 
 
 def cell(step: dict) -> str:
@@ -60,9 +59,7 @@ def markdown(result: dict) -> str:
         'vs counterpart (time / memory)', 'aug-test', 'ONNX'
     ])
     for method, row in result['methods'].items():
-        s = row['steps']
-        fp32, amp, cost, onnx = (
-            s[k] for k in ('train_fp32', 'train_amp', 'cost', 'onnx'))
+        fp32, amp, cost, aug, onnx = (row['steps'][k] for k in STEPS)
         size, loss, step = '', cell(fp32), ''
         if fp32['status'] == 'ok':
             size = f'{fp32["batch"]} x {fp32["shape"][0]}x{fp32["shape"][1]}'
@@ -78,6 +75,7 @@ def markdown(result: dict) -> str:
                 vs += (f'; boundary targets + dual-task loss '
                        f'{100 * cost["gscnn_added_fraction"]:.1f} % of the '
                        'step')
+        onnx_cell = cell(onnx)
         if onnx['status'] == 'ok':
             diff = onnx.get('max_abs_diff_vs_cpu_provider')
             onnx_cell = f'ok ({onnx["provider"]}' + (
@@ -87,8 +85,7 @@ def markdown(result: dict) -> str:
             method, row['config'], size, loss, step,
             _num(amp['median_step_ms'])
             if amp['status'] == 'ok' else cell(amp), mem, vs,
-            cell(s['aug_test']),
-            onnx_cell if onnx['status'] == 'ok' else cell(onnx)
+            cell(aug), onnx_cell
         ])
     table.set_style(TableStyle.MARKDOWN)
     text = (f'GPU check on {result["device_name"]} ({result["mmcv"]}, torch '
@@ -134,14 +131,18 @@ def failed_steps(result: dict) -> List[Tuple[str, str, str]]:
             if step['status'] == 'failed']
 
 
+def _failed(e: Exception) -> dict:
+    return dict(status='failed', error=f'{type(e).__name__}: {e}')
+
+
 def check_method(method: str,
                  settings: GPUCheckSettings,
                  work_dir: str,
                  log: Callable[[str], None] = print) -> dict:
-    """Every step of :data:`STEPS` on one method's main config; a step
-    that raises is recorded as failed with its traceback, and the steps
-    that need its weights are skipped. Returns ``config``,
-    ``check_config`` (the rewritten config) and ``steps``."""
+    """Every step of :data:`STEPS` on one method's main config: one that
+    raises is recorded as failed with its traceback, and the steps that
+    need its weights are skipped. Returns ``config``, ``check_config`` (the
+    rewritten config) and ``steps``."""
     path = prepare_config(method, settings, work_dir)
     cfg = load_config(path)
     row = dict(config=METHODS[method][0], check_config=path, steps={})
@@ -153,9 +154,7 @@ def check_method(method: str,
             steps[name] = fn()
         except Exception as e:
             steps[name] = dict(
-                status='failed',
-                error=f'{type(e).__name__}: {e}',
-                traceback=traceback.format_exc()[-3000:])
+                _failed(e), traceback=traceback.format_exc()[-3000:])
         steps[name]['seconds'] = time.perf_counter() - start
         log(f'[{method}] {name}: {steps[name]["status"]}')
 
@@ -181,8 +180,7 @@ def check_method(method: str,
             status='skipped',
             reason='CPU: mmengine\'s AmpOptimWrapper needs '
             'CUDA (tests/models/test_mixed_precision.py checks CPU autocast)')
-    for name, fn in (('cost', cost_step), ('aug_test', aug_test_step),
-                     ('onnx', onnx_step)):
+    for name, fn in zip(STEPS[2:], (cost_step, aug_test_step, onnx_step)):
         if not fp32:
             steps[name] = dict(status='skipped', reason='train_fp32 failed')
             continue
@@ -194,33 +192,30 @@ def check_method(method: str,
 
 def gsto_cost(settings: GPUCheckSettings, work_dir: str,
               methods: Sequence[str]) -> dict:
-    """GSTO / counterpart ratios of the training step and of inference
-    (``step_and_forward_ratios``), fp32 and, on CUDA, AMP, for each of
-    ``gsto`` and ``gsto_pose`` among ``methods`` (their check configs)."""
+    """GSTO / counterpart ratios (:func:`step_and_forward_ratios`), fp32
+    and, on CUDA, AMP, for ``gsto`` and ``gsto_pose`` among ``methods``."""
     rows = {}
     for method in (m for m in GSTO_COUNTERPARTS if m in methods):
-        path = osp.join(work_dir, 'configs', f'{method}.py')
         base = prepare_baseline(GSTO_COUNTERPARTS[method], method, settings,
                                 work_dir)
-        cfg, base_cfg = load_config(path), load_config(base)
+        cfg = load_config(osp.join(work_dir, 'configs', f'{method}.py'))
+        base_cfg = load_config(base)
         data = pose_batch(cfg) if cfg.default_scope == POSE_SCOPE else None
-        for precision in ('fp32', 'amp'):
-            key = f'{method} {precision}'
-            rows[key] = dict(counterpart=GSTO_COUNTERPARTS[method])
-            if precision == 'amp' and settings.device != 'cuda':
-                rows[key].update(status='skipped', reason='AMP needs CUDA')
+        for amp in (False, True):
+            key = f'{method} {"amp" if amp else "fp32"}'
+            row = rows[key] = dict(counterpart=GSTO_COUNTERPARTS[method])
+            if amp and settings.device != 'cuda':
+                row.update(status='skipped', reason='AMP needs CUDA')
                 continue
             try:
-                rows[key].update(
+                row.update(
                     status='ok',
                     **step_and_forward_ratios(cfg, base_cfg, settings.device,
-                                              precision == 'amp',
-                                              3 if settings.smoke else 10,
+                                              amp, 3 if settings.smoke else 10,
                                               1 if settings.smoke else 3,
                                               data))
             except Exception as e:
-                rows[key].update(
-                    status='failed', error=f'{type(e).__name__}: {e}')
+                row.update(_failed(e))
     return rows
 
 
@@ -230,7 +225,7 @@ def run_gpu_check(settings: GPUCheckSettings,
                   log: Callable[[str], None] = print) -> dict:
     """Check each method (every one of ``METHODS`` unless ``only``), then
     :func:`gsto_cost`, writing ``gpu_check.json`` and ``gpu_check.md`` to
-    ``work_dir`` after each (what was checked survives a run cut short);
+    ``work_dir`` after each (a run cut short keeps what it checked);
     returns what the JSON holds."""
     if settings.device == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError(NO_CUDA)
@@ -265,11 +260,8 @@ def run_gpu_check(settings: GPUCheckSettings,
         except Exception as e:  # the config could not be prepared
             result['methods'][method] = dict(
                 config=METHODS[method][0],
-                steps={
-                    name:
-                    dict(status='failed', error=f'{type(e).__name__}: {e}')
-                    for name in STEPS
-                })
+                steps={name: _failed(e)
+                       for name in STEPS})
         result['seconds'] = time.perf_counter() - started
         write_results(result, work_dir)
     if settings.device == 'cuda' or settings.smoke:

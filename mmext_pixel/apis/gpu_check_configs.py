@@ -1,7 +1,7 @@
 """The configs that ``tools/gpu_check.py`` runs: each method's main config
-and its counterpart, with synthetic data in the dataset's own layout, shrunk
-for ``--smoke`` (narrow trunks, small crops and test sizes) so that the same
-steps run in about a minute on a CPU."""
+and its counterpart on synthetic data in the dataset's own layout; for
+``--smoke`` with narrow trunks and small crops, so that the same steps run
+in about a minute on a CPU."""
 import copy
 import inspect
 import json
@@ -16,12 +16,31 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.hub import get_config
 from mmengine.registry import DATASETS, init_default_scope
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmseg.registry import DATASETS as SEG_DATASETS
 
+from mmext_pixel.analysis.training_cost import synthetic_labels
 from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
 
 # the folder that holds the mmext_pixel package (a checkout's root)
 PACKAGE_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+# method: (main config, counterpart of the cost step: a config, 'official'
+# (the head's official arithmetic) or None, --smoke crop (H, W) or side);
+# GALDHead's smallest map is 31x31
+METHODS = {
+    'gsto': ('gsto/gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py',
+             'hrnet/fcn_hr48_4xb2-80k_cityscapes-512x1024.py', 64),
+    'gald':
+    ('gald/gald_r50-d8_8xb1-50k_cityscapes-769x769.py', 'official', 257),
+    'dgcn':
+    ('dgcn/dgcn_r50-d8_8xb1-50k_cityscapes-832x832.py', 'official', 96),
+    'gscnn': ('gscnn/gscnn_r50-d8_8xb1-65k_cityscapes-720x720.py', None, 64),
+    'spnet':
+    ('spnet/spnet_r50-d8_4xb4-152k_ade20k-480x480.py', 'official', 64),
+    'gsto_pose': ('gsto_pose/td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py',
+                  None, (96, 64)),
+}
 # the counterparts of GSTO's cost ratios: FCN-HRNet-W48 and mmpose's
 # top-down HRNet-W32 at 256x192
 GSTO_COUNTERPARTS = {
@@ -31,24 +50,18 @@ GSTO_COUNTERPARTS = {
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'
 }
-
-
-def shipped_path(*parts: str) -> str:
-    """A file that the project ships beside the package (``configs/...``,
-    ``tools/...``): in a checkout, or in an installed package's ``.mim``
-    copy, as MIM finds them.
-
-    Args:
-        parts (str): The path's parts below the project's root.
-    """
-    for root in (PACKAGE_ROOT, osp.join(PACKAGE_ROOT, 'mmext_pixel', '.mim')):
-        path = osp.join(root, *parts)
-        if osp.exists(path):
-            return path
-    raise FileNotFoundError(
-        f'{osp.join(*parts)} is neither in {PACKAGE_ROOT} nor in the '
-        'package\'s .mim folder: run the check from a checkout of the '
-        'project or an installed mmext_pixel')
+# Per-GPU batch 1 relies on SyncBN across the GPUs for the BN after
+# Gated-SCNN's image pooling (a 1x1 map); one process trains 2 images.
+ONE_PROCESS_BATCH = {'gscnn': 2}
+# --smoke: HRNet with one module and one block per stage, widths 8..64;
+# ResNet at 1/16 of its widths; the heads' widths follow their trunk's
+TINY_HRNET = (8, 16, 32, 64)
+HEAD_WIDTHS = ('in_channels', 'channels', 'mid_channels', 'ga_channels')
+# --smoke: two scales (and the flip) instead of the config's six; pose
+# images per step instead of 64
+SMOKE_AUG_SCALES = (0.75, 1.0)
+SMOKE_POSE_BATCH = 4
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 @dataclass
@@ -57,8 +70,8 @@ class GPUCheckSettings:
 
     Args:
         device (str): ``'cuda'`` or ``'cpu'``. Defaults to 'cuda'.
-        smoke (bool): Tiny models and sizes (:data:`SMOKE`), one CPU
-            thread. Defaults to False.
+        smoke (bool): Tiny models and sizes, one CPU thread. Defaults to
+            False.
         iters (int): Training steps (at least 2). Defaults to 20.
         cfg_options (dict, optional): Overrides of every config. Defaults
             to None.
@@ -69,85 +82,20 @@ class GPUCheckSettings:
     cfg_options: Optional[dict] = None
 
 
-# method: (main config, counterpart for benchmark_train: a config,
-# 'official' or None)
-METHODS = {
-    'gsto': ('gsto/gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py',
-             'hrnet/fcn_hr48_4xb2-80k_cityscapes-512x1024.py'),
-    'gald': ('gald/gald_r50-d8_8xb1-50k_cityscapes-769x769.py', 'official'),
-    'dgcn': ('dgcn/dgcn_r50-d8_8xb1-50k_cityscapes-832x832.py', 'official'),
-    'gscnn': ('gscnn/gscnn_r50-d8_8xb1-65k_cityscapes-720x720.py', None),
-    'spnet': ('spnet/spnet_r50-d8_4xb4-152k_ade20k-480x480.py', 'official'),
-    'gsto_pose':
-    ('gsto_pose/td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py', None),
-}
+def shipped_path(*parts: str) -> str:
+    """A file the project ships beside the package (``configs/...``): in a
+    checkout, or in an installed package's ``.mim`` copy, as MIM finds it.
 
-# Per-GPU batch 1 relies on SyncBN across the GPUs for the BN after
-# Gated-SCNN's image pooling (a 1x1 map); one process trains 2 images.
-ONE_PROCESS_BATCH = {'gscnn': 2}
-
-# --smoke: HRNet with one module and one block per stage, widths 8..64
-TINY_HRNET = (8, 16, 32, 64)
-
-
-def tiny_hrnet_extra():
-    stage = dict(num_modules=1, block='BASIC')
-    extra = dict(
-        stage1=dict(
-            num_modules=1,
-            num_branches=1,
-            block='BOTTLENECK',
-            num_blocks=(1, ),
-            num_channels=(8, )))
-    for i in (2, 3, 4):
-        extra[f'stage{i}'] = dict(
-            stage,
-            num_branches=i,
-            num_blocks=(1, ) * i,
-            num_channels=TINY_HRNET[:i])
-    return extra
-
-
-def narrow_resnet(head, aux=None):
-    """ResNet trunk with 4 base and 8 stem channels (layer4 128)."""
-    model = dict(backbone=dict(base_channels=4, stem_channels=8), head=head)
-    if aux:
-        model['aux'] = aux
-    return model
-
-
-# --smoke: (crop, model changes); GALDHead's smallest map is 31x31
-SMOKE = {
-    'gsto':
-    (64,
-     dict(
-         backbone=dict(extra=tiny_hrnet_extra()),
-         head=dict(in_channels=list(TINY_HRNET), channels=sum(TINY_HRNET)))),
-    'gald': (257,
-             narrow_resnet(
-                 dict(in_channels=128, channels=32, ga_channels=16),
-                 dict(in_channels=64, channels=16))),
-    'dgcn': (96,
-             narrow_resnet(
-                 dict(in_channels=128, channels=32),
-                 dict(in_channels=64, channels=16))),
-    'gscnn':
-    (64, narrow_resnet(dict(in_channels=[8, 16, 32, 64, 128], channels=16))),
-    'spnet': (64,
-              narrow_resnet(
-                  dict(in_channels=128, mid_channels=32, channels=16),
-                  dict(in_channels=64, channels=16))),
-    # pose: input 64 wide, 96 high
-    'gsto_pose': ((96, 64),
-                  dict(
-                      backbone=dict(extra=tiny_hrnet_extra()),
-                      head=dict(in_channels=TINY_HRNET))),
-}
-
-# --smoke: two scales (and the flip) instead of the config's six
-SMOKE_AUG_SCALES = (0.75, 1.0)
-# --smoke: pose images per step instead of 64
-SMOKE_POSE_BATCH = 4
+    Args:
+        parts (str): The path's parts below the project's root.
+    """
+    for root in (PACKAGE_ROOT, osp.join(PACKAGE_ROOT, 'mmext_pixel', '.mim')):
+        if osp.exists(osp.join(root, *parts)):
+            return osp.join(root, *parts)
+    raise FileNotFoundError(
+        f'{osp.join(*parts)} is neither in {PACKAGE_ROOT} nor in the '
+        'package\'s .mim folder: run the check from a checkout of the '
+        'project or an installed mmext_pixel')
 
 
 def _scaled(value, factor):
@@ -156,110 +104,119 @@ def _scaled(value, factor):
     return max(1, int(round(value * factor)))
 
 
-def _set_pipelines(cfg: Config, fn) -> None:
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = cfg.get(key, {}).get('dataset', {})
-        for step in dataset.get('pipeline', []):
-            fn(step)
+def _without_weights(model: Config) -> None:
+    model.pop('pretrained', None)  # nothing is downloaded
+    model.backbone.init_cfg = None
+
+
+def shrink_model(model: Config) -> None:
+    """The --smoke trunk (:data:`TINY_HRNET`, or ResNet at 1/16 of its
+    widths), the heads' widths scaled alike."""
+    backbone = model.backbone
+    if 'extra' in backbone:  # HRNet
+        factor = TINY_HRNET[0] / backbone.extra.stage2.num_channels[0]
+        backbone.extra = dict(
+            stage1=dict(
+                num_modules=1,
+                num_branches=1,
+                block='BOTTLENECK',
+                num_blocks=(1, ),
+                num_channels=(8, )))
+        for i in (2, 3, 4):
+            backbone.extra[f'stage{i}'] = dict(
+                num_modules=1,
+                num_branches=i,
+                block='BASIC',
+                num_blocks=(1, ) * i,
+                num_channels=TINY_HRNET[:i])
+    else:
+        factor = 1 / 16
+        backbone.update(
+            base_channels=4,
+            stem_channels=backbone.get('stem_channels', 64) // 16)
+    for key in ('decode_head', 'auxiliary_head', 'head'):
+        heads = model.get(key) or []
+        for head in heads if isinstance(heads, list) else [heads]:
+            head.update({
+                k: _scaled(head[k], factor)
+                for k in HEAD_WIDTHS if k in head
+            })
+
+
+def _pipeline_steps(cfg: Config):
+    for key in DATALOADERS:
+        yield from cfg.get(key, {}).get('dataset', {}).get('pipeline', [])
     for group in cfg.get('tta_pipeline', []):
         for step in group.get('transforms', []):
-            for sub in (step if isinstance(step, list) else [step]):
-                fn(sub)
+            yield from (step if isinstance(step, list) else [step])
 
 
-def shrink_seg(cfg: Config, method: str) -> None:
-    crop, changes = SMOKE[method]
+def shrink(cfg: Config, crop) -> None:
+    """The --smoke sizes: the model (:func:`shrink_model`), the crop, and
+    the test sizes and pipelines scaled alike (pose: the codec's input)."""
+    shrink_model(cfg.model)
+    if cfg.default_scope == POSE_SCOPE:
+        h, w = crop
+        cfg.train_dataloader.batch_size = SMOKE_POSE_BATCH
+        codec = copy.deepcopy(cfg.model.head.decoder)
+        codec.update(input_size=(w, h), heatmap_size=(w // 4, h // 4))
+        cfg.model.head.decoder = codec
+        for step in _pipeline_steps(cfg):
+            if step.get('type') == 'TopdownAffine':
+                step['input_size'] = (w, h)
+            if step.get('type') == 'GenerateTarget':
+                step['encoder'] = copy.deepcopy(codec)
+        return
     model = cfg.model
     factor = crop / model.data_preprocessor.size[0]
-    model.backbone.update(changes['backbone'])
-    model.backbone.init_cfg = None
-    model.decode_head.update(changes['head'])
-    if 'aux' in changes and model.get('auxiliary_head'):
-        model.auxiliary_head.update(changes['aux'])
     model.data_preprocessor.size = (crop, crop)
-    test_cfg = model.get('test_cfg', {})
-    for key in ('crop_size', 'stride'):
-        if key in test_cfg:
-            test_cfg[key] = _scaled(test_cfg[key], factor)
-    tta = cfg.get('tta_model', {})
-    for key in ('crop_size', 'stride', 'base_size'):
-        if key in tta:
-            tta[key] = _scaled(tta[key], factor)
-
-    def shrink_resize(step):
+    for part, keys in ((model.get('test_cfg', {}), ('crop_size', 'stride')),
+                       (cfg.get('tta_model',
+                                {}), ('crop_size', 'stride', 'base_size'))):
+        part.update({k: _scaled(part[k], factor) for k in keys if k in part})
+    for step in _pipeline_steps(cfg):
         if step.get('type') in ('Resize', 'RandomResize') and 'scale' in step:
             step['scale'] = _scaled(step['scale'], factor)
         if step.get('type') == 'RandomCrop':
             step['crop_size'] = (crop, crop)
 
-    _set_pipelines(cfg, shrink_resize)
-
-
-def shrink_pose(cfg: Config) -> None:
-    (h, w), changes = SMOKE['gsto_pose']
-    cfg.model.backbone.update(changes['backbone'])
-    cfg.model.backbone.init_cfg = None
-    cfg.model.head.update(changes['head'])
-    cfg.train_dataloader.batch_size = SMOKE_POSE_BATCH
-    codec = copy.deepcopy(cfg.model.head.decoder)
-    codec.update(input_size=(w, h), heatmap_size=(w // 4, h // 4))
-    cfg.model.head.decoder = codec
-
-    def shrink(step):
-        if step.get('type') == 'TopdownAffine':
-            step['input_size'] = (w, h)
-        if step.get('type') == 'GenerateTarget':
-            step['encoder'] = copy.deepcopy(codec)
-
-    _set_pipelines(cfg, shrink)
-
-
-def seg_test_size(cfg: Config) -> tuple:
-    """(H, W) of the synthetic test images: the test Resize's scale."""
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step.get('type') == 'Resize' and 'scale' in step:
-            long, short = max(step['scale']), min(step['scale'])
-            return (short, long)
-    return tuple(cfg.model.data_preprocessor.size)
-
 
 def write_seg_data(cfg: Config, root: str) -> None:
-    """Two test images and label maps in the test dataset's layout."""
+    """Two test images and label maps in the test dataset's layout, at the
+    test Resize's scale."""
     init_default_scope('mmseg')
     dataset = cfg.test_dataloader.dataset
-    cls = SEG_DATASETS.get(dataset.type)
-    params = inspect.signature(cls.__init__).parameters
-    img_suffix = dataset.get('img_suffix', params['img_suffix'].default)
-    seg_suffix = dataset.get('seg_map_suffix',
-                             params['seg_map_suffix'].default)
+    params = inspect.signature(SEG_DATASETS.get(
+        dataset.type).__init__).parameters
+    suffix = {
+        k: dataset.get(k, params[k].default)
+        for k in ('img_suffix', 'seg_map_suffix')
+    }
     reduce_zero = any(
         s.get('reduce_zero_label') for s in dataset.pipeline
         if s.get('type') == 'LoadAnnotations')
-    num_classes = len(cls.METAINFO['classes'])
-    h, w = seg_test_size(cfg)
+    h, w = tuple(cfg.model.data_preprocessor.size)
+    for step in dataset.pipeline:
+        if step.get('type') == 'Resize' and 'scale' in step:
+            h, w = min(step['scale']), max(step['scale'])
+            break
+    num_classes = len(SEG_DATASETS.get(dataset.type).METAINFO['classes'])
+    labels = synthetic_labels(2, (h, w), num_classes)
+    if reduce_zero:  # void 255 is 0 before the reduction
+        labels = np.where(labels == 255, 0, labels + 1).astype(np.uint8)
     rng = np.random.default_rng(0)
-    for i in range(2):
+    for i, label in enumerate(labels):
         img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        cells = rng.integers(0, num_classes, (4, 8))
-        label = np.kron(cells, np.ones((h // 4 + 1, w // 8 + 1),
-                                       np.int64))[:h, :w]
-        label = (label + 1 if reduce_zero else label).astype(np.uint8)
-        for prefix, data, suffix in ((dataset.data_prefix.img_path, img,
-                                      img_suffix),
-                                     (dataset.data_prefix.seg_map_path, label,
-                                      seg_suffix)):
+        for prefix, data, key in ((dataset.data_prefix.img_path, img,
+                                   'img_suffix'),
+                                  (dataset.data_prefix.seg_map_path, label,
+                                   'seg_map_suffix')):
             folder = osp.join(root, prefix, 'city')
             os.makedirs(folder, exist_ok=True)
-            cv2.imwrite(osp.join(folder, f'city_{i:06d}_000019{suffix}'), data)
-    for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+            cv2.imwrite(
+                osp.join(folder, f'city_{i:06d}_000019{suffix[key]}'), data)
+    for key in DATALOADERS:
         cfg[key].dataset.data_root = root
-
-
-COCO_KEYPOINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
-                  'left_shoulder', 'right_shoulder', 'left_elbow',
-                  'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
-                  'right_hip', 'left_knee', 'right_knee', 'left_ankle',
-                  'right_ankle')
 
 
 def write_coco_data(cfg: Config, root: str) -> None:
@@ -273,12 +230,10 @@ def write_coco_data(cfg: Config, root: str) -> None:
         img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         cv2.imwrite(osp.join(root, 'images', name), img)
         images.append(dict(id=i + 1, file_name=name, height=h, width=w))
-        for j in range(2):
-            x0, y0 = 20 + 150 * j, 20
-            bw, bh = 120, 200
+        for x0 in (20, 170):
             pts = np.stack([
-                rng.uniform(x0, x0 + bw, 17),
-                rng.uniform(y0, y0 + bh, 17),
+                rng.uniform(x0, x0 + 120, 17),
+                rng.uniform(20, 220, 17),
                 np.full(17, 2.0)
             ], 1)
             annotations.append(
@@ -289,29 +244,25 @@ def write_coco_data(cfg: Config, root: str) -> None:
                     iscrowd=0,
                     num_keypoints=17,
                     keypoints=[round(float(v), 2) for v in pts.ravel()],
-                    bbox=[x0, y0, bw, bh],
-                    area=float(bw * bh) * 0.53))
-    ann = dict(
-        images=images,
-        annotations=annotations,
-        categories=[
-            dict(
-                supercategory='person',
-                id=1,
-                name='person',
-                keypoints=list(COCO_KEYPOINTS),
-                skeleton=[[16, 14], [14, 12], [17, 15], [15, 13], [12, 13],
-                          [6, 12], [7, 13], [6, 7], [6, 8], [7, 9], [8, 10],
-                          [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5],
-                          [4, 6], [5, 7]])
-        ])
-    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+                    bbox=[x0, 20, 120, 200],
+                    area=120 * 200 * 0.53))
+    coco = parse_pose_metainfo(
+        get_config('mmpose::_base_/datasets/coco.py').dataset_info)
+    category = dict(
+        supercategory='person',
+        id=1,
+        name='person',
+        keypoints=[coco['keypoint_id2name'][i] for i in range(17)],
+        skeleton=[[a + 1, b + 1] for a, b in coco['skeleton_links']])
     ann_file = osp.join(root, 'annotations', 'person_keypoints.json')
+    os.makedirs(osp.dirname(ann_file), exist_ok=True)
     with open(ann_file, 'w') as f:
-        json.dump(ann, f)
-    for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
-        dataset = cfg[key].dataset
-        dataset.update(
+        json.dump(
+            dict(
+                images=images, annotations=annotations, categories=[category]),
+            f)
+    for key in DATALOADERS:
+        cfg[key].dataset.update(
             data_root=root,
             ann_file='annotations/person_keypoints.json',
             data_prefix=dict(img='images/'),
@@ -324,15 +275,11 @@ def prepare_config(method: str, settings: GPUCheckSettings,
                    work_dir: str) -> str:
     """The shipped config with synthetic data (and --smoke sizes), written
     to ``work_dir/configs/METHOD.py``."""
-    cfg = load_config(shipped_path('configs', METHODS[method][0]))
+    config, _, crop = METHODS[method]
+    cfg = load_config(shipped_path('configs', config))
     if settings.smoke:
-        if cfg.default_scope == POSE_SCOPE:
-            shrink_pose(cfg)
-        else:
-            shrink_seg(cfg, method)
-    cfg.model.pop('pretrained', None)
-    if cfg.model.get('backbone', {}).get('init_cfg'):
-        cfg.model.backbone.init_cfg = None  # no weights are downloaded
+        shrink(cfg, crop)
+    _without_weights(cfg.model)
     if settings.cfg_options:
         cfg.merge_from_dict(copy.deepcopy(settings.cfg_options))
     root = osp.join(work_dir, 'data', method)
@@ -342,9 +289,8 @@ def prepare_config(method: str, settings: GPUCheckSettings,
         write_seg_data(cfg, root)
     if method in ONE_PROCESS_BATCH:
         cfg.train_dataloader.batch_size = ONE_PROCESS_BATCH[method]
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].num_workers = 0
-        cfg[key].persistent_workers = False
+    for key in DATALOADERS:
+        cfg[key].update(num_workers=0, persistent_workers=False)
     path = osp.join(work_dir, 'configs', f'{method}.py')
     os.makedirs(osp.dirname(path), exist_ok=True)
     cfg.dump(path)
@@ -370,22 +316,15 @@ def prepare_baseline(counterpart: str, method: str, settings: GPUCheckSettings,
     if counterpart.startswith('mmpose::'):
         cfg = get_config(counterpart)
         cfg.merge_from_dict(dict(custom_imports=ours.custom_imports))
-        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
-                    'val_evaluator', 'test_evaluator'):
+        for key in DATALOADERS + ('val_evaluator', 'test_evaluator'):
             cfg[key] = ours[key]
         cfg.model.head.decoder = ours.model.head.decoder
     else:
         cfg = load_config(shipped_path('configs', counterpart))
         cfg.model.data_preprocessor.size = ours.model.data_preprocessor.size
-    cfg.model.pop('pretrained', None)
-    cfg.model.backbone.init_cfg = None
+    _without_weights(cfg.model)
     if settings.smoke:
-        cfg.model.backbone.extra = ours.model.backbone.extra
-        if cfg.default_scope == POSE_SCOPE:
-            cfg.model.head.in_channels = TINY_HRNET[0]
-        else:
-            cfg.model.decode_head.update(
-                in_channels=list(TINY_HRNET), channels=sum(TINY_HRNET))
+        shrink_model(cfg.model)
     path = osp.join(work_dir, 'configs', f'{method}_baseline.py')
     cfg.dump(path)
     return path

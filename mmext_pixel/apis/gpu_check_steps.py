@@ -1,11 +1,10 @@
 """The steps of ``tools/gpu_check.py`` on one method's check config
-(:func:`mmext_pixel.apis.gpu_check.check_method` runs them in order), and
-what they measure: checked training steps, and the training-step and
-inference ratios of two models (GSTO's cost)."""
+(:func:`.gpu_check.check_method` runs them in order), and GSTO's cost
+ratios (:func:`step_and_forward_ratios`)."""
 import json
 import os.path as osp
 import sys
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import torch
@@ -21,7 +20,7 @@ from .gpu_check_configs import (METHODS, SMOKE_AUG_SCALES, official_widths,
                                 pose_batch, prepare_baseline)
 from .tester import prepare_test, run_test
 
-# timed and untimed steps of the cost step, and its threads
+# timed and untimed runs of the cost step, and its threads, by --smoke
 COST_RUNS = {
     True: dict(iters=3, warmup=1, threads=1),
     False: dict(iters=10, warmup=2)
@@ -29,8 +28,8 @@ COST_RUNS = {
 
 
 def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
-    """``iters`` checked training steps (``checked_steps``) of the check
-    config, with its batch and crop; the model under ``model``."""
+    """``iters`` training steps at the config's batch and crop, the first
+    untimed, each loss checked to be finite; the model under ``model``."""
     if cfg.default_scope == POSE_SCOPE:
         step = model_step(cfg, device, amp, data=pose_batch(cfg))
         batch = cfg.train_dataloader.batch_size
@@ -38,14 +37,39 @@ def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
     else:
         batch, shape = step_settings(cfg, None, None)
         step, shape = model_step(cfg, device, amp, batch, shape), list(shape)
-    return dict(
+    losses, times = [], {}
+
+    def checked_step():
+        # mmengine's log holds the loss tensors, still in the graph
+        log = {
+            k: float(torch.as_tensor(v).detach())
+            for k, v in step().items()
+        }
+        losses.append(log['loss'])  # mmengine's sum of the losses
+        if not np.isfinite(log['loss']):
+            raise FloatingPointError(f'step {len(losses)}: loss {log["loss"]} '
+                                     f'({log})')
+
+    memory = peak_memory(
+        lambda: times.update(
+            time_alternately(dict(step=checked_step), iters - 1, 1)), device)
+    stats = summarise(times['step'])
+    result = dict(
         batch=batch,
         shape=shape,
-        **checked_steps(step, iters, device),
+        losses=losses,
+        first_loss=losses[0],
+        last_loss=losses[-1],
+        median_step_ms=stats['median_ms'],
+        times_ms=stats['times_ms'],
         model=step.model)
+    if device == 'cuda':
+        result['peak_mib'] = memory['peak_mib']
+    return result
 
 
 def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
+    """``benchmark_train.py`` against the counterpart; its JSON kept."""
     counterpart = METHODS[method][1]
     if cfg.default_scope == POSE_SCOPE:
         return dict(
@@ -70,12 +94,13 @@ def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
     out = osp.join(work_dir, f'{method}_benchmark_train.json')
     with open(out, 'w') as f:
         json.dump(r, f, indent=2)
+    model = r['steps']['model']
     row = dict(
         status='ok',
         baseline=('official head arithmetic' if counterpart == 'official' else
                   osp.basename(counterpart) if counterpart else 'none'),
-        median_ms=r['steps']['model']['median_ms'],
-        peak_mib=r['steps']['model'].get('memory', {}).get('peak_mib'),
+        median_ms=model['median_ms'],
+        peak_mib=model.get('memory', {}).get('peak_mib'),
         ratios=r.get('ratios', {}),
         json=out)
     if 'gscnn_added_fraction' in r:
@@ -96,7 +121,7 @@ def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
         aug_test=True,
         aug_scales=scales,
         log=lambda line: print(line, file=sys.stderr))
-    metrics = run_test(test_cfg, dataset)
+    metrics = run_test(test_cfg, dataset, device=settings.device)
     return dict(
         status='ok',
         images=2,
@@ -105,6 +130,8 @@ def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
 
 
 def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
+    """The export at the crop, run by ONNX Runtime on the device's
+    provider, its outputs finite (and, on CUDA, against the CPU's)."""
     # the deployment packages are optional (install.sh --no-deploy)
     try:
         import onnxruntime as ort
@@ -115,14 +142,13 @@ def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
             status='skipped',
             reason=f'{e} (the deployment packages: '
             'requirements/deploy.txt, runtime/)')
-    provider = ('CUDAExecutionProvider'
-                if settings.device == 'cuda' else 'CPUExecutionProvider')
+    cpu = 'CPUExecutionProvider'
+    provider = 'CUDAExecutionProvider' if settings.device == 'cuda' else cpu
     if provider not in ort.get_available_providers():
         return dict(
             status='skipped',
-            reason=f'onnxruntime has no {provider} '
-            f'(providers {ort.get_available_providers()}): install '
-            'onnxruntime-gpu')
+            reason=f'onnxruntime has no {provider} (providers '
+            f'{ort.get_available_providers()}): install onnxruntime-gpu')
     if cfg.default_scope == POSE_SCOPE:
         w, h = cfg.model.head.decoder.input_size
     else:
@@ -131,7 +157,7 @@ def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
     torch.manual_seed(0)
     export_onnx(path, fp32['checkpoint'], (h, w), out)
     options = {}
-    if provider == 'CUDAExecutionProvider':
+    if provider != cpu:
         getattr(ort, 'preload_dlls', lambda: None)()  # torch's CUDA, cuDNN
         # the default exhaustive cuDNN search costs minutes at full crops
         options = {'cudnn_conv_algo_search': 'HEURISTIC'}
@@ -156,43 +182,10 @@ def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
             o.name: list(v.shape)
             for o, v in zip(session.get_outputs(), outputs)
         })
-    if provider != 'CPUExecutionProvider':
-        cpu = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    if provider != cpu:
+        ref = ort.InferenceSession(out, providers=[cpu]).run(None, feeds)
         result['max_abs_diff_vs_cpu_provider'] = max(
-            float(np.abs(a - b).max())
-            for a, b in zip(outputs, cpu.run(None, feeds)))
-    return result
-
-
-def checked_steps(step: Callable[[], dict], iters: int, device: str) -> dict:
-    """``iters`` training steps, the first untimed, each loss checked to be
-    finite: ``losses``, ``first_loss``, ``last_loss``, ``times_ms``,
-    ``median_step_ms`` and, on CUDA, ``peak_mib``."""
-    losses, times = [], {}
-
-    def checked_step():
-        # mmengine's log holds the loss tensors, still in the graph
-        log = {
-            k: float(torch.as_tensor(v).detach())
-            for k, v in step().items()
-        }
-        losses.append(log['loss'])  # mmengine's sum of the losses
-        if not np.isfinite(log['loss']):
-            raise FloatingPointError(f'step {len(losses)}: loss {log["loss"]} '
-                                     f'({log})')
-
-    memory = peak_memory(
-        lambda: times.update(
-            time_alternately(dict(step=checked_step), iters - 1, 1)), device)
-    stats = summarise(times['step'])
-    result = dict(
-        losses=losses,
-        first_loss=losses[0],
-        last_loss=losses[-1],
-        median_step_ms=stats['median_ms'],
-        times_ms=stats['times_ms'])
-    if device == 'cuda':
-        result['peak_mib'] = memory['peak_mib']
+            float(np.abs(a - b).max()) for a, b in zip(outputs, ref))
     return result
 
 
@@ -205,33 +198,29 @@ def step_and_forward_ratios(cfg: Config,
                             data: Optional[dict] = None) -> dict:
     """A training step and an inference (eval, no grad, ``mode='tensor'``,
     the batch's first image) of ``cfg``'s model against ``base_cfg``'s on
-    one batch (``data``; segmentation: :func:`synthetic_batch` when None),
-    ``warmup`` untimed and ``iters`` timed runs alternating; ``amp``:
-    ``AmpOptimWrapper`` and autocast. Returns per ``train_step`` and
-    ``inference`` the medians (``model_ms``, ``baseline_ms``) and ``ratio``.
-    """
-    steps = {}
-    for key, c in (('model', cfg), ('baseline', base_cfg)):
-        size = step_settings(c, None, None) if data is None else (1, None)
-        steps[key] = model_step(c, device, amp, *size, data=data)
-    forwards = {}
-    for key, step in steps.items():
-        x = step.model.data_preprocessor(step.data, False)['inputs'][:1]
-        forwards[key] = (lambda m=step.model, x=x: m(x, None, mode='tensor'))
-    result = dict(train_step=time_alternately(steps, iters, warmup))
+    one batch (``data``; segmentation: a synthetic one when None), the runs
+    alternating; ``amp``: ``AmpOptimWrapper`` and autocast. Returns per
+    ``train_step`` and ``inference`` the medians (``model_ms``,
+    ``baseline_ms``) and their ``ratio``."""
+    steps = {
+        key: model_step(
+            c, device, amp,
+            *(step_settings(c, None, None) if data is None else (1, None)),
+            data)
+        for key, c in (('model', cfg), ('baseline', base_cfg))
+    }
+    forwards = {
+        key: (lambda m=step.model, x=step.model.data_preprocessor(
+            step.data, False)['inputs'][:1]: m(x, None, mode='tensor'))
+        for key, step in steps.items()
+    }
+    times = dict(train_step=time_alternately(steps, iters, warmup))
     for step in steps.values():
         step.model.eval()
     with torch.no_grad(), torch.autocast(device, enabled=amp):
-        result['inference'] = time_alternately(forwards, iters, warmup)
-    result = {
-        what: {k: summarise(t)['median_ms']
-               for k, t in times.items()}
-        for what, times in result.items()
-    }
-    return {
-        what: dict(
-            model_ms=m['model'],
-            baseline_ms=m['baseline'],
-            ratio=m['model'] / m['baseline'])
-        for what, m in result.items()
-    }
+        times['inference'] = time_alternately(forwards, iters, warmup)
+    result = {}
+    for what, runs in times.items():
+        m, b = (summarise(runs[k])['median_ms'] for k in ('model', 'baseline'))
+        result[what] = dict(model_ms=m, baseline_ms=b, ratio=m / b)
+    return result

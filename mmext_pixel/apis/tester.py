@@ -1,21 +1,14 @@
 """A test (and evaluation) run of a checkpoint of an MMSeg or MMPose config,
-as ``tools/test.py`` starts it.
-
-:func:`prepare_test` applies the test options to a loaded config: test-time
-augmentation (mmseg's ``tta_pipeline`` and the config's ``tta_model``; our
-paper configs merge the views with ``MultiScaleTileTTAModel``, and a dataset
-with left/right class pairs gets ``FlipSwapSegTTAModel``), the pose flip test,
-COCO test-dev, and, for a segmentation split without labels (also one whose
-label maps are all ignore, as Cityscapes' ``gtFine/test``), prediction output
-instead of evaluation (the Cityscapes server's label-ID PNGs for
-Cityscapes). :func:`run_test` then runs mmengine's test loop with the
-checkpoint-fit check of ``FitCheckedRunner``.
-"""
+as ``tools/test.py`` starts it: :func:`prepare_test` applies its options
+(test-time augmentation, the pose flip test, COCO test-dev, prediction
+output for a split without labels), :func:`run_test` runs mmengine's test
+loop in ``FitCheckedRunner``."""
 import os.path as osp
 from typing import Callable, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
+from mmengine.model import revert_sync_batchnorm
 
 from mmext_pixel.datasets.transforms import split_has_labels
 from mmext_pixel.engine import FitCheckedRunner, add_training_guards
@@ -32,43 +25,28 @@ from mmext_pixel.utils.test_outputs import (evaluator_names, is_cityscapes,
 
 
 class TestOptionError(ValueError):
-    """A test option that does not apply to the config (the message names
-    the option and what it is for)."""
+    """A test option that does not apply to the config."""
 
     __test__ = False  # not a test class, for pytest
 
 
-def _configure_pose(cfg: Config, config_path: str, aug_test: bool,
-                    aug_scales: Optional[Sequence[float]], aug_flip: bool,
-                    no_flip_test: bool, coco_test_dev: Optional[str],
-                    log: Callable[[str], None]) -> None:
-    if aug_test:  # refuses the seg-only aug_scales / aug_flip=False
-        enable_test_time_aug(cfg, config_path, aug_scales, aug_flip)
-    log('flip test: ' + set_pose_flip_test(cfg, aug_test, no_flip_test))
-    if coco_test_dev is not None:
-        results = set_coco_test_dev(cfg, coco_test_dev or None)
-        log('COCO test-dev: keypoint results for the server are written '
-            f'to {results}; rename it person_keypoints_test-dev2017_NAME_'
-            'results.json and zip it')
+class _DeviceRunner(FitCheckedRunner):
+    """Puts the model on ``device``: mmengine's Runner takes the device
+    mmengine found at import, the GPU wherever one exists."""
+    device = 'cpu'
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        if self.distributed:
+            return super().wrap_model(model_wrapper_cfg, model)
+        return revert_sync_batchnorm(model.to(self.device))
 
 
 def _configure_seg(
-        cfg: Config, config_path: str, out: Optional[str], aug_test: bool,
-        aug_scales: Optional[Sequence[float]], aug_flip: bool,
-        no_flip_test: bool, coco_test_dev: Optional[str],
+        cfg: Config, config_path: str, out: Optional[str],
         log: Callable[[str], None]) -> Tuple[Optional[str], BaseDataset]:
-    if coco_test_dev is not None:
-        raise TestOptionError('--coco-test-dev is for COCO pose configs')
-    if no_flip_test:
-        raise TestOptionError('--no-flip-test is for pose configs; for '
-                              'segmentation use --aug-test --no-aug-flip')
-    if aug_test:
-        swapped = enable_test_time_aug(cfg, config_path, aug_scales, aug_flip)
-        log(f'--aug-test: {tta_summary(cfg.model)}')
-        if swapped:
-            log('--aug-test: the flipped views swap the dataset\'s '
-                f'left/right classes {[tuple(p) for p in swapped]} '
-                f'({cfg.model.type})')
+    """Evaluate a split with labels; predict one without (a split whose
+    label maps are all ignore, as Cityscapes' ``gtFine/test``, has none):
+    label-ID PNGs for the Cityscapes server, else the predictions."""
     # built once, here, with the final pipeline; the Runner takes it
     dataset = build_split_dataset(cfg, 'test', config_path)
     labelled = split_has_labels(dataset)
@@ -90,7 +68,6 @@ def _configure_seg(
             f'with: (cd {folder} && zip -q ../cityscapes_test_results.zip '
             '*.png)')
     else:
-        # nothing to score: write the predictions instead
         out = out or osp.join(cfg.work_dir, 'predictions')
         cfg.test_evaluator['format_only'] = True
         log(f'test split has no labels: predictions are written to {out}')
@@ -115,7 +92,7 @@ def prepare_test(
     coco_test_dev: Optional[str] = None,
     log: Callable[[str],
                   None] = print) -> Tuple[Config, Optional[BaseDataset]]:
-    """Apply ``tools/test.py``'s options to ``cfg`` (see the module doc).
+    """Apply ``tools/test.py``'s options to ``cfg``.
 
     Args:
         cfg (Config): The config, loaded by ``load_config``.
@@ -153,19 +130,36 @@ def prepare_test(
         FileNotFoundError: A missing COCO test-dev file.
         ImportError: cityscapesscripts missing for a Cityscapes test split.
     """
+    pose = cfg.default_scope == POSE_SCOPE
+    if not pose and coco_test_dev is not None:
+        raise TestOptionError('--coco-test-dev is for COCO pose configs')
+    if not pose and no_flip_test:
+        raise TestOptionError('--no-flip-test is for pose configs; for '
+                              'segmentation use --aug-test --no-aug-flip')
     cfg = setup_run(cfg, config_path, work_dir, launcher)
     add_training_guards(cfg)
     cfg.load_from = checkpoint
     if show or show_dir:
         enable_visualization(cfg, show_dir, show, wait_time, show_interval)
+    # pose: refuses the seg-only aug_scales / aug_flip=False
+    swapped = aug_test and enable_test_time_aug(cfg, config_path, aug_scales,
+                                                aug_flip)
     dataset = None
-    if cfg.default_scope == POSE_SCOPE:
-        _configure_pose(cfg, config_path, aug_test, aug_scales, aug_flip,
-                        no_flip_test, coco_test_dev, log)
+    if pose:
+        log('flip test: ' + set_pose_flip_test(cfg, aug_test, no_flip_test))
+        if coco_test_dev is not None:
+            results = set_coco_test_dev(cfg, coco_test_dev or None)
+            log('COCO test-dev: keypoint results for the server are written '
+                f'to {results}; rename it person_keypoints_test-dev2017_NAME_'
+                'results.json and zip it')
     else:
-        out, dataset = _configure_seg(cfg, config_path, out, aug_test,
-                                      aug_scales, aug_flip, no_flip_test,
-                                      coco_test_dev, log)
+        if aug_test:
+            log(f'--aug-test: {tta_summary(cfg.model)}')
+        if swapped:
+            log('--aug-test: the flipped views swap the dataset\'s '
+                f'left/right classes {[tuple(p) for p in swapped]} '
+                f'({cfg.model.type})')
+        out, dataset = _configure_seg(cfg, config_path, out, log)
     if out is not None:
         set_prediction_output(cfg, out)
     return cfg, dataset
@@ -173,8 +167,10 @@ def prepare_test(
 
 def run_test(cfg: Config,
              dataset: Optional[BaseDataset] = None,
-             allow_partial: bool = False) -> dict:
-    """Run the test loop of :func:`prepare_test`'s config.
+             allow_partial: bool = False,
+             device: Optional[str] = None) -> dict:
+    """Run the test loop of :func:`prepare_test`'s config; returns its
+    metrics.
 
     Args:
         cfg (Config): The prepared config.
@@ -184,11 +180,12 @@ def run_test(cfg: Config,
         allow_partial (bool): Load a checkpoint that does not fit the model
             (a warning; what does not fit stays as initialised). Defaults to
             False (``CheckpointError``).
-
-    Returns:
-        dict: The metrics of the test loop.
+        device (str, optional): Where the model runs. Defaults to None
+            (mmengine's choice: the GPU where one exists).
     """
-    runner = FitCheckedRunner.from_cfg(cfg)
+    runner_cls = FitCheckedRunner if device is None else type(
+        'DeviceRunner', (_DeviceRunner, ), dict(device=device))
+    runner = runner_cls.from_cfg(cfg)
     if dataset is not None:
         # mmengine's build_dataloader takes a built dataset as it is (set
         # after from_cfg: the saved config stays plain)

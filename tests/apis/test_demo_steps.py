@@ -1,8 +1,9 @@
-"""mmext_pixel.apis.demo: the demo's options, the log lines it shows and
-the mIoU it reads (the demo's command line is tests/tools/test_demo.py's)."""
+"""mmext_pixel.apis.demo: the demo's options and the log lines it shows
+(the demo's command line, and the mIoU its test runs return, are
+tests/tools/test_demo.py's)."""
 import pytest
 
-from mmext_pixel.apis.demo import demo_options, is_progress_line, last_miou
+from mmext_pixel.apis.demo import ProgressTee, demo_options, is_progress_line
 
 
 @pytest.mark.parametrize(
@@ -24,12 +25,18 @@ def test_demo_shows_progress_lines_only(line, shown):
     assert is_progress_line(line) is shown
 
 
-def test_last_miou():
-    log = ('Iter(val) [24/24] aAcc: 90.0000  mIoU: 71.2500\n'
-           'Iter(test) [24/24] aAcc: 95.0000  mIoU: 93.0100  mAcc: 96.0\n')
-    assert last_miou(log) == 93.01
-    with pytest.raises(RuntimeError, match='no mIoU'):
-        last_miou('Iter(test) [24/24] aAcc: 95.0000\n')
+def test_progress_tee(tmp_path, capsys):
+    """The whole log to the file; only the progress lines, however the
+    writes split them, to the console."""
+    log = tmp_path / 'test.log'
+    tee = ProgressTee(str(log))
+    text = ("test_evaluator = dict(type='IoUMetric')\n"
+            'Iter(test) [4/4] mIoU: 93.0100\n| road | 9')
+    for part in (text[:30], text[30:50], text[50:], '.1 |\n'):
+        tee.write(part)
+    assert log.read_text() == text + '.1 |\n'
+    assert capsys.readouterr().out == ('Iter(test) [4/4] mIoU: 93.0100\n'
+                                       '| road | 9.1 |\n')
 
 
 def test_demo_options():

@@ -1,6 +1,7 @@
 """mmext_pixel.apis.tester in-process: the options that do not apply to a
 config, and a test split that is indexed once (tools/test.py's command line
 is run by the tests of tests/tools/)."""
+import mmengine.runner.runner as mmengine_runner
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -8,6 +9,7 @@ from mmseg.registry import MODELS
 
 from conftest import DEMO_CONFIG
 from mmext_pixel.apis.tester import TestOptionError, prepare_test, run_test
+from mmext_pixel.engine import FitCheckedRunner
 from mmext_pixel.utils.run_config import load_config
 
 
@@ -52,16 +54,24 @@ def test_test_split_is_indexed_once(synthetic_root, tmp_path, monkeypatch,
                                     demo_checkpoint, aug_test):
     """The test dataset is built once (to see whether it has labels) and
     that one is handed to the Runner, with or without test-time
-    augmentation."""
+    augmentation; the model runs on the device asked for, though mmengine
+    picks the GPU (``get_device``) wherever one exists."""
     from mmext_pixel.datasets.pair_list_dataset import PairListSegDataset
-    indexed = []
+    indexed, devices = [], []
     load_data_list = PairListSegDataset.load_data_list
+    test = FitCheckedRunner.test
 
     def counting(self):
         indexed.append(self.split)
         return load_data_list(self)
 
+    def on_device(self):
+        devices.append(next(self.model.parameters()).device.type)
+        return test(self)
+
     monkeypatch.setattr(PairListSegDataset, 'load_data_list', counting)
+    monkeypatch.setattr(FitCheckedRunner, 'test', on_device)
+    monkeypatch.setattr(mmengine_runner, 'get_device', lambda: 'cuda')
     monkeypatch.setenv('LOCAL_RANK', '0')  # as tools/test.py exports it
     notes = []
     cfg, dataset = prepare_test(
@@ -77,6 +87,6 @@ def test_test_split_is_indexed_once(synthetic_root, tmp_path, monkeypatch,
     if aug_test:
         assert notes[0].startswith('--aug-test: ')
     assert cfg.load_from == demo_checkpoint
-    metrics = run_test(cfg, dataset)
-    assert indexed == ['val']
+    metrics = run_test(cfg, dataset, device='cpu')
+    assert indexed == ['val'] and devices == ['cpu']
     assert 0 <= metrics['mIoU'] <= 100
