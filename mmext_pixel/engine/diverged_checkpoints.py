@@ -1,30 +1,20 @@
 """Which checkpoints of a run were saved while its loss was diverging.
 
-A run stopped for a non-finite loss has usually been diverging for a few
-iterations before: its loss grew by orders of magnitude while every value
-stayed finite, and the checkpoints saved meanwhile hold finite but ruined
-weights, BatchNorm running variances and optimizer moments. Resuming from
-one of them fails again at once, whatever the learning rate.
+A run stopped for a non-finite loss has usually diverged for a few
+iterations before, its loss growing by orders of magnitude while finite; the
+checkpoints saved meanwhile hold ruined weights, BN statistics and optimizer
+moments, and a run resumed from one fails again whatever the learning rate.
 
-**When the divergence began.** Each iteration's total loss is compared with
-its *running range*: the median of the last ``window`` losses that were
-themselves in range. A loss that is NaN or infinite, or more than ``factor``
-times that median, is out of range; out-of-range losses never enter the
-reference, so a loss that keeps climbing is measured against the level
-before the climb. The divergence began at the first iteration of the
-unbroken stretch of out-of-range losses that ends where the run stopped
-(one in-range loss in between, as after a single hard batch, ends a
-stretch). A stretch that only began at the last iteration (a sudden NaN)
-makes that iteration the onset.
-
-**Which checkpoints it spoiled.** The checkpoint saved after iteration
-``k`` holds the weights that computed the loss of iteration ``k + 1``; so
-every checkpoint saved after iteration ``onset - 1`` or later is spoiled,
-and the one saved after iteration ``onset - 2`` (or earlier) is the newest
-sound one. The stopped run lists the spoiled files in
-``WORK_DIR/diverged_checkpoints.json`` (path, iteration, size and
-modification time, so that a later healthy checkpoint written under the
-same name is not mistaken for it), and ``--resume`` passes over them.
+The divergence began at the first iteration of the unbroken stretch of
+out-of-range losses that ends the run: a loss is out of range when it is not
+finite or more than ``factor`` times the median of the last ``window``
+in-range losses (so a climb is measured against the level before it, and
+one in-range loss ends a stretch). The checkpoint saved after iteration
+``k`` computed the loss of iteration ``k + 1``, so every checkpoint from
+iteration ``onset - 1`` on is spoiled. The stopped run lists them in
+``WORK_DIR/diverged_checkpoints.json`` (with size and modification time, so
+a later healthy file of the same name is not mistaken for one), and
+``--resume`` passes over them.
 """
 import json
 import math
@@ -33,6 +23,8 @@ import os.path as osp
 import statistics
 from collections import deque
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from mmext_pixel.utils.checkpoint_files import atomic_file
 
 #: The file in the work dir listing the checkpoints saved while diverging.
 RECORD_NAME = 'diverged_checkpoints.json'
@@ -53,17 +45,14 @@ class LossRange:
             raise ValueError(f'factor must be > 1, got {factor}')
         self.factor = factor
         self.reference: deque = deque(maxlen=window)
-        # the unbroken out-of-range stretch up to the latest iteration:
-        # (iteration, loss, median it was compared with) of its first one
+        # (iteration, loss, median it was compared with) of the first loss
+        # of the out-of-range stretch that reaches the latest iteration
         self.stretch_start: Optional[Tuple[int, float, float]] = None
         self.last_iter: Optional[int] = None
 
     def update(self, iteration: int, loss: float) -> bool:
-        """Add the total loss of ``iteration`` (1-based).
-
-        Returns:
-            bool: Whether the loss is in range.
-        """
+        """Add the total loss of ``iteration`` (1-based); returns whether it
+        is in range."""
         self.last_iter = iteration
         median = statistics.median(self.reference) if self.reference \
             else None
@@ -95,16 +84,12 @@ class LossRange:
 
 
 def spoiled_from(onset: Optional[int], last_iter: int) -> int:
-    """The first checkpoint iteration that the divergence spoiled.
+    """The first checkpoint iteration (``meta.iter``) the divergence spoiled.
 
     Args:
-        onset (int, optional): First iteration of the final out-of-range
-            stretch; None when the last loss (at ``last_iter``) was in
-            range, as when a step made the weights non-finite.
+        onset (int, optional): :meth:`LossRange.onset`; None when the last
+            loss was in range (a step made the weights non-finite).
         last_iter (int): The iteration the run stopped at.
-
-    Returns:
-        int: Checkpoints whose ``meta.iter`` is at least this are spoiled.
     """
     return last_iter if onset is None else onset - 1
 
@@ -116,14 +101,11 @@ def _identity(path: str) -> Dict[str, object]:
 
 
 def read_record(work_dir: str) -> List[dict]:
-    """The entries of ``WORK_DIR/diverged_checkpoints.json``.
+    """The entries (``path``, ``iter``, ``size``, ``mtime_ns``, ``why``) of
+    ``WORK_DIR/diverged_checkpoints.json``; empty without one.
 
     Args:
         work_dir (str): The run's work dir.
-
-    Returns:
-        list[dict]: One dict per recorded checkpoint (``path``, ``iter``,
-        ``size``, ``mtime_ns``, ``why``); empty without a record.
 
     Raises:
         ValueError: The record exists but is not one this module wrote.
@@ -147,17 +129,14 @@ def read_record(work_dir: str) -> List[dict]:
 
 def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
                     why: str) -> List[dict]:
-    """Add checkpoint files to the work dir's record of spoiled ones.
+    """Add checkpoint files to the work dir's record of spoiled ones and
+    return the entries added.
 
     Args:
         work_dir (str): The run's work dir.
         checkpoints (Iterable[tuple[int, str]]): ``(meta iteration, path)``
-            of each spoiled checkpoint; files that no longer exist are left
-            out.
+            of each spoiled checkpoint; files that are gone are left out.
         why (str): How the run diverged, kept with each entry.
-
-    Returns:
-        list[dict]: The entries added.
     """
     entries = read_record(work_dir)
     known = {(e['path'], e['size'], e['mtime_ns']) for e in entries}
@@ -170,17 +149,15 @@ def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
             added.append(entry)
     if added:
         os.makedirs(work_dir, exist_ok=True)
-        record = osp.join(work_dir, RECORD_NAME)
-        with open(record + '.part', 'w') as f:
-            json.dump(dict(checkpoints=entries + added), f, indent=1)
-        os.replace(record + '.part', record)
+        with atomic_file(osp.join(work_dir, RECORD_NAME)) as part:
+            with open(part, 'w') as f:
+                json.dump(dict(checkpoints=entries + added), f, indent=1)
     return added
 
 
 def recorded_entry(path: str, entries: Sequence[dict]) -> Optional[dict]:
     """The record entry of a checkpoint file, or None when it is not
-    recorded as spoiled (a file rewritten since, under the same name,
-    is not)."""
+    recorded (a file rewritten since under the same name is not)."""
     if not osp.isfile(path):
         return None
     identity = _identity(path)
@@ -193,15 +170,12 @@ def recorded_entry(path: str, entries: Sequence[dict]) -> Optional[dict]:
 def split_candidates(
         candidates: Sequence[str],
         entries: Sequence[dict]) -> Tuple[List[str], List[Tuple[str, dict]]]:
-    """Separate resume candidates into sound ones and recorded ones.
+    """Split resume candidates (newest first) into those not recorded, in
+    order, and each recorded one with its entry.
 
     Args:
         candidates (Sequence[str]): Checkpoint paths, newest first.
         entries (Sequence[dict]): :func:`read_record`'s entries.
-
-    Returns:
-        tuple[list[str], list[tuple[str, dict]]]: The candidates not
-        recorded (order kept), and each recorded one with its entry.
     """
     sound, spoiled = [], []
     for path in candidates:

@@ -28,59 +28,38 @@ class NonFiniteLossError(FloatingPointError):
 
 def _float(value) -> Optional[float]:
     if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            return None
-        return float(value.detach().float().cpu())
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None
+        return float(value.detach().float().cpu()) \
+            if value.numel() == 1 else None
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _tensors(tree, prefix: str = '') -> Iterator[Tuple[str, torch.Tensor]]:
     if isinstance(tree, torch.Tensor):
         yield prefix, tree
-    elif isinstance(tree, dict):
-        for key, value in tree.items():
+    elif isinstance(tree, (dict, list, tuple)):
+        items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+        for key, value in items:
             yield from _tensors(value,
-                                f'{prefix}.{key}' if prefix else str(key))
-    elif isinstance(tree, (list, tuple)):
-        for i, value in enumerate(tree):
-            yield from _tensors(value, f'{prefix}[{i}]')
+                                (f'{prefix}.{key}' if prefix else str(key)) if
+                                isinstance(tree, dict) else f'{prefix}[{key}]')
 
 
 def non_finite_tensors(tree) -> Tuple[int, int, Optional[str]]:
-    """Count the non-finite values among the floating-point tensors of a
-    nested dict/list (a checkpoint).
-
-    Args:
-        tree: A tensor, or dicts and lists of them (other leaves ignored).
-
-    Returns:
-        tuple[int, int, str | None]: Non-finite values, all values, and the
-        key of the first tensor holding one.
-    """
+    """Non-finite values, all values, and the key of the first tensor with
+    one, among the floating-point tensors of nested dicts and lists (a
+    checkpoint); other leaves are ignored."""
     bad, total, first = 0, 0, None
     for key, tensor in _tensors(tree):
-        if not tensor.is_floating_point():
-            continue
-        n = int((~torch.isfinite(tensor)).sum())
-        total += tensor.numel()
-        if n:
+        if tensor.is_floating_point():
+            n = int((~torch.isfinite(tensor)).sum())
+            total += tensor.numel()
             bad += n
-            first = first or key
+            first = first or (key if n else None)
     return bad, total, first
 
 
 def _describe(losses: Dict[str, float]) -> str:
     return ', '.join(f'{k}={v:.6g}' for k, v in losses.items())
-
-
-def _total(losses: Dict[str, float]) -> Optional[float]:
-    """The loss that is optimised: mmengine's ``loss`` sum, else the sum of
-    the terms."""
-    if 'loss' in losses:
-        return losses['loss']
-    return sum(losses.values()) if losses else None
 
 
 def _names(paths: List[str]) -> str:
@@ -95,26 +74,19 @@ def _names(paths: List[str]) -> str:
 class NonFiniteLossHook(Hook):
     """Stop training at the first iteration whose loss is NaN or infinite.
 
-    After each training step the loss terms of the model's output (the
-    entries whose name contains ``loss``, as mmengine sums them) are
-    checked; a non-finite one raises :class:`NonFiniteLossError` naming the
-    iteration and every term with its value, before any later hook (the
-    checkpoint hook included) runs. Every checkpoint about to be saved is
-    checked as well, so that weights or optimizer state that a step with a
-    huge but finite loss made non-finite are never written, whichever hook
-    saves them. Under AMP, a step that the loss scaler skips because the
-    gradients overflowed is no error: its loss is finite.
+    After each step the loss terms of the model's output (the entries whose
+    name contains ``loss``, as mmengine sums them) are checked; a
+    non-finite one raises :class:`NonFiniteLossError`, naming the iteration
+    and every term, before any later hook (the checkpoint hook included)
+    runs. Every checkpoint about to be saved is checked too, so weights or
+    optimizer state that a huge but finite loss made non-finite are never
+    written. A step that AMP's loss scaler skips has a finite loss.
 
-    When it stops the run, it works out from the loss history when the run
-    began to diverge (:mod:`mmext_pixel.engine.diverged_checkpoints`: the
-    first iteration of the final stretch of losses more than
-    ``diverge_factor`` times the median of the ``diverge_window`` in-range
-    losses before), lists the checkpoints this run saved since in
-    ``WORK_DIR/diverged_checkpoints.json`` so that ``tools/train.py
-    --resume`` passes over them, and names in its message the checkpoint
-    that ``--resume`` takes instead.
-
-    The check is on unless the config sets ``check_finite_loss = False``.
+    When it stops the run, it finds when the loss began to diverge
+    (:mod:`mmext_pixel.engine.diverged_checkpoints`), lists the checkpoints
+    saved since in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``
+    to pass over, and names the one ``--resume`` takes instead. The config
+    turns it off with ``check_finite_loss = False``.
 
     Args:
         diverge_factor (float): A loss more than this many times the
@@ -142,14 +114,6 @@ class NonFiniteLossHook(Hook):
                 f'{SWITCH}=False: training goes on after a non-finite loss '
                 'and may save non-finite checkpoints')
 
-    @staticmethod
-    def _where(runner) -> str:
-        where = f'iteration {runner.iter + 1}'
-        if isinstance(
-                getattr(runner, '_train_loop', None), EpochBasedTrainLoop):
-            where += f' (epoch {runner.epoch + 1})'
-        return where
-
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
@@ -162,48 +126,45 @@ class NonFiniteLossHook(Hook):
             number = _float(value) if 'loss' in key else None
             if number is not None:
                 losses[key] = number
-        where = self._where(runner)
+        where = f'iteration {runner.iter + 1}'
+        if isinstance(
+                getattr(runner, '_train_loop', None), EpochBasedTrainLoop):
+            where += f' (epoch {runner.epoch + 1})'
         self._last = (where, losses)
-        total = _total(losses)
-        if total is not None:
-            self.loss_range.update(runner.iter + 1, total)
-        if all(math.isfinite(v) for v in losses.values()):
-            return
+        if losses:  # the optimised total: mmengine's sum, else the terms'
+            self.loss_range.update(runner.iter + 1,
+                                   losses.get('loss', sum(losses.values())))
         bad = [k for k, v in losses.items() if not math.isfinite(v)]
-        raise NonFiniteLossError(
-            f'non-finite loss at {where}: {_describe(losses)} (non-finite: '
-            f'{", ".join(bad)}). Training stops here and saves nothing more; '
-            'lower the learning rate or clip gradients '
-            '(optim_wrapper.clip_grad), or set check_finite_loss=False to '
-            'train on regardless.\n' + self._resume_note(runner))
-
-    def _spoiled_saves(self, first_spoiled: int) -> List[Tuple[int, str]]:
-        spoiled = []
-        for path, (iteration, began) in self._saved.items():
-            # a file older than the save names another checkpoint (a
-            # stale ``last_ckpt``); allow the file clock's coarse tick
-            if iteration >= first_spoiled and osp.isfile(path) and \
-                    osp.getmtime(path) >= began - 0.05:
-                spoiled.append((iteration, path))
-        return sorted(spoiled)
+        if bad:
+            raise NonFiniteLossError(
+                f'non-finite loss at {where}: {_describe(losses)} '
+                f'(non-finite: {", ".join(bad)}). Training stops here and '
+                'saves nothing more; lower the learning rate or clip '
+                'gradients (optim_wrapper.clip_grad), or set '
+                'check_finite_loss=False to train on regardless.\n' +
+                self._resume_note(runner))
 
     def _resume_note(self, runner) -> str:
         """Record the checkpoints saved while the loss diverged and say
         which one ``--resume`` takes."""
         last_iter = self.loss_range.last_iter or runner.iter + 1
         first_spoiled = spoiled_from(self.loss_range.onset(), last_iter)
-        work_dir = runner.work_dir
-        spoiled = self._spoiled_saves(first_spoiled)
-        how = self.loss_range.describe()
+        # a file older than its save names another checkpoint (a stale
+        # ``last_ckpt``); allow the file clock's coarse tick
+        spoiled = sorted((iteration, path)
+                         for path, (iteration, began) in self._saved.items()
+                         if iteration >= first_spoiled and osp.isfile(path)
+                         and osp.getmtime(path) >= began - 0.05)
+        work_dir, how = runner.work_dir, self.loss_range.describe()
         if spoiled and is_main_process():
             record_diverged(
                 work_dir, spoiled, f'{how}; the run stopped at '
                 f'iteration {last_iter}')
-        record = osp.join(work_dir, RECORD_NAME)
         if spoiled:
             note = (f'{how}. The checkpoints saved since, '
                     f'{_names([p for _, p in spoiled])}, are listed in '
-                    f'{record} and --resume passes over them')
+                    f'{osp.join(work_dir, RECORD_NAME)} and --resume passes '
+                    'over them')
         else:
             note = f'{how}. No checkpoint was saved since'
         sound, _ = split_candidates(
@@ -222,18 +183,17 @@ class NonFiniteLossHook(Hook):
             bad, total, first = non_finite_tensors(checkpoint.get(part))
             if not bad:
                 continue
-            after = ''
-            if self._last is not None:
-                after = (f' after the step of {self._last[0]} (losses '
-                         f'{_describe(self._last[1])})')
+            after = '' if self._last is None else (
+                f' after the step of {self._last[0]} (losses '
+                f'{_describe(self._last[1])})')
             raise NonFiniteLossError(
                 f'the checkpoint\'s {part} holds {bad} non-finite values of '
                 f'{total} (the first in {first}){after}: the run diverged; '
                 'nothing is saved. Lower the learning rate or clip gradients '
                 '(optim_wrapper.clip_grad).\n' + self._resume_note(runner))
         # CheckpointHook names the file it is about to write in
-        # ``last_ckpt``; a save that does not (a best checkpoint) leaves the
-        # previous name there, which is already known or older than now
+        # ``last_ckpt``; another save (a best checkpoint) leaves the
+        # previous name there, already known or older than now
         path = runner.message_hub.get_info('last_ckpt')
         meta = checkpoint.get('meta') or {}
         if isinstance(path, str) and path not in self._saved and \
