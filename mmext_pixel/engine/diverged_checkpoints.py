@@ -22,7 +22,7 @@ import os
 import os.path as osp
 import statistics
 from collections import deque
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from mmext_pixel.utils.checkpoint_files import atomic_file
 
@@ -94,21 +94,22 @@ def spoiled_from(onset: Optional[int], last_iter: int) -> int:
     return last_iter if onset is None else onset - 1
 
 
-def _identity(path: str) -> Dict[str, object]:
+def _identity(path: str) -> Tuple[str, int, int]:
     stat = os.stat(path)
-    return dict(
-        path=osp.realpath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    return osp.realpath(path), stat.st_size, stat.st_mtime_ns
+
+
+def _key(entry: dict) -> Tuple[str, int, int]:
+    return entry['path'], entry['size'], entry['mtime_ns']
 
 
 def read_record(work_dir: str) -> List[dict]:
     """The entries (``path``, ``iter``, ``size``, ``mtime_ns``, ``why``) of
-    ``WORK_DIR/diverged_checkpoints.json``; empty without one.
+    ``WORK_DIR/diverged_checkpoints.json``; empty without one; ValueError
+    when it is damaged.
 
     Args:
         work_dir (str): The run's work dir.
-
-    Raises:
-        ValueError: The record exists but is not one this module wrote.
     """
     path = osp.join(work_dir, RECORD_NAME)
     if not osp.isfile(path):
@@ -117,8 +118,7 @@ def read_record(work_dir: str) -> List[dict]:
         with open(path) as f:
             entries = json.load(f)['checkpoints']
         for entry in entries:
-            for key in ('path', 'size', 'mtime_ns'):
-                entry[key]  # noqa: B018  (every entry names its file)
+            _key(entry)  # every entry names its file
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(
             f'{path} is damaged ({type(e).__name__}: {e}); it lists the '
@@ -139,14 +139,14 @@ def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
         why (str): How the run diverged, kept with each entry.
     """
     entries = read_record(work_dir)
-    known = {(e['path'], e['size'], e['mtime_ns']) for e in entries}
-    added = []
-    for iteration, path in checkpoints:
-        if not osp.isfile(path):
-            continue
-        entry = dict(_identity(path), iter=int(iteration), why=why)
-        if (entry['path'], entry['size'], entry['mtime_ns']) not in known:
-            added.append(entry)
+    known = set(map(_key, entries))
+    added = [
+        dict(
+            zip(('path', 'size', 'mtime_ns'), _identity(path)),
+            iter=int(iteration),
+            why=why) for iteration, path in checkpoints
+        if osp.isfile(path) and _identity(path) not in known
+    ]
     if added:
         os.makedirs(work_dir, exist_ok=True)
         with atomic_file(osp.join(work_dir, RECORD_NAME)) as part:
@@ -155,31 +155,21 @@ def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
     return added
 
 
-def recorded_entry(path: str, entries: Sequence[dict]) -> Optional[dict]:
-    """The record entry of a checkpoint file, or None when it is not
-    recorded (a file rewritten since under the same name is not)."""
-    if not osp.isfile(path):
-        return None
-    identity = _identity(path)
-    for entry in entries:
-        if all(entry[k] == identity[k] for k in identity):
-            return entry
-    return None
-
-
 def split_candidates(
         candidates: Sequence[str],
         entries: Sequence[dict]) -> Tuple[List[str], List[Tuple[str, dict]]]:
-    """Split resume candidates (newest first) into those not recorded, in
-    order, and each recorded one with its entry.
+    """Split checkpoint paths into those not recorded, in order, and each
+    recorded one with its entry (a file rewritten since under the same name
+    is not recorded).
 
     Args:
         candidates (Sequence[str]): Checkpoint paths, newest first.
         entries (Sequence[dict]): :func:`read_record`'s entries.
     """
+    by_key = {_key(e): e for e in reversed(entries)}  # the first one wins
     sound, spoiled = [], []
     for path in candidates:
-        entry = recorded_entry(path, entries)
+        entry = by_key.get(_identity(path)) if osp.isfile(path) else None
         if entry is None:
             sound.append(path)
         else:

@@ -16,8 +16,7 @@ from mmext_pixel.utils.checkpoint_fit import (DEFAULT_REVISE_KEYS,
                                               CheckpointError, load_fitting,
                                               read_checkpoint)
 
-from .diverged_checkpoints import (RECORD_NAME, read_record, recorded_entry,
-                                   split_candidates)
+from .diverged_checkpoints import RECORD_NAME, read_record, split_candidates
 
 
 class FitCheckedRunner(Runner):
@@ -66,8 +65,9 @@ class FitCheckedRunner(Runner):
         except ValueError as e:  # a damaged record, named
             raise CheckpointError(str(e)) from e
         if self._load_from:
-            entry = recorded_entry(self._load_from, entries)
-            if entry is not None:
+            _, spoiled = split_candidates([self._load_from], entries)
+            if spoiled:
+                entry = spoiled[0][1]
                 raise CheckpointError(
                     f'--resume {self._load_from}: this checkpoint was saved '
                     f'while the loss diverged ({entry["why"]}; listed in '

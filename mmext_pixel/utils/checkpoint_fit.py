@@ -1,10 +1,7 @@
 """Checkpoints read with errors that name the file, and loaded only once
-their weights are known to fit the model.
-
-mmengine reports an empty file as a bare ``EOFError``, a truncated one as a
-zip-reader error, and a checkpoint of another model only as a warning, after
-which a test evaluates a mostly random model.
-"""
+they fit the model: mmengine reports an empty file as a bare ``EOFError``, a
+truncated one as a zip-reader error, and another model's only as a warning
+(after which a test evaluates a mostly random model)."""
 import logging
 import os.path as osp
 import pickle
@@ -30,15 +27,11 @@ class CheckpointError(ValueError):
 
 
 def check_checkpoint_file(filename: str) -> None:
-    """Cheap checks of a local checkpoint file before it is loaded.
+    """Refuse a local checkpoint that is missing, empty, neither a zip
+    archive (torch >= 1.6) nor a pickle, or a zip archive cut off.
 
     Args:
-        filename (str): Its path; a URL or ``scheme://`` name is left to
-            mmengine's loader.
-
-    Raises:
-        CheckpointError: The file is missing or empty, neither a zip archive
-            (torch >= 1.6) nor a pickle, or a zip archive cut off.
+        filename (str): Its path; a URL is left to mmengine's loader.
     """
     if '://' in filename:
         return
@@ -61,16 +54,14 @@ def check_checkpoint_file(filename: str) -> None:
 
 def read_checkpoint(filename: str,
                     map_location: Union[str, Callable] = 'cpu') -> dict:
-    """mmengine's ``_load_checkpoint`` with errors that name the file.
+    """mmengine's ``_load_checkpoint``, raising :class:`CheckpointError`
+    that names a file which :func:`check_checkpoint_file` refuses or whose
+    bytes ``torch.load`` cannot read.
 
     Args:
         filename (str): Local path, URL or mmengine ``scheme://`` name.
         map_location (str | Callable): As for ``torch.load``. Defaults to
             ``'cpu'``.
-
-    Raises:
-        CheckpointError: See :func:`check_checkpoint_file`; also a file
-            whose bytes ``torch.load`` could not read.
     """
     check_checkpoint_file(filename)
     try:
@@ -101,12 +92,10 @@ class CheckpointFit:
     """How a checkpoint's weights match a model's.
 
     Args:
-        mismatched (list[tuple[str, tuple, tuple]]): Keys whose shapes
-            differ, with the checkpoint's and the model's shape. Defaults
-            to [].
+        mismatched (list[tuple[str, tuple, tuple]]): Keys with another
+            shape, the checkpoint's and the model's. Defaults to [].
         missing (list[str]): Model keys the checkpoint lacks (BN's
-            ``num_batches_tracked`` aside, as mmengine ignores them).
-            Defaults to [].
+            ``num_batches_tracked`` aside, as in mmengine). Defaults to [].
         unexpected (list[str]): Checkpoint keys the model lacks. Defaults
             to [].
         num_model_keys (int): Entries of the model's state dict. Defaults
@@ -194,9 +183,9 @@ def load_fitting(model: nn.Module,
                  allow_partial: bool = False,
                  revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS,
                  logger: Optional[logging.Logger] = None) -> CheckpointFit:
-    """Load a checkpoint's weights into a model once :func:`checkpoint_fit`
-    has compared them; a misfit raises, or with ``allow_partial`` loads what
-    fits and logs one warning that replaces mmengine's key listing.
+    """Load a checkpoint into a model if it fits; else raise
+    :class:`CheckpointError`, or with ``allow_partial`` load what fits and
+    log one warning (instead of mmengine's full key listing).
 
     Args:
         model (nn.Module): The model, possibly wrapped (DDP, TTA).
@@ -206,14 +195,10 @@ def load_fitting(model: nn.Module,
             'the model'.
         allow_partial (bool): Load a checkpoint that does not fit. Defaults
             to False.
-        revise_keys (Sequence[tuple[str, str]]): Regex replacements for the
-            checkpoint's keys. Defaults to stripping ``module.``.
-        logger (logging.Logger, optional): Receives the warning. Defaults
-            to None (mmengine's current logger).
-
-    Raises:
-        CheckpointError: The checkpoint does not fit and ``allow_partial``
-            is False.
+        revise_keys (Sequence[tuple[str, str]]): As for
+            :func:`checkpoint_fit`. Defaults to stripping ``module.``.
+        logger (logging.Logger, optional): Gets the warning. Defaults to
+            None (mmengine's current logger).
     """
     fit = checkpoint_fit(model, checkpoint, revise_keys)
     if not fit.fits:

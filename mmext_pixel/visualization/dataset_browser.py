@@ -1,11 +1,5 @@
-"""Label overlays of a segmentation config's dataset as the model sees it:
-each sample after the split's own pipeline (so a train split shows its random
-crops, flips and colour distortion), the image on the left and, on the right,
-the image blended with the label map coloured by the dataset's palette
-(pixels of ``ignore_index`` stay uncoloured), a legend of the classes present
-underneath. A sample without a label map gives the image alone. This is what
-``tools/analysis_tools/browse_dataset.py`` writes.
-"""
+"""Label overlays of a segmentation dataset as the model sees it, after the
+split's own pipeline (``tools/analysis_tools/browse_dataset.py``)."""
 import os
 import os.path as osp
 from typing import Callable, List, Optional, Sequence
@@ -49,18 +43,16 @@ def overlay(img: np.ndarray,
             palette: Sequence[Sequence[int]],
             classes: Sequence[str] = (),
             alpha: float = 0.5) -> np.ndarray:
-    """``img | img blended with the coloured label``, legend underneath.
+    """``img | img blended with the coloured label`` (BGR uint8), a legend
+    of the classes present underneath.
 
     Args:
         img (np.ndarray): HxWx3 uint8 BGR image.
         label (np.ndarray, optional): HxW label map; values outside the
             palette (``ignore_index``) stay uncoloured. None: image only.
         palette (Sequence): RGB colour per class (mmseg's convention).
-        classes (Sequence[str]): Class names for the legend.
-        alpha (float): Weight of the label colours.
-
-    Returns:
-        np.ndarray: BGR uint8 image to write with cv2.
+        classes (Sequence[str]): Class names for the legend. Defaults to ().
+        alpha (float): Weight of the label colours. Defaults to 0.5.
     """
     if label is None:
         return img
@@ -94,7 +86,8 @@ def browse(cfg: Config,
            alpha: float = 0.5,
            config_path: str = 'config',
            log: Callable[[str], None] = print) -> List[str]:
-    """Write overlays of the first ``num`` samples; return the PNG paths.
+    """Write the overlays of the first ``num`` samples (a sample without a
+    label map: its image alone); return the PNG paths.
 
     Args:
         cfg (Config): A segmentation config, loaded by ``load_config``.
@@ -105,8 +98,8 @@ def browse(cfg: Config,
         alpha (float): Weight of the label colours. Defaults to 0.5.
         config_path (str): The config's path, for names and messages.
             Defaults to 'config'.
-        log (Callable[[str], None]): Receives the notice about samples
-            without a label map. Defaults to print.
+        log (Callable[[str], None]): Gets the notice of samples without a
+            label map. Defaults to print.
     """
     if cfg.default_scope != SEG_SCOPE:
         raise NotImplementedError(

@@ -8,9 +8,8 @@ from mmseg.visualization import SegLocalVisualizer
 
 def edge_panel(edge_prob, shape) -> np.ndarray:
     """An (H, W, 3) uint8 grey image of an edge probability map."""
-    edge = edge_prob.detach().cpu().numpy() if hasattr(
-        edge_prob, 'detach') else np.asarray(edge_prob)
-    edge = np.squeeze(edge)
+    edge = np.squeeze(edge_prob.detach().cpu().numpy(
+    ) if hasattr(edge_prob, 'detach') else np.asarray(edge_prob))
     if edge.shape != tuple(shape[:2]):
         raise ValueError(f'edge map of size {edge.shape} does not fit the '
                          f'drawn image of size {tuple(shape[:2])}')
@@ -20,13 +19,9 @@ def edge_panel(edge_prob, shape) -> np.ndarray:
 
 @VISUALIZERS.register_module()
 class SegEdgeLocalVisualizer(SegLocalVisualizer):
-    """``SegLocalVisualizer`` that also draws a predicted edge map.
-
-    For models that store an edge probability map (N = 1 channel) as
-    ``pred_edge_map`` in their ``SegDataSample`` (Gated-SCNN's
-    :class:`GatedSCNN`), the map is drawn in grey to the right of the
-    predicted segmentation: ``ground truth | prediction | edge map``. Samples
-    without it are drawn as by ``SegLocalVisualizer``.
+    """``SegLocalVisualizer`` that also draws the one-channel edge
+    probability map a model stores as ``pred_edge_map`` (Gated-SCNN's
+    :class:`GatedSCNN`), in grey: ``ground truth | prediction | edge map``.
 
     Args:
         name (str): Name of the visualizer instance. Defaults to
