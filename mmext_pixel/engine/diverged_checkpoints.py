@@ -1,20 +1,14 @@
 """Which checkpoints of a run were saved while its loss was diverging.
 
-A run stopped for a non-finite loss has usually diverged for a few
-iterations before, its loss growing by orders of magnitude while finite; the
-checkpoints saved meanwhile hold ruined weights, BN statistics and optimizer
-moments, and a run resumed from one fails again whatever the learning rate.
-
-The divergence began at the first iteration of the unbroken stretch of
-out-of-range losses that ends the run: a loss is out of range when it is not
-finite or more than ``factor`` times the median of the last ``window``
-in-range losses (so a climb is measured against the level before it, and
-one in-range loss ends a stretch). The checkpoint saved after iteration
-``k`` computed the loss of iteration ``k + 1``, so every checkpoint from
-iteration ``onset - 1`` on is spoiled. The stopped run lists them in
-``WORK_DIR/diverged_checkpoints.json`` (with size and modification time, so
-a later healthy file of the same name is not mistaken for one), and
-``--resume`` passes over them.
+Before a non-finite loss a run has usually diverged for a few iterations,
+finite but growing by orders of magnitude; the checkpoints saved meanwhile
+hold ruined weights and optimizer state, and resuming from one fails again.
+The divergence began with the stretch of out-of-range losses that ends the
+run (see :class:`LossRange`); the checkpoint saved after iteration ``k``
+computed the loss of iteration ``k + 1``, so those from ``onset - 1`` on are
+spoiled. The stopped run lists them (with size and modification time, so a
+later file of the same name is not mistaken for one) in
+``WORK_DIR/diverged_checkpoints.json``, and ``--resume`` passes over them.
 """
 import json
 import math
@@ -31,7 +25,10 @@ RECORD_NAME = 'diverged_checkpoints.json'
 
 
 class LossRange:
-    """The running range of a run's loss, and where it was left for good.
+    """The running range of a run's loss, and where it was left for good:
+    a loss is out of range when it is not finite or over ``factor`` times
+    the median of the last ``window`` in-range losses (so a climb is
+    measured against the level before it); an in-range loss ends a stretch.
 
     Args:
         factor (float): A loss more than ``factor`` times the median of the
@@ -129,8 +126,8 @@ def read_record(work_dir: str) -> List[dict]:
 
 def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
                     why: str) -> List[dict]:
-    """Add checkpoint files to the work dir's record of spoiled ones and
-    return the entries added.
+    """Add checkpoint files to the work dir's record; returns the entries
+    added.
 
     Args:
         work_dir (str): The run's work dir.
@@ -158,9 +155,8 @@ def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
 def split_candidates(
         candidates: Sequence[str],
         entries: Sequence[dict]) -> Tuple[List[str], List[Tuple[str, dict]]]:
-    """Split checkpoint paths into those not recorded, in order, and each
-    recorded one with its entry (a file rewritten since under the same name
-    is not recorded).
+    """Split checkpoint paths into those not recorded (a file rewritten
+    since is not), in order, and each recorded one with its entry.
 
     Args:
         candidates (Sequence[str]): Checkpoint paths, newest first.

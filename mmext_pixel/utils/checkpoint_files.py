@@ -1,8 +1,6 @@
-"""Checkpoint files of a work dir: atomic writes, and which to resume from.
-
-mmengine writes a checkpoint straight under its final name, so a run killed
-while saving leaves a truncated file there, and resumes from the file that
-``last_checkpoint`` names, whether or not it loads.
+"""Checkpoint files of a work dir: atomic writes (mmengine writes under the
+final name, so a run killed while saving leaves a truncated file there), and
+which to resume from (mmengine takes ``last_checkpoint``'s, loading or not).
 """
 import glob
 import os
@@ -28,11 +26,9 @@ def atomic_file(path: str) -> Iterator[str]:
 
 
 def resume_candidates(work_dir: str) -> List[str]:
-    """Checkpoints a run in ``work_dir`` may resume from, newest first.
-
-    The file that ``work_dir/last_checkpoint`` names and every ``*.pth`` in
-    ``work_dir`` and in that file's folder (the checkpoint hook's
-    ``out_dir``), newest modification time first (the name breaks ties).
+    """Checkpoints a run may resume from, newest first (the name breaks
+    ties): the file ``work_dir/last_checkpoint`` names and every ``*.pth``
+    in ``work_dir`` and in that file's folder (the hook's ``out_dir``).
 
     Args:
         work_dir (str): The run's work dir.

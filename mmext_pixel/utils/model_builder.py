@@ -1,9 +1,6 @@
-"""Build a config's model the one way every tool and library function does.
-
-Beyond mmseg's and mmpose's ``init_model`` (whose checkpoint loading is
-lenient), SyncBN is reverted, so a config written for several GPUs runs in
-one process, and a checkpoint must fit the model exactly.
-"""
+"""The one way a tool or library function builds a config's model: unlike
+``init_model`` of mmseg and mmpose, SyncBN is reverted (a config for several
+GPUs runs in one process) and a checkpoint must fit exactly."""
 import copy
 from typing import Optional, Union
 
@@ -20,11 +17,9 @@ def build_model(cfg: Union[str, Config],
                 checkpoint: Optional[str] = None,
                 cfg_options: Optional[dict] = None,
                 device: str = 'cpu') -> nn.Module:
-    """The config's model in eval mode, SyncBN reverted, weights from
-    ``checkpoint`` (all of them must fit) if given.
-
-    ``model.cfg`` is the config, ``model.config_path`` its file and
-    ``model.dataset_meta`` the checkpoint's (None without one).
+    """The config's model in eval mode, SyncBN reverted, with the weights of
+    ``checkpoint`` (which must fit); ``model.cfg`` is the config,
+    ``model.config_path`` its file, ``model.dataset_meta`` the checkpoint's.
 
     Args:
         cfg (str | Config): Config or its path.

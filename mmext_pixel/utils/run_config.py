@@ -28,9 +28,7 @@ def input_shape(cfg: Config,
     the default of the config's scope."""
     if shape is None:
         return DEFAULT_SHAPES[cfg.default_scope]
-    shape = tuple(int(s) for s in shape)
-    if len(shape) == 1:
-        shape = shape * 2
+    shape = tuple(int(s) for s in shape) * (2 if len(shape) == 1 else 1)
     if len(shape) != 2 or min(shape) <= 0:
         raise ValueError(f'--shape takes H W (or one size for a square '
                          f'input) as positive integers, got {shape}')
@@ -60,7 +58,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
 def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
               launcher: str) -> Config:
-    """Work dir, launcher, and what a distributed run without CUDA needs.
+    """Set the work dir, the launcher, and what a distributed run without
+    CUDA needs; returns ``cfg``.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -68,9 +67,6 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
         work_dir (str, optional): ``--work-dir``; None keeps the config's,
             else ``./work_dirs/CONFIG_NAME``.
         launcher (str): ``--launcher``: none, pytorch, slurm or mpi.
-
-    Returns:
-        Config: ``cfg``.
     """
     cfg.launcher = launcher
     if work_dir is not None:
@@ -106,14 +102,11 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
 
 def _sync_bn_to_bn(node) -> None:
     """Every ``type='SyncBN'`` of a config (sub)tree becomes ``'BN'``."""
-    if isinstance(node, dict):
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
-        for value in node.values():
-            _sync_bn_to_bn(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _sync_bn_to_bn(value)
+    if isinstance(node, dict) and node.get('type') == 'SyncBN':
+        node['type'] = 'BN'
+    children = node.values() if isinstance(node, dict) else node
+    for value in children if isinstance(node, (dict, list, tuple)) else ():
+        _sync_bn_to_bn(value)
 
 
 def finish_run() -> None:
@@ -143,8 +136,8 @@ def enable_visualization(cfg: Config,
         show_dir (str, optional): Folder for the painted images.
         show (bool): Show them in a window.
         wait_time (float): Seconds each shown image stays.
-        interval (int): Draw every ``interval``-th test image (mmseg's hook
-            defaults to 50). Defaults to 1.
+        interval (int): Draw every ``interval``-th test image (mmseg's
+            default is 50). Defaults to 1.
     """
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
@@ -164,10 +157,11 @@ def enable_visualization(cfg: Config,
         hook['wait_time'] = wait_time
 
 
-def _tta_model_type(tta_model: dict) -> str:
-    kind = tta_model.get('type')
-    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-    return name.split('.')[-1]  # 'mmseg.SegTTAModel' -> 'SegTTAModel'
+def config_type(node: dict) -> str:
+    """The class name of a config node's ``type`` (a name, ``'scope.Name'``
+    or the class)."""
+    kind = node.get('type')
+    return str(getattr(kind, '__name__', kind)).split('.')[-1]
 
 
 def enable_test_time_aug(cfg: Config,
@@ -175,7 +169,8 @@ def enable_test_time_aug(cfg: Config,
                          scales: Optional[Sequence[float]] = None,
                          flip: bool = True,
                          metainfo: Optional[dict] = None) -> Optional[list]:
-    """``--aug-test``: multi-scale + flip for seg, flip test for pose.
+    """``--aug-test``: multi-scale + flip for seg, flip test for pose;
+    returns the class pairs the flipped views swap, when set here.
 
     Seg configs run their ``tta_pipeline`` and ``tta_model`` (mmseg's
     ``--tta``), optionally with other scale factors or without the flip.
@@ -194,10 +189,6 @@ def enable_test_time_aug(cfg: Config,
         metainfo (dict, optional): The test dataset's metainfo (seg), to
             read ``flip_pairs`` from. Defaults to None (the config's, see
             :func:`test_dataset_metainfo`).
-
-    Returns:
-        list, optional: The class pairs the flipped views swap, when set
-        here.
     """
     if cfg.default_scope == POSE_SCOPE:
         if scales or not flip:
@@ -217,7 +208,7 @@ def enable_test_time_aug(cfg: Config,
     if metainfo is None:
         metainfo = test_dataset_metainfo(cfg)
     pairs = metainfo.get('flip_pairs')
-    kind = _tta_model_type(cfg.tta_model)
+    kind = config_type(cfg.tta_model)
     tta_model = cfg.tta_model
     swapped = None
     if kind == 'MultiScaleTileTTAModel':
@@ -282,9 +273,8 @@ def set_pose_flip_test(cfg: Config,
 def build_split_dataset(cfg: Config,
                         split: str,
                         config_path: str = 'config') -> BaseDataset:
-    """The config's ``{split}_dataloader.dataset``, built in the config's
-    scope after importing its ``custom_imports``, as mmengine's Runner
-    builds it: the tools' one builder of a split's dataset.
+    """The config's ``{split}_dataloader.dataset``, built as mmengine's
+    Runner builds it (after its ``custom_imports``, in its scope).
 
     Args:
         cfg (Config): The config.
@@ -306,9 +296,8 @@ def build_split_dataset(cfg: Config,
 
 
 def test_dataset_metainfo(cfg: Config) -> dict:
-    """The metainfo of the config's test dataset without building it: the
-    class's ``METAINFO`` updated with the config's ``metainfo``, as
-    mmengine's ``BaseDataset`` merges them.
+    """The test dataset's metainfo without building it: the class's
+    ``METAINFO`` updated with the config's, as ``BaseDataset`` merges them.
 
     Args:
         cfg (Config): The config.
@@ -331,7 +320,7 @@ def tta_summary(tta_model: dict) -> str:
         tta_model (dict): The TTA model's config (``cfg.model`` after
             :func:`enable_test_time_aug`).
     """
-    kind = _tta_model_type(tta_model)
+    kind = config_type(tta_model)
     if kind != 'MultiScaleTileTTAModel':
         return f'{kind}: the views of tta_pipeline, softmax averaged'
     windows = (f"{tuple(tta_model.get('crop_size', ()))} windows at stride "

@@ -61,10 +61,7 @@ def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
 
     Args:
         dataset (BaseDataset): A built segmentation dataset whose samples
-            have ``seg_map_path``.
-
-    Raises:
-        FileNotFoundError: A label map of the split is missing.
+            have ``seg_map_path``; a missing label map raises.
     """
     ignore = dataset.metainfo.get('ignore_index',
                                   getattr(dataset, 'ignore_index', 255))
@@ -95,15 +92,12 @@ def is_cityscapes(dataset: BaseDataset) -> bool:
 
 def set_cityscapes_submission(cfg: Config, out: str) -> None:
     """Write the Cityscapes test server's files: mmseg's ``CityscapesMetric``
-    with ``format_only`` saves each prediction in Cityscapes label IDs as
-    ``out/IMAGE_NAME.png``.
+    with ``format_only`` saves each prediction in Cityscapes label IDs (from
+    cityscapesscripts' table) as ``out/IMAGE_NAME.png``.
 
     Args:
         cfg (Config): The config, changed in place.
         out (str): The folder for the PNGs.
-
-    Raises:
-        ImportError: cityscapesscripts (its label-ID table) is missing.
     """
     try:
         import cityscapesscripts.helpers.labels  # noqa: F401
@@ -122,21 +116,17 @@ def set_cityscapes_submission(cfg: Config, out: str) -> None:
 
 
 def set_coco_test_dev(cfg: Config, detections: Optional[str] = None) -> str:
-    """Run a COCO pose config on test-dev for the COCO server: its
-    image-info file (no annotations) with detected person boxes, and
-    mmpose's ``CocoMetric`` writing the keypoint results JSON, whose path
-    is returned.
+    """Run a COCO pose config on test-dev for the COCO server (the
+    image-info file with detected person boxes; ``CocoMetric`` writes the
+    keypoint results JSON, whose path is returned).
 
     Args:
         cfg (Config): A pose config, changed in place; its test dataset's
-            ``data_root`` holds ``annotations/image_info_test-dev2017.json``
-            and ``test2017/``.
+            ``data_root`` holds :data:`COCO_TEST_DEV_IMAGE_INFO` and
+            :data:`COCO_TEST_DEV_IMAGES`.
         detections (str, optional): Detection results JSON (mmpose's
-            ``bbox_file``). Defaults to None (``DATA_ROOT/``
-            :data:`COCO_TEST_DEV_DETECTIONS`).
-
-    Raises:
-        FileNotFoundError: The image-info or the detections file is missing.
+            ``bbox_file``). Defaults to None
+            (``DATA_ROOT/``:data:`COCO_TEST_DEV_DETECTIONS`).
     """
     dataset = cfg.test_dataloader.dataset
     data_root = dataset.get('data_root') or ''

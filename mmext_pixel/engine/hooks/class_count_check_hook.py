@@ -62,14 +62,11 @@ def _class_weights(head_key: str, head: nn.Module) -> List[Tuple[str, int]]:
 
 def check_class_counts(model: nn.Module,
                        datasets: Sequence[Tuple[str, object]]) -> None:
-    """Compare every head's class count (seg: ``num_classes``; pose: the
+    """Compare the heads' class counts (seg: ``num_classes``, where
+    ``out_channels=1``, mmseg's sigmoid head, means one or two; pose: the
     heatmap ``out_channels``), every loss's ``class_weight`` and
-    :class:`GSTOHRNet`'s ``num_classes`` (its intermediate predictions)
-    with the datasets' metainfo.
-
-    A head with ``out_channels=1`` (mmseg's sigmoid head) agrees with one
-    or two classes; a dataset whose metainfo has no ``classes`` (pose:
-    ``num_keypoints``) is not compared.
+    :class:`GSTOHRNet`'s ``num_classes`` with the datasets' metainfo
+    (``classes``; pose: ``num_keypoints``) where it says.
 
     Args:
         model (nn.Module): The model, possibly wrapped (DDP, TTA).
@@ -135,13 +132,10 @@ def check_class_counts(model: nn.Module,
 @HOOKS.register_module()
 class ClassCountCheckHook(Hook):
     """Stop a run whose model and datasets disagree on the class count
-    (:func:`check_class_counts`), before any weights are loaded or any step
-    is taken.
-
-    Without it a head with more classes than the data trains silently, and
-    one with fewer fails at the first step with a bare ``IndexError`` from
-    the loss. At ``before_run`` the Runner has built the dataloaders of the
-    loops it runs (train and val for training, test for testing).
+    (:func:`check_class_counts`) at ``before_run``, when the loops'
+    dataloaders are built and before weights load or a step is taken.
+    Otherwise a head with more classes than the data trains silently, and
+    one with fewer fails at the first step with a bare ``IndexError``.
     """
 
     priority = 'VERY_HIGH'

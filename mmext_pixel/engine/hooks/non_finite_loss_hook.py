@@ -74,19 +74,15 @@ def _names(paths: List[str]) -> str:
 class NonFiniteLossHook(Hook):
     """Stop training at the first iteration whose loss is NaN or infinite.
 
-    After each step the loss terms of the model's output (the entries whose
-    name contains ``loss``, as mmengine sums them) are checked; a
-    non-finite one raises :class:`NonFiniteLossError`, naming the iteration
-    and every term, before any later hook (the checkpoint hook included)
-    runs. Every checkpoint about to be saved is checked too, so weights or
-    optimizer state that a huge but finite loss made non-finite are never
-    written. A step that AMP's loss scaler skips has a finite loss.
-
-    When it stops the run, it finds when the loss began to diverge
-    (:mod:`mmext_pixel.engine.diverged_checkpoints`), lists the checkpoints
-    saved since in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``
-    to pass over, and names the one ``--resume`` takes instead. The config
-    turns it off with ``check_finite_loss = False``.
+    After each step the loss terms (the outputs whose name contains
+    ``loss``, as mmengine sums them) are checked, before any later hook
+    (the checkpoint hook included) runs; and every checkpoint about to be
+    saved, so weights or optimizer state that a huge finite loss made
+    non-finite are never written. A step AMP's scaler skips has a finite
+    loss. On stopping, it lists the checkpoints saved since the loss began
+    to diverge (:mod:`mmext_pixel.engine.diverged_checkpoints`) for
+    ``--resume`` to pass over, and names the one it takes instead. The
+    config turns it off with ``check_finite_loss = False``.
 
     Args:
         diverge_factor (float): A loss more than this many times the
