@@ -25,16 +25,14 @@ RECORD_NAME = 'diverged_checkpoints.json'
 
 
 class LossRange:
-    """The running range of a run's loss, and where it was left for good:
-    a loss is out of range when it is not finite or over ``factor`` times
-    the median of the last ``window`` in-range losses (so a climb is
-    measured against the level before it); an in-range loss ends a stretch.
+    """The running range of a run's loss: a loss is out of range when it is
+    not finite or over ``factor`` times the median of the last ``window``
+    in-range ones, so a climb is measured against the level before it.
 
     Args:
-        factor (float): A loss more than ``factor`` times the median of the
-            reference window is out of range. Defaults to 2.0.
-        window (int): Number of recent in-range losses that make the
-            reference. Defaults to 50.
+        factor (float): How many times the median a loss may be; > 1.
+            Defaults to 2.0.
+        window (int): In-range losses the median is taken of. Defaults to 50.
     """
 
     def __init__(self, factor: float = 2.0, window: int = 50) -> None:

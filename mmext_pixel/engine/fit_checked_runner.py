@@ -20,17 +20,12 @@ from .diverged_checkpoints import RECORD_NAME, read_record, split_candidates
 
 
 class FitCheckedRunner(Runner):
-    """mmengine's ``Runner`` whose checkpoint loading (``load_from`` and
-    resume) names a file that cannot be read and checks the fit.
-
-    With ``allow_partial`` True (the default, for fine-tuning with another
-    class count) what fits is loaded and one warning summarises the rest;
-    with it False a checkpoint that does not fit raises
-    :class:`CheckpointError`. Checkpoints are written under a temporary name
-    and renamed once complete, so a run killed while saving leaves no
-    damaged checkpoint. Resuming without a named checkpoint takes the newest
-    one in the work dir that loads and that did not diverge
-    (:mod:`.diverged_checkpoints`); a newer one is named in a warning.
+    """mmengine's ``Runner`` whose checkpoint loading names a file that
+    cannot be read and checks the fit (:func:`load_fitting`; with
+    ``allow_partial``, the default, for fine-tuning with another class
+    count, what fits is loaded with one warning). Checkpoints are written
+    atomically; a resume without a named checkpoint takes the newest one of
+    the work dir that loads and did not diverge, naming those passed over.
     """
 
     allow_partial: bool = True

@@ -156,11 +156,8 @@ def checkpoint_fit(
             ``module.``.
     """
     weights = checkpoint.get('state_dict', checkpoint)
-    for pattern, replacement in revise_keys:
-        weights = {
-            re.sub(pattern, replacement, k): v
-            for k, v in weights.items()
-        }
+    for pattern, repl in revise_keys:
+        weights = {re.sub(pattern, repl, k): v for k, v in weights.items()}
     own = bare_model(model).state_dict()
     fit = CheckpointFit(num_model_keys=len(own))
     for key, value in weights.items():

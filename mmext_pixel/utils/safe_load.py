@@ -1,12 +1,7 @@
-"""What ``import mmext_pixel`` allows torch's safe loader to read.
-
-mmengine 0.10.7 loads checkpoints with torch >= 2.6's default
-``weights_only=True``, which refuses the numpy and mmengine objects of
-mmengine's own training checkpoints, so ``--resume`` and ``load_from`` fail
-(mmengine issue #1655). Rather than turning the safe loader off, exactly
-those globals are allow-listed; a file that needs anything else is still
-refused.
-"""
+"""What ``import mmext_pixel`` allows torch's safe loader to read: mmengine
+0.10.7 loads with torch >= 2.6's ``weights_only=True``, which refuses the
+numpy and mmengine objects of its own training checkpoints (mmengine issue
+#1655); exactly those are allow-listed, anything else is still refused."""
 import builtins
 
 import numpy as np

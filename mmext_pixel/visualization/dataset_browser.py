@@ -63,13 +63,11 @@ def overlay(img: np.ndarray,
             interpolation=cv2.INTER_NEAREST).astype(np.int64)
     palette_bgr = np.asarray(palette, np.uint8).reshape(-1, 3)[:, ::-1]
     valid = (label >= 0) & (label < len(palette_bgr))
-    colour = img.copy()
-    colour[valid] = palette_bgr[label[valid]]
     blend = img.copy()
     blend[valid] = (img[valid] * (1 - alpha) +
-                    colour[valid] * alpha).round().astype(np.uint8)
-    gap = np.full((h, 4, 3), 255, np.uint8)
-    panel = np.concatenate([img, gap, blend], axis=1)
+                    palette_bgr[label[valid]] * alpha).round().astype(np.uint8)
+    panel = np.concatenate([img, np.full((h, 4, 3), 255, np.uint8), blend],
+                           axis=1)
     present = [int(v) for v in np.unique(label[valid])]
     if present:
         panel = np.concatenate(
@@ -124,11 +122,9 @@ def browse(cfg: Config,
         item = dataset[i]
         sample = item['data_samples']
         img = _to_bgr_uint8(item['inputs'])
-        label = None
-        if 'gt_sem_seg' in sample:
-            label = sample.gt_sem_seg.data.squeeze(0).numpy()
-        else:
-            unlabelled += 1
+        label = sample.gt_sem_seg.data.squeeze(0).numpy() \
+            if 'gt_sem_seg' in sample else None
+        unlabelled += label is None
         stem = osp.splitext(osp.basename(sample.img_path))[0]
         path = osp.join(output_dir, f'{stem}.png')
         if path in written:  # same stem in two folders

@@ -8,8 +8,9 @@ from mmseg.visualization import SegLocalVisualizer
 
 def edge_panel(edge_prob, shape) -> np.ndarray:
     """An (H, W, 3) uint8 grey image of an edge probability map."""
-    edge = np.squeeze(edge_prob.detach().cpu().numpy(
-    ) if hasattr(edge_prob, 'detach') else np.asarray(edge_prob))
+    if hasattr(edge_prob, 'detach'):
+        edge_prob = edge_prob.detach().cpu().numpy()
+    edge = np.squeeze(edge_prob)
     if edge.shape != tuple(shape[:2]):
         raise ValueError(f'edge map of size {edge.shape} does not fit the '
                          f'drawn image of size {tuple(shape[:2])}')
@@ -24,23 +25,13 @@ class SegEdgeLocalVisualizer(SegLocalVisualizer):
     :class:`GatedSCNN`), in grey: ``ground truth | prediction | edge map``.
 
     Args:
-        name (str): Name of the visualizer instance. Defaults to
-            'visualizer'.
         **kwargs: :class:`mmseg.visualization.SegLocalVisualizer` arguments.
     """
 
-    def __init__(self, name: str = 'visualizer', **kwargs) -> None:
-        super().__init__(name=name, **kwargs)
-        self._pending_edge = None
+    _pending_edge = None  # (pred_sem_seg, edge map) while a sample is drawn
 
-    def _draw_sem_seg(self,
-                      image,
-                      sem_seg,
-                      classes,
-                      palette,
-                      with_labels=True) -> np.ndarray:
-        drawn = super()._draw_sem_seg(image, sem_seg, classes, palette,
-                                      with_labels)
+    def _draw_sem_seg(self, image, sem_seg, *args, **kwargs) -> np.ndarray:
+        drawn = super()._draw_sem_seg(image, sem_seg, *args, **kwargs)
         pending = self._pending_edge
         if pending is not None and sem_seg is pending[0]:
             drawn = np.concatenate(

@@ -117,11 +117,8 @@ class NonFiniteLossHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not self.enabled or not isinstance(outputs, dict):
             return
-        losses = {}
-        for key, value in outputs.items():
-            number = _float(value) if 'loss' in key else None
-            if number is not None:
-                losses[key] = number
+        losses = {k: _float(v) for k, v in outputs.items() if 'loss' in k}
+        losses = {k: v for k, v in losses.items() if v is not None}
         where = f'iteration {runner.iter + 1}'
         if isinstance(
                 getattr(runner, '_train_loop', None), EpochBasedTrainLoop):
@@ -152,11 +149,11 @@ class NonFiniteLossHook(Hook):
                          if iteration >= first_spoiled and osp.isfile(path)
                          and osp.getmtime(path) >= began - 0.05)
         work_dir, how = runner.work_dir, self.loss_range.describe()
-        if spoiled and is_main_process():
-            record_diverged(
-                work_dir, spoiled, f'{how}; the run stopped at '
-                f'iteration {last_iter}')
         if spoiled:
+            if is_main_process():
+                record_diverged(
+                    work_dir, spoiled, f'{how}; the run stopped '
+                    f'at iteration {last_iter}')
             note = (f'{how}. The checkpoints saved since, '
                     f'{_names([p for _, p in spoiled])}, are listed in '
                     f'{osp.join(work_dir, RECORD_NAME)} and --resume passes '
