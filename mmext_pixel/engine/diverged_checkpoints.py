@@ -1,14 +1,10 @@
-"""Which checkpoints of a run were saved while its loss was diverging.
-
-Before a non-finite loss a run has usually diverged for a few iterations,
-finite but growing by orders of magnitude; the checkpoints saved meanwhile
-hold ruined weights and optimizer state, and resuming from one fails again.
-The divergence began with the stretch of out-of-range losses that ends the
-run (see :class:`LossRange`); the checkpoint saved after iteration ``k``
-computed the loss of iteration ``k + 1``, so those from ``onset - 1`` on are
-spoiled. The stopped run lists them (with size and modification time, so a
-later file of the same name is not mistaken for one) in
-``WORK_DIR/diverged_checkpoints.json``, and ``--resume`` passes over them.
+"""Which checkpoints a diverging run saved: before a non-finite loss the loss
+usually grew, finite, for a few iterations, and the checkpoints saved
+meanwhile fail again when resumed. The divergence began with the stretch of
+out-of-range losses (:class:`LossRange`) that ends the run; the checkpoint
+saved after iteration ``k`` computed the loss of ``k + 1``. The stopped run
+lists those spoiled (with size and mtime, so a later file of the same name
+is not one) in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``.
 """
 import json
 import math
@@ -30,8 +26,7 @@ class LossRange:
     in-range ones, so a climb is measured against the level before it.
 
     Args:
-        factor (float): How many times the median a loss may be; > 1.
-            Defaults to 2.0.
+        factor (float): Out of range above this x the median. Defaults to 2.0.
         window (int): In-range losses the median is taken of. Defaults to 50.
     """
 

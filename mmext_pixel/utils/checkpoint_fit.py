@@ -60,8 +60,7 @@ def read_checkpoint(filename: str,
 
     Args:
         filename (str): Local path, URL or mmengine ``scheme://`` name.
-        map_location (str | Callable): As for ``torch.load``. Defaults to
-            ``'cpu'``.
+        map_location (str | Callable): As torch.load's. Defaults to 'cpu'.
     """
     check_checkpoint_file(filename)
     try:
@@ -96,10 +95,8 @@ class CheckpointFit:
             shape, the checkpoint's and the model's. Defaults to [].
         missing (list[str]): Model keys the checkpoint lacks (BN's
             ``num_batches_tracked`` aside, as in mmengine). Defaults to [].
-        unexpected (list[str]): Checkpoint keys the model lacks. Defaults
-            to [].
-        num_model_keys (int): Entries of the model's state dict. Defaults
-            to 0.
+        unexpected (list[str]): Keys the model lacks. Defaults to [].
+        num_model_keys (int): The model's state-dict size. Defaults to 0.
     """
     mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
@@ -149,8 +146,7 @@ def checkpoint_fit(
 
     Args:
         model (nn.Module): The model, possibly wrapped (DDP, TTA).
-        checkpoint (dict): A state dict, or a dict with one under
-            ``'state_dict'``.
+        checkpoint (dict): A state dict, or one under ``'state_dict'``.
         revise_keys (Sequence[tuple[str, str]]): Regex replacements applied
             to the checkpoint's keys first. Defaults to stripping
             ``module.``.
@@ -188,10 +184,8 @@ def load_fitting(model: nn.Module,
         model (nn.Module): The model, possibly wrapped (DDP, TTA).
         checkpoint (dict): The loaded checkpoint.
         filename (str): Its file, for messages.
-        model_name (str): The model, for messages. Defaults to
-            'the model'.
-        allow_partial (bool): Load a checkpoint that does not fit. Defaults
-            to False.
+        model_name (str): For messages. Defaults to 'the model'.
+        allow_partial (bool): Load what fits of a misfit. Defaults to False.
         revise_keys (Sequence[tuple[str, str]]): As for
             :func:`checkpoint_fit`. Defaults to stripping ``module.``.
         logger (logging.Logger, optional): Gets the warning. Defaults to

@@ -23,10 +23,8 @@ def build_model(cfg: Union[str, Config],
 
     Args:
         cfg (str | Config): Config or its path.
-        checkpoint (str, optional): Checkpoint path. Defaults to None
-            (random weights).
-        cfg_options (dict, optional): Overrides merged into the config.
-            Defaults to None.
+        checkpoint (str, optional): Its path. Defaults to None (random).
+        cfg_options (dict, optional): Overrides to merge. Defaults to None.
         device (str): Where the model is put. Defaults to 'cpu'.
     """
     config_path = cfg if isinstance(cfg, str) else cfg.filename

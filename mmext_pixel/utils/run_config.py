@@ -183,8 +183,7 @@ def enable_test_time_aug(cfg: Config,
     Args:
         cfg (Config): The config, changed in place.
         config_path (str): Its path, for error messages.
-        scales (Sequence[float], optional): Scale factors instead of the
-            config's. Defaults to None.
+        scales (Sequence[float], optional): Other scales. Defaults to None.
         flip (bool): Keep the flipped views. Defaults to True.
         metainfo (dict, optional): The test dataset's metainfo (seg), to
             read ``flip_pairs`` from. Defaults to None (the config's, see
@@ -266,8 +265,7 @@ def set_pose_flip_test(cfg: Config,
         cfg.model['test_cfg'] = dict(test_cfg, flip_test=aug_test)
         return 'on (--aug-test)' if aug_test else 'off (--no-flip-test)'
     # mmpose's estimators treat a missing flip_test as off
-    return ('on' if test_cfg.get('flip_test', False) else 'off') + \
-        ' (config)'
+    return f"{'on' if test_cfg.get('flip_test', False) else 'off'} (config)"
 
 
 def build_split_dataset(cfg: Config,
@@ -279,8 +277,7 @@ def build_split_dataset(cfg: Config,
     Args:
         cfg (Config): The config.
         split (str): One of :data:`SPLITS`.
-        config_path (str): The config's path, for messages. Defaults to
-            'config'.
+        config_path (str): For messages. Defaults to 'config'.
     """
     if split not in SPLITS:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
@@ -317,8 +314,7 @@ def tta_summary(tta_model: dict) -> str:
     """One line saying what ``--aug-test`` runs, for messages.
 
     Args:
-        tta_model (dict): The TTA model's config (``cfg.model`` after
-            :func:`enable_test_time_aug`).
+        tta_model (dict): ``cfg.model`` after :func:`enable_test_time_aug`.
     """
     kind = config_type(tta_model)
     if kind != 'MultiScaleTileTTAModel':

@@ -94,10 +94,8 @@ def browse(cfg: Config,
             (``work_dirs/browse_dataset/CONFIG_NAME/SPLIT``).
         num (int): Samples to write. Defaults to 10.
         alpha (float): Weight of the label colours. Defaults to 0.5.
-        config_path (str): The config's path, for names and messages.
-            Defaults to 'config'.
-        log (Callable[[str], None]): Gets the notice of samples without a
-            label map. Defaults to print.
+        config_path (str): For names and messages. Defaults to 'config'.
+        log (Callable[[str], None]): Gets notices. Defaults to print.
     """
     if cfg.default_scope != SEG_SCOPE:
         raise NotImplementedError(

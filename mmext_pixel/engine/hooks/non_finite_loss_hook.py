@@ -17,8 +17,7 @@ from ..diverged_checkpoints import (RECORD_NAME, LossRange, read_record,
                                     record_diverged, split_candidates,
                                     spoiled_from)
 
-#: The config key that turns the check off (``--cfg-options
-#: check_finite_loss=False``); the hook is on when the key is absent.
+#: The config key that turns the check off; on when absent.
 SWITCH = 'check_finite_loss'
 
 
@@ -85,10 +84,8 @@ class NonFiniteLossHook(Hook):
     config turns it off with ``check_finite_loss = False``.
 
     Args:
-        diverge_factor (float): A loss more than this many times the
-            median of the recent ones has left its range. Defaults to 2.0.
-        diverge_window (int): How many recent in-range losses make that
-            median. Defaults to 50.
+        diverge_factor (float): :class:`LossRange`'s factor. Defaults to 2.0.
+        diverge_window (int): :class:`LossRange`'s window. Defaults to 50.
     """
 
     priority = 'VERY_HIGH'
