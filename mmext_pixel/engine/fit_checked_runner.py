@@ -172,12 +172,11 @@ class FitCheckedRunner(Runner):
 
         Args:
             filename (str): Checkpoint path or URL.
-            map_location (str | Callable): As for ``torch.load``. Defaults
-                to ``'cpu'``.
-            strict (bool): Refuse a checkpoint that does not fit even when
-                ``allow_partial`` is set. Defaults to False.
-            revise_keys (Sequence[tuple[str, str]]): Regex replacements for
-                the checkpoint's keys. Defaults to stripping ``module.``.
+            map_location (str | Callable): As torch.load's. Defaults to 'cpu'.
+            strict (bool): Refuse a misfit even with ``allow_partial``.
+                Defaults to False.
+            revise_keys (Sequence[tuple[str, str]]): As for
+                :func:`checkpoint_fit`. Defaults to stripping ``module.``.
         """
         if self._preloaded is not None and self._preloaded[0] == filename:
             checkpoint = self._preloaded[1]  # read once by load_or_resume
