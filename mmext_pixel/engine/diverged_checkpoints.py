@@ -1,30 +1,10 @@
-"""Which checkpoints of a run were saved while its loss was diverging.
-
-A run stopped for a non-finite loss has usually been diverging for a few
-iterations before: its loss grew by orders of magnitude while every value
-stayed finite, and the checkpoints saved meanwhile hold finite but ruined
-weights, BatchNorm running variances and optimizer moments. Resuming from
-one of them fails again at once, whatever the learning rate.
-
-**When the divergence began.** Each iteration's total loss is compared with
-its *running range*: the median of the last ``window`` losses that were
-themselves in range. A loss that is NaN or infinite, or more than ``factor``
-times that median, is out of range; out-of-range losses never enter the
-reference, so a loss that keeps climbing is measured against the level
-before the climb. The divergence began at the first iteration of the
-unbroken stretch of out-of-range losses that ends where the run stopped
-(one in-range loss in between, as after a single hard batch, ends a
-stretch). A stretch that only began at the last iteration (a sudden NaN)
-makes that iteration the onset.
-
-**Which checkpoints it spoiled.** The checkpoint saved after iteration
-``k`` holds the weights that computed the loss of iteration ``k + 1``; so
-every checkpoint saved after iteration ``onset - 1`` or later is spoiled,
-and the one saved after iteration ``onset - 2`` (or earlier) is the newest
-sound one. The stopped run lists the spoiled files in
-``WORK_DIR/diverged_checkpoints.json`` (path, iteration, size and
-modification time, so that a later healthy checkpoint written under the
-same name is not mistaken for it), and ``--resume`` passes over them.
+"""Which checkpoints a diverging run saved: before a non-finite loss the loss
+usually grew, finite, for a few iterations, and the checkpoints saved
+meanwhile fail again when resumed. The divergence began with the stretch of
+out-of-range losses (:class:`LossRange`) that ends the run; the checkpoint
+saved after iteration ``k`` computed the loss of ``k + 1``. The stopped run
+lists those spoiled (with size and mtime, so a later file of the same name
+is not one) in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``.
 """
 import json
 import math
@@ -32,20 +12,22 @@ import os
 import os.path as osp
 import statistics
 from collections import deque
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from mmext_pixel.utils.checkpoint_files import atomic_file
 
 #: The file in the work dir listing the checkpoints saved while diverging.
 RECORD_NAME = 'diverged_checkpoints.json'
 
 
 class LossRange:
-    """The running range of a run's loss, and where it was left for good.
+    """The running range of a run's loss: a loss is out of range when it is
+    not finite or over ``factor`` times the median of the last ``window``
+    in-range ones, so a climb is measured against the level before it.
 
     Args:
-        factor (float): A loss more than ``factor`` times the median of the
-            reference window is out of range. Defaults to 2.0.
-        window (int): Number of recent in-range losses that make the
-            reference. Defaults to 50.
+        factor (float): Out of range above this x the median. Defaults to 2.0.
+        window (int): In-range losses the median is taken of. Defaults to 50.
     """
 
     def __init__(self, factor: float = 2.0, window: int = 50) -> None:
@@ -53,17 +35,14 @@ class LossRange:
             raise ValueError(f'factor must be > 1, got {factor}')
         self.factor = factor
         self.reference: deque = deque(maxlen=window)
-        # the unbroken out-of-range stretch up to the latest iteration:
-        # (iteration, loss, median it was compared with) of its first one
+        # (iteration, loss, median it was compared with) of the first loss
+        # of the out-of-range stretch that reaches the latest iteration
         self.stretch_start: Optional[Tuple[int, float, float]] = None
         self.last_iter: Optional[int] = None
 
     def update(self, iteration: int, loss: float) -> bool:
-        """Add the total loss of ``iteration`` (1-based).
-
-        Returns:
-            bool: Whether the loss is in range.
-        """
+        """Add the total loss of ``iteration`` (1-based); returns whether it
+        is in range."""
         self.last_iter = iteration
         median = statistics.median(self.reference) if self.reference \
             else None
@@ -95,38 +74,32 @@ class LossRange:
 
 
 def spoiled_from(onset: Optional[int], last_iter: int) -> int:
-    """The first checkpoint iteration that the divergence spoiled.
+    """The first checkpoint iteration (``meta.iter``) the divergence spoiled.
 
     Args:
-        onset (int, optional): First iteration of the final out-of-range
-            stretch; None when the last loss (at ``last_iter``) was in
-            range, as when a step made the weights non-finite.
+        onset (int, optional): :meth:`LossRange.onset`; None when the last
+            loss was in range (a step made the weights non-finite).
         last_iter (int): The iteration the run stopped at.
-
-    Returns:
-        int: Checkpoints whose ``meta.iter`` is at least this are spoiled.
     """
     return last_iter if onset is None else onset - 1
 
 
-def _identity(path: str) -> Dict[str, object]:
+def _identity(path: str) -> Tuple[str, int, int]:
     stat = os.stat(path)
-    return dict(
-        path=osp.realpath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    return osp.realpath(path), stat.st_size, stat.st_mtime_ns
+
+
+def _key(entry: dict) -> Tuple[str, int, int]:
+    return entry['path'], entry['size'], entry['mtime_ns']
 
 
 def read_record(work_dir: str) -> List[dict]:
-    """The entries of ``WORK_DIR/diverged_checkpoints.json``.
+    """The entries (``path``, ``iter``, ``size``, ``mtime_ns``, ``why``) of
+    ``WORK_DIR/diverged_checkpoints.json``; empty without one; ValueError
+    when it is damaged.
 
     Args:
         work_dir (str): The run's work dir.
-
-    Returns:
-        list[dict]: One dict per recorded checkpoint (``path``, ``iter``,
-        ``size``, ``mtime_ns``, ``why``); empty without a record.
-
-    Raises:
-        ValueError: The record exists but is not one this module wrote.
     """
     path = osp.join(work_dir, RECORD_NAME)
     if not osp.isfile(path):
@@ -135,8 +108,7 @@ def read_record(work_dir: str) -> List[dict]:
         with open(path) as f:
             entries = json.load(f)['checkpoints']
         for entry in entries:
-            for key in ('path', 'size', 'mtime_ns'):
-                entry[key]  # noqa: B018  (every entry names its file)
+            _key(entry)  # every entry names its file
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(
             f'{path} is damaged ({type(e).__name__}: {e}); it lists the '
@@ -147,65 +119,46 @@ def read_record(work_dir: str) -> List[dict]:
 
 def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
                     why: str) -> List[dict]:
-    """Add checkpoint files to the work dir's record of spoiled ones.
+    """Add checkpoint files to the work dir's record; returns the entries
+    added.
 
     Args:
         work_dir (str): The run's work dir.
         checkpoints (Iterable[tuple[int, str]]): ``(meta iteration, path)``
-            of each spoiled checkpoint; files that no longer exist are left
-            out.
+            of each spoiled checkpoint; files that are gone are left out.
         why (str): How the run diverged, kept with each entry.
-
-    Returns:
-        list[dict]: The entries added.
     """
     entries = read_record(work_dir)
-    known = {(e['path'], e['size'], e['mtime_ns']) for e in entries}
-    added = []
-    for iteration, path in checkpoints:
-        if not osp.isfile(path):
-            continue
-        entry = dict(_identity(path), iter=int(iteration), why=why)
-        if (entry['path'], entry['size'], entry['mtime_ns']) not in known:
-            added.append(entry)
+    known = set(map(_key, entries))
+    added = [
+        dict(
+            zip(('path', 'size', 'mtime_ns'), _identity(path)),
+            iter=int(iteration),
+            why=why) for iteration, path in checkpoints
+        if osp.isfile(path) and _identity(path) not in known
+    ]
     if added:
         os.makedirs(work_dir, exist_ok=True)
-        record = osp.join(work_dir, RECORD_NAME)
-        with open(record + '.part', 'w') as f:
-            json.dump(dict(checkpoints=entries + added), f, indent=1)
-        os.replace(record + '.part', record)
+        with atomic_file(osp.join(work_dir, RECORD_NAME)) as part:
+            with open(part, 'w') as f:
+                json.dump(dict(checkpoints=entries + added), f, indent=1)
     return added
-
-
-def recorded_entry(path: str, entries: Sequence[dict]) -> Optional[dict]:
-    """The record entry of a checkpoint file, or None when it is not
-    recorded as spoiled (a file rewritten since, under the same name,
-    is not)."""
-    if not osp.isfile(path):
-        return None
-    identity = _identity(path)
-    for entry in entries:
-        if all(entry[k] == identity[k] for k in identity):
-            return entry
-    return None
 
 
 def split_candidates(
         candidates: Sequence[str],
         entries: Sequence[dict]) -> Tuple[List[str], List[Tuple[str, dict]]]:
-    """Separate resume candidates into sound ones and recorded ones.
+    """Split checkpoint paths into those not recorded (a file rewritten
+    since is not), in order, and each recorded one with its entry.
 
     Args:
         candidates (Sequence[str]): Checkpoint paths, newest first.
         entries (Sequence[dict]): :func:`read_record`'s entries.
-
-    Returns:
-        tuple[list[str], list[tuple[str, dict]]]: The candidates not
-        recorded (order kept), and each recorded one with its entry.
     """
+    by_key = {_key(e): e for e in reversed(entries)}  # the first one wins
     sound, spoiled = [], []
     for path in candidates:
-        entry = recorded_entry(path, entries)
+        entry = by_key.get(_identity(path)) if osp.isfile(path) else None
         if entry is None:
             sound.append(path)
         else:

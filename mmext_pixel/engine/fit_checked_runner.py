@@ -8,35 +8,24 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 
 from mmengine.dist import master_only
 from mmengine.fileio import LocalBackend, get_file_backend
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mmext_pixel.utils.checkpoint_files import atomic_file, resume_candidates
 from mmext_pixel.utils.checkpoint_fit import (DEFAULT_REVISE_KEYS,
-                                              CheckpointError, checkpoint_fit,
+                                              CheckpointError, load_fitting,
                                               read_checkpoint)
 
-from .diverged_checkpoints import (RECORD_NAME, read_record, recorded_entry,
-                                   split_candidates)
+from .diverged_checkpoints import RECORD_NAME, read_record, split_candidates
 
 
 class FitCheckedRunner(Runner):
-    """mmengine's ``Runner`` whose checkpoint loading (``load_from`` and
-    resume) names the file when it cannot be read and checks the fit.
-
-    With ``allow_partial`` True (the default, for fine-tuning from a
-    checkpoint with another class count), the weights that fit are loaded
-    and one warning summarises what was not; with it False a checkpoint that
-    does not fit raises :class:`CheckpointError`.
-
-    Checkpoints go to a temporary name in their folder and are renamed once
-    written (:func:`~mmext_pixel.utils.checkpoint_files.atomic_file`), so a
-    run killed while saving leaves no damaged file under a checkpoint's name
-    and the checkpoint hook has not yet moved ``last_checkpoint``. Resuming
-    without a named checkpoint takes the newest one in the work dir that
-    loads; a newer one that does not is named in a warning and left alone.
+    """mmengine's ``Runner`` whose checkpoint loading names a file that
+    cannot be read and checks the fit (:func:`load_fitting`; with
+    ``allow_partial``, the default, for fine-tuning with another class
+    count, what fits is loaded with one warning). Checkpoints are written
+    atomically; a resume without a named checkpoint takes the newest one of
+    the work dir that loads and did not diverge, naming those passed over.
     """
 
     allow_partial: bool = True
@@ -45,15 +34,14 @@ class FitCheckedRunner(Runner):
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args,
                         **kwargs) -> None:
-        """As ``Runner.save_checkpoint`` (same arguments), written to
-        ``filename + '.part'`` and renamed to ``filename`` once complete
+        """As ``Runner.save_checkpoint``, through ``filename + '.part'``
         when ``out_dir`` is a local folder."""
         bound = inspect.signature(Runner.save_checkpoint).bind(
             self, out_dir, filename, *args, **kwargs)
         bound.apply_defaults()
-        backend_args = bound.arguments['backend_args']
         if bound.arguments['file_client_args'] is not None or not isinstance(
-                get_file_backend(out_dir, backend_args=backend_args),
+                get_file_backend(
+                    out_dir, backend_args=bound.arguments['backend_args']),
                 LocalBackend):
             return super().save_checkpoint(out_dir, filename, *args, **kwargs)
         with atomic_file(osp.join(out_dir, filename)) as part:
@@ -62,10 +50,8 @@ class FitCheckedRunner(Runner):
 
     def load_or_resume(self) -> None:
         """As ``Runner.load_or_resume``; resuming without a named checkpoint
-        takes the newest checkpoint of the work dir that loads and that no
-        run listed as saved while its loss diverged
-        (:mod:`.diverged_checkpoints`); resuming from a
-        listed one by name is an error."""
+        takes the newest sound one of the work dir, and resuming by name
+        from a diverged one is an error."""
         if self._has_loaded or not self._resume:
             return super().load_or_resume()
         record = osp.join(self.work_dir, RECORD_NAME)
@@ -74,8 +60,9 @@ class FitCheckedRunner(Runner):
         except ValueError as e:  # a damaged record, named
             raise CheckpointError(str(e)) from e
         if self._load_from:
-            entry = recorded_entry(self._load_from, entries)
-            if entry is not None:
+            _, spoiled = split_candidates([self._load_from], entries)
+            if spoiled:
+                entry = spoiled[0][1]
                 raise CheckpointError(
                     f'--resume {self._load_from}: this checkpoint was saved '
                     f'while the loss diverged ({entry["why"]}; listed in '
@@ -96,8 +83,8 @@ class FitCheckedRunner(Runner):
         for path in candidates:
             try:
                 checkpoint = read_checkpoint(path)
-                if not isinstance(checkpoint.get('meta'), dict) or \
-                        'iter' not in checkpoint['meta']:
+                meta = checkpoint.get('meta')
+                if not isinstance(meta, dict) or 'iter' not in meta:
                     raise CheckpointError(
                         f'checkpoint {path}: no meta.iter, not saved by a '
                         'training run')
@@ -126,9 +113,9 @@ class FitCheckedRunner(Runner):
                 f'resume: every checkpoint in {self.work_dir} was saved '
                 'while the loss diverged; training starts from the '
                 'beginning')
-            return
-        self.logger.info(f'resume: no checkpoint in {self.work_dir}; '
-                         'training starts from the beginning')
+        else:
+            self.logger.info(f'resume: no checkpoint in {self.work_dir}; '
+                             'training starts from the beginning')
 
     def _optimizers(self) -> list:
         wrapper = getattr(self, 'optim_wrapper', None)
@@ -138,20 +125,18 @@ class FitCheckedRunner(Runner):
         return [] if optimizer is None else [optimizer]
 
     def resume(self, filename: str, *args, **kwargs) -> None:
-        """As ``Runner.resume`` (same arguments), but the learning rates of
-        the config, not the checkpoint's, carry on.
+        """As ``Runner.resume``, but the config's learning rates carry on.
 
-        mmengine restores the optimizer's learning rates with its state, so
-        a run resumed after lowering ``optimizer.lr`` (the remedy for a
-        diverged run) would go on with the old rate. Where the config's base
-        rate of a parameter group differs from the checkpoint's, the group's
-        rate and its schedulers' base values are scaled to the config's,
-        keeping the schedule's position, and a warning says so.
+        mmengine restores the saved rates with the optimizer, so a run
+        resumed after lowering ``optimizer.lr`` (the remedy for a diverged
+        run) would go on with the old one. Each parameter group's rate and
+        its schedulers' base values are scaled to the config's, keeping the
+        schedule's position, with a warning.
         """
         configured = [[g.get('initial_lr', g['lr']) for g in o.param_groups]
                       for o in self._optimizers()]
         super().resume(filename, *args, **kwargs)
-        schedulers = self.param_schedulers
+        schedulers = self.param_schedulers or []
         if isinstance(schedulers, dict):
             schedulers = [s for group in schedulers.values() for s in group]
         changed = []
@@ -164,12 +149,11 @@ class FitCheckedRunner(Runner):
                 group['lr'] *= rate / saved
                 if 'initial_lr' in group:
                     group['initial_lr'] = rate
-                for scheduler in schedulers or []:
+                for scheduler in schedulers:
                     # schedulers hold the optimizer wrapper
                     target = getattr(scheduler, 'optimizer', None)
-                    target = getattr(target, 'optimizer', target)
-                    if target is optimizer and \
-                            getattr(scheduler, 'param_name', '') == 'lr':
+                    if getattr(target, 'optimizer', target) is optimizer \
+                            and getattr(scheduler, 'param_name', '') == 'lr':
                         scheduler.base_values[i] = rate
                 changed.append(f'{saved:.6g} -> {rate:.6g}')
         if changed:
@@ -184,44 +168,30 @@ class FitCheckedRunner(Runner):
             map_location: Union[str, Callable] = 'cpu',
             strict: bool = False,
             revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS):
-        """As ``Runner.load_checkpoint`` (same arguments), with the checks.
+        """As ``Runner.load_checkpoint``, through :func:`load_fitting`.
 
         Args:
             filename (str): Checkpoint path or URL.
-            map_location (str | Callable): As for ``torch.load``. Defaults
-                to ``'cpu'``.
-            strict (bool): Refuse a checkpoint that does not fit even when
-                ``allow_partial`` is set. Defaults to False.
-            revise_keys (Sequence[tuple[str, str]]): Regex replacements for
-                the checkpoint's keys. Defaults to stripping ``module.``.
+            map_location (str | Callable): As torch.load's. Defaults to 'cpu'.
+            strict (bool): Refuse a misfit even with ``allow_partial``.
+                Defaults to False.
+            revise_keys (Sequence[tuple[str, str]]): As for
+                :func:`checkpoint_fit`. Defaults to stripping ``module.``.
         """
         if self._preloaded is not None and self._preloaded[0] == filename:
             checkpoint = self._preloaded[1]  # read once by load_or_resume
         else:
             checkpoint = read_checkpoint(filename, map_location)
         self._preloaded = None
-        # hooks may rewrite the checkpoint before it is loaded (as in
-        # Runner.load_checkpoint)
+        # hooks may rewrite the checkpoint first, as in Runner's
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model.module if is_model_wrapper(
-            self.model) else self.model
-        fit = checkpoint_fit(model, checkpoint, revise_keys)
-        if not fit.fits:
-            if strict or not self.allow_partial:
-                raise CheckpointError(
-                    f'checkpoint {filename} does not fit the model:\n' +
-                    fit.describe())
-            self.logger.warning(
-                f'checkpoint {filename} was loaded partly (the model has '
-                f'{fit.num_model_keys} state-dict entries); not loaded:\n' +
-                fit.describe())
-        # the summary above replaces mmengine's full key listing
-        _load_checkpoint_to_model(
-            model,
+        load_fitting(
+            self.model,
             checkpoint,
-            strict=False,
-            logger='silent',
-            revise_keys=revise_keys)
+            filename,
+            allow_partial=self.allow_partial and not strict,
+            revise_keys=revise_keys,
+            logger=self.logger)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint

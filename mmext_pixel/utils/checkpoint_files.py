@@ -1,8 +1,6 @@
-"""Checkpoint files of a work dir: atomic writes, and which to resume from.
-
-mmengine writes a checkpoint straight under its final name, so a run killed
-while saving leaves a truncated file there, and resumes from the file that
-``last_checkpoint`` names, whether or not it loads.
+"""Checkpoint files of a work dir: atomic writes (mmengine writes under the
+final name, so a run killed while saving leaves a truncated file there), and
+which to resume from (mmengine takes ``last_checkpoint``'s, loading or not).
 """
 import glob
 import os
@@ -10,26 +8,17 @@ import os.path as osp
 from contextlib import contextmanager
 from typing import Iterator, List
 
-#: Suffix of a checkpoint being written; renamed away once complete.
-PART_SUFFIX = '.part'
-
 
 @contextmanager
 def atomic_file(path: str) -> Iterator[str]:
-    """Write a file under a temporary name in its folder, then rename it.
-
-    The body writes the yielded path; once it returns, the file is flushed
-    to disk and renamed to ``path`` (``os.replace``, atomic within a
-    folder). An interrupted write therefore leaves ``path`` as it was (the
-    previous file of that name, or none) and a ``path + '.part'`` file.
+    """Yield ``path + '.part'`` to write; once the body returns, flush it to
+    disk and rename it to ``path`` (atomic within a folder), so that an
+    interrupted write leaves ``path`` as it was.
 
     Args:
         path (str): The final file name.
-
-    Yields:
-        str: The temporary name to write.
     """
-    part = path + PART_SUFFIX
+    part = path + '.part'
     yield part
     with open(part, 'rb') as f:
         os.fsync(f.fileno())
@@ -37,21 +26,14 @@ def atomic_file(path: str) -> Iterator[str]:
 
 
 def resume_candidates(work_dir: str) -> List[str]:
-    """Checkpoints a run in ``work_dir`` may resume from, newest first.
-
-    The file that ``work_dir/last_checkpoint`` names and every ``*.pth`` in
-    ``work_dir`` and in that file's folder (the checkpoint hook's
-    ``out_dir``), ordered by modification time (the name breaks ties),
-    newest first. Incomplete ``.part`` files are not checkpoints.
+    """Checkpoints a run may resume from, newest first (the name breaks
+    ties): the file ``work_dir/last_checkpoint`` names and every ``*.pth``
+    in ``work_dir`` and in that file's folder (the hook's ``out_dir``).
 
     Args:
         work_dir (str): The run's work dir.
-
-    Returns:
-        list[str]: Paths of existing files; empty when there are none.
     """
-    folders = [work_dir]
-    files = []
+    folders, files = [work_dir], []
     last = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(last):
         with open(last) as f:
@@ -62,9 +44,8 @@ def resume_candidates(work_dir: str) -> List[str]:
     for folder in folders:
         files += glob.glob(osp.join(glob.escape(folder), '*.pth'))
     unique = {}
-    for path in files:
-        if osp.isfile(path):
-            unique.setdefault(osp.realpath(path), path)
+    for path in filter(osp.isfile, files):
+        unique.setdefault(osp.realpath(path), path)
     return sorted(
         unique.values(),
         key=lambda p: (os.stat(p).st_mtime_ns, osp.basename(p)),

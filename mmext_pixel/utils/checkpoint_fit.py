@@ -1,29 +1,24 @@
-"""Reading a checkpoint file with errors that name it, and checking that it
-fits the model before its weights are loaded.
-
-mmengine's loader reports an empty file as a bare ``EOFError``, a truncated
-one as a zip-reader error, and a checkpoint of another model only as a
-warning, after which a test evaluates a mostly random model.
-:func:`read_checkpoint` and :func:`checkpoint_fit` are the leaves that
-:class:`mmext_pixel.engine.FitCheckedRunner` and the model builder load
-through.
-"""
+"""Checkpoints read with errors that name the file, and loaded only once
+they fit the model: mmengine reports an empty file as a bare ``EOFError``, a
+truncated one as a zip-reader error, and another model's only as a warning
+(after which a test evaluates a mostly random model)."""
+import logging
 import os.path as osp
 import pickle
 import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
-from typing import Callable, List, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner.checkpoint import (_load_checkpoint,
+                                        _load_checkpoint_to_model)
 
 # mmengine's default for Runner.load_checkpoint: DataParallel's prefix
 DEFAULT_REVISE_KEYS = ((r'^module\.', ''), )
-_ZIP_MAGIC = b'PK\x03\x04'  # torch >= 1.6 saves a zip archive
-_PICKLE_MAGIC = b'\x80'  # the legacy format starts with a pickle protocol
 _BROKEN = 'truncated or not a torch checkpoint'
 
 
@@ -32,16 +27,11 @@ class CheckpointError(ValueError):
 
 
 def check_checkpoint_file(filename: str) -> None:
-    """Cheap checks of a local checkpoint file before it is loaded.
+    """Refuse a local checkpoint that is missing, empty, neither a zip
+    archive (torch >= 1.6) nor a pickle, or a zip archive cut off.
 
     Args:
-        filename (str): Path of the file; a URL or ``scheme://`` name is
-            left to mmengine's loader.
-
-    Raises:
-        CheckpointError: The file is missing or empty, is neither a zip
-            archive nor a pickle, or is a zip archive without its central
-            directory (cut off).
+        filename (str): Its path; a URL is left to mmengine's loader.
     """
     if '://' in filename:
         return
@@ -51,32 +41,26 @@ def check_checkpoint_file(filename: str) -> None:
     if osp.getsize(filename) == 0:
         raise CheckpointError(f'checkpoint {filename}: empty file (0 bytes)')
     with open(filename, 'rb') as f:
-        head = f.read(len(_ZIP_MAGIC))
-    if head.startswith(_ZIP_MAGIC):
+        head = f.read(4)
+    if head == b'PK\x03\x04':
         if not zipfile.is_zipfile(filename):
             raise CheckpointError(
                 f'checkpoint {filename}: {_BROKEN} (a zip archive without '
                 'its end: the file was cut off)')
-    elif not head.startswith(_PICKLE_MAGIC):
+    elif not head.startswith(b'\x80'):  # a legacy file's pickle protocol
         raise CheckpointError(f'checkpoint {filename}: {_BROKEN} (neither '
                               'a zip archive nor a pickle)')
 
 
 def read_checkpoint(filename: str,
                     map_location: Union[str, Callable] = 'cpu') -> dict:
-    """mmengine's ``_load_checkpoint`` with errors that name the file.
+    """mmengine's ``_load_checkpoint``, raising :class:`CheckpointError`
+    that names a file which :func:`check_checkpoint_file` refuses or whose
+    bytes ``torch.load`` cannot read.
 
     Args:
         filename (str): Local path, URL or mmengine ``scheme://`` name.
-        map_location (str | Callable): As for ``torch.load``. Defaults to
-            ``'cpu'``.
-
-    Returns:
-        dict: The checkpoint.
-
-    Raises:
-        CheckpointError: The file is empty, truncated or no torch checkpoint
-            (see :func:`check_checkpoint_file`).
+        map_location (str | Callable): As torch.load's. Defaults to 'cpu'.
     """
     check_checkpoint_file(filename)
     try:
@@ -96,11 +80,10 @@ def _is_broken_file_error(error: Exception) -> bool:
         return True  # the unpickler ran out of bytes
     if isinstance(error, pickle.UnpicklingError):
         return 'global' not in str(error).lower()
-    if isinstance(error, RuntimeError):
-        # a legacy file cut inside a tensor's bytes, or a damaged zip
-        # archive whose central directory survived
-        return 'EOF' in str(error) or 'zip archive' in str(error)
-    return False
+    # a legacy file cut inside a tensor, or a damaged zip whose central
+    # directory survived
+    return isinstance(error, RuntimeError) and ('EOF' in str(error)
+                                                or 'zip archive' in str(error))
 
 
 @dataclass
@@ -108,16 +91,12 @@ class CheckpointFit:
     """How a checkpoint's weights match a model's.
 
     Args:
-        mismatched (list[tuple[str, tuple, tuple]]): Keys of both whose
-            shapes differ, with the checkpoint's and the model's shape.
-            Defaults to an empty list.
+        mismatched (list[tuple[str, tuple, tuple]]): Keys with another
+            shape, the checkpoint's and the model's. Defaults to [].
         missing (list[str]): Model keys the checkpoint lacks (BN's
-            ``num_batches_tracked`` aside, as mmengine's loader ignores
-            them). Defaults to an empty list.
-        unexpected (list[str]): Checkpoint keys the model lacks. Defaults to
-            an empty list.
-        num_model_keys (int): Entries of the model's state dict. Defaults
-            to 0.
+            ``num_batches_tracked`` aside, as in mmengine). Defaults to [].
+        unexpected (list[str]): Keys the model lacks. Defaults to [].
+        num_model_keys (int): The model's state-dict size. Defaults to 0.
     """
     mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
@@ -129,30 +108,23 @@ class CheckpointFit:
         return not (self.mismatched or self.missing or self.unexpected)
 
     def describe(self, max_keys: int = 5) -> str:
-        """One line per kind of misfit, each with its count and first keys.
+        """One line per kind of misfit, with its count and first keys.
 
         Args:
             max_keys (int): Keys listed per kind. Defaults to 5.
         """
-
-        def first(items):
-            more = len(items) - max_keys
-            return ', '.join(items[:max_keys]) + (f', ... ({more} more)'
-                                                  if more > 0 else '')
-
+        kinds = (('with another shape', [
+            f'{k} (checkpoint {tuple(a)}, model {tuple(b)})'
+            for k, a, b in self.mismatched
+        ]), ('missing from the checkpoint', self.missing),
+                 ('unexpected (not in the model)', self.unexpected))
         lines = []
-        if self.mismatched:
-            lines.append(f'{len(self.mismatched)} with another shape: ' +
-                         first([
-                             f'{k} (checkpoint {tuple(a)}, model {tuple(b)})'
-                             for k, a, b in self.mismatched
-                         ]))
-        if self.missing:
-            lines.append(f'{len(self.missing)} missing from the checkpoint: ' +
-                         first(self.missing))
-        if self.unexpected:
-            lines.append(f'{len(self.unexpected)} unexpected (not in the '
-                         'model): ' + first(self.unexpected))
+        for what, keys in kinds:
+            if keys:
+                more = len(keys) - max_keys
+                lines.append(f'{len(keys)} {what}: ' +
+                             ', '.join(keys[:max_keys]) +
+                             (f', ... ({more} more)' if more > 0 else ''))
         return '\n'.join(lines)
 
 
@@ -174,21 +146,14 @@ def checkpoint_fit(
 
     Args:
         model (nn.Module): The model, possibly wrapped (DDP, TTA).
-        checkpoint (dict): A loaded checkpoint: a state dict, or a dict with
-            one under ``'state_dict'``.
+        checkpoint (dict): A state dict, or one under ``'state_dict'``.
         revise_keys (Sequence[tuple[str, str]]): Regex replacements applied
             to the checkpoint's keys first. Defaults to stripping
             ``module.``.
-
-    Returns:
-        CheckpointFit: The mismatched, missing and unexpected keys.
     """
     weights = checkpoint.get('state_dict', checkpoint)
-    for pattern, replacement in revise_keys:
-        weights = {
-            re.sub(pattern, replacement, k): v
-            for k, v in weights.items()
-        }
+    for pattern, repl in revise_keys:
+        weights = {re.sub(pattern, repl, k): v for k, v in weights.items()}
     own = bare_model(model).state_dict()
     fit = CheckpointFit(num_model_keys=len(own))
     for key, value in weights.items():
@@ -201,4 +166,46 @@ def checkpoint_fit(
         key for key in own
         if key not in weights and not key.endswith('num_batches_tracked')
     ]
+    return fit
+
+
+def load_fitting(model: nn.Module,
+                 checkpoint: dict,
+                 filename: str,
+                 model_name: str = 'the model',
+                 allow_partial: bool = False,
+                 revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS,
+                 logger: Optional[logging.Logger] = None) -> CheckpointFit:
+    """Load a checkpoint into a model if it fits; else raise
+    :class:`CheckpointError`, or with ``allow_partial`` load what fits and
+    log one warning (instead of mmengine's full key listing).
+
+    Args:
+        model (nn.Module): The model, possibly wrapped (DDP, TTA).
+        checkpoint (dict): The loaded checkpoint.
+        filename (str): Its file, for messages.
+        model_name (str): For messages. Defaults to 'the model'.
+        allow_partial (bool): Load what fits of a misfit. Defaults to False.
+        revise_keys (Sequence[tuple[str, str]]): As for
+            :func:`checkpoint_fit`. Defaults to stripping ``module.``.
+        logger (logging.Logger, optional): Gets the warning. Defaults to
+            None (mmengine's current logger).
+    """
+    fit = checkpoint_fit(model, checkpoint, revise_keys)
+    if not fit.fits:
+        if not allow_partial:
+            raise CheckpointError(f'checkpoint {filename} does not fit '
+                                  f'{model_name}:\n{fit.describe()}')
+        print_log(
+            f'checkpoint {filename} was loaded partly (the model has '
+            f'{fit.num_model_keys} state-dict entries); not loaded:\n' +
+            fit.describe(),
+            logger=logger or 'current',
+            level=logging.WARNING)
+    _load_checkpoint_to_model(
+        bare_model(model),
+        checkpoint,
+        strict=False,
+        logger='silent',
+        revise_keys=revise_keys)
     return fit

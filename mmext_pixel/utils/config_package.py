@@ -1,23 +1,21 @@
 import os.path as osp
 
+from mmengine.config import config, utils
+
 PACKAGE = 'mmext_pixel'
 
 
 def register_config_package() -> None:
     """Let configs inherit from ``'mmext_pixel::<path>'``.
 
-    mmengine resolves ``'pkg::path'`` only for the OpenMMLab packages listed
-    in its ``MODULE2PACKAGE``, as ``<installed pkg>/.mim/configs/<path>``, and
-    finds the installed folder through pkg_resources, which points into
-    site-packages even for an editable install. Adding our name to that list
-    and answering the folder lookup for our package with the folder this
-    module was imported from makes ``_base_ = 'mmext_pixel::...'`` work in any
-    process that imported ``mmext_pixel`` before parsing the config (our
-    tools do; a user's script can ``import mmext_pixel``). The stock tools
-    parse the config before its ``custom_imports`` run, so there the configs'
-    relative ``_base_`` paths are the way.
+    mmengine resolves ``'pkg::path'`` only for the packages in its
+    ``MODULE2PACKAGE``, finding the installed folder through pkg_resources
+    (site-packages even for an editable install). Listing our name there and
+    answering the lookup for it with this module's folder makes such bases
+    work in any process that imported ``mmext_pixel`` before parsing (our
+    tools do). The stock tools parse before ``custom_imports`` run, so the
+    configs use relative ``_base_`` paths.
     """
-    from mmengine.config import config, utils
     utils.MODULE2PACKAGE.setdefault(PACKAGE, PACKAGE)
     lookup = config.get_installed_path
     if getattr(lookup, '_mmext_pixel', False):

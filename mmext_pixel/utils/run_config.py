@@ -1,13 +1,7 @@
-"""Config rewriting for runs of MMSeg and MMPose configs.
-
-What ``tools/train.py``, ``tools/test.py`` and the analysis tools change in a
-config before mmengine's Runner takes it (work dir, launcher, test-time
-augmentation, visualization), and the one builder of a split's dataset
-(what the test run writes is ``test_outputs``). The same tools run MMSeg
-and MMPose configs: the config's ``default_scope`` says which, and only the
-few places where the two toolboxes differ (how predictions are dumped and
-drawn, what test-time augmentation means) branch on it. Argument parsing
-stays with the scripts.
+"""What the tools change in an MMSeg or MMPose config before mmengine's
+Runner takes it (work dir, launcher, test-time augmentation, visualization),
+and the one builder of a split's dataset. The config's ``default_scope``
+says which toolbox; only where the two differ does the code branch on it.
 """
 import copy
 import gc
@@ -34,9 +28,7 @@ def input_shape(cfg: Config,
     the default of the config's scope."""
     if shape is None:
         return DEFAULT_SHAPES[cfg.default_scope]
-    shape = tuple(int(s) for s in shape)
-    if len(shape) == 1:
-        shape = shape * 2
+    shape = tuple(int(s) for s in shape) * (2 if len(shape) == 1 else 1)
     if len(shape) != 2 or min(shape) <= 0:
         raise ValueError(f'--shape takes H W (or one size for a square '
                          f'input) as positive integers, got {shape}')
@@ -44,15 +36,12 @@ def input_shape(cfg: Config,
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config (``'mmext_pixel::'`` bases allowed) and apply overrides.
+    """Read an mmseg or mmpose config (``'mmext_pixel::'`` bases allowed)
+    and merge ``--cfg-options``.
 
     Args:
         path (str): The config file.
-        cfg_options (dict, optional): ``--cfg-options`` overrides. Defaults
-            to None.
-
-    Returns:
-        Config: The config, whose ``default_scope`` is mmseg or mmpose.
+        cfg_options (dict, optional): The overrides. Defaults to None.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
@@ -69,7 +58,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
 def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
               launcher: str) -> Config:
-    """Work dir, launcher, and what a distributed run without CUDA needs.
+    """Set the work dir, the launcher, and what a distributed run without
+    CUDA needs; returns ``cfg``.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -77,9 +67,6 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
         work_dir (str, optional): ``--work-dir``; None keeps the config's,
             else ``./work_dirs/CONFIG_NAME``.
         launcher (str): ``--launcher``: none, pytorch, slurm or mpi.
-
-    Returns:
-        Config: ``cfg``.
     """
     cfg.launcher = launcher
     if work_dir is not None:
@@ -115,14 +102,11 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
 
 def _sync_bn_to_bn(node) -> None:
     """Every ``type='SyncBN'`` of a config (sub)tree becomes ``'BN'``."""
-    if isinstance(node, dict):
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
-        for value in node.values():
-            _sync_bn_to_bn(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _sync_bn_to_bn(value)
+    if isinstance(node, dict) and node.get('type') == 'SyncBN':
+        node['type'] = 'BN'
+    children = node.values() if isinstance(node, dict) else node
+    for value in children if isinstance(node, (dict, list, tuple)) else ():
+        _sync_bn_to_bn(value)
 
 
 def finish_run() -> None:
@@ -152,8 +136,8 @@ def enable_visualization(cfg: Config,
         show_dir (str, optional): Folder for the painted images.
         show (bool): Show them in a window.
         wait_time (float): Seconds each shown image stays.
-        interval (int): Draw every ``interval``-th test image (mmseg's hook
-            defaults to 50). Defaults to 1.
+        interval (int): Draw every ``interval``-th test image (mmseg's
+            default is 50). Defaults to 1.
     """
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
@@ -173,17 +157,11 @@ def enable_visualization(cfg: Config,
         hook['wait_time'] = wait_time
 
 
-def _tta_groups(tta_pipeline: list, config_path: str):
-    for step in tta_pipeline:
-        if step.get('type') == 'TestTimeAug':
-            return step['transforms']
-    raise KeyError(f'{config_path}: tta_pipeline has no TestTimeAug step')
-
-
-def _tta_model_type(tta_model: dict) -> str:
-    kind = tta_model.get('type')
-    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-    return name.split('.')[-1]  # 'mmseg.SegTTAModel' -> 'SegTTAModel'
+def config_type(node: dict) -> str:
+    """The class name of a config node's ``type`` (a name, ``'scope.Name'``
+    or the class)."""
+    kind = node.get('type')
+    return str(getattr(kind, '__name__', kind)).split('.')[-1]
 
 
 def enable_test_time_aug(cfg: Config,
@@ -191,32 +169,25 @@ def enable_test_time_aug(cfg: Config,
                          scales: Optional[Sequence[float]] = None,
                          flip: bool = True,
                          metainfo: Optional[dict] = None) -> Optional[list]:
-    """``--aug-test``: multi-scale + flip for seg, flip test for pose.
+    """``--aug-test``: multi-scale + flip for seg, flip test for pose;
+    returns the class pairs the flipped views swap, when set here.
 
-    For seg configs the config's ``tta_pipeline`` and ``tta_model`` are used
-    (mmseg's ``--tta``), with the scale factors and the flip optionally
-    replaced. When the test dataset's metainfo declares left/right class
-    pairs (``flip_pairs``, as ``LIPParsingDataset`` does) and ``tta_model``
-    is mmseg's plain ``SegTTAModel`` (from mmseg's ``default_runtime``), it
-    becomes ``FlipSwapSegTTAModel`` with those pairs, so that a flipped
-    view's left/right scores are swapped before the views are averaged.
-    A config whose ``tta_model`` is ``MultiScaleTileTTAModel`` (the papers'
-    merges, from one view per image) gets the scales, the flip and the
-    pairs as that model's settings instead.
+    Seg configs run their ``tta_pipeline`` and ``tta_model`` (mmseg's
+    ``--tta``), optionally with other scale factors or without the flip.
+    When the test dataset declares left/right class pairs (``flip_pairs``,
+    as ``LIPParsingDataset``), mmseg's plain ``SegTTAModel`` becomes
+    ``FlipSwapSegTTAModel``, which swaps a flipped view's left/right scores
+    before averaging. A ``MultiScaleTileTTAModel`` (the papers' merges, from
+    one view per image) takes the scales, flip and pairs as its settings.
 
     Args:
         cfg (Config): The config, changed in place.
         config_path (str): Its path, for error messages.
-        scales (Sequence[float], optional): Scale factors instead of the
-            config's. Defaults to None.
+        scales (Sequence[float], optional): Other scales. Defaults to None.
         flip (bool): Keep the flipped views. Defaults to True.
         metainfo (dict, optional): The test dataset's metainfo (seg), to
-            read ``flip_pairs`` from; :func:`test_dataset_metainfo` of the
-            config when None. Defaults to None.
-
-    Returns:
-        list, optional: The class pairs that the flipped views swap, when
-        they were set here.
+            read ``flip_pairs`` from. Defaults to None (the config's, see
+            :func:`test_dataset_metainfo`).
     """
     if cfg.default_scope == POSE_SCOPE:
         if scales or not flip:
@@ -229,74 +200,62 @@ def enable_test_time_aug(cfg: Config,
         if key not in cfg:
             raise KeyError(f'{config_path}: --aug-test needs `{key}` in the '
                            'config (mmseg base datasets define it)')
-    groups = _tta_groups(cfg.tta_pipeline, config_path)
+    groups = [s for s in cfg.tta_pipeline if s.get('type') == 'TestTimeAug']
+    if not groups:
+        raise KeyError(f'{config_path}: tta_pipeline has no TestTimeAug step')
+    groups = groups[0]['transforms']
     if metainfo is None:
         metainfo = test_dataset_metainfo(cfg)
     pairs = metainfo.get('flip_pairs')
-    kind = _tta_model_type(cfg.tta_model)
+    kind = config_type(cfg.tta_model)
+    tta_model = cfg.tta_model
+    swapped = None
     if kind == 'MultiScaleTileTTAModel':
-        # the papers' merges: the model resizes and mirrors each image
-        # itself, from the pipeline's single view
-        swapped = _set_tile_tta(cfg.tta_model, scales, flip, pairs)
-        _swap_in_tta_model(cfg)
-        return swapped
-    if scales:
+        # the model resizes and mirrors each image itself, from the
+        # pipeline's single view
+        if scales:
+            tta_model['scales'] = [float(s) for s in scales]
+        if not flip:
+            tta_model['flip'] = False
+        if pairs and 'flip_label_pairs' not in tta_model:
+            swapped = tta_model['flip_label_pairs'] = [list(p) for p in pairs]
+    else:
         for i, group in enumerate(groups):
-            if any(t.get('type') == 'Resize' for t in group):
+            types = {t.get('type') for t in group}
+            if scales and 'Resize' in types:
                 groups[i] = [
                     dict(
                         type='Resize', scale_factor=float(s), keep_ratio=True)
                     for s in scales
                 ]
-    if not flip:
-        for i, group in enumerate(groups):
-            if any(t.get('type') == 'RandomFlip' for t in group):
+            elif not flip and 'RandomFlip' in types:
                 groups[i] = [t for t in group if not t.get('prob')]
-    swapped = None
-    if pairs and (kind == 'SegTTAModel' or
-                  (kind == 'FlipSwapSegTTAModel'
-                   and 'flip_label_pairs' not in cfg.tta_model)):
-        swapped = [list(p) for p in pairs]
-        cfg.tta_model = dict(
-            cfg.tta_model,
-            type='FlipSwapSegTTAModel',
-            flip_label_pairs=swapped)
-    _swap_in_tta_model(cfg)
-    return swapped
-
-
-def _set_tile_tta(tta_model: dict, scales: Optional[Sequence[float]],
-                  flip: bool, pairs: Optional[list]) -> Optional[list]:
-    if scales:
-        tta_model['scales'] = [float(s) for s in scales]
-    if not flip:
-        tta_model['flip'] = False
-    if pairs and 'flip_label_pairs' not in tta_model:
-        tta_model['flip_label_pairs'] = [list(p) for p in pairs]
-        return tta_model['flip_label_pairs']
-    return None
-
-
-def _swap_in_tta_model(cfg: Config) -> None:
+        if pairs and (kind == 'SegTTAModel' or
+                      (kind == 'FlipSwapSegTTAModel'
+                       and 'flip_label_pairs' not in tta_model)):
+            swapped = [list(p) for p in pairs]
+            cfg.tta_model = dict(
+                tta_model,
+                type='FlipSwapSegTTAModel',
+                flip_label_pairs=swapped)
     # what mmseg's stock tools/test.py --tta does
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
+    return swapped
 
 
 def set_pose_flip_test(cfg: Config,
                        aug_test: bool = False,
                        no_flip_test: bool = False) -> str:
     """Decide mmpose's flip test: the config's setting unless ``--aug-test``
-    turns it on or ``--no-flip-test`` off.
+    turns it on or ``--no-flip-test`` off; returns what runs, e.g.
+    ``'on (config)'``.
 
     Args:
         cfg (Config): A pose config, changed in place.
         aug_test (bool): ``--aug-test`` was given. Defaults to False.
         no_flip_test (bool): ``--no-flip-test`` was given. Defaults to False.
-
-    Returns:
-        str: What runs, e.g. ``'on (config)'`` or ``'off (--no-flip-test)'``.
     """
     if aug_test and no_flip_test:
         raise ValueError('--aug-test (flip test on) and --no-flip-test '
@@ -306,26 +265,19 @@ def set_pose_flip_test(cfg: Config,
         cfg.model['test_cfg'] = dict(test_cfg, flip_test=aug_test)
         return 'on (--aug-test)' if aug_test else 'off (--no-flip-test)'
     # mmpose's estimators treat a missing flip_test as off
-    return ('on' if test_cfg.get('flip_test', False) else 'off') + \
-        ' (config)'
+    return f"{'on' if test_cfg.get('flip_test', False) else 'off'} (config)"
 
 
 def build_split_dataset(cfg: Config,
                         split: str,
                         config_path: str = 'config') -> BaseDataset:
-    """The config's ``{split}_dataloader.dataset``, built (and indexed) in
-    the config's scope after importing its ``custom_imports``, as mmengine's
-    Runner builds it. The one builder of a split's dataset of the tools.
+    """The config's ``{split}_dataloader.dataset``, built as mmengine's
+    Runner builds it (after its ``custom_imports``, in its scope).
 
     Args:
         cfg (Config): The config.
         split (str): One of :data:`SPLITS`.
-        config_path (str): The config's path, for messages. Defaults to
-            'config'.
-
-    Raises:
-        ValueError: ``split`` is not one of :data:`SPLITS`.
-        KeyError: The config has no such split.
+        config_path (str): For messages. Defaults to 'config'.
     """
     if split not in SPLITS:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
@@ -341,9 +293,8 @@ def build_split_dataset(cfg: Config,
 
 
 def test_dataset_metainfo(cfg: Config) -> dict:
-    """The metainfo of the config's test dataset, without building it: the
-    dataset class's ``METAINFO`` updated with the config's ``metainfo``, as
-    mmengine's ``BaseDataset`` merges them.
+    """The test dataset's metainfo without building it: the class's
+    ``METAINFO`` updated with the config's, as ``BaseDataset`` merges them.
 
     Args:
         cfg (Config): The config.
@@ -363,19 +314,17 @@ def tta_summary(tta_model: dict) -> str:
     """One line saying what ``--aug-test`` runs, for messages.
 
     Args:
-        tta_model (dict): The TTA model's config (``cfg.model`` after
-            :func:`enable_test_time_aug`).
+        tta_model (dict): ``cfg.model`` after :func:`enable_test_time_aug`.
     """
-    kind = _tta_model_type(tta_model)
+    kind = config_type(tta_model)
     if kind != 'MultiScaleTileTTAModel':
         return f'{kind}: the views of tta_pipeline, softmax averaged'
-    scales = tta_model.get('scales', [1.0])
     windows = (f"{tuple(tta_model.get('crop_size', ()))} windows at stride "
                f"{tuple(tta_model.get('stride', ()))}")
     if tta_model.get('whole_max_scale') is not None:
         windows += (f" (whole image up to scale "
                     f"{tta_model['whole_max_scale']})")
-    return (f"{kind}: scales {list(scales)} of "
+    return (f"{kind}: scales {list(tta_model.get('scales', [1.0]))} of "
             f"{tta_model.get('base_size') or 'the image size'}, flip "
             f"{'on' if tta_model.get('flip', True) else 'off'}, {windows}, "
             f"{tta_model.get('view_merge', 'exp_mean_logits')} per window, "

@@ -1,13 +1,9 @@
-"""What a test run writes instead of (or beside) its metrics.
-
-The parts of ``tools/test.py`` (through ``mmext_pixel.apis.tester``) that
-depend on the test split: the evaluators' names, a split whose labels are
-all ignore, the predictions as label PNGs or a pickle, and the files of the
-Cityscapes and COCO test servers.
-"""
+"""What a test run (``mmext_pixel.apis.tester``) writes instead of, or
+beside, its metrics: the predictions, and the files of the Cityscapes and
+COCO test servers; and whether a split's labels are all ignore."""
 import os
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 import mmcv
 from mmengine.config import Config
@@ -16,6 +12,18 @@ from mmseg.datasets import CityscapesDataset
 
 from .run_config import POSE_SCOPE
 
+COCO_TEST_DEV_IMAGE_INFO = 'annotations/image_info_test-dev2017.json'
+COCO_TEST_DEV_IMAGES = 'test2017/'
+# the person detections of HRNet's and mmpose's test-dev numbers
+COCO_TEST_DEV_DETECTIONS = (
+    'person_detection_results/'
+    'COCO_test-dev2017_detections_AP_H_609_person.json')
+
+
+def _evaluators(cfg: Config) -> List[dict]:
+    evaluators = cfg.test_evaluator
+    return [evaluators] if isinstance(evaluators, dict) else list(evaluators)
+
 
 def evaluator_names(cfg: Config) -> str:
     """The types of the config's test evaluators, for messages.
@@ -23,10 +31,7 @@ def evaluator_names(cfg: Config) -> str:
     Args:
         cfg (Config): The config.
     """
-    evaluators = cfg.test_evaluator
-    if isinstance(evaluators, dict):
-        evaluators = [evaluators]
-    return ', '.join(str(e.get('type')) for e in evaluators)
+    return ', '.join(str(e.get('type')) for e in _evaluators(cfg))
 
 
 def set_prediction_output(cfg: Config, out: str) -> None:
@@ -40,11 +45,9 @@ def set_prediction_output(cfg: Config, out: str) -> None:
         if not out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out for pose configs is a .pkl file, got '
                              f'{out!r}')
-        dump = dict(type='DumpResults', out_file_path=out)
-        evaluators = cfg.test_evaluator
-        if isinstance(evaluators, dict):
-            evaluators = [evaluators]
-        cfg.test_evaluator = list(evaluators) + [dump]
+        cfg.test_evaluator = _evaluators(cfg) + [
+            dict(type='DumpResults', out_file_path=out)
+        ]
         return
     os.makedirs(out, exist_ok=True)
     cfg.test_evaluator['output_dir'] = out
@@ -52,22 +55,13 @@ def set_prediction_output(cfg: Config, out: str) -> None:
 
 
 def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
-    """Whether every label map of a labelled split holds only the ignore
-    index, as the Cityscapes test split's after mmseg's converter (its
-    ``gtFine/test`` maps are all 255): such a split has no labels.
-
-    The first map decides for a labelled split (one file read); only when it
-    is all ignore are the others read.
+    """The first label map when every label map of a split holds only the
+    ignore index (the Cityscapes test split's after mmseg's converter), else
+    None. A labelled split is decided by its first map.
 
     Args:
         dataset (BaseDataset): A built segmentation dataset whose samples
-            have ``seg_map_path``.
-
-    Returns:
-        str, optional: The first label map when all are ignore, else None.
-
-    Raises:
-        FileNotFoundError: A label map of the split is missing.
+            have ``seg_map_path``; a missing label map raises.
     """
     ignore = dataset.metainfo.get('ignore_index',
                                   getattr(dataset, 'ignore_index', 255))
@@ -91,23 +85,19 @@ def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
 
 
 def is_cityscapes(dataset: BaseDataset) -> bool:
-    """Whether a built dataset is mmseg's ``CityscapesDataset`` (or a
-    subclass of it)."""
+    """Whether a built dataset is (a subclass of) mmseg's
+    ``CityscapesDataset``."""
     return isinstance(dataset, CityscapesDataset)
 
 
 def set_cityscapes_submission(cfg: Config, out: str) -> None:
     """Write the Cityscapes test server's files: mmseg's ``CityscapesMetric``
-    with ``format_only`` turns each prediction into Cityscapes label IDs
-    (with cityscapesscripts' table) and saves it as ``IMAGE_NAME.png`` in
-    ``out``.
+    with ``format_only`` saves each prediction in Cityscapes label IDs (from
+    cityscapesscripts' table) as ``out/IMAGE_NAME.png``.
 
     Args:
         cfg (Config): The config, changed in place.
         out (str): The folder for the PNGs.
-
-    Raises:
-        ImportError: cityscapesscripts is not installed.
     """
     try:
         import cityscapesscripts.helpers.labels  # noqa: F401
@@ -125,34 +115,18 @@ def set_cityscapes_submission(cfg: Config, out: str) -> None:
         keep_results=True)
 
 
-COCO_TEST_DEV_IMAGE_INFO = 'annotations/image_info_test-dev2017.json'
-COCO_TEST_DEV_IMAGES = 'test2017/'
-# the person detections of HRNet's and mmpose's test-dev numbers
-COCO_TEST_DEV_DETECTIONS = (
-    'person_detection_results/'
-    'COCO_test-dev2017_detections_AP_H_609_person.json')
-
-
 def set_coco_test_dev(cfg: Config, detections: Optional[str] = None) -> str:
-    """Run a COCO pose config on test-dev for the COCO server: the
-    image-info file (``image_info_test-dev2017.json``, images without
-    annotations) with detected person boxes, and mmpose's ``CocoMetric``
-    with ``format_only`` writing the keypoint results JSON.
+    """Run a COCO pose config on test-dev for the COCO server (the
+    image-info file with detected person boxes; ``CocoMetric`` writes the
+    keypoint results JSON, whose path is returned).
 
     Args:
         cfg (Config): A pose config, changed in place; its test dataset's
-            ``data_root`` holds ``annotations/image_info_test-dev2017.json``
-            and ``test2017/``.
-        detections (str, optional): Detection results JSON (COCO's results
-            format, as mmpose's ``bbox_file``); None takes
-            ``DATA_ROOT/person_detection_results/COCO_test-dev2017_
-            detections_AP_H_609_person.json``. Defaults to None.
-
-    Returns:
-        str: The results JSON the run writes.
-
-    Raises:
-        FileNotFoundError: The image-info or the detections file is missing.
+            ``data_root`` holds :data:`COCO_TEST_DEV_IMAGE_INFO` and
+            :data:`COCO_TEST_DEV_IMAGES`.
+        detections (str, optional): Detection results JSON (mmpose's
+            ``bbox_file``). Defaults to None
+            (``DATA_ROOT/``:data:`COCO_TEST_DEV_DETECTIONS`).
     """
     dataset = cfg.test_dataloader.dataset
     data_root = dataset.get('data_root') or ''
@@ -165,11 +139,12 @@ def set_coco_test_dev(cfg: Config, detections: Optional[str] = None) -> str:
                                     'exist')
     # the image-info file has no annotations to check, so the stock dataset
     # reads it (as it reads the detections)
-    dataset.type = 'CocoDataset'
-    dataset.ann_file = COCO_TEST_DEV_IMAGE_INFO
-    dataset.bbox_file = detections
-    dataset.data_prefix = dict(img=COCO_TEST_DEV_IMAGES)
-    dataset.test_mode = True
+    dataset.update(
+        type='CocoDataset',
+        ann_file=COCO_TEST_DEV_IMAGE_INFO,
+        bbox_file=detections,
+        data_prefix=dict(img=COCO_TEST_DEV_IMAGES),
+        test_mode=True)
     prefix = osp.abspath(osp.join(cfg.work_dir, 'coco_test-dev'))
     os.makedirs(osp.dirname(prefix), exist_ok=True)
     cfg.test_evaluator = dict(

@@ -1,11 +1,5 @@
-"""Label overlays of a segmentation config's dataset as the model sees it:
-each sample after the split's own pipeline (so a train split shows its random
-crops, flips and colour distortion), the image on the left and, on the right,
-the image blended with the label map coloured by the dataset's palette
-(pixels of ``ignore_index`` stay uncoloured), a legend of the classes present
-underneath. A sample without a label map gives the image alone. This is what
-``tools/analysis_tools/browse_dataset.py`` writes.
-"""
+"""Label overlays of a segmentation dataset as the model sees it, after the
+split's own pipeline (``tools/analysis_tools/browse_dataset.py``)."""
 import os
 import os.path as osp
 from typing import Callable, List, Optional, Sequence
@@ -49,18 +43,16 @@ def overlay(img: np.ndarray,
             palette: Sequence[Sequence[int]],
             classes: Sequence[str] = (),
             alpha: float = 0.5) -> np.ndarray:
-    """``img | img blended with the coloured label``, legend underneath.
+    """``img | img blended with the coloured label`` (BGR uint8), a legend
+    of the classes present underneath.
 
     Args:
         img (np.ndarray): HxWx3 uint8 BGR image.
         label (np.ndarray, optional): HxW label map; values outside the
             palette (``ignore_index``) stay uncoloured. None: image only.
         palette (Sequence): RGB colour per class (mmseg's convention).
-        classes (Sequence[str]): Class names for the legend.
-        alpha (float): Weight of the label colours.
-
-    Returns:
-        np.ndarray: BGR uint8 image to write with cv2.
+        classes (Sequence[str]): Class names for the legend. Defaults to ().
+        alpha (float): Weight of the label colours. Defaults to 0.5.
     """
     if label is None:
         return img
@@ -71,13 +63,11 @@ def overlay(img: np.ndarray,
             interpolation=cv2.INTER_NEAREST).astype(np.int64)
     palette_bgr = np.asarray(palette, np.uint8).reshape(-1, 3)[:, ::-1]
     valid = (label >= 0) & (label < len(palette_bgr))
-    colour = img.copy()
-    colour[valid] = palette_bgr[label[valid]]
     blend = img.copy()
     blend[valid] = (img[valid] * (1 - alpha) +
-                    colour[valid] * alpha).round().astype(np.uint8)
-    gap = np.full((h, 4, 3), 255, np.uint8)
-    panel = np.concatenate([img, gap, blend], axis=1)
+                    palette_bgr[label[valid]] * alpha).round().astype(np.uint8)
+    panel = np.concatenate([img, np.full((h, 4, 3), 255, np.uint8), blend],
+                           axis=1)
     present = [int(v) for v in np.unique(label[valid])]
     if present:
         panel = np.concatenate(
@@ -94,7 +84,8 @@ def browse(cfg: Config,
            alpha: float = 0.5,
            config_path: str = 'config',
            log: Callable[[str], None] = print) -> List[str]:
-    """Write overlays of the first ``num`` samples; return the PNG paths.
+    """Write the overlays of the first ``num`` samples (a sample without a
+    label map: its image alone); return the PNG paths.
 
     Args:
         cfg (Config): A segmentation config, loaded by ``load_config``.
@@ -103,10 +94,8 @@ def browse(cfg: Config,
             (``work_dirs/browse_dataset/CONFIG_NAME/SPLIT``).
         num (int): Samples to write. Defaults to 10.
         alpha (float): Weight of the label colours. Defaults to 0.5.
-        config_path (str): The config's path, for names and messages.
-            Defaults to 'config'.
-        log (Callable[[str], None]): Receives the notice about samples
-            without a label map. Defaults to print.
+        config_path (str): For names and messages. Defaults to 'config'.
+        log (Callable[[str], None]): Gets notices. Defaults to print.
     """
     if cfg.default_scope != SEG_SCOPE:
         raise NotImplementedError(
@@ -131,11 +120,9 @@ def browse(cfg: Config,
         item = dataset[i]
         sample = item['data_samples']
         img = _to_bgr_uint8(item['inputs'])
-        label = None
-        if 'gt_sem_seg' in sample:
-            label = sample.gt_sem_seg.data.squeeze(0).numpy()
-        else:
-            unlabelled += 1
+        label = sample.gt_sem_seg.data.squeeze(0).numpy() \
+            if 'gt_sem_seg' in sample else None
+        unlabelled += label is None
         stem = osp.splitext(osp.basename(sample.img_path))[0]
         path = osp.join(output_dir, f'{stem}.png')
         if path in written:  # same stem in two folders

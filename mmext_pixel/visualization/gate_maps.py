@@ -1,14 +1,9 @@
 """The gate maps of a GSTO-HRNet model (Gated Stage Transition and
-Orchestration for HRNet) on one image, as PNGs resized to the image size:
-
-- ``stage{s}_module{m}_to{i}_from{j}.png``: the unsupervised gate that
-  multiplies branch ``j`` where module ``m`` of stage ``s`` fuses it into
-  output branch ``i`` (``i == j``: the identity path);
-- ``transition{t}_branch{b}.png``: the supervised gate, computed from the
-  stage-``t`` class scores, on the feature that creates branch ``b``.
-
-Gate values map linearly to 0 (closed) .. 255 (open), in colour (JET) or
-grey. ``tools/visualize_gates.py`` is the command line.
+Orchestration for HRNet) on one image, as PNGs of its size, 0 (closed) ..
+255 (open) in JET colours or grey: ``stage{s}_module{m}_to{i}_from{j}`` (the
+gate on branch ``j`` where module ``m`` of stage ``s`` fuses it into ``i``)
+and ``transition{t}_branch{b}`` (the supervised gate, from the stage-``t``
+class scores, on the feature that creates branch ``b``).
 """
 import os
 import os.path as osp
@@ -17,6 +12,7 @@ from typing import Dict, Sequence
 import cv2
 import numpy as np
 import torch
+from mmseg.apis import inference_model
 
 
 def gate_to_image(gate: torch.Tensor, size: Sequence[int],
@@ -34,7 +30,6 @@ def save_gate_maps(model,
                    gray: bool = False) -> Dict[str, str]:
     """Run ``model`` (an mmseg segmentor with a GSTOHRNet backbone) on one
     image and write its gate maps; returns {name: png path}."""
-    from mmseg.apis import inference_model
     backbone = model.backbone
     if not hasattr(backbone, 'record_gates'):
         raise TypeError(f'{type(backbone).__name__} has no GSTO gates: '
@@ -47,7 +42,7 @@ def save_gate_maps(model,
     os.makedirs(out_dir, exist_ok=True)
     written = {}
     for name, gate in maps.items():
-        path = osp.join(out_dir, name + '.png')
-        cv2.imwrite(path, gate_to_image(gate[0], image.shape[:2], gray))
-        written[name] = path
+        written[name] = osp.join(out_dir, name + '.png')
+        cv2.imwrite(written[name], gate_to_image(gate[0], image.shape[:2],
+                                                 gray))
     return written

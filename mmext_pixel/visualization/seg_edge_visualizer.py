@@ -8,9 +8,9 @@ from mmseg.visualization import SegLocalVisualizer
 
 def edge_panel(edge_prob, shape) -> np.ndarray:
     """An (H, W, 3) uint8 grey image of an edge probability map."""
-    edge = edge_prob.detach().cpu().numpy() if hasattr(
-        edge_prob, 'detach') else np.asarray(edge_prob)
-    edge = np.squeeze(edge)
+    if hasattr(edge_prob, 'detach'):
+        edge_prob = edge_prob.detach().cpu().numpy()
+    edge = np.squeeze(edge_prob)
     if edge.shape != tuple(shape[:2]):
         raise ValueError(f'edge map of size {edge.shape} does not fit the '
                          f'drawn image of size {tuple(shape[:2])}')
@@ -20,32 +20,18 @@ def edge_panel(edge_prob, shape) -> np.ndarray:
 
 @VISUALIZERS.register_module()
 class SegEdgeLocalVisualizer(SegLocalVisualizer):
-    """``SegLocalVisualizer`` that also draws a predicted edge map.
-
-    For models that store an edge probability map (N = 1 channel) as
-    ``pred_edge_map`` in their ``SegDataSample`` (Gated-SCNN's
-    :class:`GatedSCNN`), the map is drawn in grey to the right of the
-    predicted segmentation: ``ground truth | prediction | edge map``. Samples
-    without it are drawn as by ``SegLocalVisualizer``.
+    """``SegLocalVisualizer`` that also draws the one-channel edge
+    probability map a model stores as ``pred_edge_map`` (Gated-SCNN's
+    :class:`GatedSCNN`), in grey: ``ground truth | prediction | edge map``.
 
     Args:
-        name (str): Name of the visualizer instance. Defaults to
-            'visualizer'.
         **kwargs: :class:`mmseg.visualization.SegLocalVisualizer` arguments.
     """
 
-    def __init__(self, name: str = 'visualizer', **kwargs) -> None:
-        super().__init__(name=name, **kwargs)
-        self._pending_edge = None
+    _pending_edge = None  # (pred_sem_seg, edge map) while a sample is drawn
 
-    def _draw_sem_seg(self,
-                      image,
-                      sem_seg,
-                      classes,
-                      palette,
-                      with_labels=True) -> np.ndarray:
-        drawn = super()._draw_sem_seg(image, sem_seg, classes, palette,
-                                      with_labels)
+    def _draw_sem_seg(self, image, sem_seg, *args, **kwargs) -> np.ndarray:
+        drawn = super()._draw_sem_seg(image, sem_seg, *args, **kwargs)
         pending = self._pending_edge
         if pending is not None and sem_seg is pending[0]:
             drawn = np.concatenate(

@@ -1,7 +1,6 @@
 """When a loss began to diverge, which checkpoints that spoiled, and how
 the record of them steers ``--resume``."""
 import math
-import os
 import os.path as osp
 
 import pytest
@@ -9,6 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 
+from helpers.work_dir_checkpoints import saved_checkpoints
 from mmext_pixel.engine import NonFiniteLossError, NonFiniteLossHook
 from mmext_pixel.engine.diverged_checkpoints import (RECORD_NAME, LossRange,
                                                      read_record,
@@ -62,19 +62,8 @@ def test_factor_and_window():
         LossRange(factor=1)
 
 
-def checkpoint_files(folder, iterations):
-    paths = []
-    for i in iterations:
-        path = folder / f'iter_{i}.pth'
-        torch.save({'meta': {'iter': i}, 'state_dict': {}}, path)
-        # distinct, increasing modification times, newest = highest iter
-        os.utime(path, ns=(i * 10**9, i * 10**9))
-        paths.append(str(path))
-    return paths
-
-
 def test_record_and_split(tmp_path):
-    paths = checkpoint_files(tmp_path, [1, 2, 3, 4])
+    paths = saved_checkpoints(tmp_path, [1, 2, 3, 4])
     added = record_diverged(
         str(tmp_path), [(3, paths[2]), (4, paths[3]),
                         (5, str(tmp_path / 'gone'))], 'why')

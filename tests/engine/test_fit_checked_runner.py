@@ -10,6 +10,7 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 
+from helpers.work_dir_checkpoints import saved_checkpoints, touch
 from mmext_pixel.engine import FitCheckedRunner
 from mmext_pixel.engine.diverged_checkpoints import (RECORD_NAME,
                                                      record_diverged)
@@ -54,21 +55,6 @@ class TinyRunner(FitCheckedRunner):
 
 def logged_runner(work_dir, load_from=None):
     return TinyRunner(work_dir, load_from, ResumeLog())
-
-
-def touch(path, mtime, data=b'x'):
-    path.write_bytes(data)
-    os.utime(path, ns=(mtime, mtime))
-
-
-def saved_checkpoints(work_dir, iterations):
-    paths = []
-    for i in iterations:
-        path = work_dir / f'iter_{i}.pth'
-        torch.save({'meta': {'iter': i}, 'state_dict': {}}, path)
-        os.utime(path, ns=(i * 10**9, i * 10**9))
-        paths.append(str(path))
-    return paths
 
 
 def save_training_checkpoint(path, iteration, mtime):

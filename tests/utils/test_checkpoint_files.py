@@ -1,9 +1,9 @@
 """Atomic checkpoint writes and the resume candidates of a work dir."""
-import os
 import os.path as osp
 
 import pytest
 
+from helpers.work_dir_checkpoints import touch
 from mmext_pixel.utils.checkpoint_files import atomic_file, resume_candidates
 
 
@@ -25,12 +25,6 @@ def test_atomic_file_renames_only_a_complete_write(tmp_path):
             raise KeyboardInterrupt  # a run stopped while saving
     with open(path, 'rb') as f:
         assert f.read() == b'complete'  # the old file stays
-
-
-def touch(path, mtime, data=b'x'):
-    path.write_bytes(data)
-    os.utime(path, ns=(mtime, mtime))
-    return str(path)
 
 
 def test_resume_candidates_newest_first(tmp_path):

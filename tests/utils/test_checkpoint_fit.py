@@ -1,4 +1,5 @@
 """Reading checkpoint files and checking their fit (checkpoint_fit)."""
+import logging
 
 import pytest
 import torch
@@ -7,7 +8,8 @@ from mmseg.models import SegTTAModel
 
 from mmext_pixel.utils.checkpoint_fit import (CheckpointError, CheckpointFit,
                                               check_checkpoint_file,
-                                              checkpoint_fit, read_checkpoint)
+                                              checkpoint_fit, load_fitting,
+                                              read_checkpoint)
 
 
 class TinyNet(nn.Sequential):
@@ -104,3 +106,25 @@ def test_describe_lists_the_first_keys_only():
     fit = CheckpointFit(missing=[f'k{i}' for i in range(8)])
     assert fit.describe(max_keys=3) == (
         '8 missing from the checkpoint: k0, k1, k2, ... (5 more)')
+
+
+def test_load_fitting_refuses_a_misfit_or_loads_what_fits(caplog):
+    net, other = tiny_net(), tiny_net(out_channels=5)
+    first = net[0].weight.detach().clone()
+    checkpoint = {'state_dict': other.state_dict()}
+    with pytest.raises(CheckpointError) as e:
+        load_fitting(net, checkpoint, 'other.pth', 'the tiny net')
+    assert str(e.value).startswith(
+        'checkpoint other.pth does not fit the tiny net:\n2 with another '
+        'shape: 2.weight')
+    assert torch.equal(net[0].weight, first)  # nothing loaded
+    logger = logging.getLogger('load_fitting_test')
+    with caplog.at_level(logging.WARNING, logger='load_fitting_test'):
+        fit = load_fitting(
+            net, checkpoint, 'other.pth', allow_partial=True, logger=logger)
+    assert not fit.fits
+    assert [r.getMessage().splitlines()[0] for r in caplog.records] == [
+        'checkpoint other.pth was loaded partly (the model has 9 '
+        'state-dict entries); not loaded:'
+    ]
+    assert torch.equal(net[0].weight, other[0].weight)  # what fits

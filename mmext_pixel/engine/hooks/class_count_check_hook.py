@@ -1,4 +1,5 @@
 """The model's class counts against its datasets', before the first step."""
+import re
 from typing import List, Optional, Sequence, Tuple
 
 import torch.nn as nn
@@ -9,40 +10,21 @@ from mmengine.runner import BaseLoop
 from mmext_pixel.models.backbones import GSTOHRNet
 from mmext_pixel.utils.checkpoint_fit import bare_model
 
-#: (config key of the dataloader, the loop attribute of mmengine's Runner)
-_LOOPS = (('train_dataloader', '_train_loop'), ('val_dataloader', '_val_loop'),
-          ('test_dataloader', '_test_loop'))
-
 
 class ClassCountError(ValueError):
     """A head, a class weight or a dataset disagrees on the class count."""
 
 
-def _indexed(key: str, module: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """``key`` with the module, or ``key[i]`` with each entry of a list of
-    heads (mmseg builds a list of head configs into an ``nn.ModuleList``)."""
-    if isinstance(module, nn.ModuleList):
-        return [(f'{key}[{i}]', m) for i, m in enumerate(module)]
-    return [(key, module)]
-
-
-def _submodule_key(name: str) -> str:
-    """``loss_decode.1`` -> ``loss_decode[1]``, as the config writes it."""
-    parts = []
-    for part in name.split('.'):
-        if part.isdigit() and parts:
-            parts[-1] += f'[{part}]'
-        else:
-            parts.append(part)
-    return '.'.join(parts)
-
-
 def _heads(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """(config key, head); a list of heads (an ``nn.ModuleList``) gives
+    ``key[i]`` per entry."""
     heads = []
     for name in ('decode_head', 'auxiliary_head', 'head'):
         module = getattr(model, name, None)
-        if isinstance(module, nn.Module):
-            heads += _indexed(f'model.{name}', module)
+        if isinstance(module, nn.ModuleList):
+            heads += [(f'model.{name}[{i}]', m) for i, m in enumerate(module)]
+        elif isinstance(module, nn.Module):
+            heads.append((f'model.{name}', module))
     return heads
 
 
@@ -60,8 +42,8 @@ def _dataset_count(dataset, pose: bool) -> Optional[Tuple[int, str]]:
 
 
 def _class_weights(head_key: str, head: nn.Module) -> List[Tuple[str, int]]:
-    """(config key, length) of every ``class_weight`` of the head's losses
-    (``loss_decode`` a single loss or a list, nested losses too)."""
+    """(config key, length) of every ``class_weight`` of the head's losses,
+    single, listed or nested."""
     found = []
     for name, module in head.named_modules():
         weight = getattr(module, 'class_weight', None)
@@ -71,25 +53,23 @@ def _class_weights(head_key: str, head: nn.Module) -> List[Tuple[str, int]]:
             length = len(weight)
         except TypeError:
             continue
-        where = f'{head_key}.{_submodule_key(name)}' if name else head_key
-        found.append((f'{where}.class_weight', length))
+        # 'loss_decode.1' -> 'loss_decode[1]', as the config writes it
+        name = re.sub(r'\.(\d+)(?=\.|$)', r'[\1]', name)
+        found.append((f'{head_key}.{name}.class_weight'
+                      if name else f'{head_key}.class_weight', length))
     return found
 
 
 def check_class_counts(model: nn.Module,
                        datasets: Sequence[Tuple[str, object]]) -> None:
-    """Compare every head's class count (seg: ``num_classes``; pose: the
+    """Compare the heads' class counts (seg: ``num_classes``, where
+    ``out_channels=1``, mmseg's sigmoid head, means one or two; pose: the
     heatmap ``out_channels``), every loss's ``class_weight`` and
-    :class:`GSTOHRNet`'s ``num_classes`` (its intermediate predictions)
-    with the datasets' metainfo.
-
-    A head with ``out_channels=1`` (mmseg's sigmoid head for two classes)
-    agrees with a dataset of one or two classes. A dataset whose metainfo
-    has no ``classes`` (pose: ``num_keypoints``) is not compared.
+    :class:`GSTOHRNet`'s ``num_classes`` with the datasets' metainfo
+    (``classes``; pose: ``num_keypoints``) where it says.
 
     Args:
-        model (nn.Module): The model, possibly wrapped (DDP, test-time
-            augmentation).
+        model (nn.Module): The model, possibly wrapped (DDP, TTA).
         datasets (Sequence[tuple[str, Any]]): ``(config key, built
             dataset)`` pairs, e.g. ``('train_dataloader.dataset', ds)``.
 
@@ -106,27 +86,22 @@ def check_class_counts(model: nn.Module,
         count = _dataset_count(dataset, pose)
         if count is not None:
             counted.append((key, type(dataset).__name__) + count)
-
-    problems = []
-    first = counted[0] if counted else None
-    for key, kind, num, desc in counted[1:]:
-        if num != first[2]:
-            problems.append(f'{key} ({kind}) has {desc}, but {first[0]} '
-                            f'({first[1]}) has {first[3]}')
+    problems = [
+        f'{key} ({kind}) has {desc}, but {counted[0][0]} ({counted[0][1]}) '
+        f'has {counted[0][3]}' for key, kind, num, desc in counted[1:]
+        if num != counted[0][2]
+    ]
 
     def compare(model_key: str, value: int, what: str, binary: bool = False):
-        for key, kind, num, desc in counted:
-            if num == value or (binary and num in (1, 2)):
-                continue
-            problems.append(f'{model_key}{what}, but {key} ({kind}) has '
-                            f'{desc}')
+        problems.extend(f'{model_key}{what}, but {key} ({kind}) has {desc}'
+                        for key, kind, num, desc in counted
+                        if num != value and not (binary and num in (1, 2)))
 
     backbone = getattr(model, 'backbone', None)
     if isinstance(backbone, GSTOHRNet):
         # its intermediate predictions are supervised with the labels
-        backbone_classes = backbone.num_classes
-        compare('model.backbone.num_classes', backbone_classes,
-                f'={backbone_classes}')
+        compare('model.backbone.num_classes', backbone.num_classes,
+                f'={backbone.num_classes}')
     for head_key, head in heads:
         num_classes = getattr(head, 'num_classes', None)
         out_channels = getattr(head, 'out_channels', None)
@@ -156,25 +131,20 @@ def check_class_counts(model: nn.Module,
 
 @HOOKS.register_module()
 class ClassCountCheckHook(Hook):
-    """Stop a run whose model and datasets disagree on the class count,
-    before any weights are loaded or any step is taken.
-
-    At ``before_run`` (the Runner has built the model and the dataloaders
-    of the loops it runs: train and val for training, test for testing),
-    :func:`check_class_counts` compares the heads' ``num_classes``, the
-    losses' ``class_weight`` lengths and, for pose, the heads' output
-    channels with the datasets' metainfo (``classes``, ``num_keypoints``).
-    Without it a head with more classes than the data trains and validates
-    silently, and one with fewer fails at the first step with a bare
-    ``IndexError`` from the loss.
+    """Stop a run whose model and datasets disagree on the class count
+    (:func:`check_class_counts`) at ``before_run``, when the loops'
+    dataloaders are built and before weights load or a step is taken.
+    Otherwise a head with more classes than the data trains silently, and
+    one with fewer fails at the first step with a bare ``IndexError``.
     """
 
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
         datasets = []
-        for key, attr in _LOOPS:
-            loop = getattr(runner, attr, None)
+        for split in ('train', 'val', 'test'):
+            loop = getattr(runner, f'_{split}_loop', None)
             if isinstance(loop, BaseLoop) and hasattr(loop, 'dataloader'):
-                datasets.append((f'{key}.dataset', loop.dataloader.dataset))
+                datasets.append(
+                    (f'{split}_dataloader.dataset', loop.dataloader.dataset))
         check_class_counts(runner.model, datasets)

@@ -17,8 +17,7 @@ from ..diverged_checkpoints import (RECORD_NAME, LossRange, read_record,
                                     record_diverged, split_candidates,
                                     spoiled_from)
 
-#: The config key that turns the check off (``--cfg-options
-#: check_finite_loss=False``); the hook is on when the key is absent.
+#: The config key that turns the check off; on when absent.
 SWITCH = 'check_finite_loss'
 
 
@@ -28,59 +27,38 @@ class NonFiniteLossError(FloatingPointError):
 
 def _float(value) -> Optional[float]:
     if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            return None
-        return float(value.detach().float().cpu())
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None
+        return float(value.detach().float().cpu()) \
+            if value.numel() == 1 else None
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _tensors(tree, prefix: str = '') -> Iterator[Tuple[str, torch.Tensor]]:
     if isinstance(tree, torch.Tensor):
         yield prefix, tree
-    elif isinstance(tree, dict):
-        for key, value in tree.items():
+    elif isinstance(tree, (dict, list, tuple)):
+        items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+        for key, value in items:
             yield from _tensors(value,
-                                f'{prefix}.{key}' if prefix else str(key))
-    elif isinstance(tree, (list, tuple)):
-        for i, value in enumerate(tree):
-            yield from _tensors(value, f'{prefix}[{i}]')
+                                (f'{prefix}.{key}' if prefix else str(key)) if
+                                isinstance(tree, dict) else f'{prefix}[{key}]')
 
 
 def non_finite_tensors(tree) -> Tuple[int, int, Optional[str]]:
-    """Count the non-finite values among the floating-point tensors of a
-    nested dict/list (a checkpoint).
-
-    Args:
-        tree: A tensor, or dicts and lists of them (other leaves ignored).
-
-    Returns:
-        tuple[int, int, str | None]: Non-finite values, all values, and the
-        key of the first tensor holding one.
-    """
+    """Non-finite values, all values, and the key of the first tensor with
+    one, among the floating-point tensors of nested dicts and lists (a
+    checkpoint); other leaves are ignored."""
     bad, total, first = 0, 0, None
     for key, tensor in _tensors(tree):
-        if not tensor.is_floating_point():
-            continue
-        n = int((~torch.isfinite(tensor)).sum())
-        total += tensor.numel()
-        if n:
+        if tensor.is_floating_point():
+            n = int((~torch.isfinite(tensor)).sum())
+            total += tensor.numel()
             bad += n
-            first = first or key
+            first = first or (key if n else None)
     return bad, total, first
 
 
 def _describe(losses: Dict[str, float]) -> str:
     return ', '.join(f'{k}={v:.6g}' for k, v in losses.items())
-
-
-def _total(losses: Dict[str, float]) -> Optional[float]:
-    """The loss that is optimised: mmengine's ``loss`` sum, else the sum of
-    the terms."""
-    if 'loss' in losses:
-        return losses['loss']
-    return sum(losses.values()) if losses else None
 
 
 def _names(paths: List[str]) -> str:
@@ -95,32 +73,19 @@ def _names(paths: List[str]) -> str:
 class NonFiniteLossHook(Hook):
     """Stop training at the first iteration whose loss is NaN or infinite.
 
-    After each training step the loss terms of the model's output (the
-    entries whose name contains ``loss``, as mmengine sums them) are
-    checked; a non-finite one raises :class:`NonFiniteLossError` naming the
-    iteration and every term with its value, before any later hook (the
-    checkpoint hook included) runs. Every checkpoint about to be saved is
-    checked as well, so that weights or optimizer state that a step with a
-    huge but finite loss made non-finite are never written, whichever hook
-    saves them. Under AMP, a step that the loss scaler skips because the
-    gradients overflowed is no error: its loss is finite.
-
-    When it stops the run, it works out from the loss history when the run
-    began to diverge (:mod:`mmext_pixel.engine.diverged_checkpoints`: the
-    first iteration of the final stretch of losses more than
-    ``diverge_factor`` times the median of the ``diverge_window`` in-range
-    losses before), lists the checkpoints this run saved since in
-    ``WORK_DIR/diverged_checkpoints.json`` so that ``tools/train.py
-    --resume`` passes over them, and names in its message the checkpoint
-    that ``--resume`` takes instead.
-
-    The check is on unless the config sets ``check_finite_loss = False``.
+    After each step the loss terms (the outputs whose name contains
+    ``loss``, as mmengine sums them) are checked, before any later hook
+    (the checkpoint hook included) runs; and every checkpoint about to be
+    saved, so weights or optimizer state that a huge finite loss made
+    non-finite are never written. A step AMP's scaler skips has a finite
+    loss. On stopping, it lists the checkpoints saved since the loss began
+    to diverge (:mod:`mmext_pixel.engine.diverged_checkpoints`) for
+    ``--resume`` to pass over, and names the one it takes instead. The
+    config turns it off with ``check_finite_loss = False``.
 
     Args:
-        diverge_factor (float): A loss more than this many times the
-            median of the recent ones has left its range. Defaults to 2.0.
-        diverge_window (int): How many recent in-range losses make that
-            median. Defaults to 50.
+        diverge_factor (float): :class:`LossRange`'s factor. Defaults to 2.0.
+        diverge_window (int): :class:`LossRange`'s window. Defaults to 50.
     """
 
     priority = 'VERY_HIGH'
@@ -142,14 +107,6 @@ class NonFiniteLossHook(Hook):
                 f'{SWITCH}=False: training goes on after a non-finite loss '
                 'and may save non-finite checkpoints')
 
-    @staticmethod
-    def _where(runner) -> str:
-        where = f'iteration {runner.iter + 1}'
-        if isinstance(
-                getattr(runner, '_train_loop', None), EpochBasedTrainLoop):
-            where += f' (epoch {runner.epoch + 1})'
-        return where
-
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
@@ -157,53 +114,47 @@ class NonFiniteLossHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not self.enabled or not isinstance(outputs, dict):
             return
-        losses = {}
-        for key, value in outputs.items():
-            number = _float(value) if 'loss' in key else None
-            if number is not None:
-                losses[key] = number
-        where = self._where(runner)
+        losses = {k: _float(v) for k, v in outputs.items() if 'loss' in k}
+        losses = {k: v for k, v in losses.items() if v is not None}
+        where = f'iteration {runner.iter + 1}'
+        if isinstance(
+                getattr(runner, '_train_loop', None), EpochBasedTrainLoop):
+            where += f' (epoch {runner.epoch + 1})'
         self._last = (where, losses)
-        total = _total(losses)
-        if total is not None:
-            self.loss_range.update(runner.iter + 1, total)
-        if all(math.isfinite(v) for v in losses.values()):
-            return
+        if losses:  # the optimised total: mmengine's sum, else the terms'
+            self.loss_range.update(runner.iter + 1,
+                                   losses.get('loss', sum(losses.values())))
         bad = [k for k, v in losses.items() if not math.isfinite(v)]
-        raise NonFiniteLossError(
-            f'non-finite loss at {where}: {_describe(losses)} (non-finite: '
-            f'{", ".join(bad)}). Training stops here and saves nothing more; '
-            'lower the learning rate or clip gradients '
-            '(optim_wrapper.clip_grad), or set check_finite_loss=False to '
-            'train on regardless.\n' + self._resume_note(runner))
-
-    def _spoiled_saves(self, first_spoiled: int) -> List[Tuple[int, str]]:
-        spoiled = []
-        for path, (iteration, began) in self._saved.items():
-            # a file older than the save names another checkpoint (a
-            # stale ``last_ckpt``); allow the file clock's coarse tick
-            if iteration >= first_spoiled and osp.isfile(path) and \
-                    osp.getmtime(path) >= began - 0.05:
-                spoiled.append((iteration, path))
-        return sorted(spoiled)
+        if bad:
+            raise NonFiniteLossError(
+                f'non-finite loss at {where}: {_describe(losses)} '
+                f'(non-finite: {", ".join(bad)}). Training stops here and '
+                'saves nothing more; lower the learning rate or clip '
+                'gradients (optim_wrapper.clip_grad), or set '
+                'check_finite_loss=False to train on regardless.\n' +
+                self._resume_note(runner))
 
     def _resume_note(self, runner) -> str:
         """Record the checkpoints saved while the loss diverged and say
         which one ``--resume`` takes."""
         last_iter = self.loss_range.last_iter or runner.iter + 1
         first_spoiled = spoiled_from(self.loss_range.onset(), last_iter)
-        work_dir = runner.work_dir
-        spoiled = self._spoiled_saves(first_spoiled)
-        how = self.loss_range.describe()
-        if spoiled and is_main_process():
-            record_diverged(
-                work_dir, spoiled, f'{how}; the run stopped at '
-                f'iteration {last_iter}')
-        record = osp.join(work_dir, RECORD_NAME)
+        # a file older than its save names another checkpoint (a stale
+        # ``last_ckpt``); allow the file clock's coarse tick
+        spoiled = sorted((iteration, path)
+                         for path, (iteration, began) in self._saved.items()
+                         if iteration >= first_spoiled and osp.isfile(path)
+                         and osp.getmtime(path) >= began - 0.05)
+        work_dir, how = runner.work_dir, self.loss_range.describe()
         if spoiled:
+            if is_main_process():
+                record_diverged(
+                    work_dir, spoiled, f'{how}; the run stopped '
+                    f'at iteration {last_iter}')
             note = (f'{how}. The checkpoints saved since, '
                     f'{_names([p for _, p in spoiled])}, are listed in '
-                    f'{record} and --resume passes over them')
+                    f'{osp.join(work_dir, RECORD_NAME)} and --resume passes '
+                    'over them')
         else:
             note = f'{how}. No checkpoint was saved since'
         sound, _ = split_candidates(
@@ -222,18 +173,17 @@ class NonFiniteLossHook(Hook):
             bad, total, first = non_finite_tensors(checkpoint.get(part))
             if not bad:
                 continue
-            after = ''
-            if self._last is not None:
-                after = (f' after the step of {self._last[0]} (losses '
-                         f'{_describe(self._last[1])})')
+            after = '' if self._last is None else (
+                f' after the step of {self._last[0]} (losses '
+                f'{_describe(self._last[1])})')
             raise NonFiniteLossError(
                 f'the checkpoint\'s {part} holds {bad} non-finite values of '
                 f'{total} (the first in {first}){after}: the run diverged; '
                 'nothing is saved. Lower the learning rate or clip gradients '
                 '(optim_wrapper.clip_grad).\n' + self._resume_note(runner))
         # CheckpointHook names the file it is about to write in
-        # ``last_ckpt``; a save that does not (a best checkpoint) leaves the
-        # previous name there, which is already known or older than now
+        # ``last_ckpt``; another save (a best checkpoint) leaves the
+        # previous name there, already known or older than now
         path = runner.message_hub.get_info('last_ckpt')
         meta = checkpoint.get('meta') or {}
         if isinstance(path, str) and path not in self._saved and \
