@@ -65,12 +65,4 @@ train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 optimizer = dict(lr=0.005)
 optim_wrapper = dict(optimizer=optimizer)
 train_cfg = dict(max_iters=iters, val_interval=8000)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=iters,
-        by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=iters)]
