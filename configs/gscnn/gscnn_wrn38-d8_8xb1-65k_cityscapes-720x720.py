@@ -87,7 +87,4 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 # --show-dir draws the predicted edge map beside the segmentation
-visualizer = dict(
-    type='SegEdgeLocalVisualizer',
-    vis_backends=[dict(type='LocalVisBackend')],
-    name='visualizer')
+visualizer = dict(type='SegEdgeLocalVisualizer')

@@ -42,8 +42,6 @@ tta_pipeline = [
                     [dict(type='PackSegInputs')]])
 ]
 optim_wrapper = dict(optimizer=dict(lr=0.007))
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0, end=max_iters, by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=11415)
 default_hooks = dict(checkpoint=dict(interval=11415))

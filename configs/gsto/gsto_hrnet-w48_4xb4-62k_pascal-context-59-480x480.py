@@ -34,8 +34,6 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=0.004, weight_decay=0.0001))
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0, end=max_iters, by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=6240)
 default_hooks = dict(checkpoint=dict(interval=6240))

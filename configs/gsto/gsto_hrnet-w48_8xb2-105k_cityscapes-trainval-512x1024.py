@@ -12,9 +12,7 @@ max_iters = 104907
 load_from = ('work_dirs/gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024/'
              'iter_89661.pth')
 optim_wrapper = dict(optimizer=dict(lr=0.001))
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0, end=max_iters, by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=10500)
 default_hooks = dict(checkpoint=dict(interval=10500))
 train_dataloader = dict(

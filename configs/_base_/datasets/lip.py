@@ -86,13 +86,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='lip/TrainVal_images',
-            seg_map_path='lip/TrainVal_parsing_annotations'),
-        split='val',
-        pipeline=test_pipeline))
+        train_dataloader['dataset'], split='val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

@@ -14,5 +14,4 @@ param_scheduler = [
         by_epoch=False)
 ]
 train_cfg = dict(max_iters=600, val_interval=600)
-default_hooks = dict(
-    logger=dict(interval=20), checkpoint=dict(interval=300))
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=300))
