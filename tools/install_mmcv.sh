@@ -2,7 +2,6 @@
 # build key, one from $MMEXT_WHEELHOUSE, or a source build. Sourced by
 # install.sh, whose settings ($PY, $CACHE, $MMCV_VERSION, ...) and helpers
 # (log, pip_install, pip_with_build_tools) it uses; not run on its own.
-# --- 3. mmcv 2.1.0 with compiled ops ----------------------------------------
 # Installed after the stack: `import mmcv` needs its dependencies (mmengine,
 # opencv, ...), which its wheel is installed without.
 
@@ -10,20 +9,13 @@
 # (version and CUDA tag, e.g. 2.13.0+cu130 or 2.13.0+cpu), the Python ABI and
 # whether CUDA ops are compiled in ('-cudaops'; a CPU-ops build has no suffix).
 mmcv_build_key() {
-    local key
-    key=$("$PY" - "$MMCV_VERSION" <<'EOF'
-import sys
-
-import torch
-
-impl = {'cpython': 'cp', 'pypy': 'pp'}.get(sys.implementation.name,
-                                           sys.implementation.name)
-print(f'mmcv{sys.argv[1]}-torch{torch.__version__}-'
-      f'{impl}{sys.version_info[0]}{sys.version_info[1]}')
-EOF
-)
-    if [ "$MMCV_OPS" = cuda ]; then key=$key-cudaops; fi
-    printf '%s\n' "$key"
+    local ops=
+    if [ "$MMCV_OPS" = cuda ]; then ops=-cudaops; fi
+    "$PY" -c 'import sys, torch
+impl = {"cpython": "cp", "pypy": "pp"}.get(*[sys.implementation.name] * 2)
+print(f"mmcv{sys.argv[1]}-torch{torch.__version__}-{impl}"
+      f"{sys.version_info[0]}{sys.version_info[1]}{sys.argv[2]}")' \
+        "$MMCV_VERSION" "$ops"
 }
 
 # The CUDA release of the nvcc that torch's extension builder would use

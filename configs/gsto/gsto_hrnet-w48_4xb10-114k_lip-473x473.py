@@ -16,11 +16,10 @@ model = dict(
     auxiliary_head=dict(num_classes=num_classes))
 # --aug-test (and mmseg's --tta): HRNet's multi_scale_inference with LIP's
 # flip (lib/datasets/base_dataset.py, lip.py), which GSTO inherits: the
-# image at 473x473, longer side 473 x scale, 473x473 windows at stride 315
-# (2/3), the last ones and smaller images padded with black; each window
-# with its mirror image, left/right scores swapped, as exp of the mean
-# logits; windows averaged, scales summed. (The LIP number itself is single
-# scale without flip: the plain test.)
+# image at 473x473, longer side 473 x scale, 473x473 windows at stride 315,
+# padded with black; a window and its mirror (left/right scores swapped) as
+# exp of the mean logits, windows averaged, scales summed. (The LIP number
+# itself is the plain single-scale test.)
 tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales={{_base_.img_ratios}},
