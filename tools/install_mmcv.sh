@@ -22,13 +22,11 @@ print(f"mmcv{sys.argv[1]}-torch{torch.__version__}-{impl}"
 # (CUDA_HOME, CUDA_PATH, the PATH, then /usr/local/cuda), e.g. "13.0"; empty
 # without one.
 nvcc_release() {
-    local nvcc=
-    if [ -n "${CUDA_HOME:-${CUDA_PATH:-}}" ]; then
-        nvcc=${CUDA_HOME:-$CUDA_PATH}/bin/nvcc
-    elif command -v nvcc >/dev/null; then
-        nvcc=$(command -v nvcc)
+    local nvcc=${CUDA_HOME:-${CUDA_PATH:-}}
+    if [ -n "$nvcc" ]; then
+        nvcc=$nvcc/bin/nvcc
     else
-        nvcc=/usr/local/cuda/bin/nvcc
+        nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
     fi
     [ -x "$nvcc" ] || return 0
     "$nvcc" --version 2>/dev/null |
@@ -66,8 +64,7 @@ print(int(torch.cuda.is_available()), torch.version.cuda or "-")')
 # CUDA ops compiled in, if MMCV_OPS is "cuda"); otherwise sets MMCV_LOAD_ERROR
 # to the last line of the error.
 mmcv_ops_load() {
-    local out
-    local check="import mmcv, mmcv.ops
+    local out check="import mmcv, mmcv.ops
 assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__
 if '$MMCV_OPS' == 'cuda':
     from mmcv.ops import get_compiling_cuda_version
@@ -147,9 +144,9 @@ install_mmcv() {
     if "$PY" -c 'import mmcv' 2>/dev/null; then
         log "replacing the installed mmcv: $MMCV_LOAD_ERROR"
     fi
-    local key dir
+    local key
     key=$(mmcv_build_key)
-    dir=$CACHE/$key
+    local dir=$CACHE/$key
     if use_mmcv_wheel_from "$dir" "$key" ours; then return; fi
     if [ -n "${MMEXT_WHEELHOUSE:-}" ] &&
         use_mmcv_wheel_from "$MMEXT_WHEELHOUSE" "$key"; then
