@@ -211,32 +211,22 @@ install_self() { pip_install --no-deps --no-build-isolation -e "$ROOT"; }
 # components.
 check_install() {
     "$PY" - "$WITH_POSE" "$WITH_DEPLOY" <<'EOF'
+import importlib
 import sys
 
 with_pose, with_deploy = (arg == '1' for arg in sys.argv[1:3])
-pose, deploy = {}, {}
-if with_pose:  # first: a missing pose stack fails fast
-    import mmdet
-    import mmpose
-    import torchvision  # noqa: F401
-    import xtcocotools.coco  # noqa: F401
-    pose = dict(mmpose=mmpose.__version__, mmdet=mmdet.__version__)
-if with_deploy:
-    import onnx
-    import onnxruntime
-
-    import mmext_pixel_runtime  # noqa: F401
-    deploy = dict(onnx=onnx.__version__, onnxruntime=onnxruntime.__version__)
-import mmcv.ops  # noqa: F401
-import mmengine
-import mmseg
-import torch
-
-import mmext_pixel
-
-versions = dict(torch=torch.__version__, mmcv=mmcv.__version__,
-                mmengine=mmengine.__version__, mmseg=mmseg.__version__,
-                **deploy, **pose, mmext_pixel=mmext_pixel.__version__)
+pose = ['mmdet', 'mmpose', 'torchvision', 'xtcocotools.coco'] * with_pose
+deploy = ['onnx', 'onnxruntime', 'mmext_pixel_runtime'] * with_deploy
+core = ['mmcv.ops', 'mmengine', 'mmseg', 'torch', 'mmext_pixel']
+for module in pose + deploy + core:  # the pose stack first: it fails fast
+    importlib.import_module(module)
+mmext_pixel = sys.modules['mmext_pixel']
+versions = {
+    name: sys.modules[name].__version__
+    for name in ['torch', 'mmcv', 'mmengine', 'mmseg'] +
+    ['onnx', 'onnxruntime'] * with_deploy + ['mmpose', 'mmdet'] * with_pose +
+    ['mmext_pixel']
+}
 if with_pose and not mmext_pixel.WITH_MMPOSE:
     sys.exit('[install] ERROR: mmext_pixel did not register its pose '
              'components')
