@@ -2,8 +2,9 @@
 # data_root holds lip/TrainVal_images, lip/TrainVal_parsing_annotations and,
 # optionally, HRNet's list/lip/{trainList,valList}.txt. The split is read
 # from its folders (`split`), or from a list file when ann_file is set, e.g.
-# val_dataloader.dataset.ann_file='list/lip/valList.txt' (its lines are
-# relative to data_prefix, as in HRNet's lib/datasets/lip.py).
+# val_dataloader.dataset.ann_file='list/lip/valList.txt' (its lines,
+# `val_images/NAME.jpg val_segmentations/NAME.png`, are relative to
+# data_prefix, as in HRNet's lib/datasets/lip.py).
 dataset_type = 'LIPParsingDataset'
 data_root = 'data/'
 num_classes = 20

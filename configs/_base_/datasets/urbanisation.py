@@ -2,8 +2,9 @@
 # data_root holds urbanisation/{x,y}/{train,val,test} and, optionally, the
 # fork's list/urbanisation/{train,val,test}.lst. The split is read from its
 # folders (`split`), or from a list file when ann_file is set, e.g.
-# train_dataloader.dataset.ann_file='list/urbanisation/train.lst' (its lines
-# are relative to data_prefix, i.e. data/urbanisation/, as in the fork).
+# train_dataloader.dataset.ann_file='list/urbanisation/train.lst' (its lines,
+# `x/train/NAME.png y/train/NAME.png`, are relative to data_prefix, i.e.
+# data/urbanisation/, as in the fork).
 # Predicted PNGs of the unlabelled test split: tools/test.py CONFIG CKPT
 #   --out DIR --cfg-options
 #   test_dataloader.dataset.ann_file=list/urbanisation/test.lst
