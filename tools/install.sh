@@ -211,7 +211,6 @@ install_self() { pip_install --no-deps --no-build-isolation -e "$ROOT"; }
 # components.
 check_install() {
     "$PY" - "$WITH_POSE" "$WITH_DEPLOY" <<'EOF'
-import importlib
 import sys
 
 with_pose, with_deploy = (arg == '1' for arg in sys.argv[1:3])
@@ -219,7 +218,7 @@ pose = ['mmdet', 'mmpose', 'torchvision', 'xtcocotools.coco'] * with_pose
 deploy = ['onnx', 'onnxruntime', 'mmext_pixel_runtime'] * with_deploy
 core = ['mmcv.ops', 'mmengine', 'mmseg', 'torch', 'mmext_pixel']
 for module in pose + deploy + core:  # the pose stack first: it fails fast
-    importlib.import_module(module)
+    __import__(module)
 mmext_pixel = sys.modules['mmext_pixel']
 versions = {
     name: sys.modules[name].__version__
