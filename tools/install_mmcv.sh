@@ -12,7 +12,8 @@ mmcv_build_key() {
     local ops=
     if [ "$MMCV_OPS" = cuda ]; then ops=-cudaops; fi
     "$PY" -c 'import sys, torch
-impl = {"cpython": "cp", "pypy": "pp"}.get(*[sys.implementation.name] * 2)
+name = sys.implementation.name
+impl = {"cpython": "cp", "pypy": "pp"}.get(name, name)
 print(f"mmcv{sys.argv[1]}-torch{torch.__version__}-{impl}"
       f"{sys.version_info[0]}{sys.version_info[1]}{sys.argv[2]}")' \
         "$MMCV_VERSION" "$ops"
