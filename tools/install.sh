@@ -60,17 +60,11 @@ TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 TORCHVISION_SPEC=${TORCHVISION_SPEC:-torchvision==0.28.0}
 TORCH_CPU_INDEX=${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}
 PROGRESS_INTERVAL=${MMEXT_PROGRESS_INTERVAL:-60}
-MMCV_VERSION=2.1.0
-MMPOSE_VERSION=1.3.2
-WITH_POSE=1
-WITH_DEPLOY=1
-CPU_TORCH=0
-MMCV_CUDA_OPS=auto
-MMCV_OPS=cpu
+MMCV_VERSION=2.1.0 MMPOSE_VERSION=1.3.2
+WITH_POSE=1 WITH_DEPLOY=1 CPU_TORCH=0 MMCV_CUDA_OPS=auto MMCV_OPS=cpu
 
 pip_install() { "$PY" -m pip install "$@"; }
 log() { printf '[install] %s\n' "$*"; }
-
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
 
 parse_args() {
@@ -80,10 +74,7 @@ parse_args() {
         --no-deploy) WITH_DEPLOY=0 ;;
         --cpu) CPU_TORCH=1 ;;
         --mmcv-cuda-ops) MMCV_CUDA_OPS=force ;;
-        -h | --help)
-            usage
-            exit 0
-            ;;
+        -h | --help) usage && exit 0 ;;
         *)
             log "ERROR: unknown argument '$1' (options: --cpu, --no-pose," \
                 "--no-deploy, --mmcv-cuda-ops, --help)"
@@ -98,9 +89,8 @@ parse_args() {
 # folder, so that building a source archive without build isolation (it must see
 # the installed torch/numpy) leaves the environment's own tools untouched.
 pip_with_build_tools() {
-    local tools=$1
+    local tools=$1 side
     shift
-    local side
     side=$(mktemp -d)
     # shellcheck disable=SC2086
     pip_install --target "$side" $tools
@@ -123,9 +113,12 @@ pip_install_from_cpu_index() {
 }
 
 install_torch() {
-    local modules=torch
+    local modules=torch specs=("$TORCH_SPEC") version tv
     # mmpose's visualizer imports torchvision, so every pose runner needs it.
-    if [ "$WITH_POSE" = 1 ]; then modules='torch, torchvision'; fi
+    if [ "$WITH_POSE" = 1 ]; then
+        modules='torch, torchvision'
+        specs+=("$TORCHVISION_SPEC")
+    fi
     if "$PY" - <<EOF 2>/dev/null; then
 import $modules
 major_minor = tuple(int(x) for x in torch.__version__.split('.')[:2])
@@ -135,14 +128,12 @@ EOF
         return
     fi
     if "$PY" -c 'import torch' 2>/dev/null; then
+        version=$(torch_version)
         if [ "$WITH_POSE" = 0 ]; then
-            log "keeping installed torch $(torch_version)" \
-                "(outside the tested 2.0-2.13)"
+            log "keeping installed torch $version (outside the tested 2.0-2.13)"
             return
         fi
         # torchvision 0.(minor+15) pairs with torch 2.minor
-        local tv version
-        version=$(torch_version)
         tv=$("$PY" -c 'import torch; v=torch.__version__.split("+")[0].split("."); print(f"torchvision==0.{int(v[1])+15}.*")')
         if [[ $version == *+cpu ]]; then
             # PyPI's torchvision does not load with a '+cpu' torch; the one
@@ -155,33 +146,27 @@ EOF
             pip_install "$tv"
         fi
     elif [ "$CPU_TORCH" = 1 ]; then
-        local specs=$TORCH_SPEC
-        if [ "$WITH_POSE" = 1 ]; then specs="$TORCH_SPEC $TORCHVISION_SPEC"; fi
-        log "installing $specs from PyTorch's CPU index $TORCH_CPU_INDEX (--cpu)"
-        # shellcheck disable=SC2086
-        pip_install_from_cpu_index $specs
-        if [ "$WITH_POSE" = 0 ]; then return; fi
-    elif [ "$WITH_POSE" = 1 ]; then
-        log "installing $TORCH_SPEC $TORCHVISION_SPEC"
-        pip_install "$TORCH_SPEC" "$TORCHVISION_SPEC"
+        log "installing ${specs[*]} from PyTorch's CPU index" \
+            "$TORCH_CPU_INDEX (--cpu)"
+        pip_install_from_cpu_index "${specs[@]}"
     else
-        log "installing $TORCH_SPEC"
-        pip_install "$TORCH_SPEC"
+        log "installing ${specs[*]}"
+        pip_install "${specs[@]}"
+    fi
+    if [ "$WITH_POSE" = 0 ] || "$PY" -c 'import torchvision' 2>/dev/null; then
         return
     fi
-    if ! "$PY" -c 'import torchvision' 2>/dev/null; then
-        "$PY" -c 'import torchvision' || true
-        log "ERROR: torchvision does not import with the installed torch" \
-            "$(torch_version)."
-        log "torch and torchvision must come from the same build. On a" \
-            "CPU-only machine:"
-        log "  $PY -m pip uninstall -y torch torchvision &&" \
-            "bash tools/install.sh --cpu"
-        log "(both from PyTorch's CPU index); for CUDA, install both from the" \
-            "same PyTorch index, then run this script again."
-        log "(Segmentation alone does not need torchvision: --no-pose.)"
-        exit 1
-    fi
+    "$PY" -c 'import torchvision' || true
+    log "ERROR: torchvision does not import with the installed torch" \
+        "$(torch_version)."
+    log "torch and torchvision must come from the same build. On a" \
+        "CPU-only machine:"
+    log "  $PY -m pip uninstall -y torch torchvision &&" \
+        "bash tools/install.sh --cpu"
+    log "(both from PyTorch's CPU index); for CUDA, install both from the" \
+        "same PyTorch index, then run this script again."
+    log "(Segmentation alone does not need torchvision: --no-pose.)"
+    exit 1
 }
 
 # --- 2. the OpenMMLab stack and the runtime deps ----------------------------
@@ -194,12 +179,10 @@ install_openmmlab() {
         # requirements/pose.txt.
         pip_install --no-deps "mmpose==$MMPOSE_VERSION"
         # xtcocotools' published wheels are compiled against numpy 1.x and fail
-        # to import under numpy 2; building it here against the installed numpy
-        # fixes that.
+        # to import under numpy 2: build it against the installed numpy. Its
+        # setup.py imports numpy and cython without declaring them as build
+        # requirements (cython is also a declared runtime dep).
         if ! "$PY" -c "import xtcocotools.coco" 2>/dev/null; then
-            # its source archive imports numpy and cython in setup.py without
-            # declaring them as build requirements (cython is also a declared
-            # runtime dep)
             pip_install cython
             pip_install --no-build-isolation --no-binary xtcocotools \
                 --force-reinstall --no-deps xtcocotools
@@ -214,18 +197,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/install_mmcv.sh"
 
 # --- 4. the deployment packages (not with --no-deploy) ---------------------
 install_deploy() {
-    if [ "$WITH_DEPLOY" = 1 ]; then
-        pip_install -r "$ROOT/requirements/deploy.txt"
-        # the torch-free runtime (its own package in runtime/), editable so
-        # that the deployment tools of this checkout run its code
-        pip_install -e "$ROOT/runtime[serve,quantize]"
-    fi
+    if [ "$WITH_DEPLOY" = 0 ]; then return; fi
+    pip_install -r "$ROOT/requirements/deploy.txt"
+    # the torch-free runtime (its own package in runtime/), editable so that
+    # the deployment tools of this checkout run its code
+    pip_install -e "$ROOT/runtime[serve,quantize]"
 }
 
 # --- 5. mmext_pixel itself --------------------------------------------------
-install_self() {
-    pip_install --no-deps --no-build-isolation -e "$ROOT"
-}
+install_self() { pip_install --no-deps --no-build-isolation -e "$ROOT"; }
 
 # Everything imports; with the pose stack, mmext_pixel registered its pose
 # components.
@@ -234,31 +214,18 @@ check_install() {
 import sys
 
 with_pose, with_deploy = (arg == '1' for arg in sys.argv[1:3])
-extra_versions = {}
-if with_deploy:
-    import onnx
-    import onnxruntime
-
-    import mmext_pixel_runtime  # noqa: F401
-    extra_versions.update(onnx=onnx.__version__,
-                          onnxruntime=onnxruntime.__version__)
-if with_pose:  # first: a missing pose stack fails fast
-    import mmdet
-    import mmpose
-    import torchvision  # noqa: F401
-    import xtcocotools.coco  # noqa: F401
-    extra_versions.update(mmpose=mmpose.__version__, mmdet=mmdet.__version__)
-import mmcv
-import mmcv.ops  # noqa: F401
-import mmengine
-import mmseg
-import torch
-
-import mmext_pixel
-
-versions = dict(torch=torch.__version__, mmcv=mmcv.__version__,
-                mmengine=mmengine.__version__, mmseg=mmseg.__version__,
-                **extra_versions, mmext_pixel=mmext_pixel.__version__)
+pose = ['mmdet', 'mmpose', 'torchvision', 'xtcocotools.coco'] * with_pose
+deploy = ['onnx', 'onnxruntime', 'mmext_pixel_runtime'] * with_deploy
+core = ['mmcv.ops', 'mmengine', 'mmseg', 'torch', 'mmext_pixel']
+for module in pose + deploy + core:  # the pose stack first: it fails fast
+    __import__(module)
+mmext_pixel = sys.modules['mmext_pixel']
+versions = {
+    name: sys.modules[name].__version__
+    for name in ['torch', 'mmcv', 'mmengine', 'mmseg'] +
+    ['onnx', 'onnxruntime'] * with_deploy + ['mmpose', 'mmdet'] * with_pose +
+    ['mmext_pixel']
+}
 if with_pose and not mmext_pixel.WITH_MMPOSE:
     sys.exit('[install] ERROR: mmext_pixel did not register its pose '
              'components')
@@ -279,6 +246,4 @@ main() {
     check_install
 }
 
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-    main "$@"
-fi
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

@@ -2,7 +2,6 @@
 # build key, one from $MMEXT_WHEELHOUSE, or a source build. Sourced by
 # install.sh, whose settings ($PY, $CACHE, $MMCV_VERSION, ...) and helpers
 # (log, pip_install, pip_with_build_tools) it uses; not run on its own.
-# --- 3. mmcv 2.1.0 with compiled ops ----------------------------------------
 # Installed after the stack: `import mmcv` needs its dependencies (mmengine,
 # opencv, ...), which its wheel is installed without.
 
@@ -10,33 +9,25 @@
 # (version and CUDA tag, e.g. 2.13.0+cu130 or 2.13.0+cpu), the Python ABI and
 # whether CUDA ops are compiled in ('-cudaops'; a CPU-ops build has no suffix).
 mmcv_build_key() {
-    local key
-    key=$("$PY" - "$MMCV_VERSION" <<'EOF'
-import sys
-
-import torch
-
-impl = {'cpython': 'cp', 'pypy': 'pp'}.get(sys.implementation.name,
-                                           sys.implementation.name)
-print(f'mmcv{sys.argv[1]}-torch{torch.__version__}-'
-      f'{impl}{sys.version_info[0]}{sys.version_info[1]}')
-EOF
-)
-    if [ "$MMCV_OPS" = cuda ]; then key=$key-cudaops; fi
-    printf '%s\n' "$key"
+    local ops=
+    if [ "$MMCV_OPS" = cuda ]; then ops=-cudaops; fi
+    "$PY" -c 'import sys, torch
+name = sys.implementation.name
+impl = {"cpython": "cp", "pypy": "pp"}.get(name, name)
+print(f"mmcv{sys.argv[1]}-torch{torch.__version__}-{impl}"
+      f"{sys.version_info[0]}{sys.version_info[1]}{sys.argv[2]}")' \
+        "$MMCV_VERSION" "$ops"
 }
 
 # The CUDA release of the nvcc that torch's extension builder would use
 # (CUDA_HOME, CUDA_PATH, the PATH, then /usr/local/cuda), e.g. "13.0"; empty
 # without one.
 nvcc_release() {
-    local nvcc=
-    if [ -n "${CUDA_HOME:-${CUDA_PATH:-}}" ]; then
-        nvcc=${CUDA_HOME:-$CUDA_PATH}/bin/nvcc
-    elif command -v nvcc >/dev/null; then
-        nvcc=$(command -v nvcc)
+    local nvcc=${CUDA_HOME:-${CUDA_PATH:-}}
+    if [ -n "$nvcc" ]; then
+        nvcc=$nvcc/bin/nvcc
     else
-        nvcc=/usr/local/cuda/bin/nvcc
+        nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
     fi
     [ -x "$nvcc" ] || return 0
     "$nvcc" --version 2>/dev/null |
@@ -74,8 +65,7 @@ print(int(torch.cuda.is_available()), torch.version.cuda or "-")')
 # CUDA ops compiled in, if MMCV_OPS is "cuda"); otherwise sets MMCV_LOAD_ERROR
 # to the last line of the error.
 mmcv_ops_load() {
-    local out
-    local check="import mmcv, mmcv.ops
+    local out check="import mmcv, mmcv.ops
 assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__
 if '$MMCV_OPS' == 'cuda':
     from mmcv.ops import get_compiling_cuda_version
@@ -155,9 +145,9 @@ install_mmcv() {
     if "$PY" -c 'import mmcv' 2>/dev/null; then
         log "replacing the installed mmcv: $MMCV_LOAD_ERROR"
     fi
-    local key dir
+    local key
     key=$(mmcv_build_key)
-    dir=$CACHE/$key
+    local dir=$CACHE/$key
     if use_mmcv_wheel_from "$dir" "$key" ours; then return; fi
     if [ -n "${MMEXT_WHEELHOUSE:-}" ] &&
         use_mmcv_wheel_from "$MMEXT_WHEELHOUSE" "$key"; then

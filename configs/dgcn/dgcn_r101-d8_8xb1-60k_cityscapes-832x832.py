@@ -4,13 +4,5 @@
 _base_ = './dgcn_r50-d8_8xb1-50k_cityscapes-832x832.py'
 model = dict(
     pretrained='pretrain/resnet101-deep_mmseg.pth', backbone=dict(depth=101))
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0,
-        power=0.9,
-        begin=0,
-        end=21 * 2975,
-        by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=21 * 2975)]
 train_cfg = dict(max_iters=21 * 2975)

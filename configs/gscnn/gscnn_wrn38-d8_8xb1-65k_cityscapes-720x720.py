@@ -66,11 +66,10 @@ train_cfg = dict(
     val_interval=10 * iters_per_epoch)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# tools/test.py reports the numbers of the Gated-SCNN tables: pixel accuracy
-# (PA), mean class accuracy (mPA), class and category mIoU (Cityscapes' 7
-# categories), and the official evaluation's boundary F-score at its
-# thresholds, fractions of the diagonal: 2, 5, 9 and 12 pixels at 1024x2048
-# (train.py --eval_thresholds). Validation during training keeps mIoU alone.
+# tools/test.py reports the Gated-SCNN tables' numbers: PA, mPA, class and
+# category mIoU (Cityscapes' 7 categories) and the boundary F-score at the
+# official thresholds, fractions of the diagonal: 2, 5, 9 and 12 pixels at
+# 1024x2048 (train.py --eval_thresholds). Validation keeps mIoU alone.
 test_evaluator = [
     dict(type='CategoryIoU'),
     dict(
@@ -87,7 +86,4 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 # --show-dir draws the predicted edge map beside the segmentation
-visualizer = dict(
-    type='SegEdgeLocalVisualizer',
-    vis_backends=[dict(type='LocalVisBackend')],
-    name='visualizer')
+visualizer = dict(type='SegEdgeLocalVisualizer')

@@ -16,11 +16,10 @@ model = dict(
     auxiliary_head=dict(num_classes=num_classes))
 # --aug-test (and mmseg's --tta): HRNet's multi_scale_inference with LIP's
 # flip (lib/datasets/base_dataset.py, lip.py), which GSTO inherits: the
-# image at 473x473, longer side 473 x scale, 473x473 windows at stride 315
-# (2/3), the last ones and smaller images padded with black; each window
-# with its mirror image, left/right scores swapped, as exp of the mean
-# logits; windows averaged, scales summed. (The LIP number itself is single
-# scale without flip: the plain test.)
+# image at 473x473, longer side 473 x scale, 473x473 windows at stride 315,
+# padded with black; a window and its mirror (left/right scores swapped) as
+# exp of the mean logits, windows averaged, scales summed. (The LIP number
+# itself is the plain single-scale test.)
 tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales={{_base_.img_ratios}},
@@ -42,8 +41,6 @@ tta_pipeline = [
                     [dict(type='PackSegInputs')]])
 ]
 optim_wrapper = dict(optimizer=dict(lr=0.007))
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0, end=max_iters, by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=11415)
 default_hooks = dict(checkpoint=dict(interval=11415))

@@ -1,11 +1,10 @@
 # GSTO-HRNet-W48 on PASCAL-Context, 59 classes, 480x480 crops: the official
 # cfg_files/gsto_hrnet_w48_pascal_ctx.yaml (4 GPUs x 4 images, SGD lr 4e-3,
 # weight decay 1e-4, poly, 200 epochs of int(4998 / 16) = 312 iterations =
-# 62400 iterations); HRNet's augmentation: the longer side rescaled to
-# int(520 * s + 0.5), s = 0.5 + k / 10, k = 0..16, a 480x480 crop padded
-# with black (labels with ignore), a flip; no photometric distortion and no
-# category-ratio check (mmseg's PASCAL-Context default has both).
-# Sliding-window test as mmseg's HRNet PASCAL-Context configs.
+# 62400); HRNet's augmentation: longer side int(520 * s + 0.5), s = 0.5 +
+# k / 10, k = 0..16, a 480x480 crop padded with black (labels with ignore),
+# a flip; no photometric distortion or category-ratio check (mmseg's
+# default has both). Sliding-window test as mmseg's HRNet configs.
 _base_ = [
     '../_base_/models/gsto_hr48.py',
     'mmseg::_base_/datasets/pascal_context_59.py',
@@ -34,8 +33,6 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=0.004, weight_decay=0.0001))
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0, end=max_iters, by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=6240)
 default_hooks = dict(checkpoint=dict(interval=6240))

@@ -1,20 +1,16 @@
 # GSTO-HRNet-W48 on Cityscapes train + val (for the test server): HRNet's
-# trainval recipe, which GSTO inherits, is a second phase after the train
-# recipe (tools/train.py EXTRA_TRAIN_SET, EXTRA_EPOCH, EXTRA_LR): 484 epochs
-# of train + val (3475 images) at lr 1e-3, poly, starting from the weights
-# the train phase ends with. At 16 images an iteration that is
-# 484 x 289 x 12 / 16 = 104907 iterations (the official's samples), starting
-# from the last checkpoint of gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py
-# (load_from; pass another with --cfg-options load_from=PATH). See README.md
-# "Training recipe" for the official schedule's index bug.
+# second phase after the train recipe (tools/train.py EXTRA_TRAIN_SET,
+# EXTRA_EPOCH, EXTRA_LR), which GSTO inherits: 484 epochs of train + val
+# (3475 images) at lr 1e-3, poly, from the train phase's last checkpoint
+# (load_from; --cfg-options load_from=PATH for another): at 16 images,
+# 484 x 289 x 12 / 16 = 104907 iterations (the official's samples). See
+# README.md "Training recipe" for the official schedule's index bug.
 _base_ = './gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py'
 max_iters = 104907
 load_from = ('work_dirs/gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024/'
              'iter_89661.pth')
 optim_wrapper = dict(optimizer=dict(lr=0.001))
-param_scheduler = [
-    dict(type='PolyLR', power=0.9, eta_min=0, end=max_iters, by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=10500)
 default_hooks = dict(checkpoint=dict(interval=10500))
 train_dataloader = dict(

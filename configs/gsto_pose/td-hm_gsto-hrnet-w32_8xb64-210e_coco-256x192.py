@@ -1,7 +1,7 @@
 # GSTO-HRNet-W32, top-down heatmaps on COCO at 256x192: mmpose's
 # HRNet-W32 recipe (schedule, MSRAHeatmap codec, pipelines, CocoMetric on
 # detected boxes, ImageNet HRNet-W32 init) with GSTO's backbone and head.
-# The 384x288 config of this width inherits this one.
+# The W48 and 384x288 configs inherit this one.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py'

@@ -5,22 +5,15 @@ _base_ = './td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py'
 codec = dict(
     type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 model = dict(head=dict(decoder=codec))
-# the 256x192 pipelines hold the codec they were written with
+# the 256x192 pipelines with this codec in place of theirs
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
+    dict(t, input_size=codec['input_size']) if t.type == 'TopdownAffine' else
+    dict(t, encoder=codec) if t.type == 'GenerateTarget' else t
+    for t in _base_.train_dataloader.dataset.pipeline
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
+    dict(t, input_size=codec['input_size']) if t.type == 'TopdownAffine' else t
+    for t in _base_.val_dataloader.dataset.pipeline
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))

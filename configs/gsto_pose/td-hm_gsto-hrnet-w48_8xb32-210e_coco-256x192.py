@@ -1,28 +1,14 @@
-# GSTO-HRNet-W48, top-down heatmaps on COCO at 256x192: mmpose's
-# HRNet-W48 recipe (schedule, MSRAHeatmap codec, pipelines, CocoMetric on
-# detected boxes, ImageNet HRNet-W48 init) with GSTO's backbone and head.
-# The 384x288 config of this width inherits this one.
-_base_ = [
-    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
-    'td-hm_hrnet-w48_8xb32-210e_coco-256x192.py'
-]
-custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
-# mmpose's SyncBuffersHook and our run checks (docs/train_test.md, "What
-# stops a run"; configs/_base_/default_runtime.py lists them for seg)
-custom_hooks = [
-    dict(type='SyncBuffersHook'),
-    dict(type='ClassCountCheckHook'),
-    dict(type='NonFiniteLossHook')
-]
-
-# See configs/gsto_pose/README.md (init keys, loss weights, dataset).
+# GSTO-HRNet-W48, top-down heatmaps on COCO at 256x192: the W32 config with
+# what mmpose's td-hm_hrnet-w48_8xb32-210e_coco-256x192 recipe changes in its
+# W32 one (widths, ImageNet HRNet-W48 init, 32 images per GPU).
+_base_ = './td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py'
 model = dict(
-    backbone=dict(type='GSTOHRNet', num_classes=17),
-    head=dict(
-        type='GSTOHeatmapHead',
-        in_channels=(48, 96, 192, 384),
-        stage_loss_weights=(0.5, 0.3)))
-
-train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
-val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
-test_dataloader = val_dataloader
+    backbone=dict(
+        extra=dict(
+            stage2=dict(num_channels=(48, 96)),
+            stage3=dict(num_channels=(48, 96, 192)),
+            stage4=dict(num_channels=(48, 96, 192, 384))),
+        init_cfg=dict(checkpoint='https://download.openmmlab.com/mmpose/'
+                      'pretrain_models/hrnet_w48-8ef0771d.pth')),
+    head=dict(in_channels=(48, 96, 192, 384)))
+train_dataloader = dict(batch_size=32)

@@ -1,13 +1,11 @@
 # The urbanisation fork's recipe (ccalvin97/CV-Semantic-Segmentation,
 # HRNet-Semantic-Segmentation/experiments/
 # seg_hrnet_w18_small_v1_512x1024_sgd_lr1e-2_wd5e-4_bs_12_epoch484.yaml and
-# its training log): HRNetV2-W18-Small-v1, 2 classes, initialised from the
-# official Cityscapes HRNetV2-W18-Small-v1 weights, 1024x1024 crops of images
-# rescaled to a long side of 2048 x (0.5 + k / 10), k = 0..16, and flipped,
-# batch 3 on 1 GPU,
-# SGD lr 0.01 momentum 0.9 weight decay 5e-4 with poly decay per iteration,
-# 5 epochs, class-balanced cross-entropy, whole-image validation each epoch.
-# configs/hrnet/README.md says what differs from the fork and why.
+# its training log): HRNetV2-W18-Small-v1, 2 classes, from the official
+# Cityscapes weights, batch 3 on 1 GPU, SGD lr 0.01 momentum 0.9 weight decay
+# 5e-4, poly per iteration, 5 epochs, class-balanced cross-entropy,
+# whole-image validation each epoch. configs/hrnet/README.md says what
+# differs from the fork and why.
 _base_ = [
     '../_base_/models/fcn_hr18s-v1.py', '../_base_/datasets/urbanisation.py',
     '../_base_/default_runtime.py'
@@ -32,12 +30,9 @@ model = dict(
 # hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset.pth to this file;
 # its 19-class classifier does not fit and is not loaded.
 load_from = 'pretrain/hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset_mmseg.pth'  # noqa: E501
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes={{_base_.num_classes}}),
-    # the fork's draw: longer side int(2048 * s + 0.5), s = 0.5 + k / 10,
-    # k = 0..16, then a crop padded with black (labels with ignore)
+# the fork's draw: longer side int(2048 * s + 0.5), s = 0.5 + k / 10,
+# k = 0..16, then a crop padded with black (labels with ignore) and a flip
+train_pipeline = _base_.train_pipeline[:3] + [
     dict(
         type='RandomChoiceResize',
         scales=[(int(2048 * (0.5 + k / 10.0) + 0.5), ) * 2 for k in range(17)],
@@ -48,12 +43,7 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 # the fork validates the whole tile at its own size
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes={{_base_.num_classes}}),
-    dict(type='PackSegInputs')
-]
+test_pipeline = [t for t in _base_.test_pipeline if t.type != 'Resize']
 train_dataloader = dict(
     batch_size=3,
     num_workers=4,

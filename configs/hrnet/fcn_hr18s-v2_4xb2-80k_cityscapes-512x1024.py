@@ -2,6 +2,5 @@ _base_ = [
     '../_base_/models/fcn_hr18s-v2.py', 'mmseg::_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
 ]
-crop_size = (512, 1024)
-data_preprocessor = dict(size=crop_size)
+data_preprocessor = dict(size={{_base_.crop_size}})
 model = dict(data_preprocessor=data_preprocessor)

@@ -1,13 +1,11 @@
-# Baseline for comparison: mmseg's stock PSPHead on the same deep-stem
-# (64-64-128) trunk without strip pooling, with hszhao/semseg's PSPNet50
-# recipe (config/ade20k/ade20k_pspnet50.yaml and tool/train.py's
-# augmentations, as SPNet's; its README: 41.89 mIoU single scale with flip):
-# layer3 dilation 2 and layer4 dilation 4 in every block, 473x473 crops, 16
-# images per iteration (the official 8 GPUs x 2, here 4 x 4), 100 epochs
-# (126300 iterations), SGD lr 0.01 (heads 10x), poly 0.9; test with the
-# longer side at 512 and 473x473 windows with stride 316.
+# Baseline: mmseg's stock PSPHead on the same deep-stem (64-64-128) trunk
+# without strip pooling, with hszhao/semseg's PSPNet50 recipe
+# (config/ade20k/ade20k_pspnet50.yaml, tool/train.py's augmentations as
+# SPNet's; its README: 41.89 mIoU single scale with flip): layer3/layer4
+# dilations 2/4 in every block, 473x473 crops, 16 images per iteration (the
+# official 8 GPUs x 2, here 4 x 4), 100 epochs (126300 iterations), SGD lr
+# 0.01 (heads 10x), poly 0.9; test: longer side 512, windows at stride 316.
 _base_ = './spnet_r50-d8_4xb4-152k_ade20k-480x480.py'
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 crop_size = (473, 473)
 iters = 126300
 model = dict(
@@ -27,7 +25,7 @@ model = dict(
         pool_scales=(1, 2, 3, 6),
         dropout_ratio=0.1,
         num_classes=150,
-        norm_cfg=norm_cfg,
+        norm_cfg=_base_.norm_cfg,
         align_corners=True,
         loss_decode=dict(
             type='CrossEntropyLoss',
@@ -36,18 +34,8 @@ model = dict(
             avg_non_ignore=True)),
     data_preprocessor=dict(size=crop_size),
     test_cfg=dict(crop_size=crop_size, stride=(316, 316)))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandScale', scale_range=(0.5, 2.0)),
-    dict(
-        type='RandomRotate',
-        prob=0.5,
-        degree=10,
-        pad_val=(103.53, 116.28, 123.675),
-        seg_pad_val=255),
-    dict(type='RandomGaussianBlur', prob=0.5, kernel_size=5),
-    dict(type='RandomFlip', prob=0.5),
+# SPNet's augmentation, its crop without the class-ratio check
+train_pipeline = _base_.train_pipeline[:-2] + [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackSegInputs')
 ]
@@ -55,12 +43,4 @@ train_pipeline = [
 tta_model = dict(scales=[1.0], crop_size=crop_size, stride=(316, 316))
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 train_cfg = dict(max_iters=iters)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=iters,
-        by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=iters)]

@@ -1,10 +1,8 @@
 # SPNet-101 on Cityscapes fine train with the official recipe (config/
 # cityscapes/cityscapes_spnet101.yaml): 768x768 crops, 4 GPUs x 2 images,
-# 180 epochs of 2975 images (DistributedSampler pads them to 4 x 744, 372
-# iterations of 2 per GPU each: 66960), SGD lr 0.005
-# (heads 10x), poly 0.9. Test as the official: full 1024x2048 images,
-# 768x768 sliding windows with stride 512, averaged with the flipped image
-# (--aug-test; --aug-scales 0.5 0.75 1 1.25 1.5 1.75 for multi-scale).
+# 180 epochs of 2975 images (DistributedSampler pads them to 4 x 744: 372
+# iterations each, 66960), SGD lr 0.005 (heads 10x), poly 0.9. Test: full
+# 1024x2048 images, 768x768 windows at stride 512 (flip: --aug-test).
 _base_ = [
     '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py',
@@ -35,12 +33,11 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
     dict(type='PackSegInputs')
 ]
-# --aug-test (and mmseg's --tta): the official test
-# (cityscapes_spnet101.yaml, semseg's tool/test.py): the full image (longer
-# side 2048), 768x768 windows at stride 512, the last shifted back inside,
-# each with its mirror image as the mean of the two softmaxes, windows
-# averaged; --aug-scales 0.5 0.75 1 1.25 1.5 1.75 for its multi-scale test
-# (scales averaged).
+# --aug-test (and mmseg's --tta): the official test (cityscapes_spnet101
+# .yaml, semseg's tool/test.py): the full image (longer side 2048), 768x768
+# windows at stride 512, the last shifted back inside, a window and its
+# mirror as the mean of the two softmaxes, windows averaged; --aug-scales
+# 0.5 0.75 1 1.25 1.5 1.75 for its multi-scale test (scales averaged).
 tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales=[1.0],
@@ -65,12 +62,4 @@ train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 optimizer = dict(lr=0.005)
 optim_wrapper = dict(optimizer=optimizer)
 train_cfg = dict(max_iters=iters, val_interval=8000)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=iters,
-        by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=iters)]

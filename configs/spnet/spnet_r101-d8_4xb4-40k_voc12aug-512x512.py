@@ -54,16 +54,6 @@ train_dataloader = dict(
     ]))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-optimizer = dict(lr=0.01)
-optim_wrapper = dict(optimizer=optimizer)
 train_cfg = dict(max_iters=iters, val_interval=4000)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=iters,
-        by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=iters)]
 default_hooks = dict(checkpoint=dict(interval=4000))

@@ -1,8 +1,7 @@
 # SPNet-50 on ADE20K with the official recipe (config/ade20k/
 # ade20k_spnet50.yaml): 480x480 crops, 4 GPUs x 4 images, 120 epochs of
 # 20210 images (1263 iterations each: 151560), SGD lr 0.01 (heads 10x),
-# poly 0.9. Test as the official: the longer side resized to 512, 480x480
-# sliding windows with stride 320 (2/3 of the crop).
+# poly 0.9. Test: longer side 512, 480x480 windows at stride 320.
 _base_ = [
     '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
     '../_base_/default_runtime.py',
@@ -44,10 +43,9 @@ test_pipeline = [
 ]
 # --aug-test (and mmseg's --tta): the official test (semseg's tool/test.py,
 # which SPNet's repository runs) at the paper's scales: longer side 512 x
-# scale, padded with the mean (centred) up to 480x480, 480x480 windows at
-# stride 320, the last shifted back inside; each window with its mirror
-# image as the mean of the two softmaxes; windows averaged, scales averaged.
-# The model resizes and mirrors, so the pipeline gives one view.
+# scale, padded with the mean (centred) up to 480x480, windows at stride
+# 320, the last shifted back inside; a window and its mirror as the mean of
+# the two softmaxes, windows and scales averaged. The model resizes/mirrors.
 tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75],
@@ -71,16 +69,6 @@ tta_pipeline = [
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-optimizer = dict(lr=0.01)
-optim_wrapper = dict(optimizer=optimizer)
 train_cfg = dict(max_iters=iters, val_interval=16000)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=iters,
-        by_epoch=False)
-]
+param_scheduler = [dict(_base_.param_scheduler[0], end=iters)]
 default_hooks = dict(checkpoint=dict(interval=16000))

@@ -1,11 +1,10 @@
 # Cityscapes with HRNet's training augmentation (lib/datasets/base_dataset.py
 # gen_sample, which GSTO inherits): the longer side rescaled to
-# int(2048 * s + 0.5) for s = 0.5 + k / 10, k = 0..16 drawn uniformly (a set
-# up to 2.1, TRAIN.SCALE_FACTOR 16), a random 512x1024 crop (no category-ratio
-# check) and a horizontal flip; no photometric distortion. A scale (L, L)
-# rescales the longer side to L, rounding as the official (tested).
-# HRNet's cross-entropy weights the 19 classes (its datasets/cityscapes.py);
-# a model config passes them to ClassWeightedCrossEntropyLoss as
+# int(2048 * s + 0.5), s = 0.5 + k / 10, k = 0..16 drawn uniformly
+# (TRAIN.SCALE_FACTOR 16; a scale (L, L) rescales the longer side to L,
+# rounding as the official), a random 512x1024 crop (no category-ratio
+# check), a flip; no photometric distortion. HRNet's class weights (its
+# datasets/cityscapes.py) go to ClassWeightedCrossEntropyLoss as
 # class_weight={{_base_.cityscapes_class_weight}}.
 _base_ = 'mmseg::_base_/datasets/cityscapes.py'
 hrnet_scales = [(int(2048 * (0.5 + k / 10.0) + 0.5), ) * 2 for k in range(17)]

@@ -1,10 +1,10 @@
 # LIP human parsing, 20 classes, 473x473 crops as HRNet's LIP recipe.
 # data_root holds lip/TrainVal_images, lip/TrainVal_parsing_annotations and,
-# optionally, HRNet's list/lip/{trainList,valList}.txt, unchanged. The split
-# is read from its folders (`split`), or from a list file when ann_file is
-# set, e.g. val_dataloader.dataset.ann_file='list/lip/valList.txt' (list
-# lines `val_images/NAME.jpg val_segmentations/NAME.png` are relative to the
-# roots in data_prefix, as in HRNet's lib/datasets/lip.py).
+# optionally, HRNet's list/lip/{trainList,valList}.txt. The split is read
+# from its folders (`split`), or from a list file when ann_file is set, e.g.
+# val_dataloader.dataset.ann_file='list/lip/valList.txt' (its lines,
+# `val_images/NAME.jpg val_segmentations/NAME.png`, are relative to
+# data_prefix, as in HRNet's lib/datasets/lip.py).
 dataset_type = 'LIPParsingDataset'
 data_root = 'data/'
 num_classes = 20
@@ -13,12 +13,10 @@ crop_size = (473, 473)
 # training labels and in the test-time score channels.
 lip_flip_pairs = [(14, 15), (16, 17), (18, 19)]
 # HRNet's LIP training (lib/datasets/lip.py __getitem__, base_dataset.py
-# gen_sample), which GSTO inherits: a horizontal flip of the whole image
-# (with the left/right labels swapped), every image resized to 473x473, its
-# side rescaled to int(473 * s + 0.5) for s = 0.5 + k / 10, k = 0..11
-# (TRAIN.SCALE_FACTOR 11: a set up to 1.6), a random 473x473 crop of the
-# image padded bottom/right with black (labels with ignore) where it is
-# smaller; no photometric distortion.
+# gen_sample), which GSTO inherits: a flip (left/right labels swapped), the
+# image resized to 473x473, then to int(473 * s + 0.5) for s = 0.5 + k / 10,
+# k = 0..11 (TRAIN.SCALE_FACTOR 11), a random 473x473 crop padded
+# bottom/right with black (labels with ignore); no photometric distortion.
 lip_scales = [(int(473 * (0.5 + k / 10.0) + 0.5), ) * 2 for k in range(12)]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -61,10 +59,10 @@ tta_pipeline = [
             [dict(type='PackSegInputs')],
         ])
 ]
-# Our tools/test.py --aug-test swaps the flipped view's left/right scores by
-# itself (it reads the pairs from LIPParsingDataset's metainfo). mmseg's
-# stock tools/test.py --tta takes tta_model as it is, so our LIP configs set
-# ``tta_model = {{_base_.lip_tta_model}}`` (the runtime base owns the key).
+# Our tools/test.py --aug-test swaps the flipped view's left/right scores
+# itself (pairs from LIPParsingDataset's metainfo); for mmseg's --tta, a LIP
+# config sets ``tta_model = {{_base_.lip_tta_model}}`` (the runtime base owns
+# the key).
 lip_tta_model = dict(
     type='FlipSwapSegTTAModel', flip_label_pairs=lip_flip_pairs)
 train_dataloader = dict(
@@ -86,13 +84,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(
-            img_path='lip/TrainVal_images',
-            seg_map_path='lip/TrainVal_parsing_annotations'),
-        split='val',
-        pipeline=test_pipeline))
+        train_dataloader['dataset'], split='val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

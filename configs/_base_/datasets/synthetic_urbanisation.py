@@ -17,12 +17,7 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=num_classes),
-    dict(type='PackSegInputs')
-]
+test_pipeline = train_pipeline[:3] + train_pipeline[-1:]  # without the flip
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,

@@ -1,14 +1,13 @@
 # Urbanisation layout (HRNet urbanisation fork), see UrbanisationDataset:
 # data_root holds urbanisation/{x,y}/{train,val,test} and, optionally, the
-# fork's list/urbanisation/{train,val,test}.lst, unchanged. The split is read
-# from its folders (`split`), or from a list file when ann_file is set, e.g.
-#   train_dataloader.dataset.ann_file='list/urbanisation/train.lst'
-# (list lines `x/train/NAME.png y/train/NAME.png` are relative to the roots
-# in data_prefix, i.e. to data/urbanisation/, as in the fork).
-# Inference on the unlabelled test split (predicted PNGs are written):
-#   tools/test.py CONFIG CKPT --out DIR \
-#       --cfg-options \
-#       test_dataloader.dataset.ann_file=list/urbanisation/test.lst
+# fork's list/urbanisation/{train,val,test}.lst. The split is read from its
+# folders (`split`), or from a list file when ann_file is set, e.g.
+# train_dataloader.dataset.ann_file='list/urbanisation/train.lst' (its lines,
+# `x/train/NAME.png y/train/NAME.png`, are relative to data_prefix, i.e.
+# data/urbanisation/, as in the fork).
+# Predicted PNGs of the unlabelled test split: tools/test.py CONFIG CKPT
+#   --out DIR --cfg-options
+#   test_dataloader.dataset.ann_file=list/urbanisation/test.lst
 dataset_type = 'UrbanisationDataset'
 data_root = 'data/'
 num_classes = 2  # the fork's non-urban/urban
@@ -71,11 +70,7 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='urbanisation', seg_map_path='urbanisation'),
-        split='val',
-        pipeline=test_pipeline))
+        train_dataloader['dataset'], split='val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

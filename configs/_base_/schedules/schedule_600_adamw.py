@@ -13,7 +13,5 @@ param_scheduler = [
         end=600,
         by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=600)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300))
+train_cfg = dict(max_iters=600, val_interval=600)
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=300))

@@ -5,11 +5,9 @@
 # max_iters).
 # validation/test loops and hooks as mmseg's schedules
 _base_ = 'mmseg::_base_/schedules/schedule_80k.py'
-optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
+optimizer = dict(weight_decay=0.0001)
 optim_wrapper = dict(
-    type='OptimWrapper',
     optimizer=optimizer,
-    clip_grad=None,
     paramwise_cfg=dict(
         custom_keys=dict(
             decode_head=dict(lr_mult=10.0), auxiliary_head=dict(
@@ -23,5 +21,3 @@ param_scheduler = [
         end=80000,
         by_epoch=False)
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
-default_hooks = dict(checkpoint=dict(interval=8000))
