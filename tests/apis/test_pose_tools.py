@@ -22,6 +22,7 @@ import pytest
 
 from conftest import run_tool
 from helpers import synthetic_coco_keypoints as synthetic
+from helpers.tiny_gsto import tiny_extra
 
 pytestmark = pytest.mark.slow  # every test here starts a process
 
@@ -74,16 +75,7 @@ codec = dict(
     sigma=2)
 model = dict(
     backbone=dict(
-        extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                        num_blocks=(1, ), num_channels=(8, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                        num_blocks=(1, 1), num_channels=(8, 16)),
-            stage3=dict(num_modules=1, num_branches=3, block='BASIC',
-                        num_blocks=(1, 1, 1), num_channels=(8, 16, 32)),
-            stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                        num_blocks=(1, 1, 1, 1),
-                        num_channels=(8, 16, 32, 64))),
+        extra={extra!r},
         init_cfg=None),  # no pretrained download
     head=dict(in_channels={head_in_channels!r}, out_channels=17,
               decoder=codec),
@@ -181,7 +173,8 @@ def write_config(path,
             input_w=INPUT_W,
             input_h=INPUT_H,
             heatmap_w=INPUT_W // 4,
-            heatmap_h=INPUT_H // 4))
+            heatmap_h=INPUT_H // 4,
+            extra=tiny_extra()))
     return path
 
 

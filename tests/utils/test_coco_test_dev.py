@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from conftest import REPO_ROOT, run_tool
+from helpers.tiny_gsto import tiny_extra
 
 pytestmark = pytest.mark.slow  # every test here starts a process
 
@@ -52,16 +53,7 @@ codec = dict(
     type='MSRAHeatmap', input_size=(64, 96), heatmap_size=(16, 24), sigma=2)
 model = dict(
     backbone=dict(
-        extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                        num_blocks=(1, ), num_channels=(8, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                        num_blocks=(1, 1), num_channels=(8, 16)),
-            stage3=dict(num_modules=1, num_branches=3, block='BASIC',
-                        num_blocks=(1, 1, 1), num_channels=(8, 16, 32)),
-            stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                        num_blocks=(1, 1, 1, 1),
-                        num_channels=(8, 16, 32, 64))),
+        extra={extra!r},
         init_cfg=None),
     head=dict(in_channels=(8, 16, 32, 64), decoder=codec))
 val_pipeline = [
@@ -127,7 +119,8 @@ def test_dev(tmp_path_factory):
          json.dumps(DETECTIONS))
     cfg_path = base / 'my_gsto_pose_test_dev.py'
     cfg_path.write_text(
-        USER_CONFIG.format(base=OUR_CONFIG, data_root=str(root) + '/'))
+        USER_CONFIG.format(
+            base=OUR_CONFIG, data_root=str(root) + '/', extra=tiny_extra()))
     from mmpose.registry import MODELS
 
     import mmext_pixel  # noqa: F401
