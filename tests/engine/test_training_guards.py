@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
+from helpers.demo_runs import loader_options
 from mmext_pixel.engine.diverged_checkpoints import RECORD_NAME, read_record
 
 pytestmark = pytest.mark.slow  # each test runs the tools
@@ -28,24 +29,10 @@ TESTS = osp.join(REPO_ROOT, 'tests')
 ITER = re.compile(r'Iter\(train\) \[\s*(\d+)/\d+\].*?\sloss: (\S+)')
 
 
-def data_options(root):
-    """The synthetic tree, loaded without workers."""
-    opts = [
-        f'{split}_dataloader.dataset.data_root={root}/'
-        for split in ('train', 'val', 'test')
-    ]
-    for split in ('train', 'val', 'test'):
-        opts += [
-            f'{split}_dataloader.num_workers=0',
-            f'{split}_dataloader.persistent_workers=False'
-        ]
-    return opts
-
-
 def options(root, iters=2, *extra):
     """Tiny runs of an iteration-based config on the synthetic tree: batch
     2, ``iters`` iterations, a checkpoint every 2, no validation."""
-    return data_options(root) + [
+    return loader_options(root) + [
         'train_dataloader.batch_size=2',
         f'train_cfg.max_iters={iters}',
         'train_cfg.val_interval=1000',  # no validation: not what is tested
@@ -129,7 +116,7 @@ def test_recipe_with_19_classes_names_class_weight(tmp_path, synthetic_root):
             TRAIN, RECIPE, '--work-dir',
             str(tmp_path / 'work'), '--no-label-check', '--cfg-options',
             'load_from=None', 'model.decode_head.num_classes=19'
-        ] + data_options(synthetic_root),
+        ] + loader_options(synthetic_root),
         cwd=str(tmp_path),
         check=False)
     assert_stopped_before_training(proc)

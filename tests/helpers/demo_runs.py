@@ -18,19 +18,24 @@ TEST = f'{REPO_ROOT}/tools/test.py'
 OTHER_CLASSES = 5  # the demo config has 3
 
 
-def data_options(root):
-    return [
+def loader_options(root):
+    """``--cfg-options`` for the synthetic tree at ``root``, loaded without
+    workers."""
+    opts = [
         f'{split}_dataloader.dataset.data_root={root}/'
         for split in ('train', 'val', 'test')
-    ] + [
-        'model.data_preprocessor.size=(64,64)',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        'train_dataloader.batch_size=2'
+    ]
+    for split in ('train', 'val', 'test'):
+        opts += [
+            f'{split}_dataloader.num_workers=0',
+            f'{split}_dataloader.persistent_workers=False'
+        ]
+    return opts
+
+
+def data_options(root):
+    return loader_options(root) + [
+        'model.data_preprocessor.size=(64,64)', 'train_dataloader.batch_size=2'
     ]
 
 

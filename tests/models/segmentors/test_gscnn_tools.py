@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
+from helpers.demo_runs import loader_options
 from helpers.gscnn_tiny import TINY_GSCNN
 
 pytestmark = pytest.mark.slow  # every test here starts a process
@@ -41,16 +42,7 @@ visualizer = dict(
 
 
 def options(root):
-    opts = [
-        f'{s}_dataloader.dataset.data_root={root}/'
-        for s in ('train', 'val', 'test')
-    ]
-    for s in ('train', 'val', 'test'):
-        opts += [
-            f'{s}_dataloader.num_workers=0',
-            f'{s}_dataloader.persistent_workers=False'
-        ]
-    return opts + ['train_dataloader.batch_size=2']
+    return loader_options(root) + ['train_dataloader.batch_size=2']
 
 
 @pytest.fixture(scope='module')
