@@ -7,32 +7,10 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import psutil
 import torch
-from torch.utils.benchmark import Measurement, timer
+from torch.utils.benchmark import Measurement
 from torch.utils.benchmark.utils.common import TaskSpec
 
-
-def time_alternately(runners: Dict[str, Callable[[], object]],
-                     runs: int,
-                     warmup: int = 0) -> Dict[str, List[float]]:
-    """Milliseconds of ``runs`` runs of each runner after ``warmup`` untimed
-    ones, the runners taking turns so that a drift of the load hits all.
-
-    Not ``torch.utils.benchmark.Timer``: it times one statement per call and
-    adds warm-up runs of its own (``timeit`` two, ``blocked_autorange`` one),
-    while training steps of seconds (or an official F-score of minutes) must
-    alternate one run at a time. The clock is its ``timer``, which
-    synchronises CUDA; :func:`summarise` reads the runs as a ``Measurement``.
-    """
-    for _ in range(warmup):
-        for fn in runners.values():
-            fn()
-    times = {name: [] for name in runners}
-    for _ in range(runs):
-        for name, fn in runners.items():
-            start = timer()
-            fn()
-            times[name].append(1000 * (timer() - start))
-    return times
+from mmext_pixel.utils.timing import time_alternately
 
 
 def summarise(times_ms: List[float]) -> dict:

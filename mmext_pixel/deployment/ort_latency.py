@@ -22,11 +22,11 @@ from torch import nn
 
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import input_shape, load_config
+from mmext_pixel.utils.timing import time_alternately
 
 from .export import ExportGraph, export_onnx
 from .ort_profile import (conv_ceiling, gemm_rates, markdown_table,
-                          ort_op_profile, ort_session, time_in_turn,
-                          torch_op_profile)
+                          ort_op_profile, ort_session, torch_op_profile)
 from .verify import runtime_inputs, sample_images
 
 GOAL = 0.75  # issue 13: onnxruntime at most 0.75x PyTorch eager
@@ -119,7 +119,7 @@ def measure_ort_latency(cfg_path: str,
         compiled = _compiled(graph, inputs, compile_backend)
         if callable(compiled):
             runners[f'torch.compile ({compile_backend})'] = compiled
-        times = time_in_turn(runners, runs, warmup)
+        times = time_alternately(runners, runs, warmup)
         eager = statistics.median(times['PyTorch eager'])
         results['backends'] = {
             name: dict(

@@ -2,16 +2,15 @@
 (``benchmark_onnx.py --profile``): time per operator type, the convolutions
 per kernel size with their rate, each runtime's GEMM rate on this CPU and
 onnxruntime's time if every convolution ran as fast as its most efficient
-kernel size does in the model; and the onnxruntime session, the timer and
-the tables of :mod:`.ort_latency`.
+kernel size does in the model; and the onnxruntime session and the tables
+of :mod:`.ort_latency`.
 """
 import json
 import os.path as osp
 import statistics
 import tempfile
-import time
 from collections import defaultdict
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import onnx
@@ -21,6 +20,8 @@ from onnx import TensorProto, helper, numpy_helper
 from prettytable import PrettyTable, TableStyle
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
+
+from mmext_pixel.utils.timing import time_alternately
 
 # torch's convolution kernels: oneDNN's and the im2col/GEMM one
 CONV_KERNELS = ('aten::mkldnn_convolution', 'aten::_slow_conv2d_forward',
@@ -49,27 +50,6 @@ def ort_session(onnx_file: Union[str, bytes],
         options.profile_file_prefix = profile_prefix
     return ort.InferenceSession(
         onnx_file, options, providers=['CPUExecutionProvider'])
-
-
-def time_in_turn(runners: Dict[str, Callable[[], object]],
-                 runs: int,
-                 warmup: int = 0) -> Dict[str, List[float]]:
-    """Milliseconds of each timed run of each runner (name -> callable),
-    the runners taking turns (``warmup`` untimed rounds, then ``runs``
-    timed ones) so that drifts of the machine's load hit them alike.
-
-    ``torch.utils.benchmark`` cannot serve: its ``Timer`` runs one
-    statement's runs back to back, and each ``timeit`` call adds two
-    warm-up runs of its own.
-    """
-    times: Dict[str, List[float]] = {name: [] for name in runners}
-    for i in range(warmup + runs):
-        for name, fn in runners.items():
-            start = time.perf_counter()
-            fn()
-            if i >= warmup:
-                times[name].append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
@@ -165,7 +145,7 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
     onnx.checker.check_model(model)
     session = ort_session(model.SerializeToString(), threads)
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    times = time_in_turn(
+    times = time_alternately(
         dict(
             onnxruntime=lambda: session.run(None, {'a': a}),
             PyTorch=lambda: torch.mm(ta, tb)), runs, 1)

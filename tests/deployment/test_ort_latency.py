@@ -10,7 +10,7 @@ import torch
 from conftest import DEMO_CONFIG, import_deploy_package
 from mmext_pixel.deployment.ort_latency import (format_ort_latency,
                                                 measure_ort_latency)
-from mmext_pixel.deployment.ort_profile import time_in_turn
+from mmext_pixel.utils.timing import time_alternately
 
 import_deploy_package('onnxruntime')
 
@@ -71,7 +71,7 @@ def test_int8_column():
 
 def test_time_in_turn_interleaves_the_runners():
     calls = []
-    times = time_in_turn(
+    times = time_alternately(
         {
             'a': lambda: calls.append('a'),
             'b': lambda: calls.append('b')
