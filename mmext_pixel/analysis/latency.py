@@ -1,20 +1,14 @@
 """Forward latency and peak memory of a config's network, alone, against a
-second config, or (GALD, DGCN, SPNet) against the official arithmetic of its
-modules on the same weights (``tools/analysis_tools/benchmark.py``).
-
-Official rows, each checked to give the same output on both sides: ``head``,
-``trunk`` (SPNet), ``ga`` and ``ga_grouping`` (GALD's Global Aggregation and
-the step ours computes differently), and ``ga_bound`` (the GA's
-attention-free part: other outputs on purpose, the most any exact GA could
-gain).
-"""
+second config, or (GALD, DGCN, SPNet) against the official arithmetic on the
+same weights (``tools/analysis_tools/benchmark.py``). Official rows: ``head``,
+``trunk`` (SPNet), GALD's ``ga``, ``ga_grouping`` and ``ga_bound`` (the GA's
+attention-free part: the most any exact GA could gain)."""
 import os.path as osp
 from functools import partial
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
 from mmengine.config import Config
-from torch import nn
 
 from mmext_pixel.analysis.official_heads import (OFFICIAL_HEADS, official_head,
                                                  official_spnet)
@@ -27,87 +21,74 @@ from .timing import (check_device, load_average, peak_memory, report_line,
                      summarise, time_alternately, time_in_turn, where)
 
 
-def forward_latency(cfg: Config,
-                    shape: Optional[Sequence[int]] = None,
-                    warmup: int = 5,
-                    runs: int = 20,
-                    device: str = 'cpu',
-                    model: Optional[nn.Module] = None) -> dict:
-    """Time ``runs`` forward passes of ``cfg.model`` (or ``model``) after
-    ``warmup`` ones at ``shape`` (:func:`~utils.run_config.input_shape`):
-    :func:`~.timing.summarise`'s numbers, ``peak_memory_mib``,
-    ``peak_memory_increase_mib``, ``memory_kind`` and the settings
-    (``shape``, ``input_shape``, ``device``, ``warmup``, ``threads``)."""
-    if runs < 1 or warmup < 0:
-        raise ValueError(f'runs must be >= 1 and warmup >= 0, got runs='
-                         f'{runs}, warmup={warmup}')
-    check_device(device)
-    shape = input_shape(cfg, shape)
-    model, inputs = measured_network(cfg, shape, device, model)
-    times = {}
-    with torch.no_grad():
-        memory = peak_memory(
-            lambda: times.update(
-                time_alternately(
-                    dict(model=lambda: model(inputs, None, mode='tensor')),
-                    runs, warmup)), device)
-    return dict(
-        shape=tuple(shape),
-        input_shape=tuple(inputs.shape[-2:]),
-        device=device,
-        warmup=warmup,
-        threads=torch.get_num_threads(),
-        **summarise(times['model']),
-        peak_memory_mib=memory['peak_mib'],
-        peak_memory_increase_mib=memory['increase_mib'],
-        memory_kind=memory['kind'])
-
-
-def compare_latency(cfgs: Sequence[Config],
-                    shape: Optional[Sequence[int]] = None,
-                    warmup: int = 5,
-                    runs: int = 20,
-                    device: str = 'cpu') -> list:
-    """Per config the forward times (ms) of its network, one run of each in
-    turn (arguments as :func:`forward_latency`'s)."""
-    check_device(device)
-    runners = {}
-    for i, cfg in enumerate(cfgs):
-        model, x = measured_network(cfg, input_shape(cfg, shape), device)
-        runners[i] = (lambda m=model, x=x: m(x, None, mode='tensor'))
-    with torch.no_grad():
-        times = time_alternately(runners, runs, warmup)
-    return [times[i] for i in range(len(cfgs))]
-
-
 def latency_of_configs(paths: Sequence[str],
                        cfg_options: Optional[dict] = None,
                        shape: Optional[Sequence[int]] = None,
                        warmup: int = 5,
                        runs: int = 20,
                        device: str = 'cpu') -> dict:
-    """Latency and peak memory of one config (:func:`forward_latency`) or of
-    two: each one's peak memory alone (one forward pass), then their
-    latencies in turn (:func:`compare_latency`).
+    """Forward latency and peak memory of one config's network or of two:
+    one's peak over its runs; two's peaks over one forward pass each, then
+    their runs in turn (``alternating``).
+
+    Args:
+        paths (Sequence[str]): One config or two.
+        cfg_options (dict, optional): Config overrides. Defaults to None.
+        shape (Sequence[int], optional): Input (H, W)
+            (:func:`~utils.run_config.input_shape`). Defaults to None.
+        warmup (int): Untimed runs first. Defaults to 5.
+        runs (int): Timed runs. Defaults to 20.
+        device (str): 'cpu' or 'cuda'. Defaults to 'cpu'.
 
     Returns:
-        dict: ``results`` (per config ``config`` and
-        :func:`forward_latency`'s numbers, ``alternating`` where compared);
-        for two ``latency_ratio`` (of the means) and ``latency_ratios``
-        (``mean``, ``median``, ``min``; second / first).
+        dict: ``results`` (per config the settings,
+        :func:`~.timing.summarise`'s numbers and the peak memory); for two
+        ``latency_ratio`` (of the means) and ``latency_ratios`` (``mean``,
+        ``median``, ``min``; second / first).
     """
     if len(paths) not in (1, 2):
         raise ValueError(f'one config or two to compare, got {len(paths)}')
-    cfgs = [load_config(path, cfg_options) for path in paths]
-    if len(cfgs) == 1:
-        results = [forward_latency(cfgs[0], shape, warmup, runs, device)]
-    else:
-        results = [forward_latency(cfg, shape, 0, 1, device) for cfg in cfgs]
-        times = compare_latency(cfgs, shape, warmup, runs, device)
-        for result, t in zip(results, times):
-            result.update(summarise(t), warmup=warmup, alternating=True)
-    summary = dict(
-        results=[dict(config=p, **r) for p, r in zip(paths, results)])
+    if runs < 1 or warmup < 0:
+        raise ValueError(f'runs must be >= 1 and warmup >= 0, got runs='
+                         f'{runs}, warmup={warmup}')
+    check_device(device)
+
+    def network(path):
+        cfg = load_config(path, cfg_options)
+        hw = input_shape(cfg, shape)
+        model, x = measured_network(cfg, hw, device)
+        settings = dict(
+            config=path,
+            shape=tuple(hw),
+            input_shape=tuple(x.shape[-2:]),
+            device=device,
+            warmup=warmup,
+            threads=torch.get_num_threads())
+        return settings, torch.no_grad()(
+            partial(model, x, None, mode='tensor'))
+
+    times = {}
+    if len(paths) == 1:
+        results, runners = zip(network(paths[0]))
+        memory = [
+            peak_memory(
+                lambda: times.update(
+                    time_alternately(dict(enumerate(runners)), runs, warmup)),
+                device)
+        ]
+    else:  # each network's memory alone, freed before the next is built
+        memory = [peak_memory(network(p)[1], device) for p in paths]
+        results, runners = zip(*map(network, paths))
+        times = time_alternately(dict(enumerate(runners)), runs, warmup)
+    for i, (r, mem) in enumerate(zip(results, memory)):
+        r.update(
+            summarise(times[i]),
+            peak_memory_mib=mem['peak_mib'],
+            peak_memory_increase_mib=mem['increase_mib'],
+            memory_kind=mem['kind'])
+        if len(paths) == 2:
+            r['alternating'] = True
+    summary = dict(results=list(results))
     if len(results) == 2:
         first, second = results
         summary['latency_ratio'] = second['mean_ms'] / first['mean_ms']
@@ -142,9 +123,7 @@ def format_summary(summary: dict) -> str:
     return '\n'.join(lines)
 
 
-# ----------------------------------------------------------------- official
-
-# the largest difference of the two sides, relative to the official output's
+# the largest difference of the sides, relative to the official output's
 # largest magnitude, that is still the same arithmetic (float32 reassociation)
 AGREEMENT = 1e-4
 
@@ -153,10 +132,9 @@ def official_rows(cfg: Config,
                   shape: Sequence[int],
                   device: str = 'cpu',
                   seed: int = 0) -> Dict[str, dict]:
-    """What ``--official`` times at an input ``shape`` (H, W): row name ->
-    ``ours`` and ``official`` callables, ``same_output`` (False where the
-    two differ on purpose) and ``module`` (a millisecond sub-module row).
-    ``seed``: of the random weights and inputs."""
+    """Row name -> ``ours`` and ``official`` callables at input ``shape``
+    (H, W), ``same_output`` (False where they differ on purpose) and
+    ``module`` (a millisecond row); ``seed`` of weights and inputs."""
     kind = cfg.model.decode_head.type
     if kind not in OFFICIAL_HEADS:
         raise ValueError(f'--official: {cfg.filename} has a {kind}, which '
@@ -212,8 +190,8 @@ def official_rows(cfg: Config,
 
 
 def exact_float32(fn: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """``fn()`` with TF32 off (cuDNN's TF32 would round the two sides'
-    differences up to ~1e-3); the timing keeps the defaults."""
+    """``fn()`` with TF32 off (it would round the sides' differences up to
+    ~1e-3); the timing keeps the defaults."""
     saved = (torch.backends.cudnn.allow_tf32,
              torch.backends.cuda.matmul.allow_tf32)
     torch.backends.cudnn.allow_tf32 = False
@@ -231,15 +209,14 @@ def latency_against_official(cfg: Config,
                              runs: int = 20,
                              module_runs: int = 100,
                              device: str = 'cpu') -> dict:
-    """Time :func:`official_rows` at ``shape`` (default: the config's
-    crop), ours and the official side alternating: ``runs`` timed rounds
-    (``module_runs`` for the GA rows) after ``warmup`` untimed ones.
+    """Time :func:`official_rows` at ``shape`` (default: the crop), the two
+    sides in turn, ``runs`` rounds (``module_runs`` for the GA rows) after
+    ``warmup``; each row checked to agree first (:data:`AGREEMENT`).
 
     Returns:
-        dict: The settings and ``rows``: per row ``ours`` and ``official``
-        (:func:`~.timing.summarise`'s), ``ratio_median`` and ``ratio_min``
-        (ours / official), ``max_abs_diff`` and ``max_rel_diff`` (None
-        where the outputs differ on purpose).
+        dict: The settings and per row ``ours`` and ``official`` (summaries),
+        ``ratio_median``, ``ratio_min`` (ours / official), ``max_abs_diff``
+        and ``max_rel_diff`` (None where the outputs differ on purpose).
     """
     check_device(device)
     if shape is None:
@@ -287,8 +264,7 @@ def latency_against_official(cfg: Config,
 
 
 def format_official(r: dict) -> str:
-    """:func:`latency_against_official`'s report: per row the agreement of
-    the two sides, their times and the ratio ours / official."""
+    """:func:`latency_against_official`'s report."""
     lines = [
         f'{r["config"]} against the official arithmetic: input (H, W) '
         f'{r["shape"]}, {where(r["device"], r["threads"])}, {r["warmup"]} '

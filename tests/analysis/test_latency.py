@@ -37,8 +37,10 @@ def _config(path):
 
 
 def test_forward_latency():
-    cfg = load_config(CITYSCAPES_V1)
-    result = latency.forward_latency(cfg, (64, 64), warmup=1, runs=3)
+    result = latency.latency_of_configs([CITYSCAPES_V1],
+                                        None, (64, 64),
+                                        warmup=1,
+                                        runs=3)['results'][0]
     times = result['times_ms']
     assert len(times) == 3 and all(t > 0 for t in times)
     assert result['mean_ms'] == pytest.approx(statistics.fmean(times))
@@ -47,37 +49,23 @@ def test_forward_latency():
     assert result['peak_memory_mib'] > 0
     assert 0 <= result['peak_memory_increase_mib'] <= result['peak_memory_mib']
     assert result['device'] == 'cpu' and result['input_shape'] == (64, 64)
+    assert 'alternating' not in result
 
 
 def test_forward_latency_arguments():
-    cfg = load_config(CITYSCAPES_V1)
     with pytest.raises(ValueError, match='runs'):
-        latency.forward_latency(cfg, (64, 64), warmup=0, runs=0)
+        latency.latency_of_configs([CITYSCAPES_V1], None, (64, 64), 0, 0)
     with pytest.raises(ValueError, match='device'):
-        latency.forward_latency(cfg, (64, 64), device='tpu')
+        latency.latency_of_configs([CITYSCAPES_V1],
+                                   None, (64, 64),
+                                   device='tpu')
+    with pytest.raises(ValueError, match='one config or two'):
+        latency.latency_of_configs([CITYSCAPES_V1] * 3)
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match='CUDA'):
-            latency.forward_latency(cfg, (64, 64), device='cuda')
-
-
-def test_compare_runs_the_two_models_in_turn(monkeypatch):
-    """The forward passes of the compared models alternate: a drift of the
-    machine's load hits both."""
-    calls = []
-    real_time_alternately = latency.time_alternately
-
-    def spy(runners, runs, warmup=0):
-        wrapped = {
-            name: (lambda n=name, fn=fn: calls.append(n) or fn())
-            for name, fn in runners.items()
-        }
-        return real_time_alternately(wrapped, runs, warmup)
-
-    monkeypatch.setattr(latency, 'time_alternately', spy)
-    cfgs = [load_config(CITYSCAPES_V1), load_config(CITYSCAPES_V2)]
-    times = latency.compare_latency(cfgs, (64, 64), warmup=1, runs=2)
-    assert calls == [0, 1] * 3
-    assert [len(t) for t in times] == [2, 2]
+            latency.latency_of_configs([CITYSCAPES_V1],
+                                       None, (64, 64),
+                                       device='cuda')
 
 
 # ------------------------------------------------------------- official

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import load_tool, run_tool
+from mmext_pixel.analysis import latency
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CITYSCAPES_V1 = str(
@@ -28,7 +29,20 @@ def test_official_and_compare_exclude_each_other(capsys):
     assert '--module-runs must be >= 1, got 0' in capsys.readouterr().err
 
 
-def test_compare_report_and_json(tmp_path, capsys):
+def test_compare_report_and_json(tmp_path, capsys, monkeypatch):
+    """Also: the forward passes of the compared models alternate, so that a
+    drift of the machine's load hits both."""
+    calls = []
+    real_time_alternately = latency.time_alternately
+
+    def spy(runners, runs, warmup=0):
+        wrapped = {
+            name: (lambda n=name, fn=fn: calls.append(n) or fn())
+            for name, fn in runners.items()
+        }
+        return real_time_alternately(wrapped, runs, warmup)
+
+    monkeypatch.setattr(latency, 'time_alternately', spy)
     out_json = tmp_path / 'bench.json'
     returned = benchmark.main([
         CITYSCAPES_V1, '--compare', CITYSCAPES_V2, '--shape', '64', '64',
@@ -36,6 +50,7 @@ def test_compare_report_and_json(tmp_path, capsys):
         str(out_json)
     ])
     out = capsys.readouterr().out
+    assert calls == [0, 1] * 3
     summary = json.loads(out_json.read_text())
     assert summary['latency_ratios'] == returned['latency_ratios']
     first, second = summary['results']
