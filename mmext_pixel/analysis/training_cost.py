@@ -27,8 +27,8 @@ from .timing import (check_device, device_name, load_average, peak_memory,
 
 def step_settings(cfg: Config, batch: Optional[int],
                   shape: Optional[Sequence[int]]) -> Tuple[int, tuple]:
-    """Images per step and crop ``(H, W)`` of a config, or the overrides
-    (written into its data preprocessor so that it does not pad back)."""
+    """Images per step and crop (H, W), or the overrides (written into the
+    data preprocessor so that it does not pad back)."""
     if cfg.default_scope != SEG_SCOPE:
         raise ValueError(f'benchmark_train measures segmentation configs '
                          f'(default_scope mmseg), got {cfg.default_scope}')
@@ -59,8 +59,8 @@ def synthetic_labels(batch: int,
 
 
 def synthetic_batch(cfg: Config, batch: int, shape: tuple) -> dict:
-    """What the dataloader hands ``train_step``: uint8 images, labels and,
-    where the pipeline makes them (Gated-SCNN), boundary targets."""
+    """What the dataloader hands ``train_step``: uint8 images, labels and
+    (Gated-SCNN) boundary targets."""
     head = cfg.model.decode_head
     head = head[-1] if isinstance(head, (list, tuple)) else head
     gen = torch.Generator().manual_seed(0)
@@ -87,9 +87,9 @@ def model_step(cfg: Config,
                batch: int = 1,
                shape: tuple = (64, 64),
                data: Optional[dict] = None) -> Callable[[], dict]:
-    """A closure running one ``train_step`` of the config's model (random
-    weights) on ``data`` (default :func:`synthetic_batch`), its parts as
-    ``step.model``, ``step.data`` and ``step.optim_wrapper``."""
+    """A closure running one ``train_step`` of the config's model on
+    ``data`` (default :func:`synthetic_batch`); its parts as ``step.model``,
+    ``step.data`` and ``step.optim_wrapper``."""
     model = build_model(cfg, device=device).train()
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     if amp:
@@ -112,8 +112,8 @@ def step_memory(cfg_path: str,
                 batch: Optional[int] = None,
                 shape: Optional[Sequence[int]] = None,
                 threads: Optional[int] = None) -> dict:
-    """``peak_mib`` of a model over two steps and its ``kind``: on CUDA
-    ``max_memory_allocated``, on the CPU the increase of the peak RSS."""
+    """``peak_mib`` over two steps (CUDA: ``max_memory_allocated``; CPU:
+    the peak RSS's increase) and its ``kind``."""
     if threads:
         torch.set_num_threads(threads)
     check_device(device)
@@ -132,8 +132,8 @@ def step_memory(cfg_path: str,
 
 
 def step_memory_alone(cfg_path: str, *args) -> dict:
-    """:func:`step_memory` in a spawned process (two models measured so
-    share no high-water mark)."""
+    """:func:`step_memory` in a spawned process (no shared high-water
+    mark)."""
     spawn = multiprocessing.get_context('spawn')
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
         try:
@@ -189,8 +189,8 @@ def official_steps(cfg: Config, device: str, batch: int,
 
 
 def gscnn_extras(step) -> Dict[str, Callable[[], object]]:
-    """Boundary targets and the dual-task loss (forward and backward) of the
-    step's batch, to be timed on their own."""
+    """Gated-SCNN's boundary targets and dual-task loss (forward and
+    backward) on the step's batch, to be timed on their own."""
     model, data = step.model, step.data
     head = model.decode_head
     labels = [s.gt_sem_seg.data[0].numpy() for s in data['data_samples']]
@@ -227,11 +227,10 @@ def training_cost(config: str,
                   threads: Optional[int] = None,
                   memory: bool = True,
                   cfg_options: Optional[dict] = None) -> dict:
-    """``benchmark_train.py``'s measurement (its options' names): the
-    settings, ``load_average``, ``steps`` (per runner
-    :func:`~.timing.summarise`'s numbers, ``images_per_s``, ``memory``),
-    ``ratios`` (model / baseline), Gated-SCNN's ``gscnn_added_fraction``
-    and the report's ``names``."""
+    """``benchmark_train.py``'s measurement (arguments: its options): the
+    settings, ``load_average``, ``steps`` (per runner summaries,
+    ``images_per_s``, ``memory``), ``ratios`` (model / baseline),
+    ``gscnn_added_fraction`` (Gated-SCNN) and the report's ``names``."""
     check_device(device)
     if threads:
         torch.set_num_threads(threads)
@@ -274,10 +273,8 @@ def training_cost(config: str,
         load_average=dict(before=load_before, after=load_average()),
         data_loading='excluded (one synthetic batch)',
         steps=steps)
-    for key in ('model', 'baseline'):
-        if key in steps:
-            steps[key][
-                'images_per_s'] = 1000 * step_batch / steps[key]['median_ms']
+    for stats in (steps[k] for k in ('model', 'baseline') if k in steps):
+        stats['images_per_s'] = 1000 * step_batch / stats['median_ms']
     if 'baseline' in steps:
         result['ratios'] = {
             stat:
@@ -294,14 +291,11 @@ def training_cost(config: str,
             'min': min(added) / steps['model']['min_ms']
         }
     if memory and not official:
-        paths = dict(model=config)
+        for key, path in dict(model=config, baseline=baseline).items():
+            if path:
+                steps[key]['memory'] = step_memory_alone(
+                    path, cfg_options, device, amp, batch, shape, threads)
         if baseline:
-            paths['baseline'] = baseline
-        for key, path in paths.items():
-            steps[key]['memory'] = step_memory_alone(path, cfg_options, device,
-                                                     amp, batch, shape,
-                                                     threads)
-        if 'baseline' in paths:
             result['ratios']['peak_memory'] = (
                 steps['model']['memory']['peak_mib'] /
                 steps['baseline']['memory']['peak_mib'])

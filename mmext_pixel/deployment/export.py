@@ -31,10 +31,9 @@ CANNY_SOURCES = dict(
 
 
 class ExportGraph(nn.Module):
-    """The module traced: a segmentor's ``encode_decode`` (logits at the
-    input size), Gated-SCNN with its Canny map as a second input and its
-    edge logits (``GatedSCNN.predict``'s) as a second output, or a pose
-    estimator's heatmaps (``mode='tensor'``).
+    """The module traced: a segmentor's ``encode_decode`` (Gated-SCNN: Canny
+    map as second input, edge logits as second output) or a pose
+    estimator's heatmaps.
 
     Args:
         model (nn.Module): A model from
@@ -67,11 +66,9 @@ class ExportGraph(nn.Module):
 
 def exportable(model: nn.Module) -> nn.Module:
     """A copy of ``model`` that exports exactly at any input size, eager
-    outputs unchanged: adaptive average pools (e.g. mmseg's ``PSPHead``)
-    become :class:`ExactAdaptiveAvgPool2d`, and mmseg's integer-factor
-    ``Upsample`` (HRNet's fuse layers; it computes its output size with
-    ``int()`` of the shape, a constant in a trace) torch's ``nn.Upsample``,
-    whose constant scale gives the same sizes and sampling positions."""
+    outputs unchanged: adaptive average pools become
+    :class:`ExactAdaptiveAvgPool2d`, and mmseg's integer-factor ``Upsample``
+    (its ``int()`` of the shape is a constant in a trace) ``nn.Upsample``."""
     model = copy.deepcopy(model)
     for module in list(model.modules()):
         for name, child in module.named_children():
@@ -114,8 +111,8 @@ def _preprocess_meta(pre: nn.Module) -> dict:
 
 
 def _test_resize(cfg: Config) -> Optional[dict]:
-    """The Resize step of the test pipeline (mmseg's inference_model reads
-    ``cfg.test_pipeline``)."""
+    """The test pipeline's Resize (``cfg.test_pipeline``, as mmseg's
+    inference_model)."""
     key = 'test_pipeline'
     pipeline = cfg.get(key)
     if pipeline is None:
@@ -135,8 +132,8 @@ def _test_resize(cfg: Config) -> Optional[dict]:
 
 
 def _dataset_meta(model: nn.Module) -> dict:
-    """Class names and palette: the checkpoint's dataset_meta (as mmseg's
-    init_model uses it), else the test dataset's metainfo."""
+    """Classes and palette: the checkpoint's dataset_meta (as mmseg's
+    init_model), else the test dataset's."""
     meta = getattr(model, 'dataset_meta', None) or {}
     if 'classes' not in meta:
         meta = test_dataset_metainfo(model.cfg)

@@ -1,14 +1,7 @@
-"""CPU latency of a config's exported network in PyTorch eager, onnxruntime
-(fp32, and static int8 on request) and ``torch.compile`` on one input, and
-where onnxruntime's time goes (``tools/analysis_tools/benchmark_onnx.py``).
-
-The network is :func:`~mmext_pixel.deployment.export_onnx`'s graph (random
-weights unless a checkpoint is given: latency does not depend on them), fed
-one image as the runtime prepares it (Gated-SCNN's Canny map outside the
-timing). Every backend runs with N threads (onnxruntime: one inter-op
-thread), the backends in turn so that load on the machine hits them alike;
-``torch.compile`` compiles in its warm-up, ``n/a: <reason>`` where it fails.
-"""
+"""CPU latency of a config's exported graph in PyTorch eager, onnxruntime
+(fp32, static int8 on request) and ``torch.compile`` on one image as the
+runtime prepares it, the backends in turn on N threads each
+(``tools/analysis_tools/benchmark_onnx.py``)."""
 import os.path as osp
 import statistics
 import tempfile
@@ -22,19 +15,18 @@ from torch import nn
 
 from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import input_shape, load_config
-from mmext_pixel.utils.timing import time_alternately
+from mmext_pixel.utils.timing import markdown_table, time_alternately
 
 from .export import ExportGraph, export_onnx
-from .ort_profile import (conv_ceiling, gemm_rates, markdown_table,
-                          ort_op_profile, ort_session, torch_op_profile)
+from .ort_profile import (conv_ceiling, gemm_rates, ort_op_profile,
+                          ort_session, torch_op_profile)
 from .verify import runtime_inputs, sample_images
 
 GOAL = 0.75  # issue 13: onnxruntime at most 0.75x PyTorch eager
 
 
 def _compiled(graph: nn.Module, inputs: tuple, backend: Optional[str]):
-    """``torch.compile(graph)``, compiled on ``inputs``, or the reason why
-    it is not timed."""
+    """``torch.compile(graph)`` compiled on ``inputs``, or why not."""
     if backend is None:
         return 'n/a: not run (--no-compile)'
     try:
@@ -58,7 +50,7 @@ def measure_ort_latency(cfg_path: str,
                         profile: int = 0,
                         cfg_options: Optional[dict] = None,
                         int8: bool = False) -> dict:
-    """Latency of eager, onnxruntime and torch.compile (see module doc).
+    """Latency of eager, onnxruntime and torch.compile.
 
     Args:
         cfg_path (str): Config path.
@@ -81,10 +73,8 @@ def measure_ort_latency(cfg_path: str,
 
     Returns:
         dict: Settings; per backend ``times_ms``, ``median_ms``, ``min_ms``
-        and ``ratio`` (median over eager's), or ``error``; ``profile`` if
-        asked for; with ``int8``, ``quantized_convs``, ``convs`` and the
-        first output's ``max_abs_diff`` and ``argmax_agreement`` (over
-        channels) against fp32.
+        and ``ratio`` (over eager's median) or ``error``; ``profile``;
+        ``int8`` (its convolutions and agreement with fp32).
     """
     cfg = load_config(cfg_path, cfg_options)
     cfg.log_level = 'WARN'
@@ -151,7 +141,7 @@ def measure_ort_latency(cfg_path: str,
 
 
 def format_ort_latency(results: dict) -> str:
-    """The results as a Markdown table with a header of the settings."""
+    """The results as a Markdown table under the settings."""
     shapes = ', '.join(f'{k} {"x".join(map(str, v))}'
                        for k, v in results['input_shapes'].items())
     rows = [(name, r['error'], '', '') if 'error' in r else

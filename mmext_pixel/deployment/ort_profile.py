@@ -1,10 +1,7 @@
-"""Where the time of an onnxruntime and a PyTorch eager run goes
-(``benchmark_onnx.py --profile``): time per operator type, the convolutions
-per kernel size with their rate, each runtime's GEMM rate on this CPU and
-onnxruntime's time if every convolution ran as fast as its most efficient
-kernel size does in the model; and the onnxruntime session and the tables
-of :mod:`.ort_latency`.
-"""
+"""Where an onnxruntime and a PyTorch eager run spend their time
+(``benchmark_onnx.py --profile``), from onnxruntime's and torch's profilers:
+per operator type, convolutions per kernel size, GEMM rates and the time at
+the best kernel size's rate; and the onnxruntime session."""
 import json
 import os.path as osp
 import statistics
@@ -17,11 +14,10 @@ import onnx
 import onnxruntime as ort
 import torch
 from onnx import TensorProto, helper, numpy_helper
-from prettytable import PrettyTable, TableStyle
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from mmext_pixel.utils.timing import time_alternately
+from mmext_pixel.utils.timing import markdown_table, time_alternately
 
 # torch's convolution kernels: oneDNN's and the im2col/GEMM one
 CONV_KERNELS = ('aten::mkldnn_convolution', 'aten::_slow_conv2d_forward',
@@ -52,25 +48,14 @@ def ort_session(onnx_file: Union[str, bytes],
         onnx_file, options, providers=['CPUExecutionProvider'])
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
-    """A Markdown table, the first column left-aligned and the rest right."""
-    table = PrettyTable(list(header), align='r')
-    table.set_style(TableStyle.MARKDOWN)
-    table.align[header[0]] = 'l'
-    table.add_rows([list(row) for row in rows])
-    return table.get_string()
-
-
 def _kernel(weight_shape: Sequence[int]) -> str:
     return f'{weight_shape[2]}x{weight_shape[3]}'  # (O, I/g, KH, KW)
 
 
 def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
                    runs: int) -> dict:
-    """onnxruntime's profile of ``runs`` runs (after one unprofiled):
-    ``ops``, ms per run of each operator type, and ``conv``, per kernel size
-    (``'3x3'``) ms per run and multiply-adds (``macs``, from the recorded
-    shapes)."""
+    """onnxruntime's profile of ``runs`` runs after one: ``ops`` (ms per run
+    and operator type) and ``conv`` (per kernel size ms and ``macs``)."""
     with tempfile.TemporaryDirectory() as tmp:
         session = ort_session(onnx_file, threads, level, osp.join(tmp, 'ort'))
         for _ in range(runs + 1):
@@ -100,9 +85,8 @@ def ort_op_profile(onnx_file: str, feeds: dict, threads: int, level: str,
 
 
 def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
-    """``torch.profiler``'s profile of one eager run: ``ops``, ms (self
-    time) of each aten operator, and ``conv``, per kernel size ms in the
-    convolution kernels (``CONV_KERNELS``)."""
+    """``torch.profiler``'s profile of one eager run: ``ops`` (self ms per
+    aten operator) and ``conv`` (per kernel size ms in ``CONV_KERNELS``)."""
     with torch.no_grad(), profile(
             activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         graph(*inputs)
@@ -119,18 +103,9 @@ def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
 
 
 def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
-    """GMAC/s of the median of ``runs`` runs (after one untimed, in turn) of
-    a ``size``-cubed fp32 matrix product in each runtime: the practical
-    ceiling of its convolutions on this CPU.
-
-    Args:
-        threads (int): Threads of both runtimes.
-        size (int): M = N = K. Defaults to 1024.
-        runs (int): Timed runs of each. Defaults to 10.
-
-    Returns:
-        dict: ``size``, ``onnxruntime`` and ``PyTorch``.
-    """
+    """``size`` and the GMAC/s of a ``size``-cubed fp32 matrix product in
+    ``onnxruntime`` and ``PyTorch`` (median of ``runs`` in turn, default 10;
+    ``size`` default 1024) on ``threads``: their convolutions' ceiling."""
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in 'ab')
     ends = [
@@ -157,20 +132,10 @@ def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
 
 
 def conv_ceiling(ort_profile: dict, ort_ratio: float) -> dict:
-    """onnxruntime's time if all its convolutions ran at the rate of its
-    most efficient kernel size in this model.
-
-    Args:
-        ort_profile (dict): :func:`ort_op_profile`'s result.
-        ort_ratio (float): The timed onnxruntime / eager ratio of medians.
-
-    Returns:
-        dict: ``kernel`` and ``rate`` (GMAC/s) of that kernel size,
-        ``conv_ms`` (all multiply-adds at that rate), ``other_ms`` (the
-        other operators' profiled time), ``ms`` (their sum),
-        ``profiled_ms`` (all operators) and ``ratio`` (``ort_ratio`` scaled
-        by ``ms / profiled_ms``: the profiler's overhead cancels out).
-    """
+    """onnxruntime's time (from :func:`ort_op_profile`) if every
+    convolution ran at the rate of its best kernel size in the model:
+    ``kernel``, ``rate``, ``conv_ms``, ``other_ms``, ``ms``, ``profiled_ms``
+    and ``ratio`` (``ort_ratio``, timed, scaled by ``ms / profiled_ms``)."""
     conv = ort_profile['conv']
     kernel = max(conv, key=lambda k: conv[k]['macs'] / conv[k]['ms'])
     rate = conv[kernel]['macs'] / conv[kernel]['ms'] / 1e6
@@ -188,9 +153,8 @@ def conv_ceiling(ort_profile: dict, ort_ratio: float) -> dict:
 
 
 def format_profile(profile: dict, top: int = 12) -> str:
-    """Time per operator type of both runtimes, largest first, and the
-    convolutions per kernel size with their rate (multiply-adds from
-    onnxruntime's shapes: the same convolutions in both)."""
+    """Time per operator type of both runtimes and the convolutions per
+    kernel size (multiply-adds from onnxruntime's shapes)."""
     lines = []
     for name, ops in (('onnxruntime (per run)', profile['onnxruntime']['ops']),
                       ('PyTorch eager (one run, self time)',

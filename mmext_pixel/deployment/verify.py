@@ -1,9 +1,7 @@
-"""Verification of an ONNX export as it ships: the graph in onnxruntime on
-inputs the torch-free runtime prepares (its metadata reader and checks in
-``Segmenter``, its ``normalise`` and ``canny_input``), against the model in
-PyTorch on the same uint8 images through its own data preprocessor. A fault
-in the graph, the metadata or the runtime's preprocessing fails it.
-"""
+"""Verification of an ONNX export as it ships: onnxruntime on the inputs the
+torch-free runtime's ``Segmenter`` prepares (its metadata reader,
+``normalise`` and ``canny_input``) against eager PyTorch on the same uint8
+images; a fault in the graph, metadata or runtime preprocessing fails it."""
 import os.path as osp
 import tempfile
 from typing import List, Optional, Sequence, Tuple
@@ -28,9 +26,8 @@ ABS_TOL, REL_TOL, REL_FROM = 1e-4, 1e-5, 10.0
 def sample_images(shape: Sequence[int],
                   batch_size: int = 1,
                   seed: int = 0) -> List[np.ndarray]:
-    """BGR uint8 test images (H, W, 3) of seeds ``seed`` on: smooth colour
-    fields with rectangles and noise, so that logits vary and Canny finds
-    edges."""
+    """BGR uint8 images (H, W, 3), seeds ``seed`` on: smooth colours with
+    rectangles and noise, so that logits vary and Canny finds edges."""
     h, w = shape
     images = []
     for rng in map(np.random.default_rng, range(seed, seed + batch_size)):
@@ -46,10 +43,9 @@ def sample_images(shape: Sequence[int],
 
 def runtime_inputs(onnx_file: str, meta: dict,
                    images: Sequence[np.ndarray]) -> Tuple[object, dict]:
-    """An onnxruntime session of ``onnx_file`` and the graph's inputs for
-    ``images`` (BGR uint8, one size), as the runtime's ``Segmenter`` makes
-    them; a pose export (which the runtime does not run) is opened as it is
-    and ``meta``'s preprocessing applied by the runtime's ``normalise``."""
+    """An onnxruntime session of ``onnx_file`` and its inputs for ``images``
+    (BGR uint8, one size) as the runtime's ``Segmenter`` makes them (pose,
+    which it does not run: the runtime's ``normalise`` on ``meta``'s)."""
     if meta['task'] == 'seg':
         segmenter = runtime.Segmenter(onnx_file)
         session, model_meta = segmenter.session, segmenter.meta
@@ -67,9 +63,8 @@ def runtime_inputs(onnx_file: str, meta: dict,
 @torch.no_grad()
 def eager_outputs(model: nn.Module,
                   images: Sequence[np.ndarray]) -> List[np.ndarray]:
-    """What the graph computes, in PyTorch from the uint8 images: the
-    model's data preprocessor, then its own paths (Gated-SCNN computes its
-    Canny map itself)."""
+    """What the graph computes, in PyTorch from the uint8 images through the
+    model's data preprocessor (Gated-SCNN makes its own Canny map)."""
     data = dict(
         inputs=[torch.from_numpy(img).permute(2, 0, 1) for img in images],
         data_samples=[BaseDataElement() for _ in images])
@@ -89,21 +84,19 @@ def compare_outputs(ref: np.ndarray,
                     out: np.ndarray,
                     spatial: bool = False) -> dict:
     """Differences of ``out`` (ONNX Runtime) from ``ref`` (PyTorch), both
-    (N, C, H, W), and their argmax agreement.
+    (N, C, H, W).
 
     Args:
         ref (np.ndarray): PyTorch output.
         out (np.ndarray): ONNX Runtime output.
-        spatial (bool): Argmax over H x W per channel (heatmaps) instead of
-            over channels per pixel. Defaults to False.
+        spatial (bool): Argmax over H x W per channel (heatmaps), not over
+            channels. Defaults to False.
 
     Returns:
         dict: ``max_abs_ref``, ``max_abs_diff``, ``max_rel_diff`` (where
-        |ref| > 10; 0 if nowhere), ``within_tolerance`` (every |diff| <=
-        max(1e-4, 1e-5 |ref|)) and, unless there is one channel,
-        ``argmax_agreement`` (share of equal argmaxes) and
-        ``argmax_disagreements`` (unequal ones where PyTorch's top two are
-        apart by more than that tolerance).
+        |ref| > 10, else 0), ``within_tolerance`` (|diff| <= max(1e-4,
+        1e-5 |ref|)) and, for several channels, ``argmax_agreement`` and
+        ``argmax_disagreements`` (outside ties within that tolerance).
     """
     if ref.shape != out.shape:
         raise ValueError(f'output shape {out.shape} differs from PyTorch\'s '
@@ -136,8 +129,8 @@ def verify_onnx(model: nn.Module,
                 shape: Sequence[int],
                 batch_size: int = 1,
                 seed: int = 0) -> dict:
-    """Compare every output of ``onnx_file`` (:func:`runtime_inputs`) and
-    of ``model`` (:func:`eager_outputs`) on the same :func:`sample_images`.
+    """Compare the outputs of ``onnx_file`` (:func:`runtime_inputs`) and of
+    ``model`` (:func:`eager_outputs`) on :func:`sample_images`.
 
     Args:
         model (nn.Module): The exported model.
@@ -148,9 +141,8 @@ def verify_onnx(model: nn.Module,
         seed (int): Seed of the images. Defaults to 0.
 
     Returns:
-        dict: ``shape``, ``batch_size``, per output name
-        :func:`compare_outputs`'s result, and ``ok`` when every output is
-        within tolerance with no argmax disagreement outside ties.
+        dict: ``shape``, ``batch_size``, per output
+        :func:`compare_outputs`'s result, and ``ok``.
     """
     images = sample_images(check_shape(shape), batch_size, seed)
     session, feeds = runtime_inputs(onnx_file, meta, images)
@@ -163,9 +155,8 @@ def verify_onnx(model: nn.Module,
 
 
 def second_shape(shape: Sequence[int]) -> Tuple[int, int]:
-    """The other verification size: about 5/4 of ``shape`` per side, made
-    odd (so a multiple of neither 32 nor any output stride); larger rather
-    than smaller, since some heads have a minimum input size."""
+    """About 5/4 of ``shape``, odd (a multiple of no output stride); larger,
+    since some heads have a minimum input size."""
     return tuple((s + s // 4) | 1 for s in shape)
 
 
@@ -174,9 +165,9 @@ def verify_export(model: nn.Module,
                   meta: dict,
                   other_shape: Optional[Sequence[int]] = None,
                   batch_size: int = 1) -> List[dict]:
-    """:func:`verify_onnx` at the export size and at ``other_shape``: the
-    same file with a batch of 2 for a dynamic export, else the model
-    exported again there (at the runtime's padded size, temporarily).
+    """:func:`verify_onnx` at the export size and at ``other_shape`` (a
+    dynamic export: batch 2; else the model exported again at the runtime's
+    padded size).
 
     Args:
         model (nn.Module): The exported model.
@@ -211,8 +202,7 @@ def _failed(result: dict) -> List[str]:
 
 
 def format_check(result: dict) -> str:
-    """A :func:`verify_onnx` result as text: size, batch and verdict (with
-    what failed), then each output's differences."""
+    """A :func:`verify_onnx` result as text."""
     failed = _failed(result)
     verdict = 'OK' if result['ok'] else 'FAILED'
     if failed:

@@ -1,7 +1,8 @@
-"""Runs of several callables in turn, for the timing of analysis and
-deployment alike."""
-from typing import Callable, Dict, List
+"""Runs of several callables in turn and the Markdown tables of their
+reports, for analysis and deployment alike."""
+from typing import Callable, Dict, List, Sequence
 
+from prettytable import PrettyTable, TableStyle
 from torch.utils.benchmark import timer
 
 
@@ -11,12 +12,9 @@ def time_alternately(runners: Dict[str, Callable[[], object]],
     """Milliseconds of ``runs`` runs of each runner after ``warmup`` untimed
     ones, the runners taking turns so that a drift of the load hits all.
 
-    Not ``torch.utils.benchmark.Timer``: it times one statement per call and
-    adds warm-up runs of its own (``timeit`` two, ``blocked_autorange`` one),
-    while training steps of seconds (or an official F-score of minutes) must
-    alternate one run at a time. The clock is its ``timer``, which
-    synchronises CUDA; ``analysis.timing.summarise`` reads the runs as a
-    ``Measurement``.
+    Not ``torch.utils.benchmark.Timer``: it times one statement and adds
+    warm-up runs of its own, while steps of seconds must alternate one run
+    at a time. The clock is its ``timer`` (CUDA-synchronised).
     """
     for _ in range(warmup):
         for fn in runners.values():
@@ -28,3 +26,12 @@ def time_alternately(runners: Dict[str, Callable[[], object]],
             fn()
             times[name].append(1000 * (timer() - start))
     return times
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A Markdown table, the first column left-aligned and the rest right."""
+    table = PrettyTable(list(header), align='r')
+    table.set_style(TableStyle.MARKDOWN)
+    table.align[header[0]] = 'l'
+    table.add_rows([list(row) for row in rows])
+    return table.get_string()

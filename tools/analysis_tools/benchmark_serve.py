@@ -19,12 +19,12 @@ from typing import Dict, List, Optional, Sequence
 
 import cv2
 import mmengine
-from prettytable import PrettyTable, TableStyle
 
 try:
     from mmext_pixel_runtime.infer import IMAGE_EXTS, list_images
 
     from mmext_pixel.analysis.serve_load import measure_serve_load
+    from mmext_pixel.utils.timing import markdown_table
 except ImportError as e:
     if e.name != 'mmext_pixel_runtime':
         raise
@@ -36,15 +36,10 @@ except ImportError as e:
 
 def serve_load_table(rows: List[dict]) -> str:
     """The rows of :func:`measure_serve_load` as a Markdown table."""
-    table = PrettyTable(
-        ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms'])
-    table.set_style(TableStyle.MARKDOWN)
-    table.align, table.align['backend'] = 'r', 'l'
-    table.add_rows([[
-        r['backend'], r['clients'], f'{r["rps"]:.1f}', f'{r["p50_ms"]:.1f}',
-        f'{r["p99_ms"]:.1f}'
-    ] for r in rows])
-    return table.get_string()
+    return markdown_table(
+        ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms'],
+        [(r['backend'], r['clients'], f'{r["rps"]:.1f}', f'{r["p50_ms"]:.1f}',
+          f'{r["p99_ms"]:.1f}') for r in rows])
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
