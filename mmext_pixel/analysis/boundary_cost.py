@@ -1,7 +1,6 @@
-"""What Gated-SCNN's boundary ground truth and boundary F-score cost, ours
-against the official arithmetic, on Cityscapes-like maps (both from
-``mmext_pixel.testing``): ``tools/analysis_tools/seg_boundary_benchmark.py``
-and ``boundary_fscore_benchmark.py``."""
+"""What Gated-SCNN's boundary targets and boundary F-score cost, ours against
+the official arithmetic, on Cityscapes-like maps
+(``seg_boundary_benchmark.py``, ``boundary_fscore_benchmark.py``)."""
 from typing import Sequence
 
 import numpy as np
@@ -23,10 +22,10 @@ def time_boundary_targets(shape: Sequence[int] = (1024, 2048),
                           runs: int = 5,
                           num_classes: int = 19,
                           seed: int = 0) -> dict:
-    """Check ``seg_boundary_map(official=True)`` equal to the official
-    per-class distance transforms (radius 2), then time it, our default mode
-    and the official in turn: ``shape``, ``boundary_fraction`` and the times
-    of ``ours``, ``ours_official`` and ``edt``.
+    """Check ``seg_boundary_map(official=True)`` against the official
+    per-class EDT (radius 2), then time it, our default and the EDT in
+    turn: ``shape``, ``boundary_fraction``, ``ours``, ``ours_official`` and
+    ``edt``.
 
     Args:
         shape (Sequence[int]): Map size. Defaults to (1024, 2048).
@@ -54,18 +53,16 @@ def time_boundary_fscore(shape: Sequence[int] = (1024, 2048),
                          thresholds: Sequence[float] = GSCNN_THRESHOLDS,
                          runs: int = 1,
                          seed: int = 0) -> dict:
-    """Score one pair by ``boundary_fscores`` and by the official per-class,
-    per-threshold disk dilations, in turn: ``shape``, ``thresholds``,
-    ``radii`` (pixels), ``fscores`` (ours), ``max_abs_diff`` from the
-    official's, the times of ``ours`` and ``official``, their ``ratio`` and
-    the ``load`` averages before and after.
+    """Score one pair by ``boundary_fscores`` and the official disk
+    dilations in turn: ``shape``, ``thresholds``, ``radii``, ``fscores``,
+    ``max_abs_diff``, ``ours``, ``official``, ``ratio`` and ``load``.
 
     Args:
         shape (Sequence[int]): Map size. Defaults to (1024, 2048).
         num_classes (int): Number of classes. Defaults to 19.
         thresholds (Sequence[float]): Defaults to the official ones.
-        runs (int): Timed runs of each (the official takes minutes per
-            1024x2048 map on one core). Defaults to 1.
+        runs (int): Timed runs of each (the official: minutes per map).
+            Defaults to 1.
         seed (int): Random seed of the maps. Defaults to 0.
     """
     thresholds = check_thresholds(thresholds)

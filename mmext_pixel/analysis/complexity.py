@@ -1,7 +1,5 @@
-"""Parameters and FLOPs of a segmentation or pose config's network, as
-``tools/analysis_tools/get_flops.py`` reports them (mmengine's
-``get_model_complexity_info``: one multiply-add is one FLOP, as in fvcore and
-mmseg; element-wise operations are not counted)."""
+"""Parameters and FLOPs of a config's network (``get_flops.py``; mmengine's
+counter: one multiply-add is one FLOP, as in fvcore and mmseg)."""
 from typing import Optional, Sequence
 
 import torch
@@ -18,11 +16,9 @@ def get_complexity(cfg: Config,
                    shape: Optional[Sequence[int]] = None,
                    model: Optional[nn.Module] = None,
                    by_operator: bool = False) -> dict:
-    """``params``, ``flops`` (multiply-adds) and ``activations`` of
-    ``cfg.model`` (or ``model``) without its auxiliary head, as mmseg's
-    tool, for a ``shape`` input (:func:`~utils.run_config.input_shape`),
-    ``input_shape`` (after the preprocessor's padding) and, ``by_operator``,
-    ``flops_by_operator`` (e.g. ``'conv'`` -> multiply-adds)."""
+    """``params``, ``flops``, ``activations``, ``shape``, ``input_shape``
+    (padded) and, ``by_operator``, ``flops_by_operator`` of ``cfg.model``
+    (or ``model``) without its auxiliary head, as mmseg's tool counts."""
     shape = input_shape(cfg, shape)
     model, inputs = measured_network(cfg, shape, model=model)
     with torch.no_grad():

@@ -1,5 +1,5 @@
-"""A config's network and a random input for it, as the analysis tools
-(``get_flops.py``, ``benchmark.py``, ``benchmark_onnx.py``) measure them."""
+"""A config's network and a random input, as the analysis tools measure
+them."""
 from typing import Optional, Sequence
 
 import torch
@@ -26,9 +26,8 @@ def measured_network(cfg: Config,
                      shape: Sequence[int],
                      device: str = 'cpu',
                      model: Optional[nn.Module] = None):
-    """``model`` (default: built from ``cfg``) as it is measured, without
-    its auxiliary head, in eval mode on ``device``, and its input batch
-    (1, 3, H', W'): one random ``shape`` image through its
+    """``model`` (default: built from ``cfg``) in eval mode on ``device``
+    without its auxiliary head, and one random ``shape`` image through its
     ``data_preprocessor`` (which may pad it)."""
     if model is None:
         model = build_model(cfg)
@@ -48,8 +47,7 @@ def measured_network(cfg: Config,
 
 
 class TensorForward(nn.Module):
-    """``model(inputs, None, mode='tensor')`` (the raw network outputs) as
-    a one-input module to trace.
+    """``model(inputs, None, mode='tensor')`` as a one-input module.
 
     Args:
         model (nn.Module): A segmentor or pose estimator.

@@ -1,8 +1,6 @@
-"""The official arithmetic of a config's decode head (GALD, DGCN, SPNet), on
-the same weights as ours: a random official-style state dict is converted by
-our converter into our module, and ``mmext_pixel.testing``'s reference
-computes the official forward from the same state dict (what
-``benchmark.py --official`` and ``benchmark_train.py --official`` time)."""
+"""The official arithmetic of a decode head (GALD, DGCN, SPNet) on our
+weights: a random official state dict, converted into our module, and
+``mmext_pixel.testing``'s reference forward on it (``--official``)."""
 from typing import Callable, Dict, List, Tuple
 
 from mmengine.config import Config
@@ -28,15 +26,15 @@ def _load_converted(module: nn.Module, converted: Dict[str, Tensor],
 
 
 def _on_device(sd: Dict[str, Tensor], device: str) -> Dict[str, Tensor]:
-    """``sd``'s tensors moved to ``device`` in place, as new leaves: the
-    references read ``sd``, and an optimizer must step these very tensors."""
+    """``sd`` moved to ``device`` in place as new leaves (the references read
+    ``sd``; an optimizer steps these tensors)."""
     for k, v in sd.items():
         sd[k] = v.detach().to(device)
     return sd
 
 
 def _parameters(sd: Dict[str, Tensor]) -> List[Tensor]:
-    """The parameters of ``sd`` (BN buffers excluded), requiring gradients."""
+    """``sd``'s parameters (not BN buffers), requiring gradients."""
     return [
         v.requires_grad_() for k, v in sd.items()
         if not k.endswith(_NOT_PARAMETERS)
@@ -56,16 +54,15 @@ def official_spnet(cfg: Config,
                    model: nn.Module,
                    seed: int = 0,
                    device: str = 'cpu') -> spnet_reference.OfficialSPNet:
-    """The official SPNet, its random state dict converted into ``model``
-    (our segmentor of ``cfg``, left where it is); its ``trunk`` and ``head``
-    compute what ``model.backbone`` and ``model.decode_head`` do.
+    """The official SPNet, its random state dict converted into ``model``;
+    its ``trunk`` and ``head`` compute ``model.backbone``'s and
+    ``model.decode_head``'s outputs.
 
     Args:
-        cfg (Config): The config ``model`` was built from.
-        model (nn.Module): Our segmentor.
-        seed (int): Seed of the random state dict. Defaults to 0.
-        device (str): Where the official state dict is put. Defaults to
-            'cpu'.
+        cfg (Config): The config of ``model``, our segmentor.
+        model (nn.Module): Our segmentor (left where it is).
+        seed (int): Seed of the state dict. Defaults to 0.
+        device (str): Device of the official state dict. Defaults to 'cpu'.
     """
     official = _spnet(cfg, model, cfg.model.decode_head.num_classes, '', seed)
     _on_device(official.sd, device)
@@ -78,19 +75,16 @@ def official_head(
     device: str = 'cpu'
 ) -> Tuple[Callable[[Tensor], Tensor], List[Tensor], Dict[str, Tensor]]:
     """The official arithmetic of ``head``, a random official state dict of
-    its widths and classes converted into it.
+    its widths converted into it.
 
     Args:
-        cfg (Config): The config ``head`` was built from.
-        head (nn.Module): Our ``GALDHead``, ``DGCNHead`` or ``SPHead``; it
-            stays where it is.
-        device (str): Where the official state dict is put. Defaults to
-            'cpu'.
+        cfg (Config): The config of ``head``.
+        head (nn.Module): Our GALD, DGCN or SP head (left where it is).
+        device (str): Device of the official state dict. Defaults to 'cpu'.
 
     Returns:
-        tuple: ``forward(x) -> logits`` on the layer4 feature ``x``, the
-        official parameters (requiring gradients) and the official state
-        dict they are in, all on ``device``.
+        tuple: ``forward(x) -> logits`` on the layer4 feature, the official
+        parameters (requiring gradients) and their state dict.
     """
     kind = type(head).__name__
     if kind not in OFFICIAL_HEADS:

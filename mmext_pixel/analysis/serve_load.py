@@ -1,7 +1,6 @@
-"""Throughput and latency of ``mmext-pixel-serve`` (its own process on
-127.0.0.1, client threads POSTing encoded images) against ``Segmenter``
-called from as many threads, every answer checked against the in-process
-labels (``tools/analysis_tools/benchmark_serve.py``)."""
+"""Throughput and latency of ``mmext-pixel-serve`` (a process on 127.0.0.1)
+against ``Segmenter`` called from as many threads, each answer checked
+(``tools/analysis_tools/benchmark_serve.py``)."""
 import socket
 import subprocess
 import sys
@@ -19,8 +18,8 @@ from mmext_pixel_runtime import Segmenter
 def time_concurrent_calls(call: Callable[[int], object], clients: int,
                           requests: int) -> dict:
     """``clients``, ``requests``, ``rps``, ``p50_ms`` and ``p99_ms`` of
-    ``call(i)`` for i in range(requests) from a pool of ``clients`` threads,
-    after one untimed call per thread; a failed call raises its error."""
+    ``call(i)`` for each request from ``clients`` threads, after one untimed
+    call per thread; a failed call raises."""
 
     def timed(i: int) -> float:
         start = time.perf_counter()
@@ -42,8 +41,8 @@ def time_concurrent_calls(call: Callable[[int], object], clients: int,
 
 @contextmanager
 def serving(model: str, workers: int, threads: Optional[int]) -> Iterator[str]:
-    """``mmext-pixel-serve`` on a free port of 127.0.0.1, until the context
-    ends; yields its URL once ``/health`` answers."""
+    """``mmext-pixel-serve`` on a free local port; yields its URL once
+    ``/health`` answers."""
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
@@ -77,8 +76,7 @@ def measure_serve_load(model: str,
                        requests: int = 40,
                        workers: Sequence[int] = (1, 2),
                        threads: Optional[int] = None) -> List[dict]:
-    """Per row ``backend`` and :func:`time_concurrent_calls`'s numbers (a
-    server's latency: upload, queue, inference, PNG encoding, download).
+    """Per row ``backend`` and :func:`time_concurrent_calls`'s numbers.
 
     Args:
         model (str): ONNX file written by ``export_onnx``.

@@ -1,5 +1,4 @@
-"""What the timing tools share: runs in turn, their summary, and the memory
-and load recorded with them."""
+"""What the timing tools share: summaries, memory and load."""
 import resource
 import statistics
 import sys
@@ -14,8 +13,8 @@ from mmext_pixel.utils.timing import time_alternately
 
 
 def summarise(times_ms: List[float]) -> dict:
-    """``median_ms``, ``min_ms``, ``mean_ms``, ``std_ms``, ``runs`` and the
-    runs as ``times_ms`` (median and mean: ``benchmark.Measurement``'s)."""
+    """``median_ms`` and ``mean_ms`` (``benchmark.Measurement``'s),
+    ``min_ms``, ``std_ms``, ``runs`` and the runs as ``times_ms``."""
     times = list(times_ms)
     m = Measurement(1, [t / 1000 for t in times], TaskSpec('', ''))
     return dict(
@@ -55,10 +54,9 @@ def load_average() -> Tuple[float, float, float]:
 
 
 def peak_memory(fn: Callable[[], object], device: str) -> dict:
-    """``peak_mib`` while ``fn`` runs, its ``increase_mib`` over the memory
-    before, and their ``kind``: on CUDA ``max_memory_allocated``; on the CPU
-    the peak resident set (:func:`peak_rss`, reset first where Linux allows)
-    over psutil's resident set before."""
+    """``peak_mib`` while ``fn`` runs, ``increase_mib`` over before, and their
+    ``kind``: CUDA's ``max_memory_allocated`` or the CPU's :func:`peak_rss`
+    (reset first where Linux allows) over psutil's RSS before."""
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -84,9 +82,8 @@ def peak_memory(fn: Callable[[], object], device: str) -> dict:
 
 
 def peak_rss() -> int:
-    """This process's peak resident set in bytes: Linux's ``VmHWM``, which
-    ``clear_refs`` resets (psutil has no peak; ``ru_maxrss`` keeps the peak
-    of the parent a spawned process came from), else ``ru_maxrss``."""
+    """Peak RSS in bytes: Linux's resettable ``VmHWM`` (psutil has no peak;
+    ``ru_maxrss`` keeps a spawning parent's), else ``ru_maxrss``."""
     try:
         with open('/proc/self/status') as f:
             for line in f:

@@ -1,22 +1,8 @@
-"""Forward latency and peak memory of a segmentation or pose config's model.
-
-    python tools/analysis_tools/benchmark.py CONFIG [--shape H W]
-        [--warmup 5] [--runs 20] [--device cpu|cuda] [--threads N]
-        [--compare CONFIG2 | --official [--module-runs 100]]
-        [--out RESULT.json] [--cfg-options k=v ...]
-
-The model (random weights, SyncBN reverted, eval mode, no auxiliary head)
-runs one random ``--shape`` image (default 1024 2048 for segmentation, 256
-192 for pose; through its ``data_preprocessor``) in its ``mode='tensor'``
-forward, ``--warmup`` times untimed, then ``--runs`` times timed; mean,
-median, std and minimum (ms) and the peak memory are printed. ``--compare``:
-a second config's peak memory alone, then both latencies in alternating
-runs and their ratios CONFIG2 / CONFIG. ``--official`` (GALD, DGCN, SPNet):
-our modules against the official arithmetic on the same weights, each row
-checked to agree (1e-4 of the official output's magnitude) before it is
-timed (``--module-runs`` for the GA rows), default ``--shape`` the crop, no
-memory. How: ``mmext_pixel.analysis.latency``.
-"""
+"""Forward latency and peak memory of a segmentation or pose config's model
+(random weights, eval mode, no auxiliary head) on one random ``--shape``
+image; ``--compare`` a second config in alternating runs, or ``--official``
+(GALD, DGCN, SPNet) our modules against the official arithmetic on the same
+weights. How: ``mmext_pixel.analysis.latency``."""
 import argparse
 
 import mmengine

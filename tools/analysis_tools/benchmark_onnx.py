@@ -1,16 +1,7 @@
-"""CPU latency of a config's network: PyTorch eager, onnxruntime and
-``torch.compile``, in one process on the same input.
-
-    python tools/analysis_tools/benchmark_onnx.py CONFIG [CHECKPOINT]
-        [--shape H W] [--threads N] [--runs 20] [--warmup 3]
-        [--compile-backend inductor | --no-compile]
-        [--ort-opt {disable,basic,extended,all}] [--profile [N]] [--int8]
-        [--out RESULT.json] [--cfg-options k=v ...]
-
-What is timed and how: ``mmext_pixel.deployment.ort_latency``; ``--profile``
-(time per operator type, convolution rates per kernel size, GEMM rates):
-``mmext_pixel.deployment.ort_profile``. Measured tables: docs/deployment.md.
-"""
+"""CPU latency of a config's network in PyTorch eager, onnxruntime and
+``torch.compile`` on the same input; ``--profile``: where the time goes.
+How: ``mmext_pixel.deployment.ort_latency`` and ``ort_profile``; measured
+tables: docs/deployment.md."""
 import argparse
 from typing import Optional, Sequence
 

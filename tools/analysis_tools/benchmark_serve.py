@@ -1,14 +1,8 @@
 """Throughput and latency of ``mmext-pixel-serve`` against the in-process
 ``Segmenter`` on the same images, at 1, 2 and 4 concurrent clients.
 
-    python tools/analysis_tools/benchmark_serve.py MODEL.onnx IMAGES
-        [--clients 1 2 4] [--requests 40] [--workers 1 2] [--threads T]
-        [--out RESULT.json]
-
-IMAGES: an image or a folder of them (cycled through). Prints requests/s and
-the p50 and p99 latency (ms) per backend and client count; every response
-is checked against the in-process labels. Needs the runtime's ``serve``
-extra (``pip install -e "./runtime[serve]"``). How:
+IMAGES is an image or a folder of them; every response is checked against
+the in-process labels. Needs ``pip install -e "./runtime[serve]"``. How:
 ``mmext_pixel.analysis.serve_load``.
 """
 import argparse

@@ -1,27 +1,9 @@
-"""The cost of one training step of a segmentation config, against a
-baseline config or the official arithmetic of its head.
-
-    python tools/analysis_tools/benchmark_train.py CONFIG
-        [--baseline CONFIG2 | --official] [--device cpu|cuda] [--amp]
-        [--iters 5] [--warmup 1] [--batch B] [--shape H W] [--threads N]
-        [--no-memory] [--out RESULT.json] [--cfg-options k=v ...]
-
-A step is mmengine's ``train_step`` (preprocessor, forward with every loss,
-backward, the config's ``optim_wrapper``; ``AmpOptimWrapper`` with
-``--amp``, CUDA only) on one synthetic batch of ``train_dataloader.
-batch_size`` (or ``--batch``) at the crop (or ``--shape``), with
-Gated-SCNN's boundary targets where the pipeline has
-``GenerateSegBoundary``; data loading excluded, random weights, SyncBN
-reverted. The steps of CONFIG and the baseline alternate (``--warmup``
-untimed rounds, ``--iters`` timed); median, minimum, images/s and the ratios
-CONFIG / baseline are printed. Peak memory over two steps is measured in a
-fresh process per model (``--no-memory`` skips it). ``--official`` (GALD,
-DGCN, SPNet): the decode head's step against the official arithmetic on the
-same weights and a random layer4 feature (training-mode BN, no dropout, the
-config's loss and SGD settings). Gated-SCNN configs also time the boundary
-targets and the dual-task loss as a fraction of the step. How:
-``mmext_pixel.analysis.training_cost``.
-"""
+"""The cost of one training step (mmengine's ``train_step`` on a synthetic
+batch, data loading excluded) of a segmentation config against a baseline
+config or (``--official``: GALD, DGCN, SPNet) the official arithmetic of its
+head, with each model's peak memory from a process of its own and
+Gated-SCNN's boundary targets and dual-task loss as a fraction of the step.
+How: ``mmext_pixel.analysis.training_cost``."""
 import argparse
 
 import mmengine

@@ -1,14 +1,7 @@
 """Time Gated-SCNN's boundary F-score: ours against the official algorithm.
 
-    python tools/analysis_tools/boundary_fscore_benchmark.py
-        [--shape 1024 2048] [--num-classes 19] [--runs 1] [--seed 0]
-        [--thresholds 0.0005 0.001875 0.00375 0.005] [--out RESULT.json]
-
-One Cityscapes-like pair is scored by ``boundary_fscores`` and by the
-official ``utils/f_boundary.py`` (per class and threshold, two disk
-dilations), in turn, on one thread; the F values must agree to 1e-9 (exit
-status 1 otherwise). Prints the median and minimum times and their ratio.
-How: ``mmext_pixel.analysis.boundary_cost``.
+One Cityscapes-like pair scored by both in turn; the F values must agree to
+1e-9 (else exit status 1). How: ``mmext_pixel.analysis.boundary_cost``.
 """
 import argparse
 import sys

@@ -1,18 +1,7 @@
-"""Parameters and FLOPs of the model of a segmentation or pose config.
-
-    python tools/analysis_tools/get_flops.py CONFIG [--shape H W]
-        [--by-operator] [--out RESULT.json] [--cfg-options k=v ...]
-
-The model (random weights, SyncBN reverted, eval mode, without the auxiliary
-head as in mmseg's tool) runs one random ``--shape`` image (default 1024
-2048 for segmentation, 256 192 for pose) through its ``data_preprocessor``
-and ``mode='tensor'`` forward, traced by mmengine's
-``get_model_complexity_info``: one multiply-add is one FLOP (fvcore's and
-mmseg's convention), element-wise operations are not counted, "GFLOPs" are
-units of 1e9. ``--by-operator`` also prints the count per operator and the
-convolution + linear count in units of 2**30, the "GFLOPs" of HRNet's
-official ``lib/utils/modelsummary.py``.
-"""
+"""Parameters and FLOPs of the model of a segmentation or pose config, as
+mmseg's tool counts them (mmengine's ``get_model_complexity_info``: one
+multiply-add is one FLOP); ``--by-operator`` adds HRNet's
+``modelsummary.py`` convention. How: ``mmext_pixel.analysis.complexity``."""
 import argparse
 
 import mmengine

@@ -1,14 +1,8 @@
 """Time Gated-SCNN's boundary ground truth: ours against per-class EDT.
 
-    python tools/analysis_tools/seg_boundary_benchmark.py [--shape 1024 2048]
-        [--runs 5] [--num-classes 19] [--seed 0] [--out RESULT.json]
-
-A Cityscapes-like label map becomes its radius-2 boundary map by
-``seg_boundary_map`` (one disk dilation and erosion, cv2) in our default
-and in the official mode, and as the official ``datasets/edge_utils.py``
-does (two scipy distance transforms per class); the official mode must equal
-the latter. Prints the median and minimum ms of ``--runs`` runs of each, in
-turn. How: ``mmext_pixel.analysis.boundary_cost``.
+``seg_boundary_map`` in our default and the official mode (which must equal
+the official per-class distance transforms) and the latter, in turn. How:
+``mmext_pixel.analysis.boundary_cost``.
 """
 import argparse
 

@@ -1,14 +1,7 @@
-"""Export a segmentation or pose config's model to ONNX.
-
-    python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --shape H W
-        --out FILE.onnx [--dynamic] [--opset N] [--verify]
-        [--verify-shape H W] [--cfg-options k=v ...]
-
-The graph, its metadata and ``--verify`` (ONNX Runtime on the torch-free
-runtime's preprocessing against PyTorch at two sizes; exit 1 beyond 1e-4,
-1e-5 relative where logits exceed 10, or an argmax differing outside ties)
-are described in docs/deployment.md.
-"""
+"""Export a segmentation or pose config's model to ONNX; ``--verify`` runs
+the export on the torch-free runtime's preprocessing against PyTorch at two
+sizes (exit 1 beyond tolerance). Graph, metadata and tolerances:
+docs/deployment.md."""
 import argparse
 import json
 import sys
