@@ -145,11 +145,8 @@ def _dataset_meta(model: nn.Module) -> dict:
             f'the decode head num_classes={num_classes}')
     palette = meta.get('palette')
     if not palette or len(palette) < num_classes:
-        # mmseg's BaseSegDataset draws a missing palette the same way
-        state = np.random.get_state()
-        np.random.seed(42)
-        palette = np.random.randint(0, 255, size=(num_classes, 3))
-        np.random.set_state(state)
+        # mmseg's BaseSegDataset draws a missing palette from seed 42
+        palette = np.random.RandomState(42).randint(0, 255, (num_classes, 3))
     return dict(
         classes=classes,
         palette=[[int(v) for v in c] for c in list(palette)[:num_classes]])
@@ -215,8 +212,7 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
                 out: str = 'model.onnx',
                 dynamic: bool = False,
                 opset: int = DEFAULT_OPSET,
-                cfg_options: Optional[dict] = None,
-                batch_size: int = 1) -> dict:
+                cfg_options: Optional[dict] = None) -> dict:
     """Export a segmentor or pose estimator to ONNX with our metadata.
 
     Args:
@@ -228,7 +224,6 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
         dynamic (bool): Make batch, H and W dynamic. Defaults to False.
         opset (int): ONNX opset. Defaults to 17.
         cfg_options (dict, optional): Config overrides. Defaults to None.
-        batch_size (int): Batch size traced. Defaults to 1.
 
     Returns:
         dict: The metadata stored under ``metadata_props['mmext_pixel']``.
@@ -245,7 +240,7 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
     shape = check_shape(shape)
     graph = ExportGraph(exportable(model)).eval()
     # the trace records shapes and ops, not values
-    x = torch.ones(batch_size, 3, *shape)
+    x = torch.ones(1, 3, *shape)
     inputs = (x, torch.zeros_like(x[:, :1]))[:len(graph.input_names)]
     hw = dict(heatmaps=('heatmap_height', 'heatmap_width'))
     axes = {

@@ -102,10 +102,11 @@ def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
     return dict(ops=ops, conv={k: dict(v) for k, v in conv.items()})
 
 
-def gemm_rates(threads: int, size: int = 1024, runs: int = 10) -> dict:
-    """``size`` and the GMAC/s of a ``size``-cubed fp32 matrix product in
-    ``onnxruntime`` and ``PyTorch`` (median of ``runs`` in turn, default 10;
-    ``size`` default 1024) on ``threads``: their convolutions' ceiling."""
+def gemm_rates(threads: int) -> dict:
+    """``size`` and the GMAC/s of a 1024-cubed fp32 matrix product in
+    ``onnxruntime`` and ``PyTorch`` (median of 10 in turn) on ``threads``:
+    the ceiling of their convolutions."""
+    size, runs = 1024, 10
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in 'ab')
     ends = [
@@ -152,7 +153,7 @@ def conv_ceiling(ort_profile: dict, ort_ratio: float) -> dict:
         ratio=ort_ratio * (conv_ms + other_ms) / profiled_ms)
 
 
-def format_profile(profile: dict, top: int = 12) -> str:
+def format_profile(profile: dict) -> str:
     """Time per operator type of both runtimes and the convolutions per
     kernel size (multiply-adds from onnxruntime's shapes)."""
     lines = []
@@ -160,7 +161,7 @@ def format_profile(profile: dict, top: int = 12) -> str:
                       ('PyTorch eager (one run, self time)',
                        profile['eager']['ops'])):
         total = sum(ops.values())
-        top_ops = sorted(ops.items(), key=lambda kv: -kv[1])[:top]
+        top_ops = sorted(ops.items(), key=lambda kv: -kv[1])[:12]
         lines += [
             f'{name}: {total:.1f} ms in operators', '',
             markdown_table(['operator', 'ms', 'share'],

@@ -163,8 +163,7 @@ def second_shape(shape: Sequence[int]) -> Tuple[int, int]:
 def verify_export(model: nn.Module,
                   onnx_file: str,
                   meta: dict,
-                  other_shape: Optional[Sequence[int]] = None,
-                  batch_size: int = 1) -> List[dict]:
+                  other_shape: Optional[Sequence[int]] = None) -> List[dict]:
     """:func:`verify_onnx` at the export size and at ``other_shape`` (a
     dynamic export: batch 2; else the model exported again at the runtime's
     padded size).
@@ -175,13 +174,9 @@ def verify_export(model: nn.Module,
         meta (dict): The export's metadata (:func:`export_onnx`).
         other_shape (Sequence[int], optional): Second size. Defaults to
             None (:func:`second_shape`).
-        batch_size (int): Images per batch at the export size. Defaults
-            to 1.
     """
     other = check_shape(other_shape or second_shape(meta['export_shape']))
-    results = [
-        verify_onnx(model, onnx_file, meta, meta['export_shape'], batch_size)
-    ]
+    results = [verify_onnx(model, onnx_file, meta, meta['export_shape'])]
     if meta['dynamic']:
         return results + [verify_onnx(model, onnx_file, meta, other, 2, 1)]
     padded = runtime.normalise(
@@ -189,9 +184,7 @@ def verify_export(model: nn.Module,
     with tempfile.TemporaryDirectory() as tmp:
         again = osp.join(tmp, 'other.onnx')
         meta = export_onnx(model, None, padded, again, False, meta['opset'])
-        return results + [
-            verify_onnx(model, again, meta, other, batch_size, 1)
-        ]
+        return results + [verify_onnx(model, again, meta, other, 1, 1)]
 
 
 def _failed(result: dict) -> List[str]:
