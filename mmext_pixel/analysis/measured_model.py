@@ -2,8 +2,9 @@
 them."""
 from typing import Optional, Sequence
 
+import mmengine
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmseg.structures import SegDataSample
 from torch import nn
 
@@ -20,6 +21,22 @@ def add_shape_arg(parser) -> None:
         metavar='SIZE',
         help='input height and width (one value: square input); default '
         '1024 2048 for segmentation, 256 192 for pose')
+
+
+def add_cfg_options_arg(parser, of: str = 'config') -> None:
+    """``--cfg-options key=value ...`` overriding settings of the ``of``."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help=f'override settings of the {of}, key=value (see mmengine)')
+
+
+def dump_results(result: dict, out: Optional[str]) -> None:
+    """``result`` as JSON to ``out`` (if given), announced."""
+    if out:
+        mmengine.dump(result, out, file_format='json', indent=2)
+        print(f'results written to {out}')
 
 
 def measured_network(cfg: Config,

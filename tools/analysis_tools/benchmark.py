@@ -5,14 +5,13 @@ image; ``--compare`` a second config in alternating runs, or ``--official``
 weights. How: ``mmext_pixel.analysis.latency``."""
 import argparse
 
-import mmengine
 import torch
-from mmengine.config import DictAction
 
 from mmext_pixel.analysis.latency import (format_official, format_summary,
                                           latency_against_official,
                                           latency_of_configs)
-from mmext_pixel.analysis.measured_model import add_shape_arg
+from mmext_pixel.analysis.measured_model import (add_cfg_options_arg,
+                                                 add_shape_arg, dump_results)
 from mmext_pixel.utils.run_config import load_config
 
 
@@ -46,11 +45,7 @@ def parse_args(argv=None):
         default=100,
         help='--official: timed runs of the millisecond GA rows')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config(s), key=value (see mmengine)')
+    add_cfg_options_arg(parser, 'config(s)')
     args = parser.parse_args(argv)
     if args.warmup < 0:
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
@@ -76,9 +71,7 @@ def main(argv=None):
         summary = latency_of_configs(paths, args.cfg_options, args.shape,
                                      args.warmup, args.runs, args.device)
         print(format_summary(summary))
-    if args.out:
-        mmengine.dump(summary, args.out, file_format='json', indent=2)
-        print(f'results written to {args.out}')
+    dump_results(summary, args.out)
     return summary
 
 

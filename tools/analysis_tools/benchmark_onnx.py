@@ -5,11 +5,10 @@ tables: docs/deployment.md."""
 import argparse
 from typing import Optional, Sequence
 
-import mmengine
 import torch
-from mmengine.config import DictAction
 
-from mmext_pixel.analysis.measured_model import add_shape_arg
+from mmext_pixel.analysis.measured_model import (add_cfg_options_arg,
+                                                 add_shape_arg, dump_results)
 from mmext_pixel.deployment.ort_latency import (format_ort_latency,
                                                 measure_ort_latency)
 from mmext_pixel.deployment.ort_profile import ORT_LEVELS, format_profile
@@ -64,11 +63,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='also time onnxruntime on the export quantised to int8 (static '
         'QDQ, calibrated on the benchmark input)')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f'--threads must be >= 1, got {args.threads}')
@@ -92,9 +87,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print(format_ort_latency(results))
     if args.profile:
         print('\n' + format_profile(results['profile']))
-    if args.out:
-        mmengine.dump(results, args.out, indent=2)
-        print(f'results written to {args.out}')
+    dump_results(results, args.out)
     return results
 
 

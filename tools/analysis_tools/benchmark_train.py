@@ -6,9 +6,8 @@ Gated-SCNN's boundary targets and dual-task loss as a fraction of the step.
 How: ``mmext_pixel.analysis.training_cost``."""
 import argparse
 
-import mmengine
-from mmengine.config import DictAction
-
+from mmext_pixel.analysis.measured_model import (add_cfg_options_arg,
+                                                 dump_results)
 from mmext_pixel.analysis.training_cost import format_report, training_cost
 
 
@@ -36,11 +35,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--no-memory', action='store_true', help='skip the peak memory')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config(s), key=value (see mmengine)')
+    add_cfg_options_arg(parser, 'config(s)')
     args = parser.parse_args(argv)
     if args.iters < 1 or args.warmup < 0:
         parser.error(f'--iters must be >= 1 and --warmup >= 0, got '
@@ -73,9 +68,7 @@ def main(argv=None):
         memory=not args.no_memory,
         cfg_options=args.cfg_options)
     print(format_report(result))
-    if args.out:
-        mmengine.dump(result, args.out, file_format='json', indent=2)
-        print(f'results written to {args.out}')
+    dump_results(result, args.out)
     return result
 
 

@@ -4,11 +4,9 @@ multiply-add is one FLOP); ``--by-operator`` adds HRNet's
 ``modelsummary.py`` convention. How: ``mmext_pixel.analysis.complexity``."""
 import argparse
 
-import mmengine
-from mmengine.config import DictAction
-
 from mmext_pixel.analysis.complexity import format_complexity, get_complexity
-from mmext_pixel.analysis.measured_model import add_shape_arg
+from mmext_pixel.analysis.measured_model import (add_cfg_options_arg,
+                                                 add_shape_arg, dump_results)
 from mmext_pixel.utils.run_config import load_config
 
 
@@ -18,11 +16,7 @@ def parse_args(argv=None):
         'estimator')
     parser.add_argument('config', help='config file path')
     add_shape_arg(parser)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
+    add_cfg_options_arg(parser)
     parser.add_argument(
         '--by-operator',
         action='store_true',
@@ -38,9 +32,7 @@ def main(argv=None):
     cfg.log_level = 'WARN'
     result = get_complexity(cfg, args.shape, by_operator=args.by_operator)
     print(format_complexity(args.config, result))
-    if args.out:
-        mmengine.dump(result, args.out, file_format='json', indent=2)
-        print(f'results written to {args.out}')
+    dump_results(result, args.out)
     return result
 
 

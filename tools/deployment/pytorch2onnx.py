@@ -7,8 +7,8 @@ import json
 import sys
 
 import torch
-from mmengine.config import DictAction
 
+from mmext_pixel.analysis.measured_model import add_cfg_options_arg
 from mmext_pixel.deployment.export import DEFAULT_OPSET, export_onnx
 from mmext_pixel.deployment.verify import format_check, verify_export
 from mmext_pixel.utils.model_builder import build_model
@@ -48,11 +48,7 @@ def parse_args(argv=None):
         metavar=('H', 'W'),
         help='second size of --verify (default: about 5/4 of --shape, not '
         'a multiple of 32)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 
