@@ -17,8 +17,9 @@ from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import SEG_SCOPE, input_shape, load_config
 
 from .measured_model import measured_network
-from .timing import (check_device, load_average, peak_memory, report_line,
-                     summarise, time_alternately, time_in_turn, where)
+from .timing import (check_device, load_average, peak_memory, ratios,
+                     report_line, summarise, time_alternately, time_in_turn,
+                     where)
 
 
 def latency_of_configs(paths: Sequence[str],
@@ -92,10 +93,8 @@ def latency_of_configs(paths: Sequence[str],
     if len(results) == 2:
         first, second = results
         summary['latency_ratio'] = second['mean_ms'] / first['mean_ms']
-        summary['latency_ratios'] = {
-            stat: second[f'{stat}_ms'] / first[f'{stat}_ms']
-            for stat in ('mean', 'median', 'min')
-        }
+        summary['latency_ratios'] = ratios(second, first,
+                                           ('mean', 'median', 'min'))
     return summary
 
 
@@ -192,15 +191,13 @@ def official_rows(cfg: Config,
 def exact_float32(fn: Callable[[], torch.Tensor]) -> torch.Tensor:
     """``fn()`` with TF32 off (it would round the sides' differences up to
     ~1e-3); the timing keeps the defaults."""
-    saved = (torch.backends.cudnn.allow_tf32,
-             torch.backends.cuda.matmul.allow_tf32)
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    saved = cudnn.allow_tf32, matmul.allow_tf32
+    cudnn.allow_tf32 = matmul.allow_tf32 = False
     try:
         return fn()
     finally:
-        (torch.backends.cudnn.allow_tf32,
-         torch.backends.cuda.matmul.allow_tf32) = saved
+        cudnn.allow_tf32, matmul.allow_tf32 = saved
 
 
 def latency_against_official(cfg: Config,
@@ -252,13 +249,10 @@ def latency_against_official(cfg: Config,
             stats = time_in_turn(
                 dict(ours=ours, official=official),
                 module_runs if row['module'] else runs, warmup)
-            result['rows'][name] = dict(
-                stats,
-                ratio_median=stats['ours']['median_ms'] /
-                stats['official']['median_ms'],
-                ratio_min=stats['ours']['min_ms'] /
-                stats['official']['min_ms'],
-                **diff)
+            ratio = ratios(stats['ours'], stats['official']).items()
+            result['rows'][name] = dict(stats,
+                                        **{f'ratio_{k}': v
+                                           for k, v in ratio}, **diff)
     result['load_average'] = dict(before=load_before, after=load_average())
     return result
 

@@ -2,7 +2,7 @@
 import resource
 import statistics
 import sys
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import psutil
 import torch
@@ -10,6 +10,8 @@ from torch.utils.benchmark import Measurement
 from torch.utils.benchmark.utils.common import TaskSpec
 
 from mmext_pixel.utils.timing import time_alternately
+
+STATS = ('median', 'min')
 
 
 def summarise(times_ms: List[float]) -> dict:
@@ -34,6 +36,11 @@ def time_in_turn(runners: Dict[str, Callable[[], object]],
     return {name: summarise(t) for name, t in times.items()}
 
 
+def ratios(num: dict, den: dict, stats: Sequence[str] = STATS) -> dict:
+    """Per statistic, ``num``'s summary over ``den``'s."""
+    return {s: num[f'{s}_ms'] / den[f'{s}_ms'] for s in stats}
+
+
 def check_device(device: str) -> None:
     """A clear error for a device that cannot be timed on."""
     if device not in ('cpu', 'cuda'):
@@ -42,10 +49,10 @@ def check_device(device: str) -> None:
         raise RuntimeError('--device cuda: no CUDA device is available')
 
 
-def report_line(name: str, stats: dict, unit: str = 'ms') -> str:
+def report_line(name: str, stats: dict) -> str:
     """One line of the tools' report: ``name median (min) ms``."""
-    return (f'{name:24s} median {stats["median_ms"]:10.2f} {unit}  '
-            f'min {stats["min_ms"]:10.2f} {unit}  ({stats["runs"]} runs)')
+    return (f'{name:24s} median {stats["median_ms"]:10.2f} ms  '
+            f'min {stats["min_ms"]:10.2f} ms  ({stats["runs"]} runs)')
 
 
 def load_average() -> Tuple[float, float, float]:

@@ -5,6 +5,7 @@ import copy
 import multiprocessing
 import os.path as osp
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -22,7 +23,7 @@ from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import SEG_SCOPE, load_config
 
 from .timing import (check_device, device_name, load_average, peak_memory,
-                     report_line, time_in_turn, where)
+                     ratios, report_line, time_in_turn, where)
 
 
 def step_settings(cfg: Config, batch: Optional[int],
@@ -161,31 +162,25 @@ def official_steps(cfg: Config, device: str, batch: int,
         synthetic_labels(batch, shape, head.num_classes)).long().to(device)
     opt = cfg.optim_wrapper.optimizer
     sgd = {k: opt.get(k, 0) for k in ('lr', 'momentum', 'weight_decay')}
-    ours_opt = torch.optim.SGD(head.parameters(), **sgd)
-    official_opt = torch.optim.SGD(params, **sgd)
-    loss_fn = head.loss_decode
-
-    def loss_of(logits):
-        logits = F.interpolate(
-            logits, shape, mode='bilinear', align_corners=True)
-        return loss_fn(logits, labels, ignore_index=255)
-
     inputs = [None] * head.in_index + [x]
 
-    def ours():
-        ours_opt.zero_grad()
-        loss_of(head(inputs)).backward()
-        ours_opt.step()
+    def sgd_step(forward, parameters, context=nullcontext):
+        optimizer = torch.optim.SGD(parameters, **sgd)
 
-    def theirs():
-        official_opt.zero_grad()
-        with batch_statistics():
-            loss = loss_of(official(x))
-        loss.backward()
-        official_opt.step()
+        def step():
+            optimizer.zero_grad()
+            with context():
+                logits = F.interpolate(
+                    forward(), shape, mode='bilinear', align_corners=True)
+            head.loss_decode(logits, labels, ignore_index=255).backward()
+            optimizer.step()
 
-    ours.parameters, theirs.parameters = list(head.parameters()), params
-    return dict(model=ours, baseline=theirs)
+        step.parameters = parameters
+        return step
+
+    return dict(
+        model=sgd_step(lambda: head(inputs), list(head.parameters())),
+        baseline=sgd_step(lambda: official(x), params, batch_statistics))
 
 
 def gscnn_extras(step) -> Dict[str, Callable[[], object]]:
@@ -276,11 +271,7 @@ def training_cost(config: str,
     for stats in (steps[k] for k in ('model', 'baseline') if k in steps):
         stats['images_per_s'] = 1000 * step_batch / stats['median_ms']
     if 'baseline' in steps:
-        result['ratios'] = {
-            stat:
-            steps['model'][f'{stat}_ms'] / steps['baseline'][f'{stat}_ms']
-            for stat in ('median', 'min')
-        }
+        result['ratios'] = ratios(steps['model'], steps['baseline'])
     if 'dual_task_loss' in steps:
         added = [
             a + b for a, b in zip(steps['boundary_targets']['times_ms'],

@@ -54,19 +54,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    result = training_cost(
-        args.config,
-        baseline=args.baseline,
-        official=args.official,
-        device=args.device,
-        amp=args.amp,
-        iters=args.iters,
-        warmup=args.warmup,
-        batch=args.batch,
-        shape=args.shape,
-        threads=args.threads,
-        memory=not args.no_memory,
-        cfg_options=args.cfg_options)
+    result = training_cost(args.config, args.baseline, args.official,
+                           args.device, args.amp, args.iters, args.warmup,
+                           args.batch, args.shape, args.threads,
+                           not args.no_memory, args.cfg_options)
     print(format_report(result))
     dump_results(result, args.out)
     return result
