@@ -273,8 +273,7 @@ def export_onnx(cfg_or_model: Union[str, Config, nn.Module],
             dims[1].dim_value = int(y.shape[1])
     meta = export_metadata(model, shape, dynamic, opset,
                            getattr(model, 'config_path', None))
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(meta)
+    onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(meta)})
     onnx.checker.check_model(proto)
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     onnx.save(proto, out)
