@@ -1,5 +1,5 @@
-"""A config's network and a random input, as the analysis tools measure
-them."""
+"""A config's network and a random input as the analysis tools measure
+them, and the measuring tools' shared options."""
 from typing import Optional, Sequence
 
 import mmengine
