@@ -154,7 +154,7 @@ def create_app(service: ModelService,
             data = await read_upload(request, service.max_bytes, body_timeout)
         except ImageError as e:
             headers = {'Connection': 'close'} if e.status == 408 else {}
-            return error(e.status, e.message, **headers)
+            return error(e.status, str(e), **headers)
         except ClientGone as e:
             client = request.client
             logger.warning('%s left %s',
