@@ -29,14 +29,8 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
 
 
 def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
-    """``items`` with a progress bar on stderr (tqdm's if installed: the
-    runtime does not depend on it).
-
-    Args:
-        items (Iterable): What to iterate over.
-        total (int, optional): Its length, if known.
-        desc (str): Label of the bar.
-    """
+    """``items`` with a progress bar labelled ``desc`` on stderr (tqdm's if
+    installed: the runtime does not depend on it)."""
     try:
         from tqdm import tqdm
     except ImportError:
@@ -62,11 +56,8 @@ def write_png(path: str, img: np.ndarray) -> None:
 
 
 def list_images(folder: str) -> Tuple[List[str], List[str]]:
-    """Image files of ``folder`` (sorted) and the other entries skipped.
-
-    Args:
-        folder (str): Folder to list (not recursively).
-    """
+    """Image files of ``folder`` (sorted, not recursive) and the other
+    entries, skipped; two images of one stem are an error."""
     images, skipped = [], []
     for name in sorted(os.listdir(folder)):
         path = osp.join(folder, name)
@@ -94,16 +85,7 @@ def infer_images(model: Segmenter,
                  show_dir: Optional[str],
                  with_labels: bool,
                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
-    """Label PNGs and overlays of image files.
-
-    Args:
-        model (Segmenter): The model.
-        paths (List[str]): Image files.
-        out (str, optional): Folder for label PNGs.
-        show_dir (str, optional): Folder for overlays.
-        with_labels (bool): Class names on the overlays.
-        max_pixels (int, optional): Refuse larger images (by their headers)
-            before decoding. Defaults to 8192 x 8192.
+    """Label PNGs and overlays of image files (arguments as :func:`run`'s).
     """
     items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
     for path in items:
@@ -120,15 +102,8 @@ def infer_images(model: Segmenter,
 
 def infer_video(model: Segmenter, path: str, out: Optional[str],
                 show_dir: Optional[str], with_labels: bool) -> int:
-    """Label PNGs of every frame and an overlay video; returns the frames.
-
-    Args:
-        model (Segmenter): The model.
-        path (str): Video file.
-        out (str, optional): Folder for the frames' label PNGs.
-        show_dir (str, optional): Folder for the overlay video.
-        with_labels (bool): Class names on the overlays.
-    """
+    """Label PNGs of every frame of a video and its overlay video
+    (arguments as :func:`run`'s); returns the frames."""
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         raise InferenceError(f'{path}: not a video opencv can open')
@@ -169,14 +144,9 @@ def infer_video(model: Segmenter, path: str, out: Optional[str],
 
 
 def make_folder(path: str, option: str, create: bool = True) -> None:
-    """Create an output folder (and its parents), or say why not.
-
-    Args:
-        path (str): The folder.
-        option (str): Its option, for the message.
-        create (bool): Create it; else only refuse a path that exists as
-            something else. Defaults to True.
-    """
+    """Create the output folder ``path`` of ``option`` (and its parents),
+    or say why not; without ``create`` (default True) only refuse a path
+    that exists as something else."""
     if osp.exists(path) and not osp.isdir(path):
         raise InferenceError(f'{path}: exists and is not a folder (given as '
                              f'{option})')
@@ -207,8 +177,8 @@ def run(model_path: str,
         threads (int, optional): onnxruntime threads. Defaults to None.
         providers (Sequence, optional): onnxruntime execution providers.
             Defaults to None (CPU).
-        max_pixels (int, optional): Refuse images of more pixels (by their
-            headers) before decoding. Defaults to 8192 x 8192; None: any.
+        max_pixels (int, optional): Refuse larger images by their headers.
+            Defaults to 8192 x 8192; None: any.
     """
     if not out and not show_dir:
         raise InferenceError('nothing to write: give --out and/or --show-dir')
@@ -283,13 +253,8 @@ def parse_args(argv: Optional[Sequence[str]] = None,
 
 def main(argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> None:
-    """Command-line entry point.
-
-    Args:
-        argv (Sequence[str], optional): Arguments. Defaults to sys.argv[1:].
-        prog (str, optional): Program name in messages. Defaults to the
-            script's name.
-    """
+    """Command-line entry point; ``prog`` names the program in messages
+    (default: the script's name)."""
     prog = prog or osp.basename(sys.argv[0])
     args = parse_args(argv, prog)
     try:

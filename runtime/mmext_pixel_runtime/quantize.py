@@ -33,22 +33,22 @@ def quantize_qdq(model_path: str,
                  calibrate_method=None,
                  skip_symbolic_shape: bool = False) -> Dict[str, int]:
     """onnxruntime's static int8 quantisation in QDQ format (per-channel
-    int8 weights, uint8 activations ranged on ``feeds``), after its
-    pre-processing: without its graph optimisation, convolutions whose bias
-    the exporter shares through an ``Identity`` stay in fp32.
+    int8 weights, uint8 activations) after its pre-processing, whose graph
+    optimisation quantises the convolutions whose bias the exporter shares
+    through an ``Identity``.
 
     Args:
         model_path (str): The fp32 model.
         feeds (Iterable[dict]): Calibration inputs, input name -> array.
         out_path (str): Where the int8 model goes.
-        calibrate_method (CalibrationMethod, optional): onnxruntime's
-            calibration; its default (MinMax) when None.
+        calibrate_method (CalibrationMethod, optional): Defaults to None
+            (onnxruntime's, MinMax).
         skip_symbolic_shape (bool): Pre-process with onnx's shape inference
             only. Defaults to False.
 
     Returns:
-        dict: ``quantized_convs`` (``QLinearConv`` nodes of the optimised
-        graph) and ``convs``.
+        dict: ``quantized_convs`` (``QLinearConv`` nodes once optimised)
+        and ``convs``.
     """
     import onnx
     import onnxruntime as ort
@@ -91,18 +91,16 @@ def quantize(model_path: str,
              calib_images: Sequence[str],
              out_path: str,
              method: str = 'minmax') -> dict:
-    """Quantise ``model_path`` to int8, calibrated on ``calib_images``.
+    """Quantise ``model_path`` to int8, calibrated on ``calib_images``
+    through its own preprocessing; the metadata is carried over with what
+    was done as its ``quantization`` entry, which is returned.
 
     Args:
         model_path (str): fp32 model from pytorch2onnx.py.
         calib_images (Sequence[str]): Image files for the activation ranges.
         out_path (str): Where the int8 model goes.
-        method (str): Calibration: 'minmax', 'entropy' or 'percentile'.
-            Defaults to 'minmax'.
-
-    Returns:
-        dict: What was done (``quantized_convs``, ``convs``, ...), also
-        stored in the model's metadata under ``quantization``.
+        method (str): 'minmax', 'entropy' or 'percentile'. Defaults to
+            'minmax'.
     """
     import onnx
     from onnxruntime.quantization import CalibrationMethod
@@ -119,19 +117,13 @@ def quantize(model_path: str,
         weights='int8 per channel',
         activations='uint8',
         calibration_images=len(calib_images))
-    calibrate = CalibrationMethod[METHODS[method]]
     feeds = (
-        feed for path in calib_images
-        for feed in model.network_feeds(decode_image(path)))
+        feed for path in calib_images for feed in model.network_feeds(path))
     # onnx shape inference is enough for convolutional graphs;
     # onnxruntime's symbolic one gives up on dynamic Resize sizes
     info.update(
-        quantize_qdq(
-            model_path,
-            feeds,
-            out_path,
-            calibrate_method=calibrate,
-            skip_symbolic_shape=True))
+        quantize_qdq(model_path, feeds, out_path,
+                     CalibrationMethod[METHODS[method]], True))
     # the metadata of the fp32 model, as the runtime reads it
     meta = dict(model.meta.raw, quantization=info)
     proto = onnx.load(out_path)
@@ -148,11 +140,12 @@ def evaluate(models: Dict[str, Segmenter],
              images: Sequence[str],
              labels_dir: str,
              ignore_index: int = 255) -> dict:
-    """mIoU of each model on ``images`` (mmseg's ``IoUMetric``: totals over
-    the images) and the pixels each agrees with the first model on.
+    """mIoU of each model of ``models`` (name -> model, the reference
+    first) on ``images`` as mmseg's ``IoUMetric`` (totals over the images),
+    and the share of pixels each agrees with the reference on.
 
     Args:
-        models (Dict[str, Segmenter]): Name to model, the reference first.
+        models (Dict[str, Segmenter]): The models.
         images (Sequence[str]): Image files.
         labels_dir (str): Folder of their label PNGs (same stems).
         ignore_index (int): Label to leave out. Defaults to 255.
@@ -232,12 +225,8 @@ def parse_args(argv: Optional[Sequence[str]] = None,
 
 def run(args: argparse.Namespace) -> dict:
     """Quantise (and evaluate) as the parsed command line asks, printing a
-    one-line summary (and one line per evaluated model).
-
-    Returns:
-        dict: ``quantization`` (the metadata entry) and, with
-        ``--eval-images``, ``eval`` (each model's scores).
-    """
+    line for each; returns ``quantization`` (the metadata entry) and, with
+    ``--eval-images``, ``eval`` (each model's scores)."""
     for path, what in ((args.model, 'model'), (args.calib, '--calib')):
         if not osp.exists(path):
             raise InferenceError(f'{path}: no such {what}')
@@ -272,14 +261,8 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> None:
-    """Command-line entry point: exits 0 after writing the int8 model,
-    with one line naming the program and the problem otherwise.
-
-    Args:
-        argv (Sequence[str], optional): Arguments. Defaults to sys.argv[1:].
-        prog (str, optional): Program name in messages. Defaults to the
-            script's name.
-    """
+    """Command-line entry point; ``prog`` names the program in messages
+    (default: the script's name)."""
     prog = prog or osp.basename(sys.argv[0])
     args = parse_args(argv, prog)
     try:
