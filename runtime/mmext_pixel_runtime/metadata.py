@@ -1,32 +1,29 @@
-"""The ``mmext_pixel`` metadata entry of an exported segmentation model.
-
-``tools/deployment/pytorch2onnx.py`` stores it as JSON under the ONNX model's
-``metadata_props['mmext_pixel']`` (docs/deployment.md, "Model metadata");
-:func:`read_metadata` checks it against the graph and returns it typed.
-"""
+"""The ``mmext_pixel`` metadata entry of an exported segmentation model:
+JSON under the ONNX model's ``metadata_props['mmext_pixel']`` (docs/
+deployment.md, "Model metadata"), checked and typed here."""
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 METADATA_KEY = 'mmext_pixel'
 FORMAT_VERSION = 1
-# the keys the runtime reads, with the type each must have
-SEG_KEYS = {
-    'format_version': int,
-    'task': str,
-    'inputs': list,
-    'outputs': list,
-    'num_classes': int,
-    'classes': list,
-    'palette': list,
-    'preprocess': dict,
-    'test_resize': (dict, type(None)),
-    'test_mode': str,
-    'crop_size': (list, type(None)),
-    'stride': (list, type(None)),
-    'align_corners': bool,
-    'canny': (dict, type(None)),
-}
+# the keys the runtime reads (in the order they are checked), with the type
+# each must have
+SEG_KEYS = dict(
+    format_version=int,
+    task=str,
+    inputs=list,
+    outputs=list,
+    num_classes=int,
+    classes=list,
+    palette=list,
+    preprocess=dict,
+    test_resize=(dict, type(None)),
+    test_mode=str,
+    crop_size=(list, type(None)),
+    stride=(list, type(None)),
+    align_corners=bool,
+    canny=(dict, type(None)))
 PREPROCESS_KEYS = ('mean', 'std', 'bgr_to_rgb', 'pad_val', 'size_divisor',
                    'pad_size')
 
@@ -37,17 +34,10 @@ class InferenceError(Exception):
 
 @dataclass(frozen=True)
 class Preprocess:
-    """``SegDataPreProcessor`` as exported.
-
-    Args:
-        mean (Sequence[float], optional): Per-channel mean (after the channel
-            flip); None leaves the values unnormalised.
-        std (Sequence[float], optional): Per-channel std.
-        bgr_to_rgb (bool): Flip BGR input to RGB.
-        pad_val (float): Padding value.
-        size_divisor (int, optional): Pad H and W to multiples of it.
-        pad_size (Tuple[int, int], optional): Pad to at least (H, W).
-    """
+    """``SegDataPreProcessor`` as exported: ``mean`` and ``std`` per
+    channel after the flip ``bgr_to_rgb`` (None: not normalised), the
+    padding value, and padding to multiples of ``size_divisor`` or to at
+    least ``pad_size`` (H, W)."""
     mean: Optional[Tuple[float, ...]]
     std: Optional[Tuple[float, ...]]
     bgr_to_rgb: bool
@@ -58,26 +48,17 @@ class Preprocess:
 
 @dataclass(frozen=True)
 class TestResize:
-    """The test pipeline's ``Resize`` step.
-
-    Args:
-        scale (Tuple[int, int]): Target (w, h).
-        keep_ratio (bool): mmcv's ``imrescale`` rule instead of an exact size.
-    """
+    """The test pipeline's ``Resize`` to ``scale`` (w, h); ``keep_ratio``:
+    mmcv's ``imrescale`` rule instead of that exact size."""
     scale: Tuple[int, int]
     keep_ratio: bool
 
 
 @dataclass(frozen=True)
 class Canny:
-    """Gated-SCNN's Canny input.
-
-    Args:
-        low (float): Lower hysteresis threshold.
-        high (float): Upper hysteresis threshold.
-        mode (str): 'image' (the de-normalised image, scaled to [0, 1]) or
-            'official' (the normalised input cast to uint8).
-    """
+    """Gated-SCNN's Canny input: hysteresis thresholds, and the ``mode``
+    'image' (of the de-normalised image, scaled to [0, 1]) or 'official'
+    (of the normalised input cast to uint8)."""
     low: float
     high: float
     mode: str
@@ -85,25 +66,12 @@ class Canny:
 
 @dataclass(frozen=True)
 class ModelMeta:
-    """What an exported segmentation model needs around its graph.
-
-    Args:
-        num_classes (int): Output channels of the logits.
-        classes (Tuple[str, ...]): Class names.
-        palette (Tuple[Tuple[int, int, int], ...]): RGB colour per class.
-        inputs (Tuple[str, ...]): Graph input names (image, then Canny).
-        outputs (Tuple[str, ...]): Graph output names (logits first).
-        preprocess (Preprocess): The data preprocessor.
-        test_resize (TestResize, optional): The test pipeline's Resize.
-        test_mode (str): 'whole' or 'slide'.
-        crop_size (Tuple[int, int], optional): Slide crops (H, W).
-        stride (Tuple[int, int], optional): Slide stride (H, W).
-        align_corners (bool): The head's ``align_corners`` for resizing the
-            logits back.
-        canny (Canny, optional): Gated-SCNN's Canny input, else None.
-        config (str, optional): The config the model was exported from.
-        raw (dict): The metadata as stored.
-    """
+    """What an exported segmentation model needs around its graph: its
+    classes and RGB palette, graph inputs (image, then Canny) and outputs
+    (logits first), preprocessing, test ``Resize``, ``test_mode`` ('whole'
+    or 'slide', with crop size and stride (H, W)), the head's
+    ``align_corners``, the Canny input (None for other models), the config
+    exported from, and ``raw``: the metadata as stored."""
     num_classes: int
     classes: Tuple[str, ...]
     palette: Tuple[Tuple[int, int, int], ...]
@@ -132,12 +100,8 @@ def _pair(value: Optional[Sequence]) -> Optional[Tuple[int, int]]:
 
 
 def parse_metadata(text: str, model_path: str) -> dict:
-    """The metadata JSON as a dict, its keys and types checked.
-
-    Args:
-        text (str): The stored JSON.
-        model_path (str): The ONNX file (named in errors).
-    """
+    """The stored metadata JSON ``text`` of ``model_path`` as a dict, its
+    keys and types checked."""
     try:
         meta = json.loads(text)
     except ValueError as e:
@@ -189,17 +153,9 @@ def _problem(meta: Any) -> Optional[str]:
 
 def check_graph(meta: dict, model_path: str, graph_inputs: List[str],
                 graph_outputs: List[str], out_channels: Optional[int]) -> None:
-    """The metadata agrees with the graph: input and output names, and the
-    class count with the logits' channels.
-
-    Args:
-        meta (dict): From :func:`parse_metadata`.
-        model_path (str): The ONNX file (named in errors).
-        graph_inputs (List[str]): The graph's input names.
-        graph_outputs (List[str]): The graph's output names.
-        out_channels (int, optional): Channels of the logits output; None
-            when the graph leaves them symbolic (checked at the first run).
-    """
+    """The metadata of :func:`parse_metadata` agrees with the graph's
+    input and output names and the channels of its logits (None where they
+    are symbolic, checked at the first run)."""
     for name in meta['inputs']:
         if name not in graph_inputs:
             raise InferenceError(
@@ -214,14 +170,8 @@ def check_graph(meta: dict, model_path: str, graph_inputs: List[str],
 
 
 def check_class_count(meta: dict, model_path: str, channels: int) -> None:
-    """``num_classes``, ``classes`` and ``palette`` all count the logits'
-    ``channels``.
-
-    Args:
-        meta (dict): From :func:`parse_metadata`.
-        model_path (str): The ONNX file (named in errors).
-        channels (int): Channels of the graph's logits.
-    """
+    """``num_classes``, ``classes`` and ``palette`` of the metadata all
+    count the ``channels`` of the graph's logits."""
     said = ', '.join(
         text.format(count)
         for text, count in (('num_classes={}', meta['num_classes']),
@@ -237,10 +187,7 @@ def check_class_count(meta: dict, model_path: str, channels: int) -> None:
 
 
 def to_model_meta(meta: dict) -> ModelMeta:
-    """:class:`ModelMeta` of a checked metadata dict.
-
-    Args:
-        meta (dict): From :func:`parse_metadata`.
+    """:class:`ModelMeta` of a metadata dict from :func:`parse_metadata`.
     """
     pre, resize, canny = meta['preprocess'], meta['test_resize'], meta['canny']
 
