@@ -1,20 +1,15 @@
 """``mmext-pixel-serve``: an exported segmentation model over HTTP (FastAPI on
 uvicorn, ``pip install mmext-pixel-runtime[serve]``).
 
-- ``POST /predict``: an image as the raw body or a multipart form's file;
-  answers the uint8 label PNG, or with ``?format=json`` (or ``Accept:
-  application/json``) each class's share and label place, the overlay and
-  labels as base64 PNGs and the latency;
-- ``GET /model``: the metadata (an int8 model's ``quantization`` too) and
-  the limits; ``GET /health``: ``ok``, or ``full`` (503); ``GET /``: a page.
-
-A body is read first (within ``--body-timeout``, on one of
-``--max-connections``, ``--max-connections-per-client`` per address, and
-within its share of ``--max-bodies``), and only then takes one of the
-``--workers`` + ``--queue`` slots, so a slow upload holds none: none left is
-503 with ``Retry-After``. Too large is 413 (bytes, or pixels from the
-headers), other formats 415, damaged images 422, a stalled body 408; every
-error is JSON ``{"error": ...}``.
+``POST /predict`` takes an image (raw body or a form's file) and answers the
+label PNG, or with ``?format=json`` (or ``Accept: application/json``) class
+shares and places, overlay and labels as base64 PNGs and the latency. ``GET
+/model``: metadata and limits; ``GET /health``: ``ok`` or ``full`` (503);
+``GET /``: a page. A body is read first (within its deadline, connection
+bounds and share of ``--max-bodies``), and only then takes a slot, so a slow
+upload holds none. Errors are JSON ``{"error": ...}``: 503 with
+``Retry-After`` when full, 413 too large (bytes, or pixels from the headers),
+415 other formats, 422 damaged, 408 a stalled body.
 """
 import argparse
 import asyncio
@@ -34,7 +29,8 @@ try:
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-    from .protocol import ClientGone, guarded_protocol, read_upload
+    from .protocol import (ClientGone, client_name, guarded_protocol,
+                           read_upload)
 except ImportError as e:  # the optional extra is missing
     raise ImportError(f'{e}; the server needs the "serve" extra: pip install '
                       '"mmext-pixel-runtime[serve]"') from None
@@ -49,6 +45,8 @@ CONNECTION_BYTES = 128 << 10
 
 
 def error(status: int, message: str, **headers: str) -> JSONResponse:
+    if status == 408:  # the rest of a stalled body is never read
+        headers['Connection'] = 'close'
     return JSONResponse(
         dict(error=message, status=status),
         status_code=status,
@@ -63,20 +61,17 @@ def create_app(service: ModelService,
 
     Args:
         service (ModelService): The model.
-        limits (dict, optional): More limits for ``GET /model`` (the
-            connection limits, the memory figures). Defaults to None.
-        body_timeout (float): Seconds to receive a request body. Defaults
-            to 60.
-        body_budget (int, optional): Bytes of request bodies held at once
-            (each counted at its ``Content-Length``, or the largest upload
-            without one; twice for a form). Defaults to None (16 of the
-            largest uploads).
+        limits (dict, optional): More limits for ``GET /model``. Defaults to
+            None.
+        body_timeout (float): Seconds to receive a body. Defaults to 60.
+        body_budget (int, optional): Bytes of bodies held at once (each at
+            its ``Content-Length``, else the largest upload; a form twice).
+            Defaults to None (16 of the largest uploads).
     """
+    name = osp.basename(service.model_path)
     app = FastAPI(
         title='mmext_pixel segmentation',
-        description=f'{osp.basename(service.model_path)}: '
-        f'{service.meta.num_classes} classes')
-    name = osp.basename(service.model_path)
+        description=f'{name}: {service.meta.num_classes} classes')
     if body_budget is None:
         body_budget = 16 * service.max_bytes
     with open(PAGE, encoding='utf-8') as f:
@@ -153,13 +148,9 @@ def create_app(service: ModelService,
             # the body first: a slow upload holds no slot
             data = await read_upload(request, service.max_bytes, body_timeout)
         except ImageError as e:
-            headers = {'Connection': 'close'} if e.status == 408 else {}
-            return error(e.status, str(e), **headers)
+            return error(e.status, str(e))
         except ClientGone as e:
-            client = request.client
-            logger.warning('%s left %s',
-                           '%s:%d' % tuple(client) if client else 'a client',
-                           e)
+            logger.warning('%s left %s', client_name(request.client), e)
             return Response(status_code=499)
         if service.full:
             return busy(
@@ -253,8 +244,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def report_memory(args: argparse.Namespace, service: ModelService,
                   limits: dict) -> None:
-    """Print the memory ceiling (one request's peak derived from the model
-    unless ``--request-peak-mb`` gives it) and add it to ``limits``."""
+    """Print the memory ceiling and add it to ``limits``."""
     if args.request_peak_mb:
         peak, how = int(args.request_peak_mb * MIB), 'as given'
     else:

@@ -18,19 +18,17 @@ from .segmenter import Segmenter
 
 class ModelService:
     """``workers`` onnxruntime sessions, one request at a time each, and the
-    admission limit.
+    admission count.
 
     Args:
         model_path (str): The ONNX file.
-        workers (int): Sessions, i.e. requests inferred at once.
-            Defaults to 1.
-        threads (int, optional): onnxruntime intra-op threads per session.
-            Defaults to None (the CPU count divided by ``workers``).
-        queue_size (int): Requests that may wait for a session; more are
-            answered 503. Defaults to 8.
+        workers (int): Requests inferred at once. Defaults to 1.
+        threads (int, optional): Intra-op threads per session. Defaults to
+            None (the CPU count divided by ``workers``).
+        queue_size (int): Requests that may wait for a session (more get
+            503). Defaults to 8.
         max_bytes (int): Largest upload. Defaults to 20 MiB.
-        max_pixels (int): Largest image (width x height). Defaults to
-            4096 x 4096.
+        max_pixels (int): Largest image. Defaults to 4096 x 4096.
         providers (Sequence, optional): onnxruntime execution providers.
             Defaults to None (CPU).
     """
@@ -87,9 +85,9 @@ class ModelService:
 
     def run(self, data: bytes, fmt: str, with_labels: bool,
             start: float) -> Tuple[bytes, str, float]:
-        """One request's work, in a worker thread: the answer's body (the
-        label PNG, or :meth:`answer` for ``fmt='json'``), its media type and
-        the inference ms; ``start`` is the ``perf_counter()`` at arrival."""
+        """One request's work in a worker thread: the answer's body (label
+        PNG, or :meth:`answer`'s JSON), media type and inference ms; ``start``
+        is the ``perf_counter()`` at arrival."""
         if not data:
             raise ImageError(422, 'the upload is empty')
         img = decode(
@@ -118,15 +116,8 @@ class ModelService:
 
     def answer(self, labels: np.ndarray, overlay_png: bytes, infer_ms: float,
                latency_ms: float) -> bytes:
-        """The JSON of a ``format=json`` answer, built around the base64
-        PNGs so that each is copied once.
-
-        Args:
-            labels (np.ndarray): The label map.
-            overlay_png (bytes): The overlay's PNG in base64.
-            infer_ms (float): The inference time.
-            latency_ms (float): The request's time in the server so far.
-        """
+        """The JSON of a ``format=json`` answer for a label map, built around
+        the base64 PNGs (the overlay's given) so that each is copied once."""
         meta = self.meta
         h, w = labels.shape
         counts = label_counts(labels)
