@@ -3,7 +3,7 @@ JSON under the ONNX model's ``metadata_props['mmext_pixel']`` (docs/
 deployment.md, "Model metadata"), checked and typed here."""
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 METADATA_KEY = 'mmext_pixel'
 FORMAT_VERSION = 1
@@ -149,24 +149,6 @@ def _problem(meta: Any) -> Optional[str]:
     if not meta['outputs']:
         return 'the metadata names no outputs'
     return None
-
-
-def check_graph(meta: dict, model_path: str, graph_inputs: List[str],
-                graph_outputs: List[str], out_channels: Optional[int]) -> None:
-    """The metadata of :func:`parse_metadata` agrees with the graph's
-    input and output names and the channels of its logits (None where they
-    are symbolic, checked at the first run)."""
-    for name in meta['inputs']:
-        if name not in graph_inputs:
-            raise InferenceError(
-                f'{model_path}: the metadata names the input {name!r}, the '
-                f'graph has {graph_inputs}')
-    if meta['outputs'][0] not in graph_outputs:
-        raise InferenceError(
-            f'{model_path}: the metadata names the outputs '
-            f'{meta["outputs"]}, the graph has {graph_outputs}')
-    if out_channels is not None:
-        check_class_count(meta, model_path, out_channels)
 
 
 def check_class_count(meta: dict, model_path: str, channels: int) -> None:

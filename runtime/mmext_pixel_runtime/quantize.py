@@ -110,7 +110,8 @@ def quantize(model_path: str,
                              f'{", ".join(METHODS)}')
     if not calib_images:
         raise InferenceError('no calibration images')
-    model = Segmenter(model_path, threads=None)
+    model = Segmenter(model_path)  # a model the runtime cannot run stops here
+    os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
     info = dict(
         method=method,
         format='QDQ',
@@ -238,8 +239,6 @@ def run(args: argparse.Namespace) -> dict:
         raise InferenceError(f'{args.out}: --out would overwrite the '
                              'fp32 model')
     calib: List[str] = list_images(args.calib)[0][:args.num]
-    Segmenter(args.model)  # a model the runtime cannot run stops here
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     info = quantize(args.model, calib, args.out, args.method)
     print(f'{args.out}: {info["quantized_convs"]} of {info["convs"]} '
           f'convolutions in int8, calibrated ({args.method}) on '

@@ -14,8 +14,8 @@ import onnxruntime as ort
 
 from .image_header import decode
 from .metadata import (METADATA_KEY, InferenceError, ModelMeta, Preprocess,
-                       TestResize, check_class_count, check_graph,
-                       parse_metadata, to_model_meta)
+                       TestResize, check_class_count, parse_metadata,
+                       to_model_meta)
 from .overlay import draw_overlay
 from .postprocess import label_counts, resize_bilinear, upsample_argmax
 
@@ -61,11 +61,20 @@ def read_metadata(model_path: str,
             f'keys: {sorted(props) or "none"}); export the model with '
             'tools/deployment/pytorch2onnx.py')
     meta = parse_metadata(props[METADATA_KEY], model_path)
+    inputs = [i.name for i in session.get_inputs()]
     shapes = {o.name: o.shape for o in session.get_outputs()}
-    shape = shapes.get(meta['outputs'][0], ())
-    check_graph(
-        meta, model_path, [i.name for i in session.get_inputs()], list(shapes),
-        shape[1] if len(shape) == 4 and isinstance(shape[1], int) else None)
+    for name in meta['inputs']:
+        if name not in inputs:
+            raise InferenceError(f'{model_path}: the metadata names the input '
+                                 f'{name!r}, the graph has {inputs}')
+    if meta['outputs'][0] not in shapes:
+        raise InferenceError(
+            f'{model_path}: the metadata names the outputs '
+            f'{meta["outputs"]}, the graph has {list(shapes)}')
+    shape = shapes[meta['outputs'][0]]
+    if len(shape) == 4 and isinstance(shape[1], int):
+        # symbolic channels are checked at the first run
+        check_class_count(meta, model_path, shape[1])
     return to_model_meta(meta)
 
 
