@@ -1,15 +1,8 @@
 """Throughput and latency of ``mmext-pixel-serve`` against the in-process
-``Segmenter`` on the same images, at 1, 2 and 4 concurrent clients.
-
-    python tools/analysis_tools/benchmark_serve.py MODEL.onnx IMAGES
-        [--clients 1 2 4] [--requests 40] [--workers 1 2] [--threads T]
-        [--out RESULT.json]
-
-IMAGES: an image or a folder of them (cycled through). Prints requests/s and
-the p50 and p99 latency (ms) per backend and client count; every response
-is checked against the in-process labels. Needs the runtime's ``serve``
-extra (``pip install -e "./runtime[serve]"``). How:
-``mmext_pixel.analysis.serve_load``.
+``Segmenter`` on the same images (cycled through), at 1, 2 and 4 concurrent
+clients: requests/s and the p50 and p99 latency (ms) per backend and client
+count, every response checked against the in-process labels
+(``mmext_pixel.analysis.serve_load``).
 """
 import argparse
 import os
@@ -40,10 +33,9 @@ def serve_load_table(rows: List[dict]) -> str:
         ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms'])
     table.set_style(TableStyle.MARKDOWN)
     table.align, table.align['backend'] = 'r', 'l'
-    table.add_rows([[
-        r['backend'], r['clients'], f'{r["rps"]:.1f}', f'{r["p50_ms"]:.1f}',
-        f'{r["p99_ms"]:.1f}'
-    ] for r in rows])
+    table.add_rows([[r['backend'], r['clients']] +
+                    [f'{r[k]:.1f}' for k in ('rps', 'p50_ms', 'p99_ms')]
+                    for r in rows])
     return table.get_string()
 
 
