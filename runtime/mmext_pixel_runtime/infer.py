@@ -1,14 +1,13 @@
-"""``mmext-pixel-infer`` (``tools/deployment/onnx_infer.py`` in a checkout):
-segment an image, a folder of images (not recursive; other files are listed
-as skipped) or a video. ``--out`` gets a uint8 label PNG per image, named by
-its stem (a video's ``DIR/<video stem>/<frame index>.png``); ``--show-dir``
-the overlay as mmseg's ``SegLocalVisualizer`` draws it (a video's as
-``<video stem>.mp4`` at its frame rate).
-"""
+"""``mmext-pixel-infer`` (``tools/deployment/onnx_infer.py``): segment an
+image, a folder of images or a video. ``--out`` gets a uint8 label PNG per
+image, named by its stem (a video's ``<stem>/<frame index>.png``);
+``--show-dir`` the overlay as mmseg's ``SegLocalVisualizer`` draws it (a
+video's as ``<stem>.mp4`` at its frame rate)."""
 import argparse
 import os
 import os.path as osp
 import sys
+from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
@@ -47,10 +46,8 @@ def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
 
 def write_png(path: str, img: np.ndarray) -> None:
     """Write ``img``, uint8 (H, W) or BGR (H, W, 3), as PNG to ``path``."""
-    data = encode_png(img)
     try:
-        with open(path, 'wb') as f:
-            f.write(data)
+        Path(path).write_bytes(encode_png(img))
     except OSError as e:
         raise InferenceError(f'{path}: cannot write ({e})') from None
 
@@ -71,11 +68,10 @@ def list_images(folder: str) -> Tuple[List[str], List[str]]:
     stems: Dict[str, str] = {}
     for path in images:
         stem = osp.splitext(osp.basename(path))[0]
-        if stem in stems:
+        if stems.setdefault(stem, path) != path:
             raise InferenceError(
                 f'{path} and {stems[stem]} would write the same output '
                 f'{stem}.png')
-        stems[stem] = path
     return images, skipped
 
 
