@@ -52,15 +52,14 @@ def quantize_qdq(model_path: str,
     """
     import onnx
     import onnxruntime as ort
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+    from onnxruntime.quantization import (CalibrationDataReader,
+                                          CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Feeds(CalibrationDataReader):
         get_next = functools.partial(next, iter(feeds), None)
 
-    options = {} if calibrate_method is None else dict(
-        calibrate_method=calibrate_method)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = osp.join(tmp, 'prepared.onnx')
         quant_pre_process(
@@ -73,7 +72,7 @@ def quantize_qdq(model_path: str,
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            **options)
+            calibrate_method=calibrate_method or CalibrationMethod.MinMax)
         session_options = ort.SessionOptions()
         session_options.graph_optimization_level = \
             ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED

@@ -17,6 +17,7 @@ import logging
 import os.path as osp
 import sys
 import time
+from pathlib import Path
 from typing import Optional, Sequence
 
 from .cli import DefaultsHelpFormatter, check_bounds
@@ -37,7 +38,7 @@ except ImportError as e:  # the optional extra is missing
 
 __all__ = ['ModelService', 'create_app', 'main']
 
-PAGE = osp.join(osp.dirname(osp.abspath(__file__)), 'page.html')
+PAGE = Path(__file__).with_name('page.html')
 logger = logging.getLogger('mmext_pixel_runtime.server')
 # an open connection's buffers at most (h11's 16 KiB of incomplete headers,
 # uvicorn's 64 KiB read-ahead of a body) and its objects
@@ -74,8 +75,7 @@ def create_app(service: ModelService,
         description=f'{name}: {service.meta.num_classes} classes')
     if body_budget is None:
         body_budget = 16 * service.max_bytes
-    with open(PAGE, encoding='utf-8') as f:
-        page = f.read()
+    page = PAGE.read_text(encoding='utf-8')
 
     def busy(message: str, **headers: str) -> JSONResponse:
         return error(503, message, **headers,
