@@ -27,6 +27,7 @@ from .metadata import InferenceError
 from .service import ModelService
 
 try:
+    import uvicorn
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
@@ -78,8 +79,10 @@ def create_app(service: ModelService,
     page = PAGE.read_text(encoding='utf-8')
 
     def busy(message: str, **headers: str) -> JSONResponse:
-        return error(503, message, **headers,
-                     **{'Retry-After': str(service.retry_after())})
+        return error(503, message, **headers, **retry())
+
+    def retry() -> dict:
+        return {'Retry-After': str(service.retry_after())}
 
     @app.get('/', response_class=HTMLResponse)
     async def index() -> HTMLResponse:
@@ -88,15 +91,10 @@ def create_app(service: ModelService,
     @app.get('/health')
     async def health() -> JSONResponse:
         full = service.full
-        return JSONResponse(
-            dict(
-                status='full' if full else 'ok',
-                model=name,
-                in_flight=service.in_flight,
-                capacity=service.capacity),
-            status_code=503 if full else 200,
-            headers={'Retry-After': str(service.retry_after())}
-            if full else None)
+        state = dict(status='full' if full else 'ok', model=name)
+        state.update(in_flight=service.in_flight, capacity=service.capacity)
+        return JSONResponse(state, 503 if full else 200,
+                            retry() if full else None)
 
     @app.get('/model')
     async def model() -> dict:
@@ -275,15 +273,10 @@ def report_memory(args: argparse.Namespace, service: ModelService,
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    import uvicorn
     try:
-        service = ModelService(
-            args.model,
-            workers=args.workers,
-            threads=args.threads,
-            queue_size=args.queue,
-            max_bytes=int(args.max_upload_mb * MIB),
-            max_pixels=args.max_pixels)
+        service = ModelService(args.model, args.workers,
+                               args.threads, args.queue,
+                               int(args.max_upload_mb * MIB), args.max_pixels)
     except InferenceError as e:
         sys.exit(f'mmext-pixel-serve: error: {e}')
     limits = dict(
