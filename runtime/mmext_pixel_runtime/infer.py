@@ -13,14 +13,12 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from . import image_header
 from .cli import DefaultsHelpFormatter, check_bounds
+from .image_header import FORMATS, IMAGE_EXTS
 from .metadata import InferenceError
 from .overlay import encode_png
 from .segmenter import Segmenter, decode_image
 
-# the image formats the server takes too (see image_header)
-IMAGE_EXTS = image_header.IMAGE_EXTS
 # 8192 x 8192: a local file may be larger than what the server takes
 DEFAULT_MAX_PIXELS = 1 << 26
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
@@ -215,7 +213,7 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         prog=prog,
         description='Segment images or a video with an exported ONNX model '
         '(onnxruntime, numpy, opencv and Pillow only). Images: '
-        f'{", ".join(image_header.FORMATS)} ({" ".join(IMAGE_EXTS)}).',
+        f'{", ".join(FORMATS)} ({" ".join(IMAGE_EXTS)}).',
         formatter_class=DefaultsHelpFormatter)
     parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
     parser.add_argument(

@@ -1,13 +1,10 @@
 """The memory of one ``mmext-pixel-serve`` request at the pixel limit, for
-the worst case the server prints at start: the network's part (onnxruntime's
-arena, input and logits) measured at two small inputs and extrapolated
-linearly to the largest one the limit lets through, the rest counted per
-image pixel from the request path.
+the worst case the server prints at start: the network's part measured at two
+small inputs and extrapolated linearly, the rest counted per image pixel.
 
-The peak is the kernel's resident high-water mark ``VmHWM``, reset through
-``/proc/self/clear_refs``: psutil reads neither, and ``getrusage``'s maximum
-cannot be reset (and counts the process before its ``exec``).
-"""
+The peak is the kernel's ``VmHWM``, reset through ``/proc/self/clear_refs``:
+psutil reads neither, and ``getrusage``'s maximum cannot be reset (and counts
+the process before its ``exec``)."""
 import gc
 import math
 from typing import Dict, Tuple

@@ -1,12 +1,7 @@
 """``mmext-pixel-quantize``: static int8 quantisation of an exported
-segmentation model, calibrated on images through the model's own
-preprocessing (``pip install mmext-pixel-runtime[quantize]`` for onnx).
-
-The ``mmext_pixel`` metadata is carried over with a ``quantization`` entry,
-so the runtime runs the int8 model as the fp32 one. ``--eval-images`` and
-``--eval-labels`` report the fp32 and int8 mIoU (mmseg's ``IoUMetric``) and
-the pixels on which the two agree.
-"""
+segmentation model (``pip install mmext-pixel-runtime[quantize]``), which the
+runtime then runs as the fp32 one; ``--eval-images`` and ``--eval-labels``
+report both models' mIoU and the pixels on which they agree."""
 import argparse
 import functools
 import json
