@@ -95,8 +95,8 @@ class ModelMeta:
         return json.loads(json.dumps(fields))  # tuples as lists
 
 
-def _pair(value: Optional[Sequence]) -> Optional[Tuple[int, int]]:
-    return None if value is None else tuple(int(v) for v in value)
+def _tuple(values: Optional[Sequence], kind: type = int) -> Optional[tuple]:
+    return None if values is None else tuple(kind(v) for v in values)
 
 
 def parse_metadata(text: str, model_path: str) -> dict:
@@ -172,10 +172,6 @@ def to_model_meta(meta: dict) -> ModelMeta:
     """:class:`ModelMeta` of a metadata dict from :func:`parse_metadata`.
     """
     pre, resize, canny = meta['preprocess'], meta['test_resize'], meta['canny']
-
-    def floats(values: Optional[Sequence]) -> Optional[Tuple[float, ...]]:
-        return None if values is None else tuple(float(v) for v in values)
-
     return ModelMeta(
         num_classes=int(meta['num_classes']),
         classes=tuple(str(c) for c in meta['classes']),
@@ -183,17 +179,17 @@ def to_model_meta(meta: dict) -> ModelMeta:
         inputs=tuple(meta['inputs']),
         outputs=tuple(meta['outputs']),
         preprocess=Preprocess(
-            mean=floats(pre['mean']),
-            std=floats(pre['std']),
+            mean=_tuple(pre['mean'], float),
+            std=_tuple(pre['std'], float),
             bgr_to_rgb=bool(pre['bgr_to_rgb']),
             pad_val=float(pre['pad_val']),
             size_divisor=int(pre['size_divisor'] or 0) or None,
-            pad_size=_pair(pre['pad_size'])),
+            pad_size=_tuple(pre['pad_size'])),
         test_resize=None if resize is None else TestResize(
-            _pair(resize['scale']), bool(resize['keep_ratio'])),
+            _tuple(resize['scale']), bool(resize['keep_ratio'])),
         test_mode=meta['test_mode'],
-        crop_size=_pair(meta['crop_size']),
-        stride=_pair(meta['stride']),
+        crop_size=_tuple(meta['crop_size']),
+        stride=_tuple(meta['stride']),
         align_corners=meta['align_corners'],
         canny=None if canny is None else Canny(
             float(canny['low']), float(canny['high']), canny['mode']),
