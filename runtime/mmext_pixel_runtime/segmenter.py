@@ -30,13 +30,10 @@ def open_session(model_path: str,
     if not osp.isfile(model_path):
         raise InferenceError(f'{model_path}: no such model file')
     options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
+    options.intra_op_num_threads = threads or 0  # 0: onnxruntime's choice
+    providers = list(providers or ['CPUExecutionProvider'])
     try:
-        return ort.InferenceSession(
-            model_path,
-            options,
-            providers=list(providers or ['CPUExecutionProvider']))
+        return ort.InferenceSession(model_path, options, providers=providers)
     except Exception as e:  # onnxruntime raises its own exception types
         raise InferenceError(f'{model_path}: onnxruntime cannot load it '
                              f'({e})') from None

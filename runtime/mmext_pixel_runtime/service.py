@@ -90,12 +90,9 @@ class ModelService:
         is the ``perf_counter()`` at arrival."""
         if not data:
             raise ImageError(422, 'the upload is empty')
-        img = decode(
-            data,
-            'the upload',
-            self.max_pixels,
-            'this server takes at most',
-            complete=True)
+        # complete: a truncated PNG or JPEG is refused
+        img = decode(data, 'the upload', self.max_pixels,
+                     'this server takes at most', True)
         model = self.idle.get()
         try:
             begin = time.perf_counter()
