@@ -231,12 +231,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                  ('workers', 'threads', 'max_pixels', 'max_connections',
                   'max_connections_per_client', 'max_bodies'))
     check_bounds(parser, args, ('queue', ), 0)
-    check_bounds(
-        parser,
-        args, ('max_upload_mb', 'header_timeout', 'body_timeout', 'keep_alive',
-               'request_peak_mb'),
-        0,
-        strict=True)
+    check_bounds(parser, args,
+                 ('max_upload_mb', 'header_timeout', 'body_timeout',
+                  'keep_alive', 'request_peak_mb'), 0, True)  # strict
     return args
 
 
