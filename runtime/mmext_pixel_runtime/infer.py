@@ -252,13 +252,8 @@ def main(argv: Optional[Sequence[str]] = None,
     prog = prog or osp.basename(sys.argv[0])
     args = parse_args(argv, prog)
     try:
-        run(args.model,
-            args.input,
-            args.out,
-            args.show_dir,
-            not args.no_labels,
-            args.threads,
-            max_pixels=args.max_pixels)
+        run(args.model, args.input, args.out, args.show_dir,
+            not args.no_labels, args.threads, None, args.max_pixels)
     except InferenceError as e:
         sys.exit(f'{prog}: error: {e}')
 

@@ -50,9 +50,7 @@ def error(status: int, message: str, **headers: str) -> JSONResponse:
     if status == 408:  # the rest of a stalled body is never read
         headers['Connection'] = 'close'
     return JSONResponse(
-        dict(error=message, status=status),
-        status_code=status,
-        headers=headers or None)
+        dict(error=message, status=status), status, headers or None)
 
 
 def create_app(service: ModelService,

@@ -44,8 +44,7 @@ class ModelService:
         if threads is None:
             threads = max(1, (os.cpu_count() or 1) // workers)
         self.models: List[Segmenter] = [
-            Segmenter(model_path, providers=providers, threads=threads)
-            for _ in range(workers)
+            Segmenter(model_path, providers, threads) for _ in range(workers)
         ]
         self.meta = self.models[0].meta
         self.model_path = model_path
