@@ -185,6 +185,7 @@ def run(model_path: str,
     model = Segmenter(model_path, providers=providers, threads=threads)
     for folder, option in folders:
         make_folder(folder, option)
+    ext = osp.splitext(input_path)[1].lower()
     if osp.isdir(input_path):
         images, skipped = list_images(input_path)
         if skipped:
@@ -192,19 +193,17 @@ def run(model_path: str,
                 f'{input_path}: skipped {len(skipped)} entries that are '
                 f'not image files: {", ".join(skipped)}',
                 file=sys.stderr)
-        infer_images(model, images, out, show_dir, with_labels, max_pixels)
-        return
-    ext = osp.splitext(input_path)[1].lower()
-    if ext in VIDEO_EXTS:
+    elif ext in VIDEO_EXTS:
         infer_video(model, input_path, out, show_dir, with_labels)
+        return
     elif ext in IMAGE_EXTS:
-        infer_images(model, [input_path], out, show_dir, with_labels,
-                     max_pixels)
+        images = [input_path]
     else:
         raise InferenceError(
             f'{input_path}: unknown file type {ext or "(no extension)"!r}: '
             f'images are {", ".join(IMAGE_EXTS)}; videos are '
             f'{", ".join(VIDEO_EXTS)}')
+    infer_images(model, images, out, show_dir, with_labels, max_pixels)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None,

@@ -42,8 +42,7 @@ def quantize_qdq(model_path: str,
             only. Defaults to False.
 
     Returns:
-        dict: ``quantized_convs`` (``QLinearConv`` nodes once optimised)
-        and ``convs``.
+        dict: ``quantized_convs`` (``QLinearConv`` nodes) and ``convs``.
     """
     import onnx
     import onnxruntime as ort

@@ -1,15 +1,10 @@
 """``mmext-pixel-serve``: an exported segmentation model over HTTP (FastAPI on
-uvicorn, ``pip install mmext-pixel-runtime[serve]``).
+uvicorn, ``pip install mmext-pixel-runtime[serve]``): ``POST /predict``,
+``GET /model``, ``GET /health`` and a page at ``GET /`` (docs/deployment.md).
 
-``POST /predict`` takes an image (raw body or a form's file) and answers the
-label PNG, or with ``?format=json`` (or ``Accept: application/json``) class
-shares and places, overlay and labels as base64 PNGs and the latency. ``GET
-/model``: metadata and limits; ``GET /health``: ``ok`` or ``full`` (503);
-``GET /``: a page. A body is read first (within its deadline, connection
-bounds and share of ``--max-bodies``), and only then takes a slot, so a slow
-upload holds none. Errors are JSON ``{"error": ...}``: 503 with
-``Retry-After`` when full, 413 too large (bytes, or pixels from the headers),
-415 other formats, 422 damaged, 408 a stalled body.
+A body is read first (within its deadline, connection bounds and share of
+``--max-bodies``) and only then takes a slot, so a slow upload holds none.
+Errors are JSON ``{"error": ...}``.
 """
 import argparse
 import asyncio
