@@ -8,10 +8,8 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     not say it in words, unless it is required."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ''
-        if '(default' in text or not action.option_strings or \
-                action.required or action.default is argparse.SUPPRESS:
-            return text
+        if action.required or '(default' in (action.help or ''):
+            return action.help or ''
         return super()._get_help_string(action)
 
 
