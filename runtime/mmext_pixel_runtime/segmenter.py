@@ -189,8 +189,6 @@ class Segmenter:
             raise InferenceError(
                 f'{self.model_path}: {self.meta.num_classes} classes do not '
                 'fit a uint8 label PNG')
-        self.input_names = list(self.meta.inputs)
-        self.output_name = self.meta.outputs[0]
         # fixed (int) spatial sizes of an export without --dynamic
         dims = self.session.get_inputs()[0].shape
         self.fixed_hw = tuple(
@@ -206,14 +204,14 @@ class Segmenter:
                     f'{"HW"[axis]}={fixed}, this image needs {have} (its '
                     'test resize, padding or sliding window); export with '
                     '--dynamic')
-        feed = {self.input_names[0]: inputs}
+        feed = {self.meta.inputs[0]: inputs}
         if self.meta.canny is not None:
-            feed[self.input_names[1]] = canny_input(inputs, self.meta)
+            feed[self.meta.inputs[1]] = canny_input(inputs, self.meta)
         return feed
 
     def _run(self, inputs: np.ndarray) -> np.ndarray:
         """The network on a normalised batch: logits (N, C, H, W)."""
-        logits = self.session.run([self.output_name], self._feed(inputs))[0]
+        logits = self.session.run(self.meta.outputs[:1], self._feed(inputs))[0]
         if logits.shape[1] != self.meta.num_classes:
             # a graph with symbolic channels is checked here
             check_class_count(self.meta.raw, self.model_path, logits.shape[1])
