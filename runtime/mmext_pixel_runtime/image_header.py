@@ -105,15 +105,16 @@ def _gif_sizes(data: bytes) -> List[Tuple[int, int]]:
     if len(data) < 13:
         raise ImageError(422, f'truncated GIF: {len(data)} bytes')
     sizes = [struct.unpack('<HH', data[6:10])]
-    flags, pos = data[10], 13
-    if flags & 0x80:
-        pos += 3 << ((flags & 7) + 1)
+
+    def table(flags: int) -> int:  # bytes of a colour table
+        return 3 << ((flags & 7) + 1) if flags & 0x80 else 0
 
     def skip_blocks(pos: int) -> int:
         while pos < len(data) and data[pos]:
             pos += data[pos] + 1
         return pos + 1
 
+    pos = 13 + table(data[10])
     while pos < len(data):
         block = data[pos]
         if block == 0x3B:  # trailer
@@ -125,10 +126,8 @@ def _gif_sizes(data: bytes) -> List[Tuple[int, int]]:
                 break
             left, top, w, h = struct.unpack('<HHHH', data[pos + 1:pos + 9])
             sizes += [(w, h), (left + w, top + h)]
-            flags, pos = data[pos + 9], pos + 10
-            if flags & 0x80:
-                pos += 3 << ((flags & 7) + 1)
-            pos = skip_blocks(pos + 1)  # LZW code size, then the data
+            # local colour table, LZW code size, then the data
+            pos = skip_blocks(pos + 11 + table(data[pos + 9]))
         else:
             raise _damaged('GIF', f'unknown block 0x{block:02X} at byte {pos}')
     return sizes

@@ -118,14 +118,11 @@ def quantize(model_path: str,
     info.update(
         quantize_qdq(model_path, feeds, out_path,
                      CalibrationMethod[METHODS[method]], True))
-    # the metadata of the fp32 model, as the runtime reads it
-    meta = dict(model.meta.raw, quantization=info)
     proto = onnx.load(out_path)
-    onnx.helper.set_model_props(
-        proto,
-        dict({e.key: e.value
-              for e in proto.metadata_props},
-             **{METADATA_KEY: json.dumps(meta)}))
+    props = {e.key: e.value for e in proto.metadata_props}
+    # the metadata of the fp32 model, as the runtime reads it
+    props[METADATA_KEY] = json.dumps(dict(model.meta.raw, quantization=info))
+    onnx.helper.set_model_props(proto, props)
     onnx.save(proto, out_path)
     return info
 
