@@ -281,11 +281,8 @@ class Segmenter:
         return resize_bilinear(
             self._network(img), img.shape[:2], self.meta.align_corners)
 
-    def predict(
-        self,
-        image: ImageLike,
-        return_logits: bool = False
-    ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+    def predict(self, image: ImageLike, return_logits: bool = False) -> \
+            Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """Label map (H, W) uint8 of an image (the first maximum on ties, as
         torch's argmax); without ``return_logits`` resized and reduced in
         bands of rows, never holding full-size logits.

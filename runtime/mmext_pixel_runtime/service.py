@@ -2,6 +2,7 @@
 and the admission count, apart from the web framework."""
 import base64
 import json
+import math
 import os
 import queue
 import time
@@ -75,8 +76,8 @@ class ModelService:
     def retry_after(self) -> int:
         """Seconds until a slot is likely free: the requests in the server
         per worker, at the average time per request."""
-        waiting = self.in_flight / self.workers
-        return max(1, int(np.ceil(waiting * self.service_s)))
+        return max(1,
+                   math.ceil(self.in_flight / self.workers * self.service_s))
 
     def record(self, seconds: float) -> None:
         """Add one request's time in its slot to the average."""
