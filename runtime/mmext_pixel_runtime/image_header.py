@@ -204,12 +204,11 @@ def _tiff_sizes(data: bytes) -> List[Tuple[int, int]]:
 
 SIZE_READERS = dict(
     PNG=_png_sizes,
-    JPEG=partial(_pillow_sizes, 'JPEG'),
-    BMP=partial(_pillow_sizes, 'BMP'),
     GIF=_gif_sizes,
     WebP=_webp_sizes,
     TIFF=_tiff_sizes,
-    PNM=partial(_pillow_sizes, 'PNM'))
+    **{kind: partial(_pillow_sizes, kind)
+       for kind in PILLOW_PLUGINS})
 
 
 def measure(data: bytes, name: str = 'the image') -> ImageSize:
