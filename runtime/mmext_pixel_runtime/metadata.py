@@ -105,10 +105,9 @@ def parse_metadata(text: str, model_path: str) -> dict:
     try:
         meta = json.loads(text)
     except ValueError as e:
-        meta, problem = None, (f'the {METADATA_KEY!r} metadata is not JSON '
-                               f'({e})')
-    else:
-        problem = _problem(meta)
+        raise InferenceError(f'{model_path}: the {METADATA_KEY!r} metadata is '
+                             f'not JSON ({e})') from None
+    problem = _problem(meta)
     if problem:
         raise InferenceError(f'{model_path}: {problem}')
     return meta

@@ -104,8 +104,7 @@ def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
     h, w = img.shape[:2]
     size = tuple(resize.scale)
     if resize.keep_ratio:
-        scale = resize.scale
-        factor = float(min(max(scale) / max(h, w), min(scale) / min(h, w)))
+        factor = float(min(max(size) / max(h, w), min(size) / min(h, w)))
         size = int(w * factor + 0.5), int(h * factor + 0.5)
     return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
 
