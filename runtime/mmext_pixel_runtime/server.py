@@ -25,6 +25,7 @@ try:
     import uvicorn
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from uvicorn.config import LOG_LEVELS
 
     from .protocol import (ClientGone, client_name, guarded_protocol,
                            read_upload)
@@ -217,7 +218,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--log-level',
         default='info',
-        choices=['critical', 'error', 'warning', 'info', 'debug', 'trace'],
+        choices=list(LOG_LEVELS),
         help="uvicorn's log level")
     args = parser.parse_args(argv)
     check_bounds(parser, args,
