@@ -67,14 +67,13 @@ def quantize_qdq(model_path: str,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=calibrate_method or CalibrationMethod.MinMax)
-        session_options = ort.SessionOptions()
-        session_options.graph_optimization_level = \
+        # the graph as onnxruntime runs it, its QDQ pairs fused
+        options = ort.SessionOptions()
+        options.graph_optimization_level = \
             ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        session_options.optimized_model_filepath = osp.join(
-            tmp, 'optimised.onnx')
-        ort.InferenceSession(
-            out_path, session_options, providers=['CPUExecutionProvider'])
-        nodes = onnx.load(session_options.optimized_model_filepath).graph.node
+        options.optimized_model_filepath = osp.join(tmp, 'optimised.onnx')
+        ort.InferenceSession(out_path, options, ['CPUExecutionProvider'])
+        nodes = onnx.load(options.optimized_model_filepath).graph.node
     return dict(
         quantized_convs=sum(n.op_type == 'QLinearConv' for n in nodes),
         convs=sum(n.op_type in ('Conv', 'QLinearConv') for n in nodes))
