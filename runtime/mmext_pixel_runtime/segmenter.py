@@ -170,7 +170,8 @@ class Segmenter:
     metadata describes; thread-safe, as onnxruntime sessions are.
 
     Args:
-        model_path (str): ONNX file written by pytorch2onnx.py (or quantize.py).
+        model_path (str): ONNX file written by pytorch2onnx.py (or
+            quantize.py).
         providers (Sequence, optional): onnxruntime execution providers.
             Defaults to None (``['CPUExecutionProvider']``).
         threads (int, optional): onnxruntime ``intra_op_num_threads``.
