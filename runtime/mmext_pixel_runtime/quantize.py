@@ -28,9 +28,9 @@ def quantize_qdq(model_path: str,
                  calibrate_method=None,
                  skip_symbolic_shape: bool = False) -> Dict[str, int]:
     """onnxruntime's static int8 quantisation in QDQ format (per-channel
-    int8 weights, uint8 activations) after its pre-processing, whose graph
-    optimisation quantises the convolutions whose bias the exporter shares
-    through an ``Identity``.
+    int8 weights, uint8 activations) after its pre-processing, without whose
+    graph optimisation convolutions whose bias the exporter shares through an
+    ``Identity`` stay in fp32.
 
     Args:
         model_path (str): The fp32 model.
