@@ -7,23 +7,23 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 METADATA_KEY = 'mmext_pixel'
 FORMAT_VERSION = 1
-# the keys the runtime reads (in the order they are checked), with the type
-# each must have
-SEG_KEYS = dict(
-    format_version=int,
-    task=str,
-    inputs=list,
-    outputs=list,
-    num_classes=int,
-    classes=list,
-    palette=list,
-    preprocess=dict,
-    test_resize=(dict, type(None)),
-    test_mode=str,
-    crop_size=(list, type(None)),
-    stride=(list, type(None)),
-    align_corners=bool,
-    canny=(dict, type(None)))
+# the keys the runtime reads, with the type each must have
+SEG_KEYS = {
+    'format_version': int,
+    'task': str,
+    'inputs': list,
+    'outputs': list,
+    'num_classes': int,
+    'classes': list,
+    'palette': list,
+    'preprocess': dict,
+    'test_resize': (dict, type(None)),
+    'test_mode': str,
+    'crop_size': (list, type(None)),
+    'stride': (list, type(None)),
+    'align_corners': bool,
+    'canny': (dict, type(None)),
+}
 PREPROCESS_KEYS = ('mean', 'std', 'bgr_to_rgb', 'pad_val', 'size_divisor',
                    'pad_size')
 
