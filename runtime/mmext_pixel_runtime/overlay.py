@@ -12,8 +12,7 @@ from .postprocess import label_counts
 def class_centre(mask: np.ndarray) -> Tuple[int, int]:
     """Where ``SegLocalVisualizer`` writes a class name: (x, y) of the middle
     pixel of the first fullest row of the class's (non-empty) mask."""
-    counts = mask.sum(axis=1)
-    y = int(counts.argmax())
+    y = int(mask.sum(axis=1).argmax())
     xs = np.flatnonzero(mask[y])
     return int(xs[len(xs) // 2]), y
 

@@ -190,9 +190,8 @@ class Segmenter:
                 f'{self.model_path}: {self.meta.num_classes} classes do not '
                 'fit a uint8 label PNG')
         # fixed (int) spatial sizes of an export without --dynamic
-        dims = self.session.get_inputs()[0].shape
-        self.fixed_hw = tuple(
-            d if isinstance(d, int) else None for d in dims[2:4])
+        dims = self.session.get_inputs()[0].shape[2:4]
+        self.fixed_hw = tuple(d if isinstance(d, int) else None for d in dims)
 
     def _feed(self, inputs: np.ndarray) -> dict:
         """The graph's inputs for a normalised batch (N, 3, H, W)."""
