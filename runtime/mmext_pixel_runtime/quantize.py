@@ -11,6 +11,7 @@ import sys
 import tempfile
 from typing import Dict, Iterable, List, Optional, Sequence
 
+import cv2
 import numpy as np
 
 from .cli import DefaultsHelpFormatter, check_bounds
@@ -140,7 +141,6 @@ def evaluate(models: Dict[str, Segmenter],
         labels_dir (str): Folder of their label PNGs (same stems).
         ignore_index (int): Label to leave out. Defaults to 255.
     """
-    import cv2
     names = list(models)
     n = models[names[0]].meta.num_classes
     inter, union = ({k: np.zeros(n) for k in names} for _ in range(2))
