@@ -4,13 +4,10 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
-from prettytable import PrettyTable
 from scipy.spatial import cKDTree
 
-from .label_maps import checked_label_maps
+from .label_maps import LabelMapMetric, log_table
 
 #: The official ``train.py --eval_thresholds``: fractions of the diagonal,
 #: 2, 5, 9 and 12 pixels on a 1024x2048 Cityscapes image.
@@ -204,23 +201,16 @@ def boundary_fscores(pred: np.ndarray,
     return fscores
 
 
-def threshold_key(threshold: float) -> str:
-    """``0.0005`` -> ``'0.0005'``, ``3.0`` -> ``'3'``."""
-    return f'{threshold:g}'
-
-
 @METRICS.register_module()
-class BoundaryFScore(BaseMetric):
+class BoundaryFScore(LabelMapMetric):
     """Gated-SCNN's boundary F-score (mean over classes) at distance
     thresholds.
 
     Takikawa et al., "Gated-SCNN: Gated Shape CNNs for Semantic
-    Segmentation", ICCV 2019; the measure of the DAVIS benchmark (Perazzi et
-    al., CVPR 2016) per class. Equal to the official ``train.py
-    --evaluate`` (see ``boundary_fscores``): each class's F summed over the
-    images and divided by their number, then the mean over all classes.
-    ``compute_metrics`` gives ``mBF@<threshold>`` in percent and logs the
-    per-class table.
+    Segmentation", ICCV 2019; the DAVIS measure (Perazzi et al., CVPR 2016)
+    per class. Equal to the official ``train.py --evaluate``: each class's F
+    averaged over the images, then the mean over all classes
+    (``mBF@<threshold>``, percent); logs the per-class table.
 
     Args:
         thresholds (Sequence[float]): Below 1 a fraction of the image
@@ -229,8 +219,7 @@ class BoundaryFScore(BaseMetric):
             ones (2, 5, 9 and 12 pixels at 1024x2048).
         ignore_index (int): Label value cleared from both masks.
             Defaults to 255.
-        collect_device (str): Where results are gathered across processes,
-            ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric names. Defaults to None.
     """
 
@@ -240,48 +229,28 @@ class BoundaryFScore(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(ignore_index, collect_device, prefix)
         self.thresholds = check_thresholds(thresholds)
-        self.ignore_index = ignore_index
 
-    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Append each image's ``(thresholds, classes)`` F values.
-
-        Args:
-            data_batch (dict): A batch from the dataloader (unused).
-            data_samples (Sequence[dict]): The model's outputs.
-        """
-        num_classes = len(self.dataset_meta['classes'])
-        for pred, label in checked_label_maps(data_samples, num_classes,
-                                              self.ignore_index):
-            self.results.append(
-                boundary_fscores(pred, label, num_classes, self.thresholds,
-                                 self.ignore_index))
+    def score(self, pred: np.ndarray, label: np.ndarray,
+              num_classes: int) -> np.ndarray:
+        return boundary_fscores(pred, label, num_classes, self.thresholds,
+                                self.ignore_index)
 
     def class_means(self, results: List[np.ndarray]) -> np.ndarray:
-        """``(thresholds, classes)`` F of each class averaged over images.
-
-        Args:
-            results (List[np.ndarray]): The per-image F values.
-        """
+        """``(thresholds, classes)`` F of each class averaged over images."""
         return np.sum(results, axis=0) / len(results)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """``mBF@<threshold>`` (percent) for each threshold.
-
-        Args:
-            results (list): The per-image F values of all processes.
-        """
         per_class = self.class_means(results)
-        metrics = OrderedDict(
-            (f'mBF@{threshold_key(t)}', np.round(per_class[i].mean() * 100, 2))
-            for i, t in enumerate(self.thresholds))
-        table = PrettyTable()
-        table.add_column('Class', list(self.dataset_meta['classes']))
-        for i, t in enumerate(self.thresholds):
-            table.add_column(f'BF@{threshold_key(t)}',
-                             np.round(per_class[i] * 100, 2).tolist())
-        logger: MMLogger = MMLogger.get_current_instance()
-        print_log('per class results:', logger)
-        print_log('\n' + table.get_string(), logger=logger)
-        return metrics
+        keys = [f'{t:g}' for t in self.thresholds]  # 0.0005, 3
+        log_table(
+            'per class results:', {
+                'Class': self.dataset_meta['classes'],
+                **{
+                    f'BF@{k}': np.round(f * 100, 2).tolist()
+                    for k, f in zip(keys, per_class)
+                }
+            })
+        return OrderedDict((f'mBF@{k}', np.round(f.mean() * 100, 2))
+                           for k, f in zip(keys, per_class))
