@@ -11,13 +11,8 @@ from typing import Iterator, List
 
 @contextmanager
 def atomic_file(path: str) -> Iterator[str]:
-    """Yield ``path + '.part'`` to write; once the body returns, flush it to
-    disk and rename it to ``path`` (atomic within a folder), so that an
-    interrupted write leaves ``path`` as it was.
-
-    Args:
-        path (str): The final file name.
-    """
+    """Yield ``path + '.part'`` to write; once the body returns, flush it
+    and rename it to ``path`` (atomic within a folder)."""
     part = path + '.part'
     yield part
     with open(part, 'rb') as f:
@@ -28,11 +23,7 @@ def atomic_file(path: str) -> Iterator[str]:
 def resume_candidates(work_dir: str) -> List[str]:
     """Checkpoints a run may resume from, newest first (the name breaks
     ties): the file ``work_dir/last_checkpoint`` names and every ``*.pth``
-    in ``work_dir`` and in that file's folder (the hook's ``out_dir``).
-
-    Args:
-        work_dir (str): The run's work dir.
-    """
+    in ``work_dir`` and in that file's folder (the hook's ``out_dir``)."""
     folders, files = [work_dir], []
     last = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(last):

@@ -27,12 +27,8 @@ class CheckpointError(ValueError):
 
 
 def check_checkpoint_file(filename: str) -> None:
-    """Refuse a local checkpoint that is missing, empty, neither a zip
-    archive (torch >= 1.6) nor a pickle, or a zip archive cut off.
-
-    Args:
-        filename (str): Its path; a URL is left to mmengine's loader.
-    """
+    """Refuse a local checkpoint (a URL is left to mmengine) that is
+    missing, empty, neither a zip archive nor a pickle, or cut off."""
     if '://' in filename:
         return
     filename = osp.expanduser(filename)  # as mmengine's local loader does
@@ -54,14 +50,9 @@ def check_checkpoint_file(filename: str) -> None:
 
 def read_checkpoint(filename: str,
                     map_location: Union[str, Callable] = 'cpu') -> dict:
-    """mmengine's ``_load_checkpoint``, raising :class:`CheckpointError`
-    that names a file which :func:`check_checkpoint_file` refuses or whose
-    bytes ``torch.load`` cannot read.
-
-    Args:
-        filename (str): Local path, URL or mmengine ``scheme://`` name.
-        map_location (str | Callable): As torch.load's. Defaults to 'cpu'.
-    """
+    """mmengine's ``_load_checkpoint`` (``map_location`` default 'cpu'),
+    raising :class:`CheckpointError` naming a file that
+    :func:`check_checkpoint_file` refuses or ``torch.load`` cannot read."""
     check_checkpoint_file(filename)
     try:
         return _load_checkpoint(filename, map_location=map_location)
@@ -108,11 +99,8 @@ class CheckpointFit:
         return not (self.mismatched or self.missing or self.unexpected)
 
     def describe(self, max_keys: int = 5) -> str:
-        """One line per kind of misfit, with its count and first keys.
-
-        Args:
-            max_keys (int): Keys listed per kind. Defaults to 5.
-        """
+        """One line per kind of misfit: its count and first ``max_keys``
+        keys (default 5)."""
         kinds = (('with another shape', [
             f'{k} (checkpoint {tuple(a)}, model {tuple(b)})'
             for k, a, b in self.mismatched
@@ -141,16 +129,10 @@ def checkpoint_fit(
     checkpoint: dict,
     revise_keys: Sequence[Tuple[str,
                                 str]] = DEFAULT_REVISE_KEYS) -> CheckpointFit:
-    """Compare a checkpoint's weights with a model's, as mmengine's
-    ``_load_checkpoint_to_model`` would load them.
-
-    Args:
-        model (nn.Module): The model, possibly wrapped (DDP, TTA).
-        checkpoint (dict): A state dict, or one under ``'state_dict'``.
-        revise_keys (Sequence[tuple[str, str]]): Regex replacements applied
-            to the checkpoint's keys first. Defaults to stripping
-            ``module.``.
-    """
+    """Compare a checkpoint's weights (a state dict, or one under
+    ``'state_dict'``) with a (wrapped) model's, as mmengine's
+    ``_load_checkpoint_to_model`` loads them after ``revise_keys`` (regex
+    replacements; default: strip ``module.``)."""
     weights = checkpoint.get('state_dict', checkpoint)
     for pattern, repl in revise_keys:
         weights = {re.sub(pattern, repl, k): v for k, v in weights.items()}
@@ -188,8 +170,7 @@ def load_fitting(model: nn.Module,
         allow_partial (bool): Load what fits of a misfit. Defaults to False.
         revise_keys (Sequence[tuple[str, str]]): As for
             :func:`checkpoint_fit`. Defaults to stripping ``module.``.
-        logger (logging.Logger, optional): Gets the warning. Defaults to
-            None (mmengine's current logger).
+        logger (logging.Logger, optional): Defaults to None (current).
     """
     fit = checkpoint_fit(model, checkpoint, revise_keys)
     if not fit.fits:

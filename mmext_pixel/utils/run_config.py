@@ -1,7 +1,5 @@
-"""What the tools change in an MMSeg or MMPose config before mmengine's
-Runner takes it (work dir, launcher, test-time augmentation, visualization),
-and the one builder of a split's dataset. The config's ``default_scope``
-says which toolbox; only where the two differ does the code branch on it.
+"""What the tools change in an mmseg or mmpose config (``default_scope``)
+before mmengine's Runner takes it, and the one builder of a split's dataset.
 """
 import copy
 import gc
@@ -36,13 +34,8 @@ def input_shape(cfg: Config,
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read an mmseg or mmpose config (``'mmext_pixel::'`` bases allowed)
-    and merge ``--cfg-options``.
-
-    Args:
-        path (str): The config file.
-        cfg_options (dict, optional): The overrides. Defaults to None.
-    """
+    """Read an mmseg or mmpose config and merge ``--cfg-options``
+    (``cfg_options``, default None)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
     cfg = Config.fromfile(path)
@@ -58,16 +51,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
 def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
               launcher: str) -> Config:
-    """Set the work dir, the launcher, and what a distributed run without
-    CUDA needs; returns ``cfg``.
-
-    Args:
-        cfg (Config): The config, changed in place.
-        config_path (str): Its path; the default work dir is named after it.
-        work_dir (str, optional): ``--work-dir``; None keeps the config's,
-            else ``./work_dirs/CONFIG_NAME``.
-        launcher (str): ``--launcher``: none, pytorch, slurm or mpi.
-    """
+    """Set ``--work-dir`` (None: the config's, else
+    ``./work_dirs/CONFIG_NAME``), ``--launcher``, and what a distributed run
+    without CUDA needs; returns ``cfg``, changed in place."""
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -75,10 +61,8 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
     if launcher != 'none' and not torch.cuda.is_available():
-        # NCCL, mmengine's init_dist (it always selects a CUDA device) and
-        # DDP's per-GPU device_ids need CUDA. Without it, join the process
-        # group with gloo here (the Runner then skips its own init) and wrap
-        # the model in a device-less DDP, so a config runs unchanged on CPU.
+        # NCCL, mmengine's init_dist and DDP's device_ids need CUDA: join
+        # with gloo here (the Runner then skips its init), device-less DDP
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
         cfg.env_cfg.dist_cfg.backend = 'gloo'
         if launcher != 'pytorch':
@@ -92,9 +76,7 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
-        # torch's SyncBatchNorm runs on GPUs only: without CUDA each process
-        # normalises its own batch (as a non-distributed run, where mmengine
-        # reverts SyncBN to BN itself)
+        # torch's SyncBatchNorm runs on GPUs only
         _sync_bn_to_bn(cfg.model)
         cfg.pop('sync_bn', None)
     return cfg
@@ -110,12 +92,9 @@ def _sync_bn_to_bn(node) -> None:
 
 
 def finish_run() -> None:
-    """Leave the process group before the interpreter exits.
-
-    A gloo group still alive at exit tears down its worker threads in an
-    undefined order and can abort the process ("terminate called without an
-    active exception"), failing a run that had finished.
-    """
+    """Leave the process group before the interpreter exits: a gloo group
+    alive at exit can abort the process ("terminate called without an
+    active exception")."""
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         # a released Runner's cycles still hold the DDP wrapper, and so
@@ -129,16 +108,8 @@ def enable_visualization(cfg: Config,
                          show: bool,
                          wait_time: float,
                          interval: int = 1) -> None:
-    """Turn on the toolbox's visualization hook (``--show``/``--show-dir``).
-
-    Args:
-        cfg (Config): The config, changed in place.
-        show_dir (str, optional): Folder for the painted images.
-        show (bool): Show them in a window.
-        wait_time (float): Seconds each shown image stays.
-        interval (int): Draw every ``interval``-th test image (mmseg's
-            default is 50). Defaults to 1.
-    """
+    """Turn on the toolbox's visualization hook (``--show``/``--show-dir``)
+    drawing every ``interval``-th image (default 1; mmseg's is 50)."""
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
         raise KeyError(
@@ -169,25 +140,19 @@ def enable_test_time_aug(cfg: Config,
                          scales: Optional[Sequence[float]] = None,
                          flip: bool = True,
                          metainfo: Optional[dict] = None) -> Optional[list]:
-    """``--aug-test``: multi-scale + flip for seg, flip test for pose;
-    returns the class pairs the flipped views swap, when set here.
-
-    Seg configs run their ``tta_pipeline`` and ``tta_model`` (mmseg's
-    ``--tta``), optionally with other scale factors or without the flip.
-    When the test dataset declares left/right class pairs (``flip_pairs``,
-    as ``LIPParsingDataset``), mmseg's plain ``SegTTAModel`` becomes
-    ``FlipSwapSegTTAModel``, which swaps a flipped view's left/right scores
-    before averaging. A ``MultiScaleTileTTAModel`` (the papers' merges, from
-    one view per image) takes the scales, flip and pairs as its settings.
+    """``--aug-test``: seg configs run ``tta_pipeline``/``tta_model``
+    (mmseg's ``--tta``), pose configs the flip test; returns the class pairs
+    the flipped views swap, when set here. A test dataset's ``flip_pairs``
+    turn ``SegTTAModel`` into ``FlipSwapSegTTAModel``; a
+    ``MultiScaleTileTTAModel`` takes scales, flip and pairs as settings.
 
     Args:
         cfg (Config): The config, changed in place.
         config_path (str): Its path, for error messages.
         scales (Sequence[float], optional): Other scales. Defaults to None.
         flip (bool): Keep the flipped views. Defaults to True.
-        metainfo (dict, optional): The test dataset's metainfo (seg), to
-            read ``flip_pairs`` from. Defaults to None (the config's, see
-            :func:`test_dataset_metainfo`).
+        metainfo (dict, optional): The test dataset's metainfo. Defaults to
+            None (:func:`test_dataset_metainfo`).
     """
     if cfg.default_scope == POSE_SCOPE:
         if scales or not flip:
@@ -211,8 +176,6 @@ def enable_test_time_aug(cfg: Config,
     tta_model = cfg.tta_model
     swapped = None
     if kind == 'MultiScaleTileTTAModel':
-        # the model resizes and mirrors each image itself, from the
-        # pipeline's single view
         if scales:
             tta_model['scales'] = [float(s) for s in scales]
         if not flip:
@@ -248,15 +211,9 @@ def enable_test_time_aug(cfg: Config,
 def set_pose_flip_test(cfg: Config,
                        aug_test: bool = False,
                        no_flip_test: bool = False) -> str:
-    """Decide mmpose's flip test: the config's setting unless ``--aug-test``
-    turns it on or ``--no-flip-test`` off; returns what runs, e.g.
-    ``'on (config)'``.
-
-    Args:
-        cfg (Config): A pose config, changed in place.
-        aug_test (bool): ``--aug-test`` was given. Defaults to False.
-        no_flip_test (bool): ``--no-flip-test`` was given. Defaults to False.
-    """
+    """mmpose's flip test: the config's unless ``aug_test`` (default False)
+    turns it on or ``no_flip_test`` (default False) off; returns what runs,
+    e.g. ``'on (config)'``."""
     if aug_test and no_flip_test:
         raise ValueError('--aug-test (flip test on) and --no-flip-test '
                          'contradict each other')
@@ -271,14 +228,9 @@ def set_pose_flip_test(cfg: Config,
 def build_split_dataset(cfg: Config,
                         split: str,
                         config_path: str = 'config') -> BaseDataset:
-    """The config's ``{split}_dataloader.dataset``, built as mmengine's
-    Runner builds it (after its ``custom_imports``, in its scope).
-
-    Args:
-        cfg (Config): The config.
-        split (str): One of :data:`SPLITS`.
-        config_path (str): For messages. Defaults to 'config'.
-    """
+    """The config's ``{split}_dataloader.dataset`` (``split`` of
+    :data:`SPLITS`), built as mmengine's Runner builds it, after its
+    ``custom_imports``; ``config_path`` (default 'config') for messages."""
     if split not in SPLITS:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
     loader = cfg.get(f'{split}_dataloader')
@@ -294,11 +246,7 @@ def build_split_dataset(cfg: Config,
 
 def test_dataset_metainfo(cfg: Config) -> dict:
     """The test dataset's metainfo without building it: the class's
-    ``METAINFO`` updated with the config's, as ``BaseDataset`` merges them.
-
-    Args:
-        cfg (Config): The config.
-    """
+    ``METAINFO`` updated with the config's, as ``BaseDataset`` merges them."""
     dataset_cfg = cfg.test_dataloader.dataset
     with DATASETS.switch_scope_and_registry(cfg.default_scope) as registry:
         dataset_cls = registry.get(dataset_cfg.type)
@@ -311,11 +259,8 @@ def test_dataset_metainfo(cfg: Config) -> dict:
 
 
 def tta_summary(tta_model: dict) -> str:
-    """One line saying what ``--aug-test`` runs, for messages.
-
-    Args:
-        tta_model (dict): ``cfg.model`` after :func:`enable_test_time_aug`.
-    """
+    """One line saying what ``--aug-test`` runs: ``tta_model`` is
+    ``cfg.model`` after :func:`enable_test_time_aug`."""
     kind = config_type(tta_model)
     if kind != 'MultiScaleTileTTAModel':
         return f'{kind}: the views of tta_pipeline, softmax averaged'
