@@ -93,8 +93,7 @@ def dsn_rules(classifier: int) -> List[Rule]:
 
 def official_keys(kind: Optional[str], depth: int) -> List[str]:
     """The keys of an official checkpoint of ``kind`` (``'gald'``,
-    ``'dgcn'``, None: the trunk) and ``depth``, BN counters aside, from
-    :func:`~mmext_pixel.testing.gald_dgcn_reference.official_state`."""
+    ``'dgcn'``, None: the trunk) and ``depth``, BN counters aside."""
     state = official_state(
         kind, depth, base=1, channels=16, dsn_channels=1, num_classes=1)
     return [k for k in state if not k.endswith(BN_COUNTER)]
@@ -110,16 +109,10 @@ def conv1d_to_2d(key: str, value: Tensor) -> Tensor:
 
 @dataclass
 class Method:
-    """What differs between the GALD-Net and DGCNet checkpoints.
-
-    Args:
-        name (str): The method, for the messages.
-        kind (str): ``'gald'`` or ``'dgcn'`` (the reference's name).
-        head_rules (List[Rule]): Rules of the context block.
-        dsn_classifier (int): Index of the classifier in ``dsn``.
-        reshape (Reshape, optional): As in :func:`convert_keys`. Defaults
-            to None.
-    """
+    """What differs between the GALD-Net and DGCNet checkpoints: the name,
+    the reference's ``kind``, the context block's rules, the classifier's
+    index in ``dsn`` and a ``reshape`` for :func:`convert_keys` (default
+    None)."""
     name: str
     kind: str
     head_rules: List[Rule]
@@ -160,20 +153,15 @@ def infer_depth(state_dict: Mapping[str, Tensor]) -> int:
 def convert(state_dict: Mapping[str, Tensor],
             method: Method = GALD,
             backbone_only: bool = False) -> Conversion:
-    """Official GALD-Net / DGCNet keys -> ours.
+    """Official GALD-Net / DGCNet keys (bare or under ``module.``) -> ours;
+    raises :class:`UnknownKeysError` / :class:`MissingKeysError` naming keys.
 
     Args:
-        state_dict (Mapping[str, Tensor]): The official state dict (bare or
-            under DataParallel's ``module.``).
+        state_dict (Mapping[str, Tensor]): The official state dict.
         method (Method): :data:`GALD` or :data:`DGCN`. Defaults to
             :data:`GALD`.
-        backbone_only (bool): Convert the trunk only (e.g. the official
-            deep-stem ImageNet ResNet), to bare backbone keys; its ImageNet
-            classifier ``fc.*`` is left out. Defaults to False.
-
-    Raises:
-        UnknownKeysError: Naming the keys that match no official name.
-        MissingKeysError: Naming the official keys that are missing.
+        backbone_only (bool): Convert the trunk only (the deep-stem ImageNet
+            ResNet; ``fc.*`` left out). Defaults to False.
     """
     state_dict = strip_prefixes(state_dict)
     depth = infer_depth(state_dict)

@@ -137,22 +137,10 @@ def table_rules(table: Table) -> List[Rule]:
 
 
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
-    """Official SPNet (or ImageNet trunk) state dict -> ours.
-
-    Args:
-        state_dict (Mapping[str, Tensor]): The official keys, with or
-            without ``module.``.
-
-    Returns:
-        Conversion: ``backbone.``/``decode_head.``/``auxiliary_head.`` keys
-        for a full SPNet state dict, the backbone's own keys for an ImageNet
-        trunk (whose classifier ``fc.*`` is left out).
-
-    Raises:
-        UnknownKeysError: Naming every unknown key.
-        MissingKeysError: Naming every missing key.
-        ConversionError: A block layout that is no ResNet depth.
-    """
+    """Official SPNet keys (with or without ``module.``) -> our full
+    model's; an ImageNet trunk's -> the backbone's own (``fc.*`` left out).
+    Unknown and missing keys are named, as a block layout of no ResNet
+    depth."""
     state_dict = strip_prefixes(state_dict)
     full = any(
         k.startswith(('pretrained.', 'head.', 'auxlayer.'))
