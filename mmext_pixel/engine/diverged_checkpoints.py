@@ -1,10 +1,7 @@
-"""Which checkpoints a diverging run saved: before a non-finite loss the loss
-usually grew, finite, for a few iterations, and the checkpoints saved
-meanwhile fail again when resumed. The divergence began with the stretch of
-out-of-range losses (:class:`LossRange`) that ends the run; the checkpoint
-saved after iteration ``k`` computed the loss of ``k + 1``. The stopped run
-lists those spoiled (with size and mtime, so a later file of the same name
-is not one) in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``.
+"""Which checkpoints a diverging run saved: the loss usually grows, finite,
+for a few iterations before it becomes non-finite, and the checkpoints saved
+meanwhile fail again when resumed. The stopped run lists them (with size and
+mtime) in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``.
 """
 import json
 import math
@@ -21,9 +18,8 @@ RECORD_NAME = 'diverged_checkpoints.json'
 
 
 class LossRange:
-    """The running range of a run's loss: a loss is out of range when it is
-    not finite or over ``factor`` times the median of the last ``window``
-    in-range ones, so a climb is measured against the level before it.
+    """The running range of a run's loss: out of range is non-finite or
+    over ``factor`` times the median of the last ``window`` in-range ones.
 
     Args:
         factor (float): Out of range above this x the median. Defaults to 2.0.
@@ -74,13 +70,9 @@ class LossRange:
 
 
 def spoiled_from(onset: Optional[int], last_iter: int) -> int:
-    """The first checkpoint iteration (``meta.iter``) the divergence spoiled.
-
-    Args:
-        onset (int, optional): :meth:`LossRange.onset`; None when the last
-            loss was in range (a step made the weights non-finite).
-        last_iter (int): The iteration the run stopped at.
-    """
+    """The first checkpoint iteration (``meta.iter``) the divergence spoiled:
+    the one saved before the ``onset`` (:meth:`LossRange.onset`), or the
+    last when None (a step made the weights non-finite)."""
     return last_iter if onset is None else onset - 1
 
 
@@ -96,11 +88,7 @@ def _key(entry: dict) -> Tuple[str, int, int]:
 def read_record(work_dir: str) -> List[dict]:
     """The entries (``path``, ``iter``, ``size``, ``mtime_ns``, ``why``) of
     ``WORK_DIR/diverged_checkpoints.json``; empty without one; ValueError
-    when it is damaged.
-
-    Args:
-        work_dir (str): The run's work dir.
-    """
+    when it is damaged."""
     path = osp.join(work_dir, RECORD_NAME)
     if not osp.isfile(path):
         return []
@@ -119,15 +107,9 @@ def read_record(work_dir: str) -> List[dict]:
 
 def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
                     why: str) -> List[dict]:
-    """Add checkpoint files to the work dir's record; returns the entries
-    added.
-
-    Args:
-        work_dir (str): The run's work dir.
-        checkpoints (Iterable[tuple[int, str]]): ``(meta iteration, path)``
-            of each spoiled checkpoint; files that are gone are left out.
-        why (str): How the run diverged, kept with each entry.
-    """
+    """Add the ``(meta iteration, path)`` of spoiled checkpoints (files
+    that are gone left out) and ``why`` to the work dir's record; returns
+    the entries added."""
     entries = read_record(work_dir)
     known = set(map(_key, entries))
     added = [
@@ -148,13 +130,9 @@ def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
 def split_candidates(
         candidates: Sequence[str],
         entries: Sequence[dict]) -> Tuple[List[str], List[Tuple[str, dict]]]:
-    """Split checkpoint paths into those not recorded (a file rewritten
-    since is not), in order, and each recorded one with its entry.
-
-    Args:
-        candidates (Sequence[str]): Checkpoint paths, newest first.
-        entries (Sequence[dict]): :func:`read_record`'s entries.
-    """
+    """Split checkpoint paths into those not in :func:`read_record`'s
+    ``entries`` (a file rewritten since is not), in order, and each recorded
+    one with its entry."""
     by_key = {_key(e): e for e in reversed(entries)}  # the first one wins
     sound, spoiled = [], []
     for path in candidates:

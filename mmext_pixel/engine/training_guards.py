@@ -9,12 +9,7 @@ GUARD_HOOKS = ('ClassCountCheckHook', 'NonFiniteLossHook')
 
 def add_training_guards(cfg: Config) -> None:
     """Add the class-count and non-finite-loss checks to a config's
-    ``custom_hooks`` unless it has them (ours do, from
-    ``configs/_base_/default_runtime.py``), so a user's config gets them.
-
-    Args:
-        cfg (Config): The config, changed in place.
-    """
+    ``custom_hooks`` (in place) unless it has them."""
     hooks = list(cfg.get('custom_hooks') or [])
     present = {config_type(h) for h in hooks if isinstance(h, dict)}
     hooks += [dict(type=t) for t in GUARD_HOOKS if t not in present]
