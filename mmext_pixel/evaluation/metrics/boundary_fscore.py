@@ -15,15 +15,9 @@ GSCNN_THRESHOLDS = (0.0005, 0.001875, 0.00375, 0.005)
 
 
 def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
-    """The thresholds as a tuple, or an error naming the one at fault.
-
-    A threshold below 1 is a fraction of the image diagonal, one of 1 or more
-    a whole number of pixels (the official disk of a non-integer radius is
-    not centred on the pixel, so such a radius is refused).
-
-    Args:
-        thresholds (Sequence[float]): The distance thresholds.
-    """
+    """The thresholds as a tuple, or an error naming the one at fault: below
+    1 a fraction of the image diagonal, else whole pixels (the official disk
+    of a non-integer radius is not centred)."""
     if isinstance(thresholds, (str, bytes)) or not isinstance(
             thresholds, Sequence) or len(thresholds) == 0:
         raise TypeError('thresholds must be a non-empty sequence of numbers, '
@@ -43,15 +37,8 @@ def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
 
 
 def threshold_pixels(threshold: float, shape: Sequence[int]) -> int:
-    """The disk radius in pixels of a threshold on an image of ``shape``.
-
-    The official arithmetic: ``ceil(threshold * norm(shape))`` below 1, the
-    threshold itself from 1 on.
-
-    Args:
-        threshold (float): A checked threshold (see ``check_thresholds``).
-        shape (Sequence[int]): ``(height, width)`` of the image.
-    """
+    """The official disk radius of a checked threshold on an image of
+    ``shape``: ``ceil(threshold * norm(shape))`` below 1, else itself."""
     if threshold >= 1:
         return int(threshold)
     return int(np.ceil(threshold * np.linalg.norm(shape)))
@@ -59,26 +46,11 @@ def threshold_pixels(threshold: float, shape: Sequence[int]) -> int:
 
 def class_boundary_pixels(seg: np.ndarray,
                           num_classes: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Every (class, pixel) pair on a one-pixel class boundary, all classes
-    in one pass.
-
-    For each class the set equals Gated-SCNN's (DAVIS') ``seg2bmap`` of the
-    binary mask ``seg == class``: a pixel is on the boundary when its east,
-    south or south-east neighbour inside the image is on the other side of
-    the mask. So a pixel with a neighbour of another value is on the
-    boundary of its own class and of each differing neighbour's class, and
-    a pixel lies on at most four classes' boundaries: the pairs are few and
-    no per-class map is drawn. Values outside ``[0, num_classes)`` (cleared
-    pixels) belong to no class.
-
-    Args:
-        seg (np.ndarray): ``(H, W)`` integer label map.
-        num_classes (int): Number of classes.
-
-    Returns:
-        tuple[np.ndarray, np.ndarray]: The class of each pair and the flat
-        pixel index (``y * W + x``), each pair once.
-    """
+    """The class and flat pixel index (``y * W + x``) of every (class, pixel)
+    pair on Gated-SCNN's (DAVIS') ``seg2bmap`` boundary of ``seg == class``,
+    all classes in one pass: a pixel whose east, south or south-east
+    neighbour differs is on its own class's and that neighbour's class's
+    boundary. Values outside ``[0, num_classes)`` belong to no class."""
     h, w = seg.shape
     # -1 past the last row and column: no neighbour there
     padded = np.full((h + 1, w + 1), -1, dtype=np.int64)
@@ -140,16 +112,10 @@ def boundary_fscores(pred: np.ndarray,
                      num_classes: int,
                      thresholds: Sequence[float] = GSCNN_THRESHOLDS,
                      ignore_index: int = 255) -> np.ndarray:
-    """Gated-SCNN's boundary F-measure of one image, per threshold and class.
-
-    What the official ``utils/f_boundary.py`` ``db_eval_boundary`` gives for
-    each class: pixels labelled ``ignore_index`` cleared in both masks,
-    ``seg2bmap`` boundaries, a prediction boundary pixel matched when a
-    label boundary pixel lies within the disk of the threshold's radius
-    (and the other way round), precision and recall of the matches, F = 1
-    when both boundaries are empty and F = 0 when only one is. The official
-    dilates both maps once per class and threshold; here one nearest
-    neighbour query per map serves every class and threshold.
+    """Gated-SCNN's boundary F-measure of one image, ``(thresholds,
+    classes)``: the official ``utils/f_boundary.py`` ``db_eval_boundary``
+    per class, with one nearest-neighbour query per map instead of a
+    dilation per class and threshold.
 
     Args:
         pred (np.ndarray): ``(H, W)`` predicted classes.
@@ -159,9 +125,6 @@ def boundary_fscores(pred: np.ndarray,
             ``check_thresholds``). Defaults to ``GSCNN_THRESHOLDS``.
         ignore_index (int): Label value cleared from both masks.
             Defaults to 255.
-
-    Returns:
-        np.ndarray: ``(len(thresholds), num_classes)`` float64 F values.
     """
     ignored = label == ignore_index
     outside = num_classes  # a value of no class

@@ -11,31 +11,17 @@ from .label_maps import LabelMapMetric, log_table
 
 
 def boundary_width(dilation_ratio: float, shape: Sequence[int]) -> int:
-    """The boundary region's width in pixels: ``round(ratio * diagonal)``,
-    at least 1, as the Boundary IoU API's ``mask_to_boundary``.
-
-    Args:
-        dilation_ratio (float): Fraction of the image diagonal.
-        shape (Sequence[int]): ``(height, width)``.
+    """The boundary width in pixels on an image of ``shape``:
+    ``round(dilation_ratio * diagonal)``, at least 1 (``mask_to_boundary``).
     """
     h, w = shape
     return max(1, int(round(dilation_ratio * np.sqrt(h**2 + w**2))))
 
 
 def mask_boundary(mask: np.ndarray, width: int) -> np.ndarray:
-    """The inner boundary region of a binary mask: its pixels within
-    ``width`` (chessboard distance) of a pixel outside it or of the image
-    border.
-
-    The mask minus its erosion by a 3x3 square ``width`` times, the image
-    padded with 0 so that a mask cut by the border has a boundary there (the
-    Boundary IoU API's ``mask_to_boundary``); one erosion by a square of
-    side ``2 * width + 1`` is the same and faster.
-
-    Args:
-        mask (np.ndarray): ``(H, W)`` binary mask.
-        width (int): Boundary width in pixels.
-    """
+    """The pixels of a binary mask within ``width`` (chessboard distance)
+    of a pixel outside it or of the image border: the Boundary IoU API's
+    ``mask_to_boundary``, one erosion by a square instead of ``width``."""
     padded = cv2.copyMakeBorder(
         mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
