@@ -32,8 +32,12 @@ CONV_BN = {'0': 'conv', '1': 'bn'}
 
 
 class ConversionError(KeyError):
-    """An official checkpoint that a converter cannot convert; ``keys``
-    (default ()) are the keys at fault."""
+    """An official checkpoint that a converter cannot convert.
+
+    Args:
+        message (str): What is wrong, naming the keys at fault.
+        keys (Sequence[str]): The keys at fault. Defaults to ().
+    """
 
     def __init__(self, message: str, keys: Sequence[str] = ()) -> None:
         super().__init__(message)
@@ -55,8 +59,13 @@ class MissingKeysError(ConversionError):
 
 @dataclass
 class Conversion:
-    """A converter's result: our keys and tensors, and each official key
-    left out with why (default: none)."""
+    """The result of a converter.
+
+    Args:
+        state_dict (OrderedDict): Our keys and the converted tensors.
+        left_out (dict): Official key -> why it was not converted. Defaults
+            to an empty dict.
+    """
     state_dict: 'OrderedDict[str, Tensor]'
     left_out: Dict[str, str] = field(default_factory=dict)
 
@@ -71,8 +80,13 @@ class Conversion:
 def strip_prefixes(
     state_dict: Mapping[str, Tensor], prefixes: Sequence[str] = ('module.', )
 ) -> 'OrderedDict[str, Tensor]':
-    """Remove training-wrapper ``prefixes`` (each at most once, in this
-    order; default ``('module.', )``) from a checkpoint's keys."""
+    """Remove training-wrapper prefixes from the keys of a checkpoint.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+        prefixes (Sequence[str]): Prefixes to remove, each at most once, in
+            this order. Defaults to ``('module.', )``.
+    """
     stripped = OrderedDict()
     for key, value in state_dict.items():
         for prefix in prefixes:
@@ -96,7 +110,13 @@ def fold_conv_bias(state_dict: Mapping[str, Tensor], conv: str,
                    norm: str) -> 'OrderedDict[str, Tensor]':
     """Fold the bias of the official conv ``conv`` into the running mean of
     the BN ``norm`` after it (BN(Wx + b) with mean m is BN(Wx) with mean
-    m - b), for our bias-free conv; without a bias nothing changes."""
+    m - b), for our bias-free conv; without a bias nothing changes.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+        conv (str): The conv's official name.
+        norm (str): The BN's official name.
+    """
     state_dict = OrderedDict(state_dict)
     bias = state_dict.pop(f'{conv}.bias', None)
     if bias is not None:
@@ -189,9 +209,13 @@ def check_loads(state_dict: Mapping[str, Tensor], model: nn.Module) -> None:
 
 def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
     """The state dict of an official checkpoint (the file or its
-    ``'state_dict'``); ``unsafe`` (default False) reads it with
-    ``torch.load(weights_only=False)``. A refused file is a RuntimeError
-    naming :data:`UNSAFE_LOAD_OPTION`, one without a state dict a TypeError.
+    ``'state_dict'``). A refused file is a RuntimeError naming
+    :data:`UNSAFE_LOAD_OPTION`, one without a state dict a TypeError.
+
+    Args:
+        path (str): The checkpoint.
+        unsafe (bool): Read it with ``torch.load(weights_only=False)``.
+            Defaults to False.
     """
     try:
         checkpoint = torch.load(

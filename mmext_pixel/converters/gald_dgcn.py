@@ -1,11 +1,7 @@
 """Official GALD-Net and DGCNet checkpoints (lxtGH/GALD-DGCNet,
-``libs/models/GALDNet.py`` and ``DualGCNNet.py``, bare or under ``module.``)
-to the ``configs/gald`` and ``configs/dgcn`` models, or their deep-stem
-ImageNet trunk to bare :class:`CeilPoolResNetV1c` keys.
-
-Both share the trunk, the conva/convb/bottleneck sandwich around their
-context block and the auxiliary ``dsn`` head, whose conv bias is folded into
-the BN after it (mmseg's ``FCNHead`` has none there).
+``libs/models/GALDNet.py`` and ``DualGCNNet.py``) to ``configs/gald`` and
+``configs/dgcn``, or their ImageNet trunk to :class:`CeilPoolResNetV1c` keys;
+the ``dsn`` conv bias is folded into its BN (``FCNHead`` has none there).
 """
 import re
 from dataclasses import dataclass
@@ -109,10 +105,16 @@ def conv1d_to_2d(key: str, value: Tensor) -> Tensor:
 
 @dataclass
 class Method:
-    """What differs between the GALD-Net and DGCNet checkpoints: the name,
-    the reference's ``kind``, the context block's rules, the classifier's
-    index in ``dsn`` and a ``reshape`` for :func:`convert_keys` (default
-    None)."""
+    """What differs between the GALD-Net and DGCNet checkpoints.
+
+    Args:
+        name (str): The method, for the messages.
+        kind (str): ``'gald'`` or ``'dgcn'`` (the reference's name).
+        head_rules (List[Rule]): Rules of the context block.
+        dsn_classifier (int): Index of the classifier in ``dsn``.
+        reshape (Reshape, optional): As in :func:`convert_keys`. Defaults
+            to None.
+    """
     name: str
     kind: str
     head_rules: List[Rule]

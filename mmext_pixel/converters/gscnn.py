@@ -67,6 +67,10 @@ LEAVE_OUT: List[LeaveOut] = [(r'dsn1\.(weight|bias)',
 
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
     """Official Gated-SCNN keys (bare or under ``module.``) -> ours;
-    :class:`UnknownKeysError` names every key no rule matches."""
+    :class:`UnknownKeysError` names every key no rule matches.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+    """
     return convert_keys(
         strip_prefixes(state_dict), RULES, 'Gated-SCNN', LEAVE_OUT)

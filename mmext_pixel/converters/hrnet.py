@@ -20,7 +20,11 @@ RULES: List[Rule] = [
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
     """Official HRNet segmentation keys (bare, under ``model.`` or
     ``module.``) -> mmseg's ``HRNet`` + ``FCNHead``, the bias of
-    ``last_layer``'s first conv folded into the BN after it."""
+    ``last_layer``'s first conv folded into the BN after it.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+    """
     state_dict = strip_prefixes(state_dict, ('module.', 'model.'))
     return convert_keys(
         fold_conv_bias(state_dict, 'last_layer.0', 'last_layer.1'), RULES,

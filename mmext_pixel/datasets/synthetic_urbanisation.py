@@ -1,10 +1,5 @@
-"""A small synthetic dataset in the urbanisation layout.
-
-It is synthetic, not real imagery: aerial-like tiles of textured vegetation
-and soil, straight roads of a few pixels' width and clusters of built-up
-blocks (rooftops), with per-pixel noise. It lets the demo and the tests train
-and evaluate a model on a machine without any dataset.
-"""
+"""A small synthetic dataset in the urbanisation layout (aerial-like tiles of
+vegetation, roads and rooftops), for the demo and the tests."""
 import os
 import os.path as osp
 from typing import Dict, List
@@ -80,18 +75,15 @@ def make_synthetic_urbanisation(data_root: str,
                                 seed: int = 0) -> Dict[str, List[str]]:
     """Write a synthetic urbanisation dataset under ``data_root``.
 
-    Layout (see :class:`UrbanisationDataset`): ``urbanisation/x/{split}`` and
-    ``urbanisation/y/{split}`` PNGs, plus ``list/urbanisation/{split}.lst``
-    in the fork's form (``x/train/NAME.png y/train/NAME.png``, relative to
-    ``urbanisation/``). The test split has images only, as an inference-only
-    split, and its list one column. Label values index
-    ``SYNTHETIC_METAINFO['classes']``.
+    :class:`UrbanisationDataset`'s folders and list files; the test split
+    unlabelled; labels index ``SYNTHETIC_METAINFO['classes']``.
 
     Args:
         data_root (str): Folder that receives ``urbanisation/`` and ``list/``.
-        num_train, num_val, num_test (int): Tiles per split.
-        size (int): Tile side in pixels.
-        seed (int): Seed of the generator; the same seed writes the same data.
+        num_train, num_val, num_test (int): Tiles per split. Default to 96,
+            24 and 8.
+        size (int): Tile side in pixels. Defaults to 128.
+        seed (int): Seed of the generator. Defaults to 0.
 
     Returns:
         dict: Split name to the list-file lines written for it.

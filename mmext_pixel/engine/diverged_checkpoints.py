@@ -70,9 +70,13 @@ class LossRange:
 
 
 def spoiled_from(onset: Optional[int], last_iter: int) -> int:
-    """The first checkpoint iteration (``meta.iter``) the divergence spoiled:
-    the one saved before the ``onset`` (:meth:`LossRange.onset`), or the
-    last when None (a step made the weights non-finite)."""
+    """The first checkpoint iteration (``meta.iter``) the divergence spoiled.
+
+    Args:
+        onset (int, optional): :meth:`LossRange.onset`; None when the last
+            loss was in range (a step made the weights non-finite).
+        last_iter (int): The iteration the run stopped at.
+    """
     return last_iter if onset is None else onset - 1
 
 
@@ -88,7 +92,11 @@ def _key(entry: dict) -> Tuple[str, int, int]:
 def read_record(work_dir: str) -> List[dict]:
     """The entries (``path``, ``iter``, ``size``, ``mtime_ns``, ``why``) of
     ``WORK_DIR/diverged_checkpoints.json``; empty without one; ValueError
-    when it is damaged."""
+    when it is damaged.
+
+    Args:
+        work_dir (str): The run's work dir.
+    """
     path = osp.join(work_dir, RECORD_NAME)
     if not osp.isfile(path):
         return []
@@ -107,9 +115,15 @@ def read_record(work_dir: str) -> List[dict]:
 
 def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
                     why: str) -> List[dict]:
-    """Add the ``(meta iteration, path)`` of spoiled checkpoints (files
-    that are gone left out) and ``why`` to the work dir's record; returns
-    the entries added."""
+    """Add checkpoint files to the work dir's record; returns the entries
+    added.
+
+    Args:
+        work_dir (str): The run's work dir.
+        checkpoints (Iterable[tuple[int, str]]): ``(meta iteration, path)``
+            of each spoiled checkpoint; files that are gone are left out.
+        why (str): How the run diverged, kept with each entry.
+    """
     entries = read_record(work_dir)
     known = set(map(_key, entries))
     added = [
@@ -130,9 +144,13 @@ def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
 def split_candidates(
         candidates: Sequence[str],
         entries: Sequence[dict]) -> Tuple[List[str], List[Tuple[str, dict]]]:
-    """Split checkpoint paths into those not in :func:`read_record`'s
-    ``entries`` (a file rewritten since is not), in order, and each recorded
-    one with its entry."""
+    """Split checkpoint paths into those not recorded (a file rewritten
+    since is not), in order, and each recorded one with its entry.
+
+    Args:
+        candidates (Sequence[str]): Checkpoint paths, newest first.
+        entries (Sequence[dict]): :func:`read_record`'s entries.
+    """
     by_key = {_key(e): e for e in reversed(entries)}  # the first one wins
     sound, spoiled = [], []
     for path in candidates:

@@ -159,9 +159,16 @@ class FitCheckedRunner(Runner):
             map_location: Union[str, Callable] = 'cpu',
             strict: bool = False,
             revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS):
-        """As ``Runner.load_checkpoint`` (same defaults), through
-        :func:`load_fitting`; ``strict`` refuses a misfit even with
-        ``allow_partial``."""
+        """As ``Runner.load_checkpoint``, through :func:`load_fitting`.
+
+        Args:
+            filename (str): Checkpoint path or URL.
+            map_location (str | Callable): As torch.load's. Defaults to 'cpu'.
+            strict (bool): Refuse a misfit even with ``allow_partial``.
+                Defaults to False.
+            revise_keys (Sequence[tuple[str, str]]): As for
+                :func:`checkpoint_fit`. Defaults to stripping ``module.``.
+        """
         if self._preloaded is not None and self._preloaded[0] == filename:
             checkpoint = self._preloaded[1]  # read once by load_or_resume
         else:

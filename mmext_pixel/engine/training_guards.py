@@ -9,7 +9,11 @@ GUARD_HOOKS = ('ClassCountCheckHook', 'NonFiniteLossHook')
 
 def add_training_guards(cfg: Config) -> None:
     """Add the class-count and non-finite-loss checks to a config's
-    ``custom_hooks`` (in place) unless it has them."""
+    ``custom_hooks`` unless it has them.
+
+    Args:
+        cfg (Config): The config, changed in place.
+    """
     hooks = list(cfg.get('custom_hooks') or [])
     present = {config_type(h) for h in hooks if isinstance(h, dict)}
     hooks += [dict(type=t) for t in GUARD_HOOKS if t not in present]

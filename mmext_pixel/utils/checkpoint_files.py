@@ -12,7 +12,11 @@ from typing import Iterator, List
 @contextmanager
 def atomic_file(path: str) -> Iterator[str]:
     """Yield ``path + '.part'`` to write; once the body returns, flush it
-    and rename it to ``path`` (atomic within a folder)."""
+    and rename it to ``path`` (atomic within a folder).
+
+    Args:
+        path (str): The final file name.
+    """
     part = path + '.part'
     yield part
     with open(part, 'rb') as f:
@@ -23,7 +27,11 @@ def atomic_file(path: str) -> Iterator[str]:
 def resume_candidates(work_dir: str) -> List[str]:
     """Checkpoints a run may resume from, newest first (the name breaks
     ties): the file ``work_dir/last_checkpoint`` names and every ``*.pth``
-    in ``work_dir`` and in that file's folder (the hook's ``out_dir``)."""
+    in ``work_dir`` and in that file's folder (the hook's ``out_dir``).
+
+    Args:
+        work_dir (str): The run's work dir.
+    """
     folders, files = [work_dir], []
     last = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(last):

@@ -27,8 +27,12 @@ class CheckpointError(ValueError):
 
 
 def check_checkpoint_file(filename: str) -> None:
-    """Refuse a local checkpoint (a URL is left to mmengine) that is
-    missing, empty, neither a zip archive nor a pickle, or cut off."""
+    """Refuse a local checkpoint that is missing, empty, neither a zip
+    archive nor a pickle, or cut off.
+
+    Args:
+        filename (str): Its path; a URL is left to mmengine's loader.
+    """
     if '://' in filename:
         return
     filename = osp.expanduser(filename)  # as mmengine's local loader does
@@ -50,9 +54,14 @@ def check_checkpoint_file(filename: str) -> None:
 
 def read_checkpoint(filename: str,
                     map_location: Union[str, Callable] = 'cpu') -> dict:
-    """mmengine's ``_load_checkpoint`` (``map_location`` default 'cpu'),
-    raising :class:`CheckpointError` naming a file that
-    :func:`check_checkpoint_file` refuses or ``torch.load`` cannot read."""
+    """mmengine's ``_load_checkpoint``, raising :class:`CheckpointError`
+    naming a file that :func:`check_checkpoint_file` refuses or whose bytes
+    ``torch.load`` cannot read.
+
+    Args:
+        filename (str): Local path, URL or mmengine ``scheme://`` name.
+        map_location (str | Callable): As torch.load's. Defaults to 'cpu'.
+    """
     check_checkpoint_file(filename)
     try:
         return _load_checkpoint(filename, map_location=map_location)
@@ -99,8 +108,11 @@ class CheckpointFit:
         return not (self.mismatched or self.missing or self.unexpected)
 
     def describe(self, max_keys: int = 5) -> str:
-        """One line per kind of misfit: its count and first ``max_keys``
-        keys (default 5)."""
+        """One line per kind of misfit, with its count and first keys.
+
+        Args:
+            max_keys (int): Keys listed per kind. Defaults to 5.
+        """
         kinds = (('with another shape', [
             f'{k} (checkpoint {tuple(a)}, model {tuple(b)})'
             for k, a, b in self.mismatched
@@ -129,10 +141,15 @@ def checkpoint_fit(
     checkpoint: dict,
     revise_keys: Sequence[Tuple[str,
                                 str]] = DEFAULT_REVISE_KEYS) -> CheckpointFit:
-    """Compare a checkpoint's weights (a state dict, or one under
-    ``'state_dict'``) with a (wrapped) model's, as mmengine's
-    ``_load_checkpoint_to_model`` loads them after ``revise_keys`` (regex
-    replacements; default: strip ``module.``)."""
+    """Compare a checkpoint's weights with a model's, as mmengine's
+    ``_load_checkpoint_to_model`` would load them.
+
+    Args:
+        model (nn.Module): The model, possibly wrapped (DDP, TTA).
+        checkpoint (dict): A state dict, or one under ``'state_dict'``.
+        revise_keys (Sequence[tuple[str, str]]): Regex replacements of the
+            checkpoint's keys. Defaults to stripping ``module.``.
+    """
     weights = checkpoint.get('state_dict', checkpoint)
     for pattern, repl in revise_keys:
         weights = {re.sub(pattern, repl, k): v for k, v in weights.items()}

@@ -34,8 +34,12 @@ def input_shape(cfg: Config,
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read an mmseg or mmpose config and merge ``--cfg-options``
-    (``cfg_options``, default None)."""
+    """Read an mmseg or mmpose config and merge ``--cfg-options``.
+
+    Args:
+        path (str): The config file.
+        cfg_options (dict, optional): The overrides. Defaults to None.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
     cfg = Config.fromfile(path)
@@ -51,9 +55,16 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
 def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
               launcher: str) -> Config:
-    """Set ``--work-dir`` (None: the config's, else
-    ``./work_dirs/CONFIG_NAME``), ``--launcher``, and what a distributed run
-    without CUDA needs; returns ``cfg``, changed in place."""
+    """Set the work dir, the launcher, and what a distributed run without
+    CUDA needs; returns ``cfg``.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        config_path (str): Its path; the default work dir is named after it.
+        work_dir (str, optional): ``--work-dir``; None keeps the config's,
+            else ``./work_dirs/CONFIG_NAME``.
+        launcher (str): ``--launcher``: none, pytorch, slurm or mpi.
+    """
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -108,8 +119,15 @@ def enable_visualization(cfg: Config,
                          show: bool,
                          wait_time: float,
                          interval: int = 1) -> None:
-    """Turn on the toolbox's visualization hook (``--show``/``--show-dir``)
-    drawing every ``interval``-th image (default 1; mmseg's is 50)."""
+    """Turn on the toolbox's visualization hook (``--show``/``--show-dir``).
+
+    Args:
+        cfg (Config): The config, changed in place.
+        show_dir (str, optional): Folder for the painted images.
+        show (bool): Show them in a window.
+        wait_time (float): Seconds each shown image stays.
+        interval (int): Draw every ``interval``-th image. Defaults to 1.
+    """
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
         raise KeyError(
@@ -211,9 +229,14 @@ def enable_test_time_aug(cfg: Config,
 def set_pose_flip_test(cfg: Config,
                        aug_test: bool = False,
                        no_flip_test: bool = False) -> str:
-    """mmpose's flip test: the config's unless ``aug_test`` (default False)
-    turns it on or ``no_flip_test`` (default False) off; returns what runs,
-    e.g. ``'on (config)'``."""
+    """Decide mmpose's flip test; returns what runs, e.g. ``'on (config)'``.
+
+    Args:
+        cfg (Config): A pose config, changed in place.
+        aug_test (bool): ``--aug-test`` turns it on. Defaults to False.
+        no_flip_test (bool): ``--no-flip-test`` turns it off. Defaults to
+            False.
+    """
     if aug_test and no_flip_test:
         raise ValueError('--aug-test (flip test on) and --no-flip-test '
                          'contradict each other')
@@ -228,9 +251,14 @@ def set_pose_flip_test(cfg: Config,
 def build_split_dataset(cfg: Config,
                         split: str,
                         config_path: str = 'config') -> BaseDataset:
-    """The config's ``{split}_dataloader.dataset`` (``split`` of
-    :data:`SPLITS`), built as mmengine's Runner builds it, after its
-    ``custom_imports``; ``config_path`` (default 'config') for messages."""
+    """The config's ``{split}_dataloader.dataset``, built as mmengine's
+    Runner builds it (after its ``custom_imports``, in its scope).
+
+    Args:
+        cfg (Config): The config.
+        split (str): One of :data:`SPLITS`.
+        config_path (str): For messages. Defaults to 'config'.
+    """
     if split not in SPLITS:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
     loader = cfg.get(f'{split}_dataloader')
@@ -259,8 +287,11 @@ def test_dataset_metainfo(cfg: Config) -> dict:
 
 
 def tta_summary(tta_model: dict) -> str:
-    """One line saying what ``--aug-test`` runs: ``tta_model`` is
-    ``cfg.model`` after :func:`enable_test_time_aug`."""
+    """One line saying what ``--aug-test`` runs, for messages.
+
+    Args:
+        tta_model (dict): ``cfg.model`` after :func:`enable_test_time_aug`.
+    """
     kind = config_type(tta_model)
     if kind != 'MultiScaleTileTTAModel':
         return f'{kind}: the views of tta_pipeline, softmax averaged'

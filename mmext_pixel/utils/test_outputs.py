@@ -31,8 +31,12 @@ def evaluator_names(cfg: Config) -> str:
 
 
 def set_prediction_output(cfg: Config, out: str) -> None:
-    """``--out``: seg writes label PNGs to the folder ``out``, pose pickles
-    results to the ``.pkl`` file ``out``; ``cfg`` is changed in place."""
+    """``--out``: seg writes label PNGs to a folder, pose pickles results.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        out (str): A folder (seg) or a ``.pkl`` file (pose).
+    """
     if cfg.default_scope == POSE_SCOPE:
         if not out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out for pose configs is a .pkl file, got '
@@ -47,9 +51,14 @@ def set_prediction_output(cfg: Config, out: str) -> None:
 
 
 def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
-    """The first label map when every label map of a built seg split
-    holds only the ignore index (the Cityscapes test split's after mmseg's
-    converter), else None; a missing label map raises."""
+    """The first label map when every label map of a split holds only the
+    ignore index (the Cityscapes test split's after mmseg's converter), else
+    None.
+
+    Args:
+        dataset (BaseDataset): A built seg dataset; a missing label map
+            raises.
+    """
     ignore = dataset.metainfo.get('ignore_index',
                                   getattr(dataset, 'ignore_index', 255))
     reduce_zero = dataset.metainfo.get('reduce_zero_label', False)
@@ -79,8 +88,12 @@ def is_cityscapes(dataset: BaseDataset) -> bool:
 
 def set_cityscapes_submission(cfg: Config, out: str) -> None:
     """Write the Cityscapes test server's files: mmseg's ``CityscapesMetric``
-    with ``format_only`` saves each prediction in label IDs as
-    ``out/IMAGE_NAME.png``; ``cfg`` is changed in place."""
+    with ``format_only`` saves each prediction in label IDs.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        out (str): The folder for the PNGs.
+    """
     try:
         import cityscapesscripts.helpers.labels  # noqa: F401
     except ImportError as e:

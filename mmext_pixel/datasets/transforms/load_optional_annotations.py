@@ -30,8 +30,11 @@ class LoadOptionalAnnotations(LoadAnnotations):
 
     @classmethod
     def from_stock(cls, stock: LoadAnnotations) -> 'LoadOptionalAnnotations':
-        """The built ``stock`` loader, settings included, passing
-        unlabelled samples."""
+        """The same loader, settings included, passing unlabelled samples.
+
+        Args:
+            stock (LoadAnnotations): A built mmseg ``LoadAnnotations``.
+        """
         optional = cls.__new__(cls)
         # without re-running __init__ (and its deprecation warning)
         optional.__dict__.update(stock.__dict__)
@@ -51,7 +54,11 @@ def _stock_loaders(pipeline) -> Iterator[Tuple[list, int]]:
 def make_label_loading_optional(pipeline: Compose) -> Compose:
     """Replace every stock ``LoadAnnotations`` (not its subclasses, which
     may load more) in a built pipeline, ``TestTimeAug`` included, with
-    :class:`LoadOptionalAnnotations`, in place; returns ``pipeline``."""
+    :class:`LoadOptionalAnnotations`, in place; returns ``pipeline``.
+
+    Args:
+        pipeline (Compose): A dataset's built pipeline.
+    """
     for transforms, i in list(_stock_loaders(pipeline)):
         transforms[i] = LoadOptionalAnnotations.from_stock(transforms[i])
     return pipeline
@@ -62,7 +69,11 @@ def split_has_labels(dataset: BaseDataset) -> bool:
     ``has_labels`` where it has one, else whether its samples have
     ``seg_map_path``. A ValueError when some samples have one and others
     not, or when an unlabelled split's pipeline has a stock
-    ``LoadAnnotations``."""
+    ``LoadAnnotations``.
+
+    Args:
+        dataset (BaseDataset): The built dataset.
+    """
     if hasattr(dataset, 'full_init'):
         dataset.full_init()  # a lazily built dataset sets has_labels here
     has_labels = getattr(dataset, 'has_labels', None)

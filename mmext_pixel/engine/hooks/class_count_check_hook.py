@@ -65,8 +65,14 @@ def check_class_counts(model: nn.Module,
     """Compare the heads' class counts (``num_classes``, where
     ``out_channels=1`` means one or two; pose: ``out_channels``), every
     loss's ``class_weight`` and :class:`GSTOHRNet`'s ``num_classes`` with
-    the ``(config key, built dataset)`` pairs' metainfo (``classes``; pose:
-    ``num_keypoints``); :class:`ClassCountError` lists each disagreement."""
+    the datasets' metainfo (``classes``; pose: ``num_keypoints``);
+    :class:`ClassCountError` lists each disagreement.
+
+    Args:
+        model (nn.Module): The model, possibly wrapped (DDP, TTA).
+        datasets (Sequence[tuple[str, Any]]): ``(config key, built
+            dataset)`` pairs, e.g. ``('train_dataloader.dataset', ds)``.
+    """
     model = bare_model(model)
     heads = _heads(model)
     pose = any(key == 'model.head' and not hasattr(head, 'num_classes')

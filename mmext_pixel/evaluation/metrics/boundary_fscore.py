@@ -17,7 +17,11 @@ GSCNN_THRESHOLDS = (0.0005, 0.001875, 0.00375, 0.005)
 def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
     """The thresholds as a tuple, or an error naming the one at fault: below
     1 a fraction of the image diagonal, else whole pixels (the official disk
-    of a non-integer radius is not centred)."""
+    of a non-integer radius is not centred).
+
+    Args:
+        thresholds (Sequence[float]): The distance thresholds.
+    """
     if isinstance(thresholds, (str, bytes)) or not isinstance(
             thresholds, Sequence) or len(thresholds) == 0:
         raise TypeError('thresholds must be a non-empty sequence of numbers, '
@@ -38,7 +42,12 @@ def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
 
 def threshold_pixels(threshold: float, shape: Sequence[int]) -> int:
     """The official disk radius of a checked threshold on an image of
-    ``shape``: ``ceil(threshold * norm(shape))`` below 1, else itself."""
+    ``shape``: ``ceil(threshold * norm(shape))`` below 1, else itself.
+
+    Args:
+        threshold (float): A checked threshold (see ``check_thresholds``).
+        shape (Sequence[int]): ``(height, width)`` of the image.
+    """
     if threshold >= 1:
         return int(threshold)
     return int(np.ceil(threshold * np.linalg.norm(shape)))
@@ -50,7 +59,12 @@ def class_boundary_pixels(seg: np.ndarray,
     pair on Gated-SCNN's (DAVIS') ``seg2bmap`` boundary of ``seg == class``,
     all classes in one pass: a pixel whose east, south or south-east
     neighbour differs is on its own class's and that neighbour's class's
-    boundary. Values outside ``[0, num_classes)`` belong to no class."""
+    boundary. Values outside ``[0, num_classes)`` belong to no class.
+
+    Args:
+        seg (np.ndarray): ``(H, W)`` integer label map.
+        num_classes (int): Number of classes.
+    """
     h, w = seg.shape
     # -1 past the last row and column: no neighbour there
     padded = np.full((h + 1, w + 1), -1, dtype=np.int64)

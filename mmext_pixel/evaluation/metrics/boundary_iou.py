@@ -13,6 +13,10 @@ from .label_maps import LabelMapMetric, log_table
 def boundary_width(dilation_ratio: float, shape: Sequence[int]) -> int:
     """The boundary width in pixels on an image of ``shape``:
     ``round(dilation_ratio * diagonal)``, at least 1 (``mask_to_boundary``).
+
+    Args:
+        dilation_ratio (float): Fraction of the image diagonal.
+        shape (Sequence[int]): ``(height, width)``.
     """
     h, w = shape
     return max(1, int(round(dilation_ratio * np.sqrt(h**2 + w**2))))
@@ -21,7 +25,12 @@ def boundary_width(dilation_ratio: float, shape: Sequence[int]) -> int:
 def mask_boundary(mask: np.ndarray, width: int) -> np.ndarray:
     """The pixels of a binary mask within ``width`` (chessboard distance)
     of a pixel outside it or of the image border: the Boundary IoU API's
-    ``mask_to_boundary``, one erosion by a square instead of ``width``."""
+    ``mask_to_boundary``, one erosion by a square instead of ``width``.
+
+    Args:
+        mask (np.ndarray): ``(H, W)`` binary mask.
+        width (int): Boundary width in pixels.
+    """
     padded = cv2.copyMakeBorder(
         mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)

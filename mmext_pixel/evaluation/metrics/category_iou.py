@@ -48,14 +48,10 @@ def iou_from_confusion(confusion: np.ndarray) -> np.ndarray:
 class CategoryIoU(LabelMapMetric):
     """Pixel accuracy, mean class accuracy, class and category mIoU.
 
-    The four numbers of the Gated-SCNN re-implementation's tables (PA, mPA,
-    Class mIOU, Category mIOU; Takikawa et al., ICCV 2019), all from one
-    confusion matrix of the whole dataset. ``PA`` is mmseg's ``aAcc``,
-    ``mPA`` its ``mAcc`` and ``mIoU`` its class ``mIoU`` (absent classes
-    left out of the means, as mmseg); ``category_mIoU`` is cityscapesscripts'
-    category score: a category's classes merged in label and prediction,
-    its IoU, the mean over the categories present. Use it in place of
-    ``IoUMetric`` (the keys would clash).
+    The four numbers of the Gated-SCNN tables (Takikawa et al., ICCV 2019)
+    from one confusion matrix: ``PA``, ``mPA`` and ``mIoU`` as mmseg's
+    ``aAcc``, ``mAcc`` and ``mIoU``; ``category_mIoU`` as cityscapesscripts'
+    category score. Use it in place of ``IoUMetric`` (the keys would clash).
 
     Args:
         categories (dict, optional): Category name -> its class names. None

@@ -10,7 +10,15 @@ from prettytable import PrettyTable
 def check_pred_and_label(pred: np.ndarray, label: np.ndarray, num_classes: int,
                          ignore_index: int, image: str) -> None:
     """Raise a ``ValueError`` naming ``image`` when the maps do not fit
-    each other or the classes."""
+    each other or the classes.
+
+    Args:
+        pred (np.ndarray): Predicted classes.
+        label (np.ndarray): Label map.
+        num_classes (int): Number of classes.
+        ignore_index (int): The label value that is not a class.
+        image (str): How the error names the image.
+    """
     if pred.shape != label.shape:
         raise ValueError(f'{image}: the prediction is {tuple(pred.shape)} '
                          f'but the label is {tuple(label.shape)}; score them '
