@@ -146,9 +146,8 @@ class OfficialSPNet:
             y = conv_bn(self.sd, f'{name}.{conv_name}', y, relu)
             return y if pooled is None else resize(y, size)
 
-        x1, x2 = branch(
-            'conv1_1', x, relu=True), branch(
-                'conv1_2', x, relu=True)
+        x1 = branch('conv1_1', x, relu=True)
+        x2 = branch('conv1_2', x, relu=True)
         pools = (branch('conv2_1', x1, MIXED_POOL_SIZES[0]),
                  branch('conv2_2', x1, MIXED_POOL_SIZES[1]))
         y1 = branch(

@@ -36,14 +36,6 @@ def confusion_matrix(pred: np.ndarray, label: np.ndarray, num_classes: int,
         index, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-def iou_from_confusion(confusion: np.ndarray) -> np.ndarray:
-    """Per row/column IoU, NaN where a class is in neither."""
-    tp = np.diag(confusion).astype(np.float64)
-    union = confusion.sum(0) + confusion.sum(1) - tp
-    with np.errstate(divide='ignore', invalid='ignore'):
-        return tp / union
-
-
 @METRICS.register_module()
 class CategoryIoU(LabelMapMetric):
     """Pixel accuracy, mean class accuracy, class and category mIoU.
@@ -109,16 +101,20 @@ class CategoryIoU(LabelMapMetric):
         merge = np.zeros((len(classes), len(self.categories)), np.int64)
         grouped = np.flatnonzero(category >= 0)
         merge[grouped, category[grouped]] = 1
-        tp = np.diag(merge.T @ confusion @ merge).astype(np.float64)
-        labelled = (merge.T @ confusion).sum(1)
-        predicted = (confusion @ merge).sum(0)
+        diag = np.diag(confusion)
+        # (true positives, labelled, predicted) of the classes, categories
+        counts = ((diag.astype(np.float64), confusion.sum(1),
+                   confusion.sum(0)),
+                  (np.diag(merge.T @ confusion @ merge).astype(np.float64),
+                   (merge.T @ confusion).sum(1), (confusion @ merge).sum(0)))
         with np.errstate(divide='ignore', invalid='ignore'):
-            category_iou = tp / (labelled + predicted - tp)
-            acc = np.diag(confusion) / confusion.sum(1)
+            iou, category_iou = (tp / (labelled + predicted - tp)
+                                 for tp, labelled, predicted in counts)
+            acc = diag / confusion.sum(1)
         return dict(
-            PA=np.diag(confusion).sum() / confusion.sum(),
+            PA=diag.sum() / confusion.sum(),
             Acc=acc,
-            IoU=iou_from_confusion(confusion),
+            IoU=iou,
             category_IoU=category_iou)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
