@@ -25,8 +25,7 @@ def _smooth_noise(rng: np.random.Generator, size: int,
 def _make_tile(rng: np.random.Generator, size: int):
     label = np.full((size, size), BACKGROUND, np.uint8)
 
-    # Vegetation/soil background (BGR, as cv2 writes it): two colours mixed
-    # by smooth noise.
+    # vegetation and soil (BGR, as cv2 writes it) mixed by smooth noise
     mix = np.clip(_smooth_noise(rng, size, 6), 0, 1)[..., None]
     grass = np.array([50, 120, 60], np.float32) * rng.uniform(0.8, 1.2)
     soil = np.array([90, 130, 150], np.float32) * rng.uniform(0.8, 1.2)
@@ -42,11 +41,7 @@ def _make_tile(rng: np.random.Generator, size: int):
             wh = tuple(float(v) for v in rng.uniform(0.03, 0.09, 2) * size)
             box = cv2.boxPoints((centre, wh, float(rng.uniform(0, 90))))
             box = np.round(box).astype(np.int32)
-            roof = np.array([
-                rng.uniform(150, 230),
-                rng.uniform(60, 120),
-                rng.uniform(40, 90)
-            ])
+            roof = rng.uniform((150, 60, 40), (230, 120, 90))  # RGB
             cv2.fillPoly(img, [box], roof[::-1].tolist())
             cv2.fillPoly(label, [box], BUILT_UP)
 

@@ -41,6 +41,5 @@ class UrbanisationDataset(PairListSegDataset):
 
     @classmethod
     def get_label_map(cls, new_classes=None):
-        # A configured class list replaces the default one wholesale; the
-        # label values on disk already index it.
+        # a configured class list replaces the default; labels index it
         return None

@@ -176,8 +176,7 @@ class NonFiniteLossHook(Hook):
                 'nothing is saved. Lower the learning rate or clip gradients '
                 '(optim_wrapper.clip_grad).\n' + self._resume_note(runner))
         # CheckpointHook names the file it is about to write in
-        # ``last_ckpt``; another save (a best checkpoint) leaves the
-        # previous name there, already known or older than now
+        # ``last_ckpt``; another save (a best one) leaves an older name
         path = runner.message_hub.get_info('last_ckpt')
         meta = checkpoint.get('meta') or {}
         if isinstance(path, str) and path not in self._saved and \
