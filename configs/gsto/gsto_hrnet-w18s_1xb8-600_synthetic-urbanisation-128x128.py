@@ -1,5 +1,4 @@
-# GSTO-HRNet-W18-Small trained from scratch on the synthetic urbanisation
-# tiles, the same data and schedule as the CPU demo: a quick end-to-end run.
+# GSTO-HRNet-W18-Small from scratch on the CPU demo's data and schedule.
 _base_ = [
     '../_base_/models/gsto_hr18s.py',
     '../_base_/datasets/synthetic_urbanisation.py',
