@@ -3,20 +3,8 @@
 # One process per GPU through torchrun (on a machine without CUDA, GPUS
 # processes on the CPU with the gloo backend). NNODES, NODE_RANK, PORT and
 # MASTER_ADDR set multi-node runs.
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
-python -m torch.distributed.run \
-    --nnodes=$NNODES \
-    --node_rank=$NODE_RANK \
-    --master_addr=$MASTER_ADDR \
-    --nproc_per_node=$GPUS \
-    --master_port=$PORT \
-    $(dirname "$0")/train.py \
-    $CONFIG \
-    --launcher pytorch ${@:3}
+python -m torch.distributed.run --nnodes=${NNODES:-1} \
+    --node_rank=${NODE_RANK:-0} --master_addr=${MASTER_ADDR:-"127.0.0.1"} \
+    --nproc_per_node=$2 --master_port=${PORT:-29500} \
+    $(dirname "$0")/train.py $1 --launcher pytorch ${@:3}

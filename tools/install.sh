@@ -85,9 +85,8 @@ parse_args() {
     done
 }
 
-# Runs pip with build tools ($1, a requirement list) importable from a side
-# folder, so that building a source archive without build isolation (it must see
-# the installed torch/numpy) leaves the environment's own tools untouched.
+# Runs pip with build tools ($1) importable from a side folder: a build without
+# isolation sees torch/numpy but leaves the environment's own tools alone.
 pip_with_build_tools() {
     local tools=$1 side
     shift
@@ -153,10 +152,7 @@ EOF
         log "installing ${specs[*]}"
         pip_install "${specs[@]}"
     fi
-    if [ "$WITH_POSE" = 0 ] || "$PY" -c 'import torchvision' 2>/dev/null; then
-        return
-    fi
-    "$PY" -c 'import torchvision' || true
+    if [ "$WITH_POSE" = 0 ] || "$PY" -c 'import torchvision'; then return; fi
     log "ERROR: torchvision does not import with the installed torch" \
         "$(torch_version)."
     log "torch and torchvision must come from the same build. On a" \
@@ -174,14 +170,10 @@ install_openmmlab() {
     pip_install -r "$ROOT/requirements/runtime.txt"
     if [ "$WITH_POSE" = 1 ]; then
         pip_install -r "$ROOT/requirements/pose.txt"
-        # mmpose declares chumpy (does not build on Python 3.11, never
-        # imported): install mmpose alone and its real runtime deps from
-        # requirements/pose.txt.
+        # without its declared chumpy (no build on Python 3.11, never imported)
         pip_install --no-deps "mmpose==$MMPOSE_VERSION"
-        # xtcocotools' published wheels are compiled against numpy 1.x and fail
-        # to import under numpy 2: build it against the installed numpy. Its
-        # setup.py imports numpy and cython without declaring them as build
-        # requirements (cython is also a declared runtime dep).
+        # xtcocotools' wheels fail under numpy 2: built here against the
+        # installed numpy, with the cython its setup.py imports undeclared
         if ! "$PY" -c "import xtcocotools.coco" 2>/dev/null; then
             pip_install cython
             pip_install --no-build-isolation --no-binary xtcocotools \
@@ -199,16 +191,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/install_mmcv.sh"
 install_deploy() {
     if [ "$WITH_DEPLOY" = 0 ]; then return; fi
     pip_install -r "$ROOT/requirements/deploy.txt"
-    # the torch-free runtime (its own package in runtime/), editable so that
-    # the deployment tools of this checkout run its code
+    # editable: the deployment tools of this checkout run its runtime
     pip_install -e "$ROOT/runtime[serve,quantize]"
 }
 
 # --- 5. mmext_pixel itself --------------------------------------------------
 install_self() { pip_install --no-deps --no-build-isolation -e "$ROOT"; }
 
-# Everything imports; with the pose stack, mmext_pixel registered its pose
-# components.
+# Everything imports; with the pose stack, its components are registered.
 check_install() {
     "$PY" - "$WITH_POSE" "$WITH_DEPLOY" <<'EOF'
 import sys

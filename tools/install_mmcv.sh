@@ -1,13 +1,9 @@
-# Step 3 of tools/install.sh: mmcv 2.1.0 with compiled ops, a wheel cached per
-# build key, one from $MMEXT_WHEELHOUSE, or a source build. Sourced by
-# install.sh, whose settings ($PY, $CACHE, $MMCV_VERSION, ...) and helpers
-# (log, pip_install, pip_with_build_tools) it uses; not run on its own.
-# Installed after the stack: `import mmcv` needs its dependencies (mmengine,
-# opencv, ...), which its wheel is installed without.
+# Step 3 of tools/install.sh, which sources it (its settings and helpers):
+# mmcv 2.1.0 with compiled ops, from our cache, $MMEXT_WHEELHOUSE or source.
+# Run after the stack: `import mmcv` needs the deps its wheel comes without.
 
-# What the compiled ops depend on: mmcv's version, the exact torch build
-# (version and CUDA tag, e.g. 2.13.0+cu130 or 2.13.0+cpu), the Python ABI and
-# whether CUDA ops are compiled in ('-cudaops'; a CPU-ops build has no suffix).
+# What compiled ops depend on: mmcv, the exact torch build, the Python ABI
+# and whether CUDA ops are in ('-cudaops').
 mmcv_build_key() {
     local ops=
     if [ "$MMCV_OPS" = cuda ]; then ops=-cudaops; fi
@@ -19,9 +15,8 @@ print(f"mmcv{sys.argv[1]}-torch{torch.__version__}-{impl}"
         "$MMCV_VERSION" "$ops"
 }
 
-# The CUDA release of the nvcc that torch's extension builder would use
-# (CUDA_HOME, CUDA_PATH, the PATH, then /usr/local/cuda), e.g. "13.0"; empty
-# without one.
+# The CUDA release ("13.0") of the nvcc torch's extension builder would use;
+# empty without one.
 nvcc_release() {
     local nvcc=${CUDA_HOME:-${CUDA_PATH:-}}
     if [ -n "$nvcc" ]; then
@@ -34,11 +29,8 @@ nvcc_release() {
         sed -n 's/.*release \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' | head -n 1
 }
 
-# Sets MMCV_OPS to "cuda" or "cpu": which ops a build here compiles. mmcv's
-# setup.py compiles CUDA ops whenever torch sees a GPU, and that needs an nvcc
-# of torch's CUDA major version; without one the build is made with the GPU
-# hidden from it (CPU ops, all that mmext_pixel and mmseg's start-up need),
-# unless --mmcv-cuda-ops.
+# Sets MMCV_OPS to the ops a build here compiles: "cuda" where torch sees a
+# GPU and an nvcc of its CUDA major is found (or --mmcv-cuda-ops), else "cpu".
 choose_mmcv_ops() {
     local gpu torch_cuda nvcc
     read -r gpu torch_cuda < <("$PY" -c 'import torch
@@ -61,9 +53,8 @@ print(int(torch.cuda.is_available()), torch.version.cuda or "-")')
     fi
 }
 
-# Succeeds if mmcv $MMCV_VERSION is installed and its compiled ops load (with
-# CUDA ops compiled in, if MMCV_OPS is "cuda"); otherwise sets MMCV_LOAD_ERROR
-# to the last line of the error.
+# Succeeds if mmcv $MMCV_VERSION's ops (CUDA ones for MMCV_OPS=cuda) load;
+# else sets MMCV_LOAD_ERROR to the error's last line.
 mmcv_ops_load() {
     local out check="import mmcv, mmcv.ops
 assert mmcv.__version__ == '$MMCV_VERSION', 'mmcv ' + mmcv.__version__
@@ -76,9 +67,8 @@ if '$MMCV_OPS' == 'cuda':
     return 1
 }
 
-# Installs the first mmcv $MMCV_VERSION wheel in folder $1 whose ops load with
-# the installed torch (build key $2). Each one whose ops do not load is
-# uninstalled again and, if $3 is "ours" (our cache), deleted.
+# Installs the first mmcv wheel in folder $1 whose ops load with torch (build
+# key $2); one that does not load is uninstalled, and deleted if $3 is "ours".
 use_mmcv_wheel_from() {
     local whl
     for whl in "$1/mmcv-$MMCV_VERSION-"*.whl; do
@@ -100,9 +90,8 @@ use_mmcv_wheel_from() {
     return 1
 }
 
-# Runs "$@" and, while it runs, logs the elapsed time every
-# $PROGRESS_INTERVAL seconds under the name $1: pip says nothing for the
-# whole of a long build.
+# Runs "${@:2}", logging the time elapsed under the name $1 every
+# $PROGRESS_INTERVAL seconds: pip is silent during a long build.
 with_progress() {
     local what=$1 start rc=0 ticker
     shift
@@ -122,11 +111,8 @@ with_progress() {
 
 # Builds an mmcv wheel from PyPI's source archive into folder $1.
 build_mmcv_wheel() {
-    # mmcv 2.1.0 ships only as a source archive; its setup.py imports
-    # pkg_resources (setuptools<70) and must see the installed torch. pip's
-    # own wheel cache is bypassed: its key does not include torch, so it would
-    # hand back a wheel built against an earlier torch. An empty
-    # CUDA_VISIBLE_DEVICES hides the GPU from setup.py: CPU ops only.
+    # setup.py imports pkg_resources (setuptools<70) and must see torch; pip's
+    # cache key lacks torch, so it is bypassed; no visible GPU: CPU ops only.
     (
         if [ "$MMCV_OPS" = cpu ]; then export CUDA_VISIBLE_DEVICES=; fi
         MMCV_WITH_OPS=1 with_progress "building mmcv $MMCV_VERSION" \

@@ -1,24 +1,9 @@
 #!/usr/bin/env bash
-# Usage: [GPUS=4] ... tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]
+# Usage: [GPUS=4] [GPUS_PER_NODE=4] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
+#     tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]
 set -x
-
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-4}
-GPUS_PER_NODE=${GPUS_PER_NODE:-4}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PY_ARGS=${@:5}
-
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
-srun -p ${PARTITION} \
-    --job-name=${JOB_NAME} \
-    --gres=gpu:${GPUS_PER_NODE} \
-    --ntasks=${GPUS} \
-    --ntasks-per-node=${GPUS_PER_NODE} \
-    --cpus-per-task=${CPUS_PER_TASK} \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    python -u $(dirname "$0")/test.py ${CONFIG} ${CHECKPOINT} --launcher="slurm" ${PY_ARGS}
+srun -p $1 --job-name=$2 --gres=gpu:${GPUS_PER_NODE:-4} --ntasks=${GPUS:-4} \
+    --ntasks-per-node=${GPUS_PER_NODE:-4} --cpus-per-task=${CPUS_PER_TASK:-5} \
+    --kill-on-bad-exit=1 ${SRUN_ARGS} \
+    python -u $(dirname "$0")/test.py $3 $4 --launcher="slurm" ${@:5}

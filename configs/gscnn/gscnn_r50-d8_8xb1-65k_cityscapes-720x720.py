@@ -1,6 +1,4 @@
-# Gated-SCNN with a ResNet-50 (V1c, output stride 8) trunk as in the
-# re-implementation leftthomas/GatedSCNN, trained with the official recipe
-# (see the WRN-38 config).
+# Gated-SCNN with leftthomas/GatedSCNN's ResNet-50 trunk, the WRN-38 recipe.
 _base_ = './gscnn_wrn38-d8_8xb1-65k_cityscapes-720x720.py'
 model = dict(
     pretrained='open-mmlab://resnet50_v1c',

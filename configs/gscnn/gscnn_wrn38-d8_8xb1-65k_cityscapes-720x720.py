@@ -1,9 +1,5 @@
-# Gated-SCNN, WideResNet-38-A2 trunk, Cityscapes train (fine), the official
-# recipe (nv-tlabs/GSCNN train.py defaults; item by item with citations in
-# README.md, "Training recipe"): 720x720 crops, 8 GPUs x 1 image with SyncBN,
-# SGD lr 0.01 momentum 0.9 wd 1e-4, poly (power 1) over 175 epochs =
-# 175 * floor(2975 / 8) = 64925 iterations; losses: image-weighted CE 1,
-# edge BCE 20, edge attention 1, dual task 1.
+# Gated-SCNN, WideResNet-38-A2 trunk, Cityscapes train: the official recipe
+# (nv-tlabs/GSCNN train.py; README.md, "Training recipe", cites each line).
 _base_ = [
     '../_base_/models/gscnn_wrn38.py', 'mmseg::_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py'
@@ -12,13 +8,6 @@ crop_size = (720, 720)
 epochs, iters_per_epoch = 175, 2975 // 8
 max_iters = epochs * iters_per_epoch
 model = dict(data_preprocessor=dict(size=crop_size))
-
-# the official train transforms (datasets/__init__.py): the full image scaled
-# by U(0.5, 2.0) (PIL bicubic, label nearest), padded with black and the
-# ignore label up to the crop, a random 720 crop, horizontal flip; then
-# torchvision's ColorJitter(0.25, 0.25, 0.25, 0.25) and a Gaussian blur of
-# every image (sigma 0.15 + U[0, 1) * 1.15). The table in README.md cites
-# each line.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -39,18 +28,15 @@ train_pipeline = [
         saturation=0.25,
         hue=0.25),
     dict(type='RandomSigmaGaussianBlur', sigma_min=0.15, sigma_span=1.15),
-    # boundary ground truth of the augmented label map (radius 2);
-    # official=True also drops road and marks the frame, as the released code
+    # official=True also drops road and marks the frame, as released
     dict(type='GenerateSegBoundary', radius=2, official=False),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
     batch_size=1, num_workers=4, dataset=dict(pipeline=train_pipeline))
-
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
-# the official steps its poly schedule once per epoch, one epoch ahead
-# (README.md, training recipe); here per iteration
+# per iteration, where the official steps per epoch, one epoch ahead
 param_scheduler = [
     dict(
         type='PolyLR',
@@ -66,10 +52,8 @@ train_cfg = dict(
     val_interval=10 * iters_per_epoch)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# tools/test.py reports the Gated-SCNN tables' numbers: PA, mPA, class and
-# category mIoU (Cityscapes' 7 categories) and the boundary F-score at the
-# official thresholds, fractions of the diagonal: 2, 5, 9 and 12 pixels at
-# 1024x2048 (train.py --eval_thresholds). Validation keeps mIoU alone.
+# the paper's numbers: PA, mPA, class and category mIoU, and the boundary
+# F-score at 2, 5, 9 and 12 pixels of 1024x2048 (train.py --eval_thresholds)
 test_evaluator = [
     dict(type='CategoryIoU'),
     dict(

@@ -1,5 +1,4 @@
-# GSTO-HRNet-W18 (quick runs): the W48 Cityscapes recipe with HRNetV2-W18's
-# widths and ImageNet weights.
+# GSTO-HRNet-W18 (quick runs): the W48 recipe with HRNetV2-W18's widths.
 _base_ = './gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py'
 model = dict(
     pretrained='open-mmlab://msra/hrnetv2_w18',

@@ -1,5 +1,4 @@
-# GSTO-HRNet-W18-Small (quick runs): the W18 Cityscapes recipe with
-# HRNetV2-W18-Small-v2's depths (as mmseg's fcn_hr18s) and ImageNet weights.
+# GSTO-HRNet-W18-Small (quick runs): W18 with mmseg fcn_hr18s's depths.
 _base_ = './gsto_hrnet-w18_8xb2-90k_cityscapes-512x1024.py'
 model = dict(
     pretrained='open-mmlab://msra/hrnetv2_w18_small',

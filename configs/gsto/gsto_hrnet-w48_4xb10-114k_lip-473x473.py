@@ -1,8 +1,5 @@
-# GSTO-HRNet-W48 on LIP human parsing, 20 classes, 473x473 crops: HRNet's
-# LIP recipe (4 GPUs x 10 images, SGD lr 7e-3, weight decay 5e-4, poly, 150
-# epochs of int(30462 / 40) = 761 iterations = 114150 iterations). Flips
-# swap left/right labels in training and score channels in --aug-test
-# (../_base_/datasets/lip.py).
+# GSTO-HRNet-W48 on LIP with HRNet's LIP recipe (README.md, "Training
+# recipe"); flips swap left/right labels and scores.
 _base_ = [
     '../_base_/models/gsto_hr48.py', '../_base_/datasets/lip.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_90k.py'
@@ -14,12 +11,8 @@ model = dict(
     backbone=dict(num_classes=num_classes),
     decode_head=dict(num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes))
-# --aug-test (and mmseg's --tta): HRNet's multi_scale_inference with LIP's
-# flip (lib/datasets/base_dataset.py, lip.py), which GSTO inherits: the
-# image at 473x473, longer side 473 x scale, 473x473 windows at stride 315,
-# padded with black; a window and its mirror (left/right scores swapped) as
-# exp of the mean logits, windows averaged, scales summed. (The LIP number
-# itself is the plain single-scale test.)
+# --aug-test (and mmseg's --tta): HRNet's multi-scale LIP test with its flip
+# (README.md, "Test protocol"); the LIP number is the single-scale test
 tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales={{_base_.img_ratios}},

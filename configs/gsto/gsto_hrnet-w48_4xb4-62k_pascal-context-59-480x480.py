@@ -1,10 +1,6 @@
-# GSTO-HRNet-W48 on PASCAL-Context, 59 classes, 480x480 crops: the official
-# cfg_files/gsto_hrnet_w48_pascal_ctx.yaml (4 GPUs x 4 images, SGD lr 4e-3,
-# weight decay 1e-4, poly, 200 epochs of int(4998 / 16) = 312 iterations =
-# 62400); HRNet's augmentation: longer side int(520 * s + 0.5), s = 0.5 +
-# k / 10, k = 0..16, a 480x480 crop padded with black (labels with ignore),
-# a flip; no photometric distortion or category-ratio check (mmseg's
-# default has both). Sliding-window test as mmseg's HRNet configs.
+# GSTO-HRNet-W48 on PASCAL-Context 59: the official gsto_hrnet_w48_pascal_ctx
+# .yaml with HRNet's augmentation (README.md, "Training recipe"); sliding-
+# window test as mmseg's HRNet configs.
 _base_ = [
     '../_base_/models/gsto_hr48.py',
     'mmseg::_base_/datasets/pascal_context_59.py',

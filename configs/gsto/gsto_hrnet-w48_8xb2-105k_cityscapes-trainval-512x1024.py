@@ -1,10 +1,6 @@
 # GSTO-HRNet-W48 on Cityscapes train + val (for the test server): HRNet's
-# second phase after the train recipe (tools/train.py EXTRA_TRAIN_SET,
-# EXTRA_EPOCH, EXTRA_LR), which GSTO inherits: 484 epochs of train + val
-# (3475 images) at lr 1e-3, poly, from the train phase's last checkpoint
-# (load_from; --cfg-options load_from=PATH for another): at 16 images,
-# 484 x 289 x 12 / 16 = 104907 iterations (the official's samples). See
-# README.md "Training recipe" for the official schedule's index bug.
+# second phase, from the train run's last checkpoint (--cfg-options
+# load_from=PATH for another); README.md, "Training recipe".
 _base_ = './gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024.py'
 max_iters = 104907
 load_from = ('work_dirs/gsto_hrnet-w48_8xb2-90k_cityscapes-512x1024/'
@@ -27,8 +23,7 @@ train_dataloader = dict(
                 pipeline={{_base_.train_pipeline}})
             for split in ('train', 'val')
         ]))
-# trained on val too: tools/test.py writes the test server's label-ID PNGs
-# (the real gtFine/test maps are all ignore)
+# trained on val too: tools/test.py writes the test server's PNGs
 test_dataloader = dict(
     dataset=dict(
         data_prefix=dict(

@@ -1,6 +1,5 @@
-# GSTO-HRNet-W48 on Cityscapes train, 512x1024 crops, 8 GPUs x 2 images:
-# HRNet's recipe (the schedule and dataset bases), SyncBN, ImageNet HRNetV2
-# init; whole-image 1024x2048 test as the official test.py.
+# GSTO-HRNet-W48 on Cityscapes train with HRNet's recipe (README.md,
+# "Training recipe"); whole-image test as the official test.py.
 _base_ = [
     '../_base_/models/gsto_hr48.py',
     '../_base_/datasets/cityscapes_512x1024_hrnet.py',
@@ -14,12 +13,8 @@ model = dict(
     decode_head=dict(loss_decode=loss),
     auxiliary_head=dict(loss_decode=loss))
 train_dataloader = dict(batch_size=2)
-# --aug-test (and mmseg's --tta): the official multi-scale + flip test of
-# the test-set numbers (GSTO's datasets/cityscapes.py multi_scale_inference,
-# cfg_files/gsto_hrnet_w48_cityscapes.yaml): longer side 2048 x scale; up to
-# 1 the whole image, above 1024x2048 windows at a stride of one window, the
-# last shifted back inside; a window and its mirror as exp of the mean
-# logits, windows averaged, scales summed. The model resizes and mirrors.
+# --aug-test (and mmseg's --tta): the official multi-scale + flip test of the
+# test-set numbers (README.md, "Test protocol")
 tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75],

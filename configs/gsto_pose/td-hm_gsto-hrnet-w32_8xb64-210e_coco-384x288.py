@@ -1,11 +1,9 @@
-# GSTO-HRNet-W32 at 384x288: the W32 256x192 config with the input size,
-# heatmap size and Gaussian sigma of mmpose's td-hm_hrnet-w32_8xb64-210e_coco-
-# 384x288 recipe, which differs from its 256x192 one in the codec alone.
+# GSTO-HRNet-W32 at 384x288: the codec of mmpose's 384x288 HRNet-W32 recipe,
+# which differs from its 256x192 one in that alone.
 _base_ = './td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py'
 codec = dict(
     type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 model = dict(head=dict(decoder=codec))
-# the 256x192 pipelines with this codec in place of theirs
 train_pipeline = [
     dict(t, input_size=codec['input_size']) if t.type == 'TopdownAffine' else
     dict(t, encoder=codec) if t.type == 'GenerateTarget' else t

@@ -1,6 +1,4 @@
-# GSTO-HRNet-W48, top-down heatmaps on COCO at 256x192: the W32 config with
-# what mmpose's td-hm_hrnet-w48_8xb32-210e_coco-256x192 recipe changes in its
-# W32 one (widths, ImageNet HRNet-W48 init, 32 images per GPU).
+# GSTO-HRNet-W48 at 256x192: what mmpose's HRNet-W48 recipe changes in W32's.
 _base_ = './td-hm_gsto-hrnet-w32_8xb64-210e_coco-256x192.py'
 model = dict(
     backbone=dict(

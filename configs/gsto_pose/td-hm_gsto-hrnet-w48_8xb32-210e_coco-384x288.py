@@ -1,6 +1,4 @@
-# GSTO-HRNet-W48 at 384x288: the W32 384x288 config with the W48 changes of
-# ./td-hm_gsto-hrnet-w48_8xb32-210e_coco-256x192.py (mmpose's
-# td-hm_hrnet-w48_8xb32-210e_coco-384x288 recipe).
+# GSTO-HRNet-W48 at 384x288: the W32 384x288 config with the W48 changes.
 _base_ = './td-hm_gsto-hrnet-w32_8xb64-210e_coco-384x288.py'
 model = dict(
     backbone=dict(

@@ -1,11 +1,6 @@
-# The urbanisation fork's recipe (ccalvin97/CV-Semantic-Segmentation,
-# HRNet-Semantic-Segmentation/experiments/
-# seg_hrnet_w18_small_v1_512x1024_sgd_lr1e-2_wd5e-4_bs_12_epoch484.yaml and
-# its training log): HRNetV2-W18-Small-v1, 2 classes, from the official
-# Cityscapes weights, batch 3 on 1 GPU, SGD lr 0.01 momentum 0.9 weight decay
-# 5e-4, poly per iteration, 5 epochs, class-balanced cross-entropy,
-# whole-image validation each epoch. configs/hrnet/README.md says what
-# differs from the fork and why.
+# The urbanisation fork's recipe (ccalvin97/CV-Semantic-Segmentation; each
+# line cited in README.md, "Training recipe"): 5 epochs at batch 3 from the
+# official Cityscapes weights, class-balanced cross-entropy.
 _base_ = [
     '../_base_/models/fcn_hr18s-v1.py', '../_base_/datasets/urbanisation.py',
     '../_base_/default_runtime.py'
@@ -20,18 +15,13 @@ model = dict(
     decode_head=dict(
         num_classes=2,
         norm_cfg=norm_cfg,
-        # the fork's class weights (lib/datasets/urbanisation.py), averaged
-        # as torch's weighted cross-entropy
         loss_decode=dict(
             type='ClassWeightedCrossEntropyLoss',
             class_weight=[0.5, 2.0],
             loss_weight=1.0)))
-# tools/model_converters/hrnet2mmseg.py converts the official
-# hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset.pth to this file;
-# its 19-class classifier does not fit and is not loaded.
+# the official Cityscapes weights (hrnet2mmseg.py); the 19-class classifier
+# is not loaded
 load_from = 'pretrain/hrnet_w18_small_v1_cityscapes_cls19_1024x2048_trainset_mmseg.pth'  # noqa: E501
-# the fork's draw: longer side int(2048 * s + 0.5), s = 0.5 + k / 10,
-# k = 0..16, then a crop padded with black (labels with ignore) and a flip
 train_pipeline = _base_.train_pipeline[:3] + [
     dict(
         type='RandomChoiceResize',
@@ -52,7 +42,6 @@ train_dataloader = dict(
     dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-
 max_epochs = 5
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)

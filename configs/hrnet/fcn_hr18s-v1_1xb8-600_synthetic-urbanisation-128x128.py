@@ -1,6 +1,5 @@
-# The demo (tools/demo.py): HRNetV2-W18-Small-v1 trained from scratch on the
-# synthetic urbanisation tiles that mmext_pixel.datasets.
-# make_synthetic_urbanisation writes, on CPU in a few minutes.
+# The demo (tools/demo.py): HRNetV2-W18-Small-v1 from scratch on the
+# synthetic tiles, on CPU in a few minutes.
 _base_ = [
     '../_base_/models/fcn_hr18s-v1.py',
     '../_base_/datasets/synthetic_urbanisation.py',

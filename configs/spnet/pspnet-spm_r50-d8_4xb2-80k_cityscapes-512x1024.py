@@ -1,7 +1,5 @@
-# The strip pooling gate as a plug-in: mmseg's own PSPNet config, unchanged
-# but for ``plugins`` on its stock ResNetV1c (every block of stage 4, after
-# conv2) and the import of mmext_pixel. The gates start from random weights
-# (the ImageNet checkpoint has none).
+# The strip pooling gate as a plug-in of mmseg's own PSPNet config (every
+# stage-4 block, after conv2; random init: the ImageNet weights have none).
 _base_ = 'mmseg::pspnet/pspnet_r50-d8_4xb2-80k_cityscapes-512x1024.py'
 custom_imports = dict(imports=['mmext_pixel'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)

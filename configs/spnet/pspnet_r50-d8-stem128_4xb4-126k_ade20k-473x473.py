@@ -1,10 +1,6 @@
-# Baseline: mmseg's stock PSPHead on the same deep-stem (64-64-128) trunk
-# without strip pooling, with hszhao/semseg's PSPNet50 recipe
-# (config/ade20k/ade20k_pspnet50.yaml, tool/train.py's augmentations as
-# SPNet's; its README: 41.89 mIoU single scale with flip): layer3/layer4
-# dilations 2/4 in every block, 473x473 crops, 16 images per iteration (the
-# official 8 GPUs x 2, here 4 x 4), 100 epochs (126300 iterations), SGD lr
-# 0.01 (heads 10x), poly 0.9; test: longer side 512, windows at stride 316.
+# Baseline: mmseg's PSPHead on the same deep-stem trunk without strip
+# pooling, with hszhao/semseg's PSPNet50 recipe (config/ade20k/
+# ade20k_pspnet50.yaml; 41.89 mIoU single scale with flip; README.md).
 _base_ = './spnet_r50-d8_4xb4-152k_ade20k-480x480.py'
 crop_size = (473, 473)
 iters = 126300

@@ -1,8 +1,6 @@
-# SPNet-101 on Cityscapes fine train with the official recipe (config/
-# cityscapes/cityscapes_spnet101.yaml): 768x768 crops, 4 GPUs x 2 images,
-# 180 epochs of 2975 images (DistributedSampler pads them to 4 x 744: 372
-# iterations each, 66960), SGD lr 0.005 (heads 10x), poly 0.9. Test: full
-# 1024x2048 images, 768x768 windows at stride 512 (flip: --aug-test).
+# SPNet-101 on Cityscapes, the official recipe (config/cityscapes/
+# cityscapes_spnet101.yaml; README.md, "Training recipe"): 180 epochs of
+# 372 iterations (the padded sampler); slide test, flip with --aug-test.
 _base_ = [
     '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py',
@@ -15,9 +13,6 @@ model = dict(
     backbone=dict(depth=101),
     data_preprocessor=dict(size=crop_size),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(512, 512)))
-# official (tool/train.py): random scale 0.5-1.75 of the image, rotation
-# +-1 degree (p=0.5, border filled with the mean), 5x5 Gaussian blur (p=0.5),
-# flip, random crop (README.md, training recipe)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -33,11 +28,8 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
     dict(type='PackSegInputs')
 ]
-# --aug-test (and mmseg's --tta): the official test (cityscapes_spnet101
-# .yaml, semseg's tool/test.py): the full image (longer side 2048), 768x768
-# windows at stride 512, the last shifted back inside, a window and its
-# mirror as the mean of the two softmaxes, windows averaged; --aug-scales
-# 0.5 0.75 1 1.25 1.5 1.75 for its multi-scale test (scales averaged).
+# --aug-test (and mmseg's --tta): the official test (README.md, "Test
+# protocol"); --aug-scales 0.5 0.75 1 1.25 1.5 1.75 for its multi-scale one
 tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales=[1.0],

@@ -1,8 +1,6 @@
-# SPNet-101 on Pascal VOC 2012 + SBD aug (10582 images, 21 classes). The
-# official has no VOC recipe: the ADE20K one (SGD lr 0.01, heads 10x, poly
-# 0.9, batch 16, the official augmentations) for 40k iterations with 512x512
-# crops (README.md, training recipe, names semseg's VOC recipe as the
-# nearest official). Test: the longer side resized to 512, whole image.
+# SPNet-101 on Pascal VOC 2012 + SBD aug. The official has no VOC recipe:
+# the ADE20K one for 40k iterations at 512x512 (README.md, "Training
+# recipe", names semseg's as the nearest); whole-image test at 512.
 _base_ = [
     '../_base_/models/spnet_r50-d8.py',
     'mmseg::_base_/datasets/pascal_voc12_aug.py',

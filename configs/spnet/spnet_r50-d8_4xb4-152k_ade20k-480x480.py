@@ -1,7 +1,5 @@
-# SPNet-50 on ADE20K with the official recipe (config/ade20k/
-# ade20k_spnet50.yaml): 480x480 crops, 4 GPUs x 4 images, 120 epochs of
-# 20210 images (1263 iterations each: 151560), SGD lr 0.01 (heads 10x),
-# poly 0.9. Test: longer side 512, 480x480 windows at stride 320.
+# SPNet-50 on ADE20K, the official recipe (config/ade20k/ade20k_spnet50.yaml;
+# README.md, "Training recipe", cites each line); slide test.
 _base_ = [
     '../_base_/models/spnet_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
     '../_base_/default_runtime.py',
@@ -15,11 +13,7 @@ model = dict(
     decode_head=dict(num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(320, 320)))
-# official (tool/train.py): random scale 0.5-2 of the image's own size,
-# rotation +-10 degrees (p=0.5, border filled with the mean: BGR here, before
-# normalisation), 5x5 Gaussian blur (p=0.5), flip, random crop (padded with
-# the mean: the data preprocessor pads after normalisation with 0); the
-# table in README.md cites each line
+# the official tool/train.py order; the rotation fills with the BGR mean
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
@@ -41,11 +35,8 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs')
 ]
-# --aug-test (and mmseg's --tta): the official test (semseg's tool/test.py,
-# which SPNet's repository runs) at the paper's scales: longer side 512 x
-# scale, padded with the mean (centred) up to 480x480, windows at stride
-# 320, the last shifted back inside; a window and its mirror as the mean of
-# the two softmaxes, windows and scales averaged. The model resizes/mirrors.
+# --aug-test (and mmseg's --tta): the official multi-scale + flip test
+# (semseg's tool/test.py; README.md, "Test protocol")
 tta_model = dict(
     type='MultiScaleTileTTAModel',
     scales=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75],

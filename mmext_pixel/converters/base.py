@@ -1,10 +1,7 @@
-"""The machinery of the official-checkpoint converters.
-
-A converter is an ordered table of rename rules (the first whose pattern
-matches a whole key renames it). Keys that are no model weights are left
-out with a reason; any other unmatched key stops the conversion, all named.
-Every BN gets a ``num_batches_tracked`` counter (zero where the file has
-none, as InPlaceABNSync's), so that the result loads strictly.
+"""The machinery of the official-checkpoint converters: an ordered table of
+rename rules (the first whose pattern matches a whole key wins), keys left
+out with a reason, every other unmatched key an error, and a BN counter for
+every BN (zero where the file has none) so that the result loads strictly.
 """
 import argparse
 import re
@@ -111,9 +108,9 @@ def check_missing(state_dict: Mapping[str, Tensor], expected: Iterable[str],
 
 def fold_conv_bias(state_dict: Mapping[str, Tensor], conv: str,
                    norm: str) -> 'OrderedDict[str, Tensor]':
-    """Fold the bias of the conv ``conv`` into the running mean of the BN
-    ``norm`` after it, for our bias-free conv: BN(Wx + b) with mean m is
-    BN(Wx) with mean m - b. Without a bias the state dict is unchanged.
+    """Fold the bias of the official conv ``conv`` into the running mean of
+    the BN ``norm`` after it (BN(Wx + b) with mean m is BN(Wx) with mean
+    m - b), for our bias-free conv; without a bias nothing changes.
 
     Args:
         state_dict (Mapping[str, Tensor]): The official state dict.
@@ -163,7 +160,7 @@ def convert_keys(state_dict: Mapping[str, Tensor],
 
     Raises:
         UnknownKeysError: Naming every key that no rule matches.
-        ConversionError: Two official keys renamed to the same key.
+        ConversionError: Two keys renamed to the same key.
     """
     compiled = [(re.compile(p), r) for p, r in rules]
     skips = [(re.compile(p), reason) for p, reason in leave_out]
@@ -212,17 +209,13 @@ def check_loads(state_dict: Mapping[str, Tensor], model: nn.Module) -> None:
 
 def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
     """The state dict of an official checkpoint (the file or its
-    ``'state_dict'``).
+    ``'state_dict'``). A refused file is a RuntimeError naming
+    :data:`UNSAFE_LOAD_OPTION`, one without a state dict a TypeError.
 
     Args:
         path (str): The checkpoint.
         unsafe (bool): Read it with ``torch.load(weights_only=False)``.
             Defaults to False.
-
-    Raises:
-        RuntimeError: The safe load refused the file (naming it and
-            :data:`UNSAFE_LOAD_OPTION`).
-        TypeError: The file holds no state dict.
     """
     try:
         checkpoint = torch.load(
@@ -260,11 +253,10 @@ def run_converter(description: str,
 
     Args:
         description (str): What the script converts.
-        convert (Callable[..., Conversion]): The converter; with
-            ``backbone_only`` it also takes ``backbone_only=``.
-        argv (Sequence[str], optional): The arguments. Defaults to None
-            (``sys.argv``).
-        backbone_only (bool): Offer ``--backbone-only``. Defaults to False.
+        convert (Callable[..., Conversion]): The converter.
+        argv (Sequence[str], optional): Defaults to None (``sys.argv``).
+        backbone_only (bool): Offer ``--backbone-only`` (passed to
+            ``convert``). Defaults to False.
         config (bool): Offer ``--config``. Defaults to False.
     """
     parser = argparse.ArgumentParser(description=description)

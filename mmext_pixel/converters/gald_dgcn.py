@@ -1,11 +1,7 @@
 """Official GALD-Net and DGCNet checkpoints (lxtGH/GALD-DGCNet,
-``libs/models/GALDNet.py`` and ``DualGCNNet.py``, bare or under ``module.``)
-to the ``configs/gald`` and ``configs/dgcn`` models, or their deep-stem
-ImageNet trunk to bare :class:`CeilPoolResNetV1c` keys.
-
-Both share the trunk, the conva/convb/bottleneck sandwich around their
-context block and the auxiliary ``dsn`` head, whose conv bias is folded into
-the BN after it (mmseg's ``FCNHead`` has none there).
+``libs/models/GALDNet.py`` and ``DualGCNNet.py``) to ``configs/gald`` and
+``configs/dgcn``, or their ImageNet trunk to :class:`CeilPoolResNetV1c` keys;
+the ``dsn`` conv bias is folded into its BN (``FCNHead`` has none there).
 """
 import re
 from dataclasses import dataclass
@@ -93,8 +89,7 @@ def dsn_rules(classifier: int) -> List[Rule]:
 
 def official_keys(kind: Optional[str], depth: int) -> List[str]:
     """The keys of an official checkpoint of ``kind`` (``'gald'``,
-    ``'dgcn'``, None: the trunk) and ``depth``, BN counters aside, from
-    :func:`~mmext_pixel.testing.gald_dgcn_reference.official_state`."""
+    ``'dgcn'``, None: the trunk) and ``depth``, BN counters aside."""
     state = official_state(
         kind, depth, base=1, channels=16, dsn_channels=1, num_classes=1)
     return [k for k in state if not k.endswith(BN_COUNTER)]
@@ -160,20 +155,15 @@ def infer_depth(state_dict: Mapping[str, Tensor]) -> int:
 def convert(state_dict: Mapping[str, Tensor],
             method: Method = GALD,
             backbone_only: bool = False) -> Conversion:
-    """Official GALD-Net / DGCNet keys -> ours.
+    """Official GALD-Net / DGCNet keys (bare or under ``module.``) -> ours;
+    raises :class:`UnknownKeysError` / :class:`MissingKeysError` naming keys.
 
     Args:
-        state_dict (Mapping[str, Tensor]): The official state dict (bare or
-            under DataParallel's ``module.``).
+        state_dict (Mapping[str, Tensor]): The official state dict.
         method (Method): :data:`GALD` or :data:`DGCN`. Defaults to
             :data:`GALD`.
-        backbone_only (bool): Convert the trunk only (e.g. the official
-            deep-stem ImageNet ResNet), to bare backbone keys; its ImageNet
-            classifier ``fc.*`` is left out. Defaults to False.
-
-    Raises:
-        UnknownKeysError: Naming the keys that match no official name.
-        MissingKeysError: Naming the official keys that are missing.
+        backbone_only (bool): Convert the trunk only (the deep-stem ImageNet
+            ResNet; ``fc.*`` left out). Defaults to False.
     """
     state_dict = strip_prefixes(state_dict)
     depth = infer_depth(state_dict)

@@ -66,14 +66,11 @@ LEAVE_OUT: List[LeaveOut] = [(r'dsn1\.(weight|bias)',
 
 
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
-    """Official Gated-SCNN keys (bare or under DataParallel's ``module.``)
-    -> ours.
+    """Official Gated-SCNN keys (bare or under ``module.``) -> ours;
+    :class:`UnknownKeysError` names every key no rule matches.
 
     Args:
         state_dict (Mapping[str, Tensor]): The official state dict.
-
-    Raises:
-        UnknownKeysError: Naming every key that matches no official name.
     """
     return convert_keys(
         strip_prefixes(state_dict), RULES, 'Gated-SCNN', LEAVE_OUT)

@@ -39,14 +39,11 @@ LEAVE_OUT: List[LeaveOut] = [(r'loss\..+', 'not model weights')]
 
 
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
-    """Official GSTO-HRNet keys (bare, under the training wrapper's
-    ``model.`` or DataParallel's ``module.``) -> ours.
+    """Official GSTO-HRNet keys (bare, under ``model.`` or ``module.``) ->
+    ours; :class:`UnknownKeysError` names every key no rule matches.
 
     Args:
         state_dict (Mapping[str, Tensor]): The official state dict.
-
-    Raises:
-        UnknownKeysError: Naming every key that matches no official name.
     """
     return convert_keys(
         strip_prefixes(state_dict, ('module.', 'model.')), RULES, 'GSTO-HRNet',

@@ -18,16 +18,12 @@ RULES: List[Rule] = [
 
 
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
-    """Official HRNet segmentation keys -> mmseg's ``HRNet`` + ``FCNHead``;
-    the bias of ``last_layer``'s first conv (which ``FCNHead`` lacks) is
-    folded into the BN after it, so the logits stay the same.
+    """Official HRNet segmentation keys (bare, under ``model.`` or
+    ``module.``) -> mmseg's ``HRNet`` + ``FCNHead``, the bias of
+    ``last_layer``'s first conv folded into the BN after it.
 
     Args:
-        state_dict (Mapping[str, Tensor]): The official state dict (bare,
-            ``model.`` or ``module.`` prefixed).
-
-    Raises:
-        UnknownKeysError: Naming every key that matches no official name.
+        state_dict (Mapping[str, Tensor]): The official state dict.
     """
     state_dict = strip_prefixes(state_dict, ('module.', 'model.'))
     return convert_keys(

@@ -1,11 +1,7 @@
-"""Official Strip Pooling checkpoints (houqb/SPNet ``tool/train.py``: trunk
-``pretrained.``, SPHead ``head.``, FCN ``auxlayer.``) to the
-``configs/spnet`` models, and the ImageNet deep-stem ResNets it trains from
-(PyTorch-Encoding's ``resnet50-25c4b509.pth`` or hszhao/semseg's
-``resnet50_v2.pth`` layout) to bare :class:`BlockPluginResNetV1c` keys.
-
-Rules are generated per official module from the checkpoint's block layout,
-so that an unknown key, a missing one or an incomplete block is named.
+"""Official Strip Pooling checkpoints (houqb/SPNet ``tool/train.py``) to
+``configs/spnet``, and the ImageNet deep-stem ResNets it trains from
+(PyTorch-Encoding's or hszhao/semseg's) to :class:`BlockPluginResNetV1c` keys;
+one rule per official module of the checkpoint's block layout.
 """
 import re
 from collections import defaultdict
@@ -137,21 +133,13 @@ def table_rules(table: Table) -> List[Rule]:
 
 
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
-    """Official SPNet (or ImageNet trunk) state dict -> ours.
+    """Official SPNet keys (with or without ``module.``) -> our full
+    model's; an ImageNet trunk's -> the backbone's own (``fc.*`` left out).
+    Unknown and missing keys are named, as a block layout of no ResNet
+    depth.
 
     Args:
-        state_dict (Mapping[str, Tensor]): The official keys, with or
-            without ``module.``.
-
-    Returns:
-        Conversion: ``backbone.``/``decode_head.``/``auxiliary_head.`` keys
-        for a full SPNet state dict, the backbone's own keys for an ImageNet
-        trunk (whose classifier ``fc.*`` is left out).
-
-    Raises:
-        UnknownKeysError: Naming every unknown key.
-        MissingKeysError: Naming every missing key.
-        ConversionError: A block layout that is no ResNet depth.
+        state_dict (Mapping[str, Tensor]): The official state dict.
     """
     state_dict = strip_prefixes(state_dict)
     full = any(

@@ -11,18 +11,10 @@ TOP_LEVEL_KEYS = ('images', 'annotations', 'categories')
 
 @DATASETS.register_module()
 class CheckedCocoDataset(CocoDataset):
-    """MMPose's COCO keypoint data set that refuses malformed annotations.
-
-    :class:`mmpose.datasets.CocoDataset` silently skips an instance without
-    ``bbox`` or ``keypoints``, reshapes keypoint lists of any length and
-    clips boxes to the image. This subclass reads the same files the same
-    way, but first checks every image entry (``id``, ``file_name``,
-    ``width``, ``height``) and person annotation (``id``, ``image_id``,
-    ``category_id``, ``bbox``, ``keypoints``; ``num_keypoints`` x (x, y, v)
-    values with v in {0, 1, 2}; an ``[x, y, w, h]`` box with non-negative
-    size inside the image up to ``bbox_tolerance`` pixels; an ``image_id``
-    that names an image) and raises a ``ValueError`` naming the annotation
-    file, the entry and the fault.
+    """MMPose's COCO keypoint data set that refuses malformed annotations
+    (the stock one skips, reshapes or clips them): a ValueError names the
+    file, the entry and the fault (a key missing, a keypoint count or
+    visibility, a box outside the image, an unknown ``image_id``).
 
     Args:
         bbox_tolerance (float): How far (pixels) a box may reach beyond the

@@ -1,9 +1,7 @@
-"""The label maps of a segmentation config, checked before training (a bad
-value would stop the run at its first validation): files missing or not
-decoding, maps of another size than their image, and values that, as mmseg's
-``LoadAnnotations`` loads them, are neither a class nor the ignore index.
-What was read is cached in ``WORK_DIR/label_check_cache.json`` by each
-file's path, size and modification time, so a resumed run reads only changes.
+"""The label maps of a seg config, checked before training: files missing or
+not decoding, sizes other than their image's, and values (as mmseg loads
+them) neither a class nor the ignore index. Readings are cached in
+``WORK_DIR/label_check_cache.json`` by path, size and modification time.
 """
 import os
 import os.path as osp
@@ -81,9 +79,8 @@ class SplitReport:
 
 
 def read_label_facts(seg_map_path: str, img_path: str) -> dict:
-    """``values`` (``[raw value, pixel count]`` pairs) and ``shape`` of a
-    label map, ``image_shape`` of its image (from its header) and ``error``
-    (None, or why a file does not read)."""
+    """``values`` (``[raw value, pixel count]``), ``shape`` of a label map,
+    ``image_shape`` of its image and ``error`` (None, or why not read)."""
     facts = dict(values=[], shape=None, image_shape=None, error=None)
     try:
         with Image.open(img_path) as image:
@@ -121,8 +118,7 @@ def read_label_facts(seg_map_path: str, img_path: str) -> dict:
 
 def loaded_value(raw, sample: Sample) -> Optional[int]:
     """The value mmseg's ``LoadAnnotations`` makes of a file's value; None
-    for one it cannot hold (not an integer, or over 255: its uint8 cast
-    would wrap it onto another class)."""
+    for one its uint8 cast cannot hold."""
     if not isinstance(raw, int) or not 0 <= raw <= 255:
         return None
     value = raw
@@ -134,8 +130,7 @@ def loaded_value(raw, sample: Sample) -> Optional[int]:
 
 
 def _key(sample: Sample) -> list:
-    """What a cached reading holds for: the image's path, both files' sizes
-    and modification times."""
+    """The image's path, both files' sizes and modification times."""
     key = [osp.abspath(sample.img_path)]
     for path in (sample.seg_map_path, sample.img_path):
         try:
@@ -219,10 +214,10 @@ def scan_label_maps(report: SplitReport,
         report (SplitReport): The split's name, classes and ignore index;
             filled in and returned.
         samples (Sequence[Sample]): Its labelled samples.
-        cache (LabelCache, optional): Facts read before; new ones are added
-            (not saved). Defaults to None.
+        cache (LabelCache, optional): Facts read before, added to (not
+            saved). Defaults to None.
         nproc (int, optional): Reading threads. Defaults to None (CPUs).
-        progress (bool): Show a progress bar on stdout. Defaults to True.
+        progress (bool): Show a progress bar. Defaults to True.
     """
     start = time.perf_counter()
     report.num_maps = len(samples)

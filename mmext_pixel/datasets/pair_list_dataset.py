@@ -10,33 +10,20 @@ from .transforms import make_label_loading_optional
 class PairListSegDataset(BaseSegDataset):
     """Segmentation dataset read from split folders or an HRNet list file.
 
-    ``data_prefix['img_path']`` and ``data_prefix['seg_map_path']`` are the
-    image and label roots of the upstream layout. Two ways to name samples:
-
-    - list mode (``ann_file`` set): one sample per non-empty line, written as
-      the upstream list files are (HRNet-Semantic-Segmentation's
-      ``data/list/*``): an image path relative to the image root, then, for a
-      labelled split, a label path relative to the label root (mmseg's
-      convention: ``ann_file`` entries are relative to ``data_prefix``).
-      Further columns (e.g. LIP's mirrored label maps) are ignored;
-    - folder mode (no ``ann_file``): every image under the split's image
-      folder whose name ends with ``img_suffix``, with its label map of the
-      same stem in the split's label folder. The split folders are the roots
-      joined with :attr:`SPLIT_DIRS` filled in with ``split``, or the roots
-      themselves when ``split`` is None.
-
-    A split is unlabelled (inference only) when every list line has one
-    column, or in folder mode when ``seg_map_path`` is empty;
-    :attr:`has_labels` tells which was found. A list that labels some lines
-    and not others is an error naming the first unlabelled line, as is any
-    listed or expected file that does not exist: nothing is dropped. The
-    pipeline's stock ``LoadAnnotations`` steps become
-    :class:`LoadOptionalAnnotations` (the same loading; samples without a
-    label map pass), so one test pipeline serves both kinds of split.
+    ``data_prefix`` holds the image and label roots. List mode (``ann_file``
+    set): one sample per non-empty line, as HRNet's ``data/list/*``: an
+    image path and, for a labelled split, a label path, relative to the
+    roots; further columns are ignored. Folder mode: every image ending with
+    ``img_suffix`` under the split's image folder (the roots joined with
+    :attr:`SPLIT_DIRS`, or the roots when ``split`` is None) and its label
+    map of the same stem. One-column lists or an empty ``seg_map_path`` make
+    an unlabelled split (:attr:`has_labels`); a list labelling some lines
+    only, or a missing file, is an error naming it. Stock
+    ``LoadAnnotations`` steps become :class:`LoadOptionalAnnotations`.
 
     Args:
-        split (str, optional): Split whose folders folder mode reads, e.g.
-            ``'train'``. Defaults to None (the roots are the split folders).
+        split (str, optional): Split whose folders folder mode reads.
+            Defaults to None (the roots are the split folders).
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
     """
 
@@ -51,8 +38,7 @@ class PairListSegDataset(BaseSegDataset):
         make_label_loading_optional(self.pipeline)
 
     def _join_prefix(self):
-        # An empty seg_map_path marks an unlabelled split; keep it empty
-        # instead of letting it resolve to data_root itself.
+        # an empty seg_map_path (unlabelled) must not become data_root
         unlabelled = not self.data_prefix.get('seg_map_path')
         super()._join_prefix()
         if unlabelled:

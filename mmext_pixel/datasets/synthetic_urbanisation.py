@@ -1,10 +1,5 @@
-"""A small synthetic dataset in the urbanisation layout.
-
-It is synthetic, not real imagery: aerial-like tiles of textured vegetation
-and soil, straight roads of a few pixels' width and clusters of built-up
-blocks (rooftops), with per-pixel noise. It lets the demo and the tests train
-and evaluate a model on a machine without any dataset.
-"""
+"""A small synthetic dataset in the urbanisation layout (aerial-like tiles of
+vegetation, roads and rooftops), for the demo and the tests."""
 import os
 import os.path as osp
 from typing import Dict, List
@@ -30,8 +25,7 @@ def _smooth_noise(rng: np.random.Generator, size: int,
 def _make_tile(rng: np.random.Generator, size: int):
     label = np.full((size, size), BACKGROUND, np.uint8)
 
-    # Vegetation/soil background (BGR, as cv2 writes it): two colours mixed
-    # by smooth noise.
+    # vegetation and soil (BGR, as cv2 writes it) mixed by smooth noise
     mix = np.clip(_smooth_noise(rng, size, 6), 0, 1)[..., None]
     grass = np.array([50, 120, 60], np.float32) * rng.uniform(0.8, 1.2)
     soil = np.array([90, 130, 150], np.float32) * rng.uniform(0.8, 1.2)
@@ -47,11 +41,7 @@ def _make_tile(rng: np.random.Generator, size: int):
             wh = tuple(float(v) for v in rng.uniform(0.03, 0.09, 2) * size)
             box = cv2.boxPoints((centre, wh, float(rng.uniform(0, 90))))
             box = np.round(box).astype(np.int32)
-            roof = np.array([
-                rng.uniform(150, 230),
-                rng.uniform(60, 120),
-                rng.uniform(40, 90)
-            ])
+            roof = rng.uniform((150, 60, 40), (230, 120, 90))  # RGB
             cv2.fillPoly(img, [box], roof[::-1].tolist())
             cv2.fillPoly(label, [box], BUILT_UP)
 
@@ -80,18 +70,15 @@ def make_synthetic_urbanisation(data_root: str,
                                 seed: int = 0) -> Dict[str, List[str]]:
     """Write a synthetic urbanisation dataset under ``data_root``.
 
-    Layout (see :class:`UrbanisationDataset`): ``urbanisation/x/{split}`` and
-    ``urbanisation/y/{split}`` PNGs, plus ``list/urbanisation/{split}.lst``
-    in the fork's form (``x/train/NAME.png y/train/NAME.png``, relative to
-    ``urbanisation/``). The test split has images only, as an inference-only
-    split, and its list one column. Label values index
-    ``SYNTHETIC_METAINFO['classes']``.
+    :class:`UrbanisationDataset`'s folders and list files; the test split
+    unlabelled; labels index ``SYNTHETIC_METAINFO['classes']``.
 
     Args:
         data_root (str): Folder that receives ``urbanisation/`` and ``list/``.
-        num_train, num_val, num_test (int): Tiles per split.
-        size (int): Tile side in pixels.
-        seed (int): Seed of the generator; the same seed writes the same data.
+        num_train, num_val, num_test (int): Tiles per split. Default to 96,
+            24 and 8.
+        size (int): Tile side in pixels. Defaults to 128.
+        seed (int): Seed of the generator. Defaults to 0.
 
     Returns:
         dict: Split name to the list-file lines written for it.

@@ -7,37 +7,20 @@ from .pair_list_dataset import PairListSegDataset
 class UrbanisationDataset(PairListSegDataset):
     """Aerial urban/non-urban segmentation in the HRNet urbanisation fork's
     layout (ccalvin97/CV-Semantic-Segmentation,
-    ``lib/datasets/urbanisation.py``).
+    ``lib/datasets/urbanisation.py``; docs/dataset_prepare.md).
 
-    .. code-block:: none
-
-        data/
-        ├── urbanisation/
-        │   ├── x/{train,val,test}/NAME.png   images
-        │   └── y/{train,val}/NAME.png        label maps (same stem), 0/1
-        └── list/urbanisation/{train,val,test}.lst   optional, the fork's lists
-
-    With ``data_root='data/'`` and both roots
-    ``data_prefix=dict(img_path='urbanisation', seg_map_path='urbanisation')``
-    (as ``configs/_base_/datasets/urbanisation.py`` sets them), a split is
-    chosen by folders (``split='train'`` reads ``x/train`` and ``y/train``)
-    or by one of the fork's list files, unchanged
-    (``ann_file='list/urbanisation/train.lst'``, lines
-    ``x/train/NAME.png y/train/NAME.png``). The test split has no labels: its
-    list has one column, or in folder mode ``seg_map_path`` is empty.
-
-    The default classes are the fork's two (``NUM_CLASSES: 2``, label 0
-    non-urban, 1 urban, 255 ignored). Another class list can be given
-    through ``metainfo=dict(classes=..., palette=...)``; the label values then
-    index that list directly (no remapping).
+    A split is chosen by folders (``split='train'``: ``x/train`` and
+    ``y/train``) or by the fork's list files, unchanged
+    (``ann_file='list/urbanisation/train.lst'``). The default classes are the
+    fork's two (0 non-urban, 1 urban, 255 ignored); a ``metainfo`` class
+    list replaces them, the label values indexing it directly.
 
     Args:
         img_suffix (str): Image suffix in folder mode. Defaults to '.png'.
         seg_map_suffix (str): Label map suffix. Defaults to '.png'.
-        data_prefix (dict): Image and label roots, relative to
-            ``data_root``. Defaults to the fork's, both ``'urbanisation'``.
-        **kwargs: :class:`PairListSegDataset` arguments (``split``,
-            ``ann_file``, ...).
+        data_prefix (dict): Image and label roots. Defaults to the fork's,
+            both ``'urbanisation'``.
+        **kwargs: :class:`PairListSegDataset` arguments.
     """
 
     SPLIT_DIRS = ('x/{split}', 'y/{split}')
@@ -58,6 +41,5 @@ class UrbanisationDataset(PairListSegDataset):
 
     @classmethod
     def get_label_map(cls, new_classes=None):
-        # A configured class list replaces the default one wholesale; the
-        # label values on disk already index it.
+        # a configured class list replaces the default; labels index it
         return None

@@ -1,10 +1,7 @@
-"""Which checkpoints a diverging run saved: before a non-finite loss the loss
-usually grew, finite, for a few iterations, and the checkpoints saved
-meanwhile fail again when resumed. The divergence began with the stretch of
-out-of-range losses (:class:`LossRange`) that ends the run; the checkpoint
-saved after iteration ``k`` computed the loss of ``k + 1``. The stopped run
-lists those spoiled (with size and mtime, so a later file of the same name
-is not one) in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``.
+"""Which checkpoints a diverging run saved: the loss usually grows, finite,
+for a few iterations before it becomes non-finite, and the checkpoints saved
+meanwhile fail again when resumed. The stopped run lists them (with size and
+mtime) in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``.
 """
 import json
 import math
@@ -21,9 +18,8 @@ RECORD_NAME = 'diverged_checkpoints.json'
 
 
 class LossRange:
-    """The running range of a run's loss: a loss is out of range when it is
-    not finite or over ``factor`` times the median of the last ``window``
-    in-range ones, so a climb is measured against the level before it.
+    """The running range of a run's loss: out of range is non-finite or
+    over ``factor`` times the median of the last ``window`` in-range ones.
 
     Args:
         factor (float): Out of range above this x the median. Defaults to 2.0.

@@ -20,13 +20,10 @@ from .diverged_checkpoints import RECORD_NAME, read_record, split_candidates
 
 
 class FitCheckedRunner(Runner):
-    """mmengine's ``Runner`` whose checkpoint loading names a file that
-    cannot be read and checks the fit (:func:`load_fitting`; with
-    ``allow_partial``, the default, for fine-tuning with another class
-    count, what fits is loaded with one warning). Checkpoints are written
-    atomically; a resume without a named checkpoint takes the newest one of
-    the work dir that loads and did not diverge, naming those passed over.
-    """
+    """mmengine's ``Runner`` whose checkpoints are checked before they load
+    (:func:`load_fitting`; ``allow_partial`` by default, for fine-tuning),
+    written atomically, and resumed from the newest one of the work dir
+    that loads and did not diverge."""
 
     allow_partial: bool = True
     _preloaded: Optional[Tuple[str, dict]] = None
@@ -49,9 +46,8 @@ class FitCheckedRunner(Runner):
                                     **kwargs)
 
     def load_or_resume(self) -> None:
-        """As ``Runner.load_or_resume``; resuming without a named checkpoint
-        takes the newest sound one of the work dir, and resuming by name
-        from a diverged one is an error."""
+        """As ``Runner.load_or_resume``; resuming by name from a diverged
+        checkpoint is an error."""
         if self._has_loaded or not self._resume:
             return super().load_or_resume()
         record = osp.join(self.work_dir, RECORD_NAME)
@@ -125,14 +121,9 @@ class FitCheckedRunner(Runner):
         return [] if optimizer is None else [optimizer]
 
     def resume(self, filename: str, *args, **kwargs) -> None:
-        """As ``Runner.resume``, but the config's learning rates carry on.
-
-        mmengine restores the saved rates with the optimizer, so a run
-        resumed after lowering ``optimizer.lr`` (the remedy for a diverged
-        run) would go on with the old one. Each parameter group's rate and
-        its schedulers' base values are scaled to the config's, keeping the
-        schedule's position, with a warning.
-        """
+        """As ``Runner.resume``, but the config's learning rates (lowered
+        after a divergence) replace the saved ones, the schedule's position
+        kept, with a warning."""
         configured = [[g.get('initial_lr', g['lr']) for g in o.param_groups]
                       for o in self._optimizers()]
         super().resume(filename, *args, **kwargs)

@@ -9,8 +9,7 @@ GUARD_HOOKS = ('ClassCountCheckHook', 'NonFiniteLossHook')
 
 def add_training_guards(cfg: Config) -> None:
     """Add the class-count and non-finite-loss checks to a config's
-    ``custom_hooks`` unless it has them (ours do, from
-    ``configs/_base_/default_runtime.py``), so a user's config gets them.
+    ``custom_hooks`` unless it has them.
 
     Args:
         cfg (Config): The config, changed in place.

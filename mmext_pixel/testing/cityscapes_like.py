@@ -1,7 +1,5 @@
-"""Cityscapes-like label maps and predictions of them, random but seeded:
-the inputs on which ``mmext_pixel.analysis.boundary_cost`` compares
-Gated-SCNN's boundary computations with the official ones.
-"""
+"""Seeded Cityscapes-like label maps and predictions, the inputs of
+``mmext_pixel.analysis.boundary_cost``."""
 from typing import Optional, Sequence, Tuple
 
 import cv2

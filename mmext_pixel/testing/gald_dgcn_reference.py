@@ -118,11 +118,9 @@ def ga_attention_free_part(sd: StateDict,
                            prefix: str,
                            x: Tensor,
                            groups: int = 8) -> Tensor:
-    """What every exact GA computes besides its attention scalars: ``t``,
-    the grouped ``z``, GroupNorm and the residual (no ``p``, ``g``, no
-    scalars). Not the GA's output: its time bounds from below the time of
-    any implementation of the official arithmetic, so the official GA's
-    time over this one is the most any such implementation could gain."""
+    """What every exact GA computes besides its attention scalars (``t``,
+    grouped ``z``, GroupNorm, residual): not the GA's output, a lower bound
+    of any exact implementation's time."""
     y = F.conv2d(x, sd[f'{prefix}.t.weight'])
     y = F.conv2d(y, sd[f'{prefix}.z.weight'], groups=groups)
     y = F.group_norm(y, groups, sd[f'{prefix}.gn.weight'],

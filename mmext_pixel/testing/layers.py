@@ -51,12 +51,10 @@ def resnet_shapes(
                       bool] = lambda *_: False) -> Tuple[Shapes, int]:
     """A deep-stem bottleneck ResNet and its output channels;
     ``spm(layer, i)`` gives a block SPNet's strip pooling."""
-    p = prefix
-    shapes = (
-        seq_shapes(p + 'conv1', base, 3,
-                   (3, 3)) + conv_shapes(p + 'conv1.3', base, base,
-                                         (3, 3), p + 'conv1.4') +
-        conv_shapes(p + 'conv1.6', 2 * base, base, (3, 3), p + 'bn1'))
+    p, k3 = prefix, (3, 3)
+    shapes = seq_shapes(p + 'conv1', base, 3, k3)
+    shapes += conv_shapes(p + 'conv1.3', base, base, k3, p + 'conv1.4')
+    shapes += conv_shapes(p + 'conv1.6', 2 * base, base, k3, p + 'bn1')
     inplanes = 2 * base
     for layer, num in enumerate(blocks, 1):
         planes = base * 2**(layer - 1)

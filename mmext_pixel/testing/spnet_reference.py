@@ -18,13 +18,9 @@ MIXED_POOL_SIZES = (20, 12)
 
 
 def block_settings(depth: int) -> List[Tuple[str, int, int, int, bool]]:
-    """Per official block: (name, planes, stride, dilation, has_spm).
-
-    The official dilated ResNet (dilated=True, multi_grid=True): layer2
-    strides 2; layer3's first block has dilation 1, the others 2; layer4's
-    blocks 4, 8, 16. With spm_on the strip pooling block is in the last
-    block of layer1-3 and in every block of layer4.
-    """
+    """Per block of the official dilated multi-grid ResNet: (name, planes,
+    stride, dilation, has_spm); strip pooling in the last block of layer1-3
+    and every block of layer4 (``spm_on``)."""
     settings = []
     for layer, num in enumerate(STAGE_BLOCKS[depth], 1):
         for i in range(num):
@@ -150,9 +146,8 @@ class OfficialSPNet:
             y = conv_bn(self.sd, f'{name}.{conv_name}', y, relu)
             return y if pooled is None else resize(y, size)
 
-        x1, x2 = branch(
-            'conv1_1', x, relu=True), branch(
-                'conv1_2', x, relu=True)
+        x1 = branch('conv1_1', x, relu=True)
+        x2 = branch('conv1_2', x, relu=True)
         pools = (branch('conv2_1', x1, MIXED_POOL_SIZES[0]),
                  branch('conv2_2', x1, MIXED_POOL_SIZES[1]))
         y1 = branch(

@@ -11,9 +11,8 @@ from typing import Iterator, List
 
 @contextmanager
 def atomic_file(path: str) -> Iterator[str]:
-    """Yield ``path + '.part'`` to write; once the body returns, flush it to
-    disk and rename it to ``path`` (atomic within a folder), so that an
-    interrupted write leaves ``path`` as it was.
+    """Yield ``path + '.part'`` to write; once the body returns, flush it
+    and rename it to ``path`` (atomic within a folder).
 
     Args:
         path (str): The final file name.

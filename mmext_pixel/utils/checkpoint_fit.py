@@ -28,7 +28,7 @@ class CheckpointError(ValueError):
 
 def check_checkpoint_file(filename: str) -> None:
     """Refuse a local checkpoint that is missing, empty, neither a zip
-    archive (torch >= 1.6) nor a pickle, or a zip archive cut off.
+    archive nor a pickle, or cut off.
 
     Args:
         filename (str): Its path; a URL is left to mmengine's loader.
@@ -55,8 +55,8 @@ def check_checkpoint_file(filename: str) -> None:
 def read_checkpoint(filename: str,
                     map_location: Union[str, Callable] = 'cpu') -> dict:
     """mmengine's ``_load_checkpoint``, raising :class:`CheckpointError`
-    that names a file which :func:`check_checkpoint_file` refuses or whose
-    bytes ``torch.load`` cannot read.
+    naming a file that :func:`check_checkpoint_file` refuses or whose bytes
+    ``torch.load`` cannot read.
 
     Args:
         filename (str): Local path, URL or mmengine ``scheme://`` name.
@@ -147,9 +147,8 @@ def checkpoint_fit(
     Args:
         model (nn.Module): The model, possibly wrapped (DDP, TTA).
         checkpoint (dict): A state dict, or one under ``'state_dict'``.
-        revise_keys (Sequence[tuple[str, str]]): Regex replacements applied
-            to the checkpoint's keys first. Defaults to stripping
-            ``module.``.
+        revise_keys (Sequence[tuple[str, str]]): Regex replacements of the
+            checkpoint's keys. Defaults to stripping ``module.``.
     """
     weights = checkpoint.get('state_dict', checkpoint)
     for pattern, repl in revise_keys:
@@ -188,8 +187,7 @@ def load_fitting(model: nn.Module,
         allow_partial (bool): Load what fits of a misfit. Defaults to False.
         revise_keys (Sequence[tuple[str, str]]): As for
             :func:`checkpoint_fit`. Defaults to stripping ``module.``.
-        logger (logging.Logger, optional): Gets the warning. Defaults to
-            None (mmengine's current logger).
+        logger (logging.Logger, optional): Defaults to None (current).
     """
     fit = checkpoint_fit(model, checkpoint, revise_keys)
     if not fit.fits:

@@ -6,15 +6,10 @@ PACKAGE = 'mmext_pixel'
 
 
 def register_config_package() -> None:
-    """Let configs inherit from ``'mmext_pixel::<path>'``.
-
-    mmengine resolves ``'pkg::path'`` only for the packages in its
-    ``MODULE2PACKAGE``, finding the installed folder through pkg_resources
-    (site-packages even for an editable install). Listing our name there and
-    answering the lookup for it with this module's folder makes such bases
-    work in any process that imported ``mmext_pixel`` before parsing (our
-    tools do). The stock tools parse before ``custom_imports`` run, so the
-    configs use relative ``_base_`` paths.
+    """Let configs inherit from ``'mmext_pixel::<path>'`` in a process that
+    imported ``mmext_pixel``: mmengine resolves ``'pkg::path'`` only for its
+    ``MODULE2PACKAGE``, through pkg_resources (site-packages even for an
+    editable install), so our name is listed and answered with this folder.
     """
     utils.MODULE2PACKAGE.setdefault(PACKAGE, PACKAGE)
     lookup = config.get_installed_path

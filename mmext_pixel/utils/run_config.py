@@ -1,7 +1,5 @@
-"""What the tools change in an MMSeg or MMPose config before mmengine's
-Runner takes it (work dir, launcher, test-time augmentation, visualization),
-and the one builder of a split's dataset. The config's ``default_scope``
-says which toolbox; only where the two differ does the code branch on it.
+"""What the tools change in an mmseg or mmpose config (``default_scope``)
+before mmengine's Runner takes it, and the one builder of a split's dataset.
 """
 import copy
 import gc
@@ -36,8 +34,7 @@ def input_shape(cfg: Config,
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read an mmseg or mmpose config (``'mmext_pixel::'`` bases allowed)
-    and merge ``--cfg-options``.
+    """Read an mmseg or mmpose config and merge ``--cfg-options``.
 
     Args:
         path (str): The config file.
@@ -75,10 +72,8 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
     if launcher != 'none' and not torch.cuda.is_available():
-        # NCCL, mmengine's init_dist (it always selects a CUDA device) and
-        # DDP's per-GPU device_ids need CUDA. Without it, join the process
-        # group with gloo here (the Runner then skips its own init) and wrap
-        # the model in a device-less DDP, so a config runs unchanged on CPU.
+        # NCCL, mmengine's init_dist and DDP's device_ids need CUDA: join
+        # with gloo here (the Runner then skips its init), device-less DDP
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
         cfg.env_cfg.dist_cfg.backend = 'gloo'
         if launcher != 'pytorch':
@@ -92,9 +87,7 @@ def setup_run(cfg: Config, config_path: str, work_dir: Optional[str],
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
-        # torch's SyncBatchNorm runs on GPUs only: without CUDA each process
-        # normalises its own batch (as a non-distributed run, where mmengine
-        # reverts SyncBN to BN itself)
+        # torch's SyncBatchNorm runs on GPUs only
         _sync_bn_to_bn(cfg.model)
         cfg.pop('sync_bn', None)
     return cfg
@@ -110,12 +103,9 @@ def _sync_bn_to_bn(node) -> None:
 
 
 def finish_run() -> None:
-    """Leave the process group before the interpreter exits.
-
-    A gloo group still alive at exit tears down its worker threads in an
-    undefined order and can abort the process ("terminate called without an
-    active exception"), failing a run that had finished.
-    """
+    """Leave the process group before the interpreter exits: a gloo group
+    alive at exit can abort the process ("terminate called without an
+    active exception")."""
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         # a released Runner's cycles still hold the DDP wrapper, and so
@@ -136,8 +126,7 @@ def enable_visualization(cfg: Config,
         show_dir (str, optional): Folder for the painted images.
         show (bool): Show them in a window.
         wait_time (float): Seconds each shown image stays.
-        interval (int): Draw every ``interval``-th test image (mmseg's
-            default is 50). Defaults to 1.
+        interval (int): Draw every ``interval``-th image. Defaults to 1.
     """
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
@@ -169,25 +158,19 @@ def enable_test_time_aug(cfg: Config,
                          scales: Optional[Sequence[float]] = None,
                          flip: bool = True,
                          metainfo: Optional[dict] = None) -> Optional[list]:
-    """``--aug-test``: multi-scale + flip for seg, flip test for pose;
-    returns the class pairs the flipped views swap, when set here.
-
-    Seg configs run their ``tta_pipeline`` and ``tta_model`` (mmseg's
-    ``--tta``), optionally with other scale factors or without the flip.
-    When the test dataset declares left/right class pairs (``flip_pairs``,
-    as ``LIPParsingDataset``), mmseg's plain ``SegTTAModel`` becomes
-    ``FlipSwapSegTTAModel``, which swaps a flipped view's left/right scores
-    before averaging. A ``MultiScaleTileTTAModel`` (the papers' merges, from
-    one view per image) takes the scales, flip and pairs as its settings.
+    """``--aug-test``: seg configs run ``tta_pipeline``/``tta_model``
+    (mmseg's ``--tta``), pose configs the flip test; returns the class pairs
+    the flipped views swap, when set here. A test dataset's ``flip_pairs``
+    turn ``SegTTAModel`` into ``FlipSwapSegTTAModel``; a
+    ``MultiScaleTileTTAModel`` takes scales, flip and pairs as settings.
 
     Args:
         cfg (Config): The config, changed in place.
         config_path (str): Its path, for error messages.
         scales (Sequence[float], optional): Other scales. Defaults to None.
         flip (bool): Keep the flipped views. Defaults to True.
-        metainfo (dict, optional): The test dataset's metainfo (seg), to
-            read ``flip_pairs`` from. Defaults to None (the config's, see
-            :func:`test_dataset_metainfo`).
+        metainfo (dict, optional): The test dataset's metainfo. Defaults to
+            None (:func:`test_dataset_metainfo`).
     """
     if cfg.default_scope == POSE_SCOPE:
         if scales or not flip:
@@ -211,8 +194,6 @@ def enable_test_time_aug(cfg: Config,
     tta_model = cfg.tta_model
     swapped = None
     if kind == 'MultiScaleTileTTAModel':
-        # the model resizes and mirrors each image itself, from the
-        # pipeline's single view
         if scales:
             tta_model['scales'] = [float(s) for s in scales]
         if not flip:
@@ -248,14 +229,13 @@ def enable_test_time_aug(cfg: Config,
 def set_pose_flip_test(cfg: Config,
                        aug_test: bool = False,
                        no_flip_test: bool = False) -> str:
-    """Decide mmpose's flip test: the config's setting unless ``--aug-test``
-    turns it on or ``--no-flip-test`` off; returns what runs, e.g.
-    ``'on (config)'``.
+    """Decide mmpose's flip test; returns what runs, e.g. ``'on (config)'``.
 
     Args:
         cfg (Config): A pose config, changed in place.
-        aug_test (bool): ``--aug-test`` was given. Defaults to False.
-        no_flip_test (bool): ``--no-flip-test`` was given. Defaults to False.
+        aug_test (bool): ``--aug-test`` turns it on. Defaults to False.
+        no_flip_test (bool): ``--no-flip-test`` turns it off. Defaults to
+            False.
     """
     if aug_test and no_flip_test:
         raise ValueError('--aug-test (flip test on) and --no-flip-test '
@@ -294,11 +274,7 @@ def build_split_dataset(cfg: Config,
 
 def test_dataset_metainfo(cfg: Config) -> dict:
     """The test dataset's metainfo without building it: the class's
-    ``METAINFO`` updated with the config's, as ``BaseDataset`` merges them.
-
-    Args:
-        cfg (Config): The config.
-    """
+    ``METAINFO`` updated with the config's, as ``BaseDataset`` merges them."""
     dataset_cfg = cfg.test_dataloader.dataset
     with DATASETS.switch_scope_and_registry(cfg.default_scope) as registry:
         dataset_cls = registry.get(dataset_cfg.type)

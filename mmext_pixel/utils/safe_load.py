@@ -12,10 +12,8 @@ from mmengine.utils import digit_version
 _numpy_core = getattr(np, '_core', None) or np.core
 _numpy_dtypes = getattr(np, 'dtypes', None)  # numpy >= 1.25
 
-# numpy arrays and scalars of the message hub's logs (with the dtype classes
-# numpy 2 pickles by class) and mmengine's HistoryBuffer, which pickles its
-# statistics methods as getattr(HistoryBuffer, 'mean'); the restricted
-# unpickler still refuses to call what getattr returns unless it is listed.
+# the message hub's numpy logs (numpy 2 pickles dtype classes) and
+# HistoryBuffer, whose methods pickle as getattr(HistoryBuffer, 'mean')
 MMENGINE_CHECKPOINT_GLOBALS = (
     np.ndarray,
     np.dtype,
@@ -26,9 +24,8 @@ MMENGINE_CHECKPOINT_GLOBALS = (
 ) + tuple(cls for name, cls in vars(_numpy_dtypes or object).items()
           if name.endswith('DType') and isinstance(cls, type))
 
-# numpy 2 moved numpy.core to numpy._core and a pickle names a function by
-# the module it lived in when written (the official checkpoints say
-# numpy.core); torch's allow-list matches names, so both are listed.
+# numpy 2 renamed numpy.core to numpy._core; pickles name the module they
+# were written with, and torch's allow-list matches names: both are listed
 NUMPY_RENAMED_GLOBALS = tuple(
     (getattr(_numpy_core.multiarray, name), f'{module}.multiarray.{name}')
     for name in ('_reconstruct', 'scalar')

@@ -26,11 +26,7 @@ def _evaluators(cfg: Config) -> List[dict]:
 
 
 def evaluator_names(cfg: Config) -> str:
-    """The types of the config's test evaluators, for messages.
-
-    Args:
-        cfg (Config): The config.
-    """
+    """The types of the config's test evaluators, for messages."""
     return ', '.join(str(e.get('type')) for e in _evaluators(cfg))
 
 
@@ -57,11 +53,11 @@ def set_prediction_output(cfg: Config, out: str) -> None:
 def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
     """The first label map when every label map of a split holds only the
     ignore index (the Cityscapes test split's after mmseg's converter), else
-    None. A labelled split is decided by its first map.
+    None.
 
     Args:
-        dataset (BaseDataset): A built segmentation dataset whose samples
-            have ``seg_map_path``; a missing label map raises.
+        dataset (BaseDataset): A built seg dataset; a missing label map
+            raises.
     """
     ignore = dataset.metainfo.get('ignore_index',
                                   getattr(dataset, 'ignore_index', 255))
@@ -92,8 +88,7 @@ def is_cityscapes(dataset: BaseDataset) -> bool:
 
 def set_cityscapes_submission(cfg: Config, out: str) -> None:
     """Write the Cityscapes test server's files: mmseg's ``CityscapesMetric``
-    with ``format_only`` saves each prediction in Cityscapes label IDs (from
-    cityscapesscripts' table) as ``out/IMAGE_NAME.png``.
+    with ``format_only`` saves each prediction in label IDs.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -116,15 +111,13 @@ def set_cityscapes_submission(cfg: Config, out: str) -> None:
 
 
 def set_coco_test_dev(cfg: Config, detections: Optional[str] = None) -> str:
-    """Run a COCO pose config on test-dev for the COCO server (the
-    image-info file with detected person boxes; ``CocoMetric`` writes the
-    keypoint results JSON, whose path is returned).
+    """Run a COCO pose config (changed in place) on test-dev for the COCO
+    server; returns the keypoint results JSON ``CocoMetric`` writes.
 
     Args:
-        cfg (Config): A pose config, changed in place; its test dataset's
-            ``data_root`` holds :data:`COCO_TEST_DEV_IMAGE_INFO` and
-            :data:`COCO_TEST_DEV_IMAGES`.
-        detections (str, optional): Detection results JSON (mmpose's
+        cfg (Config): A pose config whose test ``data_root`` holds
+            :data:`COCO_TEST_DEV_IMAGE_INFO` and :data:`COCO_TEST_DEV_IMAGES`.
+        detections (str, optional): Person detections JSON (mmpose's
             ``bbox_file``). Defaults to None
             (``DATA_ROOT/``:data:`COCO_TEST_DEV_DETECTIONS`).
     """
@@ -137,8 +130,7 @@ def set_coco_test_dev(cfg: Config, detections: Optional[str] = None) -> str:
         if not osp.isfile(path):
             raise FileNotFoundError(f'COCO test-dev: {what} {path} does not '
                                     'exist')
-    # the image-info file has no annotations to check, so the stock dataset
-    # reads it (as it reads the detections)
+    # no annotations to check: the stock dataset reads the image-info file
     dataset.update(
         type='CocoDataset',
         ann_file=COCO_TEST_DEV_IMAGE_INFO,

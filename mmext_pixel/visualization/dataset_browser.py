@@ -43,8 +43,8 @@ def overlay(img: np.ndarray,
             palette: Sequence[Sequence[int]],
             classes: Sequence[str] = (),
             alpha: float = 0.5) -> np.ndarray:
-    """``img | img blended with the coloured label`` (BGR uint8), a legend
-    of the classes present underneath.
+    """``img | img blended with the coloured label`` (BGR uint8) over a
+    legend of the classes present.
 
     Args:
         img (np.ndarray): HxWx3 uint8 BGR image.

@@ -1,9 +1,7 @@
-"""The gate maps of a GSTO-HRNet model (Gated Stage Transition and
-Orchestration for HRNet) on one image, as PNGs of its size, 0 (closed) ..
-255 (open) in JET colours or grey: ``stage{s}_module{m}_to{i}_from{j}`` (the
-gate on branch ``j`` where module ``m`` of stage ``s`` fuses it into ``i``)
-and ``transition{t}_branch{b}`` (the supervised gate, from the stage-``t``
-class scores, on the feature that creates branch ``b``).
+"""The gate maps of a GSTO-HRNet model on one image as PNGs of its size, 0
+(closed) .. 255 (open): ``stage{s}_module{m}_to{i}_from{j}`` (module ``m``
+of stage ``s`` fusing branch ``j`` into ``i``) and ``transition{t}_branch{b}``
+(the supervised gate on the feature creating branch ``b``).
 """
 import os
 import os.path as osp

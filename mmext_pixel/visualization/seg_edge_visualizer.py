@@ -20,9 +20,8 @@ def edge_panel(edge_prob, shape) -> np.ndarray:
 
 @VISUALIZERS.register_module()
 class SegEdgeLocalVisualizer(SegLocalVisualizer):
-    """``SegLocalVisualizer`` that also draws the one-channel edge
-    probability map a model stores as ``pred_edge_map`` (Gated-SCNN's
-    :class:`GatedSCNN`), in grey: ``ground truth | prediction | edge map``.
+    """``SegLocalVisualizer`` that also draws Gated-SCNN's ``pred_edge_map``
+    in grey: ``ground truth | prediction | edge map``.
 
     Args:
         **kwargs: :class:`mmseg.visualization.SegLocalVisualizer` arguments.

@@ -1,16 +1,13 @@
-"""Image formats and sizes read from file headers before anything is
-decoded, so that a small file announcing a huge image (a decompression bomb)
-is refused without allocating it.
+"""Image formats and sizes read from file headers before decoding, so that
+a small file announcing a huge image (a decompression bomb) is refused
+without allocating it; only formats whose every frame or page can be measured
+so are taken (others are 415).
 
-The formats taken are those whose every frame or page can be measured so.
-JPEG (with its EXIF orientation), BMP and PNM are read by Pillow's plugin
-classes, which parse the header alone. The rest is read here because Pillow
-cannot measure it without decoding: PNG (APNG ``fcTL`` frames appear only as
-Pillow seeks, which decodes each previous frame), GIF (likewise every frame's
-image descriptor), WebP (Pillow hands the file to libwebp's decoder) and TIFF
-(Pillow refuses pages that lack the tags it needs to decode, which OpenCV
-reads, and ignores the orientation OpenCV applies). Other formats OpenCV may
-decode (JPEG 2000, AVIF, OpenEXR, HDR, PFM, PAM, BigTIFF, ...) are 415.
+Pillow's plugin classes read JPEG (with its EXIF orientation), BMP and PNM
+from the header alone. Pillow cannot measure the rest without decoding, so it
+is read here: APNG frames and GIF image descriptors (Pillow decodes each
+previous frame as it seeks), WebP (handed to libwebp) and TIFF (Pillow refuses
+pages OpenCV reads, and ignores the orientation OpenCV applies).
 """
 import io
 import re
@@ -34,8 +31,7 @@ FORMATS: Dict[str, Tuple[str, ...]] = {
     'TIFF': ('.tif', '.tiff'),
     'PNM': ('.pbm', '.pgm', '.ppm', '.pnm'),
 }
-IMAGE_EXTS: Tuple[str,
-                  ...] = tuple(e for exts in FORMATS.values() for e in exts)
+IMAGE_EXTS = tuple(e for exts in FORMATS.values() for e in exts)
 PILLOW_PLUGINS = dict(
     JPEG=JpegImagePlugin.JpegImageFile,
     BMP=BmpImagePlugin.BmpImageFile,
@@ -43,30 +39,17 @@ PILLOW_PLUGINS = dict(
 
 
 class ImageError(InferenceError):
-    """An image refused before or while decoding.
-
-    Args:
-        status (int): The HTTP status a server answers: 413 (too many
-            pixels), 415 (not a format taken) or 422 (damaged).
-        message (str): What is wrong.
-    """
+    """An image refused before or while decoding, with the HTTP ``status``
+    a server answers: 413 (too large), 415 (not a format taken) or 422."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
-        self.message = message
 
 
 class ImageSize(NamedTuple):
-    """What the headers of an image file say.
-
-    Args:
-        format (str): One of :data:`FORMATS`.
-        width (int): Width of its largest frame or page (after the EXIF
-            orientation of a JPEG or TIFF).
-        height (int): Its height.
-        frames (int): Frames (GIF, WebP, APNG) or pages (TIFF) measured.
-    """
+    """The format (of :data:`FORMATS`), the largest frame or page (as
+    oriented by EXIF) and the frames or pages counted of an image file."""
     format: str
     width: int
     height: int
@@ -74,11 +57,7 @@ class ImageSize(NamedTuple):
 
 
 def sniff(data: bytes) -> Optional[str]:
-    """The format of ``data`` by its magic bytes, or None.
-
-    Args:
-        data (bytes): The file's bytes.
-    """
+    """The format of the file ``data`` by its magic bytes, or None."""
     found = dict(
         PNG=data.startswith(b'\x89PNG\r\n\x1a\n'),
         JPEG=data.startswith(b'\xff\xd8\xff'),
@@ -126,15 +105,16 @@ def _gif_sizes(data: bytes) -> List[Tuple[int, int]]:
     if len(data) < 13:
         raise ImageError(422, f'truncated GIF: {len(data)} bytes')
     sizes = [struct.unpack('<HH', data[6:10])]
-    flags, pos = data[10], 13
-    if flags & 0x80:
-        pos += 3 << ((flags & 7) + 1)
+
+    def table(flags: int) -> int:  # bytes of a colour table
+        return 3 << ((flags & 7) + 1) if flags & 0x80 else 0
 
     def skip_blocks(pos: int) -> int:
         while pos < len(data) and data[pos]:
             pos += data[pos] + 1
         return pos + 1
 
+    pos = 13 + table(data[10])
     while pos < len(data):
         block = data[pos]
         if block == 0x3B:  # trailer
@@ -146,10 +126,8 @@ def _gif_sizes(data: bytes) -> List[Tuple[int, int]]:
                 break
             left, top, w, h = struct.unpack('<HHHH', data[pos + 1:pos + 9])
             sizes += [(w, h), (left + w, top + h)]
-            flags, pos = data[pos + 9], pos + 10
-            if flags & 0x80:
-                pos += 3 << ((flags & 7) + 1)
-            pos = skip_blocks(pos + 1)  # LZW code size, then the data
+            # local colour table, LZW code size, then the data
+            pos = skip_blocks(pos + 11 + table(data[pos + 9]))
         else:
             raise _damaged('GIF', f'unknown block 0x{block:02X} at byte {pos}')
     return sizes
@@ -203,8 +181,7 @@ def _tiff_sizes(data: bytes) -> List[Tuple[int, int]]:
                 422, f'truncated TIFF: an IFD at byte {ifd}, the data has '
                 f'{len(data)} bytes')
         seen.add(ifd)
-        count = struct.unpack(order + 'H', data[ifd:ifd + 2])[0]
-        end = ifd + 2 + 12 * count
+        end = ifd + 2 + 12 * struct.unpack(order + 'H', data[ifd:ifd + 2])[0]
         if end + 4 > len(data):
             raise ImageError(
                 422, f'truncated TIFF: the IFD at byte {ifd} needs {end + 4} '
@@ -212,10 +189,9 @@ def _tiff_sizes(data: bytes) -> List[Tuple[int, int]]:
         tags = {}
         for at in range(ifd + 2, end, 12):
             tag, kind = struct.unpack(order + 'HH', data[at:at + 4])
-            if kind == 3:  # SHORT
-                tags[tag] = struct.unpack(order + 'H', data[at + 8:at + 10])[0]
-            elif kind == 4:  # LONG
-                tags[tag] = struct.unpack(order + 'I', data[at + 8:at + 12])[0]
+            fmt = {3: 'H', 4: 'I'}.get(kind)  # SHORT, LONG
+            if fmt:
+                tags[tag] = struct.unpack_from(order + fmt, data, at + 8)[0]
         if 256 not in tags or 257 not in tags:
             raise _damaged('TIFF',
                            f'the IFD at byte {ifd} has no width or length')
@@ -228,22 +204,16 @@ def _tiff_sizes(data: bytes) -> List[Tuple[int, int]]:
 
 SIZE_READERS = dict(
     PNG=_png_sizes,
-    JPEG=partial(_pillow_sizes, 'JPEG'),
-    BMP=partial(_pillow_sizes, 'BMP'),
     GIF=_gif_sizes,
     WebP=_webp_sizes,
     TIFF=_tiff_sizes,
-    PNM=partial(_pillow_sizes, 'PNM'))
+    **{kind: partial(_pillow_sizes, kind)
+       for kind in PILLOW_PLUGINS})
 
 
 def measure(data: bytes, name: str = 'the image') -> ImageSize:
-    """The format and the largest frame or page of an image file, from its
-    headers alone.
-
-    Args:
-        data (bytes): The file's bytes.
-        name (str): The file, for messages. Defaults to 'the image'.
-    """
+    """The :class:`ImageSize` of an image file's bytes, from its headers
+    alone; ``name`` (default 'the image') is named in errors."""
     if not data:
         raise ImageError(422, f'{name}: not an image (no data)')
     kind = sniff(data)
@@ -290,19 +260,19 @@ def decode(data: bytes,
            max_pixels: Optional[int],
            limit: str = 'the limit (--max-pixels) is',
            complete: bool = False) -> np.ndarray:
-    """The BGR uint8 image of an encoded file, as mmcv's
+    """The BGR uint8 image of an encoded file as mmcv's
     ``LoadImageFromFile`` decodes it, once :func:`measure` has read its
-    headers: 413 past ``max_pixels``.
+    headers.
 
     Args:
         data (bytes): The file's bytes.
         name (str): The file, for messages.
-        max_pixels (int, optional): The most pixels taken (of every frame
-            or page); None takes any.
+        max_pixels (int, optional): 413 past so many pixels (of any frame or
+            page); None takes any.
         limit (str): The words before the limit in the message. Defaults to
             'the limit (--max-pixels) is'.
-        complete (bool): Refuse a truncated PNG or JPEG (a server's
-            upload). Defaults to False.
+        complete (bool): 422 for a truncated PNG or JPEG (an upload).
+            Defaults to False.
     """
 
     def check_pixels(w: int, h: int) -> None:

@@ -1,27 +1,24 @@
-"""``mmext-pixel-infer`` (``tools/deployment/onnx_infer.py`` in a checkout):
-segment an image, a folder of images (not recursive; other files are listed
-as skipped) or a video. ``--out`` gets a uint8 label PNG per image, named by
-its stem (a video's ``DIR/<video stem>/<frame index>.png``); ``--show-dir``
-the overlay as mmseg's ``SegLocalVisualizer`` draws it (a video's as
-``<video stem>.mp4`` at its frame rate).
-"""
+"""``mmext-pixel-infer`` (``tools/deployment/onnx_infer.py``): segment an
+image, a folder of images or a video. ``--out`` gets a uint8 label PNG per
+image, named by its stem (a video's ``<stem>/<frame index>.png``);
+``--show-dir`` the overlay as mmseg's ``SegLocalVisualizer`` draws it (a
+video's as ``<stem>.mp4`` at its frame rate)."""
 import argparse
 import os
 import os.path as osp
 import sys
+from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from . import image_header
 from .cli import DefaultsHelpFormatter, check_bounds
+from .image_header import FORMATS, IMAGE_EXTS
 from .metadata import InferenceError
 from .overlay import encode_png
 from .segmenter import Segmenter, decode_image
 
-# the image formats the server takes too (see image_header)
-IMAGE_EXTS = image_header.IMAGE_EXTS
 # 8192 x 8192: a local file may be larger than what the server takes
 DEFAULT_MAX_PIXELS = 1 << 26
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
@@ -29,14 +26,8 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
 
 
 def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
-    """``items`` with a progress bar on stderr (tqdm's if installed: the
-    runtime does not depend on it).
-
-    Args:
-        items (Iterable): What to iterate over.
-        total (int, optional): Its length, if known.
-        desc (str): Label of the bar.
-    """
+    """``items`` with a progress bar labelled ``desc`` on stderr (tqdm's if
+    installed: the runtime does not depend on it)."""
     try:
         from tqdm import tqdm
     except ImportError:
@@ -53,20 +44,15 @@ def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
 
 def write_png(path: str, img: np.ndarray) -> None:
     """Write ``img``, uint8 (H, W) or BGR (H, W, 3), as PNG to ``path``."""
-    data = encode_png(img)
     try:
-        with open(path, 'wb') as f:
-            f.write(data)
+        Path(path).write_bytes(encode_png(img))
     except OSError as e:
         raise InferenceError(f'{path}: cannot write ({e})') from None
 
 
 def list_images(folder: str) -> Tuple[List[str], List[str]]:
-    """Image files of ``folder`` (sorted) and the other entries skipped.
-
-    Args:
-        folder (str): Folder to list (not recursively).
-    """
+    """Image files of ``folder`` (sorted, not recursive) and the other
+    entries, skipped; two images of one stem are an error."""
     images, skipped = [], []
     for name in sorted(os.listdir(folder)):
         path = osp.join(folder, name)
@@ -80,11 +66,10 @@ def list_images(folder: str) -> Tuple[List[str], List[str]]:
     stems: Dict[str, str] = {}
     for path in images:
         stem = osp.splitext(osp.basename(path))[0]
-        if stem in stems:
+        if stems.setdefault(stem, path) != path:
             raise InferenceError(
                 f'{path} and {stems[stem]} would write the same output '
                 f'{stem}.png')
-        stems[stem] = path
     return images, skipped
 
 
@@ -94,16 +79,7 @@ def infer_images(model: Segmenter,
                  show_dir: Optional[str],
                  with_labels: bool,
                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
-    """Label PNGs and overlays of image files.
-
-    Args:
-        model (Segmenter): The model.
-        paths (List[str]): Image files.
-        out (str, optional): Folder for label PNGs.
-        show_dir (str, optional): Folder for overlays.
-        with_labels (bool): Class names on the overlays.
-        max_pixels (int, optional): Refuse larger images (by their headers)
-            before decoding. Defaults to 8192 x 8192.
+    """Label PNGs and overlays of image files (arguments as :func:`run`'s).
     """
     items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
     for path in items:
@@ -120,15 +96,8 @@ def infer_images(model: Segmenter,
 
 def infer_video(model: Segmenter, path: str, out: Optional[str],
                 show_dir: Optional[str], with_labels: bool) -> int:
-    """Label PNGs of every frame and an overlay video; returns the frames.
-
-    Args:
-        model (Segmenter): The model.
-        path (str): Video file.
-        out (str, optional): Folder for the frames' label PNGs.
-        show_dir (str, optional): Folder for the overlay video.
-        with_labels (bool): Class names on the overlays.
-    """
+    """Label PNGs of every frame of a video and its overlay video
+    (arguments as :func:`run`'s); returns the frames."""
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         raise InferenceError(f'{path}: not a video opencv can open')
@@ -169,14 +138,9 @@ def infer_video(model: Segmenter, path: str, out: Optional[str],
 
 
 def make_folder(path: str, option: str, create: bool = True) -> None:
-    """Create an output folder (and its parents), or say why not.
-
-    Args:
-        path (str): The folder.
-        option (str): Its option, for the message.
-        create (bool): Create it; else only refuse a path that exists as
-            something else. Defaults to True.
-    """
+    """Create the output folder ``path`` of ``option`` (and its parents),
+    or say why not; without ``create`` (default True) only refuse a path
+    that exists as something else."""
     if osp.exists(path) and not osp.isdir(path):
         raise InferenceError(f'{path}: exists and is not a folder (given as '
                              f'{option})')
@@ -207,8 +171,8 @@ def run(model_path: str,
         threads (int, optional): onnxruntime threads. Defaults to None.
         providers (Sequence, optional): onnxruntime execution providers.
             Defaults to None (CPU).
-        max_pixels (int, optional): Refuse images of more pixels (by their
-            headers) before decoding. Defaults to 8192 x 8192; None: any.
+        max_pixels (int, optional): Refuse larger images by their headers.
+            Defaults to 8192 x 8192; None: any.
     """
     if not out and not show_dir:
         raise InferenceError('nothing to write: give --out and/or --show-dir')
@@ -221,6 +185,7 @@ def run(model_path: str,
     model = Segmenter(model_path, providers=providers, threads=threads)
     for folder, option in folders:
         make_folder(folder, option)
+    ext = osp.splitext(input_path)[1].lower()
     if osp.isdir(input_path):
         images, skipped = list_images(input_path)
         if skipped:
@@ -228,19 +193,17 @@ def run(model_path: str,
                 f'{input_path}: skipped {len(skipped)} entries that are '
                 f'not image files: {", ".join(skipped)}',
                 file=sys.stderr)
-        infer_images(model, images, out, show_dir, with_labels, max_pixels)
-        return
-    ext = osp.splitext(input_path)[1].lower()
-    if ext in VIDEO_EXTS:
+    elif ext in VIDEO_EXTS:
         infer_video(model, input_path, out, show_dir, with_labels)
+        return
     elif ext in IMAGE_EXTS:
-        infer_images(model, [input_path], out, show_dir, with_labels,
-                     max_pixels)
+        images = [input_path]
     else:
         raise InferenceError(
             f'{input_path}: unknown file type {ext or "(no extension)"!r}: '
             f'images are {", ".join(IMAGE_EXTS)}; videos are '
             f'{", ".join(VIDEO_EXTS)}')
+    infer_images(model, images, out, show_dir, with_labels, max_pixels)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None,
@@ -249,7 +212,7 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         prog=prog,
         description='Segment images or a video with an exported ONNX model '
         '(onnxruntime, numpy, opencv and Pillow only). Images: '
-        f'{", ".join(image_header.FORMATS)} ({" ".join(IMAGE_EXTS)}).',
+        f'{", ".join(FORMATS)} ({" ".join(IMAGE_EXTS)}).',
         formatter_class=DefaultsHelpFormatter)
     parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
     parser.add_argument(
@@ -283,23 +246,13 @@ def parse_args(argv: Optional[Sequence[str]] = None,
 
 def main(argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> None:
-    """Command-line entry point.
-
-    Args:
-        argv (Sequence[str], optional): Arguments. Defaults to sys.argv[1:].
-        prog (str, optional): Program name in messages. Defaults to the
-            script's name.
-    """
+    """Command-line entry point; ``prog`` names the program in messages
+    (default: the script's name)."""
     prog = prog or osp.basename(sys.argv[0])
     args = parse_args(argv, prog)
     try:
-        run(args.model,
-            args.input,
-            args.out,
-            args.show_dir,
-            not args.no_labels,
-            args.threads,
-            max_pixels=args.max_pixels)
+        run(args.model, args.input, args.out, args.show_dir,
+            not args.no_labels, args.threads, None, args.max_pixels)
     except InferenceError as e:
         sys.exit(f'{prog}: error: {e}')
 

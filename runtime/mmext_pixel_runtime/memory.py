@@ -1,16 +1,10 @@
 """The memory of one ``mmext-pixel-serve`` request at the pixel limit, for
-the server's worst case printed at start.
+the worst case the server prints at start: the network's part measured at two
+small inputs and extrapolated linearly, the rest counted per image pixel.
 
-The network's part (onnxruntime's arena, the input and the logits) grows
-linearly with the network input's pixels: it is measured in the serving
-process at two small inputs and extrapolated to the largest input the limit
-lets through. The rest grows with the image's pixels and is counted from the
-request path (:data:`BYTES_PER_PIXEL`, :data:`FIXED_BYTES`).
-
-The peak is the kernel's resident high-water mark ``VmHWM``, reset through
-``/proc/self/clear_refs``: psutil reads neither, and ``getrusage``'s maximum
-cannot be reset (and counts the process before its ``exec``).
-"""
+The peak is the kernel's ``VmHWM``, reset through ``/proc/self/clear_refs``:
+psutil reads neither, and ``getrusage``'s maximum cannot be reset (and counts
+the process before its ``exec``)."""
 import gc
 import math
 from typing import Dict, Tuple
@@ -35,11 +29,8 @@ MARGIN = 1.1
 
 
 def proc_status(pid: str = 'self') -> Dict[str, int]:
-    """The ``Vm*`` lines of ``/proc/PID/status`` in bytes.
-
-    Args:
-        pid (str): A process id or 'self'. Defaults to 'self'.
-    """
+    """The ``Vm*`` lines of ``/proc/PID/status`` in bytes; ``pid`` defaults
+    to 'self'."""
     values = {}
     with open(f'/proc/{pid}/status') as f:
         for line in f:
@@ -50,11 +41,7 @@ def proc_status(pid: str = 'self') -> Dict[str, int]:
 
 
 def reset_peak(pid: str = 'self') -> None:
-    """Reset ``VmHWM`` to the resident size.
-
-    Args:
-        pid (str): A process id or 'self'. Defaults to 'self'.
-    """
+    """Reset ``VmHWM`` of ``pid`` (default 'self') to the resident size."""
     with open(f'/proc/{pid}/clear_refs', 'w') as f:
         f.write('5')
 
@@ -62,14 +49,8 @@ def reset_peak(pid: str = 'self') -> None:
 def network_pixels(meta, max_pixels: int) -> int:
     """The most pixels of a network input for an image within
     ``max_pixels``: the test resize's largest output, or the limit itself,
-    padded at the most adverse aspect ratio.
-
-    Args:
-        meta (ModelMeta): The model's metadata.
-        max_pixels (int): The server's pixel limit.
-    """
+    padded at the most adverse aspect ratio."""
     pre, resize = meta.preprocess, meta.test_resize
-
     if resize is None:
         side = math.isqrt(max_pixels)
         shapes = [(1, max_pixels), (max_pixels, 1), (side, side)]
@@ -117,15 +98,8 @@ def network_cost(model: Segmenter) -> Tuple[float, float]:
 
 
 def request_peak(model: Segmenter, max_pixels: int) -> Dict[str, int]:
-    """One request's memory at the pixel limit, at most.
-
-    Args:
-        model (Segmenter): A server worker's model (measured in place).
-        max_pixels (int): The server's pixel limit.
-
-    Returns:
-        dict: ``peak_bytes``, and the ``network_pixels`` it assumes.
-    """
+    """One request's memory at the pixel limit at most, measured on a
+    worker's model: ``peak_bytes`` and the ``network_pixels`` it assumes."""
     fixed, per_pixel = network_cost(model)
     net = network_pixels(model.meta, max_pixels)
     peak = fixed + per_pixel * net + BYTES_PER_PIXEL * max_pixels + \

@@ -1,12 +1,9 @@
-"""The ``mmext_pixel`` metadata entry of an exported segmentation model.
-
-``tools/deployment/pytorch2onnx.py`` stores it as JSON under the ONNX model's
-``metadata_props['mmext_pixel']`` (docs/deployment.md, "Model metadata");
-:func:`read_metadata` checks it against the graph and returns it typed.
-"""
+"""The ``mmext_pixel`` metadata entry of an exported segmentation model:
+JSON under the ONNX model's ``metadata_props['mmext_pixel']`` (docs/
+deployment.md, "Model metadata"), checked and typed here."""
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 METADATA_KEY = 'mmext_pixel'
 FORMAT_VERSION = 1
@@ -37,17 +34,10 @@ class InferenceError(Exception):
 
 @dataclass(frozen=True)
 class Preprocess:
-    """``SegDataPreProcessor`` as exported.
-
-    Args:
-        mean (Sequence[float], optional): Per-channel mean (after the channel
-            flip); None leaves the values unnormalised.
-        std (Sequence[float], optional): Per-channel std.
-        bgr_to_rgb (bool): Flip BGR input to RGB.
-        pad_val (float): Padding value.
-        size_divisor (int, optional): Pad H and W to multiples of it.
-        pad_size (Tuple[int, int], optional): Pad to at least (H, W).
-    """
+    """``SegDataPreProcessor`` as exported: ``mean`` and ``std`` per
+    channel after the flip ``bgr_to_rgb`` (None: not normalised), the
+    padding value, and padding to multiples of ``size_divisor`` or to at
+    least ``pad_size`` (H, W)."""
     mean: Optional[Tuple[float, ...]]
     std: Optional[Tuple[float, ...]]
     bgr_to_rgb: bool
@@ -58,26 +48,17 @@ class Preprocess:
 
 @dataclass(frozen=True)
 class TestResize:
-    """The test pipeline's ``Resize`` step.
-
-    Args:
-        scale (Tuple[int, int]): Target (w, h).
-        keep_ratio (bool): mmcv's ``imrescale`` rule instead of an exact size.
-    """
+    """The test pipeline's ``Resize`` to ``scale`` (w, h); ``keep_ratio``:
+    mmcv's ``imrescale`` rule instead of that exact size."""
     scale: Tuple[int, int]
     keep_ratio: bool
 
 
 @dataclass(frozen=True)
 class Canny:
-    """Gated-SCNN's Canny input.
-
-    Args:
-        low (float): Lower hysteresis threshold.
-        high (float): Upper hysteresis threshold.
-        mode (str): 'image' (the de-normalised image, scaled to [0, 1]) or
-            'official' (the normalised input cast to uint8).
-    """
+    """Gated-SCNN's Canny input: hysteresis thresholds, and the ``mode``
+    'image' (of the de-normalised image, scaled to [0, 1]) or 'official'
+    (of the normalised input cast to uint8)."""
     low: float
     high: float
     mode: str
@@ -85,25 +66,12 @@ class Canny:
 
 @dataclass(frozen=True)
 class ModelMeta:
-    """What an exported segmentation model needs around its graph.
-
-    Args:
-        num_classes (int): Output channels of the logits.
-        classes (Tuple[str, ...]): Class names.
-        palette (Tuple[Tuple[int, int, int], ...]): RGB colour per class.
-        inputs (Tuple[str, ...]): Graph input names (image, then Canny).
-        outputs (Tuple[str, ...]): Graph output names (logits first).
-        preprocess (Preprocess): The data preprocessor.
-        test_resize (TestResize, optional): The test pipeline's Resize.
-        test_mode (str): 'whole' or 'slide'.
-        crop_size (Tuple[int, int], optional): Slide crops (H, W).
-        stride (Tuple[int, int], optional): Slide stride (H, W).
-        align_corners (bool): The head's ``align_corners`` for resizing the
-            logits back.
-        canny (Canny, optional): Gated-SCNN's Canny input, else None.
-        config (str, optional): The config the model was exported from.
-        raw (dict): The metadata as stored.
-    """
+    """What an exported segmentation model needs around its graph: its
+    classes and RGB palette, graph inputs (image, then Canny) and outputs
+    (logits first), preprocessing, test ``Resize``, ``test_mode`` ('whole'
+    or 'slide', with crop size and stride (H, W)), the head's
+    ``align_corners``, the Canny input (None for other models), the config
+    exported from, and ``raw``: the metadata as stored."""
     num_classes: int
     classes: Tuple[str, ...]
     palette: Tuple[Tuple[int, int, int], ...]
@@ -127,24 +95,19 @@ class ModelMeta:
         return json.loads(json.dumps(fields))  # tuples as lists
 
 
-def _pair(value: Optional[Sequence]) -> Optional[Tuple[int, int]]:
-    return None if value is None else tuple(int(v) for v in value)
+def _tuple(values: Optional[Sequence], kind: type = int) -> Optional[tuple]:
+    return None if values is None else tuple(kind(v) for v in values)
 
 
 def parse_metadata(text: str, model_path: str) -> dict:
-    """The metadata JSON as a dict, its keys and types checked.
-
-    Args:
-        text (str): The stored JSON.
-        model_path (str): The ONNX file (named in errors).
-    """
+    """The stored metadata JSON ``text`` of ``model_path`` as a dict, its
+    keys and types checked."""
     try:
         meta = json.loads(text)
     except ValueError as e:
-        meta, problem = None, (f'the {METADATA_KEY!r} metadata is not JSON '
-                               f'({e})')
-    else:
-        problem = _problem(meta)
+        raise InferenceError(f'{model_path}: the {METADATA_KEY!r} metadata is '
+                             f'not JSON ({e})') from None
+    problem = _problem(meta)
     if problem:
         raise InferenceError(f'{model_path}: {problem}')
     return meta
@@ -187,41 +150,9 @@ def _problem(meta: Any) -> Optional[str]:
     return None
 
 
-def check_graph(meta: dict, model_path: str, graph_inputs: List[str],
-                graph_outputs: List[str], out_channels: Optional[int]) -> None:
-    """The metadata agrees with the graph: input and output names, and the
-    class count with the logits' channels.
-
-    Args:
-        meta (dict): From :func:`parse_metadata`.
-        model_path (str): The ONNX file (named in errors).
-        graph_inputs (List[str]): The graph's input names.
-        graph_outputs (List[str]): The graph's output names.
-        out_channels (int, optional): Channels of the logits output; None
-            when the graph leaves them symbolic (checked at the first run).
-    """
-    for name in meta['inputs']:
-        if name not in graph_inputs:
-            raise InferenceError(
-                f'{model_path}: the metadata names the input {name!r}, the '
-                f'graph has {graph_inputs}')
-    if meta['outputs'][0] not in graph_outputs:
-        raise InferenceError(
-            f'{model_path}: the metadata names the outputs '
-            f'{meta["outputs"]}, the graph has {graph_outputs}')
-    if out_channels is not None:
-        check_class_count(meta, model_path, out_channels)
-
-
 def check_class_count(meta: dict, model_path: str, channels: int) -> None:
-    """``num_classes``, ``classes`` and ``palette`` all count the logits'
-    ``channels``.
-
-    Args:
-        meta (dict): From :func:`parse_metadata`.
-        model_path (str): The ONNX file (named in errors).
-        channels (int): Channels of the graph's logits.
-    """
+    """``num_classes``, ``classes`` and ``palette`` of the metadata all
+    count the ``channels`` of the graph's logits."""
     said = ', '.join(
         text.format(count)
         for text, count in (('num_classes={}', meta['num_classes']),
@@ -237,16 +168,9 @@ def check_class_count(meta: dict, model_path: str, channels: int) -> None:
 
 
 def to_model_meta(meta: dict) -> ModelMeta:
-    """:class:`ModelMeta` of a checked metadata dict.
-
-    Args:
-        meta (dict): From :func:`parse_metadata`.
+    """:class:`ModelMeta` of a metadata dict from :func:`parse_metadata`.
     """
     pre, resize, canny = meta['preprocess'], meta['test_resize'], meta['canny']
-
-    def floats(values: Optional[Sequence]) -> Optional[Tuple[float, ...]]:
-        return None if values is None else tuple(float(v) for v in values)
-
     return ModelMeta(
         num_classes=int(meta['num_classes']),
         classes=tuple(str(c) for c in meta['classes']),
@@ -254,17 +178,17 @@ def to_model_meta(meta: dict) -> ModelMeta:
         inputs=tuple(meta['inputs']),
         outputs=tuple(meta['outputs']),
         preprocess=Preprocess(
-            mean=floats(pre['mean']),
-            std=floats(pre['std']),
+            mean=_tuple(pre['mean'], float),
+            std=_tuple(pre['std'], float),
             bgr_to_rgb=bool(pre['bgr_to_rgb']),
             pad_val=float(pre['pad_val']),
             size_divisor=int(pre['size_divisor'] or 0) or None,
-            pad_size=_pair(pre['pad_size'])),
+            pad_size=_tuple(pre['pad_size'])),
         test_resize=None if resize is None else TestResize(
-            _pair(resize['scale']), bool(resize['keep_ratio'])),
+            _tuple(resize['scale']), bool(resize['keep_ratio'])),
         test_mode=meta['test_mode'],
-        crop_size=_pair(meta['crop_size']),
-        stride=_pair(meta['stride']),
+        crop_size=_tuple(meta['crop_size']),
+        stride=_tuple(meta['stride']),
         align_corners=meta['align_corners'],
         canny=None if canny is None else Canny(
             float(canny['low']), float(canny['high']), canny['mode']),

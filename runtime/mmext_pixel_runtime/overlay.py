@@ -11,13 +11,8 @@ from .postprocess import label_counts
 
 def class_centre(mask: np.ndarray) -> Tuple[int, int]:
     """Where ``SegLocalVisualizer`` writes a class name: (x, y) of the middle
-    pixel of the class's first fullest row.
-
-    Args:
-        mask (np.ndarray): (H, W) bool mask of the class, not empty.
-    """
-    counts = mask.sum(axis=1)
-    y = int(counts.argmax())
+    pixel of the first fullest row of the class's (non-empty) mask."""
+    y = int(mask.sum(axis=1).argmax())
     xs = np.flatnonzero(mask[y])
     return int(xs[len(xs) // 2]), y
 
@@ -36,17 +31,12 @@ def draw_overlay(img: np.ndarray,
     Args:
         img (np.ndarray): BGR uint8 image (H, W, 3).
         labels (np.ndarray): uint8 label map (H, W).
-        classes (Sequence[str]): Class names; labels beyond them are not
-            coloured.
+        classes (Sequence[str]): Class names (other labels stay uncoloured).
         palette (Sequence[Sequence[int]]): RGB colour of each class.
-        with_labels (bool): Write each class's name at its centre. Defaults
-            to True.
+        with_labels (bool): Class names at their centres. Defaults to True.
         alpha (float): Weight of the colours. Defaults to 0.5.
         inplace (bool): Draw into ``img`` (saving a copy of it). Defaults
             to False.
-
-    Returns:
-        np.ndarray: BGR uint8 image.
     """
     counts = label_counts(labels)
     ids = np.flatnonzero(counts[:len(classes)])[::-1]

@@ -29,14 +29,8 @@ def _taps(n_in: int, n_out: int, align_corners: bool) -> tuple:
 
 def resize_bilinear(x: np.ndarray, size: Tuple[int, int],
                     align_corners: bool) -> np.ndarray:
-    """``F.interpolate(x, size, mode='bilinear')`` of a (C, H, W) array:
-    along W, then along H.
-
-    Args:
-        x (np.ndarray): (C, H, W) float32.
-        size (Tuple[int, int]): Output (H, W).
-        align_corners (bool): PyTorch's ``align_corners``.
-    """
+    """``F.interpolate(x, size, mode='bilinear', align_corners=...)`` of a
+    (C, H, W) float32 array: along W, then along H."""
     if x.shape[1:] == tuple(size):
         return x
     return next(_bands(x, size, align_corners, size[0]))[1]
@@ -61,15 +55,9 @@ def _bands(x: np.ndarray, size: Tuple[int, int], align_corners: bool,
 
 def upsample_argmax(x: np.ndarray, size: Tuple[int, int],
                     align_corners: bool) -> np.ndarray:
-    """``resize_bilinear(x, size, align_corners).argmax(0)`` as uint8 labels,
-    computed in bands of ``BAND_BYTES`` (the first maximum on ties, as
-    torch's argmax).
-
-    Args:
-        x (np.ndarray): (C, h, w) float32 logits, C <= 256.
-        size (Tuple[int, int]): The image's (H, W).
-        align_corners (bool): PyTorch's ``align_corners``.
-    """
+    """``resize_bilinear(x, size, align_corners).argmax(0)`` of (C, h, w)
+    logits (C <= 256) as uint8 labels, in bands of ``BAND_BYTES`` (the first
+    maximum on ties, as torch's argmax)."""
     labels = np.empty(size, np.uint8)
     # the band and its source rows (more than the band where x is taller)
     per_row = x.shape[0] * size[1] * 4 * max(1.0, x.shape[1] / size[0])
@@ -84,13 +72,9 @@ def upsample_argmax(x: np.ndarray, size: Tuple[int, int],
 
 
 def label_counts(labels: np.ndarray, minlength: int = 256) -> np.ndarray:
-    """Pixels of each label (int64), counted in bands (``np.bincount`` of
-    the whole map would hold it as 8-byte integers).
-
-    Args:
-        labels (np.ndarray): uint8 label map (H, W).
-        minlength (int): Length of the result at least. Defaults to 256.
-    """
+    """Pixels of each label of a uint8 map (int64, at least ``minlength``,
+    default 256, long), counted in bands: ``np.bincount`` of the whole map
+    would hold it as 8-byte integers."""
     counts = np.zeros(max(minlength, 256), np.int64)
     flat = labels.reshape(-1)
     for i in range(0, flat.size, 1 << 20):

@@ -29,17 +29,22 @@ def raw_response(status: int, message: str, extra: str = '') -> bytes:
             f'{extra}\r\n').encode() + body
 
 
+def client_name(client: Optional[tuple]) -> str:
+    """'host:port' of a client address, if known."""
+    return '%s:%d' % tuple(client) if client else 'a client'
+
+
 def guarded_protocol(header_timeout: float, max_connections: int,
                      max_per_client: int, retry_after: Callable[[],
                                                                 int]) -> type:
     """An ``H11Protocol`` subclass for ``uvicorn.Config(http=...)``.
 
     Args:
-        header_timeout (float): Seconds from a connection's opening (or its
-            last response) to the end of the request headers; then a client
-            still sending gets 408, an idle one is closed.
+        header_timeout (float): Seconds from a connection's opening (or last
+            response) to the end of the request headers; then a client still
+            sending gets 408, an idle one is closed.
         max_connections (int): Open connections at most; one more gets 503
-            with ``Retry-After`` and is closed.
+            and is closed.
         max_per_client (int): Likewise, from one address.
         retry_after (Callable): Seconds to put in ``Retry-After``.
     """
@@ -70,14 +75,11 @@ def guarded_protocol(header_timeout: float, max_connections: int,
             if address not in warned:  # once per flood, not per connection
                 warned.add(address)
                 logger.warning('refusing connections from %s: %s',
-                               self.client_name(), refusal)
+                               client_name(self.client), refusal)
             transport.write(
                 raw_response(503, f'{refusal}; retry later',
                              f'retry-after: {retry_after()}\r\n'))
             transport.close()
-
-        def client_name(self) -> str:
-            return '%s:%d' % self.client if self.client else 'a client'
 
         def arm_header_timer(self) -> None:
             self.cancel_header_timer()
@@ -97,7 +99,7 @@ def guarded_protocol(header_timeout: float, max_connections: int,
             if self.conn.trailing_data[0]:
                 logger.warning(
                     '408 to %s: its request headers did not arrive within '
-                    '%g s', self.client_name(), header_timeout)
+                    '%g s', client_name(self.client), header_timeout)
                 self.transport.write(
                     raw_response(
                         408, f'the request headers did not arrive within '

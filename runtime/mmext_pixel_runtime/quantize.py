@@ -1,12 +1,7 @@
 """``mmext-pixel-quantize``: static int8 quantisation of an exported
-segmentation model, calibrated on images through the model's own
-preprocessing (``pip install mmext-pixel-runtime[quantize]`` for onnx).
-
-The ``mmext_pixel`` metadata is carried over with a ``quantization`` entry,
-so the runtime runs the int8 model as the fp32 one. ``--eval-images`` and
-``--eval-labels`` report the fp32 and int8 mIoU (mmseg's ``IoUMetric``) and
-the pixels on which the two agree.
-"""
+segmentation model (``pip install mmext-pixel-runtime[quantize]``), which the
+runtime then runs as the fp32 one; ``--eval-images`` and ``--eval-labels``
+report both models' mIoU and the pixels on which they agree."""
 import argparse
 import functools
 import json
@@ -16,6 +11,7 @@ import sys
 import tempfile
 from typing import Dict, Iterable, List, Optional, Sequence
 
+import cv2
 import numpy as np
 
 from .cli import DefaultsHelpFormatter, check_bounds
@@ -33,34 +29,32 @@ def quantize_qdq(model_path: str,
                  calibrate_method=None,
                  skip_symbolic_shape: bool = False) -> Dict[str, int]:
     """onnxruntime's static int8 quantisation in QDQ format (per-channel
-    int8 weights, uint8 activations ranged on ``feeds``), after its
-    pre-processing: without its graph optimisation, convolutions whose bias
-    the exporter shares through an ``Identity`` stay in fp32.
+    int8 weights, uint8 activations) after its pre-processing, without whose
+    graph optimisation convolutions whose bias the exporter shares through an
+    ``Identity`` stay in fp32.
 
     Args:
         model_path (str): The fp32 model.
         feeds (Iterable[dict]): Calibration inputs, input name -> array.
         out_path (str): Where the int8 model goes.
-        calibrate_method (CalibrationMethod, optional): onnxruntime's
-            calibration; its default (MinMax) when None.
+        calibrate_method (CalibrationMethod, optional): Defaults to None
+            (onnxruntime's, MinMax).
         skip_symbolic_shape (bool): Pre-process with onnx's shape inference
             only. Defaults to False.
 
     Returns:
-        dict: ``quantized_convs`` (``QLinearConv`` nodes of the optimised
-        graph) and ``convs``.
+        dict: ``quantized_convs`` (``QLinearConv`` nodes) and ``convs``.
     """
     import onnx
     import onnxruntime as ort
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+    from onnxruntime.quantization import (CalibrationDataReader,
+                                          CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Feeds(CalibrationDataReader):
         get_next = functools.partial(next, iter(feeds), None)
 
-    options = {} if calibrate_method is None else dict(
-        calibrate_method=calibrate_method)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = osp.join(tmp, 'prepared.onnx')
         quant_pre_process(
@@ -73,15 +67,14 @@ def quantize_qdq(model_path: str,
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            **options)
-        session_options = ort.SessionOptions()
-        session_options.graph_optimization_level = \
+            calibrate_method=calibrate_method or CalibrationMethod.MinMax)
+        # the graph as onnxruntime runs it, its QDQ pairs fused
+        options = ort.SessionOptions()
+        options.graph_optimization_level = \
             ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        session_options.optimized_model_filepath = osp.join(
-            tmp, 'optimised.onnx')
-        ort.InferenceSession(
-            out_path, session_options, providers=['CPUExecutionProvider'])
-        nodes = onnx.load(session_options.optimized_model_filepath).graph.node
+        options.optimized_model_filepath = osp.join(tmp, 'optimised.onnx')
+        ort.InferenceSession(out_path, options, ['CPUExecutionProvider'])
+        nodes = onnx.load(options.optimized_model_filepath).graph.node
     return dict(
         quantized_convs=sum(n.op_type == 'QLinearConv' for n in nodes),
         convs=sum(n.op_type in ('Conv', 'QLinearConv') for n in nodes))
@@ -91,18 +84,16 @@ def quantize(model_path: str,
              calib_images: Sequence[str],
              out_path: str,
              method: str = 'minmax') -> dict:
-    """Quantise ``model_path`` to int8, calibrated on ``calib_images``.
+    """Quantise ``model_path`` to int8, calibrated on ``calib_images``
+    through its own preprocessing; the metadata is carried over with what
+    was done as its ``quantization`` entry, which is returned.
 
     Args:
         model_path (str): fp32 model from pytorch2onnx.py.
         calib_images (Sequence[str]): Image files for the activation ranges.
         out_path (str): Where the int8 model goes.
-        method (str): Calibration: 'minmax', 'entropy' or 'percentile'.
-            Defaults to 'minmax'.
-
-    Returns:
-        dict: What was done (``quantized_convs``, ``convs``, ...), also
-        stored in the model's metadata under ``quantization``.
+        method (str): 'minmax', 'entropy' or 'percentile'. Defaults to
+            'minmax'.
     """
     import onnx
     from onnxruntime.quantization import CalibrationMethod
@@ -112,34 +103,26 @@ def quantize(model_path: str,
                              f'{", ".join(METHODS)}')
     if not calib_images:
         raise InferenceError('no calibration images')
-    model = Segmenter(model_path, threads=None)
+    model = Segmenter(model_path)  # a model the runtime cannot run stops here
+    os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
     info = dict(
         method=method,
         format='QDQ',
         weights='int8 per channel',
         activations='uint8',
         calibration_images=len(calib_images))
-    calibrate = CalibrationMethod[METHODS[method]]
     feeds = (
-        feed for path in calib_images
-        for feed in model.network_feeds(decode_image(path)))
+        feed for path in calib_images for feed in model.network_feeds(path))
     # onnx shape inference is enough for convolutional graphs;
     # onnxruntime's symbolic one gives up on dynamic Resize sizes
     info.update(
-        quantize_qdq(
-            model_path,
-            feeds,
-            out_path,
-            calibrate_method=calibrate,
-            skip_symbolic_shape=True))
-    # the metadata of the fp32 model, as the runtime reads it
-    meta = dict(model.meta.raw, quantization=info)
+        quantize_qdq(model_path, feeds, out_path,
+                     CalibrationMethod[METHODS[method]], True))
     proto = onnx.load(out_path)
-    onnx.helper.set_model_props(
-        proto,
-        dict({e.key: e.value
-              for e in proto.metadata_props},
-             **{METADATA_KEY: json.dumps(meta)}))
+    props = {e.key: e.value for e in proto.metadata_props}
+    # the metadata of the fp32 model, as the runtime reads it
+    props[METADATA_KEY] = json.dumps(dict(model.meta.raw, quantization=info))
+    onnx.helper.set_model_props(proto, props)
     onnx.save(proto, out_path)
     return info
 
@@ -148,16 +131,16 @@ def evaluate(models: Dict[str, Segmenter],
              images: Sequence[str],
              labels_dir: str,
              ignore_index: int = 255) -> dict:
-    """mIoU of each model on ``images`` (mmseg's ``IoUMetric``: totals over
-    the images) and the pixels each agrees with the first model on.
+    """mIoU of each model of ``models`` (name -> model, the reference
+    first) on ``images`` as mmseg's ``IoUMetric`` (totals over the images),
+    and the share of pixels each agrees with the reference on.
 
     Args:
-        models (Dict[str, Segmenter]): Name to model, the reference first.
+        models (Dict[str, Segmenter]): The models.
         images (Sequence[str]): Image files.
         labels_dir (str): Folder of their label PNGs (same stems).
         ignore_index (int): Label to leave out. Defaults to 255.
     """
-    import cv2
     names = list(models)
     n = models[names[0]].meta.num_classes
     inter, union = ({k: np.zeros(n) for k in names} for _ in range(2))
@@ -232,12 +215,8 @@ def parse_args(argv: Optional[Sequence[str]] = None,
 
 def run(args: argparse.Namespace) -> dict:
     """Quantise (and evaluate) as the parsed command line asks, printing a
-    one-line summary (and one line per evaluated model).
-
-    Returns:
-        dict: ``quantization`` (the metadata entry) and, with
-        ``--eval-images``, ``eval`` (each model's scores).
-    """
+    line for each; returns ``quantization`` (the metadata entry) and, with
+    ``--eval-images``, ``eval`` (each model's scores)."""
     for path, what in ((args.model, 'model'), (args.calib, '--calib')):
         if not osp.exists(path):
             raise InferenceError(f'{path}: no such {what}')
@@ -249,8 +228,6 @@ def run(args: argparse.Namespace) -> dict:
         raise InferenceError(f'{args.out}: --out would overwrite the '
                              'fp32 model')
     calib: List[str] = list_images(args.calib)[0][:args.num]
-    Segmenter(args.model)  # a model the runtime cannot run stops here
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     info = quantize(args.model, calib, args.out, args.method)
     print(f'{args.out}: {info["quantized_convs"]} of {info["convs"]} '
           f'convolutions in int8, calibrated ({args.method}) on '
@@ -272,14 +249,8 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> None:
-    """Command-line entry point: exits 0 after writing the int8 model,
-    with one line naming the program and the problem otherwise.
-
-    Args:
-        argv (Sequence[str], optional): Arguments. Defaults to sys.argv[1:].
-        prog (str, optional): Program name in messages. Defaults to the
-            script's name.
-    """
+    """Command-line entry point; ``prog`` names the program in messages
+    (default: the script's name)."""
     prog = prog or osp.basename(sys.argv[0])
     args = parse_args(argv, prog)
     try:

@@ -1,13 +1,11 @@
-"""mmseg's ``inference_model`` on an exported ONNX model, in onnxruntime,
-numpy and opencv: the test ``Resize`` (mmcv's ``imrescale`` rule, cv2
-bilinear), ``SegDataPreProcessor`` (channel flip, ``(x - mean) / std`` in
-float32, bottom/right padding), whole or ``slide_inference`` (logits averaged
-over the crops), Gated-SCNN's Canny input of every run as
-``GatedSCNN.image_gradient`` computes it, and ``postprocess_result``
-(padding removed, bilinear resize with the head's ``align_corners``, argmax).
-"""
+"""mmseg's ``inference_model`` on an exported ONNX model in onnxruntime,
+numpy and opencv: the test ``Resize``, ``SegDataPreProcessor``, whole or
+``slide_inference``, Gated-SCNN's Canny input (``GatedSCNN.image_gradient``)
+and ``postprocess_result``."""
+import itertools
 import os
 import os.path as osp
+from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -16,8 +14,8 @@ import onnxruntime as ort
 
 from .image_header import decode
 from .metadata import (METADATA_KEY, InferenceError, ModelMeta, Preprocess,
-                       TestResize, check_class_count, check_graph,
-                       parse_metadata, to_model_meta)
+                       TestResize, check_class_count, parse_metadata,
+                       to_model_meta)
 from .overlay import draw_overlay
 from .postprocess import label_counts, resize_bilinear, upsample_argmax
 
@@ -27,25 +25,15 @@ ImageLike = Union[np.ndarray, str, os.PathLike, bytes]
 def open_session(model_path: str,
                  threads: Optional[int] = None,
                  providers: Optional[Sequence] = None) -> ort.InferenceSession:
-    """An onnxruntime session of ``model_path``.
-
-    Args:
-        model_path (str): The ONNX file.
-        threads (int, optional): ``intra_op_num_threads``. Defaults to None
-            (onnxruntime's choice).
-        providers (Sequence, optional): onnxruntime execution providers.
-            Defaults to None (``['CPUExecutionProvider']``).
-    """
+    """An onnxruntime session of ``model_path``; ``threads`` and
+    ``providers`` as :class:`Segmenter`'s."""
     if not osp.isfile(model_path):
         raise InferenceError(f'{model_path}: no such model file')
     options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
+    options.intra_op_num_threads = threads or 0  # 0: onnxruntime's choice
+    providers = list(providers or ['CPUExecutionProvider'])
     try:
-        return ort.InferenceSession(
-            model_path,
-            options,
-            providers=list(providers or ['CPUExecutionProvider']))
+        return ort.InferenceSession(model_path, options, providers=providers)
     except Exception as e:  # onnxruntime raises its own exception types
         raise InferenceError(f'{model_path}: onnxruntime cannot load it '
                              f'({e})') from None
@@ -54,12 +42,12 @@ def open_session(model_path: str,
 def read_metadata(model_path: str,
                   session: Optional[ort.InferenceSession] = None) -> ModelMeta:
     """The ``mmext_pixel`` metadata of a segmentation model (docs/
-    deployment.md, "Model metadata"), checked against its graph.
+    deployment.md), checked against its graph.
 
     Args:
-        model_path (str): The ONNX file (named in errors).
-        session (ort.InferenceSession, optional): A session of that file.
-            Defaults to None (one is opened).
+        model_path (str): The ONNX file.
+        session (ort.InferenceSession, optional): Its session. Defaults to
+            None (one is opened).
     """
     if session is None:
         session = open_session(model_path)
@@ -70,31 +58,38 @@ def read_metadata(model_path: str,
             f'keys: {sorted(props) or "none"}); export the model with '
             'tools/deployment/pytorch2onnx.py')
     meta = parse_metadata(props[METADATA_KEY], model_path)
+    inputs = [i.name for i in session.get_inputs()]
     shapes = {o.name: o.shape for o in session.get_outputs()}
-    shape = shapes.get(meta['outputs'][0], ())
-    check_graph(
-        meta, model_path, [i.name for i in session.get_inputs()], list(shapes),
-        shape[1] if len(shape) == 4 and isinstance(shape[1], int) else None)
+    for name in meta['inputs']:
+        if name not in inputs:
+            raise InferenceError(f'{model_path}: the metadata names the input '
+                                 f'{name!r}, the graph has {inputs}')
+    if meta['outputs'][0] not in shapes:
+        raise InferenceError(
+            f'{model_path}: the metadata names the outputs '
+            f'{meta["outputs"]}, the graph has {list(shapes)}')
+    shape = shapes[meta['outputs'][0]]
+    if len(shape) == 4 and isinstance(shape[1], int):
+        # symbolic channels are checked at the first run
+        check_class_count(meta, model_path, shape[1])
     return to_model_meta(meta)
 
 
 def decode_image(source: Union[str, os.PathLike, bytes],
                  max_pixels: Optional[int] = None) -> np.ndarray:
-    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, once its
-    format and size are read from its headers (:mod:`.image_header`).
+    """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, measured
+    by its headers first (:mod:`.image_header`).
 
     Args:
         source (str | PathLike | bytes): Image file, or its encoded bytes.
-        max_pixels (int, optional): Refuse an image of more pixels (width
-            x height of any frame) before decoding it. Defaults to None (any
-            size).
+        max_pixels (int, optional): Refuse more pixels (of any frame) before
+            decoding. Defaults to None (any size).
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return decode(bytes(source), 'the image data', max_pixels)
     name = os.fspath(source)
     try:
-        with open(name, 'rb') as f:
-            data = f.read()
+        data = Path(name).read_bytes()
     except OSError as e:
         raise InferenceError(
             f'{name}: cannot read the file ({e.strerror or e})') from None
@@ -102,34 +97,21 @@ def decode_image(source: Union[str, os.PathLike, bytes],
 
 
 def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
-    """The test pipeline's ``Resize`` (mmcv's, cv2 backend, bilinear; with
-    ``keep_ratio`` the largest size whose long and short edges fit the
-    scale's, as mmcv's ``rescale_size``).
-
-    Args:
-        img (np.ndarray): HWC uint8 image.
-        resize (TestResize, optional): None leaves the image as it is.
-    """
+    """The test pipeline's ``Resize`` (cv2 bilinear; ``keep_ratio`` as
+    mmcv's ``rescale_size``); None leaves ``img`` (HWC uint8) as it is."""
     if resize is None:
         return img
     h, w = img.shape[:2]
     size = tuple(resize.scale)
     if resize.keep_ratio:
-        scale = resize.scale
-        factor = float(min(max(scale) / max(h, w), min(scale) / min(h, w)))
+        factor = float(min(max(size) / max(h, w), min(size) / min(h, w)))
         size = int(w * factor + 0.5), int(h * factor + 0.5)
     return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
 
 
 def padded_size(h: int, w: int, pre: Preprocess) -> Tuple[int, int]:
-    """(H, W) after ``SegDataPreProcessor``'s padding to ``pad_size`` or a
-    multiple of ``size_divisor``.
-
-    Args:
-        h (int): Height of the (resized) image.
-        w (int): Its width.
-        pre (Preprocess): The model's preprocessing.
-    """
+    """(H, W) of an (h, w) image after ``SegDataPreProcessor``'s padding
+    to ``pad_size`` or a multiple of ``size_divisor``."""
     if pre.pad_size is not None:
         return max(pre.pad_size[0], h), max(pre.pad_size[1], w)
     d = pre.size_divisor or 1
@@ -137,13 +119,8 @@ def padded_size(h: int, w: int, pre: Preprocess) -> Tuple[int, int]:
 
 
 def normalise(img: np.ndarray, pre: Preprocess) -> np.ndarray:
-    """``SegDataPreProcessor`` on one HWC uint8 image: (1, 3, H', W')
-    float32, padded at the bottom and right with ``pad_val``.
-
-    Args:
-        img (np.ndarray): HWC uint8 BGR image.
-        pre (Preprocess): The model's preprocessing.
-    """
+    """``SegDataPreProcessor`` on one HWC uint8 BGR image: (1, 3, H', W')
+    float32, ``(x - mean) / std``, padded at the bottom and right."""
     x = img.transpose(2, 0, 1)
     if pre.bgr_to_rgb:
         x = x[::-1]
@@ -163,12 +140,7 @@ def normalise(img: np.ndarray, pre: Preprocess) -> np.ndarray:
 
 def canny_input(inputs: np.ndarray, meta: ModelMeta) -> np.ndarray:
     """``GatedSCNN.image_gradient`` of a normalised batch (N, 3, H, W):
-    (N, 1, H, W) float32 Canny maps.
-
-    Args:
-        inputs (np.ndarray): What the graph's image input receives.
-        meta (ModelMeta): The model's metadata (``canny`` is set).
-    """
+    (N, 1, H, W) float32 Canny maps, by ``meta.canny``."""
     pre, canny = meta.preprocess, meta.canny
     if canny.mode == 'official':
         # the official code casts the normalised input to uint8 as numpy did
@@ -195,8 +167,7 @@ def canny_input(inputs: np.ndarray, meta: ModelMeta) -> np.ndarray:
 
 class Segmenter:
     """An exported segmentation model and the pre/postprocessing its
-    metadata describes; thread-safe (so are onnxruntime sessions, and
-    nothing else here changes).
+    metadata describes; thread-safe, as onnxruntime sessions are.
 
     Args:
         model_path (str): ONNX file written by pytorch2onnx.py (or
@@ -218,12 +189,9 @@ class Segmenter:
             raise InferenceError(
                 f'{self.model_path}: {self.meta.num_classes} classes do not '
                 'fit a uint8 label PNG')
-        self.input_names = list(self.meta.inputs)
-        self.output_name = self.meta.outputs[0]
         # fixed (int) spatial sizes of an export without --dynamic
-        dims = self.session.get_inputs()[0].shape
-        self.fixed_hw = tuple(
-            d if isinstance(d, int) else None for d in dims[2:4])
+        dims = self.session.get_inputs()[0].shape[2:4]
+        self.fixed_hw = tuple(d if isinstance(d, int) else None for d in dims)
 
     def _feed(self, inputs: np.ndarray) -> dict:
         """The graph's inputs for a normalised batch (N, 3, H, W)."""
@@ -235,62 +203,41 @@ class Segmenter:
                     f'{"HW"[axis]}={fixed}, this image needs {have} (its '
                     'test resize, padding or sliding window); export with '
                     '--dynamic')
-        feed = {self.input_names[0]: inputs}
+        feed = {self.meta.inputs[0]: inputs}
         if self.meta.canny is not None:
-            feed[self.input_names[1]] = canny_input(inputs, self.meta)
+            feed[self.meta.inputs[1]] = canny_input(inputs, self.meta)
         return feed
 
     def _run(self, inputs: np.ndarray) -> np.ndarray:
         """The network on a normalised batch: logits (N, C, H, W)."""
-        logits = self.session.run([self.output_name], self._feed(inputs))[0]
+        logits = self.session.run(self.meta.outputs[:1], self._feed(inputs))[0]
         if logits.shape[1] != self.meta.num_classes:
             # a graph with symbolic channels is checked here
             check_class_count(self.meta.raw, self.model_path, logits.shape[1])
         return logits
 
-    def _windows(self, h_img: int, w_img: int) -> Iterator[Tuple[int, ...]]:
-        """``EncoderDecoder.slide_inference``'s crops (y1, y2, x1, x2): every
-        ``stride``, the last of a row or column aligned to the border."""
+    def _crops(self, inputs: np.ndarray) -> Iterator[Tuple[tuple, np.ndarray]]:
+        """``EncoderDecoder.slide_inference``'s windows (y1, y2, x1, x2) and
+        crops: every ``stride``, the last of a row or column at the border."""
         h_stride, w_stride = self.meta.stride
         h_crop, w_crop = self.meta.crop_size
+        h_img, w_img = inputs.shape[2:]
         h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
         w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        for h_idx in range(h_grids):
-            for w_idx in range(w_grids):
-                y2 = min(h_idx * h_stride + h_crop, h_img)
-                x2 = min(w_idx * w_stride + w_crop, w_img)
-                yield max(y2 - h_crop, 0), y2, max(x2 - w_crop, 0), x2
-
-    def _slide(self, inputs: np.ndarray) -> np.ndarray:
-        """``EncoderDecoder.slide_inference``: averaged crop logits."""
-        n, _, h_img, w_img = inputs.shape
-        preds = None
-        count = np.zeros((n, 1, h_img, w_img), np.float32)
-        for y1, y2, x1, x2 in self._windows(h_img, w_img):
-            crop = np.ascontiguousarray(inputs[:, :, y1:y2, x1:x2])
-            logits = self._run(crop)
-            if preds is None:
-                preds = np.zeros((n, logits.shape[1], h_img, w_img),
-                                 np.float32)
-            preds[:, :, y1:y2, x1:x2] += logits
-            count[:, :, y1:y2, x1:x2] += 1
-        return preds / count
+        for y, x in itertools.product(range(h_grids), range(w_grids)):
+            y2 = min(y * h_stride + h_crop, h_img)
+            x2 = min(x * w_stride + w_crop, w_img)
+            y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
+            yield (y1, y2, x1, x2), np.ascontiguousarray(inputs[:, :, y1:y2,
+                                                                x1:x2])
 
     def network_feeds(self, image: 'ImageLike') -> List[dict]:
         """The graph's inputs for ``image`` (one per slide crop), to
-        calibrate quantisation.
-
-        Args:
-            image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
-                image file or its encoded bytes.
-        """
+        calibrate quantisation; ``image`` as :meth:`predict`'s."""
         inputs, _ = self._inputs(self._image(image))
         if self.meta.test_mode == 'whole':
             return [self._feed(inputs)]
-        return [
-            self._feed(np.ascontiguousarray(inputs[:, :, y1:y2, x1:x2]))
-            for y1, y2, x1, x2 in self._windows(*inputs.shape[2:])
-        ]
+        return [self._feed(crop) for _, crop in self._crops(inputs)]
 
     @staticmethod
     def _image(image: ImageLike) -> np.ndarray:
@@ -308,29 +255,33 @@ class Segmenter:
         return normalise(resized, self.meta.preprocess), resized.shape[:2]
 
     def _network(self, img: np.ndarray) -> np.ndarray:
-        """Logits (C, h, w) of the test-resized image, padding removed."""
+        """Logits (C, h, w) of the test-resized image, padding removed (in
+        slide mode the crops' logits averaged)."""
         inputs, (h, w) = self._inputs(img)
-        if self.meta.test_mode == 'slide':
-            return self._slide(inputs)[0, :, :h, :w]
-        return self._run(inputs)[0, :, :h, :w]
+        if self.meta.test_mode == 'whole':
+            return self._run(inputs)[0, :, :h, :w]
+        n, _, h_img, w_img = inputs.shape
+        preds = None
+        count = np.zeros((n, 1, h_img, w_img), np.float32)
+        for (y1, y2, x1, x2), crop in self._crops(inputs):
+            logits = self._run(crop)
+            if preds is None:
+                preds = np.zeros((n, logits.shape[1], h_img, w_img),
+                                 np.float32)
+            preds[:, :, y1:y2, x1:x2] += logits
+            count[:, :, y1:y2, x1:x2] += 1
+        return (preds / count)[0, :, :h, :w]
 
     def logits(self, image: ImageLike) -> np.ndarray:
         """Logits (C, H, W) of an image at its own size, as
-        ``inference_model``'s ``seg_logits``.
-
-        Args:
-            image (np.ndarray | str | PathLike | bytes): BGR uint8 image, an
-                image file or its encoded bytes.
+        ``inference_model``'s ``seg_logits``; ``image`` as :meth:`predict`'s.
         """
         img = self._image(image)
         return resize_bilinear(
             self._network(img), img.shape[:2], self.meta.align_corners)
 
-    def predict(
-        self,
-        image: ImageLike,
-        return_logits: bool = False
-    ) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+    def predict(self, image: ImageLike, return_logits: bool = False) -> \
+            Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """Label map (H, W) uint8 of an image (the first maximum on ties, as
         torch's argmax); without ``return_logits`` resized and reduced in
         bands of rows, never holding full-size logits.
@@ -353,14 +304,9 @@ class Segmenter:
                 labels: np.ndarray,
                 with_labels: bool = True,
                 inplace: bool = False) -> np.ndarray:
-        """:func:`.draw_overlay` with the model's classes and palette.
-
-        Args:
-            img (np.ndarray): BGR uint8 image (H, W, 3).
-            labels (np.ndarray): Its label map from :meth:`predict`.
-            with_labels (bool): Class names on it. Defaults to True.
-            inplace (bool): Draw into ``img``. Defaults to False.
-        """
+        """:func:`.draw_overlay` of ``labels`` over ``img`` with the model's
+        classes and palette; ``with_labels`` (default True) and ``inplace``
+        (default False) as there."""
         return draw_overlay(
             img,
             labels,
@@ -370,10 +316,7 @@ class Segmenter:
             inplace=inplace)
 
     def class_shares(self, labels: np.ndarray) -> np.ndarray:
-        """The share of the pixels of each class, (num_classes,) float64.
-
-        Args:
-            labels (np.ndarray): A label map from :meth:`predict`.
-        """
+        """The share of the pixels of each class in a label map,
+        (num_classes,) float64."""
         counts = label_counts(labels)[:self.meta.num_classes]
         return counts / max(labels.size, 1)

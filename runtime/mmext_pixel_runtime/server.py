@@ -1,20 +1,10 @@
 """``mmext-pixel-serve``: an exported segmentation model over HTTP (FastAPI on
-uvicorn, ``pip install mmext-pixel-runtime[serve]``).
+uvicorn, ``pip install mmext-pixel-runtime[serve]``): ``POST /predict``,
+``GET /model``, ``GET /health`` and a page at ``GET /`` (docs/deployment.md).
 
-- ``POST /predict``: an image as the raw body or a multipart form's file;
-  answers the uint8 label PNG, or with ``?format=json`` (or ``Accept:
-  application/json``) each class's share and label place, the overlay and
-  labels as base64 PNGs and the latency;
-- ``GET /model``: the metadata (an int8 model's ``quantization`` too) and
-  the limits; ``GET /health``: ``ok``, or ``full`` (503); ``GET /``: a page.
-
-A body is read first (within ``--body-timeout``, on one of
-``--max-connections``, ``--max-connections-per-client`` per address, and
-within its share of ``--max-bodies``), and only then takes one of the
-``--workers`` + ``--queue`` slots, so a slow upload holds none: none left is
-503 with ``Retry-After``. Too large is 413 (bytes, or pixels from the
-headers), other formats 415, damaged images 422, a stalled body 408; every
-error is JSON ``{"error": ...}``.
+A body is read first (within its deadline, connection bounds and share of
+``--max-bodies``) and only then takes a slot, so a slow upload holds none.
+Errors are JSON ``{"error": ...}``.
 """
 import argparse
 import asyncio
@@ -22,6 +12,7 @@ import logging
 import os.path as osp
 import sys
 import time
+from pathlib import Path
 from typing import Optional, Sequence
 
 from .cli import DefaultsHelpFormatter, check_bounds
@@ -31,17 +22,20 @@ from .metadata import InferenceError
 from .service import ModelService
 
 try:
+    import uvicorn
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from uvicorn.config import LOG_LEVELS
 
-    from .protocol import ClientGone, guarded_protocol, read_upload
+    from .protocol import (ClientGone, client_name, guarded_protocol,
+                           read_upload)
 except ImportError as e:  # the optional extra is missing
     raise ImportError(f'{e}; the server needs the "serve" extra: pip install '
                       '"mmext-pixel-runtime[serve]"') from None
 
 __all__ = ['ModelService', 'create_app', 'main']
 
-PAGE = osp.join(osp.dirname(osp.abspath(__file__)), 'page.html')
+PAGE = Path(__file__).with_name('page.html')
 logger = logging.getLogger('mmext_pixel_runtime.server')
 # an open connection's buffers at most (h11's 16 KiB of incomplete headers,
 # uvicorn's 64 KiB read-ahead of a body) and its objects
@@ -49,10 +43,10 @@ CONNECTION_BYTES = 128 << 10
 
 
 def error(status: int, message: str, **headers: str) -> JSONResponse:
+    if status == 408:  # the rest of a stalled body is never read
+        headers['Connection'] = 'close'
     return JSONResponse(
-        dict(error=message, status=status),
-        status_code=status,
-        headers=headers or None)
+        dict(error=message, status=status), status, headers or None)
 
 
 def create_app(service: ModelService,
@@ -63,28 +57,26 @@ def create_app(service: ModelService,
 
     Args:
         service (ModelService): The model.
-        limits (dict, optional): More limits for ``GET /model`` (the
-            connection limits, the memory figures). Defaults to None.
-        body_timeout (float): Seconds to receive a request body. Defaults
-            to 60.
-        body_budget (int, optional): Bytes of request bodies held at once
-            (each counted at its ``Content-Length``, or the largest upload
-            without one; twice for a form). Defaults to None (16 of the
-            largest uploads).
+        limits (dict, optional): More limits for ``GET /model``. Defaults to
+            None.
+        body_timeout (float): Seconds to receive a body. Defaults to 60.
+        body_budget (int, optional): Bytes of bodies held at once (each at
+            its ``Content-Length``, else the largest upload; a form twice).
+            Defaults to None (16 of the largest uploads).
     """
+    name = osp.basename(service.model_path)
     app = FastAPI(
         title='mmext_pixel segmentation',
-        description=f'{osp.basename(service.model_path)}: '
-        f'{service.meta.num_classes} classes')
-    name = osp.basename(service.model_path)
+        description=f'{name}: {service.meta.num_classes} classes')
     if body_budget is None:
         body_budget = 16 * service.max_bytes
-    with open(PAGE, encoding='utf-8') as f:
-        page = f.read()
+    page = PAGE.read_text(encoding='utf-8')
 
     def busy(message: str, **headers: str) -> JSONResponse:
-        return error(503, message, **headers,
-                     **{'Retry-After': str(service.retry_after())})
+        return error(503, message, **headers, **retry())
+
+    def retry() -> dict:
+        return {'Retry-After': str(service.retry_after())}
 
     @app.get('/', response_class=HTMLResponse)
     async def index() -> HTMLResponse:
@@ -93,15 +85,10 @@ def create_app(service: ModelService,
     @app.get('/health')
     async def health() -> JSONResponse:
         full = service.full
-        return JSONResponse(
-            dict(
-                status='full' if full else 'ok',
-                model=name,
-                in_flight=service.in_flight,
-                capacity=service.capacity),
-            status_code=503 if full else 200,
-            headers={'Retry-After': str(service.retry_after())}
-            if full else None)
+        state = dict(status='full' if full else 'ok', model=name)
+        state.update(in_flight=service.in_flight, capacity=service.capacity)
+        return JSONResponse(state, 503 if full else 200,
+                            retry() if full else None)
 
     @app.get('/model')
     async def model() -> dict:
@@ -153,13 +140,9 @@ def create_app(service: ModelService,
             # the body first: a slow upload holds no slot
             data = await read_upload(request, service.max_bytes, body_timeout)
         except ImageError as e:
-            headers = {'Connection': 'close'} if e.status == 408 else {}
-            return error(e.status, e.message, **headers)
+            return error(e.status, str(e))
         except ClientGone as e:
-            client = request.client
-            logger.warning('%s left %s',
-                           '%s:%d' % tuple(client) if client else 'a client',
-                           e)
+            logger.warning('%s left %s', client_name(request.client), e)
             return Response(status_code=499)
         if service.full:
             return busy(
@@ -235,26 +218,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--log-level',
         default='info',
-        choices=['critical', 'error', 'warning', 'info', 'debug', 'trace'],
+        choices=list(LOG_LEVELS),
         help="uvicorn's log level")
     args = parser.parse_args(argv)
     check_bounds(parser, args,
                  ('workers', 'threads', 'max_pixels', 'max_connections',
                   'max_connections_per_client', 'max_bodies'))
     check_bounds(parser, args, ('queue', ), 0)
-    check_bounds(
-        parser,
-        args, ('max_upload_mb', 'header_timeout', 'body_timeout', 'keep_alive',
-               'request_peak_mb'),
-        0,
-        strict=True)
+    check_bounds(parser, args,
+                 ('max_upload_mb', 'header_timeout', 'body_timeout',
+                  'keep_alive', 'request_peak_mb'), 0, True)  # strict
     return args
 
 
 def report_memory(args: argparse.Namespace, service: ModelService,
                   limits: dict) -> None:
-    """Print the memory ceiling (one request's peak derived from the model
-    unless ``--request-peak-mb`` gives it) and add it to ``limits``."""
+    """Print the memory ceiling and add it to ``limits``."""
     if args.request_peak_mb:
         peak, how = int(args.request_peak_mb * MIB), 'as given'
     else:
@@ -285,15 +264,10 @@ def report_memory(args: argparse.Namespace, service: ModelService,
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    import uvicorn
     try:
-        service = ModelService(
-            args.model,
-            workers=args.workers,
-            threads=args.threads,
-            queue_size=args.queue,
-            max_bytes=int(args.max_upload_mb * MIB),
-            max_pixels=args.max_pixels)
+        service = ModelService(args.model, args.workers,
+                               args.threads, args.queue,
+                               int(args.max_upload_mb * MIB), args.max_pixels)
     except InferenceError as e:
         sys.exit(f'mmext-pixel-serve: error: {e}')
     limits = dict(

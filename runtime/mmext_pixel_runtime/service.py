@@ -2,6 +2,7 @@
 and the admission count, apart from the web framework."""
 import base64
 import json
+import math
 import os
 import queue
 import time
@@ -18,19 +19,17 @@ from .segmenter import Segmenter
 
 class ModelService:
     """``workers`` onnxruntime sessions, one request at a time each, and the
-    admission limit.
+    admission count.
 
     Args:
         model_path (str): The ONNX file.
-        workers (int): Sessions, i.e. requests inferred at once.
-            Defaults to 1.
-        threads (int, optional): onnxruntime intra-op threads per session.
-            Defaults to None (the CPU count divided by ``workers``).
-        queue_size (int): Requests that may wait for a session; more are
-            answered 503. Defaults to 8.
+        workers (int): Requests inferred at once. Defaults to 1.
+        threads (int, optional): Intra-op threads per session. Defaults to
+            None (the CPU count divided by ``workers``).
+        queue_size (int): Requests that may wait for a session (more get
+            503). Defaults to 8.
         max_bytes (int): Largest upload. Defaults to 20 MiB.
-        max_pixels (int): Largest image (width x height). Defaults to
-            4096 x 4096.
+        max_pixels (int): Largest image. Defaults to 4096 x 4096.
         providers (Sequence, optional): onnxruntime execution providers.
             Defaults to None (CPU).
     """
@@ -46,8 +45,7 @@ class ModelService:
         if threads is None:
             threads = max(1, (os.cpu_count() or 1) // workers)
         self.models: List[Segmenter] = [
-            Segmenter(model_path, providers=providers, threads=threads)
-            for _ in range(workers)
+            Segmenter(model_path, providers, threads) for _ in range(workers)
         ]
         self.meta = self.models[0].meta
         self.model_path = model_path
@@ -78,8 +76,8 @@ class ModelService:
     def retry_after(self) -> int:
         """Seconds until a slot is likely free: the requests in the server
         per worker, at the average time per request."""
-        waiting = self.in_flight / self.workers
-        return max(1, int(np.ceil(waiting * self.service_s)))
+        return max(1,
+                   math.ceil(self.in_flight / self.workers * self.service_s))
 
     def record(self, seconds: float) -> None:
         """Add one request's time in its slot to the average."""
@@ -87,17 +85,14 @@ class ModelService:
 
     def run(self, data: bytes, fmt: str, with_labels: bool,
             start: float) -> Tuple[bytes, str, float]:
-        """One request's work, in a worker thread: the answer's body (the
-        label PNG, or :meth:`answer` for ``fmt='json'``), its media type and
-        the inference ms; ``start`` is the ``perf_counter()`` at arrival."""
+        """One request's work in a worker thread: the answer's body (label
+        PNG, or :meth:`answer`'s JSON), media type and inference ms; ``start``
+        is the ``perf_counter()`` at arrival."""
         if not data:
             raise ImageError(422, 'the upload is empty')
-        img = decode(
-            data,
-            'the upload',
-            self.max_pixels,
-            'this server takes at most',
-            complete=True)
+        # complete: a truncated PNG or JPEG is refused
+        img = decode(data, 'the upload', self.max_pixels,
+                     'this server takes at most', True)
         model = self.idle.get()
         try:
             begin = time.perf_counter()
@@ -118,15 +113,8 @@ class ModelService:
 
     def answer(self, labels: np.ndarray, overlay_png: bytes, infer_ms: float,
                latency_ms: float) -> bytes:
-        """The JSON of a ``format=json`` answer, built around the base64
-        PNGs so that each is copied once.
-
-        Args:
-            labels (np.ndarray): The label map.
-            overlay_png (bytes): The overlay's PNG in base64.
-            infer_ms (float): The inference time.
-            latency_ms (float): The request's time in the server so far.
-        """
+        """The JSON of a ``format=json`` answer for a label map, built around
+        the base64 PNGs (the overlay's given) so that each is copied once."""
         meta = self.meta
         h, w = labels.shape
         counts = label_counts(labels)

@@ -1,9 +1,8 @@
 """Throughput and latency of ``mmext-pixel-serve`` against the in-process
-``Segmenter`` on the same images, at 1, 2 and 4 concurrent clients.
-
-IMAGES is an image or a folder of them; every response is checked against
-the in-process labels. Needs ``pip install -e "./runtime[serve]"``. How:
-``mmext_pixel.analysis.serve_load``.
+``Segmenter`` on the same images (cycled through), at 1, 2 and 4 concurrent
+clients: requests/s and the p50 and p99 latency (ms) per backend and client
+count, every response checked against the in-process labels
+(``mmext_pixel.analysis.serve_load``).
 """
 import argparse
 import os
@@ -14,11 +13,12 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import mmengine
 
+from mmext_pixel.utils.timing import markdown_table
+
 try:
     from mmext_pixel_runtime.infer import IMAGE_EXTS, list_images
 
     from mmext_pixel.analysis.serve_load import measure_serve_load
-    from mmext_pixel.utils.timing import markdown_table
 except ImportError as e:
     if e.name != 'mmext_pixel_runtime':
         raise
@@ -32,8 +32,8 @@ def serve_load_table(rows: List[dict]) -> str:
     """The rows of :func:`measure_serve_load` as a Markdown table."""
     return markdown_table(
         ['backend', 'clients', 'requests/s', 'p50 ms', 'p99 ms'],
-        [(r['backend'], r['clients'], f'{r["rps"]:.1f}', f'{r["p50_ms"]:.1f}',
-          f'{r["p99_ms"]:.1f}') for r in rows])
+        [[r['backend'], r['clients']] +
+         [f'{r[k]:.1f}' for k in ('rps', 'p50_ms', 'p99_ms')] for r in rows])
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -4,18 +4,9 @@
         [--split {train,val,test}] [--output-dir DIR] [--num N]
         [--alpha 0.5] [--cfg-options k=v ...]
 
-For the first ``--num`` samples of the split's dataset, built with its own
-pipeline (a train split shows the random augmentation), a PNG named after
-the image's stem is written to ``--output-dir`` (default
-``work_dirs/browse_dataset/CONFIG_NAME/SPLIT``): the image, and beside it
-the image blended with the label map in ``metainfo['palette']`` colours
-(``ignore_index`` uncoloured) and a legend of the classes present. A split
-without label maps (e.g. ``--split test --cfg-options
-test_dataloader.dataset.split=test
-test_dataloader.dataset.data_prefix.seg_map_path=''``) gives the image alone
-(the pipeline must load labels with ``LoadOptionalAnnotations``); a label
-map of another size than its image is resized to it (nearest). Pose configs
-are not supported yet. How: ``mmext_pixel.visualization.dataset_browser``.
+One PNG per sample (image | image blended with its label map, legend) after
+the split's own pipeline; an unlabelled split gives the images alone. How:
+``mmext_pixel.visualization.dataset_browser``.
 """
 import argparse
 import os.path as osp

@@ -4,13 +4,9 @@
         [--split {train,val,test} ...] [--work-dir DIR] [--no-cache]
         [--nproc N] [--out RESULT.json] [--cfg-options k=v ...]
 
-Reads every label map of the splits (default all three) as
-``tools/train.py`` does before its first step: a missing or undecodable
-file, a size other than its image's, or a value neither a class nor the
-ignore index is listed and the exit status is 1. Prints each class's share
-of the labelled pixels and its image count per split. Readings are cached in
-``WORK_DIR/label_check_cache.json`` (default ``work_dirs/CONFIG_NAME``, as
-``tools/train.py``). How: ``mmext_pixel.datasets.label_check``.
+Lists what ``tools/train.py`` would fail on (exit status 1) and prints each
+class's pixel share and image count per split; readings are cached in
+``WORK_DIR/label_check_cache.json``. How: ``mmext_pixel.datasets.label_check``.
 """
 import argparse
 import os.path as osp

@@ -1,13 +1,7 @@
-"""Semantic segmentation with an exported ONNX model, without torch.
-
-    python tools/deployment/onnx_infer.py MODEL.onnx INPUT [--out DIR]
-        [--show-dir DIR] [--no-labels] [--threads N]
-
-The command line of the torch-free runtime ``mmext_pixel_runtime``
-(``runtime/``, installed by the README's install; also installed as
-``mmext-pixel-infer``): onnxruntime, numpy, opencv and Pillow only. See
-docs/deployment.md and ``mmext_pixel_runtime.infer`` for INPUT and outputs.
-"""
+"""Semantic segmentation with an exported ONNX model, without torch: the
+command line of the runtime ``mmext_pixel_runtime.infer`` (``runtime/``,
+installed by the README's install, also as ``mmext-pixel-infer``); see
+docs/deployment.md."""
 import sys
 
 try:

@@ -1,12 +1,6 @@
-"""Static int8 quantisation of an exported segmentation model.
-
-    python tools/deployment/quantize.py MODEL.onnx --calib DIR [--num N]
-        --out MODEL_int8.onnx [--method minmax|entropy|percentile]
-        [--eval-images DIR --eval-labels DIR]
-
-The command line of ``mmext_pixel_runtime.quantize`` (``runtime/``, installed
-by the README's install; also installed as ``mmext-pixel-quantize``). See
-docs/deployment.md.
+"""Static int8 quantisation of an exported segmentation model: the command
+line of ``mmext_pixel_runtime.quantize`` (``runtime/``, installed by the
+README's install, also as ``mmext-pixel-quantize``); see docs/deployment.md.
 """
 import sys
 

@@ -1,11 +1,9 @@
-"""Convert an official DGCNet checkpoint (lxtGH/GALD-DGCNet) to mmext_pixel.
+"""Convert an official DGCNet checkpoint (lxtGH/GALD-DGCNet,
+``DualSeg_res*`` or, with ``--backbone-only``, its ImageNet trunk) for
+``configs/dgcn``.
 
     python tools/model_converters/dgcn2mmseg.py SRC DST [--backbone-only]
         [--unsafe-load]
-
-SRC: ``DualSeg_res50``/``DualSeg_res101`` of ``libs/models/DualGCNNet.py``
-(or, with ``--backbone-only``, its deep-stem ImageNet trunk); DST loads into
-the ``configs/dgcn`` models. Rules: ``mmext_pixel/converters/gald_dgcn.py``.
 """
 from functools import partial
 

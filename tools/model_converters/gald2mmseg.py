@@ -1,13 +1,9 @@
-"""Convert an official GALD-Net checkpoint (lxtGH/GALD-DGCNet) to
-mmext_pixel.
+"""Convert an official GALD-Net checkpoint (lxtGH/GALD-DGCNet,
+``GALD_res*`` or, with ``--backbone-only``, its ImageNet trunk) for
+``configs/gald``.
 
     python tools/model_converters/gald2mmseg.py SRC DST [--backbone-only]
         [--unsafe-load]
-
-SRC: ``GALD_res50``/``GALD_res101`` of ``libs/models/GALDNet.py`` as
-``train_distribute.py`` saves it (or, with ``--backbone-only``, the deep-stem
-ImageNet trunk the recipes start from); DST loads into the ``configs/gald``
-models. Rules: ``mmext_pixel/converters/gald_dgcn.py``.
 """
 from functools import partial
 

@@ -1,14 +1,9 @@
-"""Convert an official Gated-SCNN checkpoint (nv-tlabs/GSCNN) to
-mmext_pixel.
+"""Convert an official Gated-SCNN checkpoint (nv-tlabs/GSCNN) for
+``configs/gscnn/gscnn_wrn38*`` (test with ``--cfg-options
+model.gradient_mode=official`` for the official outputs).
 
     python tools/model_converters/gscnn2mmseg.py SRC DST [--config CONFIG]
         [--unsafe-load]
-
-SRC: ``network/gscnn.py`` (WideResNet-38-A2) as its ``train.py`` saves it
-(numpy-1 scalars included: ``import mmext_pixel`` allow-lists them for the
-safe load); DST loads into ``configs/gscnn/gscnn_wrn38*``. Test with
-``--cfg-options model.gradient_mode=official`` for the official outputs
-(docs/methods/gated_scnn.md). Rules: ``mmext_pixel/converters/gscnn.py``.
 """
 from functools import partial
 

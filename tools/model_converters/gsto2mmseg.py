@@ -1,11 +1,7 @@
-"""Convert an official GSTO-HRNet segmentation checkpoint (VDIGPKU/GSTO) to
-mmext_pixel.
+"""Convert an official GSTO-HRNet segmentation checkpoint (VDIGPKU/GSTO)
+for ``configs/gsto``.
 
     python tools/model_converters/gsto2mmseg.py SRC DST [--unsafe-load]
-
-SRC: ``models/gsto_hrnet.py`` keys, bare or as its training wrapper saves
-them; DST loads into the ``configs/gsto`` models. Rules:
-``mmext_pixel/converters/gsto.py``.
 """
 from functools import partial
 

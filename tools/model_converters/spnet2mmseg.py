@@ -1,11 +1,7 @@
-"""Convert an official Strip Pooling (houqb/SPNet) checkpoint for mmseg.
+"""Convert an official Strip Pooling checkpoint (houqb/SPNet) for
+``configs/spnet``, or its ImageNet deep-stem ResNet for ``pretrained=``.
 
     python tools/model_converters/spnet2mmseg.py SRC DST [--unsafe-load]
-
-SRC: a checkpoint of the official ``tool/train.py`` (DST: ``configs/spnet``
-models) or the ImageNet deep-stem ResNet it trains from (PyTorch-Encoding's
-or hszhao/semseg's; DST: backbone keys for ``pretrained=``). Rules:
-``mmext_pixel/converters/spnet.py``.
 """
 from functools import partial
 

@@ -1,11 +1,5 @@
-# Cityscapes with HRNet's training augmentation (lib/datasets/base_dataset.py
-# gen_sample, which GSTO inherits): the longer side rescaled to
-# int(2048 * s + 0.5), s = 0.5 + k / 10, k = 0..16 drawn uniformly
-# (TRAIN.SCALE_FACTOR 16; a scale (L, L) rescales the longer side to L,
-# rounding as the official), a random 512x1024 crop (no category-ratio
-# check), a flip; no photometric distortion. HRNet's class weights (its
-# datasets/cityscapes.py) go to ClassWeightedCrossEntropyLoss as
-# class_weight={{_base_.cityscapes_class_weight}}.
+# Cityscapes as HRNet (and so GSTO) trains it, with HRNet's class weights;
+# configs/gsto/README.md, "Training recipe", cites each line.
 _base_ = 'mmseg::_base_/datasets/cityscapes.py'
 hrnet_scales = [(int(2048 * (0.5 + k / 10.0) + 0.5), ) * 2 for k in range(17)]
 train_pipeline = [

@@ -1,8 +1,5 @@
-# Cityscapes as the GALD/DGCN training code reads it (libs/datasets/
-# cityscapes.py): one of the 15 scales 0.7, 0.8, ..., 2.1 of the 2048x1024
-# image, a random crop (padded with the ignore label and, after
-# normalisation, zeros; no class-ratio constraint), a random horizontal flip,
-# no colour distortion. One image per GPU. Test: whole 2048x1024 images.
+# Cityscapes as the GALD/DGCN code trains it (libs/datasets/cityscapes.py;
+# configs/gald/README.md, "Training recipe"): 15 scales, crop, flip.
 _base_ = 'mmseg::_base_/datasets/cityscapes.py'
 crop_size = (832, 832)
 ratios = [r / 10 for r in range(7, 22)]

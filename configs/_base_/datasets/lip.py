@@ -1,22 +1,11 @@
-# LIP human parsing, 20 classes, 473x473 crops as HRNet's LIP recipe.
-# data_root holds lip/TrainVal_images, lip/TrainVal_parsing_annotations and,
-# optionally, HRNet's list/lip/{trainList,valList}.txt. The split is read
-# from its folders (`split`), or from a list file when ann_file is set, e.g.
-# val_dataloader.dataset.ann_file='list/lip/valList.txt' (its lines,
-# `val_images/NAME.jpg val_segmentations/NAME.png`, are relative to
-# data_prefix, as in HRNet's lib/datasets/lip.py).
+# LIP human parsing, 20 classes, as HRNet trains it (configs/gsto/README.md,
+# "Training recipe"); layout and list files: docs/dataset_prepare.md.
 dataset_type = 'LIPParsingDataset'
 data_root = 'data/'
 num_classes = 20
 crop_size = (473, 473)
-# (Left, Right) arm, leg and shoe: a horizontal flip swaps them, in the
-# training labels and in the test-time score channels.
+# (left, right) arm, leg and shoe: a flip swaps their labels and scores
 lip_flip_pairs = [(14, 15), (16, 17), (18, 19)]
-# HRNet's LIP training (lib/datasets/lip.py __getitem__, base_dataset.py
-# gen_sample), which GSTO inherits: a flip (left/right labels swapped), the
-# image resized to 473x473, then to int(473 * s + 0.5) for s = 0.5 + k / 10,
-# k = 0..11 (TRAIN.SCALE_FACTOR 11), a random 473x473 crop padded
-# bottom/right with black (labels with ignore); no photometric distortion.
 lip_scales = [(int(473 * (0.5 + k / 10.0) + 0.5), ) * 2 for k in range(12)]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -29,9 +18,8 @@ train_pipeline = [
     dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
     dict(type='PackSegInputs')
 ]
-# Scored at the original size (mmseg's way). HRNet's and GSTO's LIP numbers
-# are scored at 473x473 with the labels resized (nearest): for that protocol
-# add --cfg-options test_dataloader.dataset.pipeline.4.enabled=True
+# scored at the original size; HRNet's 473x473 scoring: --cfg-options
+# test_dataloader.dataset.pipeline.4.enabled=True
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(473, 473), keep_ratio=False),
@@ -59,10 +47,8 @@ tta_pipeline = [
             [dict(type='PackSegInputs')],
         ])
 ]
-# Our tools/test.py --aug-test swaps the flipped view's left/right scores
-# itself (pairs from LIPParsingDataset's metainfo); for mmseg's --tta, a LIP
-# config sets ``tta_model = {{_base_.lip_tta_model}}`` (the runtime base owns
-# the key).
+# tools/test.py --aug-test swaps the flipped scores itself; for mmseg's
+# --tta a LIP config sets ``tta_model = {{_base_.lip_tta_model}}``
 lip_tta_model = dict(
     type='FlipSwapSegTTAModel', flip_label_pairs=lip_flip_pairs)
 train_dataloader = dict(

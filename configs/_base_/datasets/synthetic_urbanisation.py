@@ -1,12 +1,9 @@
-# The synthetic urbanisation tiles that
-# mmext_pixel.datasets.make_synthetic_urbanisation writes (tools/demo.py):
-# 128x128 crops, flips only.
+# The synthetic tiles of tools/demo.py: 128x128 crops, flips only.
 _base_ = './urbanisation.py'
 data_root = 'data/synthetic/'
 crop_size = (128, 128)
 num_classes = 3
-# the synthetic tiles' own classes (SYNTHETIC_METAINFO of
-# mmext_pixel/datasets/synthetic_urbanisation.py), not the fork's two
+# the tiles' own classes (datasets/synthetic_urbanisation.py)
 metainfo = dict(
     classes=('background', 'built-up', 'road'),
     palette=[[34, 139, 34], [220, 20, 60], [128, 128, 128]])

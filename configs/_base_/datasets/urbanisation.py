@@ -1,13 +1,5 @@
-# Urbanisation layout (HRNet urbanisation fork), see UrbanisationDataset:
-# data_root holds urbanisation/{x,y}/{train,val,test} and, optionally, the
-# fork's list/urbanisation/{train,val,test}.lst. The split is read from its
-# folders (`split`), or from a list file when ann_file is set, e.g.
-# train_dataloader.dataset.ann_file='list/urbanisation/train.lst' (its lines,
-# `x/train/NAME.png y/train/NAME.png`, are relative to data_prefix, i.e.
-# data/urbanisation/, as in the fork).
-# Predicted PNGs of the unlabelled test split: tools/test.py CONFIG CKPT
-#   --out DIR --cfg-options
-#   test_dataloader.dataset.ann_file=list/urbanisation/test.lst
+# The HRNet urbanisation fork's data (UrbanisationDataset); layout, list
+# files and the unlabelled test split: docs/dataset_prepare.md.
 dataset_type = 'UrbanisationDataset'
 data_root = 'data/'
 num_classes = 2  # the fork's non-urban/urban
@@ -29,7 +21,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(512, 512), keep_ratio=True),
-    # labels are loaded after Resize so that metrics use the original size
+    # labels loaded after Resize: metrics at the original size
     dict(type='LoadAnnotations'),
     dict(type='CheckSegMap', num_classes=num_classes),
     dict(type='PackSegInputs')

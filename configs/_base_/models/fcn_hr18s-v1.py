@@ -1,5 +1,4 @@
-# HRNetV2-W18-Small-v1 (HRNet-Semantic-Segmentation, pytorch-v1.1 branch,
-# seg_hrnet_w18_small_v1 config) with the HRNetV2 1x1 head.
+# HRNetV2-W18-Small-v1 (HRNet's pytorch-v1.1 seg_hrnet_w18_small_v1).
 _base_ = 'mmseg::_base_/models/fcn_hr18.py'
 model = dict(
     pretrained=None,  # no ImageNet W18-Small-v1 weights in OpenMMLab's zoo

@@ -1,5 +1,4 @@
-# HRNetV2-W18-Small-v2 (official seg_hrnet_w18_small_v2 config); the same
-# stage settings as mmseg's fcn_hr18s.
+# HRNetV2-W18-Small-v2 (official seg_hrnet_w18_small_v2), as mmseg's fcn_hr18s.
 _base_ = 'mmseg::_base_/models/fcn_hr18.py'
 model = dict(
     pretrained='open-mmlab://msra/hrnetv2_w18_small',

@@ -1,9 +1,6 @@
-# What GALD-Net and DGCNet share (lxtGH/GALD-DGCNet): the official trunk
-# CeilPoolResNetV1c at output stride 8, a 2048 -> 512 decode head on layer4
-# (type set by gald_r50-d8.py / dgcn_r50-d8.py) with the official OHEM loss,
-# the layer3 auxiliary head ("dsn", weight 0.4), sliding-window test.
+# What GALD-Net and DGCNet share (lxtGH/GALD-DGCNet); the configs set the
+# decode head's type and the input normalisation.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-# mean, std and channel order: gald_r50-d8.py / dgcn_r50-d8.py
 data_preprocessor = dict(
     type='SegDataPreProcessor', pad_val=0, seg_pad_val=255)
 model = dict(
@@ -31,8 +28,7 @@ model = dict(
             thresh=0.7,
             min_kept=100000,
             loss_weight=1.0)),
-    # the official conv has a bias before its BN; the converters fold it into
-    # the BN's running mean, which is exact (FCNHead's conv has no bias)
+    # the official conv's bias is folded into the BN by the converters
     auxiliary_head=dict(
         type='FCNHead',
         in_channels=1024,
@@ -48,6 +44,5 @@ model = dict(
         loss_decode=dict(
             type='CrossEntropyLoss', loss_weight=0.4, avg_non_ignore=True)),
     train_cfg=dict(),
-    # eval.py: 832x832 tiles, a third of overlap (stride ceil(832 * 2 / 3)),
-    # logits averaged, no flip
+    # eval.py's tiles: a third of overlap, logits averaged, no flip
     test_cfg=dict(mode='slide', crop_size=(832, 832), stride=(555, 555)))

@@ -1,6 +1,5 @@
-# Gated-SCNN with the WideResNet-38-A2 trunk (official network/gscnn.py).
-# The official trains its trunk from scratch in the released code (no
-# ImageNet checkpoint is loaded); set backbone.init_cfg to use one.
+# Gated-SCNN, WideResNet-38-A2 trunk (official network/gscnn.py), from
+# scratch as released; backbone.init_cfg sets an ImageNet start.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -12,8 +11,7 @@ data_preprocessor = dict(
 model = dict(
     type='GatedSCNN',
     data_preprocessor=data_preprocessor,
-    # 'image': Canny of the real image in [0, 1]; 'official' for converted
-    # official checkpoints (docs/methods/gated_scnn.md)
+    # 'official' for converted checkpoints (docs/methods/gated_scnn.md)
     gradient_mode='image',
     canny_thresholds=(10, 100),
     backbone=dict(

@@ -1,6 +1,5 @@
-# GSTO-HRNet-W48 (official cfg_files/gsto_hrnet_w48_*.yaml). The number of
-# classes appears in the backbone (its stage predictors drive the gates) and
-# in both heads: change the three together.
+# GSTO-HRNet-W48 (official cfg_files/gsto_hrnet_w48_*.yaml). num_classes is
+# in the backbone (its stage predictors) and both heads: change all three.
 norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.01)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -54,9 +53,7 @@ model = dict(
         align_corners=False,
         loss_decode=dict(
             type='CrossEntropyLoss', loss_weight=1.0, avg_non_ignore=True)),
-    # deep supervision of the stage-3 and stage-2 scores (official FullModel:
-    # loss + 0.5 * stage-3 loss + 0.3 * stage-2 loss); the official
-    # nn.CrossEntropyLoss averages over non-ignored pixels (avg_non_ignore)
+    # deep supervision of the stage-3 and stage-2 scores (official FullModel)
     auxiliary_head=dict(
         type='StageScoresHead',
         num_classes=19,

@@ -1,10 +1,6 @@
 # SPNet-50 (Strip Pooling, Hou et al., CVPR 2020; official houqb/SPNet):
-# the official dilated deep-stem ResNet (stem 64-64-128, output stride 8,
-# layer3 dilation 1 then 2, layer4 dilations 4/8/16) with the strip pooling
-# gate after conv2 of the last block of layer1-3 and of every layer4 block,
-# SPHead (two mixed pooling modules) and an FCN auxiliary head on layer3.
-# The official upsamples with align_corners=True and averages the loss over
-# non-ignored pixels (avg_non_ignore).
+# the official deep-stem dilated ResNet with strip pooling after conv2 of the
+# last block of layer1-3 and of every layer4 block, SPHead, FCN auxiliary.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -16,8 +12,7 @@ data_preprocessor = dict(
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    # the official ImageNet trunk, converted by
-    # tools/model_converters/spnet2mmseg.py (see configs/spnet/README.md)
+    # the official ImageNet trunk, converted by spnet2mmseg.py
     pretrained='pretrain/resnet50-25c4b509_mmseg.pth',
     backbone=dict(
         type='BlockPluginResNetV1c',

@@ -1,9 +1,5 @@
-# The GALD/DGCN recipe: SGD lr 0.01, momentum 0.9, weight decay 5e-4 on all
-# parameters (mmseg's optimizer), lr * (1 - iter / max_iters) ** 0.9 down to
-# 0. --num_steps 50000 repeats the 2975-image list ceil(50000 / 2975) = 17
-# times, and the official loop runs (and decays the lr over) all of it:
-# 17 * 2975 = 50575 iterations (configs/gald/README.md, training recipe).
-# validation/test loops and hooks as mmseg's schedules
+# The GALD/DGCN schedule: --num_steps 50000 runs the 2975-image list 17 times
+# (configs/gald/README.md, "Training recipe").
 _base_ = 'mmseg::_base_/schedules/schedule_80k.py'
 max_iters = 17 * 2975
 param_scheduler = [

@@ -1,4 +1,4 @@
-# 600 AdamW iterations: the CPU demo schedule (tools/demo.py).
+# the CPU demo's 600 AdamW iterations (tools/demo.py)
 _base_ = 'mmseg::_base_/schedules/schedule_80k.py'
 optim_wrapper = dict(
     _delete_=True,

@@ -1,9 +1,5 @@
-# The official SPNet / semseg optimisation: SGD (momentum 0.9, weight decay
-# 1e-4 on every parameter), the heads at 10x the trunk's learning rate, poly
-# decay (power 0.9) to 0 over the run, one update per iteration. A config
-# sets optimizer.lr, train_cfg.max_iters and param_scheduler (whose end is
-# max_iters).
-# validation/test loops and hooks as mmseg's schedules
+# The SPNet / semseg optimisation (configs/spnet/README.md, "Training
+# recipe"); a config sets optimizer.lr, max_iters and the poly end.
 _base_ = 'mmseg::_base_/schedules/schedule_80k.py'
 optimizer = dict(weight_decay=0.0001)
 optim_wrapper = dict(

@@ -1,9 +1,5 @@
-# HRNet's segmentation schedule (tools/train.py, lib/utils/utils.py): SGD
-# lr 0.01, momentum 0.9, weight decay 5e-4 on every parameter (mmseg's
-# optimizer), poly decay (power 0.9) to 0 per iteration. The official
-# Cityscapes run is 484 epochs of int(2975 / 12) = 247 iterations at 12
-# images (drop_last), 1434576 samples: 89661 iterations at 16 images.
-# validation/test loops and hooks as mmseg's schedules
+# HRNet's segmentation schedule: its 484 x 247 x 12 Cityscapes samples at 16
+# images (configs/gsto/README.md, "Training recipe").
 _base_ = 'mmseg::_base_/schedules/schedule_80k.py'
 max_iters = 89661
 param_scheduler = [

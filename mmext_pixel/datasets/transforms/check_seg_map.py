@@ -5,14 +5,9 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class CheckSegMap(BaseTransform):
-    """Reject a label map that does not fit its image or its class list.
-
-    Placed after ``LoadAnnotations`` (test pipelines load labels after
-    ``Resize``, so the label map is compared with the image's size as loaded,
-    ``ori_shape``), it raises ``ValueError`` naming the label file when the
-    label map's size differs from the image's, or when it holds values outside
-    ``[0, num_classes)`` other than ``ignore_index``. Samples without a label
-    map (an inference-only split) pass through unchanged.
+    """After ``LoadAnnotations``, a ValueError naming a label map whose size
+    differs from its image's as loaded (``ori_shape``) or that holds values
+    outside ``[0, num_classes)`` other than ``ignore_index``.
 
     Args:
         num_classes (int): Number of classes of the dataset.

@@ -11,11 +11,8 @@ _ENHANCERS = (ImageEnhance.Brightness, ImageEnhance.Contrast,
 
 def color_jitter(img: np.ndarray, factors: Tuple[float, float, float, float],
                  order: List[int]) -> np.ndarray:
-    """Apply brightness, contrast, saturation and hue factors to a BGR image.
-
-    The arithmetic of torchvision's ``ColorJitter`` on a PIL image: PIL's
-    ``ImageEnhance`` for the first three, a wrap-around shift of the uint8
-    hue channel of PIL's HSV by ``int(hue * 255)`` for the last.
+    """Brightness, contrast, saturation and hue factors on a BGR image, as
+    torchvision's ``ColorJitter`` on a PIL image computes them.
 
     Args:
         img (np.ndarray): uint8 BGR image (H, W, 3).
@@ -38,14 +35,10 @@ def color_jitter(img: np.ndarray, factors: Tuple[float, float, float, float],
 
 @TRANSFORMS.register_module()
 class ColorJitter(BaseTransform):
-    """torchvision's ``ColorJitter`` on mmseg's BGR uint8 image.
-
-    Gated-SCNN (nv-tlabs/GSCNN ``transforms/transforms.py`` ``ColorJitter``,
-    ``datasets/__init__.py``: all four set to ``--color_aug 0.25``) draws the
-    brightness, contrast and saturation factors uniformly from
-    ``[max(0, 1 - x), 1 + x]`` and the hue shift from ``[-hue, hue]`` (in
-    that order, each only where its strength is positive), then applies them
-    in a random order (:func:`color_jitter`).
+    """torchvision's ``ColorJitter`` on mmseg's BGR uint8 image, as
+    Gated-SCNN uses it (nv-tlabs/GSCNN ``transforms/transforms.py``, all
+    four at ``--color_aug 0.25``): factors drawn in order, applied in a
+    random order.
 
     Args:
         brightness (float): Brightness strength. Defaults to 0.

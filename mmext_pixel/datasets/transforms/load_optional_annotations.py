@@ -7,17 +7,10 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class LoadOptionalAnnotations(LoadAnnotations):
-    """mmseg's ``LoadAnnotations`` for splits that may have no labels.
-
-    A sample with a ``seg_map_path`` gets its label map exactly as mmseg's
-    transform loads it; a sample without one (an inference-only split) passes
-    through unchanged, so the same test pipeline serves labelled and
-    unlabelled splits. A label file that does not decode (truncated, empty,
-    not an image) is a ``ValueError`` naming it, also when raised inside a
-    DataLoader worker (mmseg's transform names no file then). Our datasets
-    (:class:`PairListSegDataset` and its subclasses) put it in place of a
-    stock ``LoadAnnotations`` themselves; with other datasets, name it in the
-    config's test pipeline to predict an unlabelled split.
+    """mmseg's ``LoadAnnotations`` that passes a sample without
+    ``seg_map_path`` (an inference-only split) unchanged, and names a label
+    file that does not decode (mmseg's names none inside a DataLoader
+    worker). Our datasets put it in place of the stock one themselves.
 
     Args: as :class:`mmseg.datasets.transforms.LoadAnnotations`.
     """
@@ -31,8 +24,6 @@ class LoadOptionalAnnotations(LoadAnnotations):
         except AssertionError:
             raise  # mmseg's reduce_zero_label consistency check
         except Exception as e:
-            # pillow says "image file is truncated" or "cannot identify
-            # image file <_io.BytesIO ...>", cv2 decodes to None
             raise ValueError(
                 f'label map {path} does not decode (truncated, empty or not '
                 f'an image): {type(e).__name__}: {e}') from e
@@ -45,8 +36,7 @@ class LoadOptionalAnnotations(LoadAnnotations):
             stock (LoadAnnotations): A built mmseg ``LoadAnnotations``.
         """
         optional = cls.__new__(cls)
-        # every setting, also the reduce_zero_label it may have taken from a
-        # sample, without re-running __init__ (and its deprecation warning)
+        # without re-running __init__ (and its deprecation warning)
         optional.__dict__.update(stock.__dict__)
         return optional
 
@@ -62,17 +52,12 @@ def _stock_loaders(pipeline) -> Iterator[Tuple[list, int]]:
 
 
 def make_label_loading_optional(pipeline: Compose) -> Compose:
-    """Replace every stock ``LoadAnnotations`` in a built pipeline (inside
-    ``TestTimeAug`` too) with :class:`LoadOptionalAnnotations`, in place.
-
-    Subclasses of ``LoadAnnotations`` are left alone: they may load more
-    than the label map.
+    """Replace every stock ``LoadAnnotations`` (not its subclasses, which
+    may load more) in a built pipeline, ``TestTimeAug`` included, with
+    :class:`LoadOptionalAnnotations`, in place; returns ``pipeline``.
 
     Args:
         pipeline (Compose): A dataset's built pipeline.
-
-    Returns:
-        Compose: ``pipeline``.
     """
     for transforms, i in list(_stock_loaders(pipeline)):
         transforms[i] = LoadOptionalAnnotations.from_stock(transforms[i])
@@ -80,20 +65,14 @@ def make_label_loading_optional(pipeline: Compose) -> Compose:
 
 
 def split_has_labels(dataset: BaseDataset) -> bool:
-    """Whether a built segmentation split has label maps.
-
-    A dataset's own ``has_labels`` attribute decides where it has one (ours:
-    :class:`PairListSegDataset`); otherwise every sample must have a
-    ``seg_map_path``, or none. An unlabelled split whose pipeline still holds
-    a stock ``LoadAnnotations`` (which fails on every such sample) is an
-    error saying what to use instead.
+    """Whether a built segmentation split has label maps: its
+    ``has_labels`` where it has one, else whether its samples have
+    ``seg_map_path``. A ValueError when some samples have one and others
+    not, or when an unlabelled split's pipeline has a stock
+    ``LoadAnnotations``.
 
     Args:
         dataset (BaseDataset): The built dataset.
-
-    Raises:
-        ValueError: Some samples have label maps and others do not, or the
-            split has none and its pipeline loads them unconditionally.
     """
     if hasattr(dataset, 'full_init'):
         dataset.full_init()  # a lazily built dataset sets has_labels here

@@ -5,18 +5,11 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class ScoreAtInputSize(BaseTransform):
-    """Optionally score at the network input size instead of the original.
-
-    HRNet's and GSTO's LIP evaluation (``lib/datasets/lip.py``: the val list
-    is no ``testval`` list, so ``__getitem__`` resizes image and label to
-    473x473, the label nearest) compares the prediction with the label at
-    473x473. mmseg compares them at the original size: the label as loaded,
-    the prediction resized back to ``ori_shape``. Enabled, this transform
-    gives the official protocol: it resizes the label to the resized image
-    (nearest, as ``cv2.INTER_NEAREST``) and sets ``ori_shape`` to it, so the
-    segmentor leaves its prediction at that size. Place it after
-    ``Resize`` and ``LoadAnnotations``. Disabled (the default) it changes
-    nothing.
+    """Optionally score at the network input size, as HRNet's and GSTO's
+    LIP evaluation (``lib/datasets/lip.py`` resizes the val label to
+    473x473, nearest), instead of mmseg's original size: after ``Resize``
+    and ``LoadAnnotations``, the label is resized to the image (nearest) and
+    ``ori_shape`` set to it.
 
     Args:
         enabled (bool): Score at the input size. Defaults to False.

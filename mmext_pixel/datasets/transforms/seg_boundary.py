@@ -31,29 +31,18 @@ def seg_boundary_map(seg_map: np.ndarray,
                      radius: float = 2,
                      ignore_index: int = 255,
                      official: bool = False) -> np.ndarray:
-    """Boundary map of a label map: pixels within ``radius`` of another label.
-
-    A pixel is a boundary pixel when a pixel at Euclidean distance at most
-    ``radius`` carries a different label. This is the same set as thresholding
-    a per-class distance transform at ``radius`` (Gated-SCNN's
-    ``datasets/edge_utils.py``), computed with one grey dilation and one grey
-    erosion by a disk instead of two distance transforms per class.
+    """``(H, W)`` uint8 map, 1 on the pixels within Euclidean distance
+    ``radius`` of another label, else 0: Gated-SCNN's per-class distance
+    transforms (``datasets/edge_utils.py``) as one grey dilation and erosion.
 
     Args:
         seg_map (np.ndarray): ``(H, W)`` integer label map.
         radius (float): Boundary radius in pixels. Defaults to 2.
         ignore_index (int): Label of unlabelled pixels. Defaults to 255.
-        official (bool): Reproduce the official ground truth exactly: label 0
-            and ``ignore_index`` belong to no class (the official one-hot
-            starts at train id 1), the image frame counts as a boundary of the
-            classes that touch it, and every pixel gets 0 or 1. When False
-            (default) every label, 0 included, is a class (an ignored region
-            is a region of its own), the frame is no boundary, and ignored
-            pixels get ``ignore_index``. Defaults to False.
-
-    Returns:
-        np.ndarray: ``(H, W)`` uint8 map, 1 on boundaries, 0 elsewhere and
-        (unless ``official``) ``ignore_index`` on ignored pixels.
+        official (bool): The official ground truth: 0 and ``ignore_index``
+            belong to no class and the image frame is a boundary. Else every
+            label is a class, the frame no boundary and ignored pixels get
+            ``ignore_index``. Defaults to False.
     """
     seg_map = np.asarray(seg_map)
     if seg_map.ndim != 2:
@@ -87,14 +76,9 @@ def seg_boundary_map(seg_map: np.ndarray,
 
 @TRANSFORMS.register_module()
 class GenerateSegBoundary(BaseTransform):
-    """Binary boundary ground truth for Gated-SCNN's shape stream.
-
-    Gated-SCNN (Takikawa et al., ICCV 2019) supervises its edge map with the
-    pixels within 2 pixels of a class boundary of the (augmented) label map.
-    Put this transform after the geometric augmentation and before
-    ``PackSegInputs``, which packs ``results['gt_edge_map']`` into
-    ``data_sample.gt_edge_map`` (padded with ``seg_pad_val`` by the data
-    preprocessor). See :func:`seg_boundary_map` for the definition.
+    """Binary boundary ground truth (``gt_edge_map``,
+    :func:`seg_boundary_map`) for Gated-SCNN's shape stream (Takikawa et al.,
+    ICCV 2019); after the geometric augmentation, before ``PackSegInputs``.
 
     Args:
         radius (float): Boundary radius in pixels. Defaults to 2.

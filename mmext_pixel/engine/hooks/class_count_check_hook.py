@@ -62,20 +62,16 @@ def _class_weights(head_key: str, head: nn.Module) -> List[Tuple[str, int]]:
 
 def check_class_counts(model: nn.Module,
                        datasets: Sequence[Tuple[str, object]]) -> None:
-    """Compare the heads' class counts (seg: ``num_classes``, where
-    ``out_channels=1``, mmseg's sigmoid head, means one or two; pose: the
-    heatmap ``out_channels``), every loss's ``class_weight`` and
-    :class:`GSTOHRNet`'s ``num_classes`` with the datasets' metainfo
-    (``classes``; pose: ``num_keypoints``) where it says.
+    """Compare the heads' class counts (``num_classes``, where
+    ``out_channels=1`` means one or two; pose: ``out_channels``), every
+    loss's ``class_weight`` and :class:`GSTOHRNet`'s ``num_classes`` with
+    the datasets' metainfo (``classes``; pose: ``num_keypoints``);
+    :class:`ClassCountError` lists each disagreement.
 
     Args:
         model (nn.Module): The model, possibly wrapped (DDP, TTA).
         datasets (Sequence[tuple[str, Any]]): ``(config key, built
             dataset)`` pairs, e.g. ``('train_dataloader.dataset', ds)``.
-
-    Raises:
-        ClassCountError: Listing each disagreement with the config keys and
-            both numbers.
     """
     model = bare_model(model)
     heads = _heads(model)
@@ -132,11 +128,7 @@ def check_class_counts(model: nn.Module,
 @HOOKS.register_module()
 class ClassCountCheckHook(Hook):
     """Stop a run whose model and datasets disagree on the class count
-    (:func:`check_class_counts`) at ``before_run``, when the loops'
-    dataloaders are built and before weights load or a step is taken.
-    Otherwise a head with more classes than the data trains silently, and
-    one with fewer fails at the first step with a bare ``IndexError``.
-    """
+    (:func:`check_class_counts`) at ``before_run``, before weights load."""
 
     priority = 'VERY_HIGH'
 

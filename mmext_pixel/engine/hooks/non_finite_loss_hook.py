@@ -71,17 +71,11 @@ def _names(paths: List[str]) -> str:
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Stop training at the first iteration whose loss is NaN or infinite.
-
-    After each step the loss terms (the outputs whose name contains
-    ``loss``, as mmengine sums them) are checked, before any later hook
-    (the checkpoint hook included) runs; and every checkpoint about to be
-    saved, so weights or optimizer state that a huge finite loss made
-    non-finite are never written. A step AMP's scaler skips has a finite
-    loss. On stopping, it lists the checkpoints saved since the loss began
-    to diverge (:mod:`mmext_pixel.engine.diverged_checkpoints`) for
-    ``--resume`` to pass over, and names the one it takes instead. The
-    config turns it off with ``check_finite_loss = False``.
+    """Stop training at the first iteration whose loss terms are NaN or
+    infinite (before the checkpoint hook runs), and refuse to save a
+    checkpoint holding non-finite values. On stopping, it lists the
+    checkpoints saved since the loss began to diverge for ``--resume`` to
+    pass over. ``check_finite_loss = False`` in the config turns it off.
 
     Args:
         diverge_factor (float): :class:`LossRange`'s factor. Defaults to 2.0.
@@ -182,8 +176,7 @@ class NonFiniteLossHook(Hook):
                 'nothing is saved. Lower the learning rate or clip gradients '
                 '(optim_wrapper.clip_grad).\n' + self._resume_note(runner))
         # CheckpointHook names the file it is about to write in
-        # ``last_ckpt``; another save (a best checkpoint) leaves the
-        # previous name there, already known or older than now
+        # ``last_ckpt``; another save (a best one) leaves an older name
         path = runner.message_hub.get_info('last_ckpt')
         meta = checkpoint.get('meta') or {}
         if isinstance(path, str) and path not in self._saved and \

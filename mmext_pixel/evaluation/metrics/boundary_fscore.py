@@ -4,13 +4,10 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
-from prettytable import PrettyTable
 from scipy.spatial import cKDTree
 
-from .label_maps import checked_label_maps
+from .label_maps import LabelMapMetric, log_table
 
 #: The official ``train.py --eval_thresholds``: fractions of the diagonal,
 #: 2, 5, 9 and 12 pixels on a 1024x2048 Cityscapes image.
@@ -18,11 +15,9 @@ GSCNN_THRESHOLDS = (0.0005, 0.001875, 0.00375, 0.005)
 
 
 def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
-    """The thresholds as a tuple, or an error naming the one at fault.
-
-    A threshold below 1 is a fraction of the image diagonal, one of 1 or more
-    a whole number of pixels (the official disk of a non-integer radius is
-    not centred on the pixel, so such a radius is refused).
+    """The thresholds as a tuple, or an error naming the one at fault: below
+    1 a fraction of the image diagonal, else whole pixels (the official disk
+    of a non-integer radius is not centred).
 
     Args:
         thresholds (Sequence[float]): The distance thresholds.
@@ -46,10 +41,8 @@ def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
 
 
 def threshold_pixels(threshold: float, shape: Sequence[int]) -> int:
-    """The disk radius in pixels of a threshold on an image of ``shape``.
-
-    The official arithmetic: ``ceil(threshold * norm(shape))`` below 1, the
-    threshold itself from 1 on.
+    """The official disk radius of a checked threshold on an image of
+    ``shape``: ``ceil(threshold * norm(shape))`` below 1, else itself.
 
     Args:
         threshold (float): A checked threshold (see ``check_thresholds``).
@@ -62,25 +55,15 @@ def threshold_pixels(threshold: float, shape: Sequence[int]) -> int:
 
 def class_boundary_pixels(seg: np.ndarray,
                           num_classes: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Every (class, pixel) pair on a one-pixel class boundary, all classes
-    in one pass.
-
-    For each class the set equals Gated-SCNN's (DAVIS') ``seg2bmap`` of the
-    binary mask ``seg == class``: a pixel is on the boundary when its east,
-    south or south-east neighbour inside the image is on the other side of
-    the mask. So a pixel with a neighbour of another value is on the
-    boundary of its own class and of each differing neighbour's class, and
-    a pixel lies on at most four classes' boundaries: the pairs are few and
-    no per-class map is drawn. Values outside ``[0, num_classes)`` (cleared
-    pixels) belong to no class.
+    """The class and flat pixel index (``y * W + x``) of every (class, pixel)
+    pair on Gated-SCNN's (DAVIS') ``seg2bmap`` boundary of ``seg == class``,
+    all classes in one pass: a pixel whose east, south or south-east
+    neighbour differs is on its own class's and that neighbour's class's
+    boundary. Values outside ``[0, num_classes)`` belong to no class.
 
     Args:
         seg (np.ndarray): ``(H, W)`` integer label map.
         num_classes (int): Number of classes.
-
-    Returns:
-        tuple[np.ndarray, np.ndarray]: The class of each pair and the flat
-        pixel index (``y * W + x``), each pair once.
     """
     h, w = seg.shape
     # -1 past the last row and column: no neighbour there
@@ -143,16 +126,10 @@ def boundary_fscores(pred: np.ndarray,
                      num_classes: int,
                      thresholds: Sequence[float] = GSCNN_THRESHOLDS,
                      ignore_index: int = 255) -> np.ndarray:
-    """Gated-SCNN's boundary F-measure of one image, per threshold and class.
-
-    What the official ``utils/f_boundary.py`` ``db_eval_boundary`` gives for
-    each class: pixels labelled ``ignore_index`` cleared in both masks,
-    ``seg2bmap`` boundaries, a prediction boundary pixel matched when a
-    label boundary pixel lies within the disk of the threshold's radius
-    (and the other way round), precision and recall of the matches, F = 1
-    when both boundaries are empty and F = 0 when only one is. The official
-    dilates both maps once per class and threshold; here one nearest
-    neighbour query per map serves every class and threshold.
+    """Gated-SCNN's boundary F-measure of one image, ``(thresholds,
+    classes)``: the official ``utils/f_boundary.py`` ``db_eval_boundary``
+    per class, with one nearest-neighbour query per map instead of a
+    dilation per class and threshold.
 
     Args:
         pred (np.ndarray): ``(H, W)`` predicted classes.
@@ -162,9 +139,6 @@ def boundary_fscores(pred: np.ndarray,
             ``check_thresholds``). Defaults to ``GSCNN_THRESHOLDS``.
         ignore_index (int): Label value cleared from both masks.
             Defaults to 255.
-
-    Returns:
-        np.ndarray: ``(len(thresholds), num_classes)`` float64 F values.
     """
     ignored = label == ignore_index
     outside = num_classes  # a value of no class
@@ -204,23 +178,16 @@ def boundary_fscores(pred: np.ndarray,
     return fscores
 
 
-def threshold_key(threshold: float) -> str:
-    """``0.0005`` -> ``'0.0005'``, ``3.0`` -> ``'3'``."""
-    return f'{threshold:g}'
-
-
 @METRICS.register_module()
-class BoundaryFScore(BaseMetric):
+class BoundaryFScore(LabelMapMetric):
     """Gated-SCNN's boundary F-score (mean over classes) at distance
     thresholds.
 
     Takikawa et al., "Gated-SCNN: Gated Shape CNNs for Semantic
-    Segmentation", ICCV 2019; the measure of the DAVIS benchmark (Perazzi et
-    al., CVPR 2016) per class. Equal to the official ``train.py
-    --evaluate`` (see ``boundary_fscores``): each class's F summed over the
-    images and divided by their number, then the mean over all classes.
-    ``compute_metrics`` gives ``mBF@<threshold>`` in percent and logs the
-    per-class table.
+    Segmentation", ICCV 2019; the DAVIS measure (Perazzi et al., CVPR 2016)
+    per class. Equal to the official ``train.py --evaluate``: each class's F
+    averaged over the images, then the mean over all classes
+    (``mBF@<threshold>``, percent); logs the per-class table.
 
     Args:
         thresholds (Sequence[float]): Below 1 a fraction of the image
@@ -229,8 +196,7 @@ class BoundaryFScore(BaseMetric):
             ones (2, 5, 9 and 12 pixels at 1024x2048).
         ignore_index (int): Label value cleared from both masks.
             Defaults to 255.
-        collect_device (str): Where results are gathered across processes,
-            ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric names. Defaults to None.
     """
 
@@ -240,48 +206,28 @@ class BoundaryFScore(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(ignore_index, collect_device, prefix)
         self.thresholds = check_thresholds(thresholds)
-        self.ignore_index = ignore_index
 
-    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Append each image's ``(thresholds, classes)`` F values.
-
-        Args:
-            data_batch (dict): A batch from the dataloader (unused).
-            data_samples (Sequence[dict]): The model's outputs.
-        """
-        num_classes = len(self.dataset_meta['classes'])
-        for pred, label in checked_label_maps(data_samples, num_classes,
-                                              self.ignore_index):
-            self.results.append(
-                boundary_fscores(pred, label, num_classes, self.thresholds,
-                                 self.ignore_index))
+    def score(self, pred: np.ndarray, label: np.ndarray,
+              num_classes: int) -> np.ndarray:
+        return boundary_fscores(pred, label, num_classes, self.thresholds,
+                                self.ignore_index)
 
     def class_means(self, results: List[np.ndarray]) -> np.ndarray:
-        """``(thresholds, classes)`` F of each class averaged over images.
-
-        Args:
-            results (List[np.ndarray]): The per-image F values.
-        """
+        """``(thresholds, classes)`` F of each class averaged over images."""
         return np.sum(results, axis=0) / len(results)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """``mBF@<threshold>`` (percent) for each threshold.
-
-        Args:
-            results (list): The per-image F values of all processes.
-        """
         per_class = self.class_means(results)
-        metrics = OrderedDict(
-            (f'mBF@{threshold_key(t)}', np.round(per_class[i].mean() * 100, 2))
-            for i, t in enumerate(self.thresholds))
-        table = PrettyTable()
-        table.add_column('Class', list(self.dataset_meta['classes']))
-        for i, t in enumerate(self.thresholds):
-            table.add_column(f'BF@{threshold_key(t)}',
-                             np.round(per_class[i] * 100, 2).tolist())
-        logger: MMLogger = MMLogger.get_current_instance()
-        print_log('per class results:', logger)
-        print_log('\n' + table.get_string(), logger=logger)
-        return metrics
+        keys = [f'{t:g}' for t in self.thresholds]  # 0.0005, 3
+        log_table(
+            'per class results:', {
+                'Class': self.dataset_meta['classes'],
+                **{
+                    f'BF@{k}': np.round(f * 100, 2).tolist()
+                    for k, f in zip(keys, per_class)
+                }
+            })
+        return OrderedDict((f'mBF@{k}', np.round(f.mean() * 100, 2))
+                           for k, f in zip(keys, per_class))

@@ -5,17 +5,14 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
-from prettytable import PrettyTable
 
-from .label_maps import checked_label_maps
+from .label_maps import LabelMapMetric, log_table
 
 
 def boundary_width(dilation_ratio: float, shape: Sequence[int]) -> int:
-    """The boundary region's width in pixels: ``round(ratio * diagonal)``,
-    at least 1, as the Boundary IoU API's ``mask_to_boundary``.
+    """The boundary width in pixels on an image of ``shape``:
+    ``round(dilation_ratio * diagonal)``, at least 1 (``mask_to_boundary``).
 
     Args:
         dilation_ratio (float): Fraction of the image diagonal.
@@ -26,14 +23,9 @@ def boundary_width(dilation_ratio: float, shape: Sequence[int]) -> int:
 
 
 def mask_boundary(mask: np.ndarray, width: int) -> np.ndarray:
-    """The inner boundary region of a binary mask: its pixels within
-    ``width`` (chessboard distance) of a pixel outside it or of the image
-    border.
-
-    The mask minus its erosion by a 3x3 square ``width`` times, the image
-    padded with 0 so that a mask cut by the border has a boundary there (the
-    Boundary IoU API's ``mask_to_boundary``); one erosion by a square of
-    side ``2 * width + 1`` is the same and faster.
+    """The pixels of a binary mask within ``width`` (chessboard distance)
+    of a pixel outside it or of the image border: the Boundary IoU API's
+    ``mask_to_boundary``, one erosion by a square instead of ``width``.
 
     Args:
         mask (np.ndarray): ``(H, W)`` binary mask.
@@ -80,15 +72,14 @@ def boundary_intersection_union(
 
 
 @METRICS.register_module()
-class BoundaryIoU(BaseMetric):
+class BoundaryIoU(LabelMapMetric):
     """Boundary IoU of each class over the dataset, and its mean.
 
     Cheng et al., "Boundary IoU: Improving Object-Centric Image Segmentation
-    Evaluation", CVPR 2021, for semantic segmentation: per image and class
-    the boundary regions of the prediction and label masks (the pixels of
-    each mask within the dilation width of its contour, by erosion as the
-    paper's ``mask_to_boundary``), their intersection and union summed over
-    the dataset, the IoU per class and the mean over the classes present
+    Evaluation", CVPR 2021, for semantic segmentation: per class the
+    boundary regions of prediction and label (by erosion, as the paper's
+    ``mask_to_boundary``), their intersection and union summed over the
+    dataset, the IoU per class and the mean over the classes present
     (``mBIoU``, percent). Label pixels of ``ignore_index`` are not counted.
 
     Args:
@@ -105,7 +96,7 @@ class BoundaryIoU(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(ignore_index, collect_device, prefix)
         if isinstance(dilation_ratio,
                       bool) or not isinstance(dilation_ratio, numbers.Real):
             raise TypeError(
@@ -114,37 +105,21 @@ class BoundaryIoU(BaseMetric):
             raise ValueError(f'dilation_ratio = {dilation_ratio!r}: a '
                              'fraction of the image diagonal in (0, 1)')
         self.dilation_ratio = float(dilation_ratio)
-        self.ignore_index = ignore_index
 
-    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Append each image's per-class boundary intersection and union.
-
-        Args:
-            data_batch (dict): A batch from the dataloader (unused).
-            data_samples (Sequence[dict]): The model's outputs.
-        """
-        num_classes = len(self.dataset_meta['classes'])
-        for pred, label in checked_label_maps(data_samples, num_classes,
-                                              self.ignore_index):
-            self.results.append(
-                boundary_intersection_union(pred, label, num_classes,
-                                            self.dilation_ratio,
-                                            self.ignore_index))
+    def score(self, pred: np.ndarray, label: np.ndarray,
+              num_classes: int) -> Tuple[np.ndarray, np.ndarray]:
+        return boundary_intersection_union(pred, label, num_classes,
+                                           self.dilation_ratio,
+                                           self.ignore_index)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """``mBIoU`` in percent; logs the per-class table.
-
-        Args:
-            results (list): The per-image counts of all processes.
-        """
         intersection = np.sum([r[0] for r in results], axis=0)
         union = np.sum([r[1] for r in results], axis=0)
         with np.errstate(divide='ignore', invalid='ignore'):
             iou = intersection / union
-        table = PrettyTable()
-        table.add_column('Class', list(self.dataset_meta['classes']))
-        table.add_column('BIoU', np.round(iou * 100, 2).tolist())
-        logger: MMLogger = MMLogger.get_current_instance()
-        print_log('per class results:', logger)
-        print_log('\n' + table.get_string(), logger=logger)
+        log_table(
+            'per class results:', {
+                'Class': self.dataset_meta['classes'],
+                'BIoU': np.round(iou * 100, 2).tolist()
+            })
         return OrderedDict(mBIoU=np.round(np.nanmean(iou) * 100, 2))

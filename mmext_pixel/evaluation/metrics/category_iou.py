@@ -3,12 +3,9 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
-from prettytable import PrettyTable
 
-from .label_maps import checked_label_maps
+from .label_maps import LabelMapMetric, log_table
 
 #: Cityscapes' 7 categories and their evaluated classes, as cityscapesscripts'
 #: label table (``helpers/labels.py``) groups the 19 train ids.
@@ -39,26 +36,14 @@ def confusion_matrix(pred: np.ndarray, label: np.ndarray, num_classes: int,
         index, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-def iou_from_confusion(confusion: np.ndarray) -> np.ndarray:
-    """Per row/column IoU, NaN where a class is in neither."""
-    tp = np.diag(confusion).astype(np.float64)
-    union = confusion.sum(0) + confusion.sum(1) - tp
-    with np.errstate(divide='ignore', invalid='ignore'):
-        return tp / union
-
-
 @METRICS.register_module()
-class CategoryIoU(BaseMetric):
+class CategoryIoU(LabelMapMetric):
     """Pixel accuracy, mean class accuracy, class and category mIoU.
 
-    The four numbers of the Gated-SCNN re-implementation's tables (PA, mPA,
-    Class mIOU, Category mIOU; Takikawa et al., ICCV 2019), all from one
-    confusion matrix of the whole dataset. ``PA`` is mmseg's ``aAcc``,
-    ``mPA`` its ``mAcc`` and ``mIoU`` its class ``mIoU`` (absent classes
-    left out of the means, as mmseg); ``category_mIoU`` is cityscapesscripts'
-    category score: a category's classes merged in label and prediction,
-    its IoU, the mean over the categories present. Use it in place of
-    ``IoUMetric`` (the keys would clash).
+    The four numbers of the Gated-SCNN tables (Takikawa et al., ICCV 2019)
+    from one confusion matrix: ``PA``, ``mPA`` and ``mIoU`` as mmseg's
+    ``aAcc``, ``mAcc`` and ``mIoU``; ``category_mIoU`` as cityscapesscripts'
+    category score. Use it in place of ``IoUMetric`` (the keys would clash).
 
     Args:
         categories (dict, optional): Category name -> its class names. None
@@ -76,9 +61,8 @@ class CategoryIoU(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(ignore_index, collect_device, prefix)
         self.categories = OrderedDict(categories or CITYSCAPES_CATEGORIES)
-        self.ignore_index = ignore_index
 
     def category_of_classes(self, classes: Sequence[str]) -> np.ndarray:
         """The category index of each class (-1: in no category).
@@ -98,18 +82,9 @@ class CategoryIoU(BaseMetric):
                 category[index[member]] = k
         return category
 
-    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Append each image's class confusion matrix.
-
-        Args:
-            data_batch (dict): A batch from the dataloader (unused).
-            data_samples (Sequence[dict]): The model's outputs.
-        """
-        num_classes = len(self.dataset_meta['classes'])
-        for pred, label in checked_label_maps(data_samples, num_classes,
-                                              self.ignore_index):
-            self.results.append(
-                confusion_matrix(pred, label, num_classes, self.ignore_index))
+    def score(self, pred: np.ndarray, label: np.ndarray,
+              num_classes: int) -> np.ndarray:
+        return confusion_matrix(pred, label, num_classes, self.ignore_index)
 
     def scores(self, results: List[np.ndarray]) -> dict:
         """Unrounded fractions: ``PA``, per class ``Acc`` and ``IoU``, per
@@ -126,46 +101,38 @@ class CategoryIoU(BaseMetric):
         merge = np.zeros((len(classes), len(self.categories)), np.int64)
         grouped = np.flatnonzero(category >= 0)
         merge[grouped, category[grouped]] = 1
-        tp = np.diag(merge.T @ confusion @ merge).astype(np.float64)
-        labelled = (merge.T @ confusion).sum(1)
-        predicted = (confusion @ merge).sum(0)
+        diag = np.diag(confusion)
+        # (true positives, labelled, predicted) of the classes, categories
+        counts = ((diag.astype(np.float64), confusion.sum(1),
+                   confusion.sum(0)),
+                  (np.diag(merge.T @ confusion @ merge).astype(np.float64),
+                   (merge.T @ confusion).sum(1), (confusion @ merge).sum(0)))
         with np.errstate(divide='ignore', invalid='ignore'):
-            category_iou = tp / (labelled + predicted - tp)
-            acc = np.diag(confusion) / confusion.sum(1)
+            iou, category_iou = (tp / (labelled + predicted - tp)
+                                 for tp, labelled, predicted in counts)
+            acc = diag / confusion.sum(1)
         return dict(
-            PA=np.diag(confusion).sum() / confusion.sum(),
+            PA=diag.sum() / confusion.sum(),
             Acc=acc,
-            IoU=iou_from_confusion(confusion),
+            IoU=iou,
             category_IoU=category_iou)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """``PA``, ``mPA``, ``mIoU`` and ``category_mIoU`` in percent.
-
-        Args:
-            results (list): The per-image confusion matrices of all
-                processes.
-        """
         scores = self.scores(results)
-        metrics = OrderedDict(
+        log_table(
+            'per class results:', {
+                'Class': self.dataset_meta['classes'],
+                'IoU': np.round(scores['IoU'] * 100, 2).tolist(),
+                'Acc': np.round(scores['Acc'] * 100, 2).tolist()
+            })
+        log_table(
+            'per category results:', {
+                'Category': self.categories,
+                'IoU': np.round(scores['category_IoU'] * 100, 2).tolist()
+            })
+        return OrderedDict(
             PA=np.round(scores['PA'] * 100, 2),
             mPA=np.round(np.nanmean(scores['Acc']) * 100, 2),
             mIoU=np.round(np.nanmean(scores['IoU']) * 100, 2),
             category_mIoU=np.round(
                 np.nanmean(scores['category_IoU']) * 100, 2))
-        logger: MMLogger = MMLogger.get_current_instance()
-        class_table = PrettyTable()
-        class_table.add_column('Class', list(self.dataset_meta['classes']))
-        class_table.add_column('IoU',
-                               np.round(scores['IoU'] * 100, 2).tolist())
-        class_table.add_column('Acc',
-                               np.round(scores['Acc'] * 100, 2).tolist())
-        category_table = PrettyTable()
-        category_table.add_column('Category', list(self.categories))
-        category_table.add_column(
-            'IoU',
-            np.round(scores['category_IoU'] * 100, 2).tolist())
-        print_log('per class results:', logger)
-        print_log('\n' + class_table.get_string(), logger=logger)
-        print_log('per category results:', logger)
-        print_log('\n' + category_table.get_string(), logger=logger)
-        return metrics

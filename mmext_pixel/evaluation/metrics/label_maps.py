@@ -1,12 +1,16 @@
-"""The prediction and label of a data sample, checked, for our metrics."""
-from typing import Iterator, Sequence, Tuple
+"""The base of our metrics: each sample's prediction and label, checked."""
+from typing import Dict, Optional, Sequence
 
 import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from prettytable import PrettyTable
 
 
 def check_pred_and_label(pred: np.ndarray, label: np.ndarray, num_classes: int,
                          ignore_index: int, image: str) -> None:
-    """Raise a ``ValueError`` naming ``image`` when the maps do not fit.
+    """Raise a ``ValueError`` naming ``image`` when the maps do not fit
+    each other or the classes.
 
     Args:
         pred (np.ndarray): Predicted classes.
@@ -19,39 +23,54 @@ def check_pred_and_label(pred: np.ndarray, label: np.ndarray, num_classes: int,
         raise ValueError(f'{image}: the prediction is {tuple(pred.shape)} '
                          f'but the label is {tuple(label.shape)}; score them '
                          'at one size')
-    for name, values, allowed in (('label', label, (ignore_index, )),
-                                  ('prediction', pred, ())):
-        bad = ((values < 0) | (values >= num_classes))
-        for value in allowed:
-            bad &= values != value
+    for name, values, ignored in (('label', label, True), ('prediction', pred,
+                                                           False)):
+        bad = (values < 0) | (values >= num_classes)
+        if ignored:
+            bad &= values != ignore_index
         if bad.any():
             found = np.unique(values[bad])[:5].tolist()
             raise ValueError(f'{image}: {name} values {found} are outside the '
                              f'{num_classes} classes (0..{num_classes - 1})' +
                              (f' and not the ignore index {ignore_index}'
-                              if allowed else ''))
+                              if ignored else ''))
 
 
-def sample_maps(data_sample: dict,
-                index: int) -> Tuple[np.ndarray, np.ndarray, str]:
-    """Prediction, label (as numpy) and name of an mmseg data sample.
+def log_table(title: str, columns: Dict[str, Sequence]) -> None:
+    """Log ``title`` and a table of ``{header: column}``."""
+    table = PrettyTable()
+    for header, values in columns.items():
+        table.add_column(header, list(values))
+    print_log(title, logger='current')
+    print_log('\n' + table.get_string(), logger='current')
+
+
+class LabelMapMetric(BaseMetric):
+    """A metric that scores each sample's ``(prediction, label)`` with
+    :meth:`score`, after checking them (the error names the image).
 
     Args:
-        data_sample (dict): A data sample from the model, as a dict.
-        index (int): Its position in the batch, to name it without a path.
+        ignore_index (int): Label value not counted. Defaults to 255.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
+        prefix (str, optional): Prefix of the metric names. Defaults to None.
     """
-    pred = data_sample['pred_sem_seg']['data'].squeeze(0).cpu().numpy()
-    label = data_sample['gt_sem_seg']['data'].squeeze(0).cpu().numpy()
-    image = data_sample.get('img_path') or f'image {index} of the batch'
-    return pred, label, str(image)
 
+    def __init__(self,
+                 ignore_index: int = 255,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.ignore_index = ignore_index
 
-def checked_label_maps(
-        data_samples: Sequence[dict], num_classes: int,
-        ignore_index: int) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-    """Each sample's ``(prediction, label)``, checked by
-    :func:`check_pred_and_label` (the error names the sample's image)."""
-    for i, data_sample in enumerate(data_samples):
-        pred, label, image = sample_maps(data_sample, i)
-        check_pred_and_label(pred, label, num_classes, ignore_index, image)
-        yield pred, label
+    def score(self, pred: np.ndarray, label: np.ndarray, num_classes: int):
+        raise NotImplementedError
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        num_classes = len(self.dataset_meta['classes'])
+        for i, sample in enumerate(data_samples):
+            pred = sample['pred_sem_seg']['data'].squeeze(0).cpu().numpy()
+            label = sample['gt_sem_seg']['data'].squeeze(0).cpu().numpy()
+            image = str(sample.get('img_path') or f'image {i} of the batch')
+            check_pred_and_label(pred, label, num_classes, self.ignore_index,
+                                 image)
+            self.results.append(self.score(pred, label, num_classes))
