@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 import mmext_pixel  # noqa: F401  (registers the components)
 from helpers.chromium_cdp import CHROMIUM_SKIP_REASON
@@ -179,6 +180,17 @@ def mmseg_scope():
     init_default_scope('mmseg')
 
 
+def built_once(tmp_path_factory, name, build, *args):
+    """``build(folder, *args)`` run once for the whole session, whichever
+    xdist worker asks first: the others wait on a file lock and take its
+    files (the workers' base temps share a parent)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        base = base.parent
+    with FileLock(str(base / f'{name}.lock')):
+        return build(base, *args)
+
+
 @pytest.fixture(scope='session')
 def tiny_onnx(tmp_path_factory, synthetic_root):
     """The tiny HRNet FCN exported (whole mode) with seeded random weights
@@ -186,7 +198,8 @@ def tiny_onnx(tmp_path_factory, synthetic_root):
     errors and runtime agreement, which need no training."""
     pytest.importorskip('onnx', reason=DEPLOY_SKIP_REASON)
     from helpers.tiny_trained_seg import untrained_tiny
-    return untrained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
+    return built_once(tmp_path_factory, 'tiny_untrained_seg', untrained_tiny,
+                      synthetic_root)
 
 
 @pytest.fixture(scope='session')
@@ -196,7 +209,14 @@ def trained_tiny_onnx(tmp_path_factory, synthetic_root):
     apart."""
     pytest.importorskip('onnx', reason=DEPLOY_SKIP_REASON)
     from helpers.tiny_trained_seg import trained_tiny
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
+    return built_once(tmp_path_factory, 'tiny_trained_seg', trained_tiny,
+                      synthetic_root)
+
+
+@pytest.fixture(scope='session')
+def tiny_models(trained_tiny_onnx):
+    """``trained_tiny_onnx`` under the name the runtime tests use."""
+    return trained_tiny_onnx
 
 
 # Commands that return in milliseconds, allowed in the fast tier.

@@ -13,7 +13,6 @@ import pytest
 
 from conftest import REPO_ROOT, import_deploy_package
 from helpers.image_bombs import gif
-from helpers.tiny_trained_seg import trained_tiny
 
 pytestmark = pytest.mark.slow  # every test here starts a process
 
@@ -21,11 +20,6 @@ runtime = import_deploy_package('mmext_pixel_runtime')
 import_deploy_package('onnx')
 
 SCRIPTS = ('mmext-pixel-infer', 'mmext-pixel-serve', 'mmext-pixel-quantize')
-
-
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory, synthetic_root):
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
 
 
 def run_script(name, *args):

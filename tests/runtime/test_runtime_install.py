@@ -12,16 +12,10 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT, import_deploy_package
-from helpers.tiny_trained_seg import trained_tiny
 
 pytestmark = pytest.mark.slow  # every test here starts a process
 
 runtime = import_deploy_package('mmext_pixel_runtime')
-
-
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory, synthetic_root):
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
 
 
 def run(cmd, **kwargs):

@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import import_deploy_package
-from helpers.tiny_trained_seg import trained_tiny
 
 onnx = import_deploy_package('onnx')
 runtime = import_deploy_package('mmext_pixel_runtime')
-
-
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory, synthetic_root):
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
 
 
 def val_images(root):

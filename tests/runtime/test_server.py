@@ -22,7 +22,6 @@ from conftest import import_deploy_package
 from helpers.image_bombs import bombs
 from helpers.image_bombs import png as png_claiming
 from helpers.runtime_server import request_growth, serve
-from helpers.tiny_trained_seg import trained_tiny
 
 runtime = import_deploy_package('mmext_pixel_runtime')
 import_deploy_package('fastapi')
@@ -36,11 +35,6 @@ OPTIONS = ('--workers', '1', '--threads', '1', '--queue', '1', '--max-pixels',
            str(MAX_PIXELS), '--max-upload-mb', '1', '--max-connections', '16',
            '--max-connections-per-client', '12', '--header-timeout',
            str(TIMEOUT_S), '--body-timeout', str(TIMEOUT_S))
-
-
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory, synthetic_root):
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
 
 
 @pytest.fixture(scope='module')

@@ -15,7 +15,6 @@ import pytest
 from conftest import import_deploy_package
 from helpers.chromium_cdp import Chromium
 from helpers.runtime_server import serve
-from helpers.tiny_trained_seg import trained_tiny
 
 runtime = import_deploy_package('mmext_pixel_runtime')
 import_deploy_package('fastapi')
@@ -23,11 +22,6 @@ import_deploy_package('fastapi')
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 VIEWPORTS = [(1200, 900), (390, 844)]
-
-
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory, synthetic_root):
-    return trained_tiny(tmp_path_factory.getbasetemp(), synthetic_root)
 
 
 @pytest.fixture(scope='module')

@@ -21,11 +21,6 @@ INFER = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
 
 
 @pytest.fixture(scope='module')
-def tiny_models(trained_tiny_onnx):
-    return trained_tiny_onnx
-
-
-@pytest.fixture(scope='module')
 def int8_model(tiny_models, synthetic_root, tmp_path_factory):
     out = str(tmp_path_factory.mktemp('int8') / 'whole_int8.onnx')
     root = synthetic_root / 'urbanisation'
