@@ -1,8 +1,6 @@
-"""The pieces of the embedded demo (``tools/demo.py``) that are not its
-command lines: the options that point the demo config at the synthetic data
-and set its schedule, what of a log a person follows, the in-process test
-runs and the ``image | ground truth | prediction`` panels.
-"""
+"""The embedded demo's pieces (``tools/demo.py``): its options, the log
+lines a person follows, the in-process test runs and the ``image | ground
+truth | prediction`` panels."""
 import io
 import os
 import os.path as osp
@@ -20,15 +18,6 @@ from mmext_pixel.utils.model_builder import build_model
 from mmext_pixel.utils.run_config import load_config
 
 from .tester import prepare_test, run_test
-
-# Raised by mmseg while it builds the demo's model for the PNGs, about
-# mmseg's own code: its decode heads build their losses with its deprecated
-# helper, and its CrossEntropyLoss warns about a default that the config keeps
-# as mmseg's own configs do. Nothing for the demo's reader to act on.
-MMSEG_BUILD_WARNINGS = (
-    r'``build_loss`` would be deprecated soon',
-    r'Default ``avg_non_ignore`` is False',
-)
 
 
 def demo_options(data_root: str, iters: int,
@@ -89,15 +78,14 @@ def evaluate_miou(config: str,
                   log_path: str,
                   aug_test: bool = False) -> float:
     """The val mIoU of ``tools/test.py CONFIG CKPT [--aug-test]``, run in
-    this process (:mod:`.tester`), its log in ``log_path``.
+    this process (:mod:`.tester`).
 
     Args:
         config (str): The demo config.
         checkpoint (str): The trained weights.
         work_dir (str): The test's work dir.
         cfg_options (dict): Overrides of the config (its data root).
-        log_path (str): The run's log; its progress lines go to the
-            console as well.
+        log_path (str): The run's log (progress lines also on the console).
         aug_test (bool): Test-time augmentation. Defaults to False.
     """
     with warnings.catch_warnings(), redirect_stdout(ProgressTee(log_path)):
@@ -114,8 +102,7 @@ def evaluate_miou(config: str,
 def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,
                          out_dir: str, num: int) -> List[str]:
     """``image | ground truth | prediction`` PNGs of the first ``num`` val
-    tiles of the synthetic dataset, predicted by mmseg's ``inference_model``
-    (the checkpoint must fit the model).
+    tiles, predicted by mmseg's ``inference_model``; returns their paths.
 
     Args:
         cfg_path (str): The demo config.
@@ -123,14 +110,11 @@ def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,
         data_root (str): The synthetic dataset's root.
         out_dir (str): Folder of the PNGs (named as the tiles).
         num (int): How many tiles.
-
-    Returns:
-        list[str]: The PNGs written.
     """
     palette = np.array(SYNTHETIC_METAINFO['palette'], np.uint8)
     with warnings.catch_warnings():
-        for message in MMSEG_BUILD_WARNINGS:
-            warnings.filterwarnings('ignore', message, UserWarning)
+        # mmseg's own deprecations while it builds the heads and losses
+        warnings.simplefilter('ignore')
         model = build_model(cfg_path, checkpoint)
     img_dir = osp.join(data_root, 'urbanisation', 'x', 'val')
     ann_dir = osp.join(data_root, 'urbanisation', 'y', 'val')
