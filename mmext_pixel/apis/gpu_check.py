@@ -166,18 +166,17 @@ def check_method(method: str,
         log(f'[{method}] {name}: {steps[name]["status"]}')
 
     def train(amp):
-        r = train_steps(cfg, settings.device, amp, settings.iters)
-        model = r.pop('model')
-        if not amp:  # the weights the test and the export start from
-            r['checkpoint'] = osp.join(work_dir, f'{method}_train_fp32.pth')
-            torch.save(
-                dict(state_dict=model.state_dict(), meta={}), r['checkpoint'])
-            fp32.update(r)
-        del model
+        checkpoint = osp.join(work_dir, f'{method}_train_fp32.pth')
+        r = dict(
+            status='ok',
+            **train_steps(cfg, settings.device, amp, settings.iters,
+                          None if amp else checkpoint))
         gc.collect()  # each run's peak is its own
         if settings.device == 'cuda':
             torch.cuda.empty_cache()
-        return dict(status='ok', **r)
+        if not amp:  # the weights the test and the export start from
+            fp32.update(r)
+        return r
 
     attempt('train_fp32', lambda: train(False))
     if settings.device == 'cuda':

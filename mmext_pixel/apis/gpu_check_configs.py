@@ -201,9 +201,11 @@ def write_seg_data(cfg: Config, root: str) -> None:
                                    'img_suffix'),
                                   (dataset.data_prefix.seg_map_path, label,
                                    'seg_map_suffix')):
-            name = f'city_{i:06d}_000019{dataset.get(key, params[key].default)}'
+            suffix = dataset.get(key, params[key].default)
             mkdir_or_exist(osp.join(root, prefix, 'city'))
-            cv2.imwrite(osp.join(root, prefix, 'city', name), data)
+            cv2.imwrite(
+                osp.join(root, prefix, 'city', f'city_{i:06d}_000019{suffix}'),
+                data)
     for key in DATALOADERS:
         cfg[key].dataset.data_root = root
 

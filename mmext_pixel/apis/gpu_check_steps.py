@@ -27,9 +27,14 @@ COST_RUNS = {
 }
 
 
-def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
+def train_steps(cfg: Config,
+                device: str,
+                amp: bool,
+                iters: int,
+                checkpoint: Optional[str] = None) -> dict:
     """``iters`` training steps at the config's batch and crop, the first
-    untimed, each loss checked to be finite; the model under ``model``."""
+    untimed, each loss checked to be finite; the weights then saved to
+    ``checkpoint`` if given."""
     if cfg.default_scope == POSE_SCOPE:
         step = model_step(cfg, device, amp, data=pose_batch(cfg))
         batch = cfg.train_dataloader.batch_size
@@ -54,7 +59,11 @@ def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
         lambda: times.update(
             time_alternately(dict(step=checked_step), iters - 1, 1)), device)
     stats = summarise(times['step'])
-    cuda = dict(peak_mib=memory['peak_mib']) if device == 'cuda' else {}
+    extra = dict(peak_mib=memory['peak_mib']) if device == 'cuda' else {}
+    if checkpoint:
+        torch.save(
+            dict(state_dict=step.model.state_dict(), meta={}), checkpoint)
+        extra['checkpoint'] = checkpoint
     return dict(
         batch=batch,
         shape=list(shape),
@@ -63,8 +72,7 @@ def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
         last_loss=losses[-1],
         median_step_ms=stats['median_ms'],
         times_ms=stats['times_ms'],
-        model=step.model,
-        **cuda)
+        **extra)
 
 
 def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
