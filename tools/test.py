@@ -12,6 +12,7 @@ pose flip test, predictions of a split without labels, the Cityscapes and
 COCO test-dev server files, a checkpoint that does not fit).
 """
 import argparse
+import inspect
 import os
 
 from mmengine.config import DictAction
@@ -105,22 +106,14 @@ def main():
     try:
         check_checkpoint_file(args.checkpoint)
         cfg = load_config(args.config, args.cfg_options)
+        # the options named as prepare_test's arguments, as they are
+        params = inspect.signature(prepare_test).parameters
         cfg, dataset = prepare_test(
             cfg,
             args.config,
-            args.checkpoint,
-            work_dir=args.work_dir,
-            launcher=args.launcher,
-            out=args.out,
-            show=args.show,
-            show_dir=args.show_dir,
-            wait_time=args.wait_time,
-            show_interval=args.show_interval,
-            aug_test=args.aug_test,
-            aug_scales=args.aug_scales,
             aug_flip=not args.no_aug_flip,
-            no_flip_test=args.no_flip_test,
-            coco_test_dev=args.coco_test_dev)
+            **{k: v
+               for k, v in vars(args).items() if k in params})
         run_test(cfg, dataset, args.allow_partial)
     except TestOptionError as e:
         raise SystemExit(str(e))

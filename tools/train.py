@@ -9,19 +9,18 @@ takes the newest checkpoint that loads (docs/train_test.md, "What stops a
 run").
 """
 import argparse
+import inspect
 import os
+from functools import partial
 
 import torch
 from mmengine.config import DictAction
 
-from mmext_pixel.datasets.label_check import (DatasetCheckError,
-                                              check_label_maps)
-from mmext_pixel.engine import (ClassCountError, FitCheckedRunner,
-                                NonFiniteLossError, add_training_guards)
-from mmext_pixel.utils.checkpoint_fit import (CheckpointError,
-                                              check_checkpoint_file)
-from mmext_pixel.utils.run_config import (SEG_SCOPE, finish_run, load_config,
-                                          setup_run)
+from mmext_pixel.apis.trainer import train
+from mmext_pixel.datasets.label_check import DatasetCheckError
+from mmext_pixel.engine import ClassCountError, NonFiniteLossError
+from mmext_pixel.utils.checkpoint_fit import CheckpointError
+from mmext_pixel.utils.run_config import finish_run, load_config
 
 
 def parse_args():
@@ -69,49 +68,21 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.amp and not torch.cuda.is_available():
+        raise SystemExit('--amp needs a CUDA device: mmengine\'s '
+                         'AmpOptimWrapper does not run on the CPU')
+    params = inspect.signature(train).parameters
     try:
-        train(args)
+        train(
+            load_config(args.config, args.cfg_options),
+            args.config,
+            log=partial(print, flush=True),
+            **{k: v
+               for k, v in vars(args).items() if k in params})
     except (CheckpointError, ClassCountError, DatasetCheckError,
             NonFiniteLossError) as e:
         raise SystemExit(f'error: {e}')
     finish_run()  # once the Runner and its DDP wrapper are released
-
-
-def train(args) -> None:
-    cfg = load_config(args.config, args.cfg_options)
-    cfg = setup_run(cfg, args.config, args.work_dir, args.launcher)
-    add_training_guards(cfg)
-
-    if args.amp:
-        if not torch.cuda.is_available():
-            raise SystemExit('--amp needs a CUDA device: mmengine\'s '
-                             'AmpOptimWrapper does not run on the CPU')
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError('--amp needs optim_wrapper.type OptimWrapper, '
-                             f'the config has {optim_wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-
-    if args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = None if args.resume == 'auto' else args.resume
-    if args.no_validate:
-        cfg.update(val_cfg=None, val_dataloader=None, val_evaluator=None)
-
-    if cfg.get('load_from'):
-        check_checkpoint_file(cfg.load_from)  # before the long setup
-    if args.no_label_check:
-        print('label check: skipped (--no-label-check)')
-    elif cfg.default_scope == SEG_SCOPE:
-        # training does not use the test split: one that does not build
-        # is reported, not fatal
-        for report in check_label_maps(
-                cfg, ('val', 'test'), cfg.work_dir, optional=('test', )):
-            print(f'label check: {report.summary()}', flush=True)
-    else:
-        print('label check: none, a pose config has no label maps')
-    FitCheckedRunner.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':

@@ -1,34 +1,35 @@
-"""The pieces of the embedded demo (``tools/demo.py``) that are not its
-command lines: the options that point the demo config at the synthetic data
-and set its schedule, what of a log a person follows, the in-process test
-runs and the ``image | ground truth | prediction`` panels.
-"""
+"""The embedded demo's pieces (``tools/demo.py``): its options, the log
+lines a person follows, the in-process test runs and the ``image | ground
+truth | prediction`` panels."""
 import io
+import json
 import os
 import os.path as osp
 import sys
 import warnings
-from contextlib import redirect_stdout
-from typing import List, Tuple
+from contextlib import contextmanager, redirect_stdout
+from functools import partial
+from typing import Callable, Iterator, List, Tuple
 
 import cv2
 import numpy as np
+from mmengine.config import DictAction
+from mmengine.utils import mkdir_or_exist
 from mmseg.apis import inference_model
 
-from mmext_pixel.datasets.synthetic_urbanisation import SYNTHETIC_METAINFO
+from mmext_pixel.datasets.synthetic_urbanisation import (
+    SYNTHETIC_METAINFO, make_synthetic_urbanisation)
 from mmext_pixel.utils.model_builder import build_model
-from mmext_pixel.utils.run_config import load_config
+from mmext_pixel.utils.run_config import finish_run, load_config
 
 from .tester import prepare_test, run_test
+from .trainer import train
 
-# Raised by mmseg while it builds the demo's model for the PNGs, about
-# mmseg's own code: its decode heads build their losses with its deprecated
-# helper, and its CrossEntropyLoss warns about a default that the config keeps
-# as mmseg's own configs do. Nothing for the demo's reader to act on.
-MMSEG_BUILD_WARNINGS = (
-    r'``build_loss`` would be deprecated soon',
-    r'Default ``avg_non_ignore`` is False',
-)
+# a checkout's root, which holds the configs and the tools
+PACKAGE_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO_CONFIG = osp.join(
+    PACKAGE_ROOT, 'configs', 'hrnet',
+    'fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128.py')
 
 
 def demo_options(data_root: str, iters: int,
@@ -82,40 +83,29 @@ class ProgressTee(io.TextIOBase):
         return len(text)
 
 
-def evaluate_miou(config: str,
-                  checkpoint: str,
-                  work_dir: str,
-                  cfg_options: dict,
-                  log_path: str,
-                  aug_test: bool = False) -> float:
-    """The val mIoU of ``tools/test.py CONFIG CKPT [--aug-test]``, run in
-    this process (:mod:`.tester`), its log in ``log_path``.
-
-    Args:
-        config (str): The demo config.
-        checkpoint (str): The trained weights.
-        work_dir (str): The test's work dir.
-        cfg_options (dict): Overrides of the config (its data root).
-        log_path (str): The run's log; its progress lines go to the
-            console as well.
-        aug_test (bool): Test-time augmentation. Defaults to False.
-    """
+@contextmanager
+def progress_only(log_path: str) -> Iterator[None]:
+    """What runs inside logs to ``log_path``, its progress lines (:func:
+    `is_progress_line`) to the console as well, warnings ignored (as with
+    ``PYTHONWARNINGS=ignore``)."""
     with warnings.catch_warnings(), redirect_stdout(ProgressTee(log_path)):
-        warnings.simplefilter('ignore')  # as PYTHONWARNINGS=ignore
-        cfg, dataset = prepare_test(
-            load_config(config, cfg_options),
-            config,
-            checkpoint,
-            work_dir,
-            aug_test=aug_test)
-        return float(run_test(cfg, dataset)['mIoU'])
+        warnings.simplefilter('ignore')
+        yield
+
+
+def parse_options(options: List[str]) -> dict:
+    """``key=value`` options as ``--cfg-options`` reads them (mmengine's
+    ``DictAction``)."""
+    return {
+        k: DictAction._parse_iterable(v)
+        for k, v in (o.split('=', 1) for o in options)
+    }
 
 
 def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,
                          out_dir: str, num: int) -> List[str]:
     """``image | ground truth | prediction`` PNGs of the first ``num`` val
-    tiles of the synthetic dataset, predicted by mmseg's ``inference_model``
-    (the checkpoint must fit the model).
+    tiles, predicted by mmseg's ``inference_model``; returns their paths.
 
     Args:
         cfg_path (str): The demo config.
@@ -123,14 +113,11 @@ def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,
         data_root (str): The synthetic dataset's root.
         out_dir (str): Folder of the PNGs (named as the tiles).
         num (int): How many tiles.
-
-    Returns:
-        list[str]: The PNGs written.
     """
     palette = np.array(SYNTHETIC_METAINFO['palette'], np.uint8)
     with warnings.catch_warnings():
-        for message in MMSEG_BUILD_WARNINGS:
-            warnings.filterwarnings('ignore', message, UserWarning)
+        # mmseg's own deprecations while it builds the heads and losses
+        warnings.simplefilter('ignore')
         model = build_model(cfg_path, checkpoint)
     img_dir = osp.join(data_root, 'urbanisation', 'x', 'val')
     ann_dir = osp.join(data_root, 'urbanisation', 'y', 'val')
@@ -146,3 +133,72 @@ def write_visualizations(cfg_path: str, checkpoint: str, data_root: str,
         cv2.imwrite(path, np.concatenate(panels, axis=1))
         written.append(path)
     return written
+
+
+def run_demo(work_dir: str = 'work_dirs/demo',
+             data_root: str = 'data/synthetic',
+             iters: int = 600,
+             num_visualized: int = 4,
+             seed: int = 0,
+             log: Callable[[str], None] = print) -> dict:
+    """Writes the synthetic dataset unless it is there, trains the demo
+    config and tests it, plain and ``--aug-test``, as ``tools/train.py`` and
+    ``tools/test.py`` do (in this process, each log in ``work_dir``, the
+    commands and their progress lines to ``log``), and writes the panels
+    (:func:`write_visualizations`) and ``summary.json``, which it returns.
+
+    Args:
+        work_dir (str): Checkpoints, logs, panels. Defaults to
+            'work_dirs/demo'.
+        data_root (str): The synthetic dataset. Defaults to 'data/synthetic'.
+        iters (int): Training iterations. Defaults to 600.
+        num_visualized (int): Panels written. Defaults to 4.
+        seed (int): The dataset's and the training's seed. Defaults to 0.
+        log (Callable[[str], None]): Notes on the run. Defaults to print.
+    """
+    mkdir_or_exist(work_dir)
+    data_root = data_root.rstrip('/') + '/'
+    if not osp.isdir(osp.join(data_root, 'urbanisation')):
+        log(f'writing the synthetic urbanisation dataset to {data_root}')
+        make_synthetic_urbanisation(data_root, seed=seed)
+    data, train_options = demo_options(data_root, iters, seed)
+    tool = partial(osp.join, PACKAGE_ROOT, 'tools')
+    log(' '.join([
+        '$', sys.executable,
+        tool('train.py'), DEMO_CONFIG, '--work-dir', work_dir, '--cfg-options',
+        *train_options
+    ]))
+    with progress_only(osp.join(work_dir, 'train.log')):
+        train(
+            load_config(DEMO_CONFIG, parse_options(train_options)),
+            DEMO_CONFIG, work_dir)
+    finish_run()
+    checkpoint = osp.join(work_dir, f'iter_{iters}.pth')
+    miou = {}
+    for aug in (False, True):
+        log(' '.join([
+            '$', sys.executable,
+            tool('test.py'), DEMO_CONFIG, checkpoint, '--work-dir', work_dir,
+            *['--aug-test'][:aug], '--cfg-options', *data
+        ]))
+        with progress_only(
+                osp.join(work_dir, 'test_aug.log' if aug else 'test.log')):
+            cfg, dataset = prepare_test(
+                load_config(DEMO_CONFIG, parse_options(data)),
+                DEMO_CONFIG,
+                checkpoint,
+                work_dir,
+                aug_test=aug)
+            miou[aug] = float(run_test(cfg, dataset)['mIoU'])
+    summary = dict(
+        config=osp.relpath(DEMO_CONFIG, PACKAGE_ROOT),
+        checkpoint=checkpoint,
+        iters=iters,
+        val_mIoU=miou[False],
+        val_mIoU_aug_test=miou[True],
+        visualizations=write_visualizations(DEMO_CONFIG, checkpoint, data_root,
+                                            osp.join(work_dir, 'vis'),
+                                            num_visualized))
+    with open(osp.join(work_dir, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    return summary

@@ -25,30 +25,50 @@ from .gpu_check_steps import (aug_test_step, cost_step, onnx_step,
 NO_CUDA = ('--device cuda: no CUDA device is available (use --device cpu '
            '--smoke to try the steps on the CPU)')
 STEPS = ('train_fp32', 'train_amp', 'cost', 'aug_test', 'onnx')
+RATIO_RUNS = {True: (3, 1), False: (10, 3)}  # GSTO's ratios: runs, warmup
 
 
 def mmcv_build() -> str:
     """Which mmcv and which build of its ops this process imports."""
-    try:
+    try:  # optional: an mmcv without compiled ops (mmcv-lite) has none
         from mmcv.ops import get_compiling_cuda_version
         cuda = get_compiling_cuda_version()
-    except Exception as e:  # an mmcv without compiled ops (mmcv-lite)
+    except Exception as e:
         return f'mmcv {mmcv.__version__}, ops not importable ({e})'
     return f'mmcv {mmcv.__version__}, ' + ('CPU ops (compiled without CUDA)'
                                            if cuda == 'not available' else
                                            f'CUDA ops (CUDA {cuda})')
 
 
-def cell(step: dict) -> str:
+def cell(step: dict, ok: Callable[[dict], str] = lambda step: 'ok') -> str:
+    """A step's table cell: ``ok(step)``, or why it was skipped or failed."""
     if step['status'] == 'skipped':
         return f'skipped: {step["reason"]}'
     if step['status'] == 'failed':
         return f'FAILED: {step["error"].splitlines()[0][:120]}'
-    return 'ok'
+    return ok(step)
 
 
 def _num(v, fmt='.1f'):
     return 'n/a' if v is None else format(v, fmt)
+
+
+def _versus(cost: dict) -> str:
+    ratios = cost.get('ratios')
+    text = (f'{ratios["median"]:.3f} / '
+            f'{_num(ratios.get("peak_memory"), ".3f")} ({cost["baseline"]})'
+            if ratios else cost['baseline'])
+    if 'gscnn_added_fraction' in cost:
+        text += (f'; boundary targets + dual-task loss '
+                 f'{100 * cost["gscnn_added_fraction"]:.1f} % of the step')
+    return text
+
+
+def _onnx(onnx: dict) -> str:
+    diff = onnx.get('max_abs_diff_vs_cpu_provider')
+    return f'ok ({onnx["provider"]}' + (
+        f', max abs diff vs CPU provider {diff:.2g})'
+        if diff is not None else ')')
 
 
 def markdown(result: dict) -> str:
@@ -60,32 +80,19 @@ def markdown(result: dict) -> str:
     ])
     for method, row in result['methods'].items():
         fp32, amp, cost, aug, onnx = (row['steps'][k] for k in STEPS)
-        size, loss, step = '', cell(fp32), ''
-        if fp32['status'] == 'ok':
-            size = f'{fp32["batch"]} x {fp32["shape"][0]}x{fp32["shape"][1]}'
-            loss = f'{fp32["first_loss"]:.3f} / {fp32["last_loss"]:.3f}'
-            step = _num(fp32['median_step_ms'])
-        mem, vs = '', cell(cost)
-        if cost['status'] == 'ok':
-            mem, ratios = _num(cost.get('peak_mib'), '.0f'), cost.get('ratios')
-            vs = (f'{ratios["median"]:.3f} / '
-                  f'{_num(ratios.get("peak_memory"), ".3f")} '
-                  f'({cost["baseline"]})' if ratios else cost['baseline'])
-            if 'gscnn_added_fraction' in cost:
-                vs += (f'; boundary targets + dual-task loss '
-                       f'{100 * cost["gscnn_added_fraction"]:.1f} % of the '
-                       'step')
-        onnx_cell = cell(onnx)
-        if onnx['status'] == 'ok':
-            diff = onnx.get('max_abs_diff_vs_cpu_provider')
-            onnx_cell = f'ok ({onnx["provider"]}' + (
-                f', max abs diff vs CPU provider {diff:.2g})'
-                if diff is not None else ')')
+        ok, costed = fp32['status'] == 'ok', cost['status'] == 'ok'
         table.add_row([
-            method, row['config'], size, loss, step,
-            _num(amp['median_step_ms'])
-            if amp['status'] == 'ok' else cell(amp), mem, vs,
-            cell(aug), onnx_cell
+            method, row['config'],
+            f'{fp32["batch"]} x {fp32["shape"][0]}x{fp32["shape"][1]}'
+            if ok else '',
+            cell(fp32, lambda s: f'{s["first_loss"]:.3f} / '
+                 f'{s["last_loss"]:.3f}'),
+            _num(fp32['median_step_ms']) if ok else '',
+            cell(amp, lambda s: _num(s['median_step_ms'])),
+            _num(cost.get('peak_mib'), '.0f') if costed else '',
+            cell(cost, _versus),
+            cell(aug),
+            cell(onnx, _onnx)
         ])
     table.set_style(TableStyle.MARKDOWN)
     text = (f'GPU check on {result["device_name"]} ({result["mmcv"]}, torch '
@@ -159,18 +166,17 @@ def check_method(method: str,
         log(f'[{method}] {name}: {steps[name]["status"]}')
 
     def train(amp):
-        r = train_steps(cfg, settings.device, amp, settings.iters)
-        model = r.pop('model')
-        if not amp:  # the weights the test and the export start from
-            r['checkpoint'] = osp.join(work_dir, f'{method}_train_fp32.pth')
-            torch.save(
-                dict(state_dict=model.state_dict(), meta={}), r['checkpoint'])
-            fp32.update(r)
-        del model
+        checkpoint = osp.join(work_dir, f'{method}_train_fp32.pth')
+        r = dict(
+            status='ok',
+            **train_steps(cfg, settings.device, amp, settings.iters,
+                          None if amp else checkpoint))
         gc.collect()  # each run's peak is its own
         if settings.device == 'cuda':
             torch.cuda.empty_cache()
-        return dict(status='ok', **r)
+        if not amp:  # the weights the test and the export start from
+            fp32.update(r)
+        return r
 
     attempt('train_fp32', lambda: train(False))
     if settings.device == 'cuda':
@@ -211,8 +217,7 @@ def gsto_cost(settings: GPUCheckSettings, work_dir: str,
                 row.update(
                     status='ok',
                     **step_and_forward_ratios(cfg, base_cfg, settings.device,
-                                              amp, 3 if settings.smoke else 10,
-                                              1 if settings.smoke else 3,
+                                              amp, *RATIO_RUNS[settings.smoke],
                                               data))
             except Exception as e:
                 row.update(_failed(e))

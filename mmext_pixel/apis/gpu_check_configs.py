@@ -5,7 +5,6 @@ in about a minute on a CPU."""
 import copy
 import inspect
 import json
-import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Optional
@@ -16,6 +15,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.hub import get_config
 from mmengine.registry import DATASETS, init_default_scope
+from mmengine.utils import mkdir_or_exist
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmseg.registry import DATASETS as SEG_DATASETS
 
@@ -115,20 +115,15 @@ def shrink_model(model: Config) -> None:
     backbone = model.backbone
     if 'extra' in backbone:  # HRNet
         factor = TINY_HRNET[0] / backbone.extra.stage2.num_channels[0]
-        backbone.extra = dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(1, ),
-                num_channels=(8, )))
-        for i in (2, 3, 4):
-            backbone.extra[f'stage{i}'] = dict(
+        backbone.extra = {
+            f'stage{i}': dict(
                 num_modules=1,
                 num_branches=i,
-                block='BASIC',
+                block='BASIC' if i > 1 else 'BOTTLENECK',
                 num_blocks=(1, ) * i,
                 num_channels=TINY_HRNET[:i])
+            for i in (1, 2, 3, 4)
+        }
     else:
         factor = 1 / 16
         backbone.update(
@@ -186,23 +181,18 @@ def write_seg_data(cfg: Config, root: str) -> None:
     test Resize's scale."""
     init_default_scope('mmseg')
     dataset = cfg.test_dataloader.dataset
-    params = inspect.signature(SEG_DATASETS.get(
-        dataset.type).__init__).parameters
-    suffix = {
-        k: dataset.get(k, params[k].default)
-        for k in ('img_suffix', 'seg_map_suffix')
-    }
-    reduce_zero = any(
-        s.get('reduce_zero_label') for s in dataset.pipeline
-        if s.get('type') == 'LoadAnnotations')
+    dataset_cls = SEG_DATASETS.get(dataset.type)
+    params = inspect.signature(dataset_cls.__init__).parameters
     h, w = tuple(cfg.model.data_preprocessor.size)
     for step in dataset.pipeline:
         if step.get('type') == 'Resize' and 'scale' in step:
             h, w = min(step['scale']), max(step['scale'])
             break
-    num_classes = len(SEG_DATASETS.get(dataset.type).METAINFO['classes'])
-    labels = synthetic_labels(2, (h, w), num_classes)
-    if reduce_zero:  # void 255 is 0 before the reduction
+    labels = synthetic_labels(2, (h, w), len(dataset_cls.METAINFO['classes']))
+    if any(
+            s.get('reduce_zero_label') for s in dataset.pipeline
+            if s.get('type') == 'LoadAnnotations'):
+        # void 255 is 0 before the reduction
         labels = np.where(labels == 255, 0, labels + 1).astype(np.uint8)
     rng = np.random.default_rng(0)
     for i, label in enumerate(labels):
@@ -211,10 +201,11 @@ def write_seg_data(cfg: Config, root: str) -> None:
                                    'img_suffix'),
                                   (dataset.data_prefix.seg_map_path, label,
                                    'seg_map_suffix')):
-            folder = osp.join(root, prefix, 'city')
-            os.makedirs(folder, exist_ok=True)
+            suffix = dataset.get(key, params[key].default)
+            mkdir_or_exist(osp.join(root, prefix, 'city'))
             cv2.imwrite(
-                osp.join(folder, f'city_{i:06d}_000019{suffix[key]}'), data)
+                osp.join(root, prefix, 'city', f'city_{i:06d}_000019{suffix}'),
+                data)
     for key in DATALOADERS:
         cfg[key].dataset.data_root = root
 
@@ -222,45 +213,45 @@ def write_seg_data(cfg: Config, root: str) -> None:
 def write_coco_data(cfg: Config, root: str) -> None:
     """Two images with two people each, COCO person_keypoints format."""
     rng = np.random.default_rng(0)
-    images, annotations = [], []
-    h, w = 240, 320
-    os.makedirs(osp.join(root, 'images'), exist_ok=True)
-    for i in range(2):
-        name = f'{i + 1:012d}.jpg'
-        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    coco = parse_pose_metainfo(
+        get_config('mmpose::_base_/datasets/coco.py').dataset_info)
+    ann = dict(
+        images=[],
+        annotations=[],
+        categories=[
+            dict(
+                supercategory='person',
+                id=1,
+                name='person',
+                keypoints=[coco['keypoint_id2name'][i] for i in range(17)],
+                skeleton=[[a + 1, b + 1] for a, b in coco['skeleton_links']])
+        ])
+    mkdir_or_exist(osp.join(root, 'images'))
+    mkdir_or_exist(osp.join(root, 'annotations'))
+    for i in range(1, 3):
+        name = f'{i:012d}.jpg'
+        img = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
         cv2.imwrite(osp.join(root, 'images', name), img)
-        images.append(dict(id=i + 1, file_name=name, height=h, width=w))
+        ann['images'].append(dict(id=i, file_name=name, height=240, width=320))
         for x0 in (20, 170):
             pts = np.stack([
                 rng.uniform(x0, x0 + 120, 17),
                 rng.uniform(20, 220, 17),
                 np.full(17, 2.0)
             ], 1)
-            annotations.append(
+            ann['annotations'].append(
                 dict(
-                    id=len(annotations) + 1,
-                    image_id=i + 1,
+                    id=len(ann['annotations']) + 1,
+                    image_id=i,
                     category_id=1,
                     iscrowd=0,
                     num_keypoints=17,
                     keypoints=[round(float(v), 2) for v in pts.ravel()],
                     bbox=[x0, 20, 120, 200],
                     area=120 * 200 * 0.53))
-    coco = parse_pose_metainfo(
-        get_config('mmpose::_base_/datasets/coco.py').dataset_info)
-    category = dict(
-        supercategory='person',
-        id=1,
-        name='person',
-        keypoints=[coco['keypoint_id2name'][i] for i in range(17)],
-        skeleton=[[a + 1, b + 1] for a, b in coco['skeleton_links']])
     ann_file = osp.join(root, 'annotations', 'person_keypoints.json')
-    os.makedirs(osp.dirname(ann_file), exist_ok=True)
     with open(ann_file, 'w') as f:
-        json.dump(
-            dict(
-                images=images, annotations=annotations, categories=[category]),
-            f)
+        json.dump(ann, f)
     for key in DATALOADERS:
         cfg[key].dataset.update(
             data_root=root,
@@ -292,7 +283,7 @@ def prepare_config(method: str, settings: GPUCheckSettings,
     for key in DATALOADERS:
         cfg[key].update(num_workers=0, persistent_workers=False)
     path = osp.join(work_dir, 'configs', f'{method}.py')
-    os.makedirs(osp.dirname(path), exist_ok=True)
+    mkdir_or_exist(osp.dirname(path))
     cfg.dump(path)
     return path
 

@@ -10,11 +10,11 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from mmext_pixel.analysis.timing import (peak_memory, summarise,
-                                         time_alternately)
+from mmext_pixel.analysis.timing import peak_memory, summarise
 from mmext_pixel.analysis.training_cost import (format_report, model_step,
                                                 step_settings, training_cost)
 from mmext_pixel.utils.run_config import POSE_SCOPE, load_config
+from mmext_pixel.utils.timing import time_alternately
 
 from .gpu_check_configs import (METHODS, SMOKE_AUG_SCALES, official_widths,
                                 pose_batch, prepare_baseline)
@@ -27,16 +27,21 @@ COST_RUNS = {
 }
 
 
-def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
+def train_steps(cfg: Config,
+                device: str,
+                amp: bool,
+                iters: int,
+                checkpoint: Optional[str] = None) -> dict:
     """``iters`` training steps at the config's batch and crop, the first
-    untimed, each loss checked to be finite; the model under ``model``."""
+    untimed, each loss checked to be finite; the weights then saved to
+    ``checkpoint`` if given."""
     if cfg.default_scope == POSE_SCOPE:
         step = model_step(cfg, device, amp, data=pose_batch(cfg))
         batch = cfg.train_dataloader.batch_size
-        shape = list(cfg.model.head.decoder.input_size)[::-1]
+        shape = cfg.model.head.decoder.input_size[::-1]
     else:
         batch, shape = step_settings(cfg, None, None)
-        step, shape = model_step(cfg, device, amp, batch, shape), list(shape)
+        step = model_step(cfg, device, amp, batch, shape)
     losses, times = [], {}
 
     def checked_step():
@@ -54,18 +59,20 @@ def train_steps(cfg: Config, device: str, amp: bool, iters: int) -> dict:
         lambda: times.update(
             time_alternately(dict(step=checked_step), iters - 1, 1)), device)
     stats = summarise(times['step'])
-    result = dict(
+    extra = dict(peak_mib=memory['peak_mib']) if device == 'cuda' else {}
+    if checkpoint:
+        torch.save(
+            dict(state_dict=step.model.state_dict(), meta={}), checkpoint)
+        extra['checkpoint'] = checkpoint
+    return dict(
         batch=batch,
-        shape=shape,
+        shape=list(shape),
         losses=losses,
         first_loss=losses[0],
         last_loss=losses[-1],
         median_step_ms=stats['median_ms'],
         times_ms=stats['times_ms'],
-        model=step.model)
-    if device == 'cuda':
-        result['peak_mib'] = memory['peak_mib']
-    return result
+        **extra)
 
 
 def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
@@ -80,16 +87,17 @@ def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
             note='own step from train_fp32' +
             (''
              if settings.device == 'cuda' else '; peak memory only on CUDA'))
-    config, options = path, dict(baseline=None, official=False)
-    if counterpart == 'official':
-        options['official'] = True
-        if settings.smoke and cfg.model.decode_head.type == 'SPHead':
-            config = official_widths(method, path, work_dir)
-    elif counterpart:
-        options['baseline'] = prepare_baseline(counterpart, method, settings,
-                                               work_dir)
+    config, official = path, counterpart == 'official'
+    baseline = None if official or not counterpart else prepare_baseline(
+        counterpart, method, settings, work_dir)
+    if official and settings.smoke and cfg.model.decode_head.type == 'SPHead':
+        config = official_widths(method, path, work_dir)
     r = training_cost(
-        config, device=settings.device, **COST_RUNS[settings.smoke], **options)
+        config,
+        device=settings.device,
+        baseline=baseline,
+        official=official,
+        **COST_RUNS[settings.smoke])
     print(format_report(r), file=sys.stderr)
     out = osp.join(work_dir, f'{method}_benchmark_train.json')
     with open(out, 'w') as f:
@@ -97,7 +105,7 @@ def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
     model = r['steps']['model']
     row = dict(
         status='ok',
-        baseline=('official head arithmetic' if counterpart == 'official' else
+        baseline=('official head arithmetic' if official else
                   osp.basename(counterpart) if counterpart else 'none'),
         median_ms=model['median_ms'],
         peak_mib=model.get('memory', {}).get('peak_mib'),
@@ -110,16 +118,14 @@ def cost_step(method, path, cfg, settings, fp32, work_dir) -> dict:
 
 def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
     """``tools/test.py CONFIG CKPT --aug-test`` in this process."""
-    scales = (
-        SMOKE_AUG_SCALES
-        if settings.smoke and cfg.default_scope != POSE_SCOPE else None)
     test_cfg, dataset = prepare_test(
         load_config(path),
         path,
         fp32['checkpoint'],
         osp.join(work_dir, f'{method}_aug_test'),
         aug_test=True,
-        aug_scales=scales,
+        aug_scales=SMOKE_AUG_SCALES
+        if settings.smoke and cfg.default_scope != POSE_SCOPE else None,
         log=lambda line: print(line, file=sys.stderr))
     metrics = run_test(test_cfg, dataset, device=settings.device)
     return dict(
@@ -132,8 +138,7 @@ def aug_test_step(method, path, cfg, settings, fp32, work_dir) -> dict:
 def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
     """The export at the crop, run by ONNX Runtime on the device's
     provider, its outputs finite (and, on CUDA, against the CPU's)."""
-    # the deployment packages are optional (install.sh --no-deploy)
-    try:
+    try:  # the deployment packages are optional (install.sh --no-deploy)
         import onnxruntime as ort
 
         from mmext_pixel.deployment import export_onnx
@@ -175,13 +180,12 @@ def onnx_step(method, path, cfg, settings, fp32, work_dir) -> dict:
     outputs = session.run(None, feeds)
     if not all(np.isfinite(o).all() for o in outputs):
         raise FloatingPointError(f'{out}: non-finite output on {provider}')
+    names = [o.name for o in session.get_outputs()]
     result = dict(
         status='ok',
         provider=provider,
-        outputs={
-            o.name: list(v.shape)
-            for o, v in zip(session.get_outputs(), outputs)
-        })
+        outputs={n: list(v.shape)
+                 for n, v in zip(names, outputs)})
     if provider != cpu:
         ref = ort.InferenceSession(out, providers=[cpu]).run(None, feeds)
         result['max_abs_diff_vs_cpu_provider'] = max(

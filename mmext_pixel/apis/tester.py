@@ -1,8 +1,6 @@
-"""A test (and evaluation) run of a checkpoint of an MMSeg or MMPose config,
-as ``tools/test.py`` starts it: :func:`prepare_test` applies its options
-(test-time augmentation, the pose flip test, COCO test-dev, prediction
-output for a split without labels), :func:`run_test` runs mmengine's test
-loop in ``FitCheckedRunner``."""
+"""``tools/test.py``'s run of an MMSeg or MMPose checkpoint: its options
+applied (:func:`prepare_test`), mmengine's test loop run in
+``FitCheckedRunner`` (:func:`run_test`)."""
 import os.path as osp
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -98,37 +96,26 @@ def prepare_test(
         cfg (Config): The config, loaded by ``load_config``.
         config_path (str): Its path (work dir names, messages).
         checkpoint (str): The weights to test (``cfg.load_from``).
-        work_dir (str, optional): Where results go. Defaults to None
-            (``work_dirs/CONFIG_NAME``).
+        work_dir (str, optional): Where results go. Defaults to None.
         launcher (str): Job launcher. Defaults to 'none'.
         out (str, optional): Segmentation: folder of predicted label PNGs;
             pose: a .pkl dump. Defaults to None.
         show (bool): Show the painted predictions. Defaults to False.
-        show_dir (str, optional): Folder of painted predictions. Defaults to
-            None.
+        show_dir (str, optional): Painted predictions. Defaults to None.
         wait_time (float): Seconds each shown image stays. Defaults to 2.
         show_interval (int): Paint every n-th image. Defaults to 1.
-        aug_test (bool): Test-time augmentation (flip test for pose).
-            Defaults to False.
-        aug_scales (Sequence[float], optional): Scales of ``aug_test``
-            instead of the config's. Defaults to None.
-        aug_flip (bool): Whether ``aug_test`` includes the flip. Defaults to
-            True.
-        no_flip_test (bool): Pose: turn the config's flip test off. Defaults
-            to False.
-        coco_test_dev (str, optional): Pose: predict COCO test-dev on these
-            detections ('' for the default file). Defaults to None (no).
-        log (Callable[[str], None]): Receives the notes on what the run
-            does. Defaults to print.
+        aug_test (bool): Test-time augmentation. Defaults to False.
+        aug_scales (Sequence[float], optional): Its scales. Defaults to None.
+        aug_flip (bool): Whether it flips. Defaults to True.
+        no_flip_test (bool): Pose: no flip test. Defaults to False.
+        coco_test_dev (str, optional): Pose: COCO test-dev detections (''
+            for the default file). Defaults to None.
+        log (Callable[[str], None]): Notes on the run. Defaults to print.
 
     Returns:
         tuple: The run's config and, for segmentation, the test dataset
-        built with the final pipeline (None for pose).
-
-    Raises:
-        TestOptionError: An option that does not apply to the config.
-        FileNotFoundError: A missing COCO test-dev file.
-        ImportError: cityscapesscripts missing for a Cityscapes test split.
+        built with the final pipeline (None for pose). Raises
+        ``TestOptionError`` for an option that does not apply.
     """
     pose = cfg.default_scope == POSE_SCOPE
     if not pose and coco_test_dev is not None:
@@ -175,13 +162,11 @@ def run_test(cfg: Config,
     Args:
         cfg (Config): The prepared config.
         dataset (BaseDataset, optional): The test dataset it built, used as
-            it is (the split is indexed once). Defaults to None (built by the
-            Runner).
-        allow_partial (bool): Load a checkpoint that does not fit the model
-            (a warning; what does not fit stays as initialised). Defaults to
-            False (``CheckpointError``).
+            it is. Defaults to None (built by the Runner).
+        allow_partial (bool): Load a checkpoint that does not fit (what does
+            not stays as initialised). Defaults to False.
         device (str, optional): Where the model runs. Defaults to None
-            (mmengine's choice: the GPU where one exists).
+            (mmengine's choice).
     """
     runner_cls = FitCheckedRunner if device is None else type(
         'DeviceRunner', (_DeviceRunner, ), dict(device=device))
