@@ -1,7 +1,7 @@
 """Shipped SyncBN configs, one per method, train on the CPU as a user runs
 them: ``tools/train.py`` without a launcher (mmengine reverts SyncBN to BN;
-its ``train`` in this process, as tests/tools/test_train.py runs its
-command line) and ``tools/dist_train.sh`` with 2 gloo processes (torch's
+``apis.trainer.train`` in this process, as tests/tools/test_train.py runs
+its command line) and ``tools/dist_train.sh`` with 2 gloo processes (torch's
 SyncBatchNorm needs a GPU: ``setup_run`` makes each process normalise its
 own batch).
 
@@ -17,19 +17,18 @@ import glob
 import json
 import os.path as osp
 import re
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, load_tool, run_tool
+from conftest import REPO_ROOT, run_tool
 from helpers.tiny_gsto import TINY_CHANNELS, tiny_extra
+from mmext_pixel.apis.trainer import train
 from mmext_pixel.utils.run_config import load_config
 
 pytestmark = pytest.mark.slow  # every test here starts a process
 
-TRAIN_TOOL = load_tool('train.py')
 DIST_TRAIN = osp.join(REPO_ROOT, 'tools', 'dist_train.sh')
 KEPT_STEPS = ('LoadImageFromFile', 'LoadAnnotations', 'GenerateSegBoundary',
               'PackSegInputs')
@@ -131,24 +130,18 @@ def losses_of(out):
     return values
 
 
-def train_here(monkeypatch, config, work_dir, *cfg_options):
-    """tools/train.py's ``train`` in this process, without a launcher;
-    returns its log. Each run names its own logger (mmengine's default name
-    is the config's and the second's)."""
-    monkeypatch.setenv('LOCAL_RANK', '0')
-    monkeypatch.setattr(sys, 'argv', [
-        'train.py', config, '--work-dir',
-        str(work_dir), '--no-validate', '--cfg-options', *cfg_options,
-        f'experiment_name={work_dir.name}'
-    ])
-    TRAIN_TOOL.train(TRAIN_TOOL.parse_args())
+def train_here(config, work_dir, **cfg_options):
+    """``apis.trainer.train``, tools/train.py's run, in this process without
+    a launcher; returns its log. Each run names its own logger (mmengine's
+    default name is the config's and the second's)."""
+    cfg = load_config(config, dict(cfg_options, experiment_name=work_dir.name))
+    train(cfg, config, str(work_dir), no_validate=True)
     log, = glob.glob(str(work_dir / '*' / '*.log'))
     return open(log).read()
 
 
 @pytest.mark.parametrize('method', list(CONFIGS))
-def test_syncbn_config_trains_on_cpu(method, tmp_path, cityscapes_root,
-                                     monkeypatch):
+def test_syncbn_config_trains_on_cpu(method, tmp_path, cityscapes_root):
     config = small_config(tmp_path, method, cityscapes_root)
     tests_dir = osp.join(REPO_ROOT, 'tests')
     work_dir = tmp_path / f'{method}_single'
@@ -156,13 +149,16 @@ def test_syncbn_config_trains_on_cpu(method, tmp_path, cityscapes_root,
     if method == 'gscnn':
         assert load_config(config).train_dataloader.batch_size == 1
         with pytest.raises(ValueError) as stop:
-            train_here(monkeypatch, config, tmp_path / 'gscnn_batch_1')
+            train_here(config, tmp_path / 'gscnn_batch_1')
         remedy = re.search(
             r'the ASPP image-pooling branch .* --cfg-options '
             r'(train_dataloader\.batch_size=2)', str(stop.value))
         assert remedy, str(stop.value)
         options = ['--cfg-options', remedy.group(1)]
-    out = train_here(monkeypatch, config, work_dir, *options[1:])
+    out = train_here(
+        config, work_dir,
+        **{k: int(v)
+           for k, v in (o.split('=') for o in options[1:])})
     assert 'reverted to BatchNormXd' in out
     assert all(np.isfinite(losses_of(out)))
     assert json.loads((work_dir / 'rank_0.json').read_text()) == dict(
