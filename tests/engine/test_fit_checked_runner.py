@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
@@ -146,7 +147,7 @@ class ToyModel(BaseModel):
         return dict(loss=((out - labels)**2).mean())
 
 
-def toy_runner(work_dir, lr, max_iters, resume=False):
+def toy_runner(work_dir, lr, max_iters, resume=False, cfg=None):
     data = [
         dict(inputs=torch.ones(2) * i, labels=torch.ones(1)) for i in range(4)
     ]
@@ -172,7 +173,30 @@ def toy_runner(work_dir, lr, max_iters, resume=False):
                             interval=2)),
         resume=resume,
         default_scope='mmengine',
-        experiment_name=f'toy_{lr}_{max_iters}_{resume}')
+        experiment_name=f'toy_{lr}_{max_iters}_{resume}',
+        cfg=cfg)
+
+
+def test_config_text_is_formatted_once_a_run(tmp_path, monkeypatch):
+    """The Runner's log, dumped config, message hub and checkpoints take
+    the config's text: yapf formats it once, to mmengine's text."""
+    import mmengine.config.config as mmengine_config
+    cfg = Config(dict(toy=dict(lr=1.0, widths=[4, 8]), crop=(2, 2)))
+    calls = []
+    format_code = mmengine_config.FormatCode
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return format_code(*args, **kwargs)
+
+    monkeypatch.setattr(mmengine_config, 'FormatCode', counted)
+    toy_runner(tmp_path, 1.0, 4, cfg=cfg).train()
+    assert len(calls) == 1
+    monkeypatch.undo()
+    assert type(cfg) is Config
+    for name in ('iter_2.pth', 'iter_4.pth'):
+        meta = torch.load(tmp_path / name, weights_only=False)['meta']
+        assert meta['cfg'] == cfg.pretty_text
 
 
 def test_resume_takes_the_configs_learning_rate(tmp_path):
