@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT
+from mmext_pixel.utils.run_config import load_config
 
 CONFIGS = sorted(
     osp.relpath(p, REPO_ROOT) for p in glob.glob(
@@ -144,11 +145,10 @@ def test_model_fields(path, model):
     'fcn_hr18s-v1_1xb8-600_synthetic-urbanisation-128x128',
 ])
 def test_parameters_are_those_of_the_model(name):
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
     (model, ) = [m for _, m in models() if m['Name'] == name]
-    cfg = Config.fromfile(osp.join(REPO_ROOT, model['Config']))
+    cfg = load_config(osp.join(REPO_ROOT, model['Config']))
     cfg.model.pretrained = None
     init_default_scope('mmseg')
     segmentor = MODELS.build(cfg.model)

@@ -10,7 +10,6 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
@@ -95,7 +94,7 @@ def stock_tta(cfg):
 @pytest.mark.parametrize('name', sorted(PROTOCOLS))
 def test_stock_tta_and_aug_test_run_the_official_merge(name):
     path = osp.join(REPO_ROOT, 'configs', name)
-    stock = stock_tta(Config.fromfile(path))
+    stock = stock_tta(load_config(path))
     ours = load_config(path)
     enable_test_time_aug(ours, path)
     for cfg in (stock, ours):

@@ -174,7 +174,7 @@ def test_explicit_pairs_of_the_config_are_kept(lip):
 def test_our_lip_configs_set_the_swap_for_stock_tools(config):
     """mmseg's own tools/test.py --tta takes tta_model as it is: ours is
     HRNet's merge (MultiScaleTileTTAModel) with the swap."""
-    cfg = Config.fromfile(config)
+    cfg = load_config(config)
     if cfg.test_dataloader.dataset.type != 'LIPParsingDataset':
         pytest.fail(f'{config} matches *lip*.py but tests on '
                     f'{cfg.test_dataloader.dataset.type}')

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
+from mmext_pixel.utils.run_config import load_config
+
 CONFIGS = Path(__file__).parents[2] / 'configs'
 READMES = sorted(CONFIGS.glob('*/README.md'))
 # the main configs of the recipe issue, by method (file name patterns, so
@@ -67,7 +69,7 @@ def recipe_tables(readme: Path) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def load(path: Path) -> Config:
-    return Config.fromfile(str(path))
+    return load_config(str(path))
 
 
 def lookup(cfg: Config, key: str):

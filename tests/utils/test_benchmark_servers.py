@@ -15,6 +15,7 @@ from PIL import Image
 from conftest import REPO_ROOT, run_tool
 from helpers.tiny_fcn_user_config import (TINY_FCN_USER_MODEL,
                                           build_user_model, save_checkpoint)
+from mmext_pixel.utils.run_config import load_config
 from mmext_pixel.utils.test_outputs import set_cityscapes_submission
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
@@ -195,7 +196,7 @@ def test_missing_cityscapesscripts_is_named(cityscapes_test, tmp_path):
 def test_trainval_configs_test_on_the_test_split(name):
     """Trained on val too: the test split (the server's files) by default,
     validation during training still on val."""
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'gsto', name))
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', 'gsto', name))
     assert cfg.test_dataloader.dataset.data_prefix == dict(
         img_path='leftImg8bit/test', seg_map_path='gtFine/test')
     assert cfg.val_dataloader.dataset.data_prefix.img_path == \

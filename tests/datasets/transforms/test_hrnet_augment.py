@@ -6,10 +6,10 @@ import copy
 import numpy as np
 import pytest
 from mmcv.transforms import Compose
-from mmengine.config import Config
 from mmseg.utils import register_all_modules
 
 from helpers import hrnet_augment_reference as ref
+from mmext_pixel.utils.run_config import load_config
 
 register_all_modules()
 LIP_PAIRS = ((14, 15), (16, 17), (18, 19))
@@ -57,7 +57,7 @@ def _run(pipeline, img, seg, draws, monkeypatch):
 @pytest.mark.parametrize('name', CASES)
 def test_pipeline_is_the_official_arithmetic(name, monkeypatch):
     path, (h, w), base, crop, num_scales = CASES[name]
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     pipeline = copy.deepcopy(cfg.train_dataloader.dataset.pipeline)
     # the loaders need files; the label check passes the labels below
     pipeline = [
@@ -97,7 +97,7 @@ def test_pipeline_is_the_official_arithmetic(name, monkeypatch):
 def test_draws_are_the_official_sets():
     """k = 0..SCALE_FACTOR, both ends included (random.randint)."""
     for name, (path, _, base, _, num_scales) in CASES.items():
-        cfg = Config.fromfile(path)
+        cfg = load_config(path)
         step = next(t for t in cfg.train_dataloader.dataset.pipeline
                     if t['type'] == 'RandomChoiceResize')
         assert [s[0] for s in step['scales']] == [

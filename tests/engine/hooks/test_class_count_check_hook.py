@@ -3,13 +3,13 @@ import os.path as osp
 
 import pytest
 import torch.nn as nn
-from mmengine.config import Config
 from mmengine.runner import Runner
 from mmseg.models.decode_heads import FCNHead
 
 from conftest import DEMO_CONFIG
 from mmext_pixel.engine import ClassCountCheckHook, ClassCountError
 from mmext_pixel.engine.hooks import check_class_counts
+from mmext_pixel.utils.run_config import load_config
 
 
 class FakeDataset:
@@ -147,7 +147,7 @@ def test_our_config_stops_a_stock_runner_before_training(
         tmp_path, synthetic_root):
     """mmseg's tools/train.py builds a plain Runner from the config: the
     hook comes with our configs' base and raises before the first step."""
-    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg = load_config(DEMO_CONFIG)
     assert {'type': 'ClassCountCheckHook'} in cfg.custom_hooks
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']

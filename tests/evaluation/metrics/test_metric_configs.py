@@ -5,7 +5,6 @@ import re
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import METRICS, MODELS
 
@@ -32,7 +31,7 @@ test_evaluator = [
 
 @pytest.mark.parametrize('path', GSCNN_CONFIGS, ids=osp.basename)
 def test_gscnn_configs_list_the_papers_metrics(path):
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     assert [e['type']
             for e in cfg.test_evaluator] == ['CategoryIoU', 'BoundaryFScore']
     assert tuple(cfg.test_evaluator[1]['thresholds']) == (0.0005, 0.001875,
