@@ -2,20 +2,16 @@
 before mmengine's Runner takes it, and the one builder of a split's dataset.
 """
 import copy
-import functools
 import gc
 import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
-from unittest import mock
+from typing import Optional, Sequence, Tuple
 
-import mmengine.config.config as mmengine_config
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import load
 from mmengine.registry import DATASETS, init_default_scope
-from mmengine.utils import check_file_exist, import_modules_from_strings
+from mmengine.utils import import_modules_from_strings
 
 SEG_SCOPE, POSE_SCOPE = 'mmseg', 'mmpose'
 SPLITS = ('train', 'val', 'test')
@@ -37,38 +33,6 @@ def input_shape(cfg: Config,
     return shape
 
 
-@functools.lru_cache(maxsize=None)
-def _metafile_configs(package_path: str) -> Dict[str, str]:
-    """The configs that an installed package's metafiles list, by name."""
-    configs = {}
-    for metafile in load(osp.join(package_path, '.mim',
-                                  'model-index.yml'))['Import']:
-        for model in load(osp.join(package_path, '.mim', metafile))['Models']:
-            if 'Config' in model:
-                configs.setdefault(model['Config'].partition('/')[-1],
-                                   model['Config'])
-    return configs
-
-
-def _metafile_config_path(package_path: str, name: str) -> str:
-    """mmengine's lookup of a ``package::`` base among the package's
-    metafiles, which it reads again for every such base (about 100 YAML
-    files for mmseg: 0.3 s a base); the same answer from one reading."""
-    config = _metafile_configs(package_path).get(name.split('.')[0])
-    if config is None:  # not a metafile's: mmengine takes it as a path
-        raise ValueError(f'{name} is no config of a metafile')
-    check_file_exist(osp.join(package_path, config))
-    return osp.join(package_path, config)
-
-
-# mmengine's package lookups for ``package::`` bases, each answered once per
-# process (it reloads pkg_resources for every base)
-_PACKAGE_LOOKUPS = dict(
-    _get_external_cfg_path=_metafile_config_path,
-    is_installed=functools.lru_cache(mmengine_config.is_installed),
-    get_installed_path=functools.lru_cache(mmengine_config.get_installed_path))
-
-
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read an mmseg or mmpose config and merge ``--cfg-options``.
 
@@ -78,8 +42,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
-    with mock.patch.multiple(mmengine_config, **_PACKAGE_LOOKUPS):
-        cfg = Config.fromfile(path)
+    cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     scope = cfg.get('default_scope')

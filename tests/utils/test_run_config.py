@@ -1,15 +1,12 @@
 """What tools/train.py and tools/test.py decide from the config, and the
 one builder of a split's dataset."""
-import os.path as osp
 import sys
 import uuid
 
 import pytest
 from mmengine.config import Config
-from mmengine.fileio import load
-from mmengine.utils import get_installed_path
 
-from conftest import DEMO_CONFIG, REPO_ROOT
+from conftest import DEMO_CONFIG
 from mmext_pixel.apis.tester import prepare_test
 from mmext_pixel.datasets.label_check import check_label_maps
 from mmext_pixel.utils.run_config import (SPLITS, build_split_dataset,
@@ -120,34 +117,3 @@ def test_build_split_dataset_errors():
             match='cfg.py: the config has no '
             'train_dataloader.dataset'):
         build_split_dataset(cfg, 'train', 'cfg.py')
-
-
-def test_package_bases_are_looked_up_once(monkeypatch):
-    """``mmseg::`` bases resolve as mmengine resolves them, with mmseg's
-    metafiles read once rather than once per base; mmengine's own lookups
-    are left as they were."""
-    import mmengine.config.config as mmengine_config
-
-    from mmext_pixel.utils import run_config
-    configs = [
-        osp.join(REPO_ROOT, 'configs', name)
-        for name in ('hrnet/fcn_hr48_4xb2-80k_cityscapes-512x1024.py',
-                     'spnet/pspnet-spm_r50-d8_4xb2-80k_cityscapes-512x1024.py')
-    ]
-    lookups = (mmengine_config._get_external_cfg_path,
-               mmengine_config.is_installed)
-    reads = []
-
-    def counted_load(path):
-        reads.append(path)
-        return load(path)
-
-    run_config._metafile_configs.cache_clear()
-    monkeypatch.setattr(run_config, 'load', counted_load)
-    for path in configs:
-        assert load_config(path).to_dict() == Config.fromfile(path).to_dict()
-    index = load(
-        osp.join(get_installed_path('mmseg'), '.mim', 'model-index.yml'))
-    assert len(reads) == 1 + len(index['Import'])
-    assert (mmengine_config._get_external_cfg_path,
-            mmengine_config.is_installed) == lookups
