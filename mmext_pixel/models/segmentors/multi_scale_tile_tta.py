@@ -21,19 +21,15 @@ class MultiScaleTileTTAModel(BaseTTAModel):
     """Multi-scale, tiled and flipped test as the papers' evaluation scripts
     compute it.
 
-    mmseg's ``SegTTAModel`` averages the softmax of whole-image views that
-    the ``tta_pipeline`` resized and flipped. The published numbers of HRNet
-    and GSTO (HRNet's ``lib/datasets/base_dataset.py``), of PyTorch-Encoding
-    models (``MultiEvalModule``) and of SPNet / PSPNet (hszhao's semseg
-    ``tool/test.py``) merge differently: every scale is resized from the
-    normalised image, cut into windows, each window is run with its mirror
-    image and turned into scores there (``exp`` of the averaged or summed
-    logits, or the mean of the two softmaxes), the windows are averaged, the
-    scale's scores resized back and the scales summed or averaged. Those
-    merges pick other classes than an average of softmaxes where views
-    disagree, so this model computes them; the configs select it with
-    ``tta_model`` and give it one view per image (``tta_pipeline`` without
-    resizes or flips).
+    mmseg's ``SegTTAModel`` averages the softmaxes of resized and flipped
+    views. HRNet and GSTO (HRNet's ``lib/datasets/base_dataset.py``),
+    PyTorch-Encoding (``MultiEvalModule``) and SPNet / PSPNet (hszhao's
+    semseg ``tool/test.py``) instead resize the normalised image per scale,
+    cut it into windows, score each window with its mirror (``exp`` of the
+    averaged or summed logits, or the mean softmax), average the windows,
+    resize back and sum or average the scales; where views disagree that
+    picks other classes. Configs select it as ``tta_model`` with one view
+    per image (a ``tta_pipeline`` without resizes or flips).
 
     Args:
         module (dict | nn.Module): The segmentor; its ``encode_decode``
