@@ -9,6 +9,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
+from .flip_swap_tta import label_pairs, swapped_channel_order
+
 VIEW_MERGES = ('exp_mean_logits', 'exp_sum_logits', 'mean_softmax')
 SCALE_MERGES = ('sum', 'mean')
 ROUNDINGS = ('half_up', 'ceil', 'half_even')
@@ -112,11 +114,7 @@ class MultiScaleTileTTAModel(BaseTTAModel):
             raise ValueError(f'{type(self).__name__}: scales is empty')
         self.scales = [float(s) for s in scales]
         self.flip = flip
-        self.flip_label_pairs = [tuple(p) for p in flip_label_pairs]
-        for pair in self.flip_label_pairs:
-            if len(pair) != 2:
-                raise ValueError(
-                    f'flip_label_pairs entries must be pairs, got {pair}')
+        self.flip_label_pairs = label_pairs(flip_label_pairs)
         self.base_size = base_size
         self.rounding = rounding
         self.crop_size = tuple(int(c) for c in crop_size)
@@ -164,14 +162,9 @@ class MultiScaleTileTTAModel(BaseTTAModel):
     def _swap_pairs(self, logits: Tensor) -> Tensor:
         if not self.flip_label_pairs:
             return logits
-        order = list(range(logits.shape[1]))
-        for a, b in self.flip_label_pairs:
-            if max(a, b) >= len(order):
-                raise ValueError(
-                    f'flip_label_pairs entry {(a, b)} is out of range for '
-                    f'{len(order)} score channels')
-            order[a], order[b] = b, a
-        return logits[:, order]
+        return logits[:,
+                      swapped_channel_order(self.flip_label_pairs, logits.
+                                            shape[1])]
 
     def window_scores(self, window: Tensor) -> Tensor:
         """Scores of one window (1, 3, h, w) and, with ``flip``, its
