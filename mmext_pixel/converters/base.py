@@ -108,9 +108,8 @@ def check_missing(state_dict: Mapping[str, Tensor], expected: Iterable[str],
 
 def fold_conv_bias(state_dict: Mapping[str, Tensor], conv: str,
                    norm: str) -> 'OrderedDict[str, Tensor]':
-    """Fold the bias of the official conv ``conv`` into the running mean of
-    the BN ``norm`` after it (BN(Wx + b) with mean m is BN(Wx) with mean
-    m - b), for our bias-free conv; without a bias nothing changes.
+    """Fold the official conv ``conv``'s bias into the running mean of the BN
+    ``norm`` after it (BN(Wx + b), mean m = BN(Wx), mean m - b).
 
     Args:
         state_dict (Mapping[str, Tensor]): The official state dict.
@@ -209,8 +208,8 @@ def check_loads(state_dict: Mapping[str, Tensor], model: nn.Module) -> None:
 
 def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
     """The state dict of an official checkpoint (the file or its
-    ``'state_dict'``). A refused file is a RuntimeError naming
-    :data:`UNSAFE_LOAD_OPTION`, one without a state dict a TypeError.
+    ``'state_dict'``); RuntimeError naming :data:`UNSAFE_LOAD_OPTION` if
+    refused, TypeError without a state dict.
 
     Args:
         path (str): The checkpoint.
@@ -237,9 +236,8 @@ def load_official_state_dict(path: str, unsafe: bool = False) -> dict:
 
 def save_converted(state_dict: Mapping[str, Tensor], dst: str,
                    src: str) -> None:
-    """Write converted weights to ``dst`` as mmengine's
-    ``load_checkpoint`` and ``mmseg.apis.init_model`` (which reads
-    ``meta``) read them, ``src`` recorded in ``meta``."""
+    """Write converted weights to ``dst`` for ``load_checkpoint`` and
+    ``init_model`` (which reads ``meta``), ``src`` in ``meta``."""
     torch.save(dict(state_dict=state_dict, meta=dict(converted_from=src)), dst)
 
 

@@ -7,8 +7,7 @@ from torch import Tensor
 from .base import (CONV_BN, Conversion, LeaveOut, Rule, convert_keys,
                    strip_prefixes)
 
-# the official predictors are Sequential(conv, BN, ReLU, conv); ours name
-# their parts
+# the official predictors are Sequential(conv, BN, ReLU, conv)
 _PREDICTOR_PARTS = {'0': 'fuse.conv', '1': 'fuse.bn', '3': 'classifier'}
 _FINAL_PARTS = {'0': 'fuse.conv', '1': 'fuse.bn', '3': 'conv_seg'}
 

@@ -133,10 +133,8 @@ def table_rules(table: Table) -> List[Rule]:
 
 
 def convert(state_dict: Mapping[str, Tensor]) -> Conversion:
-    """Official SPNet keys (with or without ``module.``) -> our full
-    model's; an ImageNet trunk's -> the backbone's own (``fc.*`` left out).
-    Unknown and missing keys are named, as a block layout of no ResNet
-    depth.
+    """Official SPNet keys (bare or under ``module.``) -> ours; an ImageNet
+    trunk's -> the backbone's (``fc.*`` left out); bad keys or depth named.
 
     Args:
         state_dict (Mapping[str, Tensor]): The official state dict.

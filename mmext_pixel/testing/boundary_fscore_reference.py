@@ -10,10 +10,9 @@ from scipy.ndimage import binary_dilation
 
 
 def seg2bmap(mask: np.ndarray) -> np.ndarray:
-    """DAVIS' one-pixel boundary map of an ``(H, W)`` binary mask: a pixel
-    differing from its east, south or south-east neighbour (outside is 0);
-    the last row compares east only, the last column south only, the bottom
-    right pixel never."""
+    """DAVIS' boundary map of an ``(H, W)`` mask: a pixel differing from its
+    east, south or south-east neighbour (last row: east, last column: south,
+    corner: never)."""
     seg = mask.astype(bool)
     east = np.zeros_like(seg)
     south = np.zeros_like(seg)

@@ -14,11 +14,9 @@ def cityscapes_like_pair(
         void_width: Optional[int] = None,
         with_pred: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """``(pred, label)``, uint8: 400 random polygons (radius ``min_size`` or
-    more) on class 0 with void (255) regions (a band ``void_width`` wide,
-    default ``w // 256 + 1``, on the left), and unless ``with_pred`` is
-    False (then all 0, with fewer random draws) a prediction whose polygons
-    are displaced by a few pixels, some in another class and some missed.
-    """
+    more) on class 0, void (255) regions (a left band ``void_width`` wide,
+    default ``w // 256 + 1``) and, with ``with_pred`` (else all 0), a
+    prediction of displaced, some reclassed, some missed polygons."""
     rng = np.random.default_rng(seed)
     h, w = shape
     label = np.zeros((h, w), np.uint8)

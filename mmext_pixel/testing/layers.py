@@ -82,9 +82,8 @@ def random_value(key: str,
                  shape: Sequence[int],
                  generator: torch.Generator,
                  dtype: torch.dtype = torch.float32) -> Tensor:
-    """A random state-dict entry keeping activations of order one: weights
-    scaled by fan-in, BN weights and running variances in [0.5, 1.5),
-    biases and running means small (eval-mode BN is no identity)."""
+    """A random state-dict entry keeping activations of order one (weights
+    by fan-in, BN weights and variances in [0.5, 1.5), biases small)."""
     leaf = key.rsplit('.', 1)[-1]
     if leaf == 'num_batches_tracked':
         return torch.tensor(1000)

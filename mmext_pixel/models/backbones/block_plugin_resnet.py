@@ -12,19 +12,15 @@ POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 class BlockPluginResNetV1c(ResNetV1c):
     """mmseg's ResNetV1c whose ``plugins`` may also choose the blocks.
 
-    mmseg's ``plugins`` insert a layer into every block of the chosen
-    stages. Here a plugin may carry ``blocks``: one entry per stage, either
-    None (every block of the stage) or a sequence of block indices (negative
-    ones count from the stage's end). Strip Pooling (Hou et al., CVPR 2020)
-    puts its gate in the last block of stages 1-3 and in every block of
-    stage 4::
+    A plugin may carry ``blocks``, one entry per stage: None (every block)
+    or block indices (negative from the end). Strip Pooling (Hou et al., CVPR
+    2020) gates the last block of stages 1-3 and every block of stage 4::
 
         plugins=[dict(cfg=dict(type='StripPoolingBlock'),
                       position='after_conv2',
                       blocks=((-1, ), (-1, ), (-1, ), None))]
 
-    Plugins without ``blocks`` behave as in mmseg. The blocks' module and
-    parameter names are mmseg's (``layer4.0.spm`` for the plugin above).
+    Plugins without ``blocks`` and all names are mmseg's (``layer4.0.spm``).
 
     Args:
         plugins (list[dict], optional): As mmseg's ResNet, each optionally
@@ -49,15 +45,12 @@ class BlockPluginResNetV1c(ResNetV1c):
 
     def make_stage_plugins(self, plugins: List[dict],
                            stage_idx: int) -> Optional[List[dict]]:
-        """mmseg's stage plugins; those with ``blocks`` kept apart.
+        """mmseg's stage plugins (every block's, or None); those with
+        ``blocks`` kept apart for :meth:`make_res_layer`.
 
         Args:
             plugins (list[dict]): The backbone's plugins.
             stage_idx (int): Index of the stage (0-based).
-
-        Returns:
-            list[dict] | None: The plugins of every block of the stage; None
-            if there are none.
         """
         stage_plugins, per_block = [], []
         num_blocks = self.stage_blocks[stage_idx]

@@ -9,14 +9,10 @@ from mmseg.registry import MODELS
 class CeilPoolResNetV1c(ResNetV1c):
     """The dilated deep-stem ResNet of GALD-Net and DGCNet (BMVC 2019).
 
-    The trunk of the official GALD/DGCN code (github.com/lxtGH/GALD-DGCNet),
-    shared with CCNet and other segmentation code of that time: mmseg's
-    :class:`ResNetV1c` with a 64-64-128 stem (``stem_channels=128``), the
-    stem's max pool in ``ceil_mode`` and, at output stride 8, layer3 dilated
-    by 2 in every block and layer4 dilated by 4, 8 and 16 (multi-grid). The
-    ceil-mode pool is the one difference a :class:`ResNetV1c` option cannot
-    express: an 832x832 input gives a 105x105 stride-8 map here, 104x104
-    there; at odd sizes (769) both give the same size.
+    The trunk of lxtGH/GALD-DGCNet (and CCNet): :class:`ResNetV1c` with a
+    64-64-128 stem, layer3 dilated 2, layer4 multi-grid 4, 8, 16, and the
+    stem's max pool in ``ceil_mode``, which no :class:`ResNetV1c` option
+    expresses (832x832 gives a 105x105 stride-8 map here, 104x104 there).
 
     Args:
         stem_channels (int): Output channels of the deep stem (its first two

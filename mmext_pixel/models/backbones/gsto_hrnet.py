@@ -17,12 +17,9 @@ from ..utils import StagePredictor, resize_to
 
 
 def _fuse_upsampling_free(fuse_layers: nn.ModuleList) -> nn.ModuleList:
-    """Drop the Upsample that mmseg appends to each low-to-high fuse branch.
-
-    GSTO (like the official HRNet code) brings a lower-resolution branch to
-    the target size with a single bilinear resize; mmseg's HRModule upsamples
-    by 2^k first and then resizes, which differs when sizes are odd.
-    """
+    """Drop mmseg's Upsample from each low-to-high fuse branch: GSTO (as the
+    official HRNet) resizes once, bilinear; mmseg upsamples by 2^k first,
+    which differs when sizes are odd."""
     for fuse_layer in fuse_layers:
         for j, branch in enumerate(fuse_layer):
             if isinstance(branch, nn.Sequential) and isinstance(
@@ -33,14 +30,9 @@ def _fuse_upsampling_free(fuse_layers: nn.ModuleList) -> nn.ModuleList:
 
 def stacked_norm(x: torch.Tensor, norms: List[nn.Module],
                  training: bool) -> torch.Tensor:
-    """One-channel norms built from one config, applied to the channels of
-    ``x``, one each.
-
-    BatchNorms (not synchronised while training) run as one with stacked
-    parameters and buffers; each channel's statistics are its own, so this
-    is the arithmetic of the separate norms, whose running buffers are
-    updated in place as their own forward would.
-    """
+    """One-channel norms (one config) applied to ``x``'s channels, one each;
+    BatchNorms (unsynced while training) run as one with stacked parameters,
+    the same arithmetic, their running buffers updated in place."""
     bn = norms[0]
     if not (isinstance(bn, _BatchNorm) and bn.affine
             and bn.track_running_stats) or training and (isinstance(
@@ -62,15 +54,12 @@ def stacked_norm(x: torch.Tensor, norms: List[nn.Module],
 
 
 class GSTOHRModule(HRModule):
-    """HRNet module whose every fusion input is gated (GSTO's unsupervised
-    gates).
+    """HRNet module gating every fusion input (GSTO's unsupervised gates).
 
-    For output branch ``i`` and input branch ``j`` (``j == i`` included), the
-    input is multiplied by ``sigmoid(ReLU(BN(conv1x1(x_j))))``, a one-channel
-    map computed at ``x_j``'s own resolution, before it is resized and
-    summed. The ReLU before the sigmoid keeps the gate in ``[0.5, 1)``: that
-    is the official arithmetic, kept so that official checkpoints give the
-    same outputs.
+    Input ``j`` of output ``i`` (``j == i`` included) is multiplied by
+    ``sigmoid(ReLU(BN(conv1x1(x_j))))`` at ``x_j``'s resolution before it is
+    resized and summed. The ReLU (gate in ``[0.5, 1)``) is the official
+    arithmetic, kept so that official checkpoints give the same outputs.
 
     Args: as :class:`mmseg.models.backbones.hrnet.HRModule`.
     """
@@ -115,8 +104,7 @@ class GSTOHRModule(HRModule):
 
     def register_gate_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, gates)`` with :meth:`fusion_gates`' output at
-        every forward (the gates computed stacked, which hooks on the gate
-        layers would miss).
+        every forward (hooks on the stacked gate layers would miss them).
 
         Args:
             hook (Callable): Called with this module and ``gates[i][j]``.
@@ -162,27 +150,18 @@ class GSTOHRNet(HRNet):
     Zhang et al., "GSTO: Gated Scale-Transfer Operation for Multi-Scale
     Feature Learning in Pixel Labeling", arXiv 2005.13363.
 
-    On top of HRNet (mmseg's implementation, whose stem, blocks and
-    transitions are reused):
+    On mmseg's HRNet: every fusion gates each input with a spatial map of it
+    (:class:`GSTOHRModule`); after stages 2 and 3 a :class:`StagePredictor`
+    predicts class scores, which a chain of 3x3 conv-norm-ReLUs
+    (``num_classes -> 1``, then stride 2 down to the source branch) turns
+    into a sigmoid gate on the feature feeding the next new branch (the
+    supervised gates). The first transition's chain has no scores to drive
+    it: the official model has it (its checkpoints hold it) but never uses
+    it; ours is frozen so that DDP needs no ``find_unused_parameters``.
 
-    - every multi-resolution fusion gates each input with a spatial map
-      computed from that input (:class:`GSTOHRModule`);
-    - after stages 2 and 3 a :class:`StagePredictor` predicts class scores;
-      where the next transition creates a new, lower-resolution branch, a
-      chain of 3x3 convs (``num_classes -> 1`` at stride 1, then ``1 -> 1`` at
-      stride 2 down to the source branch's resolution, each with norm and
-      ReLU) turns those scores into a gate (sigmoid) that multiplies the
-      feature feeding the new branch (the supervised gates).
-
-    The first transition also owns such a gate chain though no prediction
-    exists before stage 2 to drive it: the official model has it (so its
-    checkpoints hold it) and never uses it; so do we, with its parameters
-    frozen (``requires_grad=False``) so that DDP needs no
-    ``find_unused_parameters``.
-
-    Returns the four branch features followed by the stage-3 and stage-2
-    class scores (at 1/4 resolution), so that a decode head takes
-    ``in_index=(0, 1, 2, 3)`` and auxiliary heads ``in_index=4`` and ``5``.
+    Returns the four branch features, then the stage-3 and stage-2 scores
+    (1/4 resolution): decode head ``in_index=(0, 1, 2, 3)``, auxiliary heads
+    ``in_index=4`` and ``5``.
 
     Args:
         num_classes (int): Classes of the intermediate predictions (for pose:
@@ -209,9 +188,7 @@ class GSTOHRNet(HRNet):
             self._make_transition_gate(cfg['num_branches'] - 1)
             for cfg in (self.stage2_cfg, self.stage3_cfg, self.stage4_cfg)
         ])
-        # Never used (nothing predicts scores before stage 2) but kept for the
-        # official checkpoints; frozen, so that DistributedDataParallel does
-        # not wait for its gradients (no find_unused_parameters needed).
+        # unused but in the official checkpoints; frozen for DDP
         self.transition_gates[0].requires_grad_(False)
 
     @contextmanager

@@ -6,11 +6,9 @@ from mmseg.registry import MODELS
 class ResNetV1cWithStem(ResNetV1c):
     """ResNetV1c that also returns the output of its stem.
 
-    Gated-SCNN's ResNet variants (Takikawa et al., ICCV 2019; re-implemented
-    by leftthomas/GatedSCNN) start the shape stream from the stem's output
-    (stride 2, before the max pooling) and take the stages' outputs for the
-    decoder and the gates. The outputs are the stem's, then those of the
-    stages in ``out_indices``.
+    Gated-SCNN's ResNet variants (Takikawa et al., ICCV 2019; as
+    leftthomas/GatedSCNN) start the shape stream from the stem (stride 2,
+    before the max pool): outputs are the stem's, then ``out_indices``'.
 
     Args:
         **kwargs: :class:`mmseg.models.backbones.ResNetV1c` arguments, e.g.

@@ -26,13 +26,10 @@ def _conv3x3(in_channels: int, out_channels: int, stride: int,
 
 
 class PreActResidualBlock(nn.Module):
-    """Pre-activation ("identity mapping") residual block of WiderResNet.
-
-    The input goes through BN-ReLU (``bn1``) and then two 3x3 convolutions
-    (``channels`` of two values) or a 1x1-3x3-1x1 bottleneck (three values),
-    each inner convolution preceded by BN-ReLU. The shortcut is the input, or
-    a 1x1 projection of the pre-activated input when the stride or the width
-    changes.
+    """Pre-activation residual block of WiderResNet: BN-ReLU (``bn1``), then
+    two 3x3 convs (two ``channels``) or a 1x1-3x3-1x1 bottleneck (three), each
+    inner conv after BN-ReLU; the shortcut is the input or, when stride or
+    width change, a 1x1 projection of the pre-activated input.
 
     Args:
         in_channels (int): Input channels.
@@ -41,7 +38,7 @@ class PreActResidualBlock(nn.Module):
         dilation (int): Dilation of the 3x3 convolutions. Defaults to 1.
         dropout (float): Channel dropout before the last convolution; 0 for
             none. Defaults to 0.
-        norm_cfg (dict): Normalisation layers.
+        norm_cfg (dict): Normalisation layers. Defaults to BN.
     """
 
     # yapf: disable (its split here is flake8's E125)
@@ -93,27 +90,24 @@ class PreActResidualBlock(nn.Module):
 class WiderResNetA2(BaseModule):
     """WiderResNet-A2 trunk as used by Gated-SCNN.
 
-    Wider ResNet with pre-activation blocks (Wu et al., "Wider or Deeper:
-    Revisiting the ResNet Model for Visual Recognition", 2016), variant A2 of
-    the Mapillary/NVIDIA code that Gated-SCNN (Takikawa et al., ICCV 2019)
-    uses: a 3x3 stem convolution (``mod1``, 64 channels, stride 1), max
-    pooling before ``mod2`` and ``mod3``, a strided first block in ``mod4``
-    and, with ``dilation=True``, dilations 2 in ``mod5`` and 4 in ``mod6`` and
-    ``mod7`` (output stride 8). ``mod6`` and ``mod7`` have channel dropout
-    (0.3, 0.5). As in Gated-SCNN the last module's output is returned without
-    the final BN-ReLU of the classification network.
-
-    Outputs are those of the modules in ``out_indices`` (0 = ``mod1`` ...
-    6 = ``mod7``); the default ``(0, 1, 2, 3, 6)`` are Gated-SCNN's taps: 64,
-    128, 256, 512 and 4096 channels at strides 1, 2, 4, 8 and 8.
+    Wu et al., "Wider or Deeper: Revisiting the ResNet Model for Visual
+    Recognition", 2016; variant A2 of the Mapillary/NVIDIA code that
+    Gated-SCNN (Takikawa et al., ICCV 2019) uses: 3x3 stem (``mod1``, 64
+    channels), max pooling before ``mod2`` and ``mod3``, a strided first
+    block in ``mod4``, with ``dilation`` dilations 2 in ``mod5`` and 4 in
+    ``mod6``/``mod7`` (output stride 8), dropout 0.3/0.5 in ``mod6``/``mod7``;
+    as Gated-SCNN, no final BN-ReLU. The default ``out_indices`` (0 =
+    ``mod1`` ... 6 = ``mod7``) are Gated-SCNN's taps: 64, 128, 256, 512 and
+    4096 channels at strides 1, 2, 4, 8 and 8.
 
     Args:
         arch (str): '16', '20' or '38' (blocks per module). Defaults to '38'.
         dilation (bool): Output stride 8 with dilations (True) or 32.
             Defaults to True.
         out_indices (Sequence[int]): Modules whose outputs are returned.
+            Defaults to (0, 1, 2, 3, 6).
         norm_cfg (dict): Normalisation layers. Defaults to BN.
-        init_cfg (dict, optional): Initialisation config.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
     arch_settings = {

@@ -14,11 +14,8 @@ def linear_norm(in_channels: int,
                 out_channels: int,
                 norm_cfg: Optional[dict],
                 bias: bool = False) -> ConvModule:
-    """1x1 conv + norm (no activation), used on ``(N, C, L, 1)`` views too.
-
-    The official code has ``Conv1d`` + ``BatchNorm1d`` pairs on ``(N, C, L)``
-    graphs; a 1x1 ``Conv2d`` + the configured 2d norm on ``(N, C, L, 1)`` is
-    the same arithmetic and works with any ``norm_cfg`` (SyncBN, BN, GN).
+    """1x1 conv + norm, no activation: on ``(N, C, L, 1)`` views the same
+    arithmetic as the official ``Conv1d`` + ``BatchNorm1d``, any ``norm_cfg``.
 
     Args:
         in_channels (int): Input channels.
@@ -39,22 +36,15 @@ def linear_norm(in_channels: int,
 
 
 def on_graph(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Apply a 2d ``module`` to an ``(N, C, L)`` tensor.
-
-    Args:
-        module (nn.Module): A module taking ``(N, C, L, 1)`` maps.
-        x (torch.Tensor): The ``(N, C, L)`` tensor.
+    """Apply a 2d ``module`` (on ``(N, C, L, 1)``) to ``x`` ``(N, C, L)``.
     """
     return module(x.unsqueeze(-1)).squeeze(-1)
 
 
 class SpatialGCN(nn.Module):
-    """DGCN's graph over the coordinate space (on a downsampled map).
-
-    As released: 1x1 convs (with bias) to ``channels // 2`` keys, queries,
-    values; a channel affinity ``softmax(q v^T)`` (``C/2 x C/2``) applied to
-    the keys, a 1x1 conv + norm, a 1x1 conv (with bias) + norm back to
-    ``channels``, the residual and ReLU.
+    """DGCN's coordinate-space graph, as released: biased 1x1 convs to
+    ``channels // 2`` keys, queries, values; ``softmax(q v^T)`` applied to the
+    keys; 1x1 conv + norm, biased 1x1 conv + norm back, residual and ReLU.
 
     Args:
         channels (int): Channels.
@@ -91,18 +81,13 @@ class SpatialGCN(nn.Module):
 class DualGCN(nn.Module):
     """The dual graph module of DGCNet.
 
-    Coordinate space: three depthwise 3x3 stride-2 convs (+ norm) shrink the
-    map, a :class:`SpatialGCN` reasons on it, the result is resized back
-    (``align_corners=True``) and applied as ``x * local + x``.
-
-    Feature space: ``phi`` (1x1 + norm, ``2 * channels // ratio`` states) and
-    ``theta`` (1x1 + norm, ``channels // ratio`` nodes) project the map to
-    ``Z = phi theta^T`` (no ``1/HW`` normalisation); the adjacency is a 1x1
-    conv + norm over the node axis, added to ``Z`` (the official code adds
-    where its comment says ``Z - A Z``), then the state update (1x1 + norm),
-    reprojection ``Z theta``, 1x1 conv + norm and ``ReLU(x + .)``.
-
-    The two are concatenated and fused by a 1x1 conv + norm (no activation).
+    Coordinate space: three depthwise 3x3 stride-2 conv-norms, a
+    :class:`SpatialGCN`, resized back (``align_corners=True``), ``x * . + x``.
+    Feature space: ``Z = phi theta^T`` (2 * channels // ratio states,
+    channels // ratio nodes, no ``1/HW``); the adjacency conv-norm over the
+    nodes is added to ``Z`` (the official adds where its comment says
+    ``Z - A Z``); state update, ``Z theta``, conv-norm, ``ReLU(x + .)``.
+    Both concatenated and fused by a 1x1 conv + norm.
 
     Args:
         channels (int): Channels.
@@ -130,11 +115,8 @@ class DualGCN(nn.Module):
         self.final = linear_norm(2 * channels, channels, norm_cfg)
 
     def graph(self, states: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
-        """The feature-space graph ``Z`` (n, S, N) after its updates.
-
-        ``phi theta^T`` sums over every position of the map; under autocast
-        it and the small graph convolutions on it run in float32.
-        """
+        """The feature-space graph ``Z`` (n, S, N) after its updates; run in
+        float32 under autocast (``phi theta^T`` sums over the map)."""
         z_idt = torch.matmul(states, nodes.transpose(1, 2))  # (n, S, N)
         z = on_graph(self.adj, z_idt.transpose(1, 2)).transpose(1, 2) + z_idt
         return on_graph(self.wg, z)
@@ -158,9 +140,8 @@ class DGCNHead(ContextSandwichHead):
     """DGCNet head (Zhang et al., Dual Graph Convolutional Network for
     Semantic Segmentation, BMVC 2019).
 
-    As the official ``DualGCNHead``: the :class:`ContextSandwichHead` layout
-    with a :class:`DualGCN` module. The official head has no dropout
-    (``dropout_ratio=0``) and resizes with ``align_corners=True``.
+    The official ``DualGCNHead``: :class:`ContextSandwichHead` around a
+    :class:`DualGCN`; no dropout, ``align_corners=True`` as the official.
 
     Args:
         ratio (int): DualGCN's node/state reduction. Defaults to 4.

@@ -9,21 +9,15 @@ from ..utils import ContextSandwichHead, depthwise_down, in_float32, resize_to
 
 
 class GlobalAggregation(nn.Module):
-    """Grouped compact generalized non-local block, dot-product kernel.
+    """Grouped compact generalized non-local block, dot-product kernel: the
+    "GA" of GALD as released (CGNL, Yue et al. NeurIPS 2018).
 
-    The "GA" of GALD as released (CGNL, Yue et al. NeurIPS 2018): 1x1
-    projections ``t``, ``p``, ``g`` to ``inter_channels``, split into
-    ``groups`` channel groups; group ``i`` becomes ``<p_i, g_i> * t_i`` (one
-    scalar per image and group: the sum of ``p_i * g_i`` over its channels and
-    positions), then a grouped 1x1 conv ``z`` back to ``channels``, GroupNorm
-    with the same groups and the residual. All groups are computed at once.
-
-    The groups of ``z`` and of the GroupNorm line up, so the scalar of a group
-    cancels in the normalisation except for its sign (and the ``eps``): the
-    block is nearly ``x + GN(z(t)) * sign``. This is the official arithmetic
-    and is kept as is. The scalars are sums over ``c / groups * h * w``
-    products (73728 for a 769x769 crop), beyond float16's range: under
-    autocast the scaling, ``z`` and the GroupNorm run in float32.
+    1x1 projections ``t``, ``p``, ``g``; group ``i`` becomes
+    ``<p_i, g_i> * t_i`` (all groups at once), then grouped 1x1 ``z``,
+    GroupNorm of the same groups and the residual. The groups line up, so
+    each scalar cancels but for its sign and ``eps``: the official
+    arithmetic, kept as is. The scalars sum ``c / groups * h * w`` products,
+    beyond float16: under autocast this runs in float32.
 
     Args:
         channels (int): Input and output channels.
@@ -68,12 +62,9 @@ class GlobalAggregation(nn.Module):
 
 
 class LocalDistribution(nn.Module):
-    """GALD's local distribution: ``x + x * sigmoid(mask)``.
-
-    The mask comes from three depthwise 3x3 stride-2 convs without padding
-    (each with bias, norm and activation), resized back with
-    ``align_corners=True``. With ReLU as the activation the mask is
-    ``sigmoid(ReLU(.))``, never below 0.5 (as released).
+    """GALD's local distribution ``x + x * sigmoid(mask)``: the mask from
+    unpadded depthwise 3x3 stride-2 conv-norm-acts (with bias), resized back
+    (``align_corners=True``); with ReLU never below 0.5, as released.
 
     Args:
         channels (int): Channels.
@@ -101,11 +92,9 @@ class LocalDistribution(nn.Module):
 
 
 class GALDBlock(nn.Module):
-    """Global aggregation then local distribution.
-
-    Depthwise 3x3 stride-2 conv without padding (bias, norm, activation),
-    :class:`GlobalAggregation`, bilinear resize back (``align_corners=True``),
-    :class:`LocalDistribution` plus the resized map.
+    """Global aggregation then local distribution: unpadded depthwise 3x3
+    stride-2 conv-norm-act, :class:`GlobalAggregation`, resize back
+    (``align_corners=True``), :class:`LocalDistribution` plus the resized map.
 
     Args:
         channels (int): Channels.
@@ -151,17 +140,11 @@ class GALDHead(ContextSandwichHead):
     """GALD-Net head (Li et al., Global Aggregation then Local Distribution
     in Fully Convolutional Networks, BMVC 2019).
 
-    As the official ``GALDHead``: the :class:`ContextSandwichHead` layout
-    with a :class:`GALDBlock` (GA on ``ga_channels`` in ``ga_groups``
-    groups). The official head has no dropout (``dropout_ratio=0``) and
-    resizes with ``align_corners=True``.
-
-    The block's four unpadded stride-2 convs need an input map of at least
-    ``min_feature_size`` (31) pixels per side, a GA map of at least 15; with
-    the official trunk (:class:`CeilPoolResNetV1c`, stride 8) images of at
-    least 237 pixels. Smaller inputs raise a ``ValueError``. In training, a
-    single image whose map is below 47 pixels leaves a 1x1 map for the last
-    norm layer, which plain BN rejects.
+    The official ``GALDHead``: :class:`ContextSandwichHead` around a
+    :class:`GALDBlock`; no dropout, ``align_corners=True`` as the official.
+    Its four unpadded stride-2 convs need maps of ``min_feature_size`` (31)
+    pixels per side (images of 237 with :class:`CeilPoolResNetV1c`), else a
+    ``ValueError``; one training image under 47 leaves plain BN a 1x1 map.
 
     Args:
         ga_channels (int, optional): Channels of the GA projections; None

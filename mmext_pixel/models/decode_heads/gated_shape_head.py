@@ -15,12 +15,10 @@ from ..utils import resize_to
 
 
 class GatedSpatialConv(nn.Module):
-    """Gated convolution of Gated-SCNN's shape stream.
-
-    A gate ``sigmoid(BN(conv1x1(ReLU(conv1x1(BN([x, g]))))))`` computed from
-    the shape-stream features ``x`` and the one-channel gating map ``g`` of
-    the regular stream rescales the features as ``x * (1 + gate)`` before a
-    1x1 convolution without bias.
+    """Gated convolution of Gated-SCNN's shape stream: the gate
+    ``sigmoid(BN(conv1x1(ReLU(conv1x1(BN([x, g]))))))`` of the features ``x``
+    and the regular stream's one-channel map ``g`` rescales ``x`` as
+    ``x * (1 + gate)`` before a bias-free 1x1 conv.
 
     Args:
         channels (int): Channels of ``x`` (and of the output).
@@ -59,25 +57,20 @@ class GatedShapeHead(BaseDecodeHead):
     """Shape stream, fusion ASPP and decoder of Gated-SCNN.
 
     From "Gated-SCNN: Gated Shape CNNs for Semantic Segmentation"
-    (Takikawa et al., ICCV 2019), in the layout of the official code. The
-    head takes five backbone features, chosen by ``in_index`` in this order:
-    the first feature of the shape stream, the low-level feature of the
-    decoder, and three deeper features that gate the shape stream (the last
-    one also feeds the ASPP). The image gradient map (N, 1, H, W) at input
-    resolution must follow the backbone features as the last element of the
-    inputs; :class:`GatedSCNN` appends it.
+    (Takikawa et al., ICCV 2019), in the official code's layout. Five
+    backbone features by ``in_index``: the shape stream's first, the
+    decoder's low-level one and three gating ones (the last also feeds the
+    ASPP), then the image gradient (N, 1, H, W) that :class:`GatedSCNN`
+    appends.
 
-    Shape stream, at input resolution: residual block and 1x1 reduction
-    ``C0 -> 32``, gated conv with the first gating map; the same ``32 -> 16``
-    and ``16 -> 8``; a 1x1 convolution to the edge logits. The gating maps
-    are 1x1 projections (with bias) of the gating features to one channel,
-    upsampled. The edge probability and the image gradient are fused by a
-    1x1 convolution and a sigmoid. The ASPP (1x1 and dilated 3x3 branches,
-    an image-pooling branch and a branch on the fused edge map) is projected
-    by a 1x1 convolution, upsampled to the low-level feature and
-    concatenated with its 48-channel projection; two 3x3 convolutions and the
-    classifier (no bias) give the segmentation logits. Internal resizes use
-    ``align_corners=True`` as the official code does; ``align_corners``
+    Shape stream, at input resolution: residual block, 1x1 reduction
+    (32, 16, 8) and gated conv by a 1x1 one-channel projection of a gating
+    feature, three times, then 1x1 to edge logits; edge probability and
+    gradient are fused by 1x1 conv and sigmoid. The ASPP (1x1, dilated 3x3,
+    image pooling and fused-edge branches) is projected, upsampled to the
+    low-level feature and concatenated with its 48-channel projection; two
+    3x3 convs and a bias-free classifier give the logits. Internal resizes
+    use ``align_corners=True`` as the official code does; ``align_corners``
     (False) applies to upsampling the logits to the input.
 
     ``forward`` returns ``(seg_logits, edge_logits)``.
@@ -170,10 +163,9 @@ class GatedShapeHead(BaseDecodeHead):
         self.loss_dual = MODELS.build(loss_dual) if loss_dual else None
 
     def _check_image_pool_norm(self) -> None:
-        """Refuse to train on one image per process with a norm that
-        normalises each process's batch alone: the image-pooling branch
-        gives it one value per channel, which BatchNorm cannot normalise
-        (torch's error names neither the branch nor the remedy)."""
+        """Refuse one image per process with an unsynced BatchNorm in the
+        image-pooling branch (one value per channel; torch's own error
+        names neither the branch nor the remedy)."""
         norm = getattr(self.image_pool[1], 'norm', None)
         if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
             return

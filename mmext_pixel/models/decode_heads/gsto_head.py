@@ -13,10 +13,9 @@ from ..utils import resize_to
 class GSTOHead(BaseDecodeHead):
     """GSTO-HRNet's final predictor (arXiv 2005.13363).
 
-    The HRNetV2 head as the official GSTO code builds it: all branches
-    resized to the first one's size (bilinear) and concatenated, a 1x1 conv
-    *with bias* + norm + ReLU, and the 1x1 classifier. mmseg's ``FCNHead``
-    is the same but for the bias, which official checkpoints hold.
+    The official HRNetV2 head: branches resized (bilinear) and concatenated,
+    a 1x1 conv *with bias* (in official checkpoints; mmseg's ``FCNHead`` has
+    none) + norm + ReLU, and the 1x1 classifier.
 
     Args:
         **kwargs: As :class:`BaseDecodeHead`; ``input_transform`` is
@@ -43,14 +42,11 @@ class GSTOHead(BaseDecodeHead):
 class StageScoresHead(BaseDecodeHead):
     """Deep supervision of class scores that the backbone already predicted.
 
-    GSTO-HRNet predicts scores after stages 2 and 3 inside the backbone (they
-    drive its gates). As the auxiliary head of a stock ``EncoderDecoder``
-    this passes the score maps at ``in_index`` to mmseg's loss (resized to
-    the label size, bilinear with ``align_corners``; the head's ``sampler``,
-    e.g. OHEM, applies to each map), weighting each map's loss by
-    ``stage_loss_weights``: the official FullModel adds ``0.5 * stage-3 +
-    0.3 * stage-2`` to the final loss. It has no parameters. Loss keys are
-    ``{stage_name}.loss_*``.
+    GSTO-HRNet's backbone scores after stages 2 and 3 (they drive its
+    gates), fed as an auxiliary head to mmseg's loss (resized to the label,
+    ``sampler`` per map), each weighted by ``stage_loss_weights`` as the
+    official FullModel (``0.5 * stage-3 + 0.3 * stage-2``). No parameters;
+    loss keys ``{stage_name}.loss_*``.
 
     Args:
         num_classes (int): Channels of the score maps.

@@ -13,16 +13,12 @@ from ..utils import adaptive_avg_pool2d, resize_to
 class MixedPooling(nn.Module):
     """Mixed pooling module of Strip Pooling (Hou et al., CVPR 2020).
 
-    The official code calls it ``StripPooling``. Two 1x1 conv + norm + act
-    branches reduce the input to ``in_channels // 4``. The first sums a 3x3
-    conv of its input with, for each pool size ``s``, a 3x3 conv of its
-    ``s x s`` adaptive average pool upsampled back (short-range context);
-    the second sums a (1, 3) conv of its 1 x W strip and a (3, 1) conv of
-    its H x 1 strip, broadcast to H x W (long-range context). Every one of
-    these convs has a norm and no activation; each sum goes through ReLU and
-    a 3x3 conv + norm + act. The two results are concatenated, projected
-    back to ``in_channels`` by a 1x1 conv + norm, added to the input and
-    passed through ReLU.
+    The official ``StripPooling``: two 1x1 conv-norm-act branches to
+    ``in_channels // 4``; one sums a 3x3 conv-norm and, per pool size, a
+    pooled, conv-normed map upsampled back; the other a (1, 3) conv-norm of
+    its 1 x W strip and a (3, 1) one of its H x 1 strip, broadcast. Each sum
+    goes through ReLU and a 3x3 conv-norm-act; both are concatenated,
+    projected by a 1x1 conv-norm, added to the input and ReLU'd.
 
     Args:
         in_channels (int): Input (and output) channels.
@@ -87,12 +83,9 @@ class MixedPooling(nn.Module):
 class SPHead(BaseDecodeHead):
     """SPNet's decode head (Strip Pooling, Hou et al., CVPR 2020).
 
-    A 1x1 conv + norm + act reduces the input to ``mid_channels``, a chain
-    of :class:`MixedPooling` modules follows, then a 3x3 conv + norm + act
-    to ``channels`` and the classifier (after ``dropout_ratio`` dropout).
-    SPNet: ``in_channels=2048, mid_channels=1024, channels=512``, two mixed
-    pooling modules with pool sizes (20, 12), ``dropout_ratio=0.1``,
-    ``align_corners=True``.
+    1x1 conv-norm-act to ``mid_channels``, :class:`MixedPooling` modules,
+    3x3 conv-norm-act to ``channels``, the classifier. SPNet: in 2048, mid
+    1024, channels 512, ``dropout_ratio=0.1``, ``align_corners=True``.
 
     Args:
         mid_channels (int, optional): Channels of the mixed pooling modules;

@@ -11,13 +11,10 @@ class ClassWeightedCrossEntropyLoss(CrossEntropyLoss):
     ``torch.nn.CrossEntropyLoss(weight=...)``: the weighted pixel losses are
     summed and divided by the summed class weights of the non-ignored pixels.
 
-    HRNet's segmentation recipe (and so GSTO-HRNet's) trains Cityscapes with
-    that loss. mmseg 1.2.2's ``CrossEntropyLoss(class_weight=...)`` means to
-    average the same way, but computes the normaliser by indexing the class
-    weights with the raw label map and fails (IndexError) on any batch that
-    holds the ignore index, i.e. on every Cityscapes batch; this class
-    computes it over the non-ignored pixels only and otherwise leaves the
-    loss to ``CrossEntropyLoss``.
+    HRNet's (and GSTO-HRNet's) Cityscapes loss. mmseg 1.2.2's
+    ``CrossEntropyLoss(class_weight=...)`` indexes the weights with the raw
+    label map for the normaliser and fails (IndexError) on any batch with
+    the ignore index; here the normaliser takes the non-ignored pixels only.
 
     Args:
         class_weight (list[float] | str): Weight of each class, or a file

@@ -12,11 +12,8 @@ from ..utils import in_float32
 def gumbel_softmax(logits: Tensor,
                    tau: float = 0.5,
                    eps: float = 1e-10) -> Tensor:
-    """Softmax over dim 1 of ``(logits + Gumbel noise) / tau``.
-
-    The noise is ``-log(eps - log(u + eps))`` with ``u ~ U[0, 1)`` drawn by
-    one ``torch.rand`` of the logits' shape, as in the official code.
-    """
+    """Softmax over dim 1 of ``(logits + noise) / tau``, the noise
+    ``-log(eps - log(u + eps))`` from one ``torch.rand``, as the official."""
     u = torch.rand(logits.shape, device=logits.device, dtype=logits.dtype)
     noise = -torch.log(eps - torch.log(u + eps))
     return F.softmax((logits + noise) / tau, dim=1)
@@ -29,13 +26,9 @@ def _symmetric_index(size: int, pad: int, device) -> Tensor:
 
 
 def triangle_smooth(x: Tensor, radius: int) -> Tensor:
-    """Separable 2D triangle filter of ``radius`` with symmetric padding.
-
-    The 1D filter is ``[1, ..., r, r + 1, r, ..., 1] / (r + 1) ** 2``
-    (Dollar's ``convTri``), applied along the width and then the height of
-    every channel of ``x`` (N, C, H, W); the input is extended by mirroring
-    with the border pixel repeated.
-    """
+    """Dollar's ``convTri``: ``[1, ..., r + 1, ..., 1] / (r + 1) ** 2`` along
+    the width, then the height, of ``x`` (N, C, H, W), symmetric padding
+    (border pixel repeated)."""
     if radius < 1:
         raise ValueError(f'triangle filter radius must be >= 1, got {radius}')
     n, c, h, w = x.shape
@@ -64,28 +57,20 @@ class DualTaskLoss(nn.Module):
     """Gated-SCNN's dual-task loss: segmentation boundaries vs. ground truth.
 
     From "Gated-SCNN: Gated Shape CNNs for Semantic Segmentation"
-    (Takikawa et al., ICCV 2019). The segmentation logits are turned into a
-    soft one-hot map by a Gumbel softmax (temperature ``tau``); it and the
-    one-hot ground truth are smoothed by a triangle filter of ``radius``, and
-    their gradient magnitudes (central differences, each normalised by its
-    maximum over the batch; the official adds 1e-6 under the square root)
-    are the soft boundaries. The loss is the L1
-    distance between the two, averaged over the pixels (and classes) where
-    the predicted boundary is non-zero and over those where the ground-truth
-    one is, the two averages weighted 1/2 each.
-
-    Ignored pixels get zero logits and label 0 (as in the official code).
+    (Takikawa et al., ICCV 2019). A Gumbel softmax of the logits and the
+    one-hot label, triangle-smoothed, give soft boundaries (gradient
+    magnitudes over their batch maximum; the official adds 1e-6 under the
+    root); the loss is their L1 distance averaged where the predicted and
+    where the true boundary is non-zero, 1/2 each. Ignored pixels get zero
+    logits and label 0, as in the official code.
 
     Args:
-        mode (str): ``'paper'`` (default) computes the loss as described
-            above, with the magnitude ``sqrt(gx^2 + gy^2 + eps) -
-            sqrt(eps)``, which is zero where a map is flat, so that the two
-            pixel sets are those of a non-zero boundary; pixels whose
-            smoothing window reaches an ignored pixel are left out.
-            ``'released'`` reproduces the released official code, whose
-            smoothing and gradient return their input: the "boundary" of a
-            map ``p`` is ``sqrt(2 p^2 + 1e-6)`` over its maximum and the two
-            pixel sets cover practically every pixel.
+        mode (str): ``'paper'``: as above, magnitude ``sqrt(gx^2 + gy^2 +
+            eps) - sqrt(eps)`` (zero where flat), pixels whose smoothing
+            window reaches an ignored one left out. ``'released'``: the
+            released code, whose smoothing and gradient return their input
+            (boundary ``sqrt(2 p^2 + 1e-6)`` over its maximum, nearly every
+            pixel counted). Defaults to 'paper'.
         tau (float): Gumbel-softmax temperature. Defaults to 0.5.
         radius (int): Triangle filter radius. Defaults to 4.
         threshold (float): Normalised magnitude from which a pixel counts as
@@ -133,12 +118,9 @@ class DualTaskLoss(nn.Module):
                 seg_label: Tensor,
                 ignore_index: int = 255,
                 **kwargs) -> Tensor:
-        """``seg_logits`` (N, C, H, W) against ``seg_label`` (N, H, W).
-
-        Under autocast the loss is computed in float32: its sums run over
-        every pixel and class (N x 19 x 720 x 720 for Cityscapes crops), and
-        its epsilons (1e-10, 1e-12) are zero in float16.
-        """
+        """``seg_logits`` (N, C, H, W) against ``seg_label`` (N, H, W); in
+        float32 under autocast (sums over every pixel, epsilons below
+        float16)."""
         return in_float32(self._loss, seg_logits, seg_label, ignore_index)
 
     def _loss(self, seg_logits: Tensor, seg_label: Tensor,

@@ -7,9 +7,8 @@ from torch import Tensor
 class EdgeAttentionLoss(nn.Module):
     """Segmentation loss on the pixels that the shape stream calls boundary.
 
-    Gated-SCNN (Takikawa et al., ICCV 2019) adds the segmentation loss
-    restricted to pixels whose predicted edge probability exceeds a threshold
-    (0.8): the other pixels' labels are set to the ignore index.
+    Gated-SCNN (Takikawa et al., ICCV 2019): the other pixels' labels are
+    set to the ignore index.
 
     Args:
         threshold (float): Edge probability above which a pixel counts.

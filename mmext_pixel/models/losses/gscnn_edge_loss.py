@@ -7,18 +7,14 @@ from torch import Tensor
 class GSCNNEdgeLoss(BoundaryLoss):
     """Class-balanced binary cross-entropy of Gated-SCNN's edge map.
 
-    Gated-SCNN (Takikawa et al., ICCV 2019) weights the boundary pixels of a
-    batch by the fraction of non-boundary pixels and vice versa (mmseg's
-    :class:`BoundaryLoss`, which this extends); pixels labelled neither 0 nor
-    1 (e.g. 255) get weight 0, and the mean is taken over all pixels. The
-    official weight is 20.
+    Gated-SCNN (Takikawa et al., ICCV 2019), as mmseg's
+    :class:`BoundaryLoss`: each class weighted by the other's fraction,
+    labels other than 0 and 1 weight 0, mean over all pixels.
 
     Args:
-        double_sigmoid (bool): Apply a sigmoid to the edge logits before the
-            BCE-with-logits, i.e. two sigmoids, as the official code does (it
-            passes the edge probabilities to ``binary_cross_entropy_with_
-            logits``). Only for reproducing the official training. Defaults
-            to False.
+        double_sigmoid (bool): Two sigmoids, as the official code (it passes
+            probabilities to ``binary_cross_entropy_with_logits``), only to
+            reproduce its training. Defaults to False.
         loss_weight (float): Weight of the loss. Defaults to 20.0.
         loss_name (str): Name of the loss item. Defaults to 'loss_edge'.
     """

@@ -9,14 +9,11 @@ from torch import Tensor
 class ImageWeightedCrossEntropyLoss(nn.Module):
     """Cross-entropy with class weights computed from each image's labels.
 
-    The segmentation loss of Gated-SCNN's official training (Takikawa et al.,
-    ICCV 2019; from NVIDIA's semantic-segmentation code): for every image, a
-    class present in it with pixel fraction ``f`` gets the weight
-    ``1 + upper_bound * (1 - f)``, absent classes 1. The loss of an image is
-    the weighted mean of the per-pixel cross-entropy over its labelled
-    pixels; the batch loss is the mean over the images that have labelled
-    pixels (the official sums over the images of a GPU, which hold one image
-    each in the official recipe).
+    Gated-SCNN's official training loss (Takikawa et al., ICCV 2019; from
+    NVIDIA's semantic-segmentation code): per image, a present class of pixel
+    fraction ``f`` weighs ``1 + upper_bound * (1 - f)``, absent ones 1; the
+    weighted means of the labelled images are averaged (the official sums
+    per GPU, which holds one image in its recipe).
 
     Args:
         upper_bound (float): Scale of the frequency term. Defaults to 1.0.
@@ -47,10 +44,8 @@ class ImageWeightedCrossEntropyLoss(nn.Module):
                 weight=None,
                 ignore_index: int = 255,
                 **kwargs) -> Tensor:
-        """Loss of ``cls_score`` (N, C, H, W) against ``label`` (N, H, W).
-
-        ``weight`` (a pixel sampler's weights) is not supported.
-        """
+        """Loss of ``cls_score`` (N, C, H, W) against ``label`` (N, H, W);
+        ``weight`` (a pixel sampler's) is not supported."""
         if weight is not None:
             raise ValueError(
                 'ImageWeightedCrossEntropyLoss takes no pixel weights (a '

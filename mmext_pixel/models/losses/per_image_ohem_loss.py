@@ -11,19 +11,13 @@ class PerImageOhemCrossEntropyLoss(nn.Module):
     """Cross-entropy on the hard pixels of each image (online hard example
     mining), as the OHEM loss of the GALD-Net/DGCNet (and CCNet) code.
 
-    For each image: the softmax probability of the ground-truth class is
-    taken at every valid (non-ignored) pixel; the pixels kept are those whose
-    probability is ``<=`` ``max(thresh, p_k)``, where ``p_k`` is the
-    ``min_kept``-th lowest probability of the image. An image with fewer
-    than ``min_kept`` valid pixels keeps all of them (plain cross-entropy),
-    and ``min_kept=0`` keeps all valid pixels too (both as released). The
-    loss is the mean cross-entropy over the kept pixels of the batch (with
-    one image per GPU, as the official recipes, exactly the official loss);
-    0 when no pixel is kept (the official gives NaN).
-
-    mmseg's ``OHEMPixelSampler`` keeps ``<`` the threshold, counts
-    ``min_kept`` per batch and has no fallback; mmseg's ``OhemCrossEntropy``
-    takes the ``(min_kept + 1)``-th value and ``<``.
+    Per image, valid pixels whose ground-truth probability is ``<=
+    max(thresh, p_k)`` are kept, ``p_k`` the ``min_kept``-th lowest; fewer
+    than ``min_kept`` valid pixels or ``min_kept=0`` keep all (as released).
+    The loss is the mean over the batch's kept pixels (the official loss at
+    one image per GPU), 0 when none is kept (the official gives NaN).
+    mmseg's ``OHEMPixelSampler`` keeps ``<``, per batch, without fallback;
+    its ``OhemCrossEntropy`` takes the ``(min_kept + 1)``-th value and ``<``.
 
     Args:
         thresh (float): Probability threshold. Defaults to 0.7.
@@ -80,7 +74,7 @@ class PerImageOhemCrossEntropyLoss(nn.Module):
                 weight: Optional[torch.Tensor] = None,
                 ignore_index: int = 255,
                 **kwargs) -> torch.Tensor:
-        """Loss of ``cls_score`` (N, C, H, W) against ``label`` (N, H, W).
+        """Loss of ``cls_score`` against ``label``.
 
         Args:
             cls_score (torch.Tensor): Class scores (N, C, H, W).

@@ -16,17 +16,12 @@ from ..utils import adaptive_avg_pool2d
 class StripPoolingBlock(nn.Module):
     """Strip pooling gate (SPM of Strip Pooling, Hou et al., CVPR 2020).
 
-    The feature is averaged along its rows (an H x 1 strip) and along its
-    columns (a 1 x W strip); the H x 1 strip goes through a (3, 1) conv +
-    norm, the 1 x W strip through a (1, 3) conv + norm, the two are summed by
-    broadcasting to H x W, passed through ReLU and a 1x1 conv with bias, and
-    the sigmoid of the result multiplies the input. The official code calls
-    it ``SPBlock`` and puts it after conv2 (+ norm + ReLU) of a Bottleneck.
-
-    It is a plugin layer: mmseg's (or mmdet's) ResNet builds it from
-    ``plugins=[dict(cfg=dict(type='StripPoolingBlock'),
-    position='after_conv2')]`` (``in_channels`` comes from the block); see
-    :class:`BlockPluginResNetV1c` to choose the blocks as the official does.
+    The official ``SPBlock`` (after a Bottleneck's conv2): H x 1 and 1 x W
+    average strips through (3, 1) and (1, 3) conv-norms, summed by
+    broadcasting, ReLU, biased 1x1 conv; the sigmoid gates the input. A
+    plugin layer (``plugins=[dict(cfg=dict(type='StripPoolingBlock'),
+    position='after_conv2')]``); :class:`BlockPluginResNetV1c` chooses the
+    blocks as the official does.
 
     Args:
         in_channels (int): Channels of the gated feature.

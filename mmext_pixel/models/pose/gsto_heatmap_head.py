@@ -13,15 +13,11 @@ from ..utils import StagePredictor
 class GSTOHeatmapHead(HeatmapHead):
     """Top-down heatmap head of GSTO-HRNet for pose (arXiv 2005.13363).
 
-    The final predictor is the one GSTO-HRNet uses after stages 2 and 3
-    (:class:`StagePredictor`): the four branches resized to the first one's
-    size (1/4 of the input) and concatenated, a 1x1 conv with bias + norm +
-    ReLU, and a 1x1 conv to ``out_channels`` heatmaps. It reads the first
-    ``len(in_channels)`` backbone outputs; the two that follow are the
-    stage-3 and stage-2 heatmaps that :class:`GSTOHRNet` predicted to drive
-    its supervised gates, and training supervises them too with the same
-    loss and target, weighted by ``stage_loss_weights``. Decoding and the
-    flip test are :class:`HeatmapHead`'s (only the final heatmaps are used).
+    A :class:`StagePredictor` (as after stages 2 and 3) on the first
+    ``len(in_channels)`` backbone outputs; the next two, :class:`GSTOHRNet`'s
+    stage-3 and stage-2 heatmaps, get the same loss weighted by
+    ``stage_loss_weights``. Decoding and flip test are
+    :class:`HeatmapHead`'s, on the final heatmaps.
 
     Args:
         in_channels (Sequence[int]): Channels of the backbone branches.
@@ -30,15 +26,16 @@ class GSTOHeatmapHead(HeatmapHead):
             stage-2 heatmap losses (logged as ``loss_kpt_stage3`` and
             ``loss_kpt_stage2``). Default: (0.5, 0.3), the weights of
             GSTO's segmentation training.
-        deconv_out_channels (Sequence[int], optional): Must be None (it is
-            accepted so that configs can switch a ``HeatmapHead`` with
-            ``deconv_out_channels=None`` to this head).
-        conv_cfg (dict, optional): Conv config of the predictor.
+        deconv_out_channels (Sequence[int], optional): Must be None (so a
+            ``HeatmapHead`` config switches to this head). Defaults to None.
+        conv_cfg (dict, optional): Conv config of the predictor. Default:
+            None.
         norm_cfg (dict): Norm config of the predictor. Default: BN.
         loss (dict): Keypoint loss. Default: ``KeypointMSELoss`` with
             ``use_target_weight=True``.
-        decoder (dict, optional): Codec to decode the heatmaps.
-        init_cfg (dict, optional): As :class:`HeatmapHead`.
+        decoder (dict, optional): Codec to decode the heatmaps. Default:
+            None.
+        init_cfg (dict, optional): As :class:`HeatmapHead`. Default: None.
     """
 
     def __init__(self,

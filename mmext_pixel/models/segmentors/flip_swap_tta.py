@@ -5,19 +5,38 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 
 
+def label_pairs(pairs: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """``flip_label_pairs`` as tuples, each checked to be a pair."""
+    pairs = [tuple(pair) for pair in pairs]
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError(
+                f'flip_label_pairs entries must be pairs, got {pair}')
+    return pairs
+
+
+def swapped_channel_order(pairs: Sequence[Tuple[int, int]],
+                          num_channels: int) -> List[int]:
+    """Channel indices with the classes of each of ``pairs`` swapped."""
+    order = list(range(num_channels))
+    for a, b in pairs:
+        if max(a, b) >= num_channels:
+            raise ValueError(
+                f'flip_label_pairs entry {(a, b)} is out of range for '
+                f'{num_channels} score channels')
+        order[a], order[b] = b, a
+    return order
+
+
 @MODELS.register_module()
 class FlipSwapSegTTAModel(SegTTAModel):
     """``SegTTAModel`` for datasets with left/right classes (e.g. LIP).
 
-    The segmentor already mirrors the scores of a flipped view back; on a
-    horizontally flipped view the channel of "left arm" then holds the evidence
-    for the right arm, so each pair of channels is swapped before the views
-    are averaged.
-
-    ``tools/test.py --aug-test`` uses it in place of the config's plain
-    ``SegTTAModel`` whenever the test dataset's metainfo declares
-    ``flip_pairs`` (as ``LIPParsingDataset`` does); a config meant for
-    mmseg's stock ``tools/test.py --tta`` sets ``tta_model`` to it itself.
+    A horizontally flipped view's "left arm" channel holds the right arm's
+    evidence, so each pair is swapped before the views are averaged.
+    ``tools/test.py --aug-test`` uses it when the test dataset's metainfo
+    declares ``flip_pairs`` (``LIPParsingDataset``); for mmseg's
+    ``tools/test.py --tta`` a config sets ``tta_model`` to it.
 
     Args:
         flip_label_pairs (Sequence[tuple[int, int]]): Class indices that trade
@@ -30,21 +49,7 @@ class FlipSwapSegTTAModel(SegTTAModel):
     def __init__(self, flip_label_pairs: Sequence[Tuple[int, int]],
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        self.flip_label_pairs = [tuple(pair) for pair in flip_label_pairs]
-        for pair in self.flip_label_pairs:
-            if len(pair) != 2:
-                raise ValueError(
-                    f'flip_label_pairs entries must be pairs, got {pair}')
-
-    def _swapped_channel_order(self, num_channels: int) -> List[int]:
-        order = list(range(num_channels))
-        for a, b in self.flip_label_pairs:
-            if max(a, b) >= num_channels:
-                raise ValueError(
-                    f'flip_label_pairs entry {(a, b)} is out of range for '
-                    f'{num_channels} score channels')
-            order[a], order[b] = b, a
-        return order
+        self.flip_label_pairs = label_pairs(flip_label_pairs)
 
     def merge_preds(self, data_samples_list: List[SampleList]) -> SampleList:
         for data_samples in data_samples_list:
@@ -53,6 +58,6 @@ class FlipSwapSegTTAModel(SegTTAModel):
                         data_sample.metainfo.get(
                             'flip_direction') == 'horizontal':
                     logits = data_sample.seg_logits.data
-                    data_sample.seg_logits.data = logits[
-                        self._swapped_channel_order(logits.shape[0])]
+                    data_sample.seg_logits.data = logits[swapped_channel_order(
+                        self.flip_label_pairs, logits.shape[0])]
         return super().merge_preds(data_samples_list)

@@ -31,22 +31,17 @@ class GatedSCNN(EncoderDecoder):
     """Encoder-decoder for Gated-SCNN: the head also sees the image gradient.
 
     From "Gated-SCNN: Gated Shape CNNs for Semantic Segmentation"
-    (Takikawa et al., ICCV 2019). :meth:`extract_feat` appends the Canny edge
-    map of the input image (N, 1, H, W) to the backbone features, so that
-    every path of :class:`EncoderDecoder` (loss, predict with whole or slide
-    inference, ``mode='tensor'``, test-time augmentation, the inference APIs)
-    hands it to the :class:`GatedShapeHead`. :meth:`predict` stores the
-    predicted edge probability of each image (resized like the segmentation)
-    as ``pred_edge_map`` in its ``SegDataSample``.
+    (Takikawa et al., ICCV 2019). :meth:`extract_feat` appends the image's
+    Canny map (N, 1, H, W) to the backbone features, so every
+    :class:`EncoderDecoder` path hands it to the :class:`GatedShapeHead`;
+    :meth:`predict` also stores each edge probability as ``pred_edge_map``.
 
     Args:
-        gradient_mode (str): ``'image'`` (default): Canny of the image as
-            loaded (uint8, recovered from the normalised input with the data
-            preprocessor's mean and std), scaled to [0, 1]. ``'official'``:
-            the official code's arithmetic, for converted official
-            checkpoints: the normalised input is cast to uint8 (truncation,
-            wrap-around of negative values, as numpy on x86 did) and the
-            Canny map is used with values 0/255.
+        gradient_mode (str): ``'image'``: Canny of the loaded uint8 image
+            (un-normalised with the preprocessor's mean and std), in [0, 1].
+            ``'official'``, for converted official checkpoints: the
+            normalised input cast to uint8 (truncated, wrapped as numpy on
+            x86 did), Canny values 0/255. Defaults to 'image'.
         canny_thresholds (Sequence[float]): Canny's low and high hysteresis
             thresholds. Defaults to (10, 100).
         **kwargs: :class:`EncoderDecoder` arguments.
@@ -91,10 +86,8 @@ class GatedSCNN(EncoderDecoder):
 
     def extract_feat_with_gradient(self, inputs: Tensor,
                                    gradient: Tensor) -> List[Tensor]:
-        """:meth:`extract_feat` with the gradient map given.
-
-        The ONNX export takes the Canny map as a second graph input through
-        this path, since OpenCV's Canny cannot be traced into the graph.
+        """:meth:`extract_feat` with the gradient map given: the ONNX
+        export's path, as OpenCV's Canny cannot be traced.
 
         Args:
             inputs (Tensor): Preprocessed images (N, 3, H, W).

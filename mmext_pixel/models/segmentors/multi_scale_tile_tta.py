@@ -9,6 +9,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
+from .flip_swap_tta import label_pairs, swapped_channel_order
+
 VIEW_MERGES = ('exp_mean_logits', 'exp_sum_logits', 'mean_softmax')
 SCALE_MERGES = ('sum', 'mean')
 ROUNDINGS = ('half_up', 'ceil', 'half_even')
@@ -21,19 +23,15 @@ class MultiScaleTileTTAModel(BaseTTAModel):
     """Multi-scale, tiled and flipped test as the papers' evaluation scripts
     compute it.
 
-    mmseg's ``SegTTAModel`` averages the softmax of whole-image views that
-    the ``tta_pipeline`` resized and flipped. The published numbers of HRNet
-    and GSTO (HRNet's ``lib/datasets/base_dataset.py``), of PyTorch-Encoding
-    models (``MultiEvalModule``) and of SPNet / PSPNet (hszhao's semseg
-    ``tool/test.py``) merge differently: every scale is resized from the
-    normalised image, cut into windows, each window is run with its mirror
-    image and turned into scores there (``exp`` of the averaged or summed
-    logits, or the mean of the two softmaxes), the windows are averaged, the
-    scale's scores resized back and the scales summed or averaged. Those
-    merges pick other classes than an average of softmaxes where views
-    disagree, so this model computes them; the configs select it with
-    ``tta_model`` and give it one view per image (``tta_pipeline`` without
-    resizes or flips).
+    mmseg's ``SegTTAModel`` averages the softmaxes of resized and flipped
+    views. HRNet and GSTO (HRNet's ``lib/datasets/base_dataset.py``),
+    PyTorch-Encoding (``MultiEvalModule``) and SPNet / PSPNet (hszhao's
+    semseg ``tool/test.py``) instead resize the normalised image per scale,
+    cut it into windows, score each window with its mirror (``exp`` of the
+    averaged or summed logits, or the mean softmax), average the windows,
+    resize back and sum or average the scales; where views disagree that
+    picks other classes. Configs select it as ``tta_model`` with one view
+    per image (a ``tta_pipeline`` without resizes or flips).
 
     Args:
         module (dict | nn.Module): The segmentor; its ``encode_decode``
@@ -116,11 +114,7 @@ class MultiScaleTileTTAModel(BaseTTAModel):
             raise ValueError(f'{type(self).__name__}: scales is empty')
         self.scales = [float(s) for s in scales]
         self.flip = flip
-        self.flip_label_pairs = [tuple(p) for p in flip_label_pairs]
-        for pair in self.flip_label_pairs:
-            if len(pair) != 2:
-                raise ValueError(
-                    f'flip_label_pairs entries must be pairs, got {pair}')
+        self.flip_label_pairs = label_pairs(flip_label_pairs)
         self.base_size = base_size
         self.rounding = rounding
         self.crop_size = tuple(int(c) for c in crop_size)
@@ -168,14 +162,9 @@ class MultiScaleTileTTAModel(BaseTTAModel):
     def _swap_pairs(self, logits: Tensor) -> Tensor:
         if not self.flip_label_pairs:
             return logits
-        order = list(range(logits.shape[1]))
-        for a, b in self.flip_label_pairs:
-            if max(a, b) >= len(order):
-                raise ValueError(
-                    f'flip_label_pairs entry {(a, b)} is out of range for '
-                    f'{len(order)} score channels')
-            order[a], order[b] = b, a
-        return logits[:, order]
+        return logits[:,
+                      swapped_channel_order(self.flip_label_pairs, logits.
+                                            shape[1])]
 
     def window_scores(self, window: Tensor) -> Tensor:
         """Scores of one window (1, 3, h, w) and, with ``flip``, its

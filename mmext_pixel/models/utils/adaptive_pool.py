@@ -22,12 +22,9 @@ def _exporting() -> bool:
 
 def pooling_matrix(in_size: Union[int, Tensor], out_size: int,
                    like: Tensor) -> Tensor:
-    """Averaging weights (out_size, in_size) of 1-D adaptive average pooling.
-
-    Row ``i`` averages the inputs ``[floor(i * n / o), ceil((i + 1) * n / o))``
-    (``n = in_size``, ``o = out_size``), the bins of PyTorch's adaptive
-    pooling. ``in_size`` may be a traced size: the matrix is then built in
-    the exported graph from the runtime shape.
+    """Weights (o, n) of 1-D adaptive average pooling: row ``i`` averages
+    ``[floor(i * n / o), ceil((i + 1) * n / o))``, PyTorch's bins; a traced
+    ``in_size`` builds the matrix in the exported graph.
 
     Args:
         in_size (int | Tensor): Input length ``n``.
@@ -44,12 +41,9 @@ def pooling_matrix(in_size: Union[int, Tensor], out_size: int,
 
 
 def exact_adaptive_avg_pool2d(x: Tensor, output_size: OutputSize) -> Tensor:
-    """Adaptive average pooling as two matrix products with
-    :func:`pooling_matrix`: the same bins as ``F.adaptive_avg_pool2d`` at
-    any input size, in operations that ONNX exporters trace with the input
-    size kept dynamic (ONNX's pooling ops cannot express bins of unequal
-    length, so the exporters refuse sizes that are not multiples of the
-    output size).
+    """Adaptive average pooling as two products with :func:`pooling_matrix`:
+    ``F.adaptive_avg_pool2d``'s bins, traced with a dynamic input size (ONNX
+    pooling cannot express unequal bins).
 
     Args:
         x (Tensor): Input (..., H, W).
@@ -68,8 +62,7 @@ def exact_adaptive_avg_pool2d(x: Tensor, output_size: OutputSize) -> Tensor:
 def adaptive_avg_pool2d(x: Tensor, output_size: OutputSize) -> Tensor:
     """``F.adaptive_avg_pool2d`` that exports exactly at any input size.
 
-    Eager calls run PyTorch's kernel (outputs unchanged); while a model is
-    traced for export the pooling is :func:`exact_adaptive_avg_pool2d`. A
+    Eager: PyTorch's kernel; traced: :func:`exact_adaptive_avg_pool2d`; a
     side pooled to 1 is a mean in both (ONNX ``ReduceMean``, dynamic).
 
     Args:
@@ -90,11 +83,8 @@ def adaptive_avg_pool2d(x: Tensor, output_size: OutputSize) -> Tensor:
 
 
 class ExactAdaptiveAvgPool2d(nn.AdaptiveAvgPool2d):
-    """``nn.AdaptiveAvgPool2d`` computed by :func:`adaptive_avg_pool2d`.
-
-    A drop-in replacement (same ``output_size``, no parameters) that the
-    ONNX exporter swaps in for the stock module, e.g. in mmseg's
-    ``PSPHead``.
+    """``nn.AdaptiveAvgPool2d`` computed by :func:`adaptive_avg_pool2d`, which
+    the ONNX exporter swaps in for the stock module (e.g. in ``PSPHead``).
 
     Args:
         output_size (int | tuple): As :class:`nn.AdaptiveAvgPool2d`; ``None``

@@ -4,11 +4,9 @@ from mmcv.cnn import ConvModule
 
 
 def biased_conv_module(*args, **kwargs) -> ConvModule:
-    """A :class:`ConvModule` whose conv keeps its bias before the norm.
-
-    The official GALD/DGCN heads have such convs; the bias is redundant in
-    training (the batch statistics remove it) but not in eval mode, so it is
-    kept for checkpoint compatibility, without mmcv's warning about it.
+    """A :class:`ConvModule` whose conv keeps its bias before the norm, as
+    the official GALD/DGCN heads (it matters in eval mode), without mmcv's
+    warning.
 
     Args:
         *args: As :class:`ConvModule`.

@@ -8,11 +8,10 @@ from torch import Tensor
 class ContextSandwichHead(FCNHead):
     """The head layout GALD-Net and DGCNet share (not registered).
 
-    mmseg's ``FCNHead(num_convs=2, concat_input=True)`` with the method's
-    context module (:meth:`context`) between its two 3x3 convs, as mmseg's
-    ``CCHead`` places criss-cross attention: ``convs.0`` (the official
-    ``conva``), the context module, ``convs.1`` (``convb``), concatenation
-    with the head's input, ``conv_cat`` (``bottleneck``) and the classifier.
+    ``FCNHead(num_convs=2, concat_input=True)`` with :meth:`context` between
+    its 3x3 convs (as ``CCHead``): ``convs.0`` (official ``conva``),
+    context, ``convs.1`` (``convb``), concat with the input, ``conv_cat``
+    (``bottleneck``), classifier.
 
     Args:
         **kwargs: As :class:`BaseDecodeHead`.

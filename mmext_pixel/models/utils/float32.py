@@ -9,14 +9,10 @@ T = TypeVar('T')
 def in_float32(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` in float32 while autocast is on, else unchanged.
 
-    Under ``torch.autocast`` (mmengine's ``AmpOptimWrapper``, ``--amp``) the
-    matrix products and convolutions inside ``fn`` would run in float16 or
-    bfloat16; sums over many pixels or channels then overflow float16's
-    range (65504) or lose its precision. Autocast is switched off for the
-    device of the tensor arguments and their floating ones are cast to
-    float32, as mmseg's losses are computed in float32. Outside autocast
-    (float32 training, a model cast with ``.half()``, export) ``fn`` runs on
-    the arguments as given.
+    Under autocast (``--amp``) sums over many pixels overflow float16
+    (65504) or lose precision, so autocast is switched off for the tensors'
+    device and floating ones cast to float32, as mmseg's losses; otherwise
+    (float32, ``.half()``, export) ``fn`` runs on the arguments as given.
 
     Args:
         fn (Callable): What to compute.

@@ -9,11 +9,9 @@ def resize_to(x: Tensor,
               align_corners: bool = False) -> Tensor:
     """Bilinear resize of an (N, C, H, W) map to ``size`` (H, W).
 
-    mmseg's :func:`~mmseg.models.utils.resize` without its align-corners
-    warning: the official models resize to arbitrary sizes with
-    ``align_corners=True`` on purpose. The resize runs even when the size
-    already matches (an identity then), so that a traced export keeps it
-    for inputs of other sizes.
+    mmseg's ``resize`` without its warning: the official models use
+    ``align_corners=True`` at any size on purpose. It runs even at the same
+    size so that a traced export keeps it for other sizes.
 
     Args:
         x (Tensor): The map.

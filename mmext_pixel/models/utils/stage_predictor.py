@@ -8,12 +8,9 @@ from .resize import resize_to
 
 
 class StagePredictor(nn.Module):
-    """Class scores (or keypoint heatmaps) from all branches of an HRNet
-    stage, GSTO's intermediate and final predictor.
-
-    Every branch is resized (bilinear) to the first one's size, the branches
-    are concatenated, then a 1x1 conv (with bias) + norm + ReLU and a 1x1
-    conv to ``num_classes``.
+    """GSTO's predictor of class scores (or heatmaps) from an HRNet stage:
+    branches resized (bilinear) to the first and concatenated, a biased 1x1
+    conv + norm + ReLU, a 1x1 conv to ``num_classes``.
 
     Args:
         in_channels (int): The branches' channels, summed.
