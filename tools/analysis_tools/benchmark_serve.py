@@ -2,8 +2,7 @@
 ``Segmenter`` on the same images (cycled through), at 1, 2 and 4 concurrent
 clients: requests/s and the p50 and p99 latency (ms) per backend and client
 count, every response checked against the in-process labels
-(``mmext_pixel.analysis.serve_load``).
-"""
+(``mmext_pixel.analysis.serve_load``)."""
 import argparse
 import os
 import os.path as osp

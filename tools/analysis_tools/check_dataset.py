@@ -1,9 +1,5 @@
 """Check the label maps of a seg config's splits and count its classes.
 
-    python tools/analysis_tools/check_dataset.py CONFIG
-        [--split {train,val,test} ...] [--work-dir DIR] [--no-cache]
-        [--nproc N] [--out RESULT.json] [--cfg-options k=v ...]
-
 Lists what ``tools/train.py`` would fail on (exit status 1) and prints each
 class's pixel share and image count per split; readings are cached in
 ``WORK_DIR/label_check_cache.json``. How: ``mmext_pixel.datasets.label_check``.
