@@ -1,9 +1,6 @@
 """Test (and evaluate) a checkpoint of an MMSeg or MMPose config.
 
-``mmext_pixel.apis.tester`` runs it; docs/train_test.md says what each
-option does (the test-time augmentation of the config's ``tta_model``, the
-pose flip test, predictions of a split without labels, the Cityscapes and
-COCO test-dev server files, a checkpoint that does not fit)."""
+Run by ``mmext_pixel.apis.tester``; options: docs/train_test.md."""
 import argparse
 import inspect
 import os
