@@ -1,16 +1,8 @@
 """The main job on the embedded default: train and evaluate on synthetic data.
 
-    python tools/demo.py [--work-dir work_dirs/demo]
-                         [--data-root data/synthetic] [--iters 600]
-
-With no dataset on the machine it writes a small synthetic dataset in the
-urbanisation layout (mmext_pixel/datasets/synthetic_urbanisation.py) unless
-one is there; trains HRNetV2-W18-Small-v1 from scratch on it on the CPU as
-tools/train.py does (configs/hrnet/fcn_hr18s-v1_1xb8-600_synthetic-
-urbanisation-128x128.py); evaluates val mIoU as tools/test.py does, plain
-and with --aug-test (both runs in this process, through mmext_pixel.apis);
-writes a few PNGs (image | ground truth | prediction) and summary.json.
-"""
+Writes the synthetic urbanisation dataset unless there, trains
+HRNetV2-W18-Small-v1 on it on the CPU, tests it plain and with --aug-test
+(in-process, ``mmext_pixel.apis.demo``), writes panels and summary.json."""
 import argparse
 import os.path as osp
 from functools import partial

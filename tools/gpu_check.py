@@ -1,15 +1,6 @@
-"""Does every method's main config train and test on this machine, how
-fast, in how much memory: one command for a short stay on a CUDA machine.
-
-    python tools/gpu_check.py [--device cuda|cpu] [--smoke] [--iters N]
-        [--only METHOD ...] [--work-dir DIR] [--cfg-options k=v ...]
-
-Per method (docs/train_test.md, "GPU runs"): ``train_fp32``, ``train_amp``
-(CUDA only), ``cost`` (as ``benchmark_train.py``), ``aug_test`` (as
-``tools/test.py --aug-test``, in-process) and ``onnx``; then GSTO's cost
-ratios. It writes ``WORK_DIR/gpu_check.json`` and ``.md``, prints the table
-and exits 1 naming the config and the step when a step fails.
-"""
+"""Does every method's main config train and test here, how fast, in how
+much memory (docs/train_test.md, "GPU runs"): writes
+``WORK_DIR/gpu_check.json`` and ``.md``; exit 1 names a failed step."""
 import argparse
 import os.path as osp
 import sys

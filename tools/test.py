@@ -1,16 +1,6 @@
 """Test (and evaluate) a checkpoint of an MMSeg or MMPose config.
 
-    python tools/test.py CONFIG CKPT [--aug-test [--aug-scales 0.75 1 1.25]
-        [--no-aug-flip]] [--no-flip-test] [--coco-test-dev [DETECTIONS]]
-        [--allow-partial] [--out OUT]
-        [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v ...]
-        [--launcher {none,pytorch,slurm,mpi}]
-
-``mmext_pixel.apis.tester`` runs it; docs/train_test.md says what each
-option does (the test-time augmentation of the config's ``tta_model``, the
-pose flip test, predictions of a split without labels, the Cityscapes and
-COCO test-dev server files, a checkpoint that does not fit).
-"""
+Run by ``mmext_pixel.apis.tester``; options: docs/train_test.md."""
 import argparse
 import inspect
 import os

@@ -1,12 +1,6 @@
 """Train an mmext_pixel (or any MMSeg/MMPose) config with mmengine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
-
-``load_from`` loads what fits the model; the val and test label maps are
-checked before the first step; a non-finite loss stops the run; resuming
-takes the newest checkpoint that loads (docs/train_test.md, "What stops a
-run").
+Run by ``mmext_pixel.apis.trainer``; docs/train_test.md, "What stops a run".
 """
 import argparse
 import inspect

@@ -1,12 +1,9 @@
 """Save the gate maps of a GSTO-HRNet model on one image as PNGs.
 
-    python tools/visualize_gates.py CONFIG CKPT IMAGE --out-dir DIR [--gray]
-
 ``stage{s}_module{m}_to{i}_from{j}.png`` (the fusion gates) and
 ``transition{t}_branch{b}.png`` (the supervised gates), at the image size,
 gate 0..1 as 0..255 (JET colours unless ``--gray``). How:
-``mmext_pixel.visualization.gate_maps``.
-"""
+``mmext_pixel.visualization.gate_maps``."""
 import argparse
 
 from mmseg.apis import init_model

@@ -1,6 +1,5 @@
-"""What Gated-SCNN's boundary targets and boundary F-score cost, ours against
-the official arithmetic, on Cityscapes-like maps
-(``seg_boundary_benchmark.py``, ``boundary_fscore_benchmark.py``)."""
+"""Gated-SCNN's boundary targets and F-score, ours against the official
+arithmetic on Cityscapes-like maps (``*boundary*_benchmark.py``)."""
 from typing import Sequence
 
 import numpy as np
@@ -61,8 +60,7 @@ def time_boundary_fscore(shape: Sequence[int] = (1024, 2048),
         shape (Sequence[int]): Map size. Defaults to (1024, 2048).
         num_classes (int): Number of classes. Defaults to 19.
         thresholds (Sequence[float]): Defaults to the official ones.
-        runs (int): Timed runs of each (the official: minutes per map).
-            Defaults to 1.
+        runs (int): Timed runs of each (official: minutes). Defaults to 1.
         seed (int): Random seed of the maps. Defaults to 0.
     """
     thresholds = check_thresholds(thresholds)

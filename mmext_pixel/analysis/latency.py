@@ -1,8 +1,6 @@
-"""Forward latency and peak memory of a config's network, alone, against a
-second config, or (GALD, DGCN, SPNet) against the official arithmetic on the
-same weights (``tools/analysis_tools/benchmark.py``). Official rows: ``head``,
-``trunk`` (SPNet), GALD's ``ga``, ``ga_grouping`` and ``ga_bound`` (the GA's
-attention-free part: the most any exact GA could gain)."""
+"""``tools/analysis_tools/benchmark.py``: forward latency and peak memory of a
+config's network, alone, against a second config, or (GALD, DGCN, SPNet)
+against the official arithmetic on the same weights."""
 import os.path as osp
 from functools import partial
 from typing import Callable, Dict, Optional, Sequence
@@ -28,9 +26,8 @@ def latency_of_configs(paths: Sequence[str],
                        warmup: int = 5,
                        runs: int = 20,
                        device: str = 'cpu') -> dict:
-    """Forward latency and peak memory of one config's network or of two:
-    one's peak over its runs; two's peaks over one forward pass each, then
-    their runs in turn (``alternating``).
+    """Forward latency and peak memory of one config's network, or of two
+    (peaks over one pass each, then their runs in turn: ``alternating``).
 
     Args:
         paths (Sequence[str]): One config or two.
@@ -42,10 +39,9 @@ def latency_of_configs(paths: Sequence[str],
         device (str): 'cpu' or 'cuda'. Defaults to 'cpu'.
 
     Returns:
-        dict: ``results`` (per config the settings,
-        :func:`~.timing.summarise`'s numbers and the peak memory); for two
-        ``latency_ratio`` (of the means) and ``latency_ratios`` (``mean``,
-        ``median``, ``min``; second / first).
+        dict: ``results`` (per config settings, timing summary, peak
+        memory); for two ``latency_ratio`` (of the means) and
+        ``latency_ratios`` (``mean``, ``median``, ``min``; second / first).
     """
     if len(paths) not in (1, 2):
         raise ValueError(f'one config or two to compare, got {len(paths)}')
@@ -130,9 +126,9 @@ AGREEMENT = 1e-4
 def official_rows(cfg: Config,
                   shape: Sequence[int],
                   device: str = 'cpu') -> Dict[str, dict]:
-    """Row name -> ``ours`` and ``official`` callables at input ``shape``
-    (H, W), ``same_output`` (False where they differ on purpose) and
-    ``module`` (a millisecond row); weights and inputs of seed 0."""
+    """Row name (``head``, SPNet's ``trunk``, GALD's ``ga``, ``ga_grouping``,
+    ``ga_bound``: the GA's attention-free part, the most an exact GA could
+    gain) -> ``ours``/``official`` callables, ``same_output``, ``module``."""
     kind = cfg.model.decode_head.type
     if kind not in OFFICIAL_HEADS:
         raise ValueError(f'--official: {cfg.filename} has a {kind}, which '
@@ -205,15 +201,9 @@ def latency_against_official(cfg: Config,
                              runs: int = 20,
                              module_runs: int = 100,
                              device: str = 'cpu') -> dict:
-    """Time :func:`official_rows` at ``shape`` (default: the crop), the two
-    sides in turn, ``runs`` rounds (``module_runs`` for the GA rows) after
-    ``warmup``; each row checked to agree first (:data:`AGREEMENT`).
-
-    Returns:
-        dict: The settings and per row ``ours`` and ``official`` (summaries),
-        ``ratio_median``, ``ratio_min`` (ours / official), ``max_abs_diff``
-        and ``max_rel_diff`` (None where the outputs differ on purpose).
-    """
+    """Time :func:`official_rows` at ``shape`` (default: the crop), sides in
+    turn (``module_runs`` for GA rows), each checked to agree first; returns
+    the settings and per row the summaries, ratios and differences."""
     check_device(device)
     if shape is None:
         shape = cfg.get('crop_size') or cfg.model.data_preprocessor.size

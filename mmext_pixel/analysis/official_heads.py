@@ -1,6 +1,5 @@
-"""The official arithmetic of a decode head (GALD, DGCN, SPNet) on our
-weights: a random official state dict, converted into our module, and
-``mmext_pixel.testing``'s reference forward on it (``--official``)."""
+"""The official arithmetic of a decode head (GALD, DGCN, SPNet) on a random
+official state dict converted into ours (``--official``)."""
 from typing import Callable, Dict, List, Tuple
 
 from mmengine.config import Config
@@ -54,9 +53,8 @@ def official_spnet(cfg: Config,
                    model: nn.Module,
                    seed: int = 0,
                    device: str = 'cpu') -> spnet_reference.OfficialSPNet:
-    """The official SPNet, its random state dict converted into ``model``;
-    its ``trunk`` and ``head`` compute ``model.backbone``'s and
-    ``model.decode_head``'s outputs.
+    """The official SPNet, its random state dict converted into ``model``
+    (``trunk``, ``head``: ``model.backbone``'s, ``decode_head``'s outputs).
 
     Args:
         cfg (Config): The config of ``model``, our segmentor.
@@ -74,8 +72,7 @@ def official_head(
     head: nn.Module,
     device: str = 'cpu'
 ) -> Tuple[Callable[[Tensor], Tensor], List[Tensor], Dict[str, Tensor]]:
-    """The official arithmetic of ``head``, a random official state dict of
-    its widths converted into it.
+    """The official arithmetic of ``head`` on a random state dict in it.
 
     Args:
         cfg (Config): The config of ``head``.

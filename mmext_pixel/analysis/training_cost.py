@@ -1,6 +1,5 @@
-"""The cost of a training step (mmengine's ``train_step`` on one synthetic
-batch) against a baseline config or the official arithmetic of the head
-(``tools/analysis_tools/benchmark_train.py``)."""
+"""``benchmark_train.py``: a training step's cost (synthetic batch) against a
+baseline config or the official arithmetic of the head."""
 import copy
 import multiprocessing
 import os.path as osp
@@ -88,9 +87,8 @@ def model_step(cfg: Config,
                batch: int = 1,
                shape: tuple = (64, 64),
                data: Optional[dict] = None) -> Callable[[], dict]:
-    """A closure running one ``train_step`` of the config's model on
-    ``data`` (default :func:`synthetic_batch`); its parts as ``step.model``,
-    ``step.data`` and ``step.optim_wrapper``."""
+    """A closure running one ``train_step`` on ``data`` (default
+    :func:`synthetic_batch`), with ``.model``, ``.data``, ``.optim_wrapper``."""
     model = build_model(cfg, device=device).train()
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     if amp:
@@ -223,9 +221,8 @@ def training_cost(config: str,
                   memory: bool = True,
                   cfg_options: Optional[dict] = None) -> dict:
     """``benchmark_train.py``'s measurement (arguments: its options): the
-    settings, ``load_average``, ``steps`` (per runner summaries,
-    ``images_per_s``, ``memory``), ``ratios`` (model / baseline),
-    ``gscnn_added_fraction`` (Gated-SCNN) and the report's ``names``."""
+    settings, ``load_average``, ``steps``, ``ratios`` (model / baseline),
+    ``gscnn_added_fraction`` and ``names``."""
     check_device(device)
     if threads:
         torch.set_num_threads(threads)

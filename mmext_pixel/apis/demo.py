@@ -1,8 +1,6 @@
-"""The embedded demo's pieces (``tools/demo.py``): its options, the log
-lines a person follows, the in-process test runs and the ``image | ground
-truth | prediction`` panels."""
+"""``tools/demo.py``'s pieces: options, progress lines, in-process runs and
+``image | ground truth | prediction`` panels."""
 import io
-import json
 import os
 import os.path as osp
 import sys
@@ -12,6 +10,7 @@ from functools import partial
 from typing import Callable, Iterator, List, Tuple
 
 import cv2
+import mmengine
 import numpy as np
 from mmengine.config import DictAction
 from mmengine.utils import mkdir_or_exist
@@ -38,8 +37,7 @@ def demo_options(data_root: str, iters: int,
 
     Args:
         data_root (str): The synthetic dataset's root, ending in '/'.
-        iters (int): Training iterations (also the validation and checkpoint
-            interval and the end of the learning-rate schedule).
+        iters (int): Training iterations (also val/checkpoint interval).
         seed (int): The training's random seed.
 
     Returns:
@@ -59,9 +57,8 @@ def demo_options(data_root: str, iters: int,
 
 
 def is_progress_line(line: str) -> bool:
-    """What a person follows in a tool's log: the training and evaluation
-    lines (mmengine's ``Iter(...)``) and the per-class results table; not
-    the config dump, which also mentions the metric."""
+    """mmengine's ``Iter(...)`` lines and the per-class results table of a
+    tool's log (not the config dump, which also mentions the metric)."""
     return 'Iter(' in line or line.startswith(('|', '+-'))
 
 
@@ -85,9 +82,8 @@ class ProgressTee(io.TextIOBase):
 
 @contextmanager
 def progress_only(log_path: str) -> Iterator[None]:
-    """What runs inside logs to ``log_path``, its progress lines (:func:
-    `is_progress_line`) to the console as well, warnings ignored (as with
-    ``PYTHONWARNINGS=ignore``)."""
+    """Logs to ``log_path`` and progress lines to the console as well,
+    warnings ignored (as with ``PYTHONWARNINGS=ignore``)."""
     with warnings.catch_warnings(), redirect_stdout(ProgressTee(log_path)):
         warnings.simplefilter('ignore')
         yield
@@ -141,11 +137,9 @@ def run_demo(work_dir: str = 'work_dirs/demo',
              num_visualized: int = 4,
              seed: int = 0,
              log: Callable[[str], None] = print) -> dict:
-    """Writes the synthetic dataset unless it is there, trains the demo
-    config and tests it, plain and ``--aug-test``, as ``tools/train.py`` and
-    ``tools/test.py`` do (in this process, each log in ``work_dir``, the
-    commands and their progress lines to ``log``), and writes the panels
-    (:func:`write_visualizations`) and ``summary.json``, which it returns.
+    """Writes the synthetic dataset if missing, trains and tests (plain and
+    ``--aug-test``) the demo config in-process as ``tools/train.py`` and
+    ``tools/test.py`` would, and writes the panels and ``summary.json``.
 
     Args:
         work_dir (str): Checkpoints, logs, panels. Defaults to
@@ -199,6 +193,5 @@ def run_demo(work_dir: str = 'work_dirs/demo',
         visualizations=write_visualizations(DEMO_CONFIG, checkpoint, data_root,
                                             osp.join(work_dir, 'vis'),
                                             num_visualized))
-    with open(osp.join(work_dir, 'summary.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
+    mmengine.dump(summary, osp.join(work_dir, 'summary.json'), indent=2)
     return summary

@@ -1,7 +1,5 @@
-"""The run and report of ``tools/gpu_check.py`` (its docstring says what
-each step does): each method's check config (:mod:`.gpu_check_configs`)
-trained, costed, tested (:mod:`.tester`) and exported in this process, then
-GSTO's cost ratios; a markdown table (prettytable) and a JSON file."""
+"""``tools/gpu_check.py``: each method's check config trained, costed,
+tested and exported in this process, then GSTO's cost ratios."""
 import gc
 import json
 import os
@@ -146,10 +144,9 @@ def check_method(method: str,
                  settings: GPUCheckSettings,
                  work_dir: str,
                  log: Callable[[str], None] = print) -> dict:
-    """Every step of :data:`STEPS` on one method's main config: one that
-    raises is recorded as failed with its traceback, and the steps that
-    need its weights are skipped. Returns ``config``, ``check_config`` (the
-    rewritten config) and ``steps``."""
+    """Every step of :data:`STEPS` on one method's main config (a raising
+    step fails with its traceback, those needing its weights are skipped):
+    ``config``, ``check_config`` and ``steps``."""
     path = prepare_config(method, settings, work_dir)
     cfg = load_config(path)
     row = dict(config=METHODS[method][0], check_config=path, steps={})
@@ -228,10 +225,9 @@ def run_gpu_check(settings: GPUCheckSettings,
                   work_dir: str,
                   only: Optional[Sequence[str]] = None,
                   log: Callable[[str], None] = print) -> dict:
-    """Check each method (every one of ``METHODS`` unless ``only``), then
-    :func:`gsto_cost`, writing ``gpu_check.json`` and ``gpu_check.md`` to
-    ``work_dir`` after each (a run cut short keeps what it checked);
-    returns what the JSON holds."""
+    """Check each method (``only`` or all), then :func:`gsto_cost`, writing
+    ``gpu_check.json`` and ``.md`` to ``work_dir`` after each; returns the
+    JSON's content."""
     if settings.device == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError(NO_CUDA)
     if settings.iters < 2:

@@ -1,6 +1,5 @@
-"""The steps of ``tools/gpu_check.py`` on one method's check config
-(:func:`.gpu_check.check_method` runs them in order), and GSTO's cost
-ratios (:func:`step_and_forward_ratios`)."""
+"""The steps of ``tools/gpu_check.py`` on one method's check config, and
+GSTO's cost ratios (:func:`step_and_forward_ratios`)."""
 import json
 import os.path as osp
 import sys
@@ -32,9 +31,8 @@ def train_steps(cfg: Config,
                 amp: bool,
                 iters: int,
                 checkpoint: Optional[str] = None) -> dict:
-    """``iters`` training steps at the config's batch and crop, the first
-    untimed, each loss checked to be finite; the weights then saved to
-    ``checkpoint`` if given."""
+    """``iters`` training steps (the first untimed, each loss checked
+    finite); the weights then saved to ``checkpoint`` if given."""
     if cfg.default_scope == POSE_SCOPE:
         step = model_step(cfg, device, amp, data=pose_batch(cfg))
         batch = cfg.train_dataloader.batch_size
@@ -200,12 +198,11 @@ def step_and_forward_ratios(cfg: Config,
                             iters: int = 8,
                             warmup: int = 1,
                             data: Optional[dict] = None) -> dict:
-    """A training step and an inference (eval, no grad, ``mode='tensor'``,
-    the batch's first image) of ``cfg``'s model against ``base_cfg``'s on
-    one batch (``data``; segmentation: a synthetic one when None), the runs
-    alternating; ``amp``: ``AmpOptimWrapper`` and autocast. Returns per
-    ``train_step`` and ``inference`` the medians (``model_ms``,
-    ``baseline_ms``) and their ``ratio``."""
+    """A training step and an inference (first image, ``mode='tensor'``) of
+    ``cfg``'s model against ``base_cfg``'s on ``data`` (seg: synthetic if
+    None), alternating; ``amp``: ``AmpOptimWrapper`` and autocast. Returns
+    per ``train_step`` and ``inference`` ``model_ms``, ``baseline_ms``,
+    ``ratio``."""
     steps = {
         key: model_step(
             c, device, amp,

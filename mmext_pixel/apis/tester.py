@@ -1,6 +1,5 @@
-"""``tools/test.py``'s run of an MMSeg or MMPose checkpoint: its options
-applied (:func:`prepare_test`), mmengine's test loop run in
-``FitCheckedRunner`` (:func:`run_test`)."""
+"""``tools/test.py``'s run: options applied (:func:`prepare_test`), the test
+loop in ``FitCheckedRunner`` (:func:`run_test`)."""
 import os.path as osp
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -156,8 +155,7 @@ def run_test(cfg: Config,
              dataset: Optional[BaseDataset] = None,
              allow_partial: bool = False,
              device: Optional[str] = None) -> dict:
-    """Run the test loop of :func:`prepare_test`'s config; returns its
-    metrics.
+    """Run :func:`prepare_test`'s config's test loop; returns its metrics.
 
     Args:
         cfg (Config): The prepared config.

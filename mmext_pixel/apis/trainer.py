@@ -1,6 +1,5 @@
-"""``tools/train.py``'s run of an MMSeg or MMPose config: mmengine's Runner
-(``FitCheckedRunner``) with the training guards, the val and test label
-maps checked before the first step."""
+"""``tools/train.py``'s run: ``FitCheckedRunner`` with the training guards,
+label maps checked before the first step."""
 from typing import Callable, Optional
 
 from mmengine.config import Config

@@ -1,7 +1,5 @@
-"""CPU latency of a config's exported graph in PyTorch eager, onnxruntime
-(fp32, static int8 on request) and ``torch.compile`` on one image as the
-runtime prepares it, the backends in turn on N threads each
-(``tools/analysis_tools/benchmark_onnx.py``)."""
+"""``tools/analysis_tools/benchmark_onnx.py``: CPU latency of an exported graph
+in eager, onnxruntime (fp32, int8) and ``torch.compile``, in turn."""
 import os.path as osp
 import statistics
 import tempfile
@@ -56,17 +54,14 @@ def measure_ort_latency(cfg_path: str,
         cfg_path (str): Config path.
         checkpoint (str, optional): Weights. Defaults to None (random).
         shape (Sequence[int], optional): Input (H, W), or (S, ) for S x S.
-            Defaults to None (1024 x 2048 for segmentation, 256 x 192 for
-            pose).
+            Defaults to None (1024 x 2048 seg, 256 x 192 pose).
         threads (int): Threads of every backend. Defaults to 1.
         runs (int): Timed runs of each backend. Defaults to 20.
         warmup (int): Untimed runs of each backend first. Defaults to 3.
         compile_backend (str, optional): ``torch.compile`` backend; None
             leaves the column out. Defaults to 'inductor'.
-        ort_opt (str): onnxruntime graph optimisation level. Defaults to
-            'all'.
-        profile (int): onnxruntime runs to profile after the timing (0:
-            none). Defaults to 0.
+        ort_opt (str): onnxruntime optimisation level. Defaults to 'all'.
+        profile (int): onnxruntime runs to profile after. Defaults to 0.
         cfg_options (dict, optional): Config overrides. Defaults to None.
         int8 (bool): Also time the export quantised as the runtime does it
             (static QDQ, calibrated on the input). Defaults to False.

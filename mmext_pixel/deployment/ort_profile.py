@@ -1,7 +1,5 @@
-"""Where an onnxruntime and a PyTorch eager run spend their time
-(``benchmark_onnx.py --profile``), from onnxruntime's and torch's profilers:
-per operator type, convolutions per kernel size, GEMM rates and the time at
-the best kernel size's rate; and the onnxruntime session."""
+"""``benchmark_onnx.py --profile``: where onnxruntime and PyTorch eager spend
+their time, from their profilers; and the onnxruntime session."""
 import json
 import os.path as osp
 import statistics
@@ -103,9 +101,8 @@ def torch_op_profile(graph: nn.Module, inputs: tuple) -> dict:
 
 
 def gemm_rates(threads: int) -> dict:
-    """``size`` and the GMAC/s of a 1024-cubed fp32 matrix product in
-    ``onnxruntime`` and ``PyTorch`` (median of 10 in turn) on ``threads``:
-    the ceiling of their convolutions."""
+    """``size`` and GMAC/s of a 1024-cubed fp32 matmul in ``onnxruntime``
+    and ``PyTorch`` on ``threads``: their convolutions' ceiling."""
     size, runs = 1024, 10
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in 'ab')

@@ -1,7 +1,5 @@
-"""Verification of an ONNX export as it ships: onnxruntime on the inputs the
-torch-free runtime's ``Segmenter`` prepares (its metadata reader,
-``normalise`` and ``canny_input``) against eager PyTorch on the same uint8
-images; a fault in the graph, metadata or runtime preprocessing fails it."""
+"""An ONNX export verified as it ships: onnxruntime on the inputs the
+runtime's ``Segmenter`` prepares against eager PyTorch on the same images."""
 import os.path as osp
 import tempfile
 from typing import List, Optional, Sequence, Tuple
@@ -44,8 +42,7 @@ def sample_images(shape: Sequence[int],
 def runtime_inputs(onnx_file: str, meta: dict,
                    images: Sequence[np.ndarray]) -> Tuple[object, dict]:
     """An onnxruntime session of ``onnx_file`` and its inputs for ``images``
-    (BGR uint8, one size) as the runtime's ``Segmenter`` makes them (pose,
-    which it does not run: the runtime's ``normalise`` on ``meta``'s)."""
+    as the runtime's ``Segmenter`` (pose: its ``normalise``) makes them."""
     if meta['task'] == 'seg':
         segmenter = runtime.Segmenter(onnx_file)
         session, model_meta = segmenter.session, segmenter.meta
@@ -83,8 +80,7 @@ def _within(diff: np.ndarray, ref: np.ndarray) -> np.ndarray:
 def compare_outputs(ref: np.ndarray,
                     out: np.ndarray,
                     spatial: bool = False) -> dict:
-    """Differences of ``out`` (ONNX Runtime) from ``ref`` (PyTorch), both
-    (N, C, H, W).
+    """Differences of ``out`` from ``ref``, both (N, C, H, W).
 
     Args:
         ref (np.ndarray): PyTorch output.

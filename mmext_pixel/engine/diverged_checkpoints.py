@@ -1,8 +1,6 @@
-"""Which checkpoints a diverging run saved: the loss usually grows, finite,
-for a few iterations before it becomes non-finite, and the checkpoints saved
-meanwhile fail again when resumed. The stopped run lists them (with size and
-mtime) in ``WORK_DIR/diverged_checkpoints.json`` for ``--resume``.
-"""
+"""Checkpoints saved while a run diverged (the loss grows, finite, for a few
+iterations first; resumed, they fail again), listed in
+``WORK_DIR/diverged_checkpoints.json`` for ``--resume`` to pass over."""
 import json
 import math
 import os
@@ -91,8 +89,7 @@ def _key(entry: dict) -> Tuple[str, int, int]:
 
 def read_record(work_dir: str) -> List[dict]:
     """The entries (``path``, ``iter``, ``size``, ``mtime_ns``, ``why``) of
-    ``WORK_DIR/diverged_checkpoints.json``; empty without one; ValueError
-    when it is damaged.
+    the record; empty without one; ValueError when it is damaged.
 
     Args:
         work_dir (str): The run's work dir.
@@ -115,8 +112,7 @@ def read_record(work_dir: str) -> List[dict]:
 
 def record_diverged(work_dir: str, checkpoints: Iterable[Tuple[int, str]],
                     why: str) -> List[dict]:
-    """Add checkpoint files to the work dir's record; returns the entries
-    added.
+    """Add checkpoint files to the work dir's record; returns those added.
 
     Args:
         work_dir (str): The run's work dir.

@@ -1,5 +1,5 @@
-"""Label overlays of a segmentation dataset as the model sees it, after the
-split's own pipeline (``tools/analysis_tools/browse_dataset.py``)."""
+"""``browse_dataset.py``: label overlays of a seg dataset after its pipeline.
+"""
 import os
 import os.path as osp
 from typing import Callable, List, Optional, Sequence
@@ -43,8 +43,7 @@ def overlay(img: np.ndarray,
             palette: Sequence[Sequence[int]],
             classes: Sequence[str] = (),
             alpha: float = 0.5) -> np.ndarray:
-    """``img | img blended with the coloured label`` (BGR uint8) over a
-    legend of the classes present.
+    """``img | img blended with the coloured label`` over a class legend.
 
     Args:
         img (np.ndarray): HxWx3 uint8 BGR image.
@@ -84,8 +83,7 @@ def browse(cfg: Config,
            alpha: float = 0.5,
            config_path: str = 'config',
            log: Callable[[str], None] = print) -> List[str]:
-    """Write the overlays of the first ``num`` samples (a sample without a
-    label map: its image alone); return the PNG paths.
+    """Write the first ``num`` samples' overlays; return the PNG paths.
 
     Args:
         cfg (Config): A segmentation config, loaded by ``load_config``.

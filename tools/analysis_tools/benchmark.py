@@ -1,8 +1,6 @@
-"""Forward latency and peak memory of a segmentation or pose config's model
-(random weights, eval mode, no auxiliary head) on one random ``--shape``
-image; ``--compare`` a second config in alternating runs, or ``--official``
-(GALD, DGCN, SPNet) our modules against the official arithmetic on the same
-weights. How: ``mmext_pixel.analysis.latency``."""
+"""Forward latency and peak memory of a seg or pose config's model, alone,
+against ``--compare`` or ``--official``. How: ``mmext_pixel.analysis.latency``.
+"""
 import argparse
 
 import torch

@@ -1,7 +1,6 @@
 """CPU latency of a config's network in PyTorch eager, onnxruntime and
-``torch.compile`` on the same input; ``--profile``: where the time goes.
-How: ``mmext_pixel.deployment.ort_latency`` and ``ort_profile``; measured
-tables: docs/deployment.md."""
+``torch.compile``; ``--profile``: where the time goes (docs/deployment.md).
+"""
 import argparse
 from typing import Optional, Sequence
 

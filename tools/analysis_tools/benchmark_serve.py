@@ -1,9 +1,5 @@
 """Throughput and latency of ``mmext-pixel-serve`` against the in-process
-``Segmenter`` on the same images (cycled through), at 1, 2 and 4 concurrent
-clients: requests/s and the p50 and p99 latency (ms) per backend and client
-count, every response checked against the in-process labels
-(``mmext_pixel.analysis.serve_load``).
-"""
+``Segmenter`` on the same images (``mmext_pixel.analysis.serve_load``)."""
 import argparse
 import os
 import os.path as osp

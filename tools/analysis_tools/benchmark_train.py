@@ -1,9 +1,6 @@
-"""The cost of one training step (mmengine's ``train_step`` on a synthetic
-batch, data loading excluded) of a segmentation config against a baseline
-config or (``--official``: GALD, DGCN, SPNet) the official arithmetic of its
-head, with each model's peak memory from a process of its own and
-Gated-SCNN's boundary targets and dual-task loss as a fraction of the step.
-How: ``mmext_pixel.analysis.training_cost``."""
+"""Time and peak memory of one training step (synthetic batch) of a seg
+config against a baseline or (``--official``) its head's official
+arithmetic. How: ``mmext_pixel.analysis.training_cost``."""
 import argparse
 
 from mmext_pixel.analysis.measured_model import (add_cfg_options_arg,

@@ -1,8 +1,7 @@
 """Time Gated-SCNN's boundary F-score: ours against the official algorithm.
 
 One Cityscapes-like pair scored by both in turn; the F values must agree to
-1e-9 (else exit status 1). How: ``mmext_pixel.analysis.boundary_cost``.
-"""
+1e-9 (else exit status 1). How: ``mmext_pixel.analysis.boundary_cost``."""
 import argparse
 import sys
 

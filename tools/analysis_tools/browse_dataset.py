@@ -1,13 +1,6 @@
 """Write label overlays of a seg config's dataset, as the model sees it.
 
-    python tools/analysis_tools/browse_dataset.py CONFIG
-        [--split {train,val,test}] [--output-dir DIR] [--num N]
-        [--alpha 0.5] [--cfg-options k=v ...]
-
-One PNG per sample (image | image blended with its label map, legend) after
-the split's own pipeline; an unlabelled split gives the images alone. How:
-``mmext_pixel.visualization.dataset_browser``.
-"""
+How: ``mmext_pixel.visualization.dataset_browser``."""
 import argparse
 import os.path as osp
 

@@ -1,20 +1,14 @@
 """Check the label maps of a seg config's splits and count its classes.
 
-    python tools/analysis_tools/check_dataset.py CONFIG
-        [--split {train,val,test} ...] [--work-dir DIR] [--no-cache]
-        [--nproc N] [--out RESULT.json] [--cfg-options k=v ...]
-
-Lists what ``tools/train.py`` would fail on (exit status 1) and prints each
-class's pixel share and image count per split; readings are cached in
-``WORK_DIR/label_check_cache.json``. How: ``mmext_pixel.datasets.label_check``.
-"""
+Exit 1 on what ``tools/train.py`` would fail on; cache in ``WORK_DIR``. How:
+``mmext_pixel.datasets.label_check``."""
 import argparse
 import os.path as osp
 
 import mmengine
-from mmengine.config import DictAction
 from prettytable import PrettyTable, TableStyle
 
+from mmext_pixel.analysis.measured_model import add_cfg_options_arg
 from mmext_pixel.datasets.label_check import (SplitReport, check_label_maps,
                                               problem_list)
 from mmext_pixel.utils.run_config import SEG_SCOPE, SPLITS, load_config
@@ -60,11 +54,7 @@ def parse_args():
     parser.add_argument(
         '--nproc', type=int, help='reading threads (default: the CPU count)')
     parser.add_argument('--out', help='write the reports as JSON')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (see mmengine)')
+    add_cfg_options_arg(parser)
     return parser.parse_args()
 
 
@@ -89,10 +79,8 @@ def main():
             print(class_table(report))
         print()
     if args.out:
-        mmengine.dump([dict(r.__dict__, summary=r.summary()) for r in reports],
-                      args.out,
-                      file_format='json',
-                      indent=2)
+        reports_json = [dict(r.__dict__, summary=r.summary()) for r in reports]
+        mmengine.dump(reports_json, args.out, file_format='json', indent=2)
     problems = [p for r in reports for p in r.problems]
     if problems:
         raise SystemExit(f'error: {problem_list(problems)}')

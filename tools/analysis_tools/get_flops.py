@@ -1,7 +1,6 @@
-"""Parameters and FLOPs of the model of a segmentation or pose config, as
-mmseg's tool counts them (mmengine's ``get_model_complexity_info``: one
-multiply-add is one FLOP); ``--by-operator`` adds HRNet's
-``modelsummary.py`` convention. How: ``mmext_pixel.analysis.complexity``."""
+"""Parameters and FLOPs of a seg or pose config's model, as mmseg counts
+them (one multiply-add is one FLOP); ``--by-operator`` adds HRNet's
+convention. How: ``mmext_pixel.analysis.complexity``."""
 import argparse
 
 from mmext_pixel.analysis.complexity import format_complexity, get_complexity

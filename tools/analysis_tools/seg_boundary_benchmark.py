@@ -2,8 +2,7 @@
 
 ``seg_boundary_map`` in our default and the official mode (which must equal
 the official per-class distance transforms) and the latter, in turn. How:
-``mmext_pixel.analysis.boundary_cost``.
-"""
+``mmext_pixel.analysis.boundary_cost``."""
 import argparse
 
 import mmengine

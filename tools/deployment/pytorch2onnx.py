@@ -1,7 +1,5 @@
-"""Export a segmentation or pose config's model to ONNX; ``--verify`` runs
-the export on the torch-free runtime's preprocessing against PyTorch at two
-sizes (exit 1 beyond tolerance). Graph, metadata and tolerances:
-docs/deployment.md."""
+"""Export a seg or pose config's model to ONNX; ``--verify`` checks it on the
+runtime's preprocessing against PyTorch at two sizes (docs/deployment.md)."""
 import argparse
 import json
 import sys

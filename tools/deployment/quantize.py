@@ -1,7 +1,6 @@
 """Static int8 quantisation of an exported segmentation model: the command
 line of ``mmext_pixel_runtime.quantize`` (``runtime/``, installed by the
-README's install, also as ``mmext-pixel-quantize``); see docs/deployment.md.
-"""
+README's install, also as ``mmext-pixel-quantize``); see docs/deployment.md."""
 import sys
 
 try:

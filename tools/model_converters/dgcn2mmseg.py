@@ -1,10 +1,6 @@
 """Convert an official DGCNet checkpoint (lxtGH/GALD-DGCNet,
 ``DualSeg_res*`` or, with ``--backbone-only``, its ImageNet trunk) for
-``configs/dgcn``.
-
-    python tools/model_converters/dgcn2mmseg.py SRC DST [--backbone-only]
-        [--unsafe-load]
-"""
+``configs/dgcn``."""
 from functools import partial
 
 from mmext_pixel.converters.base import run_converter

@@ -1,10 +1,6 @@
 """Convert an official GALD-Net checkpoint (lxtGH/GALD-DGCNet,
 ``GALD_res*`` or, with ``--backbone-only``, its ImageNet trunk) for
-``configs/gald``.
-
-    python tools/model_converters/gald2mmseg.py SRC DST [--backbone-only]
-        [--unsafe-load]
-"""
+``configs/gald``."""
 from functools import partial
 
 from mmext_pixel.converters.base import run_converter

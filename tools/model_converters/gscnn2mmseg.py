@@ -1,10 +1,6 @@
 """Convert an official Gated-SCNN checkpoint (nv-tlabs/GSCNN) for
 ``configs/gscnn/gscnn_wrn38*`` (test with ``--cfg-options
-model.gradient_mode=official`` for the official outputs).
-
-    python tools/model_converters/gscnn2mmseg.py SRC DST [--config CONFIG]
-        [--unsafe-load]
-"""
+model.gradient_mode=official`` for the official outputs)."""
 from functools import partial
 
 from mmext_pixel.converters import gscnn

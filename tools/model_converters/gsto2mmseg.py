@@ -1,8 +1,5 @@
 """Convert an official GSTO-HRNet segmentation checkpoint (VDIGPKU/GSTO)
-for ``configs/gsto``.
-
-    python tools/model_converters/gsto2mmseg.py SRC DST [--unsafe-load]
-"""
+for ``configs/gsto``."""
 from functools import partial
 
 from mmext_pixel.converters import gsto

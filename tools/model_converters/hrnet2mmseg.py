@@ -1,8 +1,5 @@
 """Convert an official HRNet segmentation checkpoint
-(HRNet-Semantic-Segmentation) for mmseg's FCN-HRNet (``configs/hrnet``).
-
-    python tools/model_converters/hrnet2mmseg.py SRC DST [--unsafe-load]
-"""
+(HRNet-Semantic-Segmentation) for mmseg's FCN-HRNet (``configs/hrnet``)."""
 from functools import partial
 
 from mmext_pixel.converters import hrnet

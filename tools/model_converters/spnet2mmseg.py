@@ -1,8 +1,5 @@
 """Convert an official Strip Pooling checkpoint (houqb/SPNet) for
-``configs/spnet``, or its ImageNet deep-stem ResNet for ``pretrained=``.
-
-    python tools/model_converters/spnet2mmseg.py SRC DST [--unsafe-load]
-"""
+``configs/spnet``, or its ImageNet deep-stem ResNet for ``pretrained=``."""
 from functools import partial
 
 from mmext_pixel.converters import spnet

@@ -16,8 +16,7 @@ class ClassCountError(ValueError):
 
 
 def _heads(model: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """(config key, head); a list of heads (an ``nn.ModuleList``) gives
-    ``key[i]`` per entry."""
+    """(config key, head), ``key[i]`` for each of an ``nn.ModuleList``."""
     heads = []
     for name in ('decode_head', 'auxiliary_head', 'head'):
         module = getattr(model, name, None)
@@ -29,8 +28,8 @@ def _heads(model: nn.Module) -> List[Tuple[str, nn.Module]]:
 
 
 def _dataset_count(dataset, pose: bool) -> Optional[Tuple[int, str]]:
-    """The dataset's class (seg) or keypoint (pose) count and how it is
-    named, from its metainfo; None when the metainfo does not say."""
+    """The metainfo's class (seg) or keypoint (pose) count and its name, or
+    None."""
     metainfo = getattr(dataset, 'metainfo', None) or {}
     if pose:
         num = metainfo.get('num_keypoints')
@@ -42,8 +41,7 @@ def _dataset_count(dataset, pose: bool) -> Optional[Tuple[int, str]]:
 
 
 def _class_weights(head_key: str, head: nn.Module) -> List[Tuple[str, int]]:
-    """(config key, length) of every ``class_weight`` of the head's losses,
-    single, listed or nested."""
+    """(config key, length) of every ``class_weight`` of the head's losses."""
     found = []
     for name, module in head.named_modules():
         weight = getattr(module, 'class_weight', None)

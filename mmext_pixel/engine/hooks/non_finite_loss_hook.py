@@ -71,11 +71,10 @@ def _names(paths: List[str]) -> str:
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Stop training at the first iteration whose loss terms are NaN or
-    infinite (before the checkpoint hook runs), and refuse to save a
-    checkpoint holding non-finite values. On stopping, it lists the
-    checkpoints saved since the loss began to diverge for ``--resume`` to
-    pass over. ``check_finite_loss = False`` in the config turns it off.
+    """Stop at the first NaN or infinite loss (before the checkpoint hook),
+    refuse checkpoints with non-finite values, and list those saved while
+    diverging for ``--resume`` to pass over; ``check_finite_loss = False``
+    turns it off.
 
     Args:
         diverge_factor (float): :class:`LossRange`'s factor. Defaults to 2.0.
