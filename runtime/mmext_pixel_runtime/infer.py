@@ -13,7 +13,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .cli import DefaultsHelpFormatter, check_bounds
+from .cli import DefaultsHelpFormatter, check_bounds, run_cli
 from .image_header import FORMATS, IMAGE_EXTS
 from .metadata import InferenceError
 from .overlay import encode_png
@@ -214,25 +214,20 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         '(onnxruntime, numpy, opencv and Pillow only). Images: '
         f'{", ".join(FORMATS)} ({" ".join(IMAGE_EXTS)}).',
         formatter_class=DefaultsHelpFormatter)
-    parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
-    parser.add_argument(
-        'input', help='an image, a folder of images or a video file')
-    parser.add_argument(
-        '--out', help='folder for the label PNGs (default: none written)')
-    parser.add_argument(
-        '--show-dir',
-        help='folder for the overlays, a video\'s as an mp4 (default: none '
+    add = parser.add_argument
+    add('model', help='ONNX file written by pytorch2onnx.py')
+    add('input', help='an image, a folder of images or a video file')
+    add('--out', help='folder for the label PNGs (default: none written)')
+    add('--show-dir',
+        help="folder for the overlays, a video's as an mp4 (default: none "
         'written)')
-    parser.add_argument(
-        '--no-labels',
+    add('--no-labels',
         action='store_true',
         help='do not write class names on the overlays')
-    parser.add_argument(
-        '--threads',
+    add('--threads',
         type=int,
         help='onnxruntime intra-op threads (default: its own choice)')
-    parser.add_argument(
-        '--max-pixels',
+    add('--max-pixels',
         type=int,
         default=DEFAULT_MAX_PIXELS,
         help='largest image (width x height of any frame or page, read from '
@@ -248,13 +243,12 @@ def main(argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> None:
     """Command-line entry point; ``prog`` names the program in messages
     (default: the script's name)."""
-    prog = prog or osp.basename(sys.argv[0])
-    args = parse_args(argv, prog)
-    try:
-        run(args.model, args.input, args.out, args.show_dir,
-            not args.no_labels, args.threads, None, args.max_pixels)
-    except InferenceError as e:
-        sys.exit(f'{prog}: error: {e}')
+
+    def run_args(a: argparse.Namespace) -> None:
+        run(a.model, a.input, a.out, a.show_dir, not a.no_labels, a.threads,
+            None, a.max_pixels)
+
+    run_cli(parse_args, run_args, argv, prog)
 
 
 if __name__ == '__main__':

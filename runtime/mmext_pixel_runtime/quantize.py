@@ -7,14 +7,13 @@ import functools
 import json
 import os
 import os.path as osp
-import sys
 import tempfile
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import cv2
 import numpy as np
 
-from .cli import DefaultsHelpFormatter, check_bounds
+from .cli import DefaultsHelpFormatter, check_bounds, run_cli
 from .infer import list_images
 from .metadata import METADATA_KEY, InferenceError
 from .segmenter import Segmenter, decode_image
@@ -183,28 +182,23 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         description='Quantise an exported segmentation model to int8 '
         '(static, QDQ, per-channel), calibrated on images',
         formatter_class=DefaultsHelpFormatter)
-    parser.add_argument('model', help='fp32 ONNX file from pytorch2onnx.py')
-    parser.add_argument(
-        '--calib',
+    add = parser.add_argument
+    add('model', help='fp32 ONNX file from pytorch2onnx.py')
+    add('--calib',
         required=True,
         help='folder of calibration images (required)')
-    parser.add_argument(
-        '--num',
+    add('--num',
         type=int,
         help='use the first N images of --calib, sorted (default: all)')
-    parser.add_argument(
-        '--out', required=True, help='the int8 ONNX file (required)')
-    parser.add_argument(
-        '--method',
+    add('--out', required=True, help='the int8 ONNX file (required)')
+    add('--method',
         choices=METHODS,
         default='minmax',
         help='activation range calibration')
-    parser.add_argument(
-        '--eval-images',
+    add('--eval-images',
         help='folder of images to evaluate fp32 and int8 on (default: no '
         'evaluation)')
-    parser.add_argument(
-        '--eval-labels',
+    add('--eval-labels',
         help='their label PNGs, same stems (default: no evaluation)')
     args = parser.parse_args(argv)
     check_bounds(parser, args, ('num', ))
@@ -251,12 +245,7 @@ def main(argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> None:
     """Command-line entry point; ``prog`` names the program in messages
     (default: the script's name)."""
-    prog = prog or osp.basename(sys.argv[0])
-    args = parse_args(argv, prog)
-    try:
-        run(args)
-    except InferenceError as e:
-        sys.exit(f'{prog}: error: {e}')
+    run_cli(parse_args, run, argv, prog)
 
 
 if __name__ == '__main__':
