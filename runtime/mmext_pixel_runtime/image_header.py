@@ -48,8 +48,7 @@ class ImageError(InferenceError):
 
 
 class ImageSize(NamedTuple):
-    """The format (of :data:`FORMATS`), the largest frame or page (as
-    oriented by EXIF) and the frames or pages counted of an image file."""
+    """Format, largest frame or page (EXIF-oriented) and frames of a file."""
     format: str
     width: int
     height: int
@@ -90,9 +89,8 @@ def _oriented(size: Tuple[int, int], orientation: int) -> Tuple[int, int]:
 
 
 def _pillow_sizes(kind: str, data: bytes) -> List[Tuple[int, int]]:
-    """JPEG (with its EXIF orientation), BMP and PNM through Pillow's
-    plugin classes: they read the header alone, and unlike ``Image.open``
-    do not refuse a huge size before it can be reported."""
+    """JPEG, BMP and PNM by Pillow's plugin classes: unlike ``Image.open``
+    they read the header alone and report a huge size."""
     try:
         img = PILLOW_PLUGINS[kind](io.BytesIO(data))
         orientation = img.getexif().get(274, 1) if kind == 'JPEG' else 1
@@ -212,8 +210,8 @@ SIZE_READERS = dict(
 
 
 def measure(data: bytes, name: str = 'the image') -> ImageSize:
-    """The :class:`ImageSize` of an image file's bytes, from its headers
-    alone; ``name`` (default 'the image') is named in errors."""
+    """The :class:`ImageSize` of a file's bytes from its headers alone;
+    ``name`` (default 'the image') is named in errors."""
     if not data:
         raise ImageError(422, f'{name}: not an image (no data)')
     kind = sniff(data)

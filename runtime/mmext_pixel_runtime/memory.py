@@ -29,8 +29,7 @@ MARGIN = 1.1
 
 
 def proc_status(pid: str = 'self') -> Dict[str, int]:
-    """The ``Vm*`` lines of ``/proc/PID/status`` in bytes; ``pid`` defaults
-    to 'self'."""
+    """``Vm*`` of ``/proc/PID/status`` in bytes (``pid`` default 'self')."""
     values = {}
     with open(f'/proc/{pid}/status') as f:
         for line in f:
@@ -98,10 +97,9 @@ def network_cost(model: Segmenter) -> Tuple[float, float]:
 
 
 def request_peak(model: Segmenter, max_pixels: int) -> Dict[str, int]:
-    """One request's memory at the pixel limit at most, measured on a
-    worker's model: ``peak_bytes`` and the ``network_pixels`` it assumes."""
+    """``peak_bytes`` of one request at ``max_pixels`` on a worker's model,
+    and the ``network_pixels`` it assumes."""
     fixed, per_pixel = network_cost(model)
     net = network_pixels(model.meta, max_pixels)
-    peak = fixed + per_pixel * net + BYTES_PER_PIXEL * max_pixels + \
-        FIXED_BYTES
-    return dict(peak_bytes=int(peak), network_pixels=net)
+    peak = fixed + per_pixel * net + BYTES_PER_PIXEL * max_pixels
+    return dict(peak_bytes=int(peak + FIXED_BYTES), network_pixels=net)

@@ -100,8 +100,7 @@ def _tuple(values: Optional[Sequence], kind: type = int) -> Optional[tuple]:
 
 
 def parse_metadata(text: str, model_path: str) -> dict:
-    """The stored metadata JSON ``text`` of ``model_path`` as a dict, its
-    keys and types checked."""
+    """The metadata JSON ``text`` of ``model_path``, keys and types checked."""
     try:
         meta = json.loads(text)
     except ValueError as e:
@@ -168,8 +167,7 @@ def check_class_count(meta: dict, model_path: str, channels: int) -> None:
 
 
 def to_model_meta(meta: dict) -> ModelMeta:
-    """:class:`ModelMeta` of a metadata dict from :func:`parse_metadata`.
-    """
+    """:class:`ModelMeta` of a dict from :func:`parse_metadata`."""
     pre, resize, canny = meta['preprocess'], meta['test_resize'], meta['canny']
     return ModelMeta(
         num_classes=int(meta['num_classes']),

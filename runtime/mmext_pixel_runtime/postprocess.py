@@ -11,8 +11,7 @@ BAND_BYTES = 8 << 20
 
 
 def _taps(n_in: int, n_out: int, align_corners: bool) -> tuple:
-    """Source rows (or columns) and weights of each output one, as
-    PyTorch's bilinear ``interpolate`` computes them."""
+    """Source rows (or columns) and weights as torch's bilinear resize."""
     dst = np.arange(n_out, dtype=np.float32)
     if align_corners:
         scale = np.float32((n_in - 1) / (n_out - 1) if n_out > 1 else 0)
@@ -45,8 +44,7 @@ def _bands(x: np.ndarray, size: Tuple[int, int], align_corners: bool,
     for r in range(0, h_out, rows):
         s = slice(r, min(r + rows, h_out))
         lo, hi = y0[s][0], y1[s][-1] + 1
-        # the band's source rows, resized along W
-        src = x[:, lo:hi]
+        src = x[:, lo:hi]  # the band's source rows, resized along W
         cols = src[:, :, x0] * wx0 + src[:, :, x1] * wx1
         yield r, (
             cols[:, y0[s] - lo] * wy0[s, None] +

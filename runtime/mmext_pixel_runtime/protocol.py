@@ -1,7 +1,6 @@
-"""Limits on what clients send: in uvicorn's h11 protocol, before the
-application, a deadline for the request headers (slowloris) and bounds on
-open connections, in all and per address; in the application, the upload
-read within a size and a deadline."""
+"""Limits on what clients send: in uvicorn's h11 protocol a deadline for the
+request headers (slowloris) and bounds on open connections, in all and per
+address; in the application the upload read within a size and a deadline."""
 import asyncio
 import json
 import logging

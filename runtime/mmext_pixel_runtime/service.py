@@ -74,8 +74,8 @@ class ModelService:
         return self.in_flight >= self.capacity
 
     def retry_after(self) -> int:
-        """Seconds until a slot is likely free: the requests in the server
-        per worker, at the average time per request."""
+        """Seconds until a slot is likely free (requests per worker times
+        the average time)."""
         return max(1,
                    math.ceil(self.in_flight / self.workers * self.service_s))
 
