@@ -50,8 +50,7 @@ def _make_tile(rng: np.random.Generator, size: int):
         p0 = rng.integers(0, size, 2)
         angle = rng.uniform(0, np.pi)
         d = np.array([np.cos(angle), np.sin(angle)]) * size * 2
-        a = tuple(int(v) for v in p0 - d)
-        b = tuple(int(v) for v in p0 + d)
+        a, b = (tuple(int(v) for v in p) for p in (p0 - d, p0 + d))
         width = int(rng.integers(max(2, size // 40), max(3, size // 20) + 1))
         grey = float(rng.uniform(90, 140))
         cv2.line(img, a, b, (grey, grey, grey), width)

@@ -35,8 +35,7 @@ class LoadOptionalAnnotations(LoadAnnotations):
         Args:
             stock (LoadAnnotations): A built mmseg ``LoadAnnotations``.
         """
-        optional = cls.__new__(cls)
-        # without re-running __init__ (and its deprecation warning)
+        optional = cls.__new__(cls)  # no __init__: no deprecation warning
         optional.__dict__.update(stock.__dict__)
         return optional
 
@@ -78,10 +77,8 @@ def split_has_labels(dataset: BaseDataset) -> bool:
         dataset.full_init()  # a lazily built dataset sets has_labels here
     has_labels = getattr(dataset, 'has_labels', None)
     if has_labels is None:
-        without = [
-            i for i in range(len(dataset))
-            if 'seg_map_path' not in dataset.get_data_info(i)
-        ]
+        infos = map(dataset.get_data_info, range(len(dataset)))
+        without = [i for i, d in enumerate(infos) if 'seg_map_path' not in d]
         if without and len(without) < len(dataset):
             first = dataset.get_data_info(without[0]).get('img_path')
             raise ValueError(

@@ -28,15 +28,10 @@ class RandScale(BaseTransform):
     def transform(self, results: dict) -> dict:
         low, high = self.scale_range
         f = low + (high - low) * np.random.random()
-        results['img'] = cv2.resize(
-            results['img'], None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
-        for key in results.get('seg_fields', []):
+        for key in ['img'] + results.get('seg_fields', []):
+            inter = cv2.INTER_LINEAR if key == 'img' else cv2.INTER_NEAREST
             results[key] = cv2.resize(
-                results[key],
-                None,
-                fx=f,
-                fy=f,
-                interpolation=cv2.INTER_NEAREST)
+                results[key], None, fx=f, fy=f, interpolation=inter)
         h, w = results['img'].shape[:2]
         results['img_shape'] = (h, w)
         results['scale_factor'] = (f, f)

@@ -53,9 +53,7 @@ def seg_boundary_map(seg_map: np.ndarray,
         raise ValueError(f'radius must be >= 1, got {radius}')
     labels, background = _as_cv2_labels(seg_map, ignore_index)
     kernel = disk_kernel(radius)
-    if official:
-        # 0, ignored pixels and the outside of the image form one
-        # "no class" region
+    if official:  # 0, ignored pixels and the outside: one "no class" region
         labels = labels.copy()
         labels[seg_map == 0] = background
         border = dict(
