@@ -13,12 +13,11 @@ class LIPParsingDataset(PairListSegDataset):
     """LIP human parsing (20 classes) in the official and HRNet layouts
     (docs/dataset_prepare.md).
 
-    Gong et al., "Look into Person", CVPR 2017. Named so as not to replace
-    mmseg's ``LIPDataset``, whose classes and palette it shares. A split is
-    chosen by folders (``split='train'``: ``train_images`` and
-    ``train_segmentations``) or by HRNet's list files, unchanged
-    (``ann_file='list/lip/valList.txt'``); their third column (pre-mirrored
-    labels) is ignored: the flips swap the classes of ``LIP_FLIP_PAIRS``.
+    Gong et al., "Look into Person", CVPR 2017; mmseg's ``LIPDataset``'s
+    classes and palette under another name. A split by folders
+    (``split='train'``: ``train_images``, ``train_segmentations``) or HRNet's
+    list files (``ann_file='list/lip/valList.txt'``), whose third column
+    (mirrored labels) is ignored: flips swap ``LIP_FLIP_PAIRS``.
 
     Args:
         img_suffix (str): Image suffix in folder mode. Defaults to '.jpg'.

@@ -7,8 +7,7 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
-# The synthetic tiles have three classes of their own (the fork's real data
-# has two); configs pass them to UrbanisationDataset through ``metainfo``.
+# three classes of their own (the fork's has two), passed as ``metainfo``
 SYNTHETIC_METAINFO = dict(
     classes=('background', 'built-up', 'road'),
     palette=[[34, 139, 34], [220, 20, 60], [128, 128, 128]])
@@ -67,10 +66,9 @@ def make_synthetic_urbanisation(data_root: str,
                                 num_test: int = 8,
                                 size: int = 128,
                                 seed: int = 0) -> Dict[str, List[str]]:
-    """Write a synthetic urbanisation dataset under ``data_root``.
-
-    :class:`UrbanisationDataset`'s folders and list files; the test split
-    unlabelled; labels index ``SYNTHETIC_METAINFO['classes']``.
+    """Write :class:`UrbanisationDataset`'s folders and list files under
+    ``data_root``, the test split unlabelled, labels indexing
+    ``SYNTHETIC_METAINFO['classes']``.
 
     Args:
         data_root (str): Folder that receives ``urbanisation/`` and ``list/``.

@@ -9,11 +9,10 @@ class UrbanisationDataset(PairListSegDataset):
     layout (ccalvin97/CV-Semantic-Segmentation,
     ``lib/datasets/urbanisation.py``; docs/dataset_prepare.md).
 
-    A split is chosen by folders (``split='train'``: ``x/train`` and
-    ``y/train``) or by the fork's list files, unchanged
-    (``ann_file='list/urbanisation/train.lst'``). The default classes are the
-    fork's two (0 non-urban, 1 urban, 255 ignored); a ``metainfo`` class
-    list replaces them, the label values indexing it directly.
+    A split by folders (``split='train'``: ``x/train``, ``y/train``) or the
+    fork's list files (``ann_file='list/urbanisation/train.lst'``). Classes:
+    the fork's 0 non-urban, 1 urban (255 ignored), or a ``metainfo`` class
+    list that the label values index directly.
 
     Args:
         img_suffix (str): Image suffix in folder mode. Defaults to '.png'.
