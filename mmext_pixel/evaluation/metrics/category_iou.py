@@ -22,7 +22,7 @@ CITYSCAPES_CATEGORIES = OrderedDict([
 
 def confusion_matrix(pred: np.ndarray, label: np.ndarray, num_classes: int,
                      ignore_index: int) -> np.ndarray:
-    """``(label, prediction)`` pixel counts of the pixels not ignored.
+    """``(label, prediction)`` counts of the pixels not ignored.
 
     Args:
         pred (np.ndarray): Predicted classes.
@@ -40,10 +40,9 @@ def confusion_matrix(pred: np.ndarray, label: np.ndarray, num_classes: int,
 class CategoryIoU(LabelMapMetric):
     """Pixel accuracy, mean class accuracy, class and category mIoU.
 
-    The four numbers of the Gated-SCNN tables (Takikawa et al., ICCV 2019)
-    from one confusion matrix: ``PA``, ``mPA`` and ``mIoU`` as mmseg's
-    ``aAcc``, ``mAcc`` and ``mIoU``; ``category_mIoU`` as cityscapesscripts'
-    category score. Use it in place of ``IoUMetric`` (the keys would clash).
+    The Gated-SCNN tables' numbers (Takikawa et al., ICCV 2019): ``PA``,
+    ``mPA``, ``mIoU`` as mmseg's ``aAcc``, ``mAcc``, ``mIoU``, and
+    cityscapesscripts' ``category_mIoU``; in place of ``IoUMetric``.
 
     Args:
         categories (dict, optional): Category name -> its class names. None
@@ -87,8 +86,8 @@ class CategoryIoU(LabelMapMetric):
         return confusion_matrix(pred, label, num_classes, self.ignore_index)
 
     def scores(self, results: List[np.ndarray]) -> dict:
-        """Unrounded fractions: ``PA``, per class ``Acc`` and ``IoU``, per
-        category ``category_IoU``.
+        """``PA``, per class ``Acc`` and ``IoU``, per category
+        ``category_IoU``, as fractions.
 
         Args:
             results (List[np.ndarray]): The per-image confusion matrices.
