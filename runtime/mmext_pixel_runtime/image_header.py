@@ -1,14 +1,12 @@
 """Image formats and sizes read from file headers before decoding, so that
 a small file announcing a huge image (a decompression bomb) is refused
-without allocating it; only formats whose every frame or page can be measured
-so are taken (others are 415).
-
-Pillow's plugin classes read JPEG (with its EXIF orientation), BMP and PNM
-from the header alone. Pillow cannot measure the rest without decoding, so it
-is read here: APNG frames and GIF image descriptors (Pillow decodes each
-previous frame as it seeks), WebP (handed to libwebp) and TIFF (Pillow refuses
-pages OpenCV reads, and ignores the orientation OpenCV applies).
-"""
+unallocated; only formats whose every frame or page can be measured so are
+taken (others are 415). Pillow's plugin classes read JPEG (with its EXIF
+orientation), BMP and PNM from the header alone; the rest Pillow cannot
+measure without decoding, so it is read here: APNG frames and GIF image
+descriptors (Pillow decodes each previous frame as it seeks), WebP (handed to
+libwebp) and TIFF (Pillow refuses pages OpenCV reads, and ignores the
+orientation OpenCV applies)."""
 import io
 import re
 import struct
@@ -229,9 +227,8 @@ def measure(data: bytes, name: str = 'the image') -> ImageSize:
 
 
 def _check_complete(kind: str, data: bytes) -> None:
-    """422 for a truncated PNG (every chunk whole, up to IEND) or JPEG (the
-    end-of-image marker last), which OpenCV would decode as far as it
-    goes."""
+    """422 for a truncated PNG (a chunk cut before IEND) or JPEG (no FFD9
+    last), which OpenCV would decode as far as it goes."""
     if kind == 'JPEG' and not data.rstrip(b'\x00').endswith(b'\xff\xd9'):
         raise ImageError(
             422, 'truncated JPEG: no end-of-image marker (FFD9) at the end '
