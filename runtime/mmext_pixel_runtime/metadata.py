@@ -66,12 +66,11 @@ class Canny:
 
 @dataclass(frozen=True)
 class ModelMeta:
-    """What an exported segmentation model needs around its graph: its
-    classes and RGB palette, graph inputs (image, then Canny) and outputs
-    (logits first), preprocessing, test ``Resize``, ``test_mode`` ('whole'
-    or 'slide', with crop size and stride (H, W)), the head's
-    ``align_corners``, the Canny input (None for other models), the config
-    exported from, and ``raw``: the metadata as stored."""
+    """What an exported model needs around its graph: classes, RGB palette,
+    graph inputs (image, Canny) and outputs (logits first), preprocessing,
+    test ``Resize`` and ``test_mode`` ('whole' or 'slide', crop size and
+    stride (H, W)), ``align_corners``, Canny input (None: not Gated-SCNN),
+    source config and ``raw``, the metadata as stored."""
     num_classes: int
     classes: Tuple[str, ...]
     palette: Tuple[Tuple[int, int, int], ...]
@@ -150,8 +149,8 @@ def _problem(meta: Any) -> Optional[str]:
 
 
 def check_class_count(meta: dict, model_path: str, channels: int) -> None:
-    """``num_classes``, ``classes`` and ``palette`` of the metadata all
-    count the ``channels`` of the graph's logits."""
+    """Metadata ``num_classes``, ``classes`` and ``palette`` all count the
+    logits' ``channels``."""
     said = ', '.join(
         text.format(count)
         for text, count in (('num_classes={}', meta['num_classes']),

@@ -140,9 +140,8 @@ class ClientGone(Exception):
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The request body: 413 once past ``limit`` bytes, 408 when it is not
-    all in within ``timeout`` seconds, :class:`ClientGone` if the client
-    leaves."""
+    """The request body: 413 past ``limit`` bytes, 408 if not in within
+    ``timeout`` s, :class:`ClientGone` if the client leaves."""
     declared = request.headers.get('content-length')
     if declared and declared.isdigit() and int(declared) > limit:
         raise ImageError(
@@ -173,8 +172,7 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
 
 
 async def read_upload(request: Request, limit: int, timeout: float) -> bytes:
-    """The image of a request (:func:`read_body`): the body, or a multipart
-    form's file."""
+    """The image of a request: its body, or a multipart form's file."""
     body = await read_body(request, limit, timeout)
     ctype = request.headers.get('content-type', '')
     if not ctype.startswith('multipart/form-data'):

@@ -83,9 +83,8 @@ def quantize(model_path: str,
              calib_images: Sequence[str],
              out_path: str,
              method: str = 'minmax') -> dict:
-    """Quantise ``model_path`` to int8, calibrated on ``calib_images``
-    through its own preprocessing; the metadata is carried over with what
-    was done as its ``quantization`` entry, which is returned.
+    """Quantise ``model_path`` to int8, calibrated on ``calib_images`` by its
+    own preprocessing; returns the metadata's new ``quantization`` entry.
 
     Args:
         model_path (str): fp32 model from pytorch2onnx.py.
@@ -208,9 +207,8 @@ def parse_args(argv: Optional[Sequence[str]] = None,
 
 
 def run(args: argparse.Namespace) -> dict:
-    """Quantise (and evaluate) as the parsed command line asks, printing a
-    line for each; returns ``quantization`` (the metadata entry) and, with
-    ``--eval-images``, ``eval`` (each model's scores)."""
+    """Quantise (and evaluate) as the command line asks, printing a line for
+    each; returns ``quantization`` and, with ``--eval-images``, ``eval``."""
     for path, what in ((args.model, 'model'), (args.calib, '--calib')):
         if not osp.exists(path):
             raise InferenceError(f'{path}: no such {what}')

@@ -85,9 +85,9 @@ class ModelService:
 
     def run(self, data: bytes, fmt: str, with_labels: bool,
             start: float) -> Tuple[bytes, str, float]:
-        """One request's work in a worker thread: the answer's body (label
-        PNG, or :meth:`answer`'s JSON), media type and inference ms; ``start``
-        is the ``perf_counter()`` at arrival."""
+        """One request in a worker thread: the answer (label PNG or
+        :meth:`answer`'s JSON), media type and inference ms; ``start``: the
+        arrival's ``perf_counter()``."""
         if not data:
             raise ImageError(422, 'the upload is empty')
         # complete: a truncated PNG or JPEG is refused
