@@ -6,10 +6,9 @@ PACKAGE = 'mmext_pixel'
 
 
 def register_config_package() -> None:
-    """Let configs inherit from ``'mmext_pixel::<path>'`` in a process that
-    imported ``mmext_pixel``: mmengine resolves ``'pkg::path'`` only for its
-    ``MODULE2PACKAGE``, through pkg_resources (site-packages even for an
-    editable install), so our name is listed and answered with this folder.
+    """Let configs inherit from ``'mmext_pixel::<path>'``: mmengine resolves
+    only its ``MODULE2PACKAGE`` names, through pkg_resources (site-packages
+    even for an editable install), so ours is listed, answered by this tree.
     """
     utils.MODULE2PACKAGE.setdefault(PACKAGE, PACKAGE)
     lookup = config.get_installed_path

@@ -7,10 +7,9 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class LoadOptionalAnnotations(LoadAnnotations):
-    """mmseg's ``LoadAnnotations`` that passes a sample without
-    ``seg_map_path`` (an inference-only split) unchanged, and names a label
-    file that does not decode (mmseg's names none inside a DataLoader
-    worker). Our datasets put it in place of the stock one themselves.
+    """mmseg's ``LoadAnnotations`` passing a sample without ``seg_map_path``
+    (an unlabelled split) unchanged and naming a label file that does not
+    decode (mmseg's does not in a DataLoader worker); our datasets use it.
 
     Args: as :class:`mmseg.datasets.transforms.LoadAnnotations`.
     """
@@ -64,11 +63,9 @@ def make_label_loading_optional(pipeline: Compose) -> Compose:
 
 
 def split_has_labels(dataset: BaseDataset) -> bool:
-    """Whether a built segmentation split has label maps: its
-    ``has_labels`` where it has one, else whether its samples have
-    ``seg_map_path``. A ValueError when some samples have one and others
-    not, or when an unlabelled split's pipeline has a stock
-    ``LoadAnnotations``.
+    """Whether a built seg split has label maps (its ``has_labels``, else its
+    samples' ``seg_map_path``); a ValueError for a partly labelled split or
+    an unlabelled one whose pipeline has a stock ``LoadAnnotations``.
 
     Args:
         dataset (BaseDataset): The built dataset.
