@@ -32,16 +32,9 @@ class LIPParsingDataset(PairListSegDataset):
         classes=LIPDataset.METAINFO['classes'],
         palette=LIPDataset.METAINFO['palette'],
         flip_pairs=LIP_FLIP_PAIRS)
-
-    def __init__(self,
-                 img_suffix: str = '.jpg',
-                 seg_map_suffix: str = '.png',
-                 data_prefix: dict = dict(
-                     img_path='lip/TrainVal_images',
-                     seg_map_path='lip/TrainVal_parsing_annotations'),
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            data_prefix=data_prefix,
-            **kwargs)
+    LAYOUT = dict(
+        img_suffix='.jpg',
+        seg_map_suffix='.png',
+        data_prefix=dict(
+            img_path='lip/TrainVal_images',
+            seg_map_path='lip/TrainVal_parsing_annotations'))

@@ -27,11 +27,13 @@ class PairListSegDataset(BaseSegDataset):
 
     #: Folder-mode image and label folders under the roots (``{split}``).
     SPLIT_DIRS: Tuple[str, str] = ('{split}', '{split}')
+    #: A subclass's layout: defaults of the ``BaseSegDataset`` arguments.
+    LAYOUT: dict = {}
 
     def __init__(self, split: Optional[str] = None, **kwargs) -> None:
         self.split = split
         self.has_labels: Optional[bool] = None
-        super().__init__(**kwargs)
+        super().__init__(**{**self.LAYOUT, **kwargs})
         make_label_loading_optional(self.pipeline)
 
     def _join_prefix(self):

@@ -25,18 +25,10 @@ class UrbanisationDataset(PairListSegDataset):
     SPLIT_DIRS = ('x/{split}', 'y/{split}')
     METAINFO = dict(
         classes=('non-urban', 'urban'), palette=[[34, 139, 34], [220, 20, 60]])
-
-    def __init__(self,
-                 img_suffix: str = '.png',
-                 seg_map_suffix: str = '.png',
-                 data_prefix: dict = dict(
-                     img_path='urbanisation', seg_map_path='urbanisation'),
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            data_prefix=data_prefix,
-            **kwargs)
+    LAYOUT = dict(
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        data_prefix=dict(img_path='urbanisation', seg_map_path='urbanisation'))
 
     @classmethod
     def get_label_map(cls, new_classes=None):
