@@ -8,8 +8,7 @@ from .metadata import InferenceError
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """argparse's ``(default: ...)`` on every option whose help text does
-    not say it in words, unless it is required."""
+    """``(default: ...)`` on each optional option not saying it in words."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.required or '(default' in (action.help or ''):

@@ -26,8 +26,7 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
 
 
 def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
-    """``items`` with a progress bar labelled ``desc`` on stderr (tqdm's if
-    installed: the runtime does not depend on it)."""
+    """``items`` with a progress bar on stderr (tqdm's if installed)."""
     try:
         from tqdm import tqdm
     except ImportError:
@@ -51,8 +50,8 @@ def write_png(path: str, img: np.ndarray) -> None:
 
 
 def list_images(folder: str) -> Tuple[List[str], List[str]]:
-    """Image files of ``folder`` (sorted, not recursive) and the other
-    entries, skipped; two images of one stem are an error."""
+    """Image files of ``folder`` (sorted, not recursive; one per stem) and
+    the other entries."""
     images, skipped = [], []
     for name in sorted(os.listdir(folder)):
         path = osp.join(folder, name)
@@ -79,8 +78,7 @@ def infer_images(model: Segmenter,
                  show_dir: Optional[str],
                  with_labels: bool,
                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
-    """Label PNGs and overlays of image files (arguments as :func:`run`'s).
-    """
+    """Label PNGs and overlays of image files (arguments as :func:`run`'s)."""
     items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
     for path in items:
         img = decode_image(path, max_pixels)
@@ -138,9 +136,8 @@ def infer_video(model: Segmenter, path: str, out: Optional[str],
 
 
 def make_folder(path: str, option: str, create: bool = True) -> None:
-    """Create the output folder ``path`` of ``option`` (and its parents),
-    or say why not; without ``create`` (default True) only refuse a path
-    that exists as something else."""
+    """Create the ``option`` folder ``path`` or say why not; without
+    ``create`` (default True) only refuse a path that is not a folder."""
     if osp.exists(path) and not osp.isdir(path):
         raise InferenceError(f'{path}: exists and is not a folder (given as '
                              f'{option})')

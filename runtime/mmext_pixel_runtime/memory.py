@@ -46,9 +46,8 @@ def reset_peak(pid: str = 'self') -> None:
 
 
 def network_pixels(meta, max_pixels: int) -> int:
-    """The most pixels of a network input for an image within
-    ``max_pixels``: the test resize's largest output, or the limit itself,
-    padded at the most adverse aspect ratio."""
+    """The most pixels of a network input for an image of ``max_pixels``
+    (resized, padded at the worst aspect ratio)."""
     pre, resize = meta.preprocess, meta.test_resize
     if resize is None:
         side = math.isqrt(max_pixels)

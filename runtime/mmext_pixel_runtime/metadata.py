@@ -34,10 +34,8 @@ class InferenceError(Exception):
 
 @dataclass(frozen=True)
 class Preprocess:
-    """``SegDataPreProcessor`` as exported: ``mean`` and ``std`` per
-    channel after the flip ``bgr_to_rgb`` (None: not normalised), the
-    padding value, and padding to multiples of ``size_divisor`` or to at
-    least ``pad_size`` (H, W)."""
+    """``SegDataPreProcessor``: ``mean``, ``std`` after ``bgr_to_rgb``
+    (None: not normalised), padding to ``size_divisor`` or ``pad_size``."""
     mean: Optional[Tuple[float, ...]]
     std: Optional[Tuple[float, ...]]
     bgr_to_rgb: bool
@@ -48,8 +46,7 @@ class Preprocess:
 
 @dataclass(frozen=True)
 class TestResize:
-    """The test pipeline's ``Resize`` to ``scale`` (w, h); ``keep_ratio``:
-    mmcv's ``imrescale`` rule instead of that exact size."""
+    """The test ``Resize`` to ``scale`` (w, h), or by ``imrescale``'s rule."""
     scale: Tuple[int, int]
     keep_ratio: bool
 

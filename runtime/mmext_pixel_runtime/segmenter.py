@@ -77,7 +77,7 @@ def read_metadata(model_path: str,
 def decode_image(source: Union[str, os.PathLike, bytes],
                  max_pixels: Optional[int] = None) -> np.ndarray:
     """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, measured
-    by its headers first (:mod:`.image_header`).
+    by its headers first.
 
     Args:
         source (str | PathLike | bytes): Image file, or its encoded bytes.
@@ -213,7 +213,7 @@ class Segmenter:
 
     def _crops(self, inputs: np.ndarray) -> Iterator[Tuple[tuple, np.ndarray]]:
         """``EncoderDecoder.slide_inference``'s windows (y1, y2, x1, x2) and
-        crops: every ``stride``, the last of a row or column at the border."""
+        crops."""
         h_stride, w_stride = self.meta.stride
         h_crop, w_crop = self.meta.crop_size
         h_img, w_img = inputs.shape[2:]
@@ -249,8 +249,7 @@ class Segmenter:
         return normalise(resized, self.meta.preprocess), resized.shape[:2]
 
     def _network(self, img: np.ndarray) -> np.ndarray:
-        """Logits (C, h, w) of the test-resized image, padding removed (in
-        slide mode the crops' logits averaged)."""
+        """Logits (C, h, w) of the test-resized image, padding removed."""
         inputs, (h, w) = self._inputs(img)
         if self.meta.test_mode == 'whole':
             return self._run(inputs)[0, :, :h, :w]

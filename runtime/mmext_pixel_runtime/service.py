@@ -113,8 +113,8 @@ class ModelService:
 
     def answer(self, labels: np.ndarray, overlay_png: bytes, infer_ms: float,
                latency_ms: float) -> bytes:
-        """The JSON of a ``format=json`` answer for a label map, built around
-        the base64 PNGs (the overlay's given) so that each is copied once."""
+        """The ``format=json`` answer, built around the base64 PNGs so that
+        each is copied once."""
         meta = self.meta
         h, w = labels.shape
         counts = label_counts(labels)
