@@ -8,22 +8,13 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 METADATA_KEY = 'mmext_pixel'
 FORMAT_VERSION = 1
 # the keys the runtime reads, with the type each must have
-SEG_KEYS = {
-    'format_version': int,
-    'task': str,
-    'inputs': list,
-    'outputs': list,
-    'num_classes': int,
-    'classes': list,
-    'palette': list,
-    'preprocess': dict,
-    'test_resize': (dict, type(None)),
-    'test_mode': str,
-    'crop_size': (list, type(None)),
-    'stride': (list, type(None)),
-    'align_corners': bool,
-    'canny': (dict, type(None)),
-}
+_NONE = type(None)
+SEG_KEYS = dict([('format_version', int), ('task', str), ('inputs', list),
+                 ('outputs', list), ('num_classes', int), ('classes', list),
+                 ('palette', list), ('preprocess', dict),
+                 ('test_resize', (dict, _NONE)), ('test_mode', str),
+                 ('crop_size', (list, _NONE)), ('stride', (list, _NONE)),
+                 ('align_corners', bool), ('canny', (dict, _NONE))])
 PREPROCESS_KEYS = ('mean', 'std', 'bgr_to_rgb', 'pad_val', 'size_divisor',
                    'pad_size')
 
