@@ -3,8 +3,7 @@ from mmseg.registry import DATASETS
 
 from .pair_list_dataset import PairListSegDataset
 
-# Label pairs that trade places under a horizontal flip:
-# (Left-arm, Right-arm), (Left-leg, Right-leg), (Left-shoe, Right-shoe).
+# (left, right) arm, leg and shoe: swapped by a horizontal flip
 LIP_FLIP_PAIRS = ((14, 15), (16, 17), (18, 19))
 
 

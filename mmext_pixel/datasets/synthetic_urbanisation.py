@@ -30,7 +30,6 @@ def _make_tile(rng: np.random.Generator, size: int):
     soil = np.array([90, 130, 150], np.float32) * rng.uniform(0.8, 1.2)
     img = grass * mix + soil * (1 - mix)
 
-    # Built-up clusters: groups of rotated blocks with rooftop colours.
     for _ in range(rng.integers(2, 5)):
         cx, cy = rng.integers(0, size, 2)
         spread = size * rng.uniform(0.06, 0.16)
@@ -44,7 +43,6 @@ def _make_tile(rng: np.random.Generator, size: int):
             cv2.fillPoly(img, [box], roof[::-1].tolist())
             cv2.fillPoly(label, [box], BUILT_UP)
 
-    # Roads: straight grey lines crossing the tile, drawn over everything.
     for _ in range(rng.integers(1, 3)):
         p0 = rng.integers(0, size, 2)
         angle = rng.uniform(0, np.pi)

@@ -90,9 +90,8 @@ class ModelService:
         arrival's ``perf_counter()``."""
         if not data:
             raise ImageError(422, 'the upload is empty')
-        # complete: a truncated PNG or JPEG is refused
         img = decode(data, 'the upload', self.max_pixels,
-                     'this server takes at most', True)
+                     'this server takes at most', True)  # complete or 422
         model = self.idle.get()
         try:
             begin = time.perf_counter()
