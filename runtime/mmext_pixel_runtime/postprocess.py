@@ -69,11 +69,10 @@ def upsample_argmax(x: np.ndarray, size: Tuple[int, int],
     return labels
 
 
-def label_counts(labels: np.ndarray, minlength: int = 256) -> np.ndarray:
-    """Pixels of each label of a uint8 map (int64, at least ``minlength``,
-    default 256, long), counted in bands: ``np.bincount`` of the whole map
-    would hold it as 8-byte integers."""
-    counts = np.zeros(max(minlength, 256), np.int64)
+def label_counts(labels: np.ndarray) -> np.ndarray:
+    """The 256 label counts (int64) of a uint8 map, in bands: ``np.bincount``
+    of the whole map would hold it as 8-byte integers."""
+    counts = np.zeros(256, np.int64)
     flat = labels.reshape(-1)
     for i in range(0, flat.size, 1 << 20):
         counts += np.bincount(flat[i:i + (1 << 20)], minlength=counts.size)

@@ -214,13 +214,9 @@ class BoundaryFScore(LabelMapMetric):
     def compute_metrics(self, results: list) -> Dict[str, float]:
         per_class = self.class_means(results)
         keys = [f'{t:g}' for t in self.thresholds]  # 0.0005, 3
-        log_table(
-            'per class results:', {
-                'Class': self.dataset_meta['classes'],
-                **{
-                    f'BF@{k}': np.round(f * 100, 2).tolist()
-                    for k, f in zip(keys, per_class)
-                }
-            })
+        columns = dict(Class=self.dataset_meta['classes'])
+        columns.update((f'BF@{k}', np.round(f * 100, 2).tolist())
+                       for k, f in zip(keys, per_class))
+        log_table('per class results:', columns)
         return OrderedDict((f'mBF@{k}', np.round(f.mean() * 100, 2))
                            for k, f in zip(keys, per_class))

@@ -116,9 +116,7 @@ class BoundaryIoU(LabelMapMetric):
         union = np.sum([r[1] for r in results], axis=0)
         with np.errstate(divide='ignore', invalid='ignore'):
             iou = intersection / union
-        log_table(
-            'per class results:', {
-                'Class': self.dataset_meta['classes'],
-                'BIoU': np.round(iou * 100, 2).tolist()
-            })
+        classes = self.dataset_meta['classes']
+        log_table('per class results:',
+                  dict(Class=classes, BIoU=np.round(iou * 100, 2).tolist()))
         return OrderedDict(mBIoU=np.round(np.nanmean(iou) * 100, 2))

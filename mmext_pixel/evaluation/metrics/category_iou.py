@@ -118,20 +118,18 @@ class CategoryIoU(LabelMapMetric):
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         scores = self.scores(results)
-        log_table(
-            'per class results:', {
-                'Class': self.dataset_meta['classes'],
-                'IoU': np.round(scores['IoU'] * 100, 2).tolist(),
-                'Acc': np.round(scores['Acc'] * 100, 2).tolist()
-            })
-        log_table(
-            'per category results:', {
-                'Category': self.categories,
-                'IoU': np.round(scores['category_IoU'] * 100, 2).tolist()
-            })
+        pct = {k: np.round(v * 100, 2).tolist() for k, v in scores.items()}
+        classes = self.dataset_meta['classes']
+        log_table('per class results:',
+                  dict(Class=classes, IoU=pct['IoU'], Acc=pct['Acc']))
+        log_table('per category results:',
+                  dict(Category=self.categories, IoU=pct['category_IoU']))
+        mean = {
+            k: np.round(np.nanmean(scores[k]) * 100, 2)
+            for k in ('Acc', 'IoU', 'category_IoU')
+        }
         return OrderedDict(
             PA=np.round(scores['PA'] * 100, 2),
-            mPA=np.round(np.nanmean(scores['Acc']) * 100, 2),
-            mIoU=np.round(np.nanmean(scores['IoU']) * 100, 2),
-            category_mIoU=np.round(
-                np.nanmean(scores['category_IoU']) * 100, 2))
+            mPA=mean['Acc'],
+            mIoU=mean['IoU'],
+            category_mIoU=mean['category_IoU'])
