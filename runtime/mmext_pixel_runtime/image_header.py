@@ -255,9 +255,8 @@ def decode(data: bytes,
            max_pixels: Optional[int],
            limit: str = 'the limit (--max-pixels) is',
            complete: bool = False) -> np.ndarray:
-    """The BGR uint8 image of an encoded file as mmcv's
-    ``LoadImageFromFile`` decodes it, once :func:`measure` has read its
-    headers.
+    """An encoded file's BGR uint8 image as mmcv's ``LoadImageFromFile``
+    decodes it, once :func:`measure` has read its headers.
 
     Args:
         data (bytes): The file's bytes.

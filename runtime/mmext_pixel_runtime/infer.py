@@ -1,8 +1,7 @@
 """``mmext-pixel-infer`` (``tools/deployment/onnx_infer.py``): segment an
-image, a folder of images or a video. ``--out`` gets a uint8 label PNG per
-image, named by its stem (a video's ``<stem>/<frame index>.png``);
-``--show-dir`` the overlay as mmseg's ``SegLocalVisualizer`` draws it (a
-video's as ``<stem>.mp4`` at its frame rate)."""
+image, a folder of images or a video into ``--out`` (a uint8 label PNG per
+image by stem, a video's ``<stem>/<frame index>.png``) and ``--show-dir``
+(``SegLocalVisualizer``'s overlay, a video's as ``<stem>.mp4``)."""
 import argparse
 import os
 import os.path as osp

@@ -129,9 +129,8 @@ def evaluate(models: Dict[str, Segmenter],
              images: Sequence[str],
              labels_dir: str,
              ignore_index: int = 255) -> dict:
-    """mIoU of each model of ``models`` (name -> model, the reference
-    first) on ``images`` as mmseg's ``IoUMetric`` (totals over the images),
-    and the share of pixels each agrees with the reference on.
+    """Each model's mIoU on ``images`` as mmseg's ``IoUMetric``, and the
+    share of pixels on which it agrees with the first (the reference).
 
     Args:
         models (Dict[str, Segmenter]): The models.
