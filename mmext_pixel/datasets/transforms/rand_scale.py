@@ -11,9 +11,8 @@ class RandScale(BaseTransform):
     """Rescale image and label by a random factor of their own size.
 
     hszhao/semseg and houqb/SPNet ``util/transform.py`` ``RandScale``: a
-    factor uniform in ``scale_range`` times the loaded image's size (not a
-    fixed reference size, as mmseg's ``RandomResize``), ``cv2.resize`` with
-    ``fx = fy`` (bilinear image, nearest label).
+    factor uniform in ``scale_range`` of the image's own size (not a fixed
+    one, as ``RandomResize``), bilinear image and nearest label.
 
     Args:
         scale_range (tuple[float]): Range of the factor.
