@@ -11,10 +11,9 @@ TOP_LEVEL_KEYS = ('images', 'annotations', 'categories')
 
 @DATASETS.register_module()
 class CheckedCocoDataset(CocoDataset):
-    """MMPose's COCO keypoint data set that refuses malformed annotations
-    (the stock one skips, reshapes or clips them): a ValueError names the
-    file, the entry and the fault (a key missing, a keypoint count or
-    visibility, a box outside the image, an unknown ``image_id``).
+    """MMPose's COCO keypoint data set, refusing malformed annotations that
+    the stock one skips, reshapes or clips: a ValueError names the file,
+    the entry and the fault.
 
     Args:
         bbox_tolerance (float): How far (pixels) a box may reach beyond the
@@ -32,8 +31,7 @@ class CheckedCocoDataset(CocoDataset):
     def _load_with_checks(self, load):
         try:
             result = load()
-        except KeyError as e:
-            # raised by the COCO api while indexing entries
+        except KeyError as e:  # the COCO api indexing entries
             raise self._error(f'an entry lacks the key {e}') from e
         self._check_file(self.coco.dataset)
         return result

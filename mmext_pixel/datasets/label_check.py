@@ -1,8 +1,6 @@
-"""The label maps of a seg config, checked before training: files missing or
-not decoding, sizes other than their image's, and values (as mmseg loads
-them) neither a class nor the ignore index. Readings are cached in
-``WORK_DIR/label_check_cache.json`` by path, size and modification time.
-"""
+"""A seg config's label maps checked before training: files missing or not
+decoding, sizes other than their image's, values (as mmseg loads them) not a
+class or the ignore index; cached in ``WORK_DIR/label_check_cache.json``."""
 import os
 import os.path as osp
 import sys
@@ -58,7 +56,6 @@ class SplitReport:
     not_built: Optional[str] = None
 
     def summary(self) -> str:
-        """One line: how many maps, from the cache, problems, time."""
         if self.same_as:
             return f'{self.split}: the {self.same_as} dataset, checked above'
         if self.not_built:
@@ -79,8 +76,8 @@ class SplitReport:
 
 
 def read_label_facts(seg_map_path: str, img_path: str) -> dict:
-    """``values`` (``[raw value, pixel count]``), ``shape`` of a label map,
-    ``image_shape`` of its image and ``error`` (None, or why not read)."""
+    """``values`` (``[raw value, pixel count]``), ``shape``, its image's
+    ``image_shape`` and ``error`` (why not read, or None) of a label map."""
     facts = dict(values=[], shape=None, image_shape=None, error=None)
     try:
         with Image.open(img_path) as image:
@@ -117,8 +114,8 @@ def read_label_facts(seg_map_path: str, img_path: str) -> dict:
 
 
 def loaded_value(raw, sample: Sample) -> Optional[int]:
-    """The value mmseg's ``LoadAnnotations`` makes of a file's value; None
-    for one its uint8 cast cannot hold."""
+    """A file's value as mmseg's ``LoadAnnotations`` loads it (None: not
+    uint8)."""
     if not isinstance(raw, int) or not 0 <= raw <= 255:
         return None
     value = raw
@@ -142,8 +139,8 @@ def _key(sample: Sample) -> list:
 
 
 class LabelCache(dict):
-    """What was read of each label file by its absolute path, kept in the
-    JSON file ``path`` (None: nowhere)."""
+    """Facts read of each label file by absolute path, in the JSON file
+    ``path`` (None: not kept)."""
 
     def __init__(self, path: Optional[str]) -> None:
         super().__init__()
@@ -173,7 +170,6 @@ class LabelCache(dict):
 
 def _judge(split: str, sample: Sample, facts: dict,
            report: SplitReport) -> None:
-    """Add the sample's problems and class counts to the report."""
     where = f'{split} label {sample.seg_map_path}'
     if facts['error']:
         report.problems.append(f'{where} {facts["error"]}')
@@ -249,8 +245,8 @@ def scan_label_maps(report: SplitReport,
 
 
 def dataset_samples(dataset, split: str) -> Tuple[List[Sample], SplitReport]:
-    """The samples with a label map (each file once) of a built mmseg
-    dataset (or a wrapper of ones) and the split's report to be."""
+    """The samples with a label map (each once) of a built mmseg dataset
+    (or wrapper) and the split's report to be."""
     base = dataset  # the first real dataset inside the wrappers
     while hasattr(base, 'datasets') or hasattr(base, 'dataset'):
         base = base.datasets[0] if hasattr(base, 'datasets') else base.dataset
@@ -324,8 +320,7 @@ def check_label_maps(
 
 
 def problem_list(problems: Sequence[str]) -> str:
-    """A scan's problems as one message: :data:`MAX_LISTED` listed, the rest
-    counted."""
+    """A scan's problems in one message, beyond :data:`MAX_LISTED` counted."""
     listed = list(problems[:MAX_LISTED])
     if len(problems) > MAX_LISTED:
         listed.append(f'... and {len(problems) - MAX_LISTED} more')

@@ -3,8 +3,7 @@ from mmseg.registry import DATASETS
 
 from .pair_list_dataset import PairListSegDataset
 
-# Label pairs that trade places under a horizontal flip:
-# (Left-arm, Right-arm), (Left-leg, Right-leg), (Left-shoe, Right-shoe).
+# (left, right) arm, leg and shoe: swapped by a horizontal flip
 LIP_FLIP_PAIRS = ((14, 15), (16, 17), (18, 19))
 
 
@@ -13,12 +12,11 @@ class LIPParsingDataset(PairListSegDataset):
     """LIP human parsing (20 classes) in the official and HRNet layouts
     (docs/dataset_prepare.md).
 
-    Gong et al., "Look into Person", CVPR 2017. Named so as not to replace
-    mmseg's ``LIPDataset``, whose classes and palette it shares. A split is
-    chosen by folders (``split='train'``: ``train_images`` and
-    ``train_segmentations``) or by HRNet's list files, unchanged
-    (``ann_file='list/lip/valList.txt'``); their third column (pre-mirrored
-    labels) is ignored: the flips swap the classes of ``LIP_FLIP_PAIRS``.
+    Gong et al., "Look into Person", CVPR 2017; mmseg's ``LIPDataset``'s
+    classes and palette under another name. A split by folders
+    (``split='train'``: ``train_images``, ``train_segmentations``) or HRNet's
+    list files (``ann_file='list/lip/valList.txt'``), whose third column
+    (mirrored labels) is ignored: flips swap ``LIP_FLIP_PAIRS``.
 
     Args:
         img_suffix (str): Image suffix in folder mode. Defaults to '.jpg'.
@@ -33,16 +31,9 @@ class LIPParsingDataset(PairListSegDataset):
         classes=LIPDataset.METAINFO['classes'],
         palette=LIPDataset.METAINFO['palette'],
         flip_pairs=LIP_FLIP_PAIRS)
-
-    def __init__(self,
-                 img_suffix: str = '.jpg',
-                 seg_map_suffix: str = '.png',
-                 data_prefix: dict = dict(
-                     img_path='lip/TrainVal_images',
-                     seg_map_path='lip/TrainVal_parsing_annotations'),
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            data_prefix=data_prefix,
-            **kwargs)
+    LAYOUT = dict(
+        img_suffix='.jpg',
+        seg_map_suffix='.png',
+        data_prefix=dict(
+            img_path='lip/TrainVal_images',
+            seg_map_path='lip/TrainVal_parsing_annotations'))

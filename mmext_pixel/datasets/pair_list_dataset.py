@@ -10,16 +10,14 @@ from .transforms import make_label_loading_optional
 class PairListSegDataset(BaseSegDataset):
     """Segmentation dataset read from split folders or an HRNet list file.
 
-    ``data_prefix`` holds the image and label roots. List mode (``ann_file``
-    set): one sample per non-empty line, as HRNet's ``data/list/*``: an
-    image path and, for a labelled split, a label path, relative to the
-    roots; further columns are ignored. Folder mode: every image ending with
-    ``img_suffix`` under the split's image folder (the roots joined with
-    :attr:`SPLIT_DIRS`, or the roots when ``split`` is None) and its label
-    map of the same stem. One-column lists or an empty ``seg_map_path`` make
-    an unlabelled split (:attr:`has_labels`); a list labelling some lines
-    only, or a missing file, is an error naming it. Stock
-    ``LoadAnnotations`` steps become :class:`LoadOptionalAnnotations`.
+    List mode (``ann_file``): per non-empty line, as HRNet's ``data/list/*``,
+    an image and (if labelled) a label path relative to the ``data_prefix``
+    roots; more columns are ignored. Folder mode: every ``img_suffix`` image
+    under the roots joined with :attr:`SPLIT_DIRS` (the roots if ``split``
+    is None) and its label of the same stem. One-column lists or an empty
+    ``seg_map_path`` make an unlabelled split (:attr:`has_labels`); a list
+    labelling some lines only, or a missing file, is an error naming it.
+    Stock ``LoadAnnotations`` steps become ``LoadOptionalAnnotations``.
 
     Args:
         split (str, optional): Split whose folders folder mode reads.
@@ -27,14 +25,15 @@ class PairListSegDataset(BaseSegDataset):
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
     """
 
-    #: Folder-mode image and label folders of a split, relative to the image
-    #: and label roots; ``{split}`` is replaced by the split name.
+    #: Folder-mode image and label folders under the roots (``{split}``).
     SPLIT_DIRS: Tuple[str, str] = ('{split}', '{split}')
+    #: A subclass's layout: defaults of the ``BaseSegDataset`` arguments.
+    LAYOUT: dict = {}
 
     def __init__(self, split: Optional[str] = None, **kwargs) -> None:
         self.split = split
         self.has_labels: Optional[bool] = None
-        super().__init__(**kwargs)
+        super().__init__(**{**self.LAYOUT, **kwargs})
         make_label_loading_optional(self.pipeline)
 
     def _join_prefix(self):

@@ -7,8 +7,7 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
-# The synthetic tiles have three classes of their own (the fork's real data
-# has two); configs pass them to UrbanisationDataset through ``metainfo``.
+# three classes of their own (the fork's has two), passed as ``metainfo``
 SYNTHETIC_METAINFO = dict(
     classes=('background', 'built-up', 'road'),
     palette=[[34, 139, 34], [220, 20, 60], [128, 128, 128]])
@@ -31,7 +30,6 @@ def _make_tile(rng: np.random.Generator, size: int):
     soil = np.array([90, 130, 150], np.float32) * rng.uniform(0.8, 1.2)
     img = grass * mix + soil * (1 - mix)
 
-    # Built-up clusters: groups of rotated blocks with rooftop colours.
     for _ in range(rng.integers(2, 5)):
         cx, cy = rng.integers(0, size, 2)
         spread = size * rng.uniform(0.06, 0.16)
@@ -45,13 +43,11 @@ def _make_tile(rng: np.random.Generator, size: int):
             cv2.fillPoly(img, [box], roof[::-1].tolist())
             cv2.fillPoly(label, [box], BUILT_UP)
 
-    # Roads: straight grey lines crossing the tile, drawn over everything.
     for _ in range(rng.integers(1, 3)):
         p0 = rng.integers(0, size, 2)
         angle = rng.uniform(0, np.pi)
         d = np.array([np.cos(angle), np.sin(angle)]) * size * 2
-        a = tuple(int(v) for v in p0 - d)
-        b = tuple(int(v) for v in p0 + d)
+        a, b = (tuple(int(v) for v in p) for p in (p0 - d, p0 + d))
         width = int(rng.integers(max(2, size // 40), max(3, size // 20) + 1))
         grey = float(rng.uniform(90, 140))
         cv2.line(img, a, b, (grey, grey, grey), width)
@@ -68,10 +64,9 @@ def make_synthetic_urbanisation(data_root: str,
                                 num_test: int = 8,
                                 size: int = 128,
                                 seed: int = 0) -> Dict[str, List[str]]:
-    """Write a synthetic urbanisation dataset under ``data_root``.
-
-    :class:`UrbanisationDataset`'s folders and list files; the test split
-    unlabelled; labels index ``SYNTHETIC_METAINFO['classes']``.
+    """Write :class:`UrbanisationDataset`'s folders and list files under
+    ``data_root``, the test split unlabelled, labels indexing
+    ``SYNTHETIC_METAINFO['classes']``.
 
     Args:
         data_root (str): Folder that receives ``urbanisation/`` and ``list/``.

@@ -9,11 +9,10 @@ class UrbanisationDataset(PairListSegDataset):
     layout (ccalvin97/CV-Semantic-Segmentation,
     ``lib/datasets/urbanisation.py``; docs/dataset_prepare.md).
 
-    A split is chosen by folders (``split='train'``: ``x/train`` and
-    ``y/train``) or by the fork's list files, unchanged
-    (``ann_file='list/urbanisation/train.lst'``). The default classes are the
-    fork's two (0 non-urban, 1 urban, 255 ignored); a ``metainfo`` class
-    list replaces them, the label values indexing it directly.
+    A split by folders (``split='train'``: ``x/train``, ``y/train``) or the
+    fork's list files (``ann_file='list/urbanisation/train.lst'``). Classes:
+    the fork's 0 non-urban, 1 urban (255 ignored), or a ``metainfo`` class
+    list that the label values index directly.
 
     Args:
         img_suffix (str): Image suffix in folder mode. Defaults to '.png'.
@@ -26,18 +25,10 @@ class UrbanisationDataset(PairListSegDataset):
     SPLIT_DIRS = ('x/{split}', 'y/{split}')
     METAINFO = dict(
         classes=('non-urban', 'urban'), palette=[[34, 139, 34], [220, 20, 60]])
-
-    def __init__(self,
-                 img_suffix: str = '.png',
-                 seg_map_suffix: str = '.png',
-                 data_prefix: dict = dict(
-                     img_path='urbanisation', seg_map_path='urbanisation'),
-                 **kwargs) -> None:
-        super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            data_prefix=data_prefix,
-            **kwargs)
+    LAYOUT = dict(
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        data_prefix=dict(img_path='urbanisation', seg_map_path='urbanisation'))
 
     @classmethod
     def get_label_map(cls, new_classes=None):

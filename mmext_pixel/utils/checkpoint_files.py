@@ -11,8 +11,7 @@ from typing import Iterator, List
 
 @contextmanager
 def atomic_file(path: str) -> Iterator[str]:
-    """Yield ``path + '.part'`` to write; once the body returns, flush it
-    and rename it to ``path`` (atomic within a folder).
+    """Yield ``path + '.part'`` to write, then flush and rename it (atomic).
 
     Args:
         path (str): The final file name.

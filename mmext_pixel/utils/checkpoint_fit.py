@@ -1,7 +1,6 @@
-"""Checkpoints read with errors that name the file, and loaded only once
-they fit the model: mmengine reports an empty file as a bare ``EOFError``, a
-truncated one as a zip-reader error, and another model's only as a warning
-(after which a test evaluates a mostly random model)."""
+"""Checkpoints read with errors naming the file, loaded only if they fit:
+mmengine reports an empty file as a bare ``EOFError``, a truncated one as a
+zip error, and another model's as a warning (then tests a random model)."""
 import logging
 import os.path as osp
 import pickle
@@ -27,8 +26,8 @@ class CheckpointError(ValueError):
 
 
 def check_checkpoint_file(filename: str) -> None:
-    """Refuse a local checkpoint that is missing, empty, neither a zip
-    archive nor a pickle, or cut off.
+    """Refuse a local checkpoint missing, empty, cut off, or not a zip
+    archive or pickle.
 
     Args:
         filename (str): Its path; a URL is left to mmengine's loader.
@@ -54,9 +53,8 @@ def check_checkpoint_file(filename: str) -> None:
 
 def read_checkpoint(filename: str,
                     map_location: Union[str, Callable] = 'cpu') -> dict:
-    """mmengine's ``_load_checkpoint``, raising :class:`CheckpointError`
-    naming a file that :func:`check_checkpoint_file` refuses or whose bytes
-    ``torch.load`` cannot read.
+    """mmengine's ``_load_checkpoint``; a :class:`CheckpointError` names a
+    file refused by :func:`check_checkpoint_file` or ``torch.load``.
 
     Args:
         filename (str): Local path, URL or mmengine ``scheme://`` name.
@@ -73,15 +71,13 @@ def read_checkpoint(filename: str,
 
 
 def _is_broken_file_error(error: Exception) -> bool:
-    """Whether ``torch.load`` failed on the bytes rather than refusing an
-    intact file (the safe loader names the global it refused)."""
+    """Whether ``torch.load`` failed on the bytes, not on a refused global."""
     if isinstance(error,
                   (EOFError, IndexError, struct.error, zipfile.BadZipFile)):
         return True  # the unpickler ran out of bytes
     if isinstance(error, pickle.UnpicklingError):
         return 'global' not in str(error).lower()
-    # a legacy file cut inside a tensor, or a damaged zip whose central
-    # directory survived
+    # a legacy file cut in a tensor, or a zip with its central directory
     return isinstance(error, RuntimeError) and ('EOF' in str(error)
                                                 or 'zip archive' in str(error))
 
@@ -129,8 +125,7 @@ class CheckpointFit:
 
 
 def bare_model(model: nn.Module) -> nn.Module:
-    """The model inside DDP-style and test-time-augmentation wrappers, whose
-    state dict is what a checkpoint holds."""
+    """The model inside DDP-style and TTA wrappers (a checkpoint's keys)."""
     while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
     return model
@@ -141,8 +136,8 @@ def checkpoint_fit(
     checkpoint: dict,
     revise_keys: Sequence[Tuple[str,
                                 str]] = DEFAULT_REVISE_KEYS) -> CheckpointFit:
-    """Compare a checkpoint's weights with a model's, as mmengine's
-    ``_load_checkpoint_to_model`` would load them.
+    """A checkpoint's weights against a model's, as mmengine's
+    ``_load_checkpoint_to_model`` loads them.
 
     Args:
         model (nn.Module): The model, possibly wrapped (DDP, TTA).
@@ -175,9 +170,9 @@ def load_fitting(model: nn.Module,
                  allow_partial: bool = False,
                  revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS,
                  logger: Optional[logging.Logger] = None) -> CheckpointFit:
-    """Load a checkpoint into a model if it fits; else raise
-    :class:`CheckpointError`, or with ``allow_partial`` load what fits and
-    log one warning (instead of mmengine's full key listing).
+    """Load a checkpoint into a model if it fits; else a
+    :class:`CheckpointError`, or with ``allow_partial`` what fits and one
+    warning (not mmengine's full key listing).
 
     Args:
         model (nn.Module): The model, possibly wrapped (DDP, TTA).

@@ -33,14 +33,11 @@ def _metafile_config_path(package_path: str, name: str) -> str:
 
 
 def register_config_package() -> None:
-    """Let configs inherit from ``'mmext_pixel::<path>'`` in a process that
-    imported ``mmext_pixel``: mmengine resolves ``'pkg::path'`` only for its
-    ``MODULE2PACKAGE``, through pkg_resources (site-packages even for an
-    editable install), so our name is listed and answered with this folder.
-
-    mmengine's package lookups are answered once per process: for every
-    ``pkg::`` base it reloads pkg_resources and reads the package's metafiles
-    (about 100 YAML files for mmseg, 0.3 s a base).
+    """Let configs inherit from ``'mmext_pixel::<path>'``: mmengine resolves
+    only its ``MODULE2PACKAGE`` names, through pkg_resources (site-packages
+    even for an editable install), so ours is listed, answered by this tree.
+    Its lookups for ``pkg::`` bases are answered once per process (it reloads
+    pkg_resources and reads ~100 metafiles of mmseg for every base: 0.3 s).
     """
     utils.MODULE2PACKAGE.setdefault(PACKAGE, PACKAGE)
     lookup = config.get_installed_path

@@ -1,6 +1,6 @@
-"""The one way a tool or library function builds a config's model: unlike
-``init_model`` of mmseg and mmpose, SyncBN is reverted (a config for several
-GPUs runs in one process) and a checkpoint must fit exactly."""
+"""The one builder of a config's model: unlike mmseg's and mmpose's
+``init_model``, SyncBN is reverted (to run in one process) and a checkpoint
+must fit exactly."""
 import copy
 from typing import Optional, Union
 
@@ -33,8 +33,7 @@ def build_model(cfg: Union[str, Config],
     elif cfg_options:
         cfg = copy.deepcopy(cfg)
         cfg.merge_from_dict(cfg_options)
-    # the root registry builds from the registry of the default scope
-    init_default_scope(cfg.get('default_scope'))
+    init_default_scope(cfg.get('default_scope'))  # for the root registry
     # a copy: building writes ``pretrained`` into the backbone's config,
     # and a second build from the same Config would then fail
     model = revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))

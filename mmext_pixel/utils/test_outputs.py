@@ -1,6 +1,5 @@
-"""What a test run (``mmext_pixel.apis.tester``) writes instead of, or
-beside, its metrics: the predictions, and the files of the Cityscapes and
-COCO test servers; and whether a split's labels are all ignore."""
+"""What a test run (``apis.tester``) writes besides or instead of metrics:
+predictions, Cityscapes and COCO test-server files; and all-ignore labels."""
 import os
 import os.path as osp
 from typing import List, Optional
@@ -51,9 +50,8 @@ def set_prediction_output(cfg: Config, out: str) -> None:
 
 
 def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
-    """The first label map when every label map of a split holds only the
-    ignore index (the Cityscapes test split's after mmseg's converter), else
-    None.
+    """The first label map if all of a split's hold only the ignore index
+    (the Cityscapes test split's after mmseg's converter), else None.
 
     Args:
         dataset (BaseDataset): A built seg dataset; a missing label map
@@ -81,14 +79,13 @@ def labels_all_ignored(dataset: BaseDataset) -> Optional[str]:
 
 
 def is_cityscapes(dataset: BaseDataset) -> bool:
-    """Whether a built dataset is (a subclass of) mmseg's
-    ``CityscapesDataset``."""
+    """Whether a built dataset is a mmseg ``CityscapesDataset``."""
     return isinstance(dataset, CityscapesDataset)
 
 
 def set_cityscapes_submission(cfg: Config, out: str) -> None:
-    """Write the Cityscapes test server's files: mmseg's ``CityscapesMetric``
-    with ``format_only`` saves each prediction in label IDs.
+    """Write the Cityscapes test server's files (``CityscapesMetric`` with
+    ``format_only``: predictions in label IDs).
 
     Args:
         cfg (Config): The config, changed in place.

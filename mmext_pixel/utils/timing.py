@@ -1,5 +1,4 @@
-"""Runs of several callables in turn and the Markdown tables of their
-reports, for analysis and deployment alike."""
+"""Callables timed in turn, Markdown tables: for analysis and deployment."""
 from typing import Callable, Dict, List, Sequence
 
 from prettytable import PrettyTable, TableStyle

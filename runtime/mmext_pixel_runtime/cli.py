@@ -1,11 +1,14 @@
 """What the runtime's command lines share."""
 import argparse
-from typing import Sequence
+import os.path as osp
+import sys
+from typing import Callable, Optional, Sequence
+
+from .metadata import InferenceError
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """argparse's ``(default: ...)`` on every option whose help text does
-    not say it in words, unless it is required."""
+    """``(default: ...)`` on each optional option not saying it in words."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.required or '(default' in (action.help or ''):
@@ -27,3 +30,15 @@ def check_bounds(parser: argparse.ArgumentParser,
                                   if strict else value < minimum):
             parser.error(f'--{name.replace("_", "-")} must be '
                          f'{">" if strict else ">="} {minimum:g}, got {value}')
+
+
+def run_cli(parse_args: Callable, run: Callable, argv: Optional[Sequence[str]],
+            prog: Optional[str]) -> None:
+    """``run(parse_args(argv, prog))``, an :class:`InferenceError` exiting
+    with ``PROG: error: ...``; ``prog`` defaults to the script's name."""
+    prog = prog or osp.basename(sys.argv[0])
+    args = parse_args(argv, prog)
+    try:
+        run(args)
+    except InferenceError as e:
+        sys.exit(f'{prog}: error: {e}')

@@ -1,14 +1,12 @@
 """Image formats and sizes read from file headers before decoding, so that
 a small file announcing a huge image (a decompression bomb) is refused
-without allocating it; only formats whose every frame or page can be measured
-so are taken (others are 415).
-
-Pillow's plugin classes read JPEG (with its EXIF orientation), BMP and PNM
-from the header alone. Pillow cannot measure the rest without decoding, so it
-is read here: APNG frames and GIF image descriptors (Pillow decodes each
-previous frame as it seeks), WebP (handed to libwebp) and TIFF (Pillow refuses
-pages OpenCV reads, and ignores the orientation OpenCV applies).
-"""
+unallocated; only formats whose every frame or page can be measured so are
+taken (others are 415). Pillow's plugin classes read JPEG (with its EXIF
+orientation), BMP and PNM from the header alone; the rest Pillow cannot
+measure without decoding, so it is read here: APNG frames and GIF image
+descriptors (Pillow decodes each previous frame as it seeks), WebP (handed to
+libwebp) and TIFF (Pillow refuses pages OpenCV reads, and ignores the
+orientation OpenCV applies)."""
 import io
 import re
 import struct
@@ -48,8 +46,7 @@ class ImageError(InferenceError):
 
 
 class ImageSize(NamedTuple):
-    """The format (of :data:`FORMATS`), the largest frame or page (as
-    oriented by EXIF) and the frames or pages counted of an image file."""
+    """Format, largest frame or page (EXIF-oriented) and frames of a file."""
     format: str
     width: int
     height: int
@@ -90,9 +87,8 @@ def _oriented(size: Tuple[int, int], orientation: int) -> Tuple[int, int]:
 
 
 def _pillow_sizes(kind: str, data: bytes) -> List[Tuple[int, int]]:
-    """JPEG (with its EXIF orientation), BMP and PNM through Pillow's
-    plugin classes: they read the header alone, and unlike ``Image.open``
-    do not refuse a huge size before it can be reported."""
+    """JPEG, BMP and PNM by Pillow's plugin classes: unlike ``Image.open``
+    they read the header alone and report a huge size."""
     try:
         img = PILLOW_PLUGINS[kind](io.BytesIO(data))
         orientation = img.getexif().get(274, 1) if kind == 'JPEG' else 1
@@ -212,8 +208,8 @@ SIZE_READERS = dict(
 
 
 def measure(data: bytes, name: str = 'the image') -> ImageSize:
-    """The :class:`ImageSize` of an image file's bytes, from its headers
-    alone; ``name`` (default 'the image') is named in errors."""
+    """The :class:`ImageSize` of a file's bytes from its headers alone;
+    ``name`` (default 'the image') is named in errors."""
     if not data:
         raise ImageError(422, f'{name}: not an image (no data)')
     kind = sniff(data)
@@ -231,9 +227,8 @@ def measure(data: bytes, name: str = 'the image') -> ImageSize:
 
 
 def _check_complete(kind: str, data: bytes) -> None:
-    """422 for a truncated PNG (every chunk whole, up to IEND) or JPEG (the
-    end-of-image marker last), which OpenCV would decode as far as it
-    goes."""
+    """422 for a truncated PNG (a chunk cut before IEND) or JPEG (no FFD9
+    last), which OpenCV would decode as far as it goes."""
     if kind == 'JPEG' and not data.rstrip(b'\x00').endswith(b'\xff\xd9'):
         raise ImageError(
             422, 'truncated JPEG: no end-of-image marker (FFD9) at the end '
@@ -260,9 +255,8 @@ def decode(data: bytes,
            max_pixels: Optional[int],
            limit: str = 'the limit (--max-pixels) is',
            complete: bool = False) -> np.ndarray:
-    """The BGR uint8 image of an encoded file as mmcv's
-    ``LoadImageFromFile`` decodes it, once :func:`measure` has read its
-    headers.
+    """An encoded file's BGR uint8 image as mmcv's ``LoadImageFromFile``
+    decodes it, once :func:`measure` has read its headers.
 
     Args:
         data (bytes): The file's bytes.

@@ -1,8 +1,7 @@
 """``mmext-pixel-infer`` (``tools/deployment/onnx_infer.py``): segment an
-image, a folder of images or a video. ``--out`` gets a uint8 label PNG per
-image, named by its stem (a video's ``<stem>/<frame index>.png``);
-``--show-dir`` the overlay as mmseg's ``SegLocalVisualizer`` draws it (a
-video's as ``<stem>.mp4`` at its frame rate)."""
+image, a folder of images or a video into ``--out`` (a uint8 label PNG per
+image by stem, a video's ``<stem>/<frame index>.png``) and ``--show-dir``
+(``SegLocalVisualizer``'s overlay, a video's as ``<stem>.mp4``)."""
 import argparse
 import os
 import os.path as osp
@@ -13,7 +12,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .cli import DefaultsHelpFormatter, check_bounds
+from .cli import DefaultsHelpFormatter, check_bounds, run_cli
 from .image_header import FORMATS, IMAGE_EXTS
 from .metadata import InferenceError
 from .overlay import encode_png
@@ -26,8 +25,7 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
 
 
 def progress(items: Iterable, total: Optional[int], desc: str) -> Iterator:
-    """``items`` with a progress bar labelled ``desc`` on stderr (tqdm's if
-    installed: the runtime does not depend on it)."""
+    """``items`` with a progress bar on stderr (tqdm's if installed)."""
     try:
         from tqdm import tqdm
     except ImportError:
@@ -51,8 +49,8 @@ def write_png(path: str, img: np.ndarray) -> None:
 
 
 def list_images(folder: str) -> Tuple[List[str], List[str]]:
-    """Image files of ``folder`` (sorted, not recursive) and the other
-    entries, skipped; two images of one stem are an error."""
+    """Image files of ``folder`` (sorted, not recursive; one per stem) and
+    the other entries."""
     images, skipped = [], []
     for name in sorted(os.listdir(folder)):
         path = osp.join(folder, name)
@@ -79,8 +77,7 @@ def infer_images(model: Segmenter,
                  show_dir: Optional[str],
                  with_labels: bool,
                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
-    """Label PNGs and overlays of image files (arguments as :func:`run`'s).
-    """
+    """Label PNGs and overlays of image files (arguments as :func:`run`'s)."""
     items = progress(paths, len(paths), 'images') if len(paths) > 1 else paths
     for path in items:
         img = decode_image(path, max_pixels)
@@ -138,9 +135,8 @@ def infer_video(model: Segmenter, path: str, out: Optional[str],
 
 
 def make_folder(path: str, option: str, create: bool = True) -> None:
-    """Create the output folder ``path`` of ``option`` (and its parents),
-    or say why not; without ``create`` (default True) only refuse a path
-    that exists as something else."""
+    """Create the ``option`` folder ``path`` or say why not; without
+    ``create`` (default True) only refuse a path that is not a folder."""
     if osp.exists(path) and not osp.isdir(path):
         raise InferenceError(f'{path}: exists and is not a folder (given as '
                              f'{option})')
@@ -214,25 +210,20 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         '(onnxruntime, numpy, opencv and Pillow only). Images: '
         f'{", ".join(FORMATS)} ({" ".join(IMAGE_EXTS)}).',
         formatter_class=DefaultsHelpFormatter)
-    parser.add_argument('model', help='ONNX file written by pytorch2onnx.py')
-    parser.add_argument(
-        'input', help='an image, a folder of images or a video file')
-    parser.add_argument(
-        '--out', help='folder for the label PNGs (default: none written)')
-    parser.add_argument(
-        '--show-dir',
-        help='folder for the overlays, a video\'s as an mp4 (default: none '
+    add = parser.add_argument
+    add('model', help='ONNX file written by pytorch2onnx.py')
+    add('input', help='an image, a folder of images or a video file')
+    add('--out', help='folder for the label PNGs (default: none written)')
+    add('--show-dir',
+        help="folder for the overlays, a video's as an mp4 (default: none "
         'written)')
-    parser.add_argument(
-        '--no-labels',
+    add('--no-labels',
         action='store_true',
         help='do not write class names on the overlays')
-    parser.add_argument(
-        '--threads',
+    add('--threads',
         type=int,
         help='onnxruntime intra-op threads (default: its own choice)')
-    parser.add_argument(
-        '--max-pixels',
+    add('--max-pixels',
         type=int,
         default=DEFAULT_MAX_PIXELS,
         help='largest image (width x height of any frame or page, read from '
@@ -248,13 +239,12 @@ def main(argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> None:
     """Command-line entry point; ``prog`` names the program in messages
     (default: the script's name)."""
-    prog = prog or osp.basename(sys.argv[0])
-    args = parse_args(argv, prog)
-    try:
-        run(args.model, args.input, args.out, args.show_dir,
-            not args.no_labels, args.threads, None, args.max_pixels)
-    except InferenceError as e:
-        sys.exit(f'{prog}: error: {e}')
+
+    def run_args(a: argparse.Namespace) -> None:
+        run(a.model, a.input, a.out, a.show_dir, not a.no_labels, a.threads,
+            None, a.max_pixels)
+
+    run_cli(parse_args, run_args, argv, prog)
 
 
 if __name__ == '__main__':

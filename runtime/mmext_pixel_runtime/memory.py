@@ -29,8 +29,7 @@ MARGIN = 1.1
 
 
 def proc_status(pid: str = 'self') -> Dict[str, int]:
-    """The ``Vm*`` lines of ``/proc/PID/status`` in bytes; ``pid`` defaults
-    to 'self'."""
+    """``Vm*`` of ``/proc/PID/status`` in bytes (``pid`` default 'self')."""
     values = {}
     with open(f'/proc/{pid}/status') as f:
         for line in f:
@@ -47,9 +46,8 @@ def reset_peak(pid: str = 'self') -> None:
 
 
 def network_pixels(meta, max_pixels: int) -> int:
-    """The most pixels of a network input for an image within
-    ``max_pixels``: the test resize's largest output, or the limit itself,
-    padded at the most adverse aspect ratio."""
+    """The most pixels of a network input for an image of ``max_pixels``
+    (resized, padded at the worst aspect ratio)."""
     pre, resize = meta.preprocess, meta.test_resize
     if resize is None:
         side = math.isqrt(max_pixels)
@@ -98,10 +96,9 @@ def network_cost(model: Segmenter) -> Tuple[float, float]:
 
 
 def request_peak(model: Segmenter, max_pixels: int) -> Dict[str, int]:
-    """One request's memory at the pixel limit at most, measured on a
-    worker's model: ``peak_bytes`` and the ``network_pixels`` it assumes."""
+    """``peak_bytes`` of one request at ``max_pixels`` on a worker's model,
+    and the ``network_pixels`` it assumes."""
     fixed, per_pixel = network_cost(model)
     net = network_pixels(model.meta, max_pixels)
-    peak = fixed + per_pixel * net + BYTES_PER_PIXEL * max_pixels + \
-        FIXED_BYTES
-    return dict(peak_bytes=int(peak), network_pixels=net)
+    peak = fixed + per_pixel * net + BYTES_PER_PIXEL * max_pixels
+    return dict(peak_bytes=int(peak + FIXED_BYTES), network_pixels=net)

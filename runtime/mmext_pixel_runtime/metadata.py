@@ -8,22 +8,13 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 METADATA_KEY = 'mmext_pixel'
 FORMAT_VERSION = 1
 # the keys the runtime reads, with the type each must have
-SEG_KEYS = {
-    'format_version': int,
-    'task': str,
-    'inputs': list,
-    'outputs': list,
-    'num_classes': int,
-    'classes': list,
-    'palette': list,
-    'preprocess': dict,
-    'test_resize': (dict, type(None)),
-    'test_mode': str,
-    'crop_size': (list, type(None)),
-    'stride': (list, type(None)),
-    'align_corners': bool,
-    'canny': (dict, type(None)),
-}
+_NONE = type(None)
+SEG_KEYS = dict([('format_version', int), ('task', str), ('inputs', list),
+                 ('outputs', list), ('num_classes', int), ('classes', list),
+                 ('palette', list), ('preprocess', dict),
+                 ('test_resize', (dict, _NONE)), ('test_mode', str),
+                 ('crop_size', (list, _NONE)), ('stride', (list, _NONE)),
+                 ('align_corners', bool), ('canny', (dict, _NONE))])
 PREPROCESS_KEYS = ('mean', 'std', 'bgr_to_rgb', 'pad_val', 'size_divisor',
                    'pad_size')
 
@@ -34,10 +25,8 @@ class InferenceError(Exception):
 
 @dataclass(frozen=True)
 class Preprocess:
-    """``SegDataPreProcessor`` as exported: ``mean`` and ``std`` per
-    channel after the flip ``bgr_to_rgb`` (None: not normalised), the
-    padding value, and padding to multiples of ``size_divisor`` or to at
-    least ``pad_size`` (H, W)."""
+    """``SegDataPreProcessor``: ``mean``, ``std`` after ``bgr_to_rgb``
+    (None: not normalised), padding to ``size_divisor`` or ``pad_size``."""
     mean: Optional[Tuple[float, ...]]
     std: Optional[Tuple[float, ...]]
     bgr_to_rgb: bool
@@ -48,8 +37,7 @@ class Preprocess:
 
 @dataclass(frozen=True)
 class TestResize:
-    """The test pipeline's ``Resize`` to ``scale`` (w, h); ``keep_ratio``:
-    mmcv's ``imrescale`` rule instead of that exact size."""
+    """The test ``Resize`` to ``scale`` (w, h), or by ``imrescale``'s rule."""
     scale: Tuple[int, int]
     keep_ratio: bool
 
@@ -66,12 +54,11 @@ class Canny:
 
 @dataclass(frozen=True)
 class ModelMeta:
-    """What an exported segmentation model needs around its graph: its
-    classes and RGB palette, graph inputs (image, then Canny) and outputs
-    (logits first), preprocessing, test ``Resize``, ``test_mode`` ('whole'
-    or 'slide', with crop size and stride (H, W)), the head's
-    ``align_corners``, the Canny input (None for other models), the config
-    exported from, and ``raw``: the metadata as stored."""
+    """What an exported model needs around its graph: classes, RGB palette,
+    graph inputs (image, Canny) and outputs (logits first), preprocessing,
+    test ``Resize`` and ``test_mode`` ('whole' or 'slide', crop size and
+    stride (H, W)), ``align_corners``, Canny input (None: not Gated-SCNN),
+    source config and ``raw``, the metadata as stored."""
     num_classes: int
     classes: Tuple[str, ...]
     palette: Tuple[Tuple[int, int, int], ...]
@@ -100,8 +87,7 @@ def _tuple(values: Optional[Sequence], kind: type = int) -> Optional[tuple]:
 
 
 def parse_metadata(text: str, model_path: str) -> dict:
-    """The stored metadata JSON ``text`` of ``model_path`` as a dict, its
-    keys and types checked."""
+    """The metadata JSON ``text`` of ``model_path``, keys and types checked."""
     try:
         meta = json.loads(text)
     except ValueError as e:
@@ -151,8 +137,8 @@ def _problem(meta: Any) -> Optional[str]:
 
 
 def check_class_count(meta: dict, model_path: str, channels: int) -> None:
-    """``num_classes``, ``classes`` and ``palette`` of the metadata all
-    count the ``channels`` of the graph's logits."""
+    """Metadata ``num_classes``, ``classes`` and ``palette`` all count the
+    logits' ``channels``."""
     said = ', '.join(
         text.format(count)
         for text, count in (('num_classes={}', meta['num_classes']),
@@ -168,8 +154,7 @@ def check_class_count(meta: dict, model_path: str, channels: int) -> None:
 
 
 def to_model_meta(meta: dict) -> ModelMeta:
-    """:class:`ModelMeta` of a metadata dict from :func:`parse_metadata`.
-    """
+    """:class:`ModelMeta` of a dict from :func:`parse_metadata`."""
     pre, resize, canny = meta['preprocess'], meta['test_resize'], meta['canny']
     return ModelMeta(
         num_classes=int(meta['num_classes']),

@@ -1,5 +1,4 @@
-"""The prediction drawn over the image as mmseg's ``SegLocalVisualizer``
-draws it."""
+"""The prediction over the image as mmseg's ``SegLocalVisualizer`` draws it."""
 from typing import Sequence, Tuple
 
 import cv2

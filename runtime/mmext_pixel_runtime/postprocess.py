@@ -11,8 +11,7 @@ BAND_BYTES = 8 << 20
 
 
 def _taps(n_in: int, n_out: int, align_corners: bool) -> tuple:
-    """Source rows (or columns) and weights of each output one, as
-    PyTorch's bilinear ``interpolate`` computes them."""
+    """Source rows (or columns) and weights as torch's bilinear resize."""
     dst = np.arange(n_out, dtype=np.float32)
     if align_corners:
         scale = np.float32((n_in - 1) / (n_out - 1) if n_out > 1 else 0)
@@ -45,8 +44,7 @@ def _bands(x: np.ndarray, size: Tuple[int, int], align_corners: bool,
     for r in range(0, h_out, rows):
         s = slice(r, min(r + rows, h_out))
         lo, hi = y0[s][0], y1[s][-1] + 1
-        # the band's source rows, resized along W
-        src = x[:, lo:hi]
+        src = x[:, lo:hi]  # the band's source rows, resized along W
         cols = src[:, :, x0] * wx0 + src[:, :, x1] * wx1
         yield r, (
             cols[:, y0[s] - lo] * wy0[s, None] +
@@ -71,11 +69,10 @@ def upsample_argmax(x: np.ndarray, size: Tuple[int, int],
     return labels
 
 
-def label_counts(labels: np.ndarray, minlength: int = 256) -> np.ndarray:
-    """Pixels of each label of a uint8 map (int64, at least ``minlength``,
-    default 256, long), counted in bands: ``np.bincount`` of the whole map
-    would hold it as 8-byte integers."""
-    counts = np.zeros(max(minlength, 256), np.int64)
+def label_counts(labels: np.ndarray) -> np.ndarray:
+    """The 256 label counts (int64) of a uint8 map, in bands: ``np.bincount``
+    of the whole map would hold it as 8-byte integers."""
+    counts = np.zeros(256, np.int64)
     flat = labels.reshape(-1)
     for i in range(0, flat.size, 1 << 20):
         counts += np.bincount(flat[i:i + (1 << 20)], minlength=counts.size)

@@ -1,7 +1,6 @@
-"""Limits on what clients send: in uvicorn's h11 protocol, before the
-application, a deadline for the request headers (slowloris) and bounds on
-open connections, in all and per address; in the application, the upload
-read within a size and a deadline."""
+"""Limits on what clients send: in uvicorn's h11 protocol a deadline for the
+request headers (slowloris) and bounds on open connections, in all and per
+address; in the application the upload read within a size and a deadline."""
 import asyncio
 import json
 import logging
@@ -141,9 +140,8 @@ class ClientGone(Exception):
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
-    """The request body: 413 once past ``limit`` bytes, 408 when it is not
-    all in within ``timeout`` seconds, :class:`ClientGone` if the client
-    leaves."""
+    """The request body: 413 past ``limit`` bytes, 408 if not in within
+    ``timeout`` s, :class:`ClientGone` if the client leaves."""
     declared = request.headers.get('content-length')
     if declared and declared.isdigit() and int(declared) > limit:
         raise ImageError(
@@ -174,8 +172,7 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
 
 
 async def read_upload(request: Request, limit: int, timeout: float) -> bytes:
-    """The image of a request (:func:`read_body`): the body, or a multipart
-    form's file."""
+    """The image of a request: its body, or a multipart form's file."""
     body = await read_body(request, limit, timeout)
     ctype = request.headers.get('content-type', '')
     if not ctype.startswith('multipart/form-data'):

@@ -7,14 +7,13 @@ import functools
 import json
 import os
 import os.path as osp
-import sys
 import tempfile
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import cv2
 import numpy as np
 
-from .cli import DefaultsHelpFormatter, check_bounds
+from .cli import DefaultsHelpFormatter, check_bounds, run_cli
 from .infer import list_images
 from .metadata import METADATA_KEY, InferenceError
 from .segmenter import Segmenter, decode_image
@@ -84,9 +83,8 @@ def quantize(model_path: str,
              calib_images: Sequence[str],
              out_path: str,
              method: str = 'minmax') -> dict:
-    """Quantise ``model_path`` to int8, calibrated on ``calib_images``
-    through its own preprocessing; the metadata is carried over with what
-    was done as its ``quantization`` entry, which is returned.
+    """Quantise ``model_path`` to int8, calibrated on ``calib_images`` by its
+    own preprocessing; returns the metadata's new ``quantization`` entry.
 
     Args:
         model_path (str): fp32 model from pytorch2onnx.py.
@@ -131,9 +129,8 @@ def evaluate(models: Dict[str, Segmenter],
              images: Sequence[str],
              labels_dir: str,
              ignore_index: int = 255) -> dict:
-    """mIoU of each model of ``models`` (name -> model, the reference
-    first) on ``images`` as mmseg's ``IoUMetric`` (totals over the images),
-    and the share of pixels each agrees with the reference on.
+    """Each model's mIoU on ``images`` as mmseg's ``IoUMetric``, and the
+    share of pixels on which it agrees with the first (the reference).
 
     Args:
         models (Dict[str, Segmenter]): The models.
@@ -183,28 +180,23 @@ def parse_args(argv: Optional[Sequence[str]] = None,
         description='Quantise an exported segmentation model to int8 '
         '(static, QDQ, per-channel), calibrated on images',
         formatter_class=DefaultsHelpFormatter)
-    parser.add_argument('model', help='fp32 ONNX file from pytorch2onnx.py')
-    parser.add_argument(
-        '--calib',
+    add = parser.add_argument
+    add('model', help='fp32 ONNX file from pytorch2onnx.py')
+    add('--calib',
         required=True,
         help='folder of calibration images (required)')
-    parser.add_argument(
-        '--num',
+    add('--num',
         type=int,
         help='use the first N images of --calib, sorted (default: all)')
-    parser.add_argument(
-        '--out', required=True, help='the int8 ONNX file (required)')
-    parser.add_argument(
-        '--method',
+    add('--out', required=True, help='the int8 ONNX file (required)')
+    add('--method',
         choices=METHODS,
         default='minmax',
         help='activation range calibration')
-    parser.add_argument(
-        '--eval-images',
+    add('--eval-images',
         help='folder of images to evaluate fp32 and int8 on (default: no '
         'evaluation)')
-    parser.add_argument(
-        '--eval-labels',
+    add('--eval-labels',
         help='their label PNGs, same stems (default: no evaluation)')
     args = parser.parse_args(argv)
     check_bounds(parser, args, ('num', ))
@@ -214,9 +206,8 @@ def parse_args(argv: Optional[Sequence[str]] = None,
 
 
 def run(args: argparse.Namespace) -> dict:
-    """Quantise (and evaluate) as the parsed command line asks, printing a
-    line for each; returns ``quantization`` (the metadata entry) and, with
-    ``--eval-images``, ``eval`` (each model's scores)."""
+    """Quantise (and evaluate) as the command line asks, printing a line for
+    each; returns ``quantization`` and, with ``--eval-images``, ``eval``."""
     for path, what in ((args.model, 'model'), (args.calib, '--calib')):
         if not osp.exists(path):
             raise InferenceError(f'{path}: no such {what}')
@@ -251,12 +242,7 @@ def main(argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> None:
     """Command-line entry point; ``prog`` names the program in messages
     (default: the script's name)."""
-    prog = prog or osp.basename(sys.argv[0])
-    args = parse_args(argv, prog)
-    try:
-        run(args)
-    except InferenceError as e:
-        sys.exit(f'{prog}: error: {e}')
+    run_cli(parse_args, run, argv, prog)
 
 
 if __name__ == '__main__':

@@ -41,8 +41,7 @@ def open_session(model_path: str,
 
 def read_metadata(model_path: str,
                   session: Optional[ort.InferenceSession] = None) -> ModelMeta:
-    """The ``mmext_pixel`` metadata of a segmentation model (docs/
-    deployment.md), checked against its graph.
+    """A model's ``mmext_pixel`` metadata, checked against its graph.
 
     Args:
         model_path (str): The ONNX file.
@@ -78,7 +77,7 @@ def read_metadata(model_path: str,
 def decode_image(source: Union[str, os.PathLike, bytes],
                  max_pixels: Optional[int] = None) -> np.ndarray:
     """A BGR uint8 image as mmcv's ``LoadImageFromFile`` reads it, measured
-    by its headers first (:mod:`.image_header`).
+    by its headers first.
 
     Args:
         source (str | PathLike | bytes): Image file, or its encoded bytes.
@@ -97,8 +96,7 @@ def decode_image(source: Union[str, os.PathLike, bytes],
 
 
 def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
-    """The test pipeline's ``Resize`` (cv2 bilinear; ``keep_ratio`` as
-    mmcv's ``rescale_size``); None leaves ``img`` (HWC uint8) as it is."""
+    """The test ``Resize`` (cv2 bilinear, ``keep_ratio`` as mmcv's), if any."""
     if resize is None:
         return img
     h, w = img.shape[:2]
@@ -110,8 +108,7 @@ def test_resize(img: np.ndarray, resize: Optional[TestResize]) -> np.ndarray:
 
 
 def padded_size(h: int, w: int, pre: Preprocess) -> Tuple[int, int]:
-    """(H, W) of an (h, w) image after ``SegDataPreProcessor``'s padding
-    to ``pad_size`` or a multiple of ``size_divisor``."""
+    """(H, W) of an (h, w) image after ``SegDataPreProcessor``'s padding."""
     if pre.pad_size is not None:
         return max(pre.pad_size[0], h), max(pre.pad_size[1], w)
     d = pre.size_divisor or 1
@@ -194,7 +191,6 @@ class Segmenter:
         self.fixed_hw = tuple(d if isinstance(d, int) else None for d in dims)
 
     def _feed(self, inputs: np.ndarray) -> dict:
-        """The graph's inputs for a normalised batch (N, 3, H, W)."""
         for axis, (have,
                    fixed) in enumerate(zip(inputs.shape[2:], self.fixed_hw)):
             if fixed is not None and have != fixed:
@@ -209,7 +205,6 @@ class Segmenter:
         return feed
 
     def _run(self, inputs: np.ndarray) -> np.ndarray:
-        """The network on a normalised batch: logits (N, C, H, W)."""
         logits = self.session.run(self.meta.outputs[:1], self._feed(inputs))[0]
         if logits.shape[1] != self.meta.num_classes:
             # a graph with symbolic channels is checked here
@@ -218,7 +213,7 @@ class Segmenter:
 
     def _crops(self, inputs: np.ndarray) -> Iterator[Tuple[tuple, np.ndarray]]:
         """``EncoderDecoder.slide_inference``'s windows (y1, y2, x1, x2) and
-        crops: every ``stride``, the last of a row or column at the border."""
+        crops."""
         h_stride, w_stride = self.meta.stride
         h_crop, w_crop = self.meta.crop_size
         h_img, w_img = inputs.shape[2:]
@@ -249,14 +244,12 @@ class Segmenter:
         return image
 
     def _inputs(self, img: np.ndarray) -> Tuple[np.ndarray, Tuple[int, int]]:
-        """The normalised, padded batch of an image and its size before
-        the padding."""
+        """The normalised, padded batch of an image and its unpadded size."""
         resized = test_resize(img, self.meta.test_resize)
         return normalise(resized, self.meta.preprocess), resized.shape[:2]
 
     def _network(self, img: np.ndarray) -> np.ndarray:
-        """Logits (C, h, w) of the test-resized image, padding removed (in
-        slide mode the crops' logits averaged)."""
+        """Logits (C, h, w) of the test-resized image, padding removed."""
         inputs, (h, w) = self._inputs(img)
         if self.meta.test_mode == 'whole':
             return self._run(inputs)[0, :, :h, :w]
@@ -307,16 +300,10 @@ class Segmenter:
         """:func:`.draw_overlay` of ``labels`` over ``img`` with the model's
         classes and palette; ``with_labels`` (default True) and ``inplace``
         (default False) as there."""
-        return draw_overlay(
-            img,
-            labels,
-            self.meta.classes,
-            self.meta.palette,
-            with_labels,
-            inplace=inplace)
+        args = img, labels, self.meta.classes, self.meta.palette, with_labels
+        return draw_overlay(*args, inplace=inplace)
 
     def class_shares(self, labels: np.ndarray) -> np.ndarray:
-        """The share of the pixels of each class in a label map,
-        (num_classes,) float64."""
+        """The share of each class's pixels in a label map."""
         counts = label_counts(labels)[:self.meta.num_classes]
         return counts / max(labels.size, 1)

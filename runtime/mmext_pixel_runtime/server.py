@@ -1,11 +1,9 @@
 """``mmext-pixel-serve``: an exported segmentation model over HTTP (FastAPI on
 uvicorn, ``pip install mmext-pixel-runtime[serve]``): ``POST /predict``,
 ``GET /model``, ``GET /health`` and a page at ``GET /`` (docs/deployment.md).
-
 A body is read first (within its deadline, connection bounds and share of
 ``--max-bodies``) and only then takes a slot, so a slow upload holds none.
-Errors are JSON ``{"error": ...}``.
-"""
+Errors are JSON ``{"error": ...}``."""
 import argparse
 import asyncio
 import logging
@@ -72,9 +70,6 @@ def create_app(service: ModelService,
         body_budget = 16 * service.max_bytes
     page = PAGE.read_text(encoding='utf-8')
 
-    def busy(message: str, **headers: str) -> JSONResponse:
-        return error(503, message, **headers, **retry())
-
     def retry() -> dict:
         return {'Retry-After': str(service.retry_after())}
 
@@ -123,11 +118,13 @@ def create_app(service: ModelService,
         if request.headers.get('content-type', '').startswith('multipart/'):
             need *= 2
         if service.body_bytes + need > body_budget:
-            return busy(
+            return error(
+                503,
                 f'the server holds {service.body_bytes} bytes of '
                 f'request bodies, {need} more would pass its {body_budget}; '
                 'retry later',
-                Connection='close')  # its body is not read
+                Connection='close',  # its body is not read
+                **retry())
         service.body_bytes += need
         try:
             return await segment(request, format, labels, start)
@@ -145,10 +142,10 @@ def create_app(service: ModelService,
             logger.warning('%s left %s', client_name(request.client), e)
             return Response(status_code=499)
         if service.full:
-            return busy(
-                f'the server is busy: {service.in_flight} requests in '
+            return error(
+                503, f'the server is busy: {service.in_flight} requests in '
                 f'progress or waiting (at most {service.capacity}); retry '
-                'later')
+                'later', **retry())
         service.in_flight += 1
         admitted = time.perf_counter()
         try:

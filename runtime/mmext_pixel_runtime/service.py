@@ -74,8 +74,8 @@ class ModelService:
         return self.in_flight >= self.capacity
 
     def retry_after(self) -> int:
-        """Seconds until a slot is likely free: the requests in the server
-        per worker, at the average time per request."""
+        """Seconds until a slot is likely free (requests per worker times
+        the average time)."""
         return max(1,
                    math.ceil(self.in_flight / self.workers * self.service_s))
 
@@ -85,14 +85,13 @@ class ModelService:
 
     def run(self, data: bytes, fmt: str, with_labels: bool,
             start: float) -> Tuple[bytes, str, float]:
-        """One request's work in a worker thread: the answer's body (label
-        PNG, or :meth:`answer`'s JSON), media type and inference ms; ``start``
-        is the ``perf_counter()`` at arrival."""
+        """One request in a worker thread: the answer (label PNG or
+        :meth:`answer`'s JSON), media type and inference ms; ``start``: the
+        arrival's ``perf_counter()``."""
         if not data:
             raise ImageError(422, 'the upload is empty')
-        # complete: a truncated PNG or JPEG is refused
         img = decode(data, 'the upload', self.max_pixels,
-                     'this server takes at most', True)
+                     'this server takes at most', True)  # complete or 422
         model = self.idle.get()
         try:
             begin = time.perf_counter()
@@ -113,8 +112,8 @@ class ModelService:
 
     def answer(self, labels: np.ndarray, overlay_png: bytes, infer_ms: float,
                latency_ms: float) -> bytes:
-        """The JSON of a ``format=json`` answer for a label map, built around
-        the base64 PNGs (the overlay's given) so that each is copied once."""
+        """The ``format=json`` answer, built around the base64 PNGs so that
+        each is copied once."""
         meta = self.meta
         h, w = labels.shape
         counts = label_counts(labels)

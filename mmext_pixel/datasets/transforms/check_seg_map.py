@@ -5,9 +5,8 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class CheckSegMap(BaseTransform):
-    """After ``LoadAnnotations``, a ValueError naming a label map whose size
-    differs from its image's as loaded (``ori_shape``) or that holds values
-    outside ``[0, num_classes)`` other than ``ignore_index``.
+    """After ``LoadAnnotations``, a ValueError naming a label map not of its
+    image's ``ori_shape`` or holding values neither classes nor ignored.
 
     Args:
         num_classes (int): Number of classes of the dataset.

@@ -35,10 +35,9 @@ def color_jitter(img: np.ndarray, factors: Tuple[float, float, float, float],
 
 @TRANSFORMS.register_module()
 class ColorJitter(BaseTransform):
-    """torchvision's ``ColorJitter`` on mmseg's BGR uint8 image, as
-    Gated-SCNN uses it (nv-tlabs/GSCNN ``transforms/transforms.py``, all
-    four at ``--color_aug 0.25``): factors drawn in order, applied in a
-    random order.
+    """torchvision's ``ColorJitter`` on mmseg's BGR image as Gated-SCNN
+    uses it (nv-tlabs/GSCNN ``transforms/transforms.py``, all four at
+    ``--color_aug 0.25``): factors drawn in order, applied in random order.
 
     Args:
         brightness (float): Brightness strength. Defaults to 0.

@@ -7,10 +7,9 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class LoadOptionalAnnotations(LoadAnnotations):
-    """mmseg's ``LoadAnnotations`` that passes a sample without
-    ``seg_map_path`` (an inference-only split) unchanged, and names a label
-    file that does not decode (mmseg's names none inside a DataLoader
-    worker). Our datasets put it in place of the stock one themselves.
+    """mmseg's ``LoadAnnotations`` passing a sample without ``seg_map_path``
+    (an unlabelled split) unchanged and naming a label file that does not
+    decode (mmseg's does not in a DataLoader worker); our datasets use it.
 
     Args: as :class:`mmseg.datasets.transforms.LoadAnnotations`.
     """
@@ -35,8 +34,7 @@ class LoadOptionalAnnotations(LoadAnnotations):
         Args:
             stock (LoadAnnotations): A built mmseg ``LoadAnnotations``.
         """
-        optional = cls.__new__(cls)
-        # without re-running __init__ (and its deprecation warning)
+        optional = cls.__new__(cls)  # no __init__: no deprecation warning
         optional.__dict__.update(stock.__dict__)
         return optional
 
@@ -65,11 +63,9 @@ def make_label_loading_optional(pipeline: Compose) -> Compose:
 
 
 def split_has_labels(dataset: BaseDataset) -> bool:
-    """Whether a built segmentation split has label maps: its
-    ``has_labels`` where it has one, else whether its samples have
-    ``seg_map_path``. A ValueError when some samples have one and others
-    not, or when an unlabelled split's pipeline has a stock
-    ``LoadAnnotations``.
+    """Whether a built seg split has label maps (its ``has_labels``, else its
+    samples' ``seg_map_path``); a ValueError for a partly labelled split or
+    an unlabelled one whose pipeline has a stock ``LoadAnnotations``.
 
     Args:
         dataset (BaseDataset): The built dataset.
@@ -78,10 +74,8 @@ def split_has_labels(dataset: BaseDataset) -> bool:
         dataset.full_init()  # a lazily built dataset sets has_labels here
     has_labels = getattr(dataset, 'has_labels', None)
     if has_labels is None:
-        without = [
-            i for i in range(len(dataset))
-            if 'seg_map_path' not in dataset.get_data_info(i)
-        ]
+        infos = map(dataset.get_data_info, range(len(dataset)))
+        without = [i for i, d in enumerate(infos) if 'seg_map_path' not in d]
         if without and len(without) < len(dataset):
             first = dataset.get_data_info(without[0]).get('img_path')
             raise ValueError(

@@ -11,9 +11,8 @@ class RandScale(BaseTransform):
     """Rescale image and label by a random factor of their own size.
 
     hszhao/semseg and houqb/SPNet ``util/transform.py`` ``RandScale``: a
-    factor uniform in ``scale_range`` times the loaded image's size (not a
-    fixed reference size, as mmseg's ``RandomResize``), ``cv2.resize`` with
-    ``fx = fy`` (bilinear image, nearest label).
+    factor uniform in ``scale_range`` of the image's own size (not a fixed
+    one, as ``RandomResize``), bilinear image and nearest label.
 
     Args:
         scale_range (tuple[float]): Range of the factor.
@@ -28,15 +27,10 @@ class RandScale(BaseTransform):
     def transform(self, results: dict) -> dict:
         low, high = self.scale_range
         f = low + (high - low) * np.random.random()
-        results['img'] = cv2.resize(
-            results['img'], None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
-        for key in results.get('seg_fields', []):
+        for key in ['img'] + results.get('seg_fields', []):
+            inter = cv2.INTER_LINEAR if key == 'img' else cv2.INTER_NEAREST
             results[key] = cv2.resize(
-                results[key],
-                None,
-                fx=f,
-                fy=f,
-                interpolation=cv2.INTER_NEAREST)
+                results[key], None, fx=f, fy=f, interpolation=inter)
         h, w = results['img'].shape[:2]
         results['img_shape'] = (h, w)
         results['scale_factor'] = (f, f)

@@ -9,10 +9,9 @@ class RandomGaussianBlur(BaseTransform):
     """Gaussian blur with a fixed kernel, applied with a probability (SPNet).
 
     houqb/SPNet and hszhao/semseg ``util/transform.py``
-    ``RandomGaussianBlur``: with probability 0.5, ``cv2.GaussianBlur`` with a
-    5x5 kernel and sigma 0, for which OpenCV takes its fixed binomial kernel
-    ``[1, 4, 6, 4, 1] / 16`` in both directions; borders reflected without
-    repeating the edge pixel (OpenCV's default).
+    ``RandomGaussianBlur``: with probability 0.5 ``cv2.GaussianBlur``, 5x5
+    and sigma 0 (OpenCV's binomial ``[1, 4, 6, 4, 1] / 16``), borders
+    reflected (OpenCV's default).
 
     Args:
         prob (float): Probability of blurring. Defaults to 0.5.

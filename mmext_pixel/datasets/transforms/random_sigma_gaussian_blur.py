@@ -9,9 +9,8 @@ class RandomSigmaGaussianBlur(BaseTransform):
     """Gaussian blur of every image with a random sigma (Gated-SCNN).
 
     nv-tlabs/GSCNN ``transforms/transforms.py`` ``RandomGaussianBlur``: sigma
-    uniform in ``[0.15, 1.3)``, skimage's ``gaussian`` of the uint8 image
-    (scaled to [0, 1], each channel filtered, edges repeated, the kernel
-    truncated at 4 sigma), scaled back by 255 and truncated to uint8.
+    uniform in ``[0.15, 1.3)``, skimage's ``gaussian`` of the image in [0, 1]
+    (per channel, edges repeated, 4 sigma), times 255 truncated to uint8.
 
     Args:
         sigma_min (float): Smallest sigma in pixels. Defaults to 0.15.

@@ -5,11 +5,10 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class ScoreAtInputSize(BaseTransform):
-    """Optionally score at the network input size, as HRNet's and GSTO's
-    LIP evaluation (``lib/datasets/lip.py`` resizes the val label to
-    473x473, nearest), instead of mmseg's original size: after ``Resize``
-    and ``LoadAnnotations``, the label is resized to the image (nearest) and
-    ``ori_shape`` set to it.
+    """Optionally score at the network input size as HRNet's and GSTO's LIP
+    evaluation (``lib/datasets/lip.py``: the val label resized to 473x473,
+    nearest), not the original size: after ``Resize`` and
+    ``LoadAnnotations`` the label is resized to the image, ``ori_shape`` too.
 
     Args:
         enabled (bool): Score at the input size. Defaults to False.

@@ -31,9 +31,9 @@ def seg_boundary_map(seg_map: np.ndarray,
                      radius: float = 2,
                      ignore_index: int = 255,
                      official: bool = False) -> np.ndarray:
-    """``(H, W)`` uint8 map, 1 on the pixels within Euclidean distance
-    ``radius`` of another label, else 0: Gated-SCNN's per-class distance
-    transforms (``datasets/edge_utils.py``) as one grey dilation and erosion.
+    """``(H, W)`` uint8, 1 within Euclidean ``radius`` of another label:
+    Gated-SCNN's per-class distance transforms (``datasets/edge_utils.py``)
+    as one grey dilation and erosion.
 
     Args:
         seg_map (np.ndarray): ``(H, W)`` integer label map.
@@ -53,9 +53,7 @@ def seg_boundary_map(seg_map: np.ndarray,
         raise ValueError(f'radius must be >= 1, got {radius}')
     labels, background = _as_cv2_labels(seg_map, ignore_index)
     kernel = disk_kernel(radius)
-    if official:
-        # 0, ignored pixels and the outside of the image form one
-        # "no class" region
+    if official:  # 0, ignored pixels and the outside: one "no class" region
         labels = labels.copy()
         labels[seg_map == 0] = background
         border = dict(

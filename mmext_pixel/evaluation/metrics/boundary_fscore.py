@@ -15,9 +15,8 @@ GSCNN_THRESHOLDS = (0.0005, 0.001875, 0.00375, 0.005)
 
 
 def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
-    """The thresholds as a tuple, or an error naming the one at fault: below
-    1 a fraction of the image diagonal, else whole pixels (the official disk
-    of a non-integer radius is not centred).
+    """The thresholds as a tuple, or an error naming the one at fault (from 1
+    on whole pixels: the official disk of a non-integer radius is off-centre).
 
     Args:
         thresholds (Sequence[float]): The distance thresholds.
@@ -41,8 +40,8 @@ def check_thresholds(thresholds: Sequence[float]) -> Tuple[float, ...]:
 
 
 def threshold_pixels(threshold: float, shape: Sequence[int]) -> int:
-    """The official disk radius of a checked threshold on an image of
-    ``shape``: ``ceil(threshold * norm(shape))`` below 1, else itself.
+    """The official disk radius of a checked threshold on an image:
+    ``ceil(threshold * norm(shape))`` below 1, else itself.
 
     Args:
         threshold (float): A checked threshold (see ``check_thresholds``).
@@ -55,11 +54,10 @@ def threshold_pixels(threshold: float, shape: Sequence[int]) -> int:
 
 def class_boundary_pixels(seg: np.ndarray,
                           num_classes: int) -> Tuple[np.ndarray, np.ndarray]:
-    """The class and flat pixel index (``y * W + x``) of every (class, pixel)
-    pair on Gated-SCNN's (DAVIS') ``seg2bmap`` boundary of ``seg == class``,
-    all classes in one pass: a pixel whose east, south or south-east
-    neighbour differs is on its own class's and that neighbour's class's
-    boundary. Values outside ``[0, num_classes)`` belong to no class.
+    """Class and flat index (``y * W + x``) of each pixel on Gated-SCNN's
+    (DAVIS') ``seg2bmap`` boundary of ``seg == class``, all classes at once:
+    a pixel whose east, south or south-east neighbour differs is on its own
+    and that neighbour's class's boundary. Values outside the classes: none.
 
     Args:
         seg (np.ndarray): ``(H, W)`` integer label map.
@@ -95,11 +93,8 @@ def _nearest_squared_distances(query: Tuple[np.ndarray, np.ndarray],
                                reference: Tuple[np.ndarray, np.ndarray],
                                width: int, radius: int) -> np.ndarray:
     """Squared distance from each query pair to the nearest reference pair
-    of its class, exact up to ``radius``; farther ones are ``radius**2+1``.
-
-    Classes are kept apart by shifting each class's x by more than the
-    image width plus the radius, so one tree serves every class.
-    """
+    of its class up to ``radius``, else ``radius**2+1``; one tree serves all
+    classes, each one's x shifted by more than the width plus the radius."""
     query_cls, query_pix = query
     ref_cls, ref_pix = reference
     far = radius * radius + 1
@@ -128,8 +123,7 @@ def boundary_fscores(pred: np.ndarray,
                      ignore_index: int = 255) -> np.ndarray:
     """Gated-SCNN's boundary F-measure of one image, ``(thresholds,
     classes)``: the official ``utils/f_boundary.py`` ``db_eval_boundary``
-    per class, with one nearest-neighbour query per map instead of a
-    dilation per class and threshold.
+    per class, by one nearest-neighbour query per map.
 
     Args:
         pred (np.ndarray): ``(H, W)`` predicted classes.
@@ -185,9 +179,8 @@ class BoundaryFScore(LabelMapMetric):
 
     Takikawa et al., "Gated-SCNN: Gated Shape CNNs for Semantic
     Segmentation", ICCV 2019; the DAVIS measure (Perazzi et al., CVPR 2016)
-    per class. Equal to the official ``train.py --evaluate``: each class's F
-    averaged over the images, then the mean over all classes
-    (``mBF@<threshold>``, percent); logs the per-class table.
+    per class. As the official ``train.py --evaluate``: each class's F over
+    the images, then over all classes (``mBF@<threshold>``, percent).
 
     Args:
         thresholds (Sequence[float]): Below 1 a fraction of the image
@@ -221,13 +214,9 @@ class BoundaryFScore(LabelMapMetric):
     def compute_metrics(self, results: list) -> Dict[str, float]:
         per_class = self.class_means(results)
         keys = [f'{t:g}' for t in self.thresholds]  # 0.0005, 3
-        log_table(
-            'per class results:', {
-                'Class': self.dataset_meta['classes'],
-                **{
-                    f'BF@{k}': np.round(f * 100, 2).tolist()
-                    for k, f in zip(keys, per_class)
-                }
-            })
+        columns = dict(Class=self.dataset_meta['classes'])
+        columns.update((f'BF@{k}', np.round(f * 100, 2).tolist())
+                       for k, f in zip(keys, per_class))
+        log_table('per class results:', columns)
         return OrderedDict((f'mBF@{k}', np.round(f.mean() * 100, 2))
                            for k, f in zip(keys, per_class))

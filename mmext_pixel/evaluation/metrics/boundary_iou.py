@@ -11,8 +11,8 @@ from .label_maps import LabelMapMetric, log_table
 
 
 def boundary_width(dilation_ratio: float, shape: Sequence[int]) -> int:
-    """The boundary width in pixels on an image of ``shape``:
-    ``round(dilation_ratio * diagonal)``, at least 1 (``mask_to_boundary``).
+    """``round(dilation_ratio * diagonal)`` pixels, at least 1, as
+    ``mask_to_boundary``.
 
     Args:
         dilation_ratio (float): Fraction of the image diagonal.
@@ -23,9 +23,9 @@ def boundary_width(dilation_ratio: float, shape: Sequence[int]) -> int:
 
 
 def mask_boundary(mask: np.ndarray, width: int) -> np.ndarray:
-    """The pixels of a binary mask within ``width`` (chessboard distance)
-    of a pixel outside it or of the image border: the Boundary IoU API's
-    ``mask_to_boundary``, one erosion by a square instead of ``width``.
+    """The pixels of a binary mask within ``width`` (chessboard) of one
+    outside it or of the border: the Boundary IoU API's ``mask_to_boundary``
+    as one erosion by a square.
 
     Args:
         mask (np.ndarray): ``(H, W)`` binary mask.
@@ -44,7 +44,7 @@ def boundary_intersection_union(
         num_classes: int,
         dilation_ratio: float = 0.02,
         ignore_index: int = 255) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-class pixel counts of the intersection and union of the boundary
+    """Per-class pixels of the intersection and union of the boundary
     regions of prediction and label, ignored label pixels not counted.
 
     Args:
@@ -77,10 +77,9 @@ class BoundaryIoU(LabelMapMetric):
 
     Cheng et al., "Boundary IoU: Improving Object-Centric Image Segmentation
     Evaluation", CVPR 2021, for semantic segmentation: per class the
-    boundary regions of prediction and label (by erosion, as the paper's
-    ``mask_to_boundary``), their intersection and union summed over the
-    dataset, the IoU per class and the mean over the classes present
-    (``mBIoU``, percent). Label pixels of ``ignore_index`` are not counted.
+    intersection and union of the boundary regions (the paper's
+    ``mask_to_boundary``) summed over the dataset; ``mBIoU`` (percent) the
+    mean IoU over the classes present.
 
     Args:
         dilation_ratio (float): Boundary width as a fraction of the image
@@ -117,9 +116,7 @@ class BoundaryIoU(LabelMapMetric):
         union = np.sum([r[1] for r in results], axis=0)
         with np.errstate(divide='ignore', invalid='ignore'):
             iou = intersection / union
-        log_table(
-            'per class results:', {
-                'Class': self.dataset_meta['classes'],
-                'BIoU': np.round(iou * 100, 2).tolist()
-            })
+        classes = self.dataset_meta['classes']
+        log_table('per class results:',
+                  dict(Class=classes, BIoU=np.round(iou * 100, 2).tolist()))
         return OrderedDict(mBIoU=np.round(np.nanmean(iou) * 100, 2))

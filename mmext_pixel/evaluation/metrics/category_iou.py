@@ -22,7 +22,7 @@ CITYSCAPES_CATEGORIES = OrderedDict([
 
 def confusion_matrix(pred: np.ndarray, label: np.ndarray, num_classes: int,
                      ignore_index: int) -> np.ndarray:
-    """``(label, prediction)`` pixel counts of the pixels not ignored.
+    """``(label, prediction)`` counts of the pixels not ignored.
 
     Args:
         pred (np.ndarray): Predicted classes.
@@ -40,10 +40,9 @@ def confusion_matrix(pred: np.ndarray, label: np.ndarray, num_classes: int,
 class CategoryIoU(LabelMapMetric):
     """Pixel accuracy, mean class accuracy, class and category mIoU.
 
-    The four numbers of the Gated-SCNN tables (Takikawa et al., ICCV 2019)
-    from one confusion matrix: ``PA``, ``mPA`` and ``mIoU`` as mmseg's
-    ``aAcc``, ``mAcc`` and ``mIoU``; ``category_mIoU`` as cityscapesscripts'
-    category score. Use it in place of ``IoUMetric`` (the keys would clash).
+    The Gated-SCNN tables' numbers (Takikawa et al., ICCV 2019): ``PA``,
+    ``mPA``, ``mIoU`` as mmseg's ``aAcc``, ``mAcc``, ``mIoU``, and
+    cityscapesscripts' ``category_mIoU``; in place of ``IoUMetric``.
 
     Args:
         categories (dict, optional): Category name -> its class names. None
@@ -87,8 +86,8 @@ class CategoryIoU(LabelMapMetric):
         return confusion_matrix(pred, label, num_classes, self.ignore_index)
 
     def scores(self, results: List[np.ndarray]) -> dict:
-        """Unrounded fractions: ``PA``, per class ``Acc`` and ``IoU``, per
-        category ``category_IoU``.
+        """``PA``, per class ``Acc`` and ``IoU``, per category
+        ``category_IoU``, as fractions.
 
         Args:
             results (List[np.ndarray]): The per-image confusion matrices.
@@ -119,20 +118,18 @@ class CategoryIoU(LabelMapMetric):
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         scores = self.scores(results)
-        log_table(
-            'per class results:', {
-                'Class': self.dataset_meta['classes'],
-                'IoU': np.round(scores['IoU'] * 100, 2).tolist(),
-                'Acc': np.round(scores['Acc'] * 100, 2).tolist()
-            })
-        log_table(
-            'per category results:', {
-                'Category': self.categories,
-                'IoU': np.round(scores['category_IoU'] * 100, 2).tolist()
-            })
+        pct = {k: np.round(v * 100, 2).tolist() for k, v in scores.items()}
+        classes = self.dataset_meta['classes']
+        log_table('per class results:',
+                  dict(Class=classes, IoU=pct['IoU'], Acc=pct['Acc']))
+        log_table('per category results:',
+                  dict(Category=self.categories, IoU=pct['category_IoU']))
+        mean = {
+            k: np.round(np.nanmean(scores[k]) * 100, 2)
+            for k in ('Acc', 'IoU', 'category_IoU')
+        }
         return OrderedDict(
             PA=np.round(scores['PA'] * 100, 2),
-            mPA=np.round(np.nanmean(scores['Acc']) * 100, 2),
-            mIoU=np.round(np.nanmean(scores['IoU']) * 100, 2),
-            category_mIoU=np.round(
-                np.nanmean(scores['category_IoU']) * 100, 2))
+            mPA=mean['Acc'],
+            mIoU=mean['IoU'],
+            category_mIoU=mean['category_IoU'])

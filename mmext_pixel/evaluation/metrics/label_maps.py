@@ -9,8 +9,7 @@ from prettytable import PrettyTable
 
 def check_pred_and_label(pred: np.ndarray, label: np.ndarray, num_classes: int,
                          ignore_index: int, image: str) -> None:
-    """Raise a ``ValueError`` naming ``image`` when the maps do not fit
-    each other or the classes.
+    """A ``ValueError`` naming ``image`` for maps that do not fit.
 
     Args:
         pred (np.ndarray): Predicted classes.
@@ -46,8 +45,8 @@ def log_table(title: str, columns: Dict[str, Sequence]) -> None:
 
 
 class LabelMapMetric(BaseMetric):
-    """A metric that scores each sample's ``(prediction, label)`` with
-    :meth:`score`, after checking them (the error names the image).
+    """A metric scoring each sample's checked ``(prediction, label)`` with
+    :meth:`score`.
 
     Args:
         ignore_index (int): Label value not counted. Defaults to 255.
