@@ -88,7 +88,8 @@ def model_step(cfg: Config,
                shape: tuple = (64, 64),
                data: Optional[dict] = None) -> Callable[[], dict]:
     """A closure running one ``train_step`` on ``data`` (default
-    :func:`synthetic_batch`), with ``.model``, ``.data``, ``.optim_wrapper``."""
+    :func:`synthetic_batch`), with ``.model``, ``.data`` and
+    ``.optim_wrapper``."""
     model = build_model(cfg, device=device).train()
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
     if amp:
