@@ -213,12 +213,6 @@ def trained_tiny_onnx(tmp_path_factory, synthetic_root):
                       synthetic_root)
 
 
-@pytest.fixture(scope='session')
-def tiny_models(trained_tiny_onnx):
-    """``trained_tiny_onnx`` under the name the runtime tests use."""
-    return trained_tiny_onnx
-
-
 # Commands that return in milliseconds, allowed in the fast tier.
 CHEAP_COMMANDS = ('git', 'gcc')  # gcc: mmengine's Runner logs its version
 

@@ -28,8 +28,9 @@ def _metafile_config_path(package_path: str, name: str) -> str:
     found = _metafile_configs(package_path).get(name.split('.')[0])
     if found is None:  # not a metafile's: mmengine takes it as a path
         raise ValueError(f'{name} is no config of a metafile')
-    check_file_exist(osp.join(package_path, found))
-    return osp.join(package_path, found)
+    path = osp.join(package_path, found)
+    check_file_exist(path)
+    return path
 
 
 def register_config_package() -> None:

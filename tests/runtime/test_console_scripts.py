@@ -54,11 +54,12 @@ def test_help_names_every_default(script):
         assert '(default' in text or '(required)' in text, text
 
 
-def test_quantize_exits_0_with_one_line(tiny_models, synthetic_root, tmp_path):
+def test_quantize_exits_0_with_one_line(trained_tiny_onnx, synthetic_root,
+                                        tmp_path):
     out = tmp_path / 'int8.onnx'
     calib = synthetic_root / 'urbanisation' / 'x' / 'train'
-    proc = run_script('mmext-pixel-quantize', tiny_models['whole'], '--calib',
-                      str(calib), '--num', '4', '--out', str(out))
+    proc = run_script('mmext-pixel-quantize', trained_tiny_onnx['whole'],
+                      '--calib', str(calib), '--num', '4', '--out', str(out))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ''
     lines = proc.stdout.splitlines()
@@ -74,7 +75,8 @@ def test_quantize_exits_0_with_one_line(tiny_models, synthetic_root, tmp_path):
     assert entry['quantized_convs'] == int(done.group(1))
 
 
-def test_infer_takes_the_server_formats(tiny_models, synthetic_root, tmp_path):
+def test_infer_takes_the_server_formats(trained_tiny_onnx, synthetic_root,
+                                        tmp_path):
     tile = cv2.imread(
         str(synthetic_root / 'urbanisation' / 'x' / 'val' / 'val_0001.png'))
     folder = tmp_path / 'images'
@@ -84,10 +86,10 @@ def test_infer_takes_the_server_formats(tiny_models, synthetic_root, tmp_path):
         params = [cv2.IMWRITE_WEBP_QUALITY, 101] if ext == '.webp' else []
         cv2.imwrite(str(folder / f'tile{ext[1:]}{ext}'), tile, params)
     out = tmp_path / 'out'
-    proc = run_script('mmext-pixel-infer', tiny_models['whole'], str(folder),
-                      '--out', str(out))
+    proc = run_script('mmext-pixel-infer', trained_tiny_onnx['whole'],
+                      str(folder), '--out', str(out))
     assert proc.returncode == 0, proc.stderr
-    model = runtime.Segmenter(tiny_models['whole'])
+    model = runtime.Segmenter(trained_tiny_onnx['whole'])
     for ext in exts:
         path = folder / f'tile{ext[1:]}{ext}'
         labels = cv2.imread(
@@ -96,8 +98,8 @@ def test_infer_takes_the_server_formats(tiny_models, synthetic_root, tmp_path):
     # a GIF of 29 bytes claiming 30000x30000: refused from its header
     bomb = tmp_path / 'bomb.gif'
     bomb.write_bytes(gif((30000, 30000), [(30000, 30000)]))
-    proc = run_script('mmext-pixel-infer', tiny_models['whole'], str(bomb),
-                      '--out', str(out))
+    proc = run_script('mmext-pixel-infer', trained_tiny_onnx['whole'],
+                      str(bomb), '--out', str(out))
     assert proc.returncode == 1
     assert proc.stderr.strip() == (
         f'mmext-pixel-infer: error: {bomb}: the image is 30000x30000 = '

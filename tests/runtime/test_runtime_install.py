@@ -29,7 +29,7 @@ def run(cmd, **kwargs):
     return proc
 
 
-def test_fresh_venv(tiny_models, synthetic_root, tmp_path):
+def test_fresh_venv(trained_tiny_onnx, synthetic_root, tmp_path):
     # a copy of the package's folder: pip builds in it and leaves files
     src = tmp_path / 'runtime'
     shutil.copytree(
@@ -50,14 +50,14 @@ def test_fresh_venv(tiny_models, synthetic_root, tmp_path):
         assert 'ModuleNotFoundError' in proc.stdout
     val = sorted((synthetic_root / 'urbanisation' / 'x' / 'val').glob('*.png'))
     proc = run([
-        str(venv / 'bin' / 'mmext-pixel-infer'), tiny_models['whole'],
+        str(venv / 'bin' / 'mmext-pixel-infer'), trained_tiny_onnx['whole'],
         str(val[0].parent), '--out',
         str(tmp_path / 'out')
     ],
                env=env,
                cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout
-    model = runtime.Segmenter(tiny_models['whole'])
+    model = runtime.Segmenter(trained_tiny_onnx['whole'])
     for path in val:
         labels = cv2.imread(
             str(tmp_path / 'out' / path.name), cv2.IMREAD_UNCHANGED)
@@ -67,7 +67,7 @@ def test_fresh_venv(tiny_models, synthetic_root, tmp_path):
         python, '-c', 'import sys; from mmext_pixel_runtime import '
         'Segmenter; m = Segmenter(sys.argv[1]); '
         'print(m.meta.classes, m.predict(sys.argv[2]).shape)',
-        tiny_models['whole'],
+        trained_tiny_onnx['whole'],
         str(val[0])
     ],
                env=env,

@@ -17,8 +17,8 @@ def val_images(root):
 
 
 @pytest.mark.slow
-def test_predict_inputs_and_outputs(tiny_models, synthetic_root):
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+def test_predict_inputs_and_outputs(trained_tiny_onnx, synthetic_root):
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     meta = model.meta
     assert isinstance(meta, runtime.ModelMeta)
     assert meta.classes == ('background', 'built-up', 'road')
@@ -46,9 +46,9 @@ def test_predict_inputs_and_outputs(tiny_models, synthetic_root):
 
 
 @pytest.mark.slow
-def test_slide_model(tiny_models, synthetic_root):
-    whole = runtime.Segmenter(tiny_models['whole'], threads=1)
-    slide = runtime.Segmenter(tiny_models['slide'], threads=1)
+def test_slide_model(trained_tiny_onnx, synthetic_root):
+    whole = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
+    slide = runtime.Segmenter(trained_tiny_onnx['slide'], threads=1)
     assert slide.meta.test_mode == 'slide'
     assert slide.meta.crop_size == (40, 40) and slide.meta.stride == (24, 24)
     img = cv2.imread(str(val_images(synthetic_root)[1]))
@@ -58,8 +58,8 @@ def test_slide_model(tiny_models, synthetic_root):
 
 
 @pytest.mark.slow
-def test_draw_overlay(tiny_models, synthetic_root):
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+def test_draw_overlay(trained_tiny_onnx, synthetic_root):
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     img = cv2.imread(str(val_images(synthetic_root)[0]))
     labels = model.predict(img)
     out = runtime.draw_overlay(
@@ -86,8 +86,8 @@ def test_bad_model_files(tmp_path):
 
 
 @pytest.mark.slow
-def test_class_count_checked_at_load(tiny_models, tmp_path):
-    proto = onnx.load(tiny_models['whole'])
+def test_class_count_checked_at_load(trained_tiny_onnx, tmp_path):
+    proto = onnx.load(trained_tiny_onnx['whole'])
     entry = [e for e in proto.metadata_props if e.key == 'mmext_pixel'][0]
     meta = json.loads(entry.value)
     meta['palette'] = meta['palette'] * 2

@@ -38,8 +38,8 @@ OPTIONS = ('--workers', '1', '--threads', '1', '--queue', '1', '--max-pixels',
 
 
 @pytest.fixture(scope='module')
-def server(tiny_models):
-    with serve(tiny_models['whole'], *OPTIONS) as client:
+def server(trained_tiny_onnx):
+    with serve(trained_tiny_onnx['whole'], *OPTIONS) as client:
         yield client
 
 
@@ -99,20 +99,20 @@ def check_predict(client, model, img):
     assert result['latency_ms'] > 0
 
 
-def test_predict_equals_library(tiny_models, synthetic_root, server):
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+def test_predict_equals_library(trained_tiny_onnx, synthetic_root, server):
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     check_predict(server, model, images(synthetic_root)[2])  # 96x80
 
 
-def test_slide_model_equals_library(tiny_models, synthetic_root):
-    model = runtime.Segmenter(tiny_models['slide'], threads=1)
-    with serve(tiny_models['slide'], '--max-pixels',
+def test_slide_model_equals_library(trained_tiny_onnx, synthetic_root):
+    model = runtime.Segmenter(trained_tiny_onnx['slide'], threads=1)
+    with serve(trained_tiny_onnx['slide'], '--max-pixels',
                str(MAX_PIXELS)) as client:
         check_predict(client, model, images(synthetic_root)[2])
 
 
-def test_bad_requests(tiny_models, synthetic_root, server):
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+def test_bad_requests(trained_tiny_onnx, synthetic_root, server):
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     good = images(synthetic_root)[0]
     want = model.predict(good)
     jpeg = cv2.imencode('.jpg', good)[1].tobytes()
@@ -219,13 +219,13 @@ def read_until_closed(sock, timeout):
     return data, time.monotonic() - start
 
 
-def test_stalled_clients_do_not_starve_others(tiny_models, synthetic_root,
-                                              server):
+def test_stalled_clients_do_not_starve_others(trained_tiny_onnx,
+                                              synthetic_root, server):
     """As many stalled uploads as slots and three clients dripping their
     headers: a normal request still gets 200 and /health says ok; the
     server answers the stalled ones 408 and closes them within its
     deadlines; a client that leaves mid-body is one line in the log."""
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     img = images(synthetic_root)[1]
     _, info = server.get_json('/health')
     slots = info['capacity']
@@ -272,8 +272,8 @@ def connect(port, address):
                                     source_address=(address, 0))
 
 
-def test_connections_beyond_the_bounds_are_refused(tiny_models, synthetic_root,
-                                                   server):
+def test_connections_beyond_the_bounds_are_refused(trained_tiny_onnx,
+                                                   synthetic_root, server):
     """``--max-connections-per-client 12``: with 12 silent connections from
     127.0.0.1 its 13th is answered 503 with ``Retry-After`` and closed at
     once while 127.0.0.2 still connects; ``--max-connections 16``: with 4
@@ -303,15 +303,16 @@ def test_connections_beyond_the_bounds_are_refused(tiny_models, synthetic_root,
     img = images(synthetic_root)[0]
     status, _, body = server.predict(png(img))
     assert status == 200
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     np.testing.assert_array_equal(decode_png(body), model.predict(img))
 
 
-def test_full_is_503_with_retry_after(tiny_models, synthetic_root, server):
+def test_full_is_503_with_retry_after(trained_tiny_onnx, synthetic_root,
+                                      server):
     """Two slots: of 8 simultaneous requests for a large image some are
     refused 503 with Retry-After, the others answered right; /health says
     full (503) while both slots are taken."""
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     img = cv2.resize(images(synthetic_root)[0], (500, 500))
     data, want = png(img), model.predict(img)
     barrier = threading.Barrier(8)
@@ -377,17 +378,17 @@ def test_memory_ceiling_holds_at_the_limit(server):
         assert growth <= peak, (shape, growth, peak)
 
 
-def test_burst(tiny_models, synthetic_root):
+def test_burst(trained_tiny_onnx, synthetic_root):
     """64 requests from 8 concurrent clients, 8 different images: every one
     answered, each with its own image's labels, in the time limit."""
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     imgs = images(synthetic_root)
     bodies = [png(img) for img in imgs]
     wants = [model.predict(img) for img in imgs]
     assert len({w.tobytes() for w in wants}) == len(wants)
     # 8 clients on one address, each connecting again as soon as its last
     # answer is in: above 8 connections while the server sees them close
-    with serve(tiny_models['whole'], '--workers', '2', '--threads', '1',
+    with serve(trained_tiny_onnx['whole'], '--workers', '2', '--threads', '1',
                '--max-pixels', str(MAX_PIXELS), '--max-connections-per-client',
                '16') as client:
         start = time.monotonic()

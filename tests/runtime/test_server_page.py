@@ -25,8 +25,8 @@ VIEWPORTS = [(1200, 900), (390, 844)]
 
 
 @pytest.fixture(scope='module')
-def server(tiny_models):
-    with serve(tiny_models['whole'], '--max-pixels',
+def server(trained_tiny_onnx):
+    with serve(trained_tiny_onnx['whole'], '--max-pixels',
                str(1024 * 1024)) as client:
         yield client
 
@@ -135,8 +135,9 @@ def check_layout(state, model, labels, name):
 
 
 @pytest.mark.parametrize('viewport', VIEWPORTS, ids=lambda v: '%dx%d' % v)
-def test_page(tiny_models, server, uploads, screenshots, tmp_path, viewport):
-    model = runtime.Segmenter(tiny_models['whole'], threads=1)
+def test_page(trained_tiny_onnx, server, uploads, screenshots, tmp_path,
+              viewport):
+    model = runtime.Segmenter(trained_tiny_onnx['whole'], threads=1)
     tag = '%dx%d' % viewport
     photo = cv2.imread(uploads['photo'])
     photo_labels = model.predict(photo)

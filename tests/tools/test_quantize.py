@@ -21,11 +21,11 @@ INFER = osp.join(REPO_ROOT, 'tools', 'deployment', 'onnx_infer.py')
 
 
 @pytest.fixture(scope='module')
-def int8_model(tiny_models, synthetic_root, tmp_path_factory):
+def int8_model(trained_tiny_onnx, synthetic_root, tmp_path_factory):
     out = str(tmp_path_factory.mktemp('int8') / 'whole_int8.onnx')
     root = synthetic_root / 'urbanisation'
     proc = run_tool([
-        TOOL, tiny_models['whole'], '--calib',
+        TOOL, trained_tiny_onnx['whole'], '--calib',
         str(root / 'x' / 'train'), '--num', '12', '--out', out,
         '--eval-images',
         str(root / 'x' / 'val'), '--eval-labels',
@@ -36,7 +36,7 @@ def int8_model(tiny_models, synthetic_root, tmp_path_factory):
     return out, proc.stdout
 
 
-def test_int8_agrees_with_fp32(tiny_models, int8_model, synthetic_root):
+def test_int8_agrees_with_fp32(trained_tiny_onnx, int8_model, synthetic_root):
     int8_file, output = int8_model
     done = re.search(
         r'(\d+) of (\d+) convolutions in int8, calibrated '
@@ -44,7 +44,7 @@ def test_int8_agrees_with_fp32(tiny_models, int8_model, synthetic_root):
     assert done, output
     assert int(done.group(2)) > 0 and int(done.group(1)) == int(
         done.group(2)), output
-    fp32 = runtime.Segmenter(tiny_models['whole'])
+    fp32 = runtime.Segmenter(trained_tiny_onnx['whole'])
     int8 = runtime.Segmenter(int8_file)
     assert int8.meta.classes == fp32.meta.classes
     assert int8.meta.preprocess == fp32.meta.preprocess
@@ -83,18 +83,18 @@ def test_onnx_infer_runs_int8(int8_model, synthetic_root, tmp_path):
     assert meta['quantization']['format'] == 'QDQ'
 
 
-def test_errors(tiny_models, synthetic_root, tmp_path):
+def test_errors(trained_tiny_onnx, synthetic_root, tmp_path):
     calib = str(synthetic_root / 'urbanisation' / 'x' / 'train')
     cases = [
         ([
-            tiny_models['whole'], '--calib',
+            trained_tiny_onnx['whole'], '--calib',
             str(tmp_path / 'nowhere'), '--out',
             str(tmp_path / 'a.onnx')
         ], f'{tmp_path / "nowhere"}: no such '
          '--calib'),
         ([
-            tiny_models['whole'], '--calib', calib, '--out',
-            tiny_models['whole']
+            trained_tiny_onnx['whole'], '--calib', calib, '--out',
+            trained_tiny_onnx['whole']
         ], '--out would overwrite the fp32 model'),
         ([
             str(tmp_path / 'none.onnx'), '--calib', calib, '--out',
